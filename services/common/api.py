@@ -1,0 +1,189 @@
+"""What every service's HTTP layer shares: the transaction-per-request route class with
+Idempotency-Key support, dependency aliases, identity and permission checks, request ids,
+metrics, health, readiness and the AsyncAPI document."""
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Callable
+
+from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi.routing import APIRoute
+from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.middleware.base import BaseHTTPMiddleware
+
+from . import context, idempotency
+from .clock import Clock
+from .db import Database
+from .errors import Forbidden, Unauthorized
+from .identity import H_REQUEST, IdentityError, Principal, verify
+from .ids import new_id
+from .pagination import DEFAULT_LIMIT, MAX_LIMIT
+from .permissions import allowed
+from .settings import PlatformSettings
+
+REQUEST_SECONDS = Histogram(
+    "http_request_duration_seconds", "HTTP request latency", ["service", "method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+
+class _Rollback(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def _principal_or_none(request: Request) -> Principal | None:
+    settings: PlatformSettings = request.app.state.settings
+    try:
+        return verify(request.headers, settings.identity_secret, settings.identity_max_age_seconds)
+    except IdentityError:
+        return None
+
+
+class TransactionalRoute(APIRoute):
+    """One database transaction per request, committed only for a success answer.
+
+    A POST with `Idempotency-Key` stores its answer in that same transaction, so the key
+    exists if and only if the write does; a retry replays the stored answer."""
+
+    def get_route_handler(self) -> Callable:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            db: Database = request.app.state.db
+            key = request.headers.get(idempotency.HEADER) if request.method == "POST" else None
+            scope = fingerprint = None
+            if key is not None:
+                idempotency.check_key(key)
+                principal = _principal_or_none(request)
+                if principal is not None:
+                    scope = f"{principal.store_id or '*'}:{principal.id}"
+                    fingerprint = idempotency.request_fingerprint(request.method, request.url.path, await request.body())
+            for attempt in (1, 2):
+                try:
+                    async with db.transaction() as session:
+                        request.state.session = session
+                        if scope is not None:
+                            record = await idempotency.lookup(session, scope, key, fingerprint)
+                            if record is not None:
+                                return Response(
+                                    content=record.response_body, status_code=record.status_code,
+                                    media_type="application/json",
+                                    headers={**record.response_headers, "Idempotent-Replayed": "true"},
+                                )
+                        response = await original(request)
+                        if response.status_code >= 400:
+                            raise _Rollback(response)
+                        if scope is not None:
+                            kept = {k: v for k, v in response.headers.items() if k.lower() in ("location", "etag")}
+                            idempotency.remember(session, scope, key, fingerprint, request.method,
+                                                 request.url.path, response.status_code, response.body, kept)
+                    return response
+                except _Rollback as rollback:
+                    return rollback.response
+                except IntegrityError:
+                    # A concurrent request with the same key won the race: replay its answer.
+                    if scope is None or attempt == 2:
+                        raise
+            raise AssertionError("unreachable")
+
+        return handler
+
+
+async def get_session(request: Request) -> AsyncSession:
+    return request.state.session
+
+
+async def current_principal(request: Request) -> Principal:
+    settings: PlatformSettings = request.app.state.settings
+    try:
+        principal = verify(request.headers, settings.identity_secret, settings.identity_max_age_seconds)
+    except IdentityError as exc:
+        raise Unauthorized(str(exc)) from exc
+    request.state.principal = principal
+    return principal
+
+
+def get_clock(request: Request) -> Clock:
+    return request.app.state.clock
+
+
+def get_settings(request: Request) -> PlatformSettings:
+    return request.app.state.settings
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")]
+CursorQuery = Annotated[str | None, Query(description="opaque cursor from next_cursor")]
+DEFAULT_PAGE = DEFAULT_LIMIT
+
+
+def require_access(area: str):
+    """A dependency giving the caller, or 403 when the matrix denies this method here."""
+
+    async def dependency(request: Request, principal: PrincipalDep) -> Principal:
+        if not allowed(area, principal.role, request.method):
+            raise Forbidden(f"role {principal.role} may not {request.method} here")
+        return principal
+
+    return dependency
+
+
+def require_roles(*roles: str):
+    async def dependency(principal: PrincipalDep) -> Principal:
+        if principal.role not in roles and principal.role != "system":
+            raise Forbidden(f"role {principal.role} may not do this")
+        return principal
+
+    return dependency
+
+
+class RequestContextMiddleware(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next):
+        rid = request.headers.get(H_REQUEST) or new_id()
+        t1 = context.request_id.set(rid)
+        t2 = context.correlation_id.set(rid)
+        start = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            response.headers[H_REQUEST] = rid
+            return response
+        finally:
+            route = request.scope.get("route")
+            REQUEST_SECONDS.labels(
+                request.app.state.settings.service_name, request.method,
+                getattr(route, "path", "unmatched"), str(status),
+            ).observe(time.perf_counter() - start)
+            context.request_id.reset(t1)
+            context.correlation_id.reset(t2)
+
+
+def install_platform_routes(app: FastAPI, ready_checks: dict[str, Callable[[], Any]]) -> None:
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz():
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz():
+        results = {name: bool(await check()) for name, check in ready_checks.items()}
+        ok = all(results.values())
+        return Response(
+            content=__import__("json").dumps({"status": "ready" if ok else "not ready", "checks": results}),
+            status_code=200 if ok else 503, media_type="application/json",
+        )
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics():
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/asyncapi.json", include_in_schema=False)
+    async def asyncapi():
+        from .events.asyncapi import build_asyncapi
+
+        return build_asyncapi()

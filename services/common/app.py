@@ -1,0 +1,164 @@
+"""The service application factory: the same shape for every service."""
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Awaitable, Callable, Literal, Sequence
+
+from fastapi import APIRouter, FastAPI
+
+from .api import RequestContextMiddleware, install_platform_routes
+from .clock import Clock, SystemClock
+from .consumer import EventConsumer, EventHandlers
+from .db import Database
+from .errors import install_error_handlers
+from .kafka import broker_reachable, ensure_topics_with_retry
+from .logging import configure_logging, get_logger
+from .migrations import upgrade_async
+from .relay import OutboxRelay
+from .settings import PlatformSettings
+from .stores import store_handlers
+
+Role = Literal["api", "worker", "all"]
+log = get_logger(__name__)
+
+
+@dataclass
+class ScheduledJob:
+    """A job the worker runs periodically; it must be idempotent per day (the service's rule)."""
+
+    name: str
+    run: Callable[["ServiceRuntime"], Awaitable[object]]
+    every_seconds: float = 300.0
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    title: str
+    routers: Sequence[APIRouter]
+    handlers: EventHandlers
+    migrations_dir: Path
+    version: str = "1.0.0"
+    scheduled: Sequence[ScheduledJob] = ()
+    description: str = ""
+    # Runs once after migrations, before serving (e.g. network's bootstrap key).
+    startup: Callable[["ServiceRuntime"], Awaitable[None]] | None = None
+
+
+@dataclass
+class ServiceRuntime:
+    settings: PlatformSettings
+    db: Database
+    clock: Clock
+    relay: OutboxRelay | None = None
+    consumer: EventConsumer | None = None
+    tasks: list[asyncio.Task] = field(default_factory=list)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def create_service_app(
+    spec: ServiceSpec,
+    settings: PlatformSettings,
+    *,
+    role: Role = "all",
+    clock: Clock | None = None,
+    migrate: bool = True,
+) -> FastAPI:
+    configure_logging(spec.name, settings.log_level)
+    handlers = EventHandlers()
+    handlers.include(store_handlers)
+    handlers.include(spec.handlers)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        runtime: ServiceRuntime = app.state.runtime
+        if migrate:
+            await upgrade_async(spec.migrations_dir, settings.database_url)
+        if spec.startup is not None and role != "worker":
+            await spec.startup(runtime)
+        if role in ("worker", "all"):
+            runtime.relay = OutboxRelay(runtime.db, settings)
+            runtime.consumer = EventConsumer(runtime.db, settings, handlers)
+            app.state.consumer = runtime.consumer
+
+            async def start_workers():
+                await ensure_topics_with_retry(settings, runtime.stop)
+                await asyncio.gather(runtime.relay.run(runtime.stop), runtime.consumer.run(runtime.stop))
+
+            runtime.tasks.append(asyncio.create_task(start_workers(), name=f"{spec.name}-events"))
+            for job in spec.scheduled:
+                runtime.tasks.append(asyncio.create_task(_schedule(job, runtime), name=f"{spec.name}-{job.name}"))
+        log.info("service started", role=role, database=runtime.db.dialect)
+        try:
+            yield
+        finally:
+            runtime.stop.set()
+            for task in runtime.tasks:
+                try:
+                    await asyncio.wait_for(task, 15)
+                except (asyncio.TimeoutError, asyncio.CancelledError):
+                    task.cancel()
+                except Exception as exc:
+                    log.warning("task ended with error", task=task.get_name(), error=repr(exc))
+            await runtime.db.dispose()
+
+    app = FastAPI(title=spec.title, version=spec.version, description=spec.description, lifespan=lifespan)
+    db = Database(settings.database_url)
+    app.state.settings = settings
+    app.state.db = db
+    app.state.clock = clock or SystemClock()
+    app.state.runtime = ServiceRuntime(settings=settings, db=db, clock=app.state.clock)
+    app.state.handlers = handlers
+    app.state.spec = spec
+    app.add_middleware(RequestContextMiddleware)
+    install_error_handlers(app)
+
+    async def kafka_ok() -> bool:
+        return await broker_reachable(settings)
+
+    install_platform_routes(app, {"database": db.ping, "broker": kafka_ok})
+    if role != "worker":
+        for router in spec.routers:
+            app.include_router(router)
+    _add_problem_schema(app)
+    return app
+
+
+async def _schedule(job: ScheduledJob, runtime: ServiceRuntime) -> None:
+    while not runtime.stop.is_set():
+        try:
+            await job.run(runtime)
+        except Exception as exc:
+            log.warning("scheduled job failed", job=job.name, error=repr(exc))
+        try:
+            await asyncio.wait_for(runtime.stop.wait(), job.every_seconds)
+        except asyncio.TimeoutError:
+            pass
+
+
+def _add_problem_schema(app: FastAPI) -> None:
+    """Routes refer to #/components/schemas/Problem in their `responses=`."""
+    original = app.openapi
+
+    def openapi():
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = {
+            "type": "object",
+            "properties": {
+                "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                "detail": {"type": "string"}, "instance": {"type": "string"},
+                "errors": {"type": "array", "items": {"type": "object", "properties": {
+                    "field": {"type": "string"}, "message": {"type": "string"}}}},
+            },
+            "required": ["type", "title", "status"],
+            "additionalProperties": True,
+        }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi

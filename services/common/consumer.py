@@ -1,0 +1,272 @@
+"""Consumer runner: applies events effectively once.
+
+One consumer group per service, no auto-commit. Each event is applied and its id
+recorded in the inbox in one database transaction; the offset is committed only after
+that. Redelivery therefore changes nothing. Handler failures retry with backoff; an
+event that keeps failing (or cannot be parsed) goes to `<topic>.dlq` with the error and
+the consumer moves on. An unreachable database is waited out, never dead-lettered."""
+from __future__ import annotations
+
+import asyncio
+import traceback
+from types import SimpleNamespace
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable
+
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from prometheus_client import Counter
+from pydantic import ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from . import context
+from .db import Database, is_connection_error
+from .events.envelope import CloudEvent, Event, catalogue
+from .kafka import make_producer
+from .logging import get_logger
+from .settings import PlatformSettings
+from .tables import InboxEvent
+
+log = get_logger(__name__)
+APPLIED = Counter("events_applied_total", "Events applied by this service", ["service", "type"])
+DEAD = Counter("events_dead_lettered_total", "Events sent to the dead-letter topic", ["service", "type"])
+
+Handler = Callable[[AsyncSession, Any, CloudEvent], Awaitable[None]]
+
+
+class PoisonEvent(Exception):
+    """An event that can never be applied as it is (bad shape, unknown reference)."""
+
+
+@dataclass
+class EventHandlers:
+    """Which event types a service handles, and by which function."""
+
+    handlers: dict[str, Handler] = field(default_factory=dict)
+
+    def on(self, *event_types: str):
+        def register(fn: Handler) -> Handler:
+            for t in event_types:
+                if t not in catalogue:
+                    raise ValueError(f"unknown event type {t}")
+                self.handlers[t] = fn
+            return fn
+
+        return register
+
+    def include(self, other: "EventHandlers") -> None:
+        self.handlers.update(other.handlers)
+
+    @property
+    def services(self) -> set[str]:
+        return {t.split(".", 1)[0] for t in self.handlers}
+
+
+class Outcome:
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+
+
+async def apply_event(db: Database, handlers: EventHandlers, envelope: CloudEvent, topic: str = "") -> str:
+    """Apply one event in one transaction with its inbox record. Raises on failure."""
+    handler = handlers.handlers.get(envelope.type)
+    if handler is None:
+        return Outcome.IGNORED
+    try:
+        payload: Event = catalogue[envelope.type].model_validate(envelope.data)
+    except ValidationError as exc:
+        raise PoisonEvent(f"payload does not match {envelope.type}: {exc}") from exc
+    tokens = (
+        context.correlation_id.set(envelope.correlationid or envelope.id),
+        context.causation_id.set(envelope.id),
+    )
+    try:
+        async with db.transaction() as session:
+            seen = await session.get(InboxEvent, envelope.id)
+            if seen is not None:
+                return Outcome.DUPLICATE
+            session.add(
+                InboxEvent(
+                    event_id=envelope.id, event_type=envelope.type, source_topic=topic,
+                    applied_at=datetime.now(timezone.utc),
+                )
+            )
+            # The inbox row is flushed first: a concurrent duplicate blocks on it, then fails.
+            await session.flush()
+            await handler(session, payload, envelope)
+        return Outcome.APPLIED
+    except sa.exc.IntegrityError:
+        async with db.transaction() as session:
+            if await session.get(InboxEvent, envelope.id) is not None:
+                return Outcome.DUPLICATE
+        raise
+    finally:
+        context.correlation_id.reset(tokens[0])
+        context.causation_id.reset(tokens[1])
+
+
+class EventConsumer:
+    def __init__(self, db: Database, settings: PlatformSettings, handlers: EventHandlers) -> None:
+        self.db = db
+        self.settings = settings
+        self.handlers = handlers
+        self.topics = sorted(settings.topic(s) for s in handlers.services)
+        self.applied = 0
+        self.duplicates = 0
+        self.dead_lettered = 0
+        self._consumer: AIOKafkaConsumer | None = None
+        self._dlq_producer = None
+
+    def _make_consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            group_id=self.settings.consumer_group,
+            client_id=f"{self.settings.service_name}-consumer",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=500,
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=1000,
+            request_timeout_ms=15000,
+            retry_backoff_ms=200,
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if not self.topics:
+            return
+        backoff = 0.5
+        while not stop.is_set():
+            consumer = self._make_consumer()
+            self._consumer = consumer
+            try:
+                await consumer.start()
+                backoff = 0.5
+                while not stop.is_set():
+                    batch = await consumer.getmany(timeout_ms=500, max_records=500)
+                    for tp, records in batch.items():
+                        for record in records:
+                            await self._handle_record(record, stop)
+                        await self.commit(consumer, {tp: records[-1].offset + 1})
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer restarting", error=repr(exc), backoff=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                self._consumer = None
+                try:
+                    await asyncio.wait_for(consumer.stop(), 10)
+                except Exception:
+                    pass
+        await self._close_dlq()
+
+    async def commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        await consumer.commit(offsets)
+
+    async def _handle_record(self, record, stop: asyncio.Event) -> None:
+        try:
+            envelope = CloudEvent.from_json(record.value)
+        except Exception as exc:
+            await self.dead_letter(record, f"unreadable envelope: {exc}", attempts=1)
+            return
+        attempt = 0
+        delay = self.settings.consumer_retry_base_seconds
+        while True:
+            attempt += 1
+            try:
+                outcome = await apply_event(self.db, self.handlers, envelope, record.topic)
+                if outcome == Outcome.APPLIED:
+                    self.applied += 1
+                    APPLIED.labels(self.settings.service_name, envelope.type).inc()
+                elif outcome == Outcome.DUPLICATE:
+                    self.duplicates += 1
+                return
+            except Exception as exc:
+                if is_connection_error(exc) and not stop.is_set():
+                    log.warning("database unreachable, waiting", error=repr(exc), event_id=envelope.id)
+                    await asyncio.sleep(min(delay, 5.0))
+                    delay = min(delay * 2, 5.0)
+                    attempt -= 1
+                    continue
+                poison = isinstance(exc, PoisonEvent)
+                if poison or attempt >= self.settings.consumer_max_attempts:
+                    log.error("event dead-lettered", event_id=envelope.id, type=envelope.type, error=repr(exc))
+                    await self.dead_letter(record, "".join(traceback.format_exception_only(exc)).strip(), attempt)
+                    DEAD.labels(self.settings.service_name, envelope.type).inc()
+                    return
+                log.warning("event failed, retrying", event_id=envelope.id, attempt=attempt, error=repr(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def dead_letter(self, record, error: str, attempts: int) -> None:
+        if self._dlq_producer is None:
+            self._dlq_producer = make_producer(self.settings, client_id=f"{self.settings.service_name}-dlq")
+            await self._dlq_producer.start()
+        headers = [
+            ("dlq.error", error[:4000].encode()),
+            ("dlq.consumer", self.settings.service_name.encode()),
+            ("dlq.original_topic", record.topic.encode()),
+            ("dlq.original_partition", str(record.partition).encode()),
+            ("dlq.original_offset", str(record.offset).encode()),
+            ("dlq.attempts", str(attempts).encode()),
+        ]
+        await self._dlq_producer.send_and_wait(record.topic + ".dlq", value=record.value, key=record.key, headers=headers)
+        self.dead_lettered += 1
+
+    async def _close_dlq(self) -> None:
+        if self._dlq_producer is not None:
+            await self._dlq_producer.stop()
+            self._dlq_producer = None
+
+
+async def replay_dead_letters(db: Database, settings: PlatformSettings, handlers: EventHandlers) -> dict[str, int]:
+    """Apply this service's dead letters once more (after a fix). Events already applied
+    are skipped by the inbox; ones that fail again are dead-lettered again."""
+    topics = [settings.topic(s) + ".dlq" for s in sorted(handlers.services)]
+    consumer = AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=f"{settings.consumer_group}.dlq-replay",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    runner = EventConsumer(db, settings, handlers)
+    counts = {"replayed": 0, "skipped": 0, "failed": 0}
+    await consumer.start()
+    try:
+        partitions = consumer.assignment()
+        while not partitions:
+            await consumer.getmany(timeout_ms=200)
+            partitions = consumer.assignment()
+        end = await consumer.end_offsets(list(partitions))
+        while True:
+            positions = {tp: await consumer.position(tp) for tp in partitions}
+            if all(positions[tp] >= end[tp] for tp in partitions):
+                break
+            batch = await consumer.getmany(timeout_ms=500)
+            for tp, records in batch.items():
+                for record in records:
+                    headers = dict(record.headers or [])
+                    if headers.get("dlq.consumer", b"").decode() != settings.service_name:
+                        counts["skipped"] += 1
+                        continue
+                    envelope = CloudEvent.from_json(record.value)
+                    try:
+                        outcome = await apply_event(db, handlers, envelope, headers.get("dlq.original_topic", b"").decode())
+                        counts["replayed" if outcome == Outcome.APPLIED else "skipped"] += 1
+                    except Exception as exc:
+                        counts["failed"] += 1
+                        original = SimpleNamespace(
+                            topic=headers.get("dlq.original_topic", b"").decode() or tp.topic.removesuffix(".dlq"),
+                            partition=record.partition, offset=record.offset, value=record.value, key=record.key,
+                        )
+                        await runner.dead_letter(original, repr(exc), 1)
+                await consumer.commit({tp: records[-1].offset + 1})
+    finally:
+        await consumer.stop()
+        await runner._close_dlq()
+    return counts

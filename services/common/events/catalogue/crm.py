@@ -1,0 +1,86 @@
+"""Events CRM emits."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..envelope import Event, event_type
+
+
+class _CallbackEvent(Event):
+    callback_id: str
+    store_id: str
+    repair_order_id: str | None = None
+    kind: str  # first | follow_up
+    due_at: datetime
+
+
+@event_type("crm.callback.created", aggregate="callback")
+class CallbackCreated(_CallbackEvent):
+    created_at: datetime
+    complaint_id: str | None = None
+
+
+@event_type("crm.callback.completed", aggregate="callback")
+class CallbackCompleted(_CallbackEvent):
+    completed_at: datetime
+    agent: str
+    on_time: bool
+    answers: dict[str, int]
+    overall: int | None = None
+    attempts: int
+
+
+@event_type("crm.callback.unreachable", aggregate="callback")
+class CallbackUnreachable(_CallbackEvent):
+    attempts: int
+    marked_at: datetime
+
+
+class _ComplaintEvent(Event):
+    complaint_id: str
+    store_id: str
+    department: str
+    severity: str
+    repair_order_id: str | None = None
+    customer_id: str | None = None
+
+
+@event_type("crm.complaint.opened", aggregate="complaint")
+class ComplaintOpened(_ComplaintEvent):
+    source: str  # survey | manual
+    due_at: datetime
+    opened_at: datetime
+
+
+@event_type("crm.complaint.escalated", aggregate="complaint")
+class ComplaintEscalated(_ComplaintEvent):
+    reason: str  # critical | overdue
+    due_at: datetime
+    escalated_at: datetime
+
+
+@event_type("crm.complaint.closed", aggregate="complaint")
+class ComplaintClosed(_ComplaintEvent):
+    resolution: str
+    opened_at: datetime
+    closed_at: datetime
+
+
+@event_type("crm.reminder.sent", aggregate="reminder")
+class ReminderSent(Event):
+    reminder_id: str
+    store_id: str
+    vin: str
+    kind: str  # first_maintenance | periodic_maintenance
+    channel: str
+    sent_at: datetime
+
+
+@event_type("crm.customer.churn_detected", aggregate="customer")
+class CustomerChurnDetected(Event):
+    customer_id: str
+    store_id: str
+    level: str  # at_risk | lost
+    last_visit_at: datetime | None = None
+    reason: str
+    detected_at: datetime

@@ -1,0 +1,96 @@
+"""Events network emits."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..envelope import Event, event_type
+
+
+class _StoreEvent(Event):
+    store_id: str
+    code: str
+    name: str
+    kind: str  # dealer_store | partner_outlet
+    region: str = ""
+    city: str = ""
+    timezone: str = "Asia/Shanghai"
+    status: str
+
+
+@event_type("network.store.created", aggregate="store")
+class StoreCreated(_StoreEvent):
+    created_at: datetime
+
+
+@event_type("network.store.activated", aggregate="store")
+class StoreActivated(_StoreEvent):
+    activated_at: datetime
+
+
+@event_type("network.store.suspended", aggregate="store")
+class StoreSuspended(_StoreEvent):
+    reason: str
+    suspended_at: datetime
+
+
+@event_type("network.api_key.issued", aggregate="api_key")
+class ApiKeyIssued(Event):
+    key_id: str
+    role: str
+    store_id: str | None = None
+    label: str
+    issued_at: datetime
+
+
+@event_type("network.api_key.revoked", aggregate="api_key")
+class ApiKeyRevoked(Event):
+    key_id: str
+    role: str
+    store_id: str | None = None
+    revoked_at: datetime
+
+
+class _ClaimEvent(Event):
+    claim_id: str
+    store_id: str
+    repair_order_id: str
+
+
+@event_type("network.claim.submitted", aggregate="claim")
+class ClaimSubmitted(_ClaimEvent):
+    amount_claimed_fen: int
+    submission_count: int
+    precheck_passed: bool
+    submitted_at: datetime
+
+
+@event_type("network.claim.decided", aggregate="claim")
+class ClaimDecided(_ClaimEvent):
+    status: str  # approved | partially_approved | rejected | pending_second_approval
+    amount_claimed_fen: int
+    amount_approved_fen: int
+    reason_code: str | None = None
+    decided_by: str
+    submitted_at: datetime
+    decided_at: datetime
+
+
+@event_type("network.settlement.issued", aggregate="settlement")
+class SettlementIssued(Event):
+    settlement_id: str
+    store_id: str
+    period: str
+    claim_ids: list[str]
+    total_fen: int
+    issued_at: datetime
+
+
+@event_type("network.settlement.paid", aggregate="settlement")
+class SettlementPaid(Event):
+    settlement_id: str
+    store_id: str
+    period: str
+    claim_ids: list[str]
+    total_fen: int
+    reference: str
+    paid_at: datetime

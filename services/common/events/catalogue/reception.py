@@ -1,0 +1,181 @@
+"""Events reception emits. They are the only thing other services know of a repair
+order, so they carry everything: customer, vehicle, mileage, lines, pay types, amounts."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from ..envelope import Event, event_type
+
+PayType = Literal["customer", "warranty", "insurance", "internal", "goodwill"]
+LineKind = Literal["labor", "part", "sublet", "fee"]
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Customer(_Part):
+    name: str
+    phone: str
+
+
+class Vehicle(_Part):
+    vin: str
+    plate: str | None = None
+    model: str | None = None
+    sold_at: date | None = None
+
+
+class Principal(_Part):
+    id: str
+    name: str = ""
+    role: str = ""
+
+
+class RepairOrderLine(_Part):
+    line_id: str
+    kind: LineKind
+    op_code: str | None = None
+    part_no: str | None = None
+    description: str
+    quantity: str  # Decimal as text: hours for labour, units for parts
+    unit_price_fen: int
+    amount_fen: int
+    pay_type: PayType
+    flat_rate_hours: str | None = None
+    supplement: bool = False
+
+
+class Totals(_Part):
+    customer_fen: int = 0
+    warranty_fen: int = 0
+    insurance_fen: int = 0
+    internal_fen: int = 0
+    goodwill_fen: int = 0
+    tax_fen: int = 0
+    customer_due_fen: int = 0
+
+
+class _RepairOrderEvent(Event):
+    repair_order_id: str
+    number: str
+    store_id: str
+
+
+class _AppointmentEvent(Event):
+    appointment_id: str
+    store_id: str
+    customer: Customer
+    vehicle: Vehicle
+    service_type: str
+    scheduled_at: datetime
+
+
+@event_type("reception.appointment.booked", aggregate="appointment")
+class AppointmentBooked(_AppointmentEvent):
+    booked_at: datetime
+
+
+@event_type("reception.appointment.cancelled", aggregate="appointment")
+class AppointmentCancelled(_AppointmentEvent):
+    cancelled_at: datetime
+
+
+@event_type("reception.appointment.no_show", aggregate="appointment")
+class AppointmentNoShow(_AppointmentEvent):
+    marked_at: datetime
+
+
+@event_type("reception.appointment.checked_in", aggregate="appointment")
+class AppointmentCheckedIn(_AppointmentEvent):
+    repair_order_id: str
+    checked_in_at: datetime
+
+
+@event_type("reception.repair_order.opened", aggregate="repair_order")
+class RepairOrderOpened(_RepairOrderEvent):
+    appointment_id: str | None = None
+    customer: Customer
+    vehicle: Vehicle
+    mileage_km: int
+    complaint: str
+    advisor: Principal
+    opened_at: datetime
+    insurance: dict | None = None
+
+
+@event_type("reception.repair_order.approved", aggregate="repair_order")
+class RepairOrderApproved(_RepairOrderEvent):
+    """Carries only the lines approved by this approval (the first approval, or a supplement)."""
+
+    customer: Customer
+    vehicle: Vehicle
+    mileage_km: int
+    advisor: Principal
+    approved_by: str
+    channel: str
+    approved_at: datetime
+    supplement: bool = False
+    lines: list[RepairOrderLine]
+
+
+@event_type("reception.repair_order.cancelled", aggregate="repair_order")
+class RepairOrderCancelled(_RepairOrderEvent):
+    previous_status: str
+    cancelled_at: datetime
+    reason: str | None = None
+
+
+@event_type("reception.repair_order.settled", aggregate="repair_order")
+class RepairOrderSettled(_RepairOrderEvent):
+    customer: Customer
+    vehicle: Vehicle
+    mileage_km: int
+    advisor: Principal
+    opened_at: datetime
+    settled_at: datetime
+    invoice_no: str
+    lines: list[RepairOrderLine]
+    totals: Totals
+    payments: list[dict]
+
+
+@event_type("reception.repair_order.delivered", aggregate="repair_order")
+class RepairOrderDelivered(_RepairOrderEvent):
+    customer: Customer
+    vehicle: Vehicle
+    mileage_km: int
+    advisor: Principal
+    delivered_by: str
+    opened_at: datetime
+    settled_at: datetime
+    delivered_at: datetime
+    lines: list[RepairOrderLine]
+    totals: Totals
+
+
+@event_type("reception.roadside.requested", aggregate="roadside")
+class RoadsideRequested(Event):
+    roadside_id: str
+    store_id: str
+    customer: Customer
+    vehicle: Vehicle
+    location: dict
+    problem: str
+    requested_at: datetime
+
+
+@event_type("reception.roadside.resolved", aggregate="roadside")
+class RoadsideResolved(Event):
+    roadside_id: str
+    store_id: str
+    outcome: str
+    requested_at: datetime
+    dispatched_at: datetime | None = None
+    arrived_at: datetime | None = None
+    resolved_at: datetime
+    response_minutes: str | None = None  # Decimal as text; arrival minus request
+    repair_order_id: str | None = None

@@ -1,0 +1,104 @@
+"""Events workshop and parts emit."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..envelope import Event, event_type
+
+
+class _JobEvent(Event):
+    job_id: str
+    store_id: str
+    repair_order_id: str
+    line_id: str
+    op_code: str
+    technician_id: str | None = None
+
+
+@event_type("workshop.job.created", aggregate="job")
+class JobCreated(_JobEvent):
+    flat_rate_hours: str
+    created_at: datetime
+
+
+@event_type("workshop.job.started", aggregate="job")
+class JobStarted(_JobEvent):
+    started_at: datetime
+
+
+@event_type("workshop.job.qc_passed", aggregate="job")
+class JobQcPassed(_JobEvent):
+    inspector: str
+    flat_rate_hours: str
+    clocked_hours: str
+    rework_count: int = 0
+    passed_at: datetime
+
+
+@event_type("workshop.job.qc_failed", aggregate="job")
+class JobQcFailed(_JobEvent):
+    inspector: str
+    notes: str = ""
+    rework_count: int
+    failed_at: datetime
+
+
+@event_type("workshop.repair_order.work_started", aggregate="repair_order")
+class RepairOrderWorkStarted(Event):
+    repair_order_id: str
+    store_id: str
+    started_at: datetime
+
+
+@event_type("workshop.repair_order.ready", aggregate="repair_order")
+class RepairOrderReady(Event):
+    repair_order_id: str
+    store_id: str
+    ready_at: datetime
+    jobs: int
+    clocked_hours: str
+    flat_rate_hours: str
+
+
+@event_type("workshop.reservation.backordered", aggregate="reservation")
+class ReservationBackordered(Event):
+    reservation_id: str
+    store_id: str
+    repair_order_id: str
+    part_no: str
+    quantity: int
+    short_quantity: int
+    backordered_at: datetime
+
+
+@event_type("workshop.reservation.issued", aggregate="reservation")
+class ReservationIssued(Event):
+    reservation_id: str
+    store_id: str
+    repair_order_id: str
+    part_no: str
+    quantity: int
+    filled_from_stock: bool = True  # False when it had to wait on a backorder
+    issued_at: datetime
+
+
+@event_type("workshop.stock.low", aggregate="stock")
+class StockLow(Event):
+    store_id: str
+    part_no: str
+    available: int
+    reorder_point: int
+    detected_at: datetime
+
+
+@event_type("workshop.comeback.detected", aggregate="comeback")
+class ComebackDetected(Event):
+    comeback_id: str
+    store_id: str
+    vin: str
+    op_code: str
+    repair_order_id: str
+    original_repair_order_id: str
+    original_technician_id: str | None = None
+    original_delivered_at: datetime
+    detected_at: datetime

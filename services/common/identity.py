@@ -1,0 +1,98 @@
+"""Signed identity headers: the gateway vouches for the caller, services verify.
+
+Reaching a service port directly grants nothing: without a fresh, valid signature over
+principal, role, store, request id and timestamp, every business route answers 401."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+HQ_ROLES = frozenset({"hq_admin", "hq_analyst"})
+STORE_ROLES = frozenset(
+    {"store_manager", "service_advisor", "technician", "parts_clerk", "crm_agent", "outlet_api"}
+)
+# The gateway itself, e.g. for key introspection; never given to a caller.
+SYSTEM_ROLE = "system"
+# A caller without a key on a public route (the outlet application form).
+ANONYMOUS_ROLE = "anonymous"
+ROLES = HQ_ROLES | STORE_ROLES | {SYSTEM_ROLE, ANONYMOUS_ROLE}
+
+H_PRINCIPAL = "X-Principal-Id"
+H_NAME = "X-Principal-Name"
+H_ROLE = "X-Principal-Role"
+H_STORE = "X-Principal-Store"
+H_REQUEST = "X-Request-ID"
+H_TIMESTAMP = "X-Identity-Timestamp"
+H_SIGNATURE = "X-Identity-Signature"
+IDENTITY_HEADERS = (H_PRINCIPAL, H_NAME, H_ROLE, H_STORE, H_TIMESTAMP, H_SIGNATURE)
+
+
+@dataclass(frozen=True)
+class Principal:
+    id: str
+    role: str
+    store_id: str | None = None
+    name: str = ""
+
+    @property
+    def is_hq(self) -> bool:
+        return self.role in HQ_ROLES or self.role == SYSTEM_ROLE
+
+    def can_see_store(self, store_id: str | None) -> bool:
+        return self.is_hq or (store_id is not None and store_id == self.store_id)
+
+
+class IdentityError(Exception):
+    pass
+
+
+def _message(principal: Principal, request_id: str, timestamp: str) -> bytes:
+    return "\n".join(
+        [principal.id, principal.name, principal.role, principal.store_id or "", request_id, timestamp]
+    ).encode()
+
+
+def sign(principal: Principal, request_id: str, secret: str, now: float | None = None) -> dict[str, str]:
+    ts = str(int(now if now is not None else time.time()))
+    mac = hmac.new(secret.encode(), _message(principal, request_id, ts), hashlib.sha256).hexdigest()
+    return {
+        H_PRINCIPAL: principal.id,
+        H_NAME: principal.name,
+        H_ROLE: principal.role,
+        H_STORE: principal.store_id or "",
+        H_REQUEST: request_id,
+        H_TIMESTAMP: ts,
+        H_SIGNATURE: mac,
+    }
+
+
+def verify(headers: Mapping[str, str], secret: str, max_age: int = 60, now: float | None = None) -> Principal:
+    def get(name: str) -> str | None:
+        return headers.get(name) if name in headers else headers.get(name.lower())
+
+    sig, ts, pid, role = get(H_SIGNATURE), get(H_TIMESTAMP), get(H_PRINCIPAL), get(H_ROLE)
+    if not sig or not ts or not pid or not role:
+        raise IdentityError("missing identity headers")
+    try:
+        issued = int(ts)
+    except ValueError as exc:
+        raise IdentityError("malformed identity timestamp") from exc
+    current = now if now is not None else time.time()
+    if abs(current - issued) > max_age:
+        raise IdentityError("stale identity")
+    principal = Principal(id=pid, role=role, store_id=get(H_STORE) or None, name=get(H_NAME) or "")
+    expected = hmac.new(
+        secret.encode(), _message(principal, get(H_REQUEST) or "", ts), hashlib.sha256
+    ).hexdigest()
+    if not hmac.compare_digest(expected, sig):
+        raise IdentityError("bad identity signature")
+    if role not in ROLES:
+        raise IdentityError("unknown role")
+    return principal
+
+
+def has_role(principal: Principal, roles: Iterable[str]) -> bool:
+    return principal.role in set(roles) or principal.role == SYSTEM_ROLE

@@ -1,0 +1,69 @@
+"""The permission matrix of the public contract (API.md), written once.
+
+The gateway enforces it per route and role; each service enforces it again with
+`require_access`, and filters by store, so a valid identity of store A never reaches
+store B's objects."""
+from __future__ import annotations
+
+from typing import Literal
+
+Level = Literal["r", "w"]
+
+MATRIX: dict[str, dict[str, Level]] = {
+    "network": {"hq_admin": "w", "hq_analyst": "r", "store_manager": "r", "outlet_api": "r"},
+    "reception": {
+        "hq_admin": "w", "hq_analyst": "r", "store_manager": "w", "service_advisor": "w",
+        "technician": "r", "parts_clerk": "r", "crm_agent": "r", "outlet_api": "w",
+    },
+    "workshop_jobs": {
+        "hq_admin": "w", "hq_analyst": "r", "store_manager": "w", "service_advisor": "r",
+        "technician": "w", "parts_clerk": "r", "outlet_api": "w",
+    },
+    "workshop_parts": {
+        "hq_admin": "w", "hq_analyst": "r", "store_manager": "w", "service_advisor": "r",
+        "technician": "r", "parts_clerk": "w", "outlet_api": "w",
+    },
+    "crm": {
+        "hq_admin": "w", "hq_analyst": "r", "store_manager": "w", "service_advisor": "w",
+        "crm_agent": "w", "outlet_api": "r",
+    },
+    # hq_admin writes by reviewing; store roles write by submitting.
+    "claims": {"hq_admin": "w", "hq_analyst": "r", "store_manager": "w", "service_advisor": "w", "outlet_api": "w"},
+    # hq_admin writes by issuing and paying; store roles write by confirming.
+    "settlements": {"hq_admin": "w", "hq_analyst": "r", "store_manager": "w", "service_advisor": "r", "outlet_api": "w"},
+    "kpis": {"hq_admin": "r", "hq_analyst": "r", "store_manager": "r", "outlet_api": "r"},
+}
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def allowed(area: str, role: str, method: str) -> bool:
+    if role == "system":
+        return True
+    level = MATRIX.get(area, {}).get(role)
+    if level is None:
+        return False
+    return method.upper() in READ_METHODS or level == "w"
+
+
+_WORKSHOP_PARTS = ("/v1/parts", "/v1/stock", "/v1/reservations", "/v1/reorder-suggestions", "/v1/purchase-orders")
+PUBLIC_ROUTES = (("POST", "network", "/v1/outlet-applications"),)
+
+
+def area_for(service: str, path: str) -> str | None:
+    """Which area of the matrix a service path (`/v1/...`) belongs to."""
+    if service == "reception":
+        return "reception"
+    if service == "crm":
+        return "crm"
+    if service == "workshop":
+        return "workshop_parts" if path.startswith(_WORKSHOP_PARTS) else "workshop_jobs"
+    if service == "network":
+        if path.startswith("/v1/claims"):
+            return "claims"
+        if path.startswith("/v1/settlements"):
+            return "settlements"
+        if path.startswith("/v1/kpis"):
+            return "kpis"
+        return "network"
+    return None

@@ -1,0 +1,38 @@
+"""Reference data shipped with the project (data/*.json), loaded once per process."""
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from .settings import REPO_ROOT
+
+DATA_DIR = REPO_ROOT / "data"
+
+
+@cache
+def load(name: str) -> Any:
+    """`load("parts")` reads data/parts.json."""
+    return json.loads((DATA_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@cache
+def labor_operations() -> dict[str, dict]:
+    return {op["op_code"]: op for op in load("labor_operations")["operations"]}
+
+
+@cache
+def parts() -> dict[str, dict]:
+    return {p["part_no"]: p for p in load("parts")["parts"]}
+
+
+def warranty_policy() -> dict:
+    return load("warranty_policy")
+
+
+def survey() -> dict:
+    return load("survey")
+
+
+def maintenance_policy() -> dict:
+    return load("maintenance_policy")

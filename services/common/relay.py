@@ -1,0 +1,166 @@
+"""Outbox relay: publishes committed outbox rows to Kafka and marks them sent.
+
+- Woken at once by a commit in this process, or by PostgreSQL NOTIFY from another
+  process; a slow poll is only the fallback.
+- Idempotent producer with acks=all; rows are marked sent only after the broker
+  acknowledged them, so a crash re-publishes at worst (consumers dedupe by event id).
+- On PostgreSQL several relays may share one outbox: a session-level advisory lock held
+  on a dedicated connection elects one publisher; the others stand by.
+- Broker or database outages are ridden out by retrying with backoff."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from prometheus_client import Counter, Gauge
+from sqlalchemy.engine import make_url
+from sqlmodel import select
+
+from .db import Database
+from .kafka import make_producer, topic_for_type
+from .logging import get_logger
+from .outbox import NOTIFY_CHANNEL
+from .settings import PlatformSettings
+from .tables import OutboxMessage
+
+log = get_logger(__name__)
+PUBLISHED = Counter("outbox_published_total", "Outbox rows published to Kafka", ["service"])
+PENDING = Gauge("outbox_pending", "Outbox rows not yet published (last seen)", ["service"])
+RELAY_LOCK_KEY = 0x0B0C_5E1A
+
+
+class OutboxRelay:
+    def __init__(self, db: Database, settings: PlatformSettings) -> None:
+        self.db = db
+        self.settings = settings
+        self._wake = asyncio.Event()
+        self._producer = None
+        self._lock_conn = None  # asyncpg connection holding the leader lock (PostgreSQL)
+        self.published = 0
+        db.on_outbox_commit(self.wake)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                if not await self._lead():
+                    await self._wait(stop, self.settings.relay_poll_seconds)
+                    continue
+                await self._ensure_producer()
+                sent = await self.publish_batch()
+                backoff = 0.2
+                if sent == 0:
+                    await self._wait(stop, self.settings.relay_poll_seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("relay retrying", error=repr(exc), backoff=backoff)
+                await self._reset_producer()
+                await self._release_lock()
+                await self._wait(stop, backoff)
+                backoff = min(backoff * 2, 5.0)
+        await self.close()
+
+    async def _wait(self, stop: asyncio.Event, timeout: float) -> None:
+        self._wake.clear()
+        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+
+    async def _ensure_producer(self) -> None:
+        if self._producer is None:
+            producer = make_producer(self.settings)
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self._producer = producer
+
+    async def _reset_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                await asyncio.wait_for(producer.stop(), 10)
+            except Exception:
+                pass
+
+    async def _lead(self) -> bool:
+        """SQLite has one relay per database by construction; PostgreSQL elects one."""
+        if self.db.sqlite:
+            return True
+        import asyncpg
+
+        if self._lock_conn is not None:
+            try:
+                await self._lock_conn.fetchval("SELECT 1")
+                return True
+            except Exception:
+                await self._release_lock()
+        dsn = make_url(self.db.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        conn = await asyncpg.connect(dsn, timeout=10)
+        try:
+            got = await conn.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK_KEY)
+        except BaseException:
+            await conn.close()
+            raise
+        if not got:
+            await conn.close()
+            return False
+        await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self.wake())
+        self._lock_conn = conn
+        log.info("relay leads the outbox")
+        return True
+
+    async def _release_lock(self) -> None:
+        conn, self._lock_conn = self._lock_conn, None
+        if conn is not None:
+            try:
+                await asyncio.wait_for(conn.close(), 5)
+            except Exception:
+                conn.terminate()
+
+    async def publish_batch(self) -> int:
+        async with self.db.transaction() as session:
+            rows = (
+                await session.exec(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.sent_at.is_(None))
+                    .order_by(OutboxMessage.id)
+                    .limit(self.settings.relay_batch_size)
+                )
+            ).all()
+        PENDING.labels(self.settings.service_name).set(len(rows))
+        if not rows:
+            return 0
+        producer = self._producer
+        futures = []
+        for row in rows:
+            futures.append(
+                await producer.send(
+                    topic_for_type(self.settings, row.event_type),
+                    value=row.payload.encode(),
+                    key=row.key.encode(),
+                    headers=[("ce_type", row.event_type.encode()), ("ce_id", row.event_id.encode())],
+                )
+            )
+        await asyncio.gather(*futures)
+        ids = [row.id for row in rows]
+        async with self.db.transaction() as session:
+            await session.execute(
+                sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(sent_at=datetime.now(timezone.utc))
+            )
+        self.published += len(rows)
+        PUBLISHED.labels(self.settings.service_name).inc(len(rows))
+        return len(rows)
+
+    async def close(self) -> None:
+        await self._reset_producer()
+        await self._release_lock()

@@ -1,0 +1,48 @@
+"""Command line of every service: `python -m services.<name> api|worker|all|migrate|replay-dlq`."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Callable
+
+import uvicorn
+
+from .app import ServiceSpec, create_service_app
+from .consumer import EventHandlers, replay_dead_letters
+from .db import Database
+from .logging import configure_logging
+from .migrations import upgrade
+from .settings import PlatformSettings
+from .stores import store_handlers
+
+
+def main(spec: ServiceSpec, settings_factory: Callable[[], PlatformSettings], argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog=f"python -m services.{spec.name}", description=spec.title)
+    parser.add_argument(
+        "command", nargs="?", default="all", choices=["api", "worker", "all", "migrate", "replay-dlq"],
+        help="api: HTTP only; worker: relay, consumers and scheduled jobs; all: both (default); "
+        "migrate: apply migrations and exit; replay-dlq: apply this service's dead letters again",
+    )
+    args = parser.parse_args(argv)
+    settings = settings_factory()
+    configure_logging(spec.name, settings.log_level)
+    if args.command == "migrate":
+        upgrade(spec.migrations_dir, settings.database_url)
+        return
+    if args.command == "replay-dlq":
+        handlers = EventHandlers()
+        handlers.include(store_handlers)
+        handlers.include(spec.handlers)
+
+        async def replay():
+            db = Database(settings.database_url)
+            try:
+                print(await replay_dead_letters(db, settings, handlers))
+            finally:
+                await db.dispose()
+
+        asyncio.run(replay())
+        return
+    app = create_service_app(spec, settings, role=args.command)
+    port = settings.worker_port if args.command == "worker" else settings.port
+    uvicorn.run(app, host=settings.host, port=port, log_level="warning", access_log=False, lifespan="on")

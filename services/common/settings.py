@@ -1,0 +1,65 @@
+"""Settings base: every process reads one settings object once, and fails fast on
+placeholder secrets outside development."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEV_IDENTITY_SECRET = "dev-only-identity-secret-change-me"
+
+
+def shared(name: str, *, default, **kwargs):
+    """A platform-wide variable (no service prefix), e.g. KAFKA_BOOTSTRAP_SERVERS."""
+    return Field(default=default, validation_alias=AliasChoices(name, name.lower()), **kwargs)
+
+
+class PlatformSettings(BaseSettings):
+    """Fields every service has. Subclasses set `service_name` and an env prefix."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    service_name: str = "service"
+    env: Literal["development", "test", "production"] = shared("PLATFORM_ENV", default="development")
+    host: str = "127.0.0.1"
+    port: int = 8100
+    worker_port: int | None = None
+    database_url: str | None = None
+    kafka_bootstrap_servers: str = shared("KAFKA_BOOTSTRAP_SERVERS", default="127.0.0.1:9092")
+    kafka_topic_partitions: int = shared("KAFKA_TOPIC_PARTITIONS", default=3)
+    kafka_replication_factor: int = shared("KAFKA_REPLICATION_FACTOR", default=1)
+    # Tests and drills run several isolated platforms on one broker.
+    kafka_topic_prefix: str = shared("KAFKA_TOPIC_PREFIX", default="")
+    identity_secret: str = shared("PLATFORM_IDENTITY_SECRET", default=DEV_IDENTITY_SECRET)
+    identity_max_age_seconds: int = 60
+    relay_batch_size: int = 500
+    relay_poll_seconds: float = 1.0
+    consumer_max_attempts: int = 5
+    consumer_retry_base_seconds: float = 0.2
+    log_level: str = shared("LOG_LEVEL", default="INFO")
+
+    @model_validator(mode="after")
+    def _defaults_and_secrets(self):
+        if self.database_url is None:
+            var = REPO_ROOT / "var"
+            var.mkdir(exist_ok=True)
+            self.database_url = f"sqlite+aiosqlite:///{var / (self.service_name + '.db')}"
+        if self.worker_port is None:
+            self.worker_port = self.port + 100
+        if self.env == "production" and (
+            self.identity_secret == DEV_IDENTITY_SECRET or len(self.identity_secret) < 32
+        ):
+            raise ValueError(
+                "PLATFORM_IDENTITY_SECRET must be set to a random value of 32+ characters in production"
+            )
+        return self
+
+    def topic(self, service: str) -> str:
+        return f"{self.kafka_topic_prefix}{service}.events"
+
+    @property
+    def consumer_group(self) -> str:
+        return f"{self.kafka_topic_prefix}{self.service_name}"

@@ -1,0 +1,42 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute, require_access, require_roles
+from services.common.errors import Conflict, InvalidTransition, NotFound, ValidationFailed, problem_responses
+from services.common.identity import Principal
+from services.network.keys import repository, service
+from services.network.keys.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeyList, ApiKeyPublic, IntrospectRequest, IntrospectResult
+
+router = APIRouter(prefix="/v1/api-keys", tags=["api keys"], route_class=TransactionalRoute)
+HqAdmin = Annotated[Principal, Depends(require_roles("hq_admin"))]
+Reader = Annotated[Principal, Depends(require_access("network"))]
+Gateway = Annotated[Principal, Depends(require_roles("system"))]
+
+
+@router.post("", status_code=201, response_model=ApiKeyIssued, responses=problem_responses(Conflict, ValidationFailed))
+async def issue_key(body: ApiKeyCreate, session: SessionDep, clock: ClockDep, principal: HqAdmin):
+    key, token = await service.issue(session, clock, principal, body)
+    return ApiKeyIssued(**ApiKeyPublic.model_validate(key, from_attributes=True).model_dump(), key=token)
+
+
+@router.get("", response_model=ApiKeyList)
+async def list_keys(session: SessionDep, principal: Reader, limit: LimitQuery = 50, cursor: CursorQuery = None,
+                    store_id: Annotated[str | None, Query()] = None):
+    rows, next_cursor = await repository.page(session, limit=limit, cursor=cursor,
+                                              store_id=principal.store_id or store_id)
+    return ApiKeyList(items=[ApiKeyPublic.model_validate(r, from_attributes=True) for r in rows], next_cursor=next_cursor)
+
+
+@router.delete("/{key_id}", response_model=ApiKeyPublic, responses=problem_responses(NotFound, InvalidTransition))
+async def revoke_key(key_id: str, session: SessionDep, clock: ClockDep, _: HqAdmin):
+    return ApiKeyPublic.model_validate(await service.revoke(session, clock, key_id), from_attributes=True)
+
+
+# For the gateway only (signed with the system role); not part of the public contract.
+internal = APIRouter(prefix="/v1/internal", tags=["internal"], route_class=TransactionalRoute, include_in_schema=False)
+
+
+@internal.post("/introspect", response_model=IntrospectResult)
+async def introspect(body: IntrospectRequest, session: SessionDep, _: Gateway):
+    return await service.introspect(session, body.key)

@@ -1,0 +1,61 @@
+"""Store lifecycle: a dealer store starts active; a partner outlet starts onboarding
+and is activated by the onboarding checklist. Suspension keeps the data."""
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common.clock import Clock
+from services.common.errors import Conflict, InvalidTransition, NotFound
+from services.common.events.catalogue.network import StoreActivated, StoreCreated, StoreSuspended
+from services.common.identity import Principal
+from services.common.ids import new_id
+from services.common.outbox import emit
+from services.network.stores import repository
+from services.network.stores.models import Store
+from services.network.stores.schemas import StoreCreate
+
+
+def _store_fields(store: Store) -> dict:
+    return dict(store_id=store.id, code=store.code, name=store.name, kind=store.kind, region=store.region,
+                city=store.city, timezone=store.timezone, status=store.status)
+
+
+async def create_store(session: AsyncSession, clock: Clock, data: StoreCreate) -> Store:
+    if await repository.by_code(session, data.code):
+        raise Conflict(f"store code {data.code} is taken", field="code")
+    now = clock.now()
+    active = data.kind == "dealer_store"
+    store = Store(id=new_id(), code=data.code, name=data.name, kind=data.kind, region=data.region,
+                  city=data.city, timezone=data.timezone, status="active" if active else "onboarding",
+                  created_at=now, activated_at=now if active else None)
+    session.add(store)
+    await emit(session, StoreCreated(**_store_fields(store), created_at=now), subject=store.id, store_id=store.id, time=now)
+    return store
+
+
+async def get_visible(session: AsyncSession, principal: Principal, store_id: str) -> Store:
+    store = await repository.get(session, store_id)
+    if store is None or not principal.can_see_store(store.id):
+        raise NotFound("store not found")
+    return store
+
+
+async def activate(session: AsyncSession, clock: Clock, store: Store) -> Store:
+    if store.status == "active":
+        raise InvalidTransition(store.status, "activate")
+    now = clock.now()
+    store.status, store.activated_at, store.suspended_at, store.suspension_reason = "active", now, None, None
+    store.version += 1
+    session.add(store)
+    await emit(session, StoreActivated(**_store_fields(store), activated_at=now), subject=store.id, store_id=store.id, time=now)
+    return store
+
+
+async def suspend(session: AsyncSession, clock: Clock, store: Store, reason: str) -> Store:
+    if store.status == "suspended":
+        raise InvalidTransition(store.status, "suspend")
+    now = clock.now()
+    store.status, store.suspended_at, store.suspension_reason = "suspended", now, reason
+    store.version += 1
+    session.add(store)
+    await emit(session, StoreSuspended(**_store_fields(store), reason=reason, suspended_at=now),
+               subject=store.id, store_id=store.id, time=now)
+    return store

@@ -1,0 +1,106 @@
+"""Shared fixtures: one real Kafka broker and one real PostgreSQL cluster per test
+session (started here unless KAFKA_BOOTSTRAP_SERVERS / TEST_PG_ADMIN_URL name running
+ones), a fresh database and a fresh topic namespace per test."""
+from __future__ import annotations
+
+import os
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.support.platform import unique_prefix
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory):
+    """The broker object when this session started it (fault tests restart it), else None."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield None
+        return
+    from deploy.kafka.broker import KafkaBroker
+
+    broker = KafkaBroker(tmp_path_factory.mktemp("kafka"))
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker) -> str:
+    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or kafka_broker.bootstrap_servers
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(tmp_path_factory):
+    if os.environ.get("TEST_PG_ADMIN_URL"):
+        yield None
+        return
+    from deploy.postgres.cluster import PostgresCluster
+
+    cluster = PostgresCluster(tmp_path_factory.mktemp("pg"))
+    cluster.start()
+    yield cluster
+    cluster.remove()
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(pg_cluster) -> str:
+    return os.environ.get("TEST_PG_ADMIN_URL") or pg_cluster.admin_url
+
+
+@pytest.fixture
+def pg_database(pg_admin_url):
+    """A fresh PostgreSQL database for one test; returns a factory so a test can have several."""
+    import asyncio
+
+    import asyncpg
+
+    admin = make_url(pg_admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    created: list[str] = []
+
+    async def _exec(sql: str) -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    def run(sql: str) -> None:
+        # In a thread of its own, so the factory works inside async tests too.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, _exec(sql)).result()
+
+    def make(label: str = "db") -> str:
+        name = f"{label}_{uuid.uuid4().hex[:12]}"
+        run(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    for name in created:
+        try:
+            run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def pg_url(pg_database) -> str:
+    """One fresh PostgreSQL database for this test."""
+    return pg_database()
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    return unique_prefix()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path):
+    def make(label: str = "db") -> str:
+        return f"sqlite+aiosqlite:///{tmp_path / (label + '.db')}"
+
+    return make
