@@ -79,6 +79,7 @@ class ReservationIssued(Event):
     part_no: str
     quantity: int
     filled_from_stock: bool = True  # False when it had to wait on a backorder
+    reserved_at: datetime | None = None
     issued_at: datetime
 
 
