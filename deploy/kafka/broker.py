@@ -290,6 +290,8 @@ class KafkaBroker:
         """Start the broker (formatting storage on first use) and wait until it serves metadata."""
         with self._lock:
             if self.is_running():
+                if self._proc is None:  # found via the pid file: report the port it really uses
+                    self.port = _running_port(self.data_dir) or self.port
                 return self
             deadline = time.monotonic() + timeout
             lib = fetch_jars()

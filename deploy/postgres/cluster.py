@@ -167,6 +167,26 @@ def _wait_gone(pids: list[int], timeout: float) -> bool:
     return True
 
 
+def _wait_reaped(pid: int, timeout: float) -> bool:
+    """Wait until the pid is gone entirely, zombie included.
+
+    A SIGKILLed postmaster is not our child (pg_ctl detached it), so init reaps it, here
+    after up to ~2 s; until then postgres treats the pid in a stale postmaster.pid as a
+    running server and refuses to start.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
 def _quote_ident(name: str) -> str:
     if not name or "\0" in name:
         raise ValueError(f"invalid database name {name!r}")
@@ -221,13 +241,8 @@ class PostgresCluster:
     @property
     def pid(self) -> int | None:
         """PID of the running postmaster, else None."""
-        if self.base_dir is None:
-            return None
-        try:
-            pid = int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
-        except (FileNotFoundError, ValueError, PermissionError):
-            return None
-        return pid if _pid_alive(pid) else None
+        pid = self._postmaster_pid_in_file()
+        return pid if pid is not None and _pid_alive(pid) else None
 
     def is_running(self) -> bool:
         return self.pid is not None
@@ -245,6 +260,9 @@ class PostgresCluster:
                 self.base_dir = Path(tempfile.mkdtemp(prefix="pgcluster-"))
                 self._owns_dir = True
             self.base_dir.mkdir(parents=True, exist_ok=True)
+            stale = self._postmaster_pid_in_file()
+            if stale is not None and not _pid_alive(stale):
+                _wait_reaped(stale, 15)  # a dead postmaster's zombie still blocks a new start
             if _port_accepts(self.port):
                 raise PostgresError(f"{HOST}:{self.port} is already in use by another process")
             self._prepare_socket_dir()
@@ -291,6 +309,7 @@ class PostgresCluster:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(child, signal.SIGKILL)
                 _wait_gone([pid, *children], 5)
+            _wait_reaped(pid, 15)
 
     def remove(self) -> None:
         """Stop (killing if a clean stop fails) and delete the cluster folder."""
@@ -347,6 +366,14 @@ class PostgresCluster:
         if self.base_dir is None:
             raise PostgresError("cluster folder not created yet; call start() first")
         return self.base_dir
+
+    def _postmaster_pid_in_file(self) -> int | None:
+        if self.base_dir is None:
+            return None
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (FileNotFoundError, NotADirectoryError, ValueError, PermissionError):
+            return None
 
     def _as_root(self) -> bool:
         return os.geteuid() == 0

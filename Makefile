@@ -1,0 +1,43 @@
+# Entry points. `make run` starts the whole platform; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: help install run test test-fast bench demo asyncapi kafka-jars clean lint
+
+help:
+	@echo "make run       start Kafka, the four services and the gateway (Ctrl-C stops all)"
+	@echo "make test      run every test (starts and stops Kafka and PostgreSQL itself)"
+	@echo "make bench     benchmarks; results in bench/results/ and docs/performance.md"
+	@echo "make demo      fill a running platform with a realistic network (DEMO_ARGS='--scale 1')"
+	@echo "make asyncapi  regenerate docs/events/ from the event catalogue"
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+kafka-jars: $(STAMP)
+	$(PY) -m deploy.kafka.broker fetch
+
+run: install kafka-jars
+	$(PY) -m deploy.local
+
+test: install kafka-jars
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: install kafka-jars
+	$(PY) -m bench $(BENCH_ARGS)
+
+demo: install
+	$(PY) -m tools.demo $(DEMO_ARGS)
+
+asyncapi: install
+	$(PY) -m services.common.events.asyncapi
+
+clean:
+	rm -rf var/*.db var/*.db-* .pytest_cache
