@@ -10,12 +10,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from prometheus_client import Counter, Gauge
 from sqlalchemy.engine import make_url
-from sqlmodel import select
 
 from .db import Database
 from .kafka import make_producer, topic_for_type
@@ -128,38 +129,67 @@ class OutboxRelay:
                 conn.terminate()
 
     async def publish_batch(self) -> int:
+        """Publish everything unsent, several batches in flight at once: while the broker
+        acknowledges one batch and the database marks it sent, the next is being sent.
+        Returns how many rows were published (0 when the outbox was empty)."""
+        inflight: deque[tuple[int, int, asyncio.Task]] = deque()
+        total = 0
+        try:
+            while True:
+                # Rows of in-flight batches are still unsent; skip their id range. A row that
+                # committed late inside that range is read once the range has drained.
+                window = (min(b[0] for b in inflight), max(b[1] for b in inflight)) if inflight else None
+                rows = await self._read_unsent(window)
+                if rows:
+                    futures = await self._send(rows)
+                    ids = [r[0] for r in rows]
+                    inflight.append((min(ids), max(ids), asyncio.create_task(self._confirm(ids, futures))))
+                while inflight and (len(inflight) >= self.settings.relay_max_inflight_batches or not rows):
+                    total += await inflight.popleft()[2]
+                if not rows and not inflight:
+                    return total
+        finally:
+            for *_, task in inflight:
+                task.cancel()
+
+    async def _read_unsent(self, skip: tuple[int, int] | None):
+        table = OutboxMessage.__table__
+        stmt = (
+            sa.select(table.c.id, table.c.event_type, table.c.key, table.c.payload)
+            .where(table.c.sent_at.is_(None))
+            .order_by(table.c.id)
+            .limit(self.settings.relay_batch_size)
+        )
+        if skip is not None:
+            stmt = stmt.where(sa.not_(table.c.id.between(*skip)))
         async with self.db.transaction() as session:
-            rows = (
-                await session.exec(
-                    select(OutboxMessage)
-                    .where(OutboxMessage.sent_at.is_(None))
-                    .order_by(OutboxMessage.id)
-                    .limit(self.settings.relay_batch_size)
-                )
-            ).all()
+            rows = (await session.execute(stmt)).all()
         PENDING.labels(self.settings.service_name).set(len(rows))
-        if not rows:
-            return 0
+        return rows
+
+    async def _send(self, rows) -> list[asyncio.Future]:
         producer = self._producer
+        topics: dict[str, str] = {}
         futures = []
-        for row in rows:
-            futures.append(
-                await producer.send(
-                    topic_for_type(self.settings, row.event_type),
-                    value=row.payload.encode(),
-                    key=row.key.encode(),
-                    headers=[("ce_type", row.event_type.encode()), ("ce_id", row.event_id.encode())],
-                )
-            )
+        for _, event_type, key, payload in rows:
+            topic = topics.get(event_type) or topics.setdefault(event_type, topic_for_type(self.settings, event_type))
+            futures.append(await producer.send(topic, value=payload.encode(), key=key.encode()))
+        return futures
+
+    async def _confirm(self, ids: list[int], futures: list[asyncio.Future]) -> int:
+        """Mark rows sent only once the broker has acknowledged every one of them."""
         await asyncio.gather(*futures)
-        ids = [row.id for row in rows]
+        table = OutboxMessage.__table__
+        if self.db.sqlite:
+            sent = table.c.id.in_(ids)
+        else:
+            # One array parameter instead of thousands of bind parameters.
+            sent = table.c.id == sa.any_(sa.cast(sa.literal(ids, ARRAY(sa.BigInteger)), ARRAY(sa.BigInteger)))
         async with self.db.transaction() as session:
-            await session.execute(
-                sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(sent_at=datetime.now(timezone.utc))
-            )
-        self.published += len(rows)
-        PUBLISHED.labels(self.settings.service_name).inc(len(rows))
-        return len(rows)
+            await session.execute(sa.update(table).where(sent).values(sent_at=datetime.now(timezone.utc)))
+        self.published += len(ids)
+        PUBLISHED.labels(self.settings.service_name).inc(len(ids))
+        return len(ids)
 
     async def close(self) -> None:
         await self._reset_producer()

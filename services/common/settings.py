@@ -35,7 +35,8 @@ class PlatformSettings(BaseSettings):
     kafka_topic_prefix: str = shared("KAFKA_TOPIC_PREFIX", default="")
     identity_secret: str = shared("PLATFORM_IDENTITY_SECRET", default=DEV_IDENTITY_SECRET)
     identity_max_age_seconds: int = 60
-    relay_batch_size: int = 500
+    relay_batch_size: int = 1000
+    relay_max_inflight_batches: int = 4
     relay_poll_seconds: float = 1.0
     consumer_max_attempts: int = 5
     consumer_retry_base_seconds: float = 0.2
