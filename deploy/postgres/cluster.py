@@ -19,7 +19,9 @@ Command line (``python -m deploy.postgres.cluster --help``)::
     python -m deploy.postgres.cluster run   [--dir var/pg] [--port 5432]   # foreground (Procfile)
 
 When run as root, initdb and postgres run as the unprivileged ``postgres`` system user
-(``runuser -u postgres --``), which must be able to reach the cluster folder.
+(``runuser -u postgres --``). If that user cannot reach the given folder (a parent such as
+pytest's ``/tmp/pytest-of-root`` is private), the server files go to a private temp folder
+instead and ``<base_dir>/server`` links to it; remove() deletes both.
 Only the standard library is used; SQL goes through the ``psql`` binary.
 """
 
@@ -50,6 +52,7 @@ OS_USER = "postgres"   # unprivileged account used for initdb/postgres when we a
 
 DATA_DIR_NAME = "data"
 SOCKET_DIR_NAME = "socket"
+SERVER_LINK_NAME = "server"     # root only: link to a reachable temp folder, see _prepare_server_dir
 LOG_FILE_NAME = "postgres.log"
 LOCAL_CONF_NAME = "local.conf"  # rewritten on every start; included from postgresql.conf
 
@@ -203,7 +206,9 @@ def _conf_str(value: object) -> str:
 class PostgresCluster:
     """One PostgreSQL cluster: initdb'd into ``base_dir`` (a new temp folder if None), on a free port.
 
-    Layout: ``<base>/data`` (PGDATA), ``<base>/socket`` (unix socket), ``<base>/postgres.log``.
+    Layout: ``<server>/data`` (PGDATA), ``<server>/socket`` (unix socket), ``<server>/postgres.log``,
+    where ``<server>`` is ``base_dir`` (or, as root with an unreachable base_dir, the temp
+    folder ``<base_dir>/server`` links to).
     Auth is ``trust`` for superuser ``postgres``; encoding UTF8, locale C.
     Used as a context manager it starts on enter; on exit it is removed if it lives in a
     temp folder it created, otherwise only stopped.
@@ -219,16 +224,22 @@ class PostgresCluster:
     # -- paths and urls ------------------------------------------------------
 
     @property
+    def server_dir(self) -> Path:
+        """Folder holding data, socket and log: base_dir, or the folder base_dir/server links to."""
+        link = self._base() / SERVER_LINK_NAME
+        return link.resolve() if link.is_symlink() else self._base()
+
+    @property
     def data_dir(self) -> Path:
-        return self._base() / DATA_DIR_NAME
+        return self.server_dir / DATA_DIR_NAME
 
     @property
     def socket_dir(self) -> Path:
-        return self._socket_dir_override or self._base() / SOCKET_DIR_NAME
+        return self._socket_dir_override or self.server_dir / SOCKET_DIR_NAME
 
     @property
     def log_file(self) -> Path:
-        return self._base() / LOG_FILE_NAME
+        return self.server_dir / LOG_FILE_NAME
 
     def url(self, database: str) -> str:
         """Async SQLAlchemy URL for a database of this cluster."""
@@ -260,13 +271,16 @@ class PostgresCluster:
                 self.base_dir = Path(tempfile.mkdtemp(prefix="pgcluster-"))
                 self._owns_dir = True
             self.base_dir.mkdir(parents=True, exist_ok=True)
+            if self._as_root():
+                self._prepare_server_dir()
             stale = self._postmaster_pid_in_file()
             if stale is not None and not _pid_alive(stale):
                 _wait_reaped(stale, 15)  # a dead postmaster's zombie still blocks a new start
             if _port_accepts(self.port):
                 raise PostgresError(f"{HOST}:{self.port} is already in use by another process")
             self._prepare_socket_dir()
-            self._prepare_os_user()
+            if self._as_root():
+                self._chown_to_server_user()
             if not (self.data_dir / "PG_VERSION").exists():
                 self._initdb(bindir)
             self._write_local_conf()
@@ -294,11 +308,23 @@ class PostgresCluster:
         return self.start(timeout=timeout)
 
     def kill(self) -> None:
-        """SIGKILL the postmaster, as a crash would; waits until its children have exited too."""
+        """SIGKILL the postmaster, as a crash would; waits until its children have exited too.
+
+        With synchronous_commit=off a commit is acknowledged before its WAL is written, so a
+        bare SIGKILL would also lose the last ~0.6 s of acknowledged commits, which a
+        production server (synchronous_commit=on) never does. So the WAL is flushed first
+        (best effort, 5 s) and the crash then loses only in-flight work; restart() runs
+        crash recovery.
+        """
         with self._lock:
             pid = self.pid
             if pid is None:
                 return
+            with contextlib.suppress(PostgresError, subprocess.TimeoutExpired):
+                # A transaction that writes WAL and commits with synchronous_commit=on flushes all WAL
+                # before it; a transactional logical message is such a write with no other effect.
+                self.execute("SET synchronous_commit = on; "
+                             "SELECT pg_logical_emit_message(true, 'deploy.postgres.kill', '');", timeout=5)
             children = _children(pid)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -320,6 +346,9 @@ class PostgresCluster:
                 self.stop()
             except PostgresError:
                 self.kill()
+            server_dir = self.server_dir
+            if server_dir != self.base_dir:
+                shutil.rmtree(server_dir, ignore_errors=True)
             shutil.rmtree(self.base_dir, ignore_errors=True)
             if self._socket_dir_override is not None:
                 shutil.rmtree(self._socket_dir_override, ignore_errors=True)
@@ -350,12 +379,12 @@ class PostgresCluster:
         """DROP DATABASE IF EXISTS ... WITH (FORCE): open connections are terminated."""
         self.execute(f"DROP DATABASE IF EXISTS {_quote_ident(name)} WITH (FORCE)")
 
-    def execute(self, sql: str, database: str = "postgres") -> str:
+    def execute(self, sql: str, database: str = "postgres", timeout: float = 60) -> str:
         """Run SQL through psql as the superuser; returns psql's unaligned, tuples-only output."""
         cmd = [str(ensure_binaries() / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
                "-h", HOST, "-p", str(self.port), "-U", SUPERUSER, "-d", database, "-c", sql]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
-                              env={**os.environ, "PGCONNECT_TIMEOUT": "10"}, cwd=self._base())
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, "PGCONNECT_TIMEOUT": str(max(int(timeout), 2))}, cwd=self.server_dir)
         if proc.returncode != 0:
             raise PostgresError(f"psql failed (exit {proc.returncode}) for {sql!r}: {proc.stderr.strip()}")
         return proc.stdout
@@ -379,7 +408,7 @@ class PostgresCluster:
         return os.geteuid() == 0
 
     def _prepare_socket_dir(self) -> None:
-        sock_dir = self._base() / SOCKET_DIR_NAME
+        sock_dir = self.server_dir / SOCKET_DIR_NAME
         if len(os.fsencode(str(sock_dir))) + len(f"/.s.PGSQL.{self.port}") > _SOCKET_PATH_MAX:
             # unix socket paths are limited to ~107 bytes; use a short temp folder instead
             if self._socket_dir_override is None:
@@ -387,9 +416,8 @@ class PostgresCluster:
         else:
             sock_dir.mkdir(exist_ok=True)
 
-    def _prepare_os_user(self) -> None:
-        if not self._as_root():
-            return
+    def _server_user(self) -> pwd.struct_passwd:
+        """The unprivileged account that runs initdb/postgres when we are root (created if missing)."""
         try:
             pw = pwd.getpwnam(OS_USER)
         except KeyError:
@@ -403,19 +431,42 @@ class PostgresCluster:
             pw = pwd.getpwnam(OS_USER)
         if shutil.which("runuser") is None:
             raise PostgresError("running as root needs `runuser` (util-linux) to drop to the postgres user")
-        for path in (self._base(), self.socket_dir):
+        return pw
+
+    def _server_user_can_write(self, path: Path) -> bool:
+        return subprocess.run(self._as_server_user(["test", "-w", str(path)]), cwd="/").returncode == 0
+
+    def _prepare_server_dir(self) -> None:
+        """Root only: give the server folder to `postgres`; relocate it if that user cannot reach it."""
+        pw = self._server_user()
+        base = self._base()
+        link = base / SERVER_LINK_NAME
+        if link.is_symlink() and not link.exists():
+            link.unlink()  # its temp folder was cleaned away; start afresh
+        if not link.is_symlink():
+            os.chown(base, pw.pw_uid, pw.pw_gid)
+            if not self._server_user_can_write(base):
+                if (base / DATA_DIR_NAME).exists():
+                    raise PostgresError(f"user {OS_USER!r} cannot reach the existing cluster in {base}")
+                # A parent folder is private (e.g. pytest's /tmp/pytest-of-root): keep the
+                # server files in a temp folder of their own, linked from base_dir.
+                real = Path(tempfile.mkdtemp(prefix="pgcluster-"))
+                link.symlink_to(real, target_is_directory=True)
+        server_dir = self.server_dir
+        os.chown(server_dir, pw.pw_uid, pw.pw_gid)
+        if not self._server_user_can_write(server_dir):
+            raise PostgresError(f"user {OS_USER!r} cannot write to {server_dir}")
+
+    def _chown_to_server_user(self) -> None:
+        pw = self._server_user()
+        server_dir = self.server_dir
+        for path in (server_dir, self.socket_dir):
             os.chown(path, pw.pw_uid, pw.pw_gid)
             for root, dirs, files in os.walk(path):
-                if Path(root) == self._base():
+                if Path(root) == server_dir:
                     dirs[:] = [d for d in dirs if d != DATA_DIR_NAME]  # initdb/postgres own PGDATA already
                 for name in dirs + files:
                     os.chown(os.path.join(root, name), pw.pw_uid, pw.pw_gid, follow_symlinks=False)
-        probe = subprocess.run(self._as_server_user(["test", "-w", str(self._base())]), cwd="/")
-        if probe.returncode != 0:
-            raise PostgresError(
-                f"user {OS_USER!r} cannot reach {self._base()}; a parent folder is not traversable by it. "
-                "Use a folder under /tmp (e.g. base_dir=None) or loosen the parent folder's permissions."
-            )
 
     def _as_server_user(self, cmd: list[str]) -> list[str]:
         return ["runuser", "-u", OS_USER, "--", *cmd] if self._as_root() else cmd
@@ -423,7 +474,7 @@ class PostgresCluster:
     def _run_server_tool(self, cmd: list[str], timeout: float) -> subprocess.CompletedProcess:
         try:
             return subprocess.run(self._as_server_user(cmd), capture_output=True, text=True,
-                                  timeout=timeout, cwd=self._base(), stdin=subprocess.DEVNULL)
+                                  timeout=timeout, cwd=self.server_dir, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired as exc:
             raise PostgresError(f"`{' '.join(cmd)}` timed out after {timeout:.0f}s\n{self._log_tail()}") from exc
 
@@ -468,7 +519,7 @@ class PostgresCluster:
         cmd = [str(bindir / "pg_isready"), "-q", "-h", HOST, "-p", str(self.port), "-U", SUPERUSER,
                "-d", "postgres", "-t", "2"]
         while True:
-            if subprocess.run(cmd, cwd=self._base()).returncode == 0:
+            if subprocess.run(cmd, cwd=self.server_dir).returncode == 0:
                 return
             if not self.is_running():
                 raise PostgresError(f"postgres exited during start\n{self._log_tail()}")
