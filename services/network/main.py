@@ -1,13 +1,22 @@
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from services.common.app import Role, ServiceRuntime, ServiceSpec, create_service_app
 from services.common.clock import Clock
+from services.common.errors import problem_response
+from services.network.applications import router as applications
+from services.network.applications.service import ApplicationRateLimited, SubmissionLimiter
+from services.network.audits import router as audits
+from services.network.claims import router as claims
 from services.network.events import handlers
 from services.network.keys import router as keys
 from services.network.keys.service import ensure_bootstrap_key
+from services.network.kpis import router as kpis
+from services.network.kpis.broadcaster import KpiBroadcaster, attach
+from services.network.onboarding import router as onboarding
 from services.network.settings import NetworkSettings
+from services.network.settlements import router as settlements
 from services.network.stores import router as stores
 
 
@@ -22,12 +31,24 @@ spec = ServiceSpec(
     name="network",
     title="Network service",
     description="Stores and partner outlets, onboarding, API keys, audits, warranty claims, settlements, HQ KPIs.",
-    routers=[stores.router, keys.router, keys.internal],
+    routers=[stores.router, onboarding.router, audits.router, applications.router, keys.router, keys.internal,
+             claims.router, settlements.router, kpis.router, kpis.live],
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
     startup=_startup,
 )
 
 
+async def _rate_limited(request: Request, exc: ApplicationRateLimited):
+    return problem_response(exc.status, exc.problem(str(request.url.path)), headers={"Retry-After": str(exc.retry_after)})
+
+
 def create_app(settings: NetworkSettings | None = None, *, role: Role = "all", clock: Clock | None = None) -> FastAPI:
-    return create_service_app(spec, settings or NetworkSettings(), role=role, clock=clock)
+    settings = settings or NetworkSettings()
+    app = create_service_app(spec, settings, role=role, clock=clock)
+    app.state.application_limiter = SubmissionLimiter(settings.application_rate_limit,
+                                                      settings.application_rate_window_seconds)
+    app.state.kpi_broadcaster = KpiBroadcaster(settings.kpi_stream_queue_size)
+    attach(app.state.db.engine.sync_engine, app.state.kpi_broadcaster)
+    app.add_exception_handler(ApplicationRateLimited, _rate_limited)
+    return app

@@ -17,7 +17,8 @@ SERVICES = ("reception", "workshop", "crm", "network")
 
 
 def event_schemas() -> dict[str, dict]:
-    return {name: model.model_json_schema(ref_template="#/components/schemas/{model}") for name, model in sorted(catalogue.items())}
+    # Standalone files: nested models stay in the file's own $defs, so every $ref resolves.
+    return {name: model.model_json_schema() for name, model in sorted(catalogue.items())}
 
 
 def _message_name(event_type: str) -> str:

@@ -73,6 +73,7 @@ class ClaimDecided(_ClaimEvent):
     decided_by: str
     submitted_at: datetime
     decided_at: datetime
+    submission_count: int | None = None  # which submission this decides (a rejected claim may be resubmitted once)
 
 
 @event_type("network.settlement.issued", aggregate="settlement")

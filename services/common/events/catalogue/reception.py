@@ -47,6 +47,7 @@ class RepairOrderLine(_Part):
     pay_type: PayType
     flat_rate_hours: str | None = None
     supplement: bool = False
+    approval_id: str | None = None  # the approval that let the workshop do it
 
 
 class Totals(_Part):
@@ -57,6 +58,8 @@ class Totals(_Part):
     goodwill_fen: int = 0
     tax_fen: int = 0
     customer_due_fen: int = 0
+    subtotal_fen: int = 0  # every payer, before tax
+    vat_rate: str | None = None  # Decimal as text, e.g. "0.13"
 
 
 class _RepairOrderEvent(Event):
@@ -77,16 +80,21 @@ class _AppointmentEvent(Event):
 @event_type("reception.appointment.booked", aggregate="appointment")
 class AppointmentBooked(_AppointmentEvent):
     booked_at: datetime
+    note: str | None = None
+    booked_by: str | None = None
 
 
 @event_type("reception.appointment.cancelled", aggregate="appointment")
 class AppointmentCancelled(_AppointmentEvent):
     cancelled_at: datetime
+    reason: str | None = None
+    cancelled_by: str | None = None
 
 
 @event_type("reception.appointment.no_show", aggregate="appointment")
 class AppointmentNoShow(_AppointmentEvent):
     marked_at: datetime
+    marked_by: str | None = None
 
 
 @event_type("reception.appointment.checked_in", aggregate="appointment")
@@ -105,6 +113,9 @@ class RepairOrderOpened(_RepairOrderEvent):
     advisor: Principal
     opened_at: datetime
     insurance: dict | None = None
+    roadside_id: str | None = None  # opened by a roadside tow
+    inspection: dict | None = None  # the walk-around: fuel, damage, warning lights, valuables
+    mileage_correction_reason: str | None = None
 
 
 @event_type("reception.repair_order.approved", aggregate="repair_order")
@@ -120,6 +131,10 @@ class RepairOrderApproved(_RepairOrderEvent):
     approved_at: datetime
     supplement: bool = False
     lines: list[RepairOrderLine]
+    approval_id: str | None = None
+    opened_at: datetime | None = None
+    insurance: dict | None = None
+    totals: Totals | None = None  # the whole order's totals after this approval
 
 
 @event_type("reception.repair_order.cancelled", aggregate="repair_order")
@@ -127,6 +142,9 @@ class RepairOrderCancelled(_RepairOrderEvent):
     previous_status: str
     cancelled_at: datetime
     reason: str | None = None
+    cancelled_by: str | None = None
+    customer: Customer | None = None
+    vehicle: Vehicle | None = None
 
 
 @event_type("reception.repair_order.settled", aggregate="repair_order")
@@ -141,6 +159,11 @@ class RepairOrderSettled(_RepairOrderEvent):
     lines: list[RepairOrderLine]
     totals: Totals
     payments: list[dict]
+    invoice_id: str | None = None
+    payers: list[dict] | None = None  # the invoice split: customer, brand, insurer, store
+    insurance: dict | None = None
+    appointment_id: str | None = None
+    settled_by: str | None = None
 
 
 @event_type("reception.repair_order.delivered", aggregate="repair_order")
@@ -155,6 +178,11 @@ class RepairOrderDelivered(_RepairOrderEvent):
     delivered_at: datetime
     lines: list[RepairOrderLine]
     totals: Totals
+    invoice_no: str | None = None
+    explained: bool | None = None
+    appointment_id: str | None = None
+    roadside_id: str | None = None
+    insurance: dict | None = None
 
 
 @event_type("reception.roadside.requested", aggregate="roadside")
@@ -166,6 +194,7 @@ class RoadsideRequested(Event):
     location: dict
     problem: str
     requested_at: datetime
+    requested_by: str | None = None
 
 
 @event_type("reception.roadside.resolved", aggregate="roadside")
@@ -179,3 +208,8 @@ class RoadsideResolved(Event):
     resolved_at: datetime
     response_minutes: str | None = None  # Decimal as text; arrival minus request
     repair_order_id: str | None = None
+    customer: Customer | None = None
+    vehicle: Vehicle | None = None
+    responder: str | None = None
+    notes: str | None = None
+    resolved_by: str | None = None

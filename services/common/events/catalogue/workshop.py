@@ -103,3 +103,8 @@ class ComebackDetected(Event):
     original_technician_id: str | None = None
     original_delivered_at: datetime
     detected_at: datetime
+    # Added by workshop (optional): where the first repair was done, the two jobs, and the gap.
+    original_store_id: str | None = None
+    job_id: str | None = None
+    original_job_id: str | None = None
+    days_since_delivery: int | None = None

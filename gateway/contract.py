@@ -1,0 +1,239 @@
+"""One OpenAPI document for the whole platform, merged from the services' own.
+
+Each service's paths appear under `/api/<service>`, its component schemas under
+`<service>.<Name>` (two services may both have an `ItemList`), every operation carries
+the bearer security scheme, the permission-matrix area and roles it is open to, an
+`Idempotency-Key` header on POST, and the problems the gateway itself may answer."""
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+from typing import Any
+
+import httpx
+
+from services.common.errors import PROBLEM_JSON
+from services.common.identity import HQ_ROLES, STORE_ROLES
+from services.common.idempotency import MAX_KEY_LENGTH
+from services.common.logging import get_logger
+from services.common.permissions import allowed, area_for
+
+from .settings import SERVICES
+
+log = get_logger(__name__)
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+CALLER_ROLES = sorted(HQ_ROLES | STORE_ROLES)
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "field": {"type": "string"}, "message": {"type": "string"}}}},
+    },
+    "required": ["type", "title", "status"],
+    "additionalProperties": True,
+}
+GATEWAY_ERRORS = {
+    "401": "Missing, malformed, unknown or revoked API key",
+    "403": "The caller's role may not do this (permission matrix), or its store is suspended",
+    "413": "Request body over the gateway's limit (1 MiB by default)",
+    "429": "Rate limit reached; see Retry-After",
+    "502": "The service gave no valid answer",
+    "503": "The service, or key checking, is unavailable; see Retry-After",
+    "504": "The service did not answer in time",
+}
+_WITH_BODY = {"post", "put", "patch"}
+
+
+def is_public_operation(service: str, path: str, method: str) -> bool:
+    return service == "network" and (
+        (method == "post" and path == "/v1/outlet-applications")
+        or (method == "get" and path.startswith("/v1/outlet-applications/{") and path.count("/") == 3)
+    )
+
+
+def _problem_ref() -> dict:
+    return {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value in renames:
+                out[key] = renames[value]
+            else:
+                out[key] = _rewrite_refs(value, renames)
+        return out
+    if isinstance(node, list):
+        return [_rewrite_refs(v, renames) for v in node]
+    return node
+
+
+def merge(documents: dict[str, dict], *, version: str = "1.0.0", missing: list[str] | None = None) -> dict:
+    """The merged document from each service's own OpenAPI (pure; no I/O)."""
+    paths: dict[str, dict] = {}
+    components: dict[str, dict] = {"schemas": {"Problem": PROBLEM_SCHEMA}}
+    tags: list[dict] = []
+    for service in SERVICES:
+        doc = documents.get(service)
+        if not doc:
+            continue
+        doc = copy.deepcopy(doc)
+        renames: dict[str, str] = {}
+        for section, entries in (doc.get("components") or {}).items():
+            for name in entries:
+                if section == "schemas" and name == "Problem":
+                    renames[f"#/components/schemas/{name}"] = "#/components/schemas/Problem"
+                    continue
+                renames[f"#/components/{section}/{name}"] = f"#/components/{section}/{service}.{name}"
+        for section, entries in (doc.get("components") or {}).items():
+            if section == "securitySchemes":
+                continue
+            target = components.setdefault(section, {})
+            for name, value in entries.items():
+                if section == "schemas" and name == "Problem":
+                    continue
+                target[f"{service}.{name}"] = _rewrite_refs(value, renames)
+        seen_tags: set[str] = set()
+        for path, item in sorted((doc.get("paths") or {}).items()):
+            if not path.startswith("/v1/") or path.startswith("/v1/internal"):
+                continue
+            item = _rewrite_refs(item, renames)
+            for method in METHODS:
+                operation = item.get(method)
+                if operation is None:
+                    continue
+                _decorate(operation, service, path, method)
+                seen_tags.update(operation.get("tags", []))
+            paths[f"/api/{service}{path}"] = item
+        tags.extend({"name": t, "description": f"{service} service"} for t in sorted(seen_tags))
+
+    components["securitySchemes"] = {
+        "bearerAuth": {"type": "http", "scheme": "bearer",
+                       "description": "An API key issued by network: `Authorization: Bearer <key>`"},
+        "applicationToken": {"type": "apiKey", "in": "header", "name": "X-Application-Token",
+                             "description": "The status token returned when an outlet application was submitted"},
+    }
+    info: dict[str, Any] = {
+        "title": "After-sales service platform",
+        "version": version,
+        "description": (
+            "Every service of the platform behind one gateway. Paths are `/api/<service>/v1/...`; "
+            "each operation lists in `x-permission` the matrix area and the roles it is open to. "
+            "Errors are RFC 9457 problem+json. Creates accept `Idempotency-Key`; lists page with "
+            "`limit` and `cursor`. Every answer carries `X-Request-ID`."
+        ),
+    }
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": info,
+        "servers": [{"url": "/"}],
+        "security": [{"bearerAuth": []}],
+        "tags": tags,
+        "paths": paths,
+        "components": components,
+    }
+    if missing:
+        info["x-services-missing"] = sorted(missing)
+    return document
+
+
+def _decorate(operation: dict, service: str, path: str, method: str) -> None:
+    if operation.get("operationId"):
+        operation["operationId"] = f"{service}_{operation['operationId']}"
+    operation["tags"] = [f"{service}: {t}" for t in operation.get("tags") or ["other"]]
+    responses = operation.setdefault("responses", {})
+    public = is_public_operation(service, path, method)
+    if public:
+        operation["security"] = (
+            [] if method == "post" else [{"applicationToken": []}, {"bearerAuth": []}]
+        )
+        operation["x-permission"] = {"area": None, "public": True}
+    else:
+        area = area_for(service, path)
+        operation["x-permission"] = {
+            "area": area,
+            "roles": [r for r in CALLER_ROLES if area and allowed(area, r, method.upper())],
+        }
+    # Services answer bad input as problem+json, whatever FastAPI's default says.
+    if "422" in responses:
+        responses["422"] = {"description": responses["422"].get("description") or "Invalid input",
+                            "content": _problem_ref()}
+    for status, description in GATEWAY_ERRORS.items():
+        if status == "413" and method not in _WITH_BODY:
+            continue
+        if status == "401" and public and method == "post":
+            continue
+        responses.setdefault(status, {"description": description, "content": _problem_ref()})
+    if method == "post":
+        parameters = operation.setdefault("parameters", [])
+        if not any(p.get("name", "").lower() == "idempotency-key" for p in parameters if isinstance(p, dict)):
+            parameters.append({
+                "name": "Idempotency-Key", "in": "header", "required": False,
+                "description": "Makes a retry safe: the same key and body return the first answer and write nothing new",
+                "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH,
+                           "pattern": "^[\\x20-\\x7e]+$"},
+            })
+
+
+class ContractCache:
+    """The merged document, rebuilt from the services' live documents at most every
+    `ttl` seconds; a service that does not answer keeps its last known document."""
+
+    def __init__(self, client: httpx.AsyncClient, upstreams: dict[str, str], ttl: float, timeout: float = 3.0) -> None:
+        self.client, self.upstreams, self.ttl, self.timeout = client, upstreams, ttl, timeout
+        self._known: dict[str, dict] = {}
+        self._merged: dict | None = None
+        self._built = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def document(self) -> dict:
+        if self._merged is not None and time.monotonic() - self._built < self.ttl:
+            return self._merged
+        async with self._lock:
+            if self._merged is not None and time.monotonic() - self._built < self.ttl:
+                return self._merged
+            results = await asyncio.gather(*(self._fetch(s, url) for s, url in self.upstreams.items()))
+            changed = False
+            for service, doc in zip(self.upstreams, results):
+                if doc is not None and doc != self._known.get(service):
+                    self._known[service] = doc
+                    changed = True
+            missing = [s for s in self.upstreams if s not in self._known]
+            if changed or self._merged is None or missing:
+                self._merged = merge(self._known, missing=missing)
+            # Retry soon while a service is missing; otherwise keep it for the full TTL.
+            self._built = time.monotonic() - (self.ttl * 0.9 if missing else 0)
+            return self._merged
+
+    async def warm(self, stop: asyncio.Event) -> None:
+        """Build the document in the background at start, until every service has answered
+        once, so the first reader of /openapi.json does not wait for four services."""
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                document = await self.document()
+                if not document["info"].get("x-services-missing"):
+                    return
+            except Exception as exc:
+                log.warning("cannot build the merged OpenAPI yet", error=repr(exc))
+            try:
+                await asyncio.wait_for(stop.wait(), delay)
+            except asyncio.TimeoutError:
+                pass
+            delay = min(delay * 2, 30.0)
+
+    async def _fetch(self, service: str, base: str) -> dict | None:
+        try:
+            response = await self.client.get(f"{base}/openapi.json", timeout=self.timeout)
+            if response.status_code == 200:
+                return response.json()
+            log.warning("service OpenAPI unavailable", service=service, status=response.status_code)
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("service OpenAPI unavailable", service=service, error=repr(exc))
+        return None

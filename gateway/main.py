@@ -1,0 +1,276 @@
+"""The gateway application: create_app(settings=None)."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import re
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.common import context
+from services.common.events.asyncapi import build_asyncapi
+from services.common.identity import Principal, sign
+from services.common.ids import new_id
+from services.common.logging import configure_logging, get_logger
+
+from . import proxy
+from .contract import ContractCache
+from .keyevents import KeyEventFeed
+from .keys import IntrospectionFailed, KeyCache
+from .problems import problem
+from .ratelimit import TokenBuckets
+from .settings import GatewaySettings
+
+log = get_logger(__name__)
+STATIC = Path(__file__).parent / "static"
+REQUESTS = Counter("gateway_requests_total", "Requests answered by the gateway", ["service", "method", "status"])
+LATENCY = Histogram(
+    "gateway_request_seconds", "Gateway request latency (to the answer head)", ["service"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+GATEWAY_PRINCIPAL = Principal(id="gateway", role="system", name="gateway")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+CORS_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-Request-ID",
+                "X-Application-Token", "Accept"]
+
+
+class RequestContext:
+    """Request id (made if absent or unusable, echoed, forwarded), security headers,
+    metrics and one structured access-log line per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
+        rid = incoming if _REQUEST_ID.match(incoming) else new_id()
+        scope.setdefault("state", {})["request_id"] = rid
+        token = context.request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+        path = scope.get("path", "")
+        service = path.split("/")[2] if path.startswith("/api/") and path.count("/") >= 2 else "gateway"
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                present = {k.lower() for k, _ in headers}
+                headers.append((b"x-request-id", rid.encode()))
+                for name, value in ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+                                    (b"referrer-policy", b"no-referrer"),
+                                    (b"content-security-policy", API_CSP.encode())):
+                    if name not in present:
+                        headers.append((name, value))
+                message = {**message, "headers": headers}
+                LATENCY.labels(service).observe(time.perf_counter() - started)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            REQUESTS.labels(service, scope.get("method", ""), str(status)).inc()
+            if path not in ("/healthz", "/readyz", "/metrics"):
+                log.info("request", method=scope.get("method"), path=path, status=status,
+                         ms=round((time.perf_counter() - started) * 1000, 1),
+                         principal=scope["state"].get("principal_id"))
+            context.request_id.reset(token)
+
+
+def _inline_hashes(html: str, tag: str) -> list[str]:
+    blocks = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.S)
+    return ["'sha256-" + base64.b64encode(hashlib.sha256(b.encode()).digest()).decode() + "'" for b in blocks]
+
+
+def _dashboard() -> tuple[str, str]:
+    html = (STATIC / "dashboard.html").read_text(encoding="utf-8")
+    # Inline code is allowed by its hash only: nothing injected can run, nothing leaves for elsewhere.
+    csp = ("default-src 'none'; script-src " + " ".join(_inline_hashes(html, "script")) + "; style-src "
+           + " ".join(_inline_hashes(html, "style")) + "; connect-src 'self'; img-src 'self' data:; "
+           "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+    return html, csp
+
+
+def _swagger_assets() -> Path | None:
+    try:
+        import swagger_ui_bundle  # provided by the swagger-ui-bundle-v2 distribution
+    except ImportError:
+        return None
+    return Path(swagger_ui_bundle.swagger_ui_path)
+
+
+def create_app(settings: GatewaySettings | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """`transport` replaces the network transport of the upstream client (tests only)."""
+    settings = settings or GatewaySettings()
+    configure_logging("gateway", settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        stop = asyncio.Event()
+        tasks = []
+        if settings.key_events:
+            tasks.append(asyncio.create_task(app.state.feed.run(stop), name="gateway-key-events"))
+        tasks.append(asyncio.create_task(contract.warm(stop), name="gateway-contract"))
+        log.info("gateway started", upstreams=settings.upstreams, key_events=settings.key_events)
+        try:
+            yield
+        finally:
+            stop.set()
+            for task in tasks:
+                try:
+                    await asyncio.wait_for(task, 10)
+                except (asyncio.TimeoutError, asyncio.CancelledError):
+                    task.cancel()
+                except Exception as exc:
+                    log.warning("task ended with error", task=task.get_name(), error=repr(exc))
+            await client.aclose()
+
+    app = FastAPI(title="After-sales gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    client = httpx.AsyncClient(
+        transport=transport,
+        limits=httpx.Limits(max_connections=settings.upstream_max_connections,
+                            max_keepalive_connections=settings.upstream_max_keepalive,
+                            keepalive_expiry=settings.upstream_keepalive_expiry),
+        timeout=httpx.Timeout(connect=settings.upstream_connect_timeout, read=settings.upstream_read_timeout,
+                              write=settings.upstream_write_timeout, pool=settings.upstream_pool_timeout),
+        follow_redirects=False,
+        trust_env=False,
+    )
+
+    async def introspect(token: str) -> dict:
+        rid = context.request_id.get() or new_id()
+        try:
+            response = await client.post(
+                f"{settings.upstream('network')}/v1/internal/introspect", json={"key": token},
+                headers=sign(GATEWAY_PRINCIPAL, rid, settings.identity_secret), timeout=settings.introspect_timeout,
+            )
+        except httpx.HTTPError as exc:
+            raise IntrospectionFailed(repr(exc)) from exc
+        if response.status_code != 200:
+            if response.status_code in (401, 403):
+                log.error("network refused the gateway's introspection; check PLATFORM_IDENTITY_SECRET",
+                          status=response.status_code)
+            raise IntrospectionFailed(f"network answered {response.status_code}")
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise IntrospectionFailed("network answered no JSON") from exc
+
+    keys = KeyCache(introspect, ttl=settings.key_cache_ttl_seconds, fallback_ttl=settings.key_cache_fallback_ttl_seconds,
+                    stale=settings.key_cache_stale_seconds, max_entries=settings.key_cache_max_entries)
+    feed = KeyEventFeed(settings, keys)
+    keys.feed_live = feed.live
+    gate = proxy.Gate(
+        settings=settings, client=client, keys=keys,
+        per_key=TokenBuckets(settings.rate_limit_key_per_second, settings.rate_limit_key_burst),
+        per_client=TokenBuckets(settings.rate_limit_client_per_second, settings.rate_limit_client_burst),
+        public=TokenBuckets(settings.rate_limit_public_per_minute / 60.0, settings.rate_limit_public_burst),
+    )
+    contract = ContractCache(client, settings.upstreams, settings.openapi_cache_seconds, settings.openapi_fetch_timeout)
+    app.state.settings = settings
+    app.state.client = client
+    app.state.keys = keys
+    app.state.feed = feed
+    app.state.gate = gate
+    app.state.contract = contract
+
+    app.add_middleware(
+        CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], allow_headers=CORS_HEADERS,
+        expose_headers=["X-Request-ID", "Retry-After", "ETag", "Location", "Idempotent-Replayed"], max_age=600,
+    )
+    app.add_middleware(RequestContext)
+
+    @app.get("/", include_in_schema=False)
+    async def index():
+        return RedirectResponse("/dashboard", status_code=307)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz():
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz():
+        async def check(service: str, base: str) -> bool:
+            try:
+                response = await client.get(f"{base}/readyz", timeout=settings.readiness_timeout)
+                return response.status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        results = await asyncio.gather(*(check(s, u) for s, u in settings.upstreams.items()))
+        checks = dict(zip(settings.upstreams, results))
+        ok = all(checks.values())
+        # The key feed is reported, not required: without it keys are re-checked every couple of seconds.
+        body = {"status": "ready" if ok else "not ready", "checks": checks, "key_events_live": feed.live()}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics():
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi():
+        return JSONResponse(await contract.document())
+
+    @app.get("/asyncapi.json", include_in_schema=False)
+    async def asyncapi():
+        return JSONResponse(build_asyncapi())
+
+    assets = _swagger_assets()
+    docs_csp = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                "connect-src 'self'; font-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs():
+        page = "docs.html" if assets is not None else "docs-minimal.html"
+        return HTMLResponse((STATIC / page).read_text(encoding="utf-8"), headers={"Content-Security-Policy": docs_csp})
+
+    @app.get("/docs/init.js", include_in_schema=False)
+    async def docs_init():
+        return FileResponse(STATIC / "docs-init.js", media_type="text/javascript")
+
+    allowed_assets = {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js",
+                      "favicon-32x32.png", "favicon-16x16.png"}
+
+    @app.get("/docs/assets/{name}", include_in_schema=False)
+    async def docs_asset(name: str):
+        if assets is None or name not in allowed_assets:
+            return problem(404, "no such asset")
+        return FileResponse(assets / name, headers={"Cache-Control": "public, max-age=86400"})
+
+    dashboard_html, dashboard_csp = _dashboard()
+
+    @app.get("/dashboard", include_in_schema=False)
+    async def dashboard():
+        return HTMLResponse(dashboard_html, headers={"Content-Security-Policy": dashboard_csp,
+                                                     "Cache-Control": "no-cache"})
+
+    @app.api_route("/api/{service}/{path:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                   include_in_schema=False)
+    async def api(service: str, path: str, request: Request):
+        return await proxy.handle(gate, request, service, path)
+
+    @app.exception_handler(404)
+    async def not_found(request: Request, exc):
+        return problem(404, f"no such route: {request.url.path}", instance=request.url.path)
+
+    @app.exception_handler(405)
+    async def not_allowed(request: Request, exc):
+        return problem(405, f"{request.method} is not allowed here", instance=request.url.path)
+
+    return app

@@ -1,0 +1,85 @@
+"""Gateway settings: one object per process, env prefix GATEWAY_; the platform-wide
+variables (KAFKA_BOOTSTRAP_SERVERS, KAFKA_TOPIC_PREFIX, PLATFORM_IDENTITY_SECRET,
+PLATFORM_ENV) come from PlatformSettings."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from services.common.settings import PlatformSettings
+
+SERVICES = ("reception", "workshop", "crm", "network")
+
+
+class GatewaySettings(PlatformSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", populate_by_name=True)
+
+    service_name: str = "gateway"
+    port: int = 8000
+
+    reception_url: str = "http://127.0.0.1:8101"
+    workshop_url: str = "http://127.0.0.1:8102"
+    crm_url: str = "http://127.0.0.1:8103"
+    network_url: str = "http://127.0.0.1:8104"
+
+    # One pooled client for every upstream call.
+    upstream_connect_timeout: float = 2.0
+    upstream_read_timeout: float = 30.0
+    upstream_write_timeout: float = 10.0
+    upstream_pool_timeout: float = 5.0
+    upstream_max_connections: int = 200
+    upstream_max_keepalive: int = 50
+    upstream_keepalive_expiry: float = 30.0
+
+    # API-key cache. Entries are refreshed after `key_cache_ttl_seconds` while the
+    # invalidation feed (network.events) is live, after `key_cache_fallback_ttl_seconds`
+    # while it is not, so a revocation always bites within seconds.
+    key_cache_ttl_seconds: float = 30.0
+    key_cache_fallback_ttl_seconds: float = 2.0
+    # While network cannot answer, a key seen within this long keeps working.
+    key_cache_stale_seconds: float = 600.0
+    key_cache_max_entries: int = 100_000
+    introspect_timeout: float = 2.0
+    key_events: bool = True  # consume network.events to invalidate cached keys
+
+    # Token buckets: rate is tokens per second, burst the bucket size.
+    rate_limit_key_per_second: float = 20.0
+    rate_limit_key_burst: int = 60
+    rate_limit_client_per_second: float = 50.0
+    rate_limit_client_burst: int = 100
+    # The keyless outlet application form, per client address.
+    rate_limit_public_per_minute: float = 6.0
+    rate_limit_public_burst: int = 5
+
+    max_body_bytes: int = 1024 * 1024
+
+    # Origins of the store web apps allowed to call the API from a browser.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Proxies whose X-Forwarded-For is believed (comma-separated IPs or "*"); none by default.
+    forwarded_allow_ips: str | None = None
+
+    openapi_cache_seconds: float = 60.0
+    # Services build their document on first request, which takes a while on a busy machine.
+    openapi_fetch_timeout: float = 15.0
+    readiness_timeout: float = 2.0
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value):
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                import json
+
+                return json.loads(value)
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    def upstream(self, service: str) -> str:
+        return getattr(self, f"{service}_url").rstrip("/")
+
+    @property
+    def upstreams(self) -> dict[str, str]:
+        return {s: self.upstream(s) for s in SERVICES}

@@ -1,0 +1,85 @@
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from services.common.pagination import Page
+
+Outcome = Literal["reached", "no_answer", "wrong_number"]
+
+
+class AttemptCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Outcome
+    note: str = Field(default="", max_length=2000)
+
+
+class SurveyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answers: dict[str, StrictInt] = Field(description="question code (data/survey.json) -> 1..5")
+    verbatim: str | None = Field(default=None, max_length=4000, description="the customer's own words, kept as said")
+
+
+class CallbackCancel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class AttemptPublic(BaseModel):
+    id: str
+    outcome: Outcome
+    note: str
+    made_by: str
+    made_at: datetime
+
+
+class SurveyPublic(BaseModel):
+    answers: dict[str, int]
+    overall: int | None = None
+    verbatim: str | None = None
+    low_answers: dict[str, dict[str, int]]
+    complaints_opened: list[str] = Field(default_factory=list, description="complaints this survey opened")
+    agent: str
+    recorded_at: datetime
+
+
+class CallbackCustomer(BaseModel):
+    id: str
+    name: str
+    phone: str
+    club_member: bool
+    preferred_call_time: str | None = None
+
+
+class CallbackPublic(BaseModel):
+    id: str
+    store_id: str
+    kind: Literal["first", "follow_up"]
+    repair_order_id: str | None = None
+    repair_order_number: str | None = None
+    complaint_id: str | None = None
+    customer_id: str | None = None
+    customer: CallbackCustomer | None = None
+    vin: str | None = None
+    advisor_id: str | None = Field(default=None, description="who served the order; may not make this call")
+    due_at: datetime
+    due_at_local: str = Field(description="due time in the store's own time zone")
+    overdue: bool
+    status: Literal["pending", "completed", "unreachable", "cancelled"]
+    attempts: list[AttemptPublic]
+    unanswered_attempts: int
+    survey: SurveyPublic | None = None
+    completed_at: datetime | None = None
+    completed_by: str | None = None
+    on_time: bool | None = None
+    unreachable_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+    created_at: datetime
+    version: int
+
+
+CallbackList = Page[CallbackPublic]

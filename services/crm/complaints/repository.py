@@ -1,0 +1,92 @@
+from datetime import datetime
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common.pagination import paginate
+from services.crm.callbacks.models import Callback
+from services.crm.complaints.models import Complaint, ComplaintEscalation, ComplaintStep
+
+OPEN_STATES = ("open", "assigned")
+
+
+async def get(session: AsyncSession, complaint_id: str) -> Complaint | None:
+    return await session.get(Complaint, complaint_id)
+
+
+async def get_for_update(session: AsyncSession, complaint_id: str) -> Complaint | None:
+    stmt = select(Complaint).where(Complaint.id == complaint_id).with_for_update()
+    return (await session.exec(stmt)).first()
+
+
+async def by_origin(session: AsyncSession, origin_key: str) -> Complaint | None:
+    return (await session.exec(select(Complaint).where(Complaint.origin_key == origin_key))).first()
+
+
+async def page(session: AsyncSession, *, where: list, limit: int, cursor: str | None):
+    stmt = select(Complaint)
+    for clause in where:
+        stmt = stmt.where(clause)
+    return await paginate(session, stmt, Complaint.id, limit, cursor)
+
+
+async def escalation(session: AsyncSession, complaint_id: str, reason: str) -> ComplaintEscalation | None:
+    stmt = select(ComplaintEscalation).where(ComplaintEscalation.complaint_id == complaint_id,
+                                             ComplaintEscalation.reason == reason)
+    return (await session.exec(stmt)).first()
+
+
+async def escalations_of(session: AsyncSession, complaint_ids: list[str]) -> list[ComplaintEscalation]:
+    if not complaint_ids:
+        return []
+    stmt = select(ComplaintEscalation).where(ComplaintEscalation.complaint_id.in_(complaint_ids))
+    return list((await session.exec(stmt.order_by(ComplaintEscalation.escalated_at))).all())
+
+
+async def steps_of(session: AsyncSession, complaint_ids: list[str]) -> list[ComplaintStep]:
+    if not complaint_ids:
+        return []
+    stmt = select(ComplaintStep).where(ComplaintStep.complaint_id.in_(complaint_ids))
+    return list((await session.exec(stmt.order_by(ComplaintStep.at, ComplaintStep.id))).all())
+
+
+async def follow_ups_of(session: AsyncSession, complaint_ids: list[str]) -> list[Callback]:
+    if not complaint_ids:
+        return []
+    stmt = select(Callback).where(Callback.complaint_id.in_(complaint_ids), Callback.kind == "follow_up")
+    return list((await session.exec(stmt.order_by(Callback.created_at, Callback.id))).all())
+
+
+async def opened_from_callbacks(session: AsyncSession, callback_ids: list[str]) -> list[Complaint]:
+    if not callback_ids:
+        return []
+    return list((await session.exec(select(Complaint).where(Complaint.callback_id.in_(callback_ids)))).all())
+
+
+async def overdue_without_escalation(session: AsyncSession, store_id: str, now: datetime) -> list[Complaint]:
+    already = (
+        select(ComplaintEscalation.id)
+        .where(ComplaintEscalation.complaint_id == Complaint.id, ComplaintEscalation.reason == "overdue")
+        .exists()
+    )
+    stmt = select(Complaint).where(Complaint.store_id == store_id, Complaint.status.in_(OPEN_STATES),
+                                   Complaint.due_at < now, ~already)
+    return list((await session.exec(stmt.order_by(Complaint.due_at))).all())
+
+
+async def store_complaints_before(session: AsyncSession, store_id: str, end: datetime) -> list[Complaint]:
+    stmt = select(Complaint).where(Complaint.store_id == store_id, Complaint.opened_at < end)
+    return list((await session.exec(stmt)).all())
+
+
+async def store_steps_before(session: AsyncSession, store_id: str, end: datetime) -> list[ComplaintStep]:
+    stmt = select(ComplaintStep).where(ComplaintStep.store_id == store_id, ComplaintStep.at < end)
+    return list((await session.exec(stmt.order_by(ComplaintStep.at, ComplaintStep.id))).all())
+
+
+async def store_escalations_between(session: AsyncSession, store_id: str, start: datetime,
+                                    end: datetime) -> list[ComplaintEscalation]:
+    stmt = select(ComplaintEscalation).where(ComplaintEscalation.store_id == store_id,
+                                             ComplaintEscalation.escalated_at >= start,
+                                             ComplaintEscalation.escalated_at < end)
+    return list((await session.exec(stmt)).all())

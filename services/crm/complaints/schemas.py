@@ -1,0 +1,79 @@
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.common.pagination import Page
+
+Severity = Literal["low", "medium", "high", "critical"]
+Status = Literal["open", "assigned", "resolved", "closed"]
+
+
+class ComplaintCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    store_id: str | None = Field(default=None, description="HQ only: the store the complaint belongs to")
+    customer_id: str | None = None
+    repair_order_id: str | None = None
+    department: str = Field(description="a department of data/survey.json: reception, parts, workshop, store")
+    severity: Severity
+    description: str = Field(min_length=1, max_length=4000)
+
+
+class ComplaintAssign(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    owner: str = Field(min_length=1, max_length=64, description="the principal who owns the complaint")
+    due_at: datetime | None = Field(default=None, description="sooner than the deadline if wanted; never later")
+
+
+class ComplaintResolve(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resolution: str = Field(min_length=1, max_length=4000)
+
+
+class EscalationPublic(BaseModel):
+    reason: Literal["critical", "overdue"]
+    escalated_at: datetime
+
+
+class StepPublic(BaseModel):
+    action: str
+    status: Status
+    due_at: datetime
+    at: datetime
+    by: str
+    note: str
+
+
+class ComplaintPublic(BaseModel):
+    id: str
+    store_id: str
+    source: Literal["survey", "manual"]
+    callback_id: str | None = None
+    customer_id: str | None = None
+    repair_order_id: str | None = None
+    department: str
+    severity: Severity
+    description: str
+    verbatim: str | None = Field(default=None, description="the customer's own words from the survey")
+    status: Status
+    owner: str | None = None
+    due_at: datetime
+    overdue: bool
+    escalated: bool
+    escalations: list[EscalationPublic]
+    opened_at: datetime
+    opened_by: str
+    assigned_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolution: str | None = None
+    closed_at: datetime | None = None
+    reopened: int
+    follow_up_callback_id: str | None = None
+    history: list[StepPublic]
+    version: int
+
+
+ComplaintList = Page[ComplaintPublic]

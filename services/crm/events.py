@@ -1,0 +1,56 @@
+"""Events CRM handles (besides the store registry every service keeps): reception's
+bookings and repair orders are all CRM knows of customers, vehicles and visits."""
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common.consumer import EventHandlers
+from services.common.events.catalogue import reception as rx
+from services.common.events.envelope import CloudEvent
+from services.crm.callbacks import service as callbacks
+from services.crm.churn import service as churn
+from services.crm.customers import service as customers
+from services.crm.reminders import service as reminders
+
+handlers = EventHandlers()
+
+
+@handlers.on("reception.appointment.booked")
+async def appointment_booked(session: AsyncSession, event: rx.AppointmentBooked, envelope: CloudEvent) -> None:
+    _, vehicle = await customers.booking_changed(session, event, "booked", event.booked_at)
+    await reminders.convert(session, vehicle.vin, event.booked_at, f"appointment:{event.appointment_id}", event.store_id)
+
+
+@handlers.on("reception.appointment.cancelled")
+async def appointment_cancelled(session: AsyncSession, event: rx.AppointmentCancelled, envelope: CloudEvent) -> None:
+    await customers.booking_changed(session, event, "cancelled", event.cancelled_at)
+
+
+@handlers.on("reception.appointment.no_show")
+async def appointment_no_show(session: AsyncSession, event: rx.AppointmentNoShow, envelope: CloudEvent) -> None:
+    await customers.booking_changed(session, event, "no_show", event.marked_at)
+
+
+@handlers.on("reception.appointment.checked_in")
+async def appointment_checked_in(session: AsyncSession, event: rx.AppointmentCheckedIn, envelope: CloudEvent) -> None:
+    await customers.booking_changed(session, event, "checked_in", event.checked_in_at)
+
+
+@handlers.on("reception.repair_order.opened")
+async def repair_order_opened(session: AsyncSession, event: rx.RepairOrderOpened, envelope: CloudEvent) -> None:
+    customer, vehicle, _ = await customers.order_opened(session, event)
+    visit = f"repair_order:{event.repair_order_id}"
+    if event.appointment_id is None:
+        # A walk-in answers a reminder as well as a booking does.
+        await reminders.convert(session, vehicle.vin, event.opened_at, visit, event.store_id)
+    await churn.came_back(session, customer, event.opened_at, visit)
+
+
+@handlers.on("reception.repair_order.delivered")
+async def repair_order_delivered(session: AsyncSession, event: rx.RepairOrderDelivered, envelope: CloudEvent) -> None:
+    customer, vehicle, _ = await customers.order_delivered(session, event)
+    await callbacks.first_callback(session, event, customer, vehicle.vin)
+    await churn.came_back(session, customer, event.delivered_at, f"repair_order:{event.repair_order_id}")
+
+
+@handlers.on("reception.repair_order.cancelled")
+async def repair_order_cancelled(session: AsyncSession, event: rx.RepairOrderCancelled, envelope: CloudEvent) -> None:
+    await customers.order_cancelled(session, event)

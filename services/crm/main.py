@@ -1,0 +1,34 @@
+from functools import partial
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.common.app import Role, ScheduledJob, ServiceSpec, create_service_app
+from services.common.clock import Clock
+from services.crm.callbacks import router as callbacks
+from services.crm.churn import router as churn
+from services.crm.complaints import router as complaints
+from services.crm.customers import router as customers
+from services.crm.events import handlers
+from services.crm.reminders import router as reminders
+from services.crm.reports import router as reports
+from services.crm.scheduling import router as jobs
+from services.crm.scheduling.service import JOBS, run_scheduled
+from services.crm.settings import CrmSettings
+
+spec = ServiceSpec(
+    name="crm",
+    title="CRM service",
+    description="Customers, vehicles and service history, callbacks with surveys, complaints, maintenance reminders, "
+                "churn, club members, weekly and monthly reports.",
+    routers=[customers.router, callbacks.router, complaints.router, reminders.router, churn.router, reports.router,
+             jobs.router],
+    handlers=handlers,
+    migrations_dir=Path(__file__).parent / "migrations",
+    scheduled=[ScheduledJob(name=job.name, run=partial(run_scheduled, job), every_seconds=job.every_seconds)
+               for job in JOBS.values()],
+)
+
+
+def create_app(settings: CrmSettings | None = None, *, role: Role = "all", clock: Clock | None = None) -> FastAPI:
+    return create_service_app(spec, settings or CrmSettings(), role=role, clock=clock)

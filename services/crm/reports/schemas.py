@@ -1,0 +1,116 @@
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from services.common.pagination import Page
+
+
+class Score(BaseModel):
+    answers: int
+    average: float | None = Field(default=None, description="mean of the 1..5 answers, 2 decimals")
+    low: int = Field(description="answers at or below the survey's low mark")
+
+
+class Satisfaction(BaseModel):
+    surveys: int = Field(description="first-callback surveys recorded in the period")
+    csi_average: float | None = None
+    by_department: dict[str, Score]
+    by_question: dict[str, Score]
+
+
+class CallbackFigures(BaseModel):
+    due: int = Field(description="callbacks due in the period")
+    completed_on_time: int
+    completed_late: int
+    unreachable: int
+    cancelled: int
+    pending: int
+    sla_rate: float | None = Field(default=None, description="completed by the due time / due")
+
+
+class Callbacks(BaseModel):
+    first: CallbackFigures
+    follow_up: CallbackFigures
+    closed: int = Field(description="callbacks ended in the period (survey recorded or unreachable)")
+    reached: int
+    reach_rate: float | None = None
+
+
+class Outcomes(BaseModel):
+    closed: int = Field(description="closed after a satisfied follow-up")
+    awaiting_follow_up: int
+    in_progress: int
+    reopened: int = Field(description="reopened at least once by an unsatisfied follow-up")
+
+
+class Complaints(BaseModel):
+    opened: int
+    opened_by_department: dict[str, int]
+    opened_by_severity: dict[str, int]
+    opened_by_source: dict[str, int]
+    resolved: int
+    closed: int
+    reopened: int
+    escalated: dict[str, int]
+    open_at_end: int
+    overdue_at_end: int
+    outcomes: Outcomes = Field(description="what became of the complaints opened in the period, as of the report")
+
+
+class Churn(BaseModel):
+    detected: int
+    became_lost: int
+    came_back: int
+    at_risk_at_end: int
+    lost_at_end: int
+    customers_at_end: int
+    rate: float | None = Field(default=None, description="(at risk + lost) / customers, at the end")
+    lost_rate: float | None = None
+
+
+class Verbatim(BaseModel):
+    callback_id: str
+    kind: str
+    repair_order_id: str | None = None
+    customer_id: str | None = None
+    recorded_at: datetime
+    low_answers: dict[str, dict[str, int]]
+    verbatim: str
+
+
+class ReportBody(BaseModel):
+    satisfaction: Satisfaction
+    callbacks: Callbacks
+    complaints: Complaints
+    churn: Churn
+    verbatims: list[Verbatim] = Field(description="the customers' own words, for low scores")
+
+
+class ReportPublic(ReportBody):
+    id: str | None = Field(default=None, description="set when the report is a stored one")
+    store_id: str
+    kind: Literal["weekly", "monthly"]
+    period: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    generated_at: datetime
+    stored: bool
+    trigger: Literal["schedule", "manual"] | None = None
+
+
+class ReportSummary(BaseModel):
+    id: str
+    store_id: str
+    kind: Literal["weekly", "monthly"]
+    period: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    generated_at: datetime
+    trigger: Literal["schedule", "manual"]
+    generated_by: str
+
+
+ReportList = Page[ReportSummary]

@@ -1,0 +1,140 @@
+"""CRM's scheduled jobs, per store and in the store's own day.
+
+The worker starts each daily job for every active store once per store day (the run is
+recorded in the job's own transaction, so several workers never both do it); HQ or the
+store manager may start one by hand. The jobs are idempotent by what they write
+(a milestone is reminded once, an absence announced once, a period's report stored
+once, an escalation made once per reason), so running one again on the same day changes
+nothing."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Awaitable, Callable
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common.errors import Forbidden, NotFound
+from services.common.identity import Principal
+from services.common.ids import new_id
+from services.common.logging import get_logger
+from services.common.stores import active_store
+from services.common.tables import KnownStore
+from services.crm.churn import service as churn
+from services.crm.complaints import service as complaints
+from services.crm.localtime import local_date, zone_of
+from services.crm.reminders import service as reminders
+from services.crm.reports import service as reports
+from services.crm.scheduling import repository
+from services.crm.scheduling.models import JobRun
+from services.crm.scheduling.schemas import JobRunResult, StoreRun
+from services.crm.settings import CrmSettings
+
+log = get_logger(__name__)
+SCHEDULER = "scheduler"
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    description: str
+    schedule: str
+    daily: bool
+    every_seconds: float
+    work: Callable[[AsyncSession, KnownStore, datetime, CrmSettings, str, str], Awaitable[dict]]
+
+
+async def _reminders(session, store, now, settings, trigger, by):
+    return await reminders.daily_run(session, store, now, settings.reminder_expire_after_days)
+
+
+async def _churn(session, store, now, settings, trigger, by):
+    return await churn.detect(session, store, now)
+
+
+async def _escalation(session, store, now, settings, trigger, by):
+    return {"escalated": await complaints.escalate_overdue(session, store.id, now)}
+
+
+async def _weekly(session, store, now, settings, trigger, by):
+    return await reports.weekly_job(session, store, now, trigger, by)
+
+
+async def _monthly(session, store, now, settings, trigger, by):
+    return await reports.monthly_job(session, store, now, trigger, by)
+
+
+JOBS: dict[str, Job] = {
+    job.name: job
+    for job in (
+        Job("maintenance_reminders", "first and periodic maintenance reminders 14 days ahead; expires unanswered ones",
+            "daily", True, 300, _reminders),
+        Job("churn_detection", "customers 12 months without a visit at risk, 18 months lost, unless booked",
+            "daily", True, 300, _churn),
+        Job("weekly_report", "last ISO week's report, from Monday (store time)", "daily, generates on Monday",
+            True, 300, _weekly),
+        Job("monthly_report", "last month's report, from the 3rd (store time)", "daily, generates on the 3rd",
+            True, 300, _monthly),
+        Job("complaint_escalation", "escalates complaints past their deadline to HQ", "every minute", False, 60,
+            _escalation),
+    )
+}
+
+
+def job_named(name: str) -> Job:
+    job = JOBS.get(name)
+    if job is None:
+        raise NotFound(f"no job {name}; jobs: {', '.join(JOBS)}")
+    return job
+
+
+async def run_for_store(session: AsyncSession, job: Job, store: KnownStore, now: datetime, settings: CrmSettings,
+                        trigger: str, by: str) -> StoreRun:
+    day = local_date(now, await zone_of(session, store.id))
+    result = await job.work(session, store, now, settings, trigger, by)
+    record = await repository.run_of_day(session, job.name, store.id, day)
+    if record is None:
+        record = JobRun(id=new_id(), job=job.name, store_id=store.id, run_date=day, runs=1, first_run_at=now,
+                        last_run_at=now, last_trigger=trigger, last_run_by=by, result=result)
+    else:
+        record.runs += 1
+        record.last_run_at, record.last_trigger, record.last_run_by, record.result = now, trigger, by, result
+    session.add(record)
+    await session.flush()
+    return StoreRun(store_id=store.id, run_date=day, runs_today=record.runs, result=result)
+
+
+async def run_by_hand(session: AsyncSession, principal: Principal, name: str, store_id: str | None, now: datetime,
+                      settings: CrmSettings) -> JobRunResult:
+    job = job_named(name)
+    if principal.role not in ("hq_admin", "store_manager", "system"):
+        raise Forbidden(f"role {principal.role} may not start jobs")
+    if principal.store_id or store_id:
+        stores = [await active_store(session, principal, store_id)]
+    else:
+        stores = await repository.active_stores(session)
+    runs = [await run_for_store(session, job, store, now, settings, "manual", principal.id) for store in stores]
+    return JobRunResult(job=job.name, trigger="manual", ran_at=now, stores=runs)
+
+
+async def run_scheduled(job: Job, runtime) -> None:
+    """The worker's tick: each active store in its own transaction; a daily job once per store day."""
+    settings: CrmSettings = runtime.settings
+    now = runtime.clock.now()
+    async with runtime.db.transaction() as session:
+        stores = await repository.active_stores(session)
+    for store in stores:
+        try:
+            async with runtime.db.transaction() as session:
+                day = local_date(now, await zone_of(session, store.id))
+                if job.daily and await repository.run_of_day(session, job.name, store.id, day) is not None:
+                    continue
+                run = await run_for_store(session, job, store, now, settings, "schedule", SCHEDULER)
+            if any(run.result.get(k) for k in run.result if k != "period"):
+                log.info("scheduled job ran", job=job.name, store_id=store.id, result=run.result)
+        except IntegrityError:
+            # Another worker ran this store's day at the same moment; its run stands.
+            continue
+        except Exception as exc:
+            log.warning("scheduled job failed for a store", job=job.name, store_id=store.id, error=repr(exc))

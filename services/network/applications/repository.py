@@ -1,0 +1,29 @@
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common.pagination import paginate
+from services.network.applications.models import OutletApplication
+
+
+async def get(session: AsyncSession, application_id: str) -> OutletApplication | None:
+    return await session.get(OutletApplication, application_id)
+
+
+async def get_for_update(session: AsyncSession, application_id: str) -> OutletApplication | None:
+    stmt = select(OutletApplication).where(OutletApplication.id == application_id).with_for_update()
+    return (await session.exec(stmt)).first()
+
+
+async def open_for_licence(session: AsyncSession, license_no: str) -> OutletApplication | None:
+    """A submitted or approved application for this business licence, if any."""
+    stmt = select(OutletApplication).where(
+        OutletApplication.license_no == license_no, OutletApplication.status.in_(("submitted", "approved"))
+    )
+    return (await session.exec(stmt)).first()
+
+
+async def page(session: AsyncSession, *, limit: int, cursor: str | None, status: str | None = None):
+    stmt = select(OutletApplication)
+    if status:
+        stmt = stmt.where(OutletApplication.status == status)
+    return await paginate(session, stmt, OutletApplication.id, limit, cursor)

@@ -1,0 +1,135 @@
+"""Outlet onboarding: the public application form, the applicant's status token, and
+HQ's review, which registers an approved applicant as a partner outlet in onboarding."""
+import hashlib
+import hmac
+import math
+import secrets
+from collections import deque
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common.clock import Clock
+from services.common.errors import Conflict, InvalidTransition, NotFound, TooManyRequests, ValidationFailed
+from services.common.identity import ANONYMOUS_ROLE, Principal
+from services.common.ids import new_id
+from services.network.applications import repository
+from services.network.applications.models import OutletApplication
+from services.network.applications.schemas import ApplicationCreate, ApplicationReview
+from services.network.stores import service as stores
+from services.network.stores.schemas import StoreCreate
+
+ANONYMOUS_PREFIX = "anon:"
+
+
+class ApplicationRateLimited(TooManyRequests):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many applications from this address; retry in {retry_after} s", retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+class SubmissionLimiter:
+    """A sliding window of attempts per client address, in this process.
+
+    The gateway limits per address across the platform; this second limit keeps the one
+    unauthenticated write of the platform bounded even when the service is reached some
+    other way. It counts every attempt, valid or not, since floods need not be valid."""
+
+    MAX_TRACKED = 10_000
+
+    def __init__(self, limit: int, window_seconds: int) -> None:
+        self.limit = limit
+        self.window = timedelta(seconds=window_seconds)
+        self._attempts: dict[str, deque[datetime]] = {}
+
+    def hit(self, key: str, now: datetime) -> None:
+        attempts = self._attempts.setdefault(key, deque())
+        self._expire(attempts, now)
+        if len(attempts) >= self.limit:
+            raise ApplicationRateLimited(max(1, math.ceil((attempts[0] + self.window - now).total_seconds())))
+        attempts.append(now)
+        if len(self._attempts) > self.MAX_TRACKED:
+            self._sweep(now)
+
+    def _expire(self, attempts: deque[datetime], now: datetime) -> None:
+        cutoff = now - self.window
+        while attempts and attempts[0] <= cutoff:
+            attempts.popleft()
+
+    def _sweep(self, now: datetime) -> None:
+        for key in list(self._attempts):
+            self._expire(self._attempts[key], now)
+            if not self._attempts[key]:
+                del self._attempts[key]
+
+
+def client_key(principal: Principal) -> str:
+    """Who is applying: the client address the gateway saw, or the caller's own id."""
+    if principal.role == ANONYMOUS_ROLE and principal.id.startswith(ANONYMOUS_PREFIX):
+        return principal.id
+    return f"principal:{principal.id}"
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def submit(session: AsyncSession, clock: Clock, principal: Principal,
+                 data: ApplicationCreate) -> tuple[OutletApplication, str]:
+    existing = await repository.open_for_licence(session, data.license_no)
+    if existing is not None:
+        raise Conflict(f"an application for licence {data.license_no} is already {existing.status}",
+                       field="license_no", current_state=existing.status)
+    token = "at_" + secrets.token_urlsafe(32)
+    application = OutletApplication(
+        id=new_id(), company_name=data.company_name, license_no=data.license_no,
+        contact=data.contact.model_dump(), address=data.address.model_dump(), bays=data.bays,
+        technicians=data.technicians, certifications=data.certifications,
+        requested_services=data.requested_services, status="submitted", token_hash=_hash_token(token),
+        client_address=principal.id.removeprefix(ANONYMOUS_PREFIX)[:200], submitted_at=clock.now(),
+    )
+    session.add(application)
+    return application, token
+
+
+async def get_for_caller(session: AsyncSession, principal: Principal, application_id: str,
+                         token: str | None) -> OutletApplication:
+    """HQ reads any application; anyone else needs the application's status token. A wrong
+    token looks exactly like a missing application."""
+    application = await repository.get(session, application_id)
+    if application is not None:
+        if principal.is_hq:
+            return application
+        if token and hmac.compare_digest(_hash_token(token), application.token_hash):
+            return application
+    raise NotFound("outlet application not found")
+
+
+async def review(session: AsyncSession, clock: Clock, principal: Principal, application_id: str,
+                 data: ApplicationReview) -> OutletApplication:
+    application = await repository.get_for_update(session, application_id)
+    if application is None:
+        raise NotFound("outlet application not found")
+    if application.status != "submitted":
+        raise InvalidTransition(application.status, "review")
+    now = clock.now()
+    if data.decision == "reject":
+        if not data.reason.strip():
+            raise ValidationFailed("reason", "a rejection needs a reason the applicant can act on")
+        application.status = "rejected"
+    else:
+        store = await stores.create_store(session, clock, StoreCreate(
+            code=data.store_code or f"PO-{secrets.token_hex(4).upper()}",
+            name=application.company_name,
+            kind="partner_outlet",
+            region=data.region or application.address["province"],
+            city=application.address["city"],
+            timezone=data.timezone or "Asia/Shanghai",
+        ))
+        await session.flush()  # the store row first: the application refers to it
+        application.status, application.store_id = "approved", store.id
+    application.reviewed_at, application.reviewed_by = now, principal.id
+    application.review_reason = data.reason.strip() or None
+    application.version += 1
+    session.add(application)
+    return application

@@ -1,0 +1,66 @@
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from services.common.pagination import Page
+
+
+class AuditItemIn(BaseModel):
+    code: str = Field(min_length=1, max_length=64)
+    score: int = Field(ge=0, le=100)
+    note: str = Field(default="", max_length=2000)
+
+
+class AuditCreate(BaseModel):
+    items: list[AuditItemIn] = Field(min_length=1, max_length=100,
+                                     description="one entry for every standard of data/audit_standards.json")
+    audited_at: datetime | None = Field(default=None, description="when the site visit took place; default now")
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class AuditItemOut(BaseModel):
+    code: str
+    title: str
+    weight: int
+    score: int
+    note: str = ""
+
+
+class CorrectiveActionPublic(BaseModel):
+    id: str
+    audit_id: str
+    store_id: str
+    item_code: str
+    title: str
+    score: int
+    due_at: datetime
+    status: Literal["open", "closed"]
+    overdue: bool = False
+    opened_at: datetime
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    resolution: str | None = None
+    version: int
+
+
+class AuditPublic(BaseModel):
+    id: str
+    store_id: str
+    audited_at: datetime
+    auditor: str
+    items: list[AuditItemOut]
+    score: Decimal = Field(description="weighted score 0..100, two decimals")
+    pass_mark: int
+    passed: bool
+    note: str | None = None
+    corrective_actions: list[CorrectiveActionPublic] = []
+
+
+AuditList = Page[AuditPublic]
+CorrectiveActionList = Page[CorrectiveActionPublic]
+
+
+class CorrectiveActionClose(BaseModel):
+    resolution: str = Field(min_length=1, max_length=4000)

@@ -1,0 +1,93 @@
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field
+
+from services.common.db import UTCDateTime
+from services.network.base import NetworkModel
+
+
+class Claim(NetworkModel, table=True):
+    """A warranty claim of a store against the brand for one closed repair order."""
+
+    __tablename__ = "claims"
+    __table_args__ = (sa.Index("ix_claims_store_status", "store_id", "status"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    store_id: str = Field(sa_column=sa.Column(sa.String(64), sa.ForeignKey("stores.id"), nullable=False))
+    repair_order_id: str = Field(sa_column=sa.Column(sa.String(64), sa.ForeignKey("repair_orders.id"), nullable=False, index=True))
+    repair_order_number: str
+    vin: str
+    status: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
+    complaint: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    cause: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    correction: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    causal_part_no: str | None = None
+    amount_claimed_fen: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    amount_approved_fen: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
+    precheck: dict[str, Any] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
+    submission_count: int
+    first_submitted_at: datetime = Field(sa_type=UTCDateTime)
+    submitted_at: datetime = Field(sa_type=UTCDateTime)
+    submitted_by: str
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decided_by: str | None = None
+    reason_code: str | None = None
+    decision_note: str | None = None
+    # While awaiting a second approval: the first reviewer's decision, line by line.
+    proposal: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
+    settlement_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True, index=True))
+    settled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    version: int = 1
+
+
+class ClaimLine(NetworkModel, table=True):
+    __tablename__ = "claim_lines"
+
+    id: str = Field(primary_key=True, max_length=64)
+    claim_id: str = Field(sa_column=sa.Column(sa.String(64), sa.ForeignKey("claims.id"), nullable=False, index=True))
+    position: int
+    line_id: str
+    kind: str
+    op_code: str | None = None
+    part_no: str | None = None
+    description: str
+    quantity: str
+    unit_price_fen: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    order_amount_fen: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    flat_rate_hours: str | None = None
+    paid_hours: str | None = None
+    reimbursable_unit_fen: str | None = None
+    claimed_fen: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    approved_fen: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
+    adjustment_code: str | None = None
+    category: str | None = None
+    coverage: dict[str, Any] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
+
+
+class ClaimedLine(NetworkModel, table=True):
+    """The database's guard against claiming one repair order line twice: one row per
+    claimed (repair order, line), removed only when its claim is rejected for good."""
+
+    __tablename__ = "claimed_lines"
+    __table_args__ = (sa.PrimaryKeyConstraint("repair_order_id", "line_id", name="pk_claimed_lines"),)
+
+    repair_order_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    line_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    claim_id: str = Field(sa_column=sa.Column(sa.String(64), sa.ForeignKey("claims.id"), nullable=False, index=True))
+
+
+class ClaimHistory(NetworkModel, table=True):
+    """Every submission and review of a claim, in order: who, when, what they decided."""
+
+    __tablename__ = "claim_history"
+
+    id: str = Field(primary_key=True, max_length=64)
+    claim_id: str = Field(sa_column=sa.Column(sa.String(64), sa.ForeignKey("claims.id"), nullable=False, index=True))
+    at: datetime = Field(sa_type=UTCDateTime)
+    by: str
+    action: str
+    status_after: str
+    submission: int
+    detail: dict[str, Any] = Field(sa_column=sa.Column(sa.JSON, nullable=False))

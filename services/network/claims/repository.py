@@ -1,0 +1,69 @@
+from sqlmodel import delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common.pagination import paginate
+from services.network.claims.models import Claim, ClaimedLine, ClaimHistory, ClaimLine
+
+
+async def get(session: AsyncSession, claim_id: str) -> Claim | None:
+    return await session.get(Claim, claim_id)
+
+
+async def get_for_update(session: AsyncSession, claim_id: str) -> Claim | None:
+    return (await session.exec(select(Claim).where(Claim.id == claim_id).with_for_update())).first()
+
+
+async def lines_of(session: AsyncSession, claim_ids: list[str]) -> dict[str, list[ClaimLine]]:
+    out: dict[str, list[ClaimLine]] = {cid: [] for cid in claim_ids}
+    if claim_ids:
+        stmt = select(ClaimLine).where(ClaimLine.claim_id.in_(claim_ids)).order_by(ClaimLine.claim_id, ClaimLine.position)
+        for line in (await session.exec(stmt)).all():
+            out[line.claim_id].append(line)
+    return out
+
+
+async def history_of(session: AsyncSession, claim_id: str) -> list[ClaimHistory]:
+    stmt = select(ClaimHistory).where(ClaimHistory.claim_id == claim_id).order_by(ClaimHistory.id)
+    return list((await session.exec(stmt)).all())
+
+
+async def claimed(session: AsyncSession, repair_order_id: str, line_ids: list[str]) -> list[ClaimedLine]:
+    stmt = select(ClaimedLine).where(ClaimedLine.repair_order_id == repair_order_id, ClaimedLine.line_id.in_(line_ids))
+    return list((await session.exec(stmt)).all())
+
+
+async def release_lines(session: AsyncSession, claim_id: str, line_ids: list[str] | None = None) -> None:
+    stmt = delete(ClaimedLine).where(ClaimedLine.claim_id == claim_id)
+    if line_ids is not None:
+        stmt = stmt.where(ClaimedLine.line_id.in_(line_ids))
+    await session.exec(stmt)
+
+
+async def delete_lines(session: AsyncSession, claim_id: str) -> None:
+    await session.exec(delete(ClaimLine).where(ClaimLine.claim_id == claim_id))
+
+
+async def page(session: AsyncSession, *, limit: int, cursor: str | None, store_filter=None, status: str | None = None,
+               repair_order_id: str | None = None):
+    stmt = select(Claim)
+    if store_filter is not None:
+        stmt = stmt.where(store_filter)
+    if status:
+        stmt = stmt.where(Claim.status == status)
+    if repair_order_id:
+        stmt = stmt.where(Claim.repair_order_id == repair_order_id)
+    return await paginate(session, stmt, Claim.id, limit, cursor)
+
+
+async def settleable(session: AsyncSession, store_id: str, decided_before) -> list[Claim]:
+    stmt = select(Claim).where(
+        Claim.store_id == store_id, Claim.status.in_(("approved", "partially_approved")),
+        Claim.settlement_id.is_(None), Claim.decided_at < decided_before,
+    ).order_by(Claim.id)
+    return list((await session.exec(stmt)).all())
+
+
+async def by_ids(session: AsyncSession, claim_ids: list[str]) -> list[Claim]:
+    if not claim_ids:
+        return []
+    return list((await session.exec(select(Claim).where(Claim.id.in_(claim_ids)).order_by(Claim.id))).all())

@@ -1,0 +1,138 @@
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from services.common.pagination import Page
+
+ClaimStatus = Literal["submitted", "pending_second_approval", "approved", "partially_approved", "rejected", "settled"]
+
+
+def _unique(values: list[str] | None) -> list[str] | None:
+    if values is not None and len(set(values)) != len(values):
+        raise ValueError("line ids must not repeat")
+    return values
+
+
+class ClaimCreate(BaseModel):
+    repair_order_id: str = Field(min_length=1, max_length=64)
+    # Left empty, the precheck reports R06 rather than refusing the claim: HQ decides.
+    complaint: str = Field(default="", max_length=4000)
+    cause: str = Field(default="", max_length=4000)
+    correction: str = Field(default="", max_length=4000)
+    causal_part_no: str | None = Field(default=None, max_length=64)
+    line_ids: list[str] | None = Field(default=None, min_length=1, max_length=200,
+                                       description="which warranty lines of the order to claim; default all of them")
+
+    _unique = field_validator("line_ids")(_unique)
+
+
+class ClaimResubmit(BaseModel):
+    """Only the fields given change; at least one must differ from the rejected claim."""
+
+    complaint: str | None = Field(default=None, max_length=4000)
+    cause: str | None = Field(default=None, max_length=4000)
+    correction: str | None = Field(default=None, max_length=4000)
+    causal_part_no: str | None = Field(default=None, max_length=64)
+    line_ids: list[str] | None = Field(default=None, min_length=1, max_length=200)
+
+    _unique = field_validator("line_ids")(_unique)
+
+
+class LineApproval(BaseModel):
+    line_id: str = Field(min_length=1, max_length=64)
+    approved_fen: int = Field(ge=0)
+    adjustment_code: str | None = Field(default=None, max_length=8,
+                                        description="A01..A03, or a reject code for a line cut to nothing")
+
+
+class ClaimDecision(BaseModel):
+    decision: Literal["approve", "partial", "reject"]
+    lines: list[LineApproval] | None = Field(default=None, max_length=200)
+    reason_code: str | None = Field(default=None, max_length=8)
+    note: str = Field(default="", max_length=4000)
+
+
+class Finding(BaseModel):
+    code: str
+    text: str
+    line_id: str | None = None
+    detail: str = ""
+    proposed_adjustment: str | None = None
+
+
+class Precheck(BaseModel):
+    passed: bool
+    findings: list[Finding]
+    coverage: Literal["within", "out", "unknown", "not_covered"]
+    checked_at: datetime
+    deadline: datetime
+
+
+class ClaimLinePublic(BaseModel):
+    line_id: str
+    kind: str
+    op_code: str | None = None
+    part_no: str | None = None
+    description: str
+    quantity: str
+    unit_price_fen: int
+    order_amount_fen: int
+    flat_rate_hours: str | None = None
+    paid_hours: str | None = None
+    reimbursable_unit_fen: str | None = None
+    claimed_fen: int
+    approved_fen: int | None = None
+    adjustment_code: str | None = None
+    category: str | None = None
+    coverage: dict[str, Any]
+
+
+class PendingApproval(BaseModel):
+    decision: Literal["approve", "partial"]
+    amount_approved_fen: int
+    by: str
+    at: datetime
+    note: str = ""
+
+
+class HistoryEntry(BaseModel):
+    at: datetime
+    by: str
+    action: str
+    status_after: str
+    submission: int
+    detail: dict[str, Any]
+
+
+class ClaimPublic(BaseModel):
+    id: str
+    store_id: str
+    repair_order_id: str
+    repair_order_number: str
+    vin: str
+    status: ClaimStatus
+    complaint: str
+    cause: str
+    correction: str
+    causal_part_no: str | None = None
+    lines: list[ClaimLinePublic]
+    amount_claimed_fen: int
+    amount_approved_fen: int | None = None
+    precheck: Precheck
+    submission_count: int
+    first_submitted_at: datetime
+    submitted_at: datetime
+    submitted_by: str
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    reason_code: str | None = None
+    decision_note: str | None = None
+    pending_approval: PendingApproval | None = None
+    settlement_id: str | None = None
+    settled_at: datetime | None = None
+    version: int
+    history: list[HistoryEntry] | None = None
+
+
+ClaimList = Page[ClaimPublic]

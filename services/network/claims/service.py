@@ -1,0 +1,321 @@
+"""Warranty claims: submission with an automatic precheck, HQ review with four-eyes
+approval for large claims, one resubmission after a rejection.
+
+States: submitted → approved | partially_approved | rejected | pending_second_approval;
+pending_second_approval → approved | partially_approved (as proposed) | rejected;
+rejected → submitted (resubmission, once); approved | partially_approved → settled (payment)."""
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common.clock import Clock
+from services.common.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from services.common.events.catalogue.network import ClaimDecided, ClaimSubmitted
+from services.common.identity import Principal
+from services.common.ids import new_id
+from services.common.outbox import emit
+from services.common.stores import ensure_visible, store_zone
+from services.network.claims import policy, repository
+from services.network.claims.models import Claim, ClaimedLine, ClaimHistory, ClaimLine
+from services.network.claims.schemas import ClaimCreate, ClaimDecision, ClaimPublic, ClaimResubmit
+from services.network.repair_orders import repository as orders
+from services.network.repair_orders.models import ClosedRepairOrder
+from services.network.repair_orders.schemas import OrderLine
+from services.network.repair_orders.service import lines_of
+from services.network.stores.models import Store
+
+MAX_SUBMISSIONS = 2
+FINAL = ("approved", "partially_approved", "rejected")
+
+
+async def _order_of_store(session: AsyncSession, store: Store, repair_order_id: str) -> ClosedRepairOrder:
+    order = await orders.get(session, repair_order_id)
+    if order is None or order.store_id != store.id:
+        raise ValidationFailed("repair_order_id", "network has not seen this repair order settled or delivered")
+    return order
+
+
+def _choose_lines(order: ClosedRepairOrder, line_ids: list[str] | None) -> list[OrderLine]:
+    warranty = [line for line in lines_of(order) if line.pay_type == "warranty"]
+    if not warranty:
+        raise ValidationFailed("repair_order_id", "the repair order has no warranty lines")
+    if line_ids is None:
+        return warranty
+    by_id = {line.line_id: line for line in warranty}
+    for index, line_id in enumerate(line_ids):
+        if line_id not in by_id:
+            raise ValidationFailed(f"line_ids.{index}", f"{line_id} is not a warranty line of repair order {order.number}")
+    return [by_id[line_id] for line_id in line_ids]
+
+
+def _already_claimed(order: ClosedRepairOrder, taken: list[ClaimedLine]) -> Conflict:
+    findings = [policy.finding("R05", f"already in claim {row.claim_id}", row.line_id) for row in taken]
+    return Conflict(f"{len(findings) or 'a'} line(s) of repair order {order.number} are already claimed",
+                    findings=findings, claim_ids=sorted({row.claim_id for row in taken}))
+
+
+async def _reserve_lines(session: AsyncSession, order: ClosedRepairOrder, claim_id: str, line_ids: list[str]) -> None:
+    """Claim the lines, or answer 409 with R05. The primary key of claimed_lines decides
+    when two submissions race; the read before it only gives the friendlier answer."""
+    taken = [row for row in await repository.claimed(session, order.id, line_ids) if row.claim_id != claim_id]
+    if taken:
+        raise _already_claimed(order, taken)
+    session.add_all([ClaimedLine(repair_order_id=order.id, line_id=line_id, claim_id=claim_id) for line_id in line_ids])
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise _already_claimed(order, []) from exc
+
+
+def _evaluate(order: ClosedRepairOrder, store: Store, chosen: list[OrderLine], *, complaint: str, cause: str,
+              correction: str, causal_part_no: str | None, filed_at: datetime, now: datetime):
+    day = policy.repair_date(order.opened_at, store_zone(store))
+    priced = [policy.price_line(line, day, order.sold_at, order.mileage_km) for line in chosen]
+    check = policy.precheck(lines=priced, complaint=complaint, cause=cause, correction=correction,
+                            causal_part_no=causal_part_no, closed_at=order.settled_at, filed_at=filed_at, checked_at=now)
+    return priced, check
+
+
+def _line_rows(claim_id: str, priced: list[policy.PricedLine]) -> list[ClaimLine]:
+    rows = []
+    for position, line in enumerate(priced):
+        values = line.as_dict()
+        values.pop("findings")
+        rows.append(ClaimLine(id=new_id(), claim_id=claim_id, position=position, **values))
+    return rows
+
+
+def _history(claim: Claim, by: str, action: str, now: datetime, **detail) -> ClaimHistory:
+    return ClaimHistory(id=new_id(), claim_id=claim.id, at=now, by=by, action=action, status_after=claim.status,
+                        submission=claim.submission_count, detail=detail)
+
+
+async def _emit_submitted(session: AsyncSession, claim: Claim) -> None:
+    await emit(session, ClaimSubmitted(
+        claim_id=claim.id, store_id=claim.store_id, repair_order_id=claim.repair_order_id,
+        amount_claimed_fen=claim.amount_claimed_fen, submission_count=claim.submission_count,
+        precheck_passed=claim.precheck["passed"], submitted_at=claim.submitted_at,
+    ), subject=claim.id, store_id=claim.store_id, time=claim.submitted_at)
+
+
+async def _emit_decided(session: AsyncSession, claim: Claim, by: str, at: datetime, amount_approved_fen: int) -> None:
+    await emit(session, ClaimDecided(
+        claim_id=claim.id, store_id=claim.store_id, repair_order_id=claim.repair_order_id, status=claim.status,
+        amount_claimed_fen=claim.amount_claimed_fen, amount_approved_fen=amount_approved_fen,
+        reason_code=claim.reason_code, decided_by=by, submitted_at=claim.submitted_at, decided_at=at,
+        submission_count=claim.submission_count,
+    ), subject=claim.id, store_id=claim.store_id, time=at)
+
+
+async def submit(session: AsyncSession, clock: Clock, principal: Principal, store: Store, data: ClaimCreate) -> Claim:
+    order = await _order_of_store(session, store, data.repair_order_id)
+    chosen = _choose_lines(order, data.line_ids)
+    now = clock.now()
+    priced, check = _evaluate(order, store, chosen, complaint=data.complaint, cause=data.cause,
+                              correction=data.correction, causal_part_no=data.causal_part_no, filed_at=now, now=now)
+    claim = Claim(
+        id=new_id(), store_id=store.id, repair_order_id=order.id, repair_order_number=order.number, vin=order.vin,
+        status="submitted", complaint=data.complaint, cause=data.cause, correction=data.correction,
+        causal_part_no=data.causal_part_no, amount_claimed_fen=sum(line.claimed_fen for line in priced),
+        precheck=check, submission_count=1, first_submitted_at=now, submitted_at=now, submitted_by=principal.id,
+    )
+    session.add(claim)
+    await session.flush()
+    await _reserve_lines(session, order, claim.id, [line.line_id for line in chosen])
+    session.add_all(_line_rows(claim.id, priced))
+    session.add(_history(claim, principal.id, "submitted", now, amount_claimed_fen=claim.amount_claimed_fen,
+                         precheck_passed=check["passed"]))
+    await _emit_submitted(session, claim)
+    return claim
+
+
+async def resubmit(session: AsyncSession, clock: Clock, principal: Principal, store: Store, claim: Claim,
+                   data: ClaimResubmit) -> Claim:
+    if claim.status != "rejected":
+        raise InvalidTransition(claim.status, "resubmit")
+    if claim.submission_count >= MAX_SUBMISSIONS:
+        raise InvalidTransition(claim.status, "resubmit", submission_count=claim.submission_count,
+                                detail_reason=f"a claim may be submitted at most {MAX_SUBMISSIONS} times")
+    current_lines = (await repository.lines_of(session, [claim.id]))[claim.id]
+    current = dict(complaint=claim.complaint, cause=claim.cause, correction=claim.correction,
+                   causal_part_no=claim.causal_part_no, line_ids=[line.line_id for line in current_lines])
+    wanted = {**current, **{name: getattr(data, name) for name in data.model_fields_set}}
+    for name in ("complaint", "cause", "correction"):
+        if wanted[name] is None:
+            raise ValidationFailed(name, "may be changed but not removed")
+    changed = sorted(name for name in wanted if wanted[name] != current[name])
+    if not changed:
+        raise ValidationFailed("body", "a resubmission must change something the rejection was about")
+    order = await _order_of_store(session, store, claim.repair_order_id)
+    chosen = _choose_lines(order, wanted["line_ids"])
+    now = clock.now()
+    # The filing date stays the first submission's: answering a rejection is not filing late.
+    priced, check = _evaluate(order, store, chosen, complaint=wanted["complaint"], cause=wanted["cause"],
+                              correction=wanted["correction"], causal_part_no=wanted["causal_part_no"],
+                              filed_at=claim.first_submitted_at, now=now)
+    dropped = [line_id for line_id in current["line_ids"] if line_id not in wanted["line_ids"]]
+    if dropped:
+        await repository.release_lines(session, claim.id, dropped)
+    await _reserve_lines(session, order, claim.id,
+                         [line.line_id for line in chosen if line.line_id not in current["line_ids"]])
+    await repository.delete_lines(session, claim.id)
+    session.add_all(_line_rows(claim.id, priced))
+    claim.complaint, claim.cause, claim.correction = wanted["complaint"], wanted["cause"], wanted["correction"]
+    claim.causal_part_no = wanted["causal_part_no"]
+    claim.amount_claimed_fen = sum(line.claimed_fen for line in priced)
+    claim.amount_approved_fen = None
+    claim.precheck, claim.status = check, "submitted"
+    claim.submission_count += 1
+    claim.submitted_at, claim.submitted_by = now, principal.id
+    claim.decided_at = claim.decided_by = claim.reason_code = claim.decision_note = claim.proposal = None
+    claim.version += 1
+    session.add(claim)
+    session.add(_history(claim, principal.id, "resubmitted", now, changed=changed,
+                         amount_claimed_fen=claim.amount_claimed_fen, precheck_passed=check["passed"]))
+    await _emit_submitted(session, claim)
+    return claim
+
+
+def _approvals(lines: list[ClaimLine], data: ClaimDecision) -> dict[str, dict]:
+    """Line id → {approved_fen, adjustment_code}. Lines a partial decision leaves out are
+    approved as claimed."""
+    result = {line.line_id: {"approved_fen": line.claimed_fen, "adjustment_code": None} for line in lines}
+    if data.decision == "approve":
+        if data.lines:
+            raise ValidationFailed("lines", "an approval takes the claim as it is; adjust lines with a partial decision")
+        return result
+    if not data.lines:
+        raise ValidationFailed("lines", "a partial approval names the lines it adjusts")
+    by_id = {line.line_id: line for line in lines}
+    allowed = policy.adjust_codes() | policy.reject_codes()
+    seen: set[str] = set()
+    for index, item in enumerate(data.lines):
+        line = by_id.get(item.line_id)
+        if line is None:
+            raise ValidationFailed(f"lines.{index}.line_id", "not a line of this claim")
+        if item.line_id in seen:
+            raise ValidationFailed(f"lines.{index}.line_id", "line given twice")
+        seen.add(item.line_id)
+        if item.approved_fen > line.claimed_fen:
+            raise ValidationFailed(f"lines.{index}.approved_fen", f"more than the {line.claimed_fen} fen claimed")
+        if item.approved_fen < line.claimed_fen:
+            if item.adjustment_code is None:
+                raise ValidationFailed(f"lines.{index}.adjustment_code", "a reduced line needs an adjustment code")
+            if item.adjustment_code not in allowed:
+                raise ValidationFailed(f"lines.{index}.adjustment_code", f"unknown code {item.adjustment_code}")
+        result[item.line_id] = {"approved_fen": item.approved_fen,
+                                "adjustment_code": item.adjustment_code if item.approved_fen < line.claimed_fen else None}
+    total = sum(a["approved_fen"] for a in result.values())
+    if total == sum(line.claimed_fen for line in lines):
+        raise ValidationFailed("lines", "nothing is reduced; approve the claim instead")
+    if total == 0:
+        raise ValidationFailed("lines", "nothing is left to pay; reject the claim instead")
+    return result
+
+
+def _apply_approvals(claim: Claim, lines: list[ClaimLine], approvals: dict[str, dict]) -> int:
+    for line in lines:
+        line.approved_fen = approvals[line.line_id]["approved_fen"]
+        line.adjustment_code = approvals[line.line_id]["adjustment_code"]
+    total = sum(line.approved_fen for line in lines)
+    claim.status = "approved" if total == claim.amount_claimed_fen else "partially_approved"
+    claim.amount_approved_fen = total
+    return total
+
+
+async def _reject(session: AsyncSession, claim: Claim, lines: list[ClaimLine], data: ClaimDecision) -> None:
+    if data.reason_code not in policy.reject_codes():
+        raise ValidationFailed("reason_code", f"a rejection needs one of {', '.join(sorted(policy.reject_codes()))}")
+    for line in lines:
+        line.approved_fen, line.adjustment_code = 0, None
+    claim.status, claim.amount_approved_fen, claim.reason_code = "rejected", 0, data.reason_code
+    if claim.submission_count >= MAX_SUBMISSIONS:
+        # Rejected for good: the lines may be claimed again (e.g. correctly, on a new claim).
+        await repository.release_lines(session, claim.id)
+
+
+async def decide(session: AsyncSession, clock: Clock, principal: Principal, claim: Claim, data: ClaimDecision) -> Claim:
+    lines = (await repository.lines_of(session, [claim.id]))[claim.id]
+    now = clock.now()
+    if data.decision != "reject" and data.reason_code is not None:
+        raise ValidationFailed("reason_code", "only a rejection carries a reason code; partial lines carry adjustment codes")
+    if claim.status == "submitted":
+        if data.decision == "reject":
+            await _reject(session, claim, lines, data)
+            action = "rejected"
+        else:
+            approvals = _approvals(lines, data)
+            total = sum(a["approved_fen"] for a in approvals.values())
+            if claim.amount_claimed_fen >= policy.policy()["second_approval_threshold_fen"]:
+                claim.status = "pending_second_approval"
+                claim.proposal = {"decision": data.decision, "approvals": approvals, "amount_approved_fen": total,
+                                  "by": principal.id, "at": now.isoformat(), "note": data.note}
+                session.add(claim)
+                session.add(_history(claim, principal.id, "first_approval", now, decision=data.decision,
+                                     amount_approved_fen=total, note=data.note))
+                claim.version += 1
+                await _emit_decided(session, claim, principal.id, now, total)
+                return claim
+            _apply_approvals(claim, lines, approvals)
+            action = "approved" if data.decision == "approve" else "partially_approved"
+    elif claim.status == "pending_second_approval":
+        proposal = claim.proposal or {}
+        if proposal.get("by") == principal.id:
+            raise Conflict("the second approval must come from another principal than the first",
+                           current_state=claim.status, first_approved_by=principal.id)
+        if data.decision == "reject":
+            await _reject(session, claim, lines, data)
+            action = "rejected"
+        elif data.decision == "partial":
+            raise ValidationFailed("decision", "a claim awaiting second approval is approved as proposed or rejected")
+        else:
+            if data.lines:
+                raise ValidationFailed("lines", "the second approval confirms the proposed amounts as they are")
+            _apply_approvals(claim, lines, proposal["approvals"])
+            action = "second_approval"
+    else:
+        raise InvalidTransition(claim.status, "decide")
+    session.add_all(lines)
+    claim.decided_at, claim.decided_by, claim.decision_note = now, principal.id, data.note or None
+    claim.proposal = None
+    claim.version += 1
+    session.add(claim)
+    session.add(_history(claim, principal.id, action, now, amount_approved_fen=claim.amount_approved_fen,
+                         reason_code=claim.reason_code, note=data.note))
+    await _emit_decided(session, claim, principal.id, now, claim.amount_approved_fen or 0)
+    return claim
+
+
+async def get_visible(session: AsyncSession, principal: Principal, claim_id: str, *, for_update: bool = False) -> Claim:
+    claim = await (repository.get_for_update if for_update else repository.get)(session, claim_id)
+    if claim is None:
+        raise NotFound("claim not found")
+    ensure_visible(principal, claim.store_id, "claim")
+    return claim
+
+
+def public(claim: Claim, lines: list[ClaimLine], history: list[ClaimHistory] | None = None) -> ClaimPublic:
+    proposal = claim.proposal
+    return ClaimPublic(
+        **{name: getattr(claim, name) for name in (
+            "id", "store_id", "repair_order_id", "repair_order_number", "vin", "status", "complaint", "cause",
+            "correction", "causal_part_no", "amount_claimed_fen", "amount_approved_fen", "precheck",
+            "submission_count", "first_submitted_at", "submitted_at", "submitted_by", "decided_at", "decided_by",
+            "reason_code", "decision_note", "settlement_id", "settled_at", "version")},
+        lines=[line.model_dump() for line in lines],
+        pending_approval=None if proposal is None else {
+            "decision": proposal["decision"], "amount_approved_fen": proposal["amount_approved_fen"],
+            "by": proposal["by"], "at": proposal["at"], "note": proposal.get("note", "")},
+        history=None if history is None else [h.model_dump() for h in history],
+    )
+
+
+async def mark_settled(session: AsyncSession, claims: list[Claim], now: datetime, by: str, settlement_id: str) -> None:
+    for claim in claims:
+        if claim.status not in ("approved", "partially_approved"):
+            raise InvalidTransition(claim.status, "settle", claim_id=claim.id)
+        claim.status, claim.settled_at = "settled", now
+        claim.version += 1
+        session.add(claim)
+        session.add(_history(claim, by, "settled", now, settlement_id=settlement_id))

@@ -1,0 +1,53 @@
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field
+
+from services.common.db import UTCDateTime
+from services.network.base import NetworkModel
+
+BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class KpiEntity(NetworkModel, table=True):
+    """What the events so far say about one thing the KPIs count (a repair order, an
+    appointment, a callback, ...): each field with the time and id of the event that set
+    it, so applying events twice or out of order ends in the same state."""
+
+    __tablename__ = "kpi_entities"
+
+    key: str = Field(sa_column=sa.Column(sa.String(100), primary_key=True))
+    kind: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
+    store_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    state: dict[str, Any] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class KpiFact(NetworkModel, table=True):
+    """One counted fact, derived from an entity: metric, store, local day and amount."""
+
+    __tablename__ = "kpi_facts"
+    __table_args__ = (sa.Index("ix_kpi_facts_entity", "entity_key"),)
+
+    key: str = Field(sa_column=sa.Column(sa.String(200), primary_key=True))
+    entity_key: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    store_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    day: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    metric: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    value: int = Field(sa_column=sa.Column(BigInt, nullable=False))
+
+
+class KpiDaily(NetworkModel, table=True):
+    """Per store, per local day, per metric: the sum of its facts (kept in step with them)."""
+
+    __tablename__ = "kpi_daily"
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("store_id", "day", "metric", name="pk_kpi_daily"),
+        sa.Index("ix_kpi_daily_metric_day", "metric", "day"),
+    )
+
+    store_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    day: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    metric: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    value: int = Field(sa_column=sa.Column(BigInt, nullable=False))

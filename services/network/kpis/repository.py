@@ -1,0 +1,64 @@
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.network.kpis.models import KpiDaily, KpiEntity, KpiFact
+from services.network.stores.models import Store
+
+DEFAULT_ZONE = "Asia/Shanghai"
+
+
+async def entity_for_update(session: AsyncSession, key: str) -> KpiEntity | None:
+    return (await session.exec(select(KpiEntity).where(KpiEntity.key == key).with_for_update())).first()
+
+
+async def facts_of(session: AsyncSession, entity_key: str) -> list[KpiFact]:
+    return list((await session.exec(select(KpiFact).where(KpiFact.entity_key == entity_key))).all())
+
+
+async def store_zone(session: AsyncSession, store_id: str) -> ZoneInfo:
+    zone = (await session.exec(select(Store.timezone).where(Store.id == store_id))).first()
+    return ZoneInfo(zone or DEFAULT_ZONE)
+
+
+async def add_to_daily(session: AsyncSession, store_id: str, day: date, metric: str, amount: int) -> None:
+    """value += amount in one statement, so projectors in several processes never lose an update."""
+    table = KpiDaily.__table__
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(table).values(store_id=store_id, day=day, metric=metric, value=amount)
+    stmt = stmt.on_conflict_do_update(index_elements=[table.c.store_id, table.c.day, table.c.metric],
+                                      set_={"value": table.c.value + stmt.excluded.value})
+    await session.execute(stmt)
+
+
+async def sums(session: AsyncSession, metrics: tuple[str, ...], *, until: date, since: date | None = None,
+               store_ids: list[str] | None = None) -> dict[str, dict[str, int]]:
+    """store id -> metric -> Σ value over the days in [since, until] (since None: from the start)."""
+    stmt = (select(KpiDaily.store_id, KpiDaily.metric, sa.func.sum(KpiDaily.value))
+            .where(KpiDaily.metric.in_(metrics), KpiDaily.day <= until)
+            .group_by(KpiDaily.store_id, KpiDaily.metric))
+    if since is not None:
+        stmt = stmt.where(KpiDaily.day >= since)
+    if store_ids is not None:
+        stmt = stmt.where(KpiDaily.store_id.in_(store_ids))
+    out: dict[str, dict[str, int]] = {}
+    for store_id, metric, total in (await session.exec(stmt)).all():
+        out.setdefault(store_id, {})[metric] = int(total or 0)
+    return out
+
+
+async def stores(session: AsyncSession, only: str | None = None) -> list[Store]:
+    stmt = select(Store).order_by(Store.code)
+    if only is not None:
+        stmt = stmt.where(Store.id == only)
+    return list((await session.exec(stmt)).all())
+
+
+async def reset(session: AsyncSession) -> None:
+    for model in (KpiDaily, KpiFact, KpiEntity):
+        await session.exec(delete(model))

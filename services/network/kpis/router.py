@@ -1,0 +1,93 @@
+from datetime import date, timedelta
+from typing import Annotated, AsyncIterator
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from services.common.api import ClockDep, SessionDep, TransactionalRoute, require_access, require_roles
+from services.common.errors import NotFound, ValidationFailed, problem_responses
+from services.common.identity import Principal
+from services.network.kpis import repository, service
+from services.network.kpis.broadcaster import RESYNC
+from services.network.kpis.rebuild import rebuild
+from services.network.kpis.schemas import KpiReport, RebuildResult, StoreFigures
+from services.network.stores.models import Store
+
+router = APIRouter(prefix="/v1/kpis", tags=["kpis"], route_class=TransactionalRoute)
+# Long-lived or self-transacting routes: no request-wide transaction around them.
+live = APIRouter(prefix="/v1/kpis", tags=["kpis"])
+Reader = Annotated[Principal, Depends(require_access("kpis"))]
+HqAdmin = Annotated[Principal, Depends(require_roles("hq_admin"))]
+MAX_WINDOW_DAYS = 366
+HQ_ZONE = "Asia/Shanghai"
+
+
+async def _visible_stores(session, principal: Principal, store_id: str | None) -> list[Store]:
+    if principal.store_id:
+        if store_id and store_id != principal.store_id:
+            raise NotFound("store not found")
+        store_id = principal.store_id
+    stores = await repository.stores(session, store_id)
+    if store_id and not stores:
+        raise NotFound("store not found")
+    return stores
+
+
+@router.get("", response_model=KpiReport, responses=problem_responses(NotFound, ValidationFailed))
+async def get_kpis(session: SessionDep, clock: ClockDep, principal: Reader,
+                   store_id: Annotated[str | None, Query()] = None,
+                   since: Annotated[date | None, Query(alias="from", description="first local day; default the 1st of `to`'s month")] = None,
+                   until: Annotated[date | None, Query(alias="to", description="last local day, inclusive; default today")] = None):
+    until = until or clock.now().astimezone(ZoneInfo(HQ_ZONE)).date()
+    since = since or until.replace(day=1)
+    if since > until:
+        raise ValidationFailed("from", "must not be after `to`")
+    if until - since > timedelta(days=MAX_WINDOW_DAYS - 1):
+        raise ValidationFailed("from", f"a window is at most {MAX_WINDOW_DAYS} days")
+    return await service.report(session, since, until, await _visible_stores(session, principal, store_id))
+
+
+@live.get("/stream", response_class=EventSourceResponse, responses=problem_responses(NotFound))
+async def stream_kpis(request: Request, principal: Reader,
+                      store_id: Annotated[str | None, Query()] = None) -> AsyncIterator[ServerSentEvent]:
+    """Server-sent events: `ready` once subscribed, then a `kpi` event with a store's figures
+    for a local day each time that day's figures change; `resync` when the client should
+    reload everything (after a rebuild, or when it fell behind)."""
+    db = request.app.state.db
+    async with db.transaction() as session:
+        visible = {s.id: s for s in await _visible_stores(session, principal, store_id)}
+    only = set(visible) if (principal.store_id or store_id) else None
+    queue = request.app.state.kpi_broadcaster.subscribe()
+    try:
+        yield ServerSentEvent(event="ready", data={"stores": sorted(only) if only else "all"}, retry=3000)
+        sequence = 0
+        while True:
+            changes = await queue.get()
+            if changes == RESYNC:
+                yield ServerSentEvent(event="resync", data={})
+                continue
+            for changed_store, day in sorted(changes):
+                if only is not None and changed_store not in only:
+                    continue
+                async with db.transaction() as session:
+                    store = visible.get(changed_store) or next(iter(await repository.stores(session, changed_store)), None)
+                    if store is None:
+                        continue
+                    visible[store.id] = store
+                    report = await service.report(session, day, day, [store])
+                figures: StoreFigures = report.stores[0]
+                sequence += 1
+                yield ServerSentEvent(event="kpi", id=str(sequence),
+                                      data={"store_id": store.id, "date": day.isoformat(),
+                                            "kpis": figures.model_dump(mode="json")})
+    finally:
+        request.app.state.kpi_broadcaster.unsubscribe(queue)
+
+
+@live.post("/rebuild", response_model=RebuildResult)
+async def rebuild_kpis(request: Request, _: HqAdmin):
+    """Reset the KPI projections and re-read every topic from the beginning. Answers when done;
+    for long histories use `python -m services.network rebuild-kpis`, which shows progress."""
+    state = request.app.state
+    return await rebuild(state.db, state.settings, broadcaster=state.kpi_broadcaster)

@@ -1,0 +1,60 @@
+"""The onboarding checklist of a partner outlet (data/onboarding_checklist.json) and its
+activation, which only a complete checklist allows."""
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common import reference
+from services.common.clock import Clock
+from services.common.errors import InvalidTransition, NotFound
+from services.network.onboarding import repository
+from services.network.onboarding.models import OnboardingItem
+from services.network.onboarding.schemas import Checklist, ChecklistItem
+from services.network.stores import service as stores
+from services.network.stores.models import Store
+
+FACILITY_AUDIT_ITEM = "facility_audit_passed"
+
+
+def checklist_items() -> list[dict]:
+    return reference.load("onboarding_checklist")["items"]
+
+
+async def checklist(session: AsyncSession, store: Store) -> Checklist:
+    done = await repository.done_items(session, store.id)
+    items = []
+    for item in checklist_items():
+        row = done.get(item["code"])
+        items.append(ChecklistItem(
+            code=item["code"], title=item["title"], done=row is not None,
+            completed_at=row.completed_at if row else None, completed_by=row.completed_by if row else None,
+            note=row.note if row else None,
+        ))
+    return Checklist(store_id=store.id, store_status=store.status, complete=all(i.done for i in items), items=items)
+
+
+async def complete_item(session: AsyncSession, clock: Clock, store: Store, item_code: str, by: str,
+                        note: str | None = None, *, at: datetime | None = None) -> OnboardingItem:
+    if item_code not in {item["code"] for item in checklist_items()}:
+        raise NotFound(f"no checklist item {item_code}")
+    if store.status != "onboarding":
+        raise InvalidTransition(store.status, "complete onboarding items")
+    existing = await repository.get(session, store.id, item_code)
+    if existing is not None:
+        raise InvalidTransition("done", f"complete {item_code}")
+    row = OnboardingItem(store_id=store.id, item_code=item_code, completed_at=at or clock.now(), completed_by=by, note=note)
+    session.add(row)
+    return row
+
+
+async def activate(session: AsyncSession, clock: Clock, store: Store) -> Store:
+    """Onboarding (or suspended) → active. A partner outlet must have its checklist done;
+    dealer stores are the group's own and have no checklist."""
+    if store.status == "active":
+        raise InvalidTransition(store.status, "activate")
+    if store.kind == "partner_outlet":
+        done = await repository.done_items(session, store.id)
+        missing = [item["code"] for item in checklist_items() if item["code"] not in done]
+        if missing:
+            raise InvalidTransition(store.status, "activate", missing_items=missing)
+    return await stores.activate(session, clock, store)

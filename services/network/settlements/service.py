@@ -1,0 +1,112 @@
+"""Monthly settlement between the brand and a store: HQ issues a statement of the store's
+approved, unsettled claims decided up to the month's end (in the store's time zone); the
+store confirms it; HQ records the payment and the claims become `settled`.
+
+States: issued → confirmed → paid."""
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common.clock import Clock
+from services.common.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from services.common.events.catalogue.network import SettlementIssued, SettlementPaid
+from services.common.identity import Principal
+from services.common.ids import new_id
+from services.common.outbox import emit
+from services.common.stores import ensure_visible, store_zone
+from services.network.claims import repository as claims_repository
+from services.network.claims import service as claims
+from services.network.claims.models import Claim
+from services.network.settlements import repository
+from services.network.settlements.models import Settlement, SettlementClaim
+from services.network.settlements.schemas import SettlementPublic
+from services.network.stores.models import Store
+
+
+def period_end(period: str, store: Store) -> datetime:
+    """The first instant after the month, in the store's time zone."""
+    year, month = (int(part) for part in period.split("-"))
+    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return datetime(year, month, 1, tzinfo=store_zone(store))
+
+
+async def gather(session: AsyncSession, now: datetime, store: Store, period: str) -> list[Claim]:
+    end = period_end(period, store)
+    if end > now:
+        raise ValidationFailed("period", f"{period} has not ended yet in the store's time zone")
+    found = await claims_repository.settleable(session, store.id, end)
+    if not found:
+        raise Conflict(f"store {store.code} has no approved, unsettled claims decided up to the end of {period}",
+                       store_id=store.id, period=period)
+    return found
+
+
+async def record(session: AsyncSession, now: datetime, principal: Principal, store: Store, period: str,
+                 found: list[Claim]) -> Settlement:
+    settlement = Settlement(id=new_id(), store_id=store.id, period=period, status="issued",
+                            total_fen=sum(c.amount_approved_fen or 0 for c in found), issued_at=now, issued_by=principal.id)
+    session.add(settlement)
+    await session.flush()
+    session.add_all([SettlementClaim(settlement_id=settlement.id, claim_id=c.id, amount_approved_fen=c.amount_approved_fen or 0)
+                     for c in found])
+    try:
+        # A claim on another statement, committed or not, stops this one here.
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("some of these claims were put on another settlement at the same time; issue again",
+                       store_id=store.id, period=period) from exc
+    for claim in found:
+        claim.settlement_id = settlement.id
+        claim.version += 1
+        session.add(claim)
+    await emit(session, SettlementIssued(settlement_id=settlement.id, store_id=store.id, period=period,
+                                         claim_ids=[c.id for c in found], total_fen=settlement.total_fen, issued_at=now),
+               subject=settlement.id, store_id=store.id, time=now)
+    return settlement
+
+
+async def issue(session: AsyncSession, clock: Clock, principal: Principal, store: Store, period: str) -> Settlement:
+    now = clock.now()
+    return await record(session, now, principal, store, period, await gather(session, now, store, period))
+
+
+async def get_visible(session: AsyncSession, principal: Principal, settlement_id: str, *, for_update: bool = False) -> Settlement:
+    settlement = await (repository.get_for_update if for_update else repository.get)(session, settlement_id)
+    if settlement is None:
+        raise NotFound("settlement not found")
+    ensure_visible(principal, settlement.store_id, "settlement")
+    return settlement
+
+
+async def confirm(session: AsyncSession, clock: Clock, principal: Principal, settlement: Settlement) -> Settlement:
+    if settlement.status != "issued":
+        raise InvalidTransition(settlement.status, "confirm")
+    settlement.status, settlement.confirmed_at, settlement.confirmed_by = "confirmed", clock.now(), principal.id
+    settlement.version += 1
+    session.add(settlement)
+    return settlement
+
+
+async def pay(session: AsyncSession, clock: Clock, principal: Principal, settlement: Settlement, reference: str) -> Settlement:
+    if settlement.status != "confirmed":
+        raise InvalidTransition(settlement.status, "pay")
+    now = clock.now()
+    links = (await repository.claims_of(session, [settlement.id]))[settlement.id]
+    await claims.mark_settled(session, [claim for _, claim in links], now, principal.id, settlement.id)
+    settlement.status, settlement.paid_at, settlement.paid_by, settlement.reference = "paid", now, principal.id, reference
+    settlement.version += 1
+    session.add(settlement)
+    await emit(session, SettlementPaid(settlement_id=settlement.id, store_id=settlement.store_id, period=settlement.period,
+                                       claim_ids=[claim.id for _, claim in links], total_fen=settlement.total_fen,
+                                       reference=reference, paid_at=now),
+               subject=settlement.id, store_id=settlement.store_id, time=now)
+    return settlement
+
+
+def public(settlement: Settlement, links: list) -> SettlementPublic:
+    return SettlementPublic(
+        **settlement.model_dump(),
+        claims=[{"id": claim.id, "repair_order_id": claim.repair_order_id, "repair_order_number": claim.repair_order_number,
+                 "amount_approved_fen": link.amount_approved_fen} for link, claim in links],
+    )

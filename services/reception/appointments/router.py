@@ -1,0 +1,80 @@
+from datetime import date as Date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute
+from services.common.errors import (
+    Conflict, Forbidden, InvalidTransition, NotFound, StaleVersion, ValidationFailed, problem_responses,
+)
+from services.common.stores import acting_store_id, get_store, visible_store_filter
+from services.reception.appointments import repository, service
+from services.reception.appointments.models import Appointment
+from services.reception.appointments.schemas import (
+    AppointmentCancel, AppointmentCreate, AppointmentList, AppointmentPublic, AppointmentStatus, Availability,
+)
+from services.reception.shared.router import Caller, IfMatch, SettingsDep, tag
+from services.reception.shared.service import check_version
+
+router = APIRouter(prefix="/v1/appointments", tags=["appointments"], route_class=TransactionalRoute)
+StoreQuery = Annotated[str | None, Query(description="HQ callers name the store")]
+
+
+@router.post("", status_code=201, response_model=AppointmentPublic,
+             responses=problem_responses(Conflict, ValidationFailed, Forbidden))
+async def book_appointment(body: AppointmentCreate, session: SessionDep, clock: ClockDep, settings: SettingsDep,
+                           principal: Caller, response: Response):
+    appointment = await service.book(session, clock, settings, principal, body)
+    tag(response, appointment.version, f"/v1/appointments/{appointment.id}")
+    return await service.public(session, appointment)
+
+
+@router.get("", response_model=AppointmentList)
+async def list_appointments(session: SessionDep, principal: Caller, limit: LimitQuery = 50, cursor: CursorQuery = None,
+                            date: Annotated[Date | None, Query(description="local date of the store")] = None,
+                            status: Annotated[AppointmentStatus | None, Query()] = None,
+                            vin: Annotated[str | None, Query(max_length=17)] = None,
+                            store_id: StoreQuery = None):
+    rows, next_cursor = await repository.page(
+        session, store_filter=visible_store_filter(principal, Appointment.store_id, store_id), limit=limit,
+        cursor=cursor, local_date=date.isoformat() if date else None, status=status,
+        vin=vin.upper() if vin else None,
+    )
+    return AppointmentList(items=[service.summary(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/availability", response_model=Availability, responses=problem_responses(NotFound, ValidationFailed))
+async def appointment_availability(session: SessionDep, clock: ClockDep, settings: SettingsDep, principal: Caller,
+                                   date: Annotated[Date, Query(description="local date of the store")],
+                                   store_id: StoreQuery = None):
+    store = await get_store(session, acting_store_id(principal, store_id))
+    return await service.availability(session, clock, settings, store, date)
+
+
+@router.get("/{appointment_id}", response_model=AppointmentPublic, responses=problem_responses(NotFound))
+async def get_appointment(appointment_id: str, session: SessionDep, principal: Caller, response: Response):
+    appointment = await service.get_visible(session, principal, appointment_id)
+    tag(response, appointment.version)
+    return await service.public(session, appointment)
+
+
+@router.post("/{appointment_id}/cancel", response_model=AppointmentPublic,
+             responses=problem_responses(NotFound, InvalidTransition, StaleVersion))
+async def cancel_appointment(appointment_id: str, session: SessionDep, clock: ClockDep, principal: Caller,
+                             expected: IfMatch, response: Response, body: AppointmentCancel | None = None):
+    appointment = await service.get_visible(session, principal, appointment_id, for_update=True)
+    check_version(appointment.version, expected)
+    await service.cancel(session, clock, principal, appointment, body.reason if body else None)
+    tag(response, appointment.version)
+    return await service.public(session, appointment)
+
+
+@router.post("/{appointment_id}/no-show", response_model=AppointmentPublic,
+             responses=problem_responses(NotFound, InvalidTransition, StaleVersion))
+async def mark_no_show(appointment_id: str, session: SessionDep, clock: ClockDep, principal: Caller,
+                       expected: IfMatch, response: Response):
+    appointment = await service.get_visible(session, principal, appointment_id, for_update=True)
+    check_version(appointment.version, expected)
+    await service.no_show(session, clock, principal, appointment)
+    tag(response, appointment.version)
+    return await service.public(session, appointment)

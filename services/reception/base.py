@@ -1,0 +1,3 @@
+from services.common.db import model_base
+
+ReceptionModel = model_base("ReceptionModel")

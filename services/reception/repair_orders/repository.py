@@ -1,0 +1,57 @@
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common.pagination import paginate
+from services.reception.repair_orders.models import Approval, Invoice, RepairOrder, RepairOrderLine
+
+
+async def get(session: AsyncSession, repair_order_id: str, *, for_update: bool = False) -> RepairOrder | None:
+    stmt = select(RepairOrder).where(RepairOrder.id == repair_order_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.exec(stmt)).first()
+
+
+async def last_seen(session: AsyncSession, store_id: str, vin: str) -> RepairOrder | None:
+    """The latest order this store opened for the VIN: its mileage is the last one seen."""
+    stmt = (
+        select(RepairOrder)
+        .where(RepairOrder.store_id == store_id, RepairOrder.vin == vin)
+        .order_by(RepairOrder.opened_at.desc(), RepairOrder.id.desc())
+        .limit(1)
+    )
+    return (await session.exec(stmt)).first()
+
+
+async def lines(session: AsyncSession, repair_order_id: str) -> list[RepairOrderLine]:
+    stmt = select(RepairOrderLine).where(RepairOrderLine.repair_order_id == repair_order_id).order_by(RepairOrderLine.position)
+    return list((await session.exec(stmt)).all())
+
+
+async def approvals(session: AsyncSession, repair_order_id: str) -> list[Approval]:
+    stmt = select(Approval).where(Approval.repair_order_id == repair_order_id).order_by(Approval.approved_at, Approval.id)
+    return list((await session.exec(stmt)).all())
+
+
+async def invoice_of(session: AsyncSession, repair_order_id: str) -> Invoice | None:
+    return (await session.exec(select(Invoice).where(Invoice.repair_order_id == repair_order_id))).first()
+
+
+async def delete_line(session: AsyncSession, line: RepairOrderLine) -> None:
+    await session.delete(line)
+
+
+async def page(session: AsyncSession, *, store_filter, limit: int, cursor: str | None, status: str | None = None,
+               vin: str | None = None, number: str | None = None, appointment_id: str | None = None):
+    stmt = select(RepairOrder)
+    if store_filter is not None:
+        stmt = stmt.where(store_filter)
+    if status:
+        stmt = stmt.where(RepairOrder.status == status)
+    if vin:
+        stmt = stmt.where(RepairOrder.vin == vin)
+    if number:
+        stmt = stmt.where(RepairOrder.number == number)
+    if appointment_id:
+        stmt = stmt.where(RepairOrder.appointment_id == appointment_id)
+    return await paginate(session, stmt, RepairOrder.id, limit, cursor)

@@ -1,0 +1,149 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute
+from services.common.errors import (
+    Conflict, Forbidden, InvalidTransition, NotFound, StaleVersion, ValidationFailed, problem_responses,
+)
+from services.common.stores import visible_store_filter
+from services.reception.repair_orders import repository, service
+from services.reception.repair_orders.models import RepairOrder
+from services.reception.repair_orders.schemas import (
+    Approve, Cancel, CheckIn, Deliver, Estimate, Inspection, Insurance, LineCreate, RepairOrderList, RepairOrderPublic,
+    RepairOrderStatus, Settle,
+)
+from services.reception.shared.router import Caller, IfMatch, SettingsDep, tag
+from services.reception.shared.service import check_version
+
+router = APIRouter(prefix="/v1/repair-orders", tags=["repair orders"], route_class=TransactionalRoute)
+ACTION_PROBLEMS = problem_responses(NotFound, InvalidTransition, StaleVersion, ValidationFailed, Forbidden)
+
+
+def _url(order: RepairOrder) -> str:
+    return f"/v1/repair-orders/{order.id}"
+
+
+@router.post("", status_code=201, response_model=RepairOrderPublic,
+             responses=problem_responses(Conflict, InvalidTransition, ValidationFailed, Forbidden))
+async def check_in(body: CheckIn, session: SessionDep, clock: ClockDep, principal: Caller, response: Response):
+    """Check a car in, from an appointment or as a walk-in: the order opens with its number."""
+    order = await service.check_in(session, clock, principal, body)
+    tag(response, order.version, _url(order))
+    return await service.public(session, order)
+
+
+@router.get("", response_model=RepairOrderList)
+async def list_repair_orders(session: SessionDep, principal: Caller, limit: LimitQuery = 50, cursor: CursorQuery = None,
+                             status: Annotated[RepairOrderStatus | None, Query()] = None,
+                             vin: Annotated[str | None, Query(max_length=17)] = None,
+                             number: Annotated[str | None, Query(max_length=64)] = None,
+                             appointment_id: Annotated[str | None, Query(max_length=64)] = None,
+                             store_id: Annotated[str | None, Query(description="HQ callers may narrow to one store")] = None):
+    rows, next_cursor = await repository.page(
+        session, store_filter=visible_store_filter(principal, RepairOrder.store_id, store_id), limit=limit,
+        cursor=cursor, status=status, vin=vin.upper() if vin else None, number=number, appointment_id=appointment_id,
+    )
+    return RepairOrderList(items=[service.summary(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/{repair_order_id}", response_model=RepairOrderPublic, responses=problem_responses(NotFound))
+async def get_repair_order(repair_order_id: str, session: SessionDep, principal: Caller, response: Response):
+    order = await service.get_visible(session, principal, repair_order_id)
+    tag(response, order.version)
+    return await service.public(session, order)
+
+
+async def _for_change(session, principal, repair_order_id: str, expected: int | None) -> RepairOrder:
+    # The row lock makes concurrent actions on one order queue up instead of both winning.
+    order = await service.get_visible(session, principal, repair_order_id, for_update=True)
+    check_version(order.version, expected)
+    return order
+
+
+@router.post("/{repair_order_id}/lines", status_code=201, response_model=RepairOrderPublic, responses=ACTION_PROBLEMS)
+async def add_line(repair_order_id: str, body: LineCreate, session: SessionDep, clock: ClockDep, settings: SettingsDep,
+                   principal: Caller, expected: IfMatch, response: Response):
+    """Add a line; after approval it is a supplement that needs the customer's approval."""
+    order = await _for_change(session, principal, repair_order_id, expected)
+    await service.add_line(session, clock, settings, principal, order, body)
+    tag(response, order.version)
+    return await service.public(session, order)
+
+
+@router.delete("/{repair_order_id}/lines/{line_id}", response_model=RepairOrderPublic,
+               responses=problem_responses(NotFound, InvalidTransition, StaleVersion, Conflict))
+async def remove_line(repair_order_id: str, line_id: str, session: SessionDep, settings: SettingsDep,
+                      principal: Caller, expected: IfMatch, response: Response):
+    """Remove a line the customer has not approved."""
+    order = await _for_change(session, principal, repair_order_id, expected)
+    await service.remove_line(session, settings, order, line_id)
+    tag(response, order.version)
+    return await service.public(session, order)
+
+
+@router.post("/{repair_order_id}/estimate", response_model=RepairOrderPublic, responses=ACTION_PROBLEMS)
+async def estimate(repair_order_id: str, session: SessionDep, clock: ClockDep, principal: Caller, expected: IfMatch,
+                   response: Response, body: Estimate | None = None):
+    order = await _for_change(session, principal, repair_order_id, expected)
+    await service.estimate(session, clock, principal, order, body)
+    tag(response, order.version)
+    return await service.public(session, order)
+
+
+@router.post("/{repair_order_id}/approve", response_model=RepairOrderPublic, responses=ACTION_PROBLEMS)
+async def approve(repair_order_id: str, body: Approve, session: SessionDep, clock: ClockDep, principal: Caller,
+                  expected: IfMatch, response: Response):
+    """Record the customer's approval of the estimate, or of the supplements added since."""
+    order = await _for_change(session, principal, repair_order_id, expected)
+    await service.approve(session, clock, principal, order, body)
+    tag(response, order.version)
+    return await service.public(session, order)
+
+
+@router.post("/{repair_order_id}/settle", response_model=RepairOrderPublic, responses=ACTION_PROBLEMS)
+async def settle(repair_order_id: str, body: Settle, session: SessionDep, clock: ClockDep, principal: Caller,
+                 expected: IfMatch, response: Response):
+    """Issue the invoice; the customer's payments must equal `totals.customer_due_fen` exactly."""
+    order = await _for_change(session, principal, repair_order_id, expected)
+    await service.settle(session, clock, principal, order, body.payments)
+    tag(response, order.version)
+    return await service.public(session, order)
+
+
+@router.post("/{repair_order_id}/deliver", response_model=RepairOrderPublic, responses=ACTION_PROBLEMS)
+async def deliver(repair_order_id: str, body: Deliver, session: SessionDep, clock: ClockDep, principal: Caller,
+                  expected: IfMatch, response: Response):
+    order = await _for_change(session, principal, repair_order_id, expected)
+    await service.deliver(session, clock, principal, order, body)
+    tag(response, order.version)
+    return await service.public(session, order)
+
+
+@router.post("/{repair_order_id}/cancel", response_model=RepairOrderPublic, responses=ACTION_PROBLEMS)
+async def cancel(repair_order_id: str, session: SessionDep, clock: ClockDep, principal: Caller, expected: IfMatch,
+                 response: Response, body: Cancel | None = None):
+    order = await _for_change(session, principal, repair_order_id, expected)
+    await service.cancel(session, clock, principal, order, body.reason if body else None)
+    tag(response, order.version)
+    return await service.public(session, order)
+
+
+@router.put("/{repair_order_id}/insurance", response_model=RepairOrderPublic, responses=ACTION_PROBLEMS)
+async def set_insurance(repair_order_id: str, body: Insurance, session: SessionDep, settings: SettingsDep,
+                        principal: Caller, expected: IfMatch, response: Response):
+    """Make it an insurance job, or correct the insurer and claim number, before the work is done."""
+    order = await _for_change(session, principal, repair_order_id, expected)
+    await service.set_insurance(session, settings, order, body)
+    tag(response, order.version)
+    return await service.public(session, order)
+
+
+@router.put("/{repair_order_id}/inspection", response_model=RepairOrderPublic, responses=ACTION_PROBLEMS)
+async def set_inspection(repair_order_id: str, body: Inspection, session: SessionDep, principal: Caller,
+                         expected: IfMatch, response: Response):
+    """Record or redo the walk-around (a towed car is inspected when it arrives)."""
+    order = await _for_change(session, principal, repair_order_id, expected)
+    await service.set_inspection(session, order, body)
+    tag(response, order.version)
+    return await service.public(session, order)

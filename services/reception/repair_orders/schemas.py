@@ -1,0 +1,230 @@
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from services.common.pagination import Page
+from services.reception.shared.schemas import Actor, Customer, HistoryEntry, Input, Vehicle
+
+RepairOrderStatus = Literal[
+    "open", "awaiting_approval", "approved", "in_progress", "ready", "settled", "delivered", "cancelled",
+]
+LineKind = Literal["labor", "part", "sublet", "fee"]
+PayType = Literal["customer", "warranty", "insurance", "internal", "goodwill"]
+PAY_TYPES: tuple[str, ...] = ("customer", "warranty", "insurance", "internal", "goodwill")
+ApprovalChannel = Literal["in_person", "phone", "app"]
+PaymentMethod = Literal["cash", "card", "wechat_pay", "alipay", "transfer"]
+FuelLevel = Literal["empty", "quarter", "half", "three_quarters", "full"]
+DamagePosition = Literal[
+    "front_bumper", "rear_bumper", "hood", "roof", "trunk_lid", "windshield", "rear_window",
+    "left_front_fender", "right_front_fender", "left_front_door", "right_front_door", "left_rear_door",
+    "right_rear_door", "left_rear_quarter", "right_rear_quarter", "left_mirror", "right_mirror",
+    "left_front_wheel", "right_front_wheel", "left_rear_wheel", "right_rear_wheel", "left_sill", "right_sill",
+    "headlamps", "tail_lamps", "interior", "other",
+]
+DamageKind = Literal["scratch", "dent", "scuff", "chip", "crack", "broken", "missing", "other"]
+WarningLight = Literal[
+    "check_engine", "abs", "airbag", "battery", "oil_pressure", "coolant_temperature", "brake", "tyre_pressure",
+    "stability_control", "power_steering", "transmission", "other",
+]
+
+
+class Damage(Input):
+    position: DamagePosition
+    kind: DamageKind
+    note: str | None = Field(default=None, max_length=500)
+
+
+class Inspection(Input):
+    """The walk-around done with the customer at check-in."""
+
+    fuel_level: FuelLevel
+    exterior_damage: list[Damage] = Field(default_factory=list, max_length=50)
+    warning_lights: list[WarningLight] = Field(default_factory=list, max_length=20)
+    valuables: list[str] = Field(default_factory=list, max_length=30, description="items left in the car")
+    notes: str = Field(default="", max_length=4000)
+
+
+class Insurance(Input):
+    """An insurance job: the insurer pays the insurance lines under this claim."""
+
+    insurer: str = Field(min_length=1, max_length=100)
+    claim_no: str = Field(min_length=1, max_length=64)
+    policy_no: str | None = Field(default=None, max_length=64)
+    accident_date: date | None = None
+    surveyor: str | None = Field(default=None, max_length=100)
+
+
+class CheckIn(Input):
+    store_id: str | None = Field(default=None, description="HQ callers name the store; store callers check in to their own")
+    appointment_id: str | None = None
+    customer: Customer | None = Field(default=None, description="a walk-in's customer; taken from the appointment otherwise")
+    vehicle: Vehicle | None = Field(default=None, description="a walk-in's vehicle; taken from the appointment otherwise")
+    mileage_km: int = Field(ge=0, le=2_000_000)
+    mileage_correction_reason: str | None = Field(
+        default=None, min_length=1, max_length=500,
+        description="needed when the mileage is lower than the last one this store saw for the VIN",
+    )
+    complaint: str = Field(min_length=1, max_length=4000)
+    inspection: Inspection
+    insurance: Insurance | None = None
+
+
+class LineCreate(Input):
+    kind: LineKind
+    op_code: str | None = Field(default=None, max_length=32, description="labour operation (data/labor_operations.json)")
+    part_no: str | None = Field(default=None, max_length=32, description="part number (data/parts.json)")
+    description: str | None = Field(default=None, min_length=1, max_length=500,
+                                    description="defaults to the catalogue's for labour and parts")
+    quantity: Decimal | None = Field(default=None, gt=0, max_digits=10, decimal_places=2,
+                                     description="hours for labour (default: flat-rate hours), units otherwise (default 1)")
+    unit_price_fen: int | None = Field(default=None, ge=0, le=10_000_000_000, strict=True,
+                                       description="default: the store's labour rate per hour, or the part's list price")
+    pay_type: PayType = "customer"
+
+
+class Estimate(Input):
+    promised_at: AwareDatetime | None = Field(default=None, description="when the car is promised back")
+
+
+class Approve(Input):
+    approved_by: str = Field(min_length=1, max_length=200, description="who approved, usually the customer")
+    channel: ApprovalChannel
+
+
+class Payment(Input):
+    method: PaymentMethod
+    amount_fen: int = Field(gt=0, le=10_000_000_000, strict=True, description="whole fen")
+    reference: str | None = Field(default=None, max_length=100, description="card slip, transaction or transfer id")
+
+
+class Settle(Input):
+    payments: list[Payment] = Field(max_length=20)
+
+
+class Deliver(Input):
+    delivered_by: str | None = Field(default=None, min_length=1, max_length=200, description="default: the caller")
+    explained: bool = Field(description="the work done, the invoice and the returned parts were explained")
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class Cancel(Input):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class LinePublic(BaseModel):
+    id: str
+    position: int
+    kind: LineKind
+    op_code: str | None = None
+    part_no: str | None = None
+    description: str
+    quantity: Decimal
+    flat_rate_hours: Decimal | None = None
+    unit_price_fen: int
+    amount_fen: int
+    pay_type: PayType
+    supplement: bool
+    approved: bool
+    approval_id: str | None = None
+    added_by: Actor
+    added_at: datetime
+
+
+class Totals(BaseModel):
+    customer_fen: int = 0
+    warranty_fen: int = 0
+    insurance_fen: int = 0
+    internal_fen: int = 0
+    goodwill_fen: int = 0
+    subtotal_fen: int = Field(default=0, description="all lines, every payer, before tax")
+    tax_fen: int = Field(default=0, description="VAT on customer pay")
+    customer_due_fen: int = Field(default=0, description="what the customer pays: customer pay plus its VAT")
+    vat_rate: Decimal = Decimal("0")
+
+
+class ApprovalPublic(BaseModel):
+    id: str
+    approved_by: str
+    channel: ApprovalChannel
+    approved_at: datetime
+    recorded_by: Actor
+    supplement: bool
+    line_ids: list[str]
+    amount_fen: int
+    customer_due_fen: int
+
+
+class Payer(BaseModel):
+    payer: Literal["customer", "brand", "insurer", "store"]
+    name: str
+    pay_types: list[PayType]
+    amount_fen: int
+    tax_fen: int = 0
+    total_fen: int
+    claim_no: str | None = None
+
+
+class PaymentPublic(BaseModel):
+    method: PaymentMethod
+    amount_fen: int
+    reference: str | None = None
+
+
+class InvoicePublic(BaseModel):
+    id: str
+    number: str
+    issued_at: datetime
+    issued_by: Actor
+    totals: Totals
+    payers: list[Payer]
+    payments: list[PaymentPublic]
+
+
+class Delivery(BaseModel):
+    delivered_by: str
+    explained: bool
+    notes: str | None = None
+    recorded_by: Actor
+
+
+class RepairOrderSummary(BaseModel):
+    id: str
+    store_id: str
+    number: str
+    status: RepairOrderStatus
+    appointment_id: str | None = None
+    roadside_id: str | None = None
+    customer: Customer
+    vehicle: Vehicle
+    mileage_km: int
+    mileage_correction_reason: str | None = None
+    complaint: str
+    inspection: Inspection | None = None
+    insurance: Insurance | None = None
+    advisor: Actor
+    opened_at: datetime
+    estimated_at: datetime | None = None
+    promised_at: datetime | None = None
+    approved_at: datetime | None = None
+    work_started_at: datetime | None = None
+    ready_at: datetime | None = None
+    settled_at: datetime | None = None
+    delivered_at: datetime | None = None
+    delivery: Delivery | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+    totals: Totals
+    version: int
+
+
+class RepairOrderPublic(RepairOrderSummary):
+    lines: list[LinePublic]
+    awaiting_supplement_approval: bool = Field(description="lines added after approval wait for the customer's yes")
+    approvals: list[ApprovalPublic]
+    invoice: InvoicePublic | None = None
+    history: list[HistoryEntry]
+
+
+RepairOrderList = Page[RepairOrderSummary]

@@ -1,0 +1,484 @@
+"""Repair orders, from check-in to handover.
+
+open → awaiting_approval → approved → in_progress → ready → settled → delivered, and
+cancelled from open, awaiting_approval or approved. in_progress and ready come from the
+workshop's events. Lines added after approval are supplements: each batch needs the
+customer's own approval and is the only thing the next `repair_order.approved` carries.
+Money is integer fen, quantities Decimal; every amount is rounded once, half up."""
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Iterable
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common.clock import Clock
+from services.common.consumer import PoisonEvent
+from services.common.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from services.common.events.catalogue.reception import (
+    RepairOrderApproved, RepairOrderCancelled, RepairOrderDelivered, RepairOrderOpened, RepairOrderSettled,
+)
+from services.common.identity import Principal
+from services.common.ids import new_id
+from services.common.logging import get_logger
+from services.common.outbox import emit
+from services.common.reference import labor_operations, parts
+from services.common.stores import ensure_visible, store_zone
+from services.common.tables import KnownStore
+from services.reception.appointments import repository as appointments
+from services.reception.appointments import service as appointment_service
+from services.reception.appointments.models import Appointment
+from services.reception.repair_orders import repository
+from services.reception.repair_orders.models import Approval, Invoice, RepairOrder, RepairOrderLine
+from services.reception.repair_orders.schemas import (
+    PAY_TYPES, Approve, CheckIn, Deliver, Estimate, Inspection, Insurance, LineCreate, Payment, RepairOrderPublic,
+    RepairOrderSummary,
+)
+from services.reception.settings import ReceptionSettings
+from services.reception.shared import repository as counters
+from services.reception.shared.service import (
+    WORKSHOP, Who, fen, history, not_in_future, record_change, store_for_new_business, store_of,
+)
+
+AGGREGATE = "repair_order"
+LINES_OPEN = ("open", "awaiting_approval", "approved", "in_progress")
+SUPPLEMENT_STATES = ("approved", "in_progress")
+CANCELLABLE = ("open", "awaiting_approval", "approved")
+FINISHED = ("settled", "delivered", "cancelled")
+log = get_logger(__name__)
+
+
+# ---- check-in -------------------------------------------------------------------------
+
+async def check_in(session: AsyncSession, clock: Clock, principal: Principal, data: CheckIn) -> RepairOrder:
+    store = await store_for_new_business(session, principal, data.store_id)
+    appointment: Appointment | None = None
+    if data.appointment_id:
+        appointment = await appointments.get(session, data.appointment_id, for_update=True)
+        if appointment is None or appointment.store_id != store.id:
+            raise ValidationFailed("appointment_id", "no such appointment in this store")
+        if appointment.status != "booked":
+            raise InvalidTransition(appointment.status, "check in", appointment_id=appointment.id)
+        customer = data.customer.model_dump(mode="json") if data.customer else dict(appointment.customer)
+        vehicle = dict(appointment.vehicle)
+        if data.vehicle is not None:
+            if data.vehicle.vin != appointment.vin:
+                raise ValidationFailed("vehicle.vin", f"the appointment is for {appointment.vin}")
+            vehicle.update(data.vehicle.model_dump(mode="json", exclude_none=True))
+    else:
+        if data.customer is None:
+            raise ValidationFailed("customer", "a walk-in needs the customer (or give appointment_id)")
+        if data.vehicle is None:
+            raise ValidationFailed("vehicle", "a walk-in needs the vehicle (or give appointment_id)")
+        customer, vehicle = data.customer.model_dump(mode="json"), data.vehicle.model_dump(mode="json")
+    return await open_order(
+        session, clock, store, Who.of(principal), customer=customer, vehicle=vehicle, mileage_km=data.mileage_km,
+        correction_reason=data.mileage_correction_reason, complaint=data.complaint,
+        inspection=data.inspection.model_dump(mode="json"),
+        insurance=data.insurance.model_dump(mode="json") if data.insurance else None,
+        appointment=appointment,
+    )
+
+
+async def open_order(session: AsyncSession, clock: Clock, store: KnownStore, who: Who, *, customer: dict, vehicle: dict,
+                     mileage_km: int, correction_reason: str | None, complaint: str, inspection: dict | None,
+                     insurance: dict | None, appointment: Appointment | None = None,
+                     roadside_id: str | None = None) -> RepairOrder:
+    """Open an order (check-in, or a roadside tow) with a number unique in the store."""
+    now = clock.now()
+    local_today = now.astimezone(store_zone(store))
+    sold_at = vehicle.get("sold_at")
+    not_in_future("vehicle.sold_at", datetime.fromisoformat(sold_at).date() if sold_at else None, local_today.date())
+    await _check_mileage(session, store.id, vehicle["vin"], mileage_km, correction_reason)
+    day = local_today.strftime("%Y%m%d")
+    seq = await counters.next_value(session, f"ro:{store.id}:{day}")
+    order = RepairOrder(
+        id=new_id(), store_id=store.id, number=f"{store.code}-{day}-{seq:04d}", status="open",
+        appointment_id=appointment.id if appointment else None, roadside_id=roadside_id, customer=customer,
+        vehicle=vehicle, vin=vehicle["vin"], mileage_km=mileage_km, mileage_correction_reason=correction_reason,
+        complaint=complaint, inspection=inspection, insurance=insurance, advisor=who.as_dict(), opened_at=now,
+        totals=compute_totals([], Decimal("0")),
+    )
+    session.add(order)
+    record_change(session, aggregate=AGGREGATE, aggregate_id=order.id, store_id=store.id,
+                  action="tow_in" if roadside_id else "check_in", from_status=None, to_status="open", by=who, at=now,
+                  detail={k: v for k, v in (("appointment_id", order.appointment_id), ("roadside_id", roadside_id)) if v})
+    if appointment is not None:
+        await appointment_service.check_in(session, appointment, order.id, who, now)
+    await emit(session, RepairOrderOpened(
+        **_ids(order), appointment_id=order.appointment_id, customer=customer, vehicle=vehicle, mileage_km=mileage_km,
+        complaint=complaint, advisor=order.advisor, opened_at=now, insurance=insurance, roadside_id=roadside_id,
+        inspection=inspection, mileage_correction_reason=correction_reason,
+    ), subject=order.id, store_id=store.id, time=now)
+    return order
+
+
+async def _check_mileage(session: AsyncSession, store_id: str, vin: str, mileage_km: int, reason: str | None) -> None:
+    last = await repository.last_seen(session, store_id, vin)
+    if last is not None and mileage_km < last.mileage_km and not reason:
+        raise ValidationFailed(
+            "mileage_km",
+            f"{mileage_km} km is lower than the {last.mileage_km} km this store recorded on {last.number}; "
+            "give mileage_correction_reason if the odometer was replaced or that reading was wrong",
+            last_mileage_km=last.mileage_km,
+        )
+
+
+# ---- reading ----------------------------------------------------------------------------
+
+async def get_visible(session: AsyncSession, principal: Principal, repair_order_id: str, *,
+                      for_update: bool = False) -> RepairOrder:
+    order = await repository.get(session, repair_order_id, for_update=for_update)
+    if order is None:
+        raise NotFound("repair order not found")
+    ensure_visible(principal, order.store_id, "repair order")
+    return order
+
+
+def summary(order: RepairOrder) -> RepairOrderSummary:
+    return RepairOrderSummary(**{name: getattr(order, name) for name in RepairOrderSummary.model_fields})
+
+
+async def public(session: AsyncSession, order: RepairOrder) -> RepairOrderPublic:
+    lines = await repository.lines(session, order.id)
+    invoice = await repository.invoice_of(session, order.id)
+    return RepairOrderPublic(
+        **summary(order).model_dump(),
+        lines=[_line_public(line) for line in lines],
+        awaiting_supplement_approval=any(line.approval_id is None for line in lines) and order.status in SUPPLEMENT_STATES,
+        approvals=[a.model_dump() for a in await repository.approvals(session, order.id)],
+        invoice=invoice.model_dump() if invoice else None,
+        history=await history(session, AGGREGATE, order.id),
+    )
+
+
+def _line_public(line: RepairOrderLine) -> dict:
+    return {**line.model_dump(), "approved": line.approval_id is not None}
+
+
+# ---- lines ----------------------------------------------------------------------------
+
+def price_line(data: LineCreate, settings: ReceptionSettings, store: KnownStore, insurance: dict | None) -> dict[str, Any]:
+    """Catalogue defaults and the pay-type rules for one line."""
+    flat_rate: Decimal | None = None
+    if data.kind == "labor":
+        if not data.op_code:
+            raise ValidationFailed("op_code", "a labour line needs an operation code")
+        if data.part_no:
+            raise ValidationFailed("part_no", "a labour line has no part; add the part as its own line")
+        operation = labor_operations().get(data.op_code)
+        if operation is None:
+            raise ValidationFailed("op_code", f"unknown labour operation {data.op_code}")
+        flat_rate = Decimal(str(operation["flat_rate_hours"]))
+        quantity = data.quantity if data.quantity is not None else flat_rate
+        unit_price = data.unit_price_fen if data.unit_price_fen is not None else settings.labour_rate_for(store.code)
+        description = data.description or operation["description"]
+        covered, what = bool(operation["warranty_eligible"]), f"operation {data.op_code}"
+    elif data.kind == "part":
+        if not data.part_no:
+            raise ValidationFailed("part_no", "a part line needs a part number")
+        part = parts().get(data.part_no)
+        if part is None:
+            raise ValidationFailed("part_no", f"unknown part {data.part_no}")
+        if data.op_code and data.op_code not in labor_operations():
+            raise ValidationFailed("op_code", f"unknown labour operation {data.op_code}")
+        quantity = data.quantity if data.quantity is not None else Decimal(1)
+        if quantity != quantity.to_integral_value():
+            raise ValidationFailed("quantity", "parts are counted in whole units")
+        unit_price = data.unit_price_fen if data.unit_price_fen is not None else int(part["list_price_fen"])
+        description = data.description or part["name"]
+        covered, what = bool(part["warranty_eligible"]), f"part {data.part_no}"
+    else:
+        if data.op_code or data.part_no:
+            raise ValidationFailed("op_code" if data.op_code else "part_no", f"a {data.kind} line has no catalogue item")
+        if not data.description:
+            raise ValidationFailed("description", f"a {data.kind} line needs a description")
+        if data.unit_price_fen is None:
+            raise ValidationFailed("unit_price_fen", f"a {data.kind} line needs a price")
+        quantity = data.quantity if data.quantity is not None else Decimal(1)
+        unit_price, description = data.unit_price_fen, data.description
+        covered, what = False, f"a {data.kind} line"
+    if data.pay_type == "warranty" and not covered:
+        raise ValidationFailed("pay_type", f"{what} is not covered by warranty")
+    if data.pay_type == "insurance" and not insurance:
+        raise ValidationFailed("pay_type", "this order has no insurer and claim number; set its insurance first")
+    return dict(
+        kind=data.kind, op_code=data.op_code, part_no=data.part_no, description=description,
+        quantity=quantity, flat_rate_hours=flat_rate, unit_price_fen=unit_price,
+        amount_fen=fen(quantity * unit_price), pay_type=data.pay_type,
+    )
+
+
+async def add_line(session: AsyncSession, clock: Clock, settings: ReceptionSettings, principal: Principal,
+                   order: RepairOrder, data: LineCreate) -> RepairOrderLine:
+    if order.status not in LINES_OPEN:
+        raise InvalidTransition(order.status, "add a line")
+    store = await store_of(session, order.store_id)
+    priced = price_line(data, settings, store, order.insurance)
+    order.line_count += 1
+    line = RepairOrderLine(
+        id=new_id(), repair_order_id=order.id, store_id=order.store_id, position=order.line_count, **priced,
+        supplement=order.status in SUPPLEMENT_STATES, added_by=Who.of(principal).as_dict(), added_at=clock.now(),
+    )
+    session.add(line)
+    await session.flush()
+    await _retotal(session, settings, order)
+    return line
+
+
+async def remove_line(session: AsyncSession, settings: ReceptionSettings, order: RepairOrder, line_id: str) -> None:
+    if order.status not in LINES_OPEN and order.status != "ready":
+        raise InvalidTransition(order.status, "remove a line")
+    line = next((l for l in await repository.lines(session, order.id) if l.id == line_id), None)
+    if line is None:
+        raise NotFound("line not found on this repair order")
+    if line.approval_id is not None:
+        raise Conflict("the customer approved this line; it can no longer be removed", current_state=order.status,
+                       line_id=line.id)
+    await repository.delete_line(session, line)
+    await session.flush()
+    await _retotal(session, settings, order)
+
+
+def compute_totals(lines: Iterable[RepairOrderLine], vat_rate: Decimal) -> dict[str, Any]:
+    by_pay_type = {pay_type: 0 for pay_type in PAY_TYPES}
+    for line in lines:
+        by_pay_type[line.pay_type] += line.amount_fen
+    tax = fen(Decimal(by_pay_type["customer"]) * vat_rate)
+    return {
+        **{f"{pay_type}_fen": amount for pay_type, amount in by_pay_type.items()},
+        "subtotal_fen": sum(by_pay_type.values()),
+        "tax_fen": tax,
+        "customer_due_fen": by_pay_type["customer"] + tax,
+        "vat_rate": str(vat_rate),
+    }
+
+
+async def _retotal(session: AsyncSession, settings: ReceptionSettings, order: RepairOrder) -> None:
+    order.totals = compute_totals(await repository.lines(session, order.id), settings.vat_rate)
+    order.version += 1
+    session.add(order)
+
+
+# ---- estimate and approval ------------------------------------------------------------------
+
+async def estimate(session: AsyncSession, clock: Clock, principal: Principal, order: RepairOrder,
+                   data: Estimate | None) -> RepairOrder:
+    if order.status != "open":
+        raise InvalidTransition(order.status, "estimate")
+    if not await repository.lines(session, order.id):
+        raise Conflict("add lines before estimating", current_state=order.status)
+    now = clock.now()
+    if data is not None and data.promised_at is not None and data.promised_at <= now:
+        raise ValidationFailed("promised_at", "is in the past")
+    _move(session, order, "awaiting_approval", "estimate", Who.of(principal), now, {"totals": order.totals})
+    order.estimated_at = now
+    if data is not None and data.promised_at is not None:
+        order.promised_at = data.promised_at
+    return order
+
+
+async def approve(session: AsyncSession, clock: Clock, principal: Principal, order: RepairOrder,
+                  data: Approve) -> Approval:
+    pending = [l for l in await repository.lines(session, order.id) if l.approval_id is None]
+    supplement = order.status in SUPPLEMENT_STATES
+    if not (order.status == "awaiting_approval" or (supplement and pending)):
+        raise InvalidTransition(order.status, "approve")
+    if not pending:
+        raise Conflict("there are no lines to approve", current_state=order.status)
+    now = clock.now()
+    who = Who.of(principal)
+    approval = Approval(
+        id=new_id(), repair_order_id=order.id, store_id=order.store_id, approved_by=data.approved_by,
+        channel=data.channel, approved_at=now, recorded_by=who.as_dict(), supplement=supplement,
+        line_ids=[l.id for l in pending], amount_fen=sum(l.amount_fen for l in pending),
+        customer_due_fen=order.totals["customer_due_fen"],
+    )
+    session.add(approval)
+    for line in pending:
+        line.approval_id = approval.id
+        session.add(line)
+    detail = {"approval_id": approval.id, "approved_by": data.approved_by, "channel": data.channel}
+    if supplement:
+        # Not a change of state, but the customer's yes belongs in the order's record.
+        _move(session, order, order.status, "approve_supplement", who, now, detail)
+    else:
+        _move(session, order, "approved", "approve", who, now, detail)
+        order.approved_at = now
+    await emit(session, RepairOrderApproved(
+        **_ids(order), **_parties(order), approved_by=data.approved_by, channel=data.channel, approved_at=now,
+        supplement=supplement, lines=[line_event(l) for l in pending], approval_id=approval.id,
+        opened_at=order.opened_at, insurance=order.insurance, totals=order.totals,
+    ), subject=order.id, store_id=order.store_id, time=now)
+    return approval
+
+
+# ---- work progress (workshop's events) ----------------------------------------------------------
+
+async def _for_event(session: AsyncSession, repair_order_id: str, store_id: str) -> RepairOrder:
+    order = await repository.get(session, repair_order_id, for_update=True)
+    if order is None:
+        raise PoisonEvent(f"repair order {repair_order_id} is not known to reception")
+    if order.store_id != store_id:
+        raise PoisonEvent(f"repair order {repair_order_id} belongs to another store")
+    return order
+
+
+async def work_started(session: AsyncSession, repair_order_id: str, store_id: str, at: datetime, event_id: str) -> None:
+    order = await _for_event(session, repair_order_id, store_id)
+    if order.status != "approved":
+        # Already moved on (a repeated fact), or cancelled before the workshop heard of it.
+        log.info("work start ignored", repair_order_id=order.id, status=order.status)
+        return
+    _move(session, order, "in_progress", "work_started", WORKSHOP, at, {"event_id": event_id})
+    order.work_started_at = at
+
+
+async def ready(session: AsyncSession, repair_order_id: str, store_id: str, at: datetime, event_id: str) -> None:
+    order = await _for_event(session, repair_order_id, store_id)
+    if order.status not in ("approved", "in_progress"):
+        log.info("ready ignored", repair_order_id=order.id, status=order.status)
+        return
+    _move(session, order, "ready", "ready", WORKSHOP, at, {"event_id": event_id})
+    order.ready_at = at
+
+
+# ---- settlement, handover, cancellation -------------------------------------------------------
+
+def split_by_payer(order: RepairOrder) -> list[dict[str, Any]]:
+    t = order.totals
+    payers = [{"payer": "customer", "name": order.customer["name"], "pay_types": ["customer"],
+               "amount_fen": t["customer_fen"], "tax_fen": t["tax_fen"], "total_fen": t["customer_due_fen"]}]
+    if t["warranty_fen"]:
+        payers.append({"payer": "brand", "name": "brand warranty", "pay_types": ["warranty"],
+                       "amount_fen": t["warranty_fen"], "tax_fen": 0, "total_fen": t["warranty_fen"]})
+    if t["insurance_fen"]:
+        payers.append({"payer": "insurer", "name": order.insurance["insurer"], "claim_no": order.insurance["claim_no"],
+                       "pay_types": ["insurance"], "amount_fen": t["insurance_fen"], "tax_fen": 0,
+                       "total_fen": t["insurance_fen"]})
+    store_paid = t["internal_fen"] + t["goodwill_fen"]
+    if store_paid:
+        payers.append({"payer": "store", "name": "store", "pay_types": [p for p in ("internal", "goodwill") if t[f"{p}_fen"]],
+                       "amount_fen": store_paid, "tax_fen": 0, "total_fen": store_paid})
+    return payers
+
+
+async def settle(session: AsyncSession, clock: Clock, principal: Principal, order: RepairOrder,
+                 payments: list[Payment]) -> Invoice:
+    if order.status != "ready":
+        raise InvalidTransition(order.status, "settle")
+    lines = await repository.lines(session, order.id)
+    if any(l.approval_id is None for l in lines):
+        raise Conflict("supplement lines wait for the customer's approval; approve or remove them first",
+                       current_state=order.status)
+    due = order.totals["customer_due_fen"]
+    paid = sum(p.amount_fen for p in payments)
+    if paid != due:
+        raise ValidationFailed("payments", f"payments add up to {paid} fen but the customer owes {due} fen",
+                               customer_due_fen=due, paid_fen=paid)
+    store = await store_of(session, order.store_id)
+    now = clock.now()
+    who = Who.of(principal)
+    day = now.astimezone(store_zone(store)).strftime("%Y%m%d")
+    seq = await counters.next_value(session, f"invoice:{store.id}:{day}")
+    invoice = Invoice(
+        id=new_id(), number=f"INV-{store.code}-{day}-{seq:04d}", store_id=order.store_id, repair_order_id=order.id,
+        issued_at=now, issued_by=who.as_dict(), totals=order.totals, payers=split_by_payer(order),
+        payments=[p.model_dump(mode="json") for p in payments],
+    )
+    session.add(invoice)
+    _move(session, order, "settled", "settle", who, now, {"invoice_no": invoice.number})
+    order.settled_at = now
+    await emit(session, RepairOrderSettled(
+        **_ids(order), **_parties(order), opened_at=order.opened_at, settled_at=now, invoice_no=invoice.number,
+        lines=[line_event(l) for l in lines], totals=order.totals, payments=invoice.payments, invoice_id=invoice.id,
+        payers=invoice.payers, insurance=order.insurance, appointment_id=order.appointment_id, settled_by=principal.id,
+    ), subject=order.id, store_id=order.store_id, time=now)
+    return invoice
+
+
+async def deliver(session: AsyncSession, clock: Clock, principal: Principal, order: RepairOrder,
+                  data: Deliver) -> RepairOrder:
+    if order.status != "settled":
+        raise InvalidTransition(order.status, "deliver")
+    if not data.explained:
+        raise ValidationFailed("explained", "explain the work done, the invoice and the returned parts before handover")
+    now = clock.now()
+    who = Who.of(principal)
+    delivered_by = data.delivered_by or principal.name or principal.id
+    order.delivery = {"delivered_by": delivered_by, "explained": True, "notes": data.notes, "recorded_by": who.as_dict()}
+    _move(session, order, "delivered", "deliver", who, now, {"delivered_by": delivered_by})
+    order.delivered_at = now
+    invoice = await repository.invoice_of(session, order.id)
+    await emit(session, RepairOrderDelivered(
+        **_ids(order), **_parties(order), delivered_by=delivered_by, opened_at=order.opened_at,
+        settled_at=order.settled_at, delivered_at=now, lines=[line_event(l) for l in await repository.lines(session, order.id)],
+        totals=order.totals, invoice_no=invoice.number if invoice else None, explained=True,
+        appointment_id=order.appointment_id, roadside_id=order.roadside_id, insurance=order.insurance,
+    ), subject=order.id, store_id=order.store_id, time=now)
+    return order
+
+
+async def cancel(session: AsyncSession, clock: Clock, principal: Principal, order: RepairOrder,
+                 reason: str | None) -> RepairOrder:
+    if order.status not in CANCELLABLE:
+        raise InvalidTransition(order.status, "cancel")
+    now = clock.now()
+    previous = order.status
+    _move(session, order, "cancelled", "cancel", Who.of(principal), now, {"reason": reason} if reason else None)
+    order.cancelled_at, order.cancel_reason = now, reason
+    await emit(session, RepairOrderCancelled(
+        **_ids(order), previous_status=previous, cancelled_at=now, reason=reason, cancelled_by=principal.id,
+        customer=order.customer, vehicle=order.vehicle,
+    ), subject=order.id, store_id=order.store_id, time=now)
+    return order
+
+
+# ---- corrections before work is done ------------------------------------------------------
+
+async def set_insurance(session: AsyncSession, settings: ReceptionSettings, order: RepairOrder,
+                        insurance: Insurance | None) -> RepairOrder:
+    if order.status in FINISHED or order.status == "ready":
+        raise InvalidTransition(order.status, "change the insurance")
+    if insurance is None and any(l.pay_type == "insurance" for l in await repository.lines(session, order.id)):
+        raise Conflict("insurance lines need the insurer; change their pay type first", current_state=order.status)
+    order.insurance = insurance.model_dump(mode="json") if insurance else None
+    order.version += 1
+    session.add(order)
+    return order
+
+
+async def set_inspection(session: AsyncSession, order: RepairOrder, inspection: Inspection) -> RepairOrder:
+    if order.status not in ("open", "awaiting_approval"):
+        raise InvalidTransition(order.status, "record the inspection")
+    order.inspection = inspection.model_dump(mode="json")
+    order.version += 1
+    session.add(order)
+    return order
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+def _move(session: AsyncSession, order: RepairOrder, to: str, action: str, who: Who, at: datetime,
+          detail: dict | None = None) -> None:
+    record_change(session, aggregate=AGGREGATE, aggregate_id=order.id, store_id=order.store_id, action=action,
+                  from_status=order.status, to_status=to, by=who, at=at, detail=detail)
+    order.status = to
+    order.version += 1
+    session.add(order)
+
+
+def _ids(order: RepairOrder) -> dict:
+    return dict(repair_order_id=order.id, number=order.number, store_id=order.store_id)
+
+
+def _parties(order: RepairOrder) -> dict:
+    return dict(customer=order.customer, vehicle=order.vehicle, mileage_km=order.mileage_km, advisor=order.advisor)
+
+
+def line_event(line: RepairOrderLine) -> dict:
+    return dict(
+        line_id=line.id, kind=line.kind, op_code=line.op_code, part_no=line.part_no, description=line.description,
+        quantity=str(line.quantity), unit_price_fen=line.unit_price_fen, amount_fen=line.amount_fen,
+        pay_type=line.pay_type, flat_rate_hours=str(line.flat_rate_hours) if line.flat_rate_hours is not None else None,
+        supplement=line.supplement, approval_id=line.approval_id,
+    )

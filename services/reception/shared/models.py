@@ -1,0 +1,55 @@
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field
+
+from services.common.db import UTCDateTime
+from services.reception.base import ReceptionModel
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class DecimalText(sa.types.TypeDecorator):
+    """Decimals kept as text: exact on every backend (SQLite would turn NUMERIC into a float)."""
+
+    impl = sa.String(32)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return str(Decimal(value))
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(value)
+
+
+class StateChange(ReceptionModel, table=True):
+    """One state change of an appointment, repair order or roadside request: who, when, from, to."""
+
+    __tablename__ = "state_changes"
+    __table_args__ = (sa.Index("ix_state_changes_aggregate", "aggregate", "aggregate_id", "id"),)
+
+    id: int | None = Field(default=None, sa_column=sa.Column(BigId, primary_key=True, autoincrement=True))
+    aggregate: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
+    aggregate_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    store_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    action: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    from_status: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
+    to_status: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
+    by_id: str = Field(sa_column=sa.Column(sa.String(128), nullable=False))
+    by_name: str = Field(default="", sa_column=sa.Column(sa.String(200), nullable=False))
+    by_role: str = Field(default="", sa_column=sa.Column(sa.String(32), nullable=False))
+    at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+
+
+class Counter(ReceptionModel, table=True):
+    """Per-store, per-day sequences (repair order and invoice numbers) and slot locks."""
+
+    __tablename__ = "counters"
+
+    name: str = Field(sa_column=sa.Column(sa.String(200), primary_key=True))
+    value: int = Field(sa_column=sa.Column(BigId, nullable=False))

@@ -1,0 +1,36 @@
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.reception.shared.models import Counter, StateChange
+
+
+async def next_value(session: AsyncSession, name: str) -> int:
+    """Increment and return a counter in one statement.
+
+    On PostgreSQL the upsert takes the counter row's lock until the transaction ends, so
+    concurrent callers get distinct values and a rolled-back caller leaves no gap. SQLite
+    transactions are already serialised by the Database."""
+    table = Counter.__table__
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(table)
+        .values(name=name, value=1)
+        .on_conflict_do_update(index_elements=[table.c.name], set_={"value": table.c.value + 1})
+        .returning(table.c.value)
+    )
+    return (await session.exec(stmt)).scalar_one()
+
+
+def add_change(session: AsyncSession, change: StateChange) -> None:
+    session.add(change)
+
+
+async def history(session: AsyncSession, aggregate: str, aggregate_id: str) -> list[StateChange]:
+    stmt = (
+        select(StateChange)
+        .where(StateChange.aggregate == aggregate, StateChange.aggregate_id == aggregate_id)
+        .order_by(StateChange.id)
+    )
+    return list((await session.exec(stmt)).all())

@@ -1,0 +1,54 @@
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# A VIN has 17 characters and never the letters I, O or Q (ISO 3779, GB 16735).
+VIN_PATTERN = r"^[A-HJ-NPR-Z0-9]{17}$"
+
+
+class Input(BaseModel):
+    """Request bodies refuse unknown fields, so a misspelt optional field is an error, not silence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Customer(Input):
+    name: str = Field(min_length=1, max_length=100)
+    phone: str = Field(min_length=5, max_length=20, pattern=r"^\+?[0-9][0-9 \-]{3,18}[0-9]$")
+
+
+class Vehicle(Input):
+    vin: str = Field(min_length=17, max_length=17, description="17 characters; letters I, O and Q are not used")
+    plate: str | None = Field(default=None, min_length=1, max_length=16)
+    model: str | None = Field(default=None, min_length=1, max_length=100)
+    sold_at: date | None = Field(default=None, description="date of first sale; starts warranty and maintenance schedule")
+
+    @field_validator("vin", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("vin")
+    @classmethod
+    def _valid_vin(cls, value: str) -> str:
+        import re
+
+        if not re.fullmatch(VIN_PATTERN, value):
+            raise ValueError("a VIN is 17 letters and digits, without I, O or Q")
+        return value
+
+
+class Actor(BaseModel):
+    id: str
+    name: str = ""
+    role: str = ""
+
+
+class HistoryEntry(BaseModel):
+    at: datetime
+    action: str
+    from_status: str | None
+    to_status: str
+    by: Actor
+    detail: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,26 @@
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common.pagination import paginate
+from services.workshop.orders.models import WorkshopOrder
+
+
+async def get(session: AsyncSession, order_id: str) -> WorkshopOrder | None:
+    return await session.get(WorkshopOrder, order_id)
+
+
+async def get_for_update(session: AsyncSession, order_id: str) -> WorkshopOrder | None:
+    stmt = select(WorkshopOrder).where(WorkshopOrder.id == order_id).with_for_update()
+    return (await session.exec(stmt.execution_options(populate_existing=True))).first()
+
+
+async def page(session: AsyncSession, *, store_filter, limit: int, cursor: str | None,
+               status: str | None = None, vin: str | None = None):
+    stmt = select(WorkshopOrder)
+    if store_filter is not None:
+        stmt = stmt.where(store_filter)
+    if status:
+        stmt = stmt.where(WorkshopOrder.status == status)
+    if vin:
+        stmt = stmt.where(WorkshopOrder.vin == vin)
+    return await paginate(session, stmt, WorkshopOrder.id, limit, cursor)

@@ -1,0 +1,102 @@
+"""A repair order's progress in the workshop. Reception moves the order to `in_progress`
+and `ready` from two events, so each goes out exactly once per order: the decision is
+taken with the order's row locked, and the flag it sets is committed with the event."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common.clock import Clock
+from services.common.errors import NotFound
+from services.common.events.catalogue.reception import RepairOrderApproved
+from services.common.events.catalogue.workshop import RepairOrderReady, RepairOrderWorkStarted
+from services.common.identity import Principal
+from services.common.outbox import emit
+from services.workshop.base import HUNDREDTH, seconds_to_hours
+from services.workshop.jobs import repository as jobs
+from services.workshop.orders import repository
+from services.workshop.orders.models import WorkshopOrder
+from services.workshop.parts import repository as parts
+
+
+async def record_approval(session: AsyncSession, now: datetime, event: RepairOrderApproved) -> WorkshopOrder:
+    order = await repository.get(session, event.repair_order_id)
+    if order is None:
+        order = WorkshopOrder(id=event.repair_order_id, store_id=event.store_id, number=event.number,
+                              vin=event.vehicle.vin, plate=event.vehicle.plate, model=event.vehicle.model,
+                              status="approved", approved_at=event.approved_at, updated_at=now)
+        session.add(order)
+        await session.flush()
+    return order
+
+
+async def get_visible(session: AsyncSession, principal: Principal, order_id: str) -> WorkshopOrder:
+    order = await repository.get(session, order_id)
+    if order is None or not principal.can_see_store(order.store_id):
+        raise NotFound("repair order not found")
+    return order
+
+
+async def _announce_work_started(session: AsyncSession, order: WorkshopOrder, when: datetime) -> None:
+    order.work_started_at = when
+    if order.status == "approved":
+        order.status = "in_progress"
+    order.updated_at = when
+    session.add(order)
+    await emit(session, RepairOrderWorkStarted(repair_order_id=order.id, store_id=order.store_id, started_at=when),
+               subject=order.id, store_id=order.store_id, time=when)
+
+
+async def mark_work_started(session: AsyncSession, clock: Clock, order_id: str) -> None:
+    order = await repository.get_for_update(session, order_id)
+    if order is None or order.work_started_at is not None or order.status == "cancelled":
+        return
+    await _announce_work_started(session, order, clock.now())
+
+
+async def check_ready(session: AsyncSession, clock: Clock, order_id: str) -> bool:
+    """Ready when every job passed quality check and every reservation is issued."""
+    order = await repository.get_for_update(session, order_id)
+    if order is None or order.ready_at is not None or order.status in ("cancelled", "delivered"):
+        return False
+    order_jobs = [j for j in await jobs.of_order(session, order_id) if j.status != "cancelled"]
+    reservations = [r for r in await parts.reservations_of_order(session, order_id) if r.status != "released"]
+    if not order_jobs and not reservations:
+        return False
+    if any(j.status != "qc_passed" for j in order_jobs) or any(r.status != "issued" for r in reservations):
+        return False
+    now = clock.now()
+    if order.work_started_at is None:
+        # An order of parts only: reception still sees it start before it is ready.
+        await _announce_work_started(session, order, now)
+    order.ready_at = now
+    order.status = "ready"
+    order.updated_at = now
+    session.add(order)
+    flat = sum((j.flat_rate_hours for j in order_jobs), start=HUNDREDTH * 0)
+    clocked = seconds_to_hours(sum(j.clocked_seconds for j in order_jobs))
+    await emit(session, RepairOrderReady(repair_order_id=order.id, store_id=order.store_id, ready_at=now,
+                                         jobs=len(order_jobs), clocked_hours=str(clocked), flat_rate_hours=str(flat)),
+               subject=order.id, store_id=order.store_id, time=now)
+    return True
+
+
+async def mark_cancelled(session: AsyncSession, now: datetime, order_id: str) -> None:
+    order = await repository.get_for_update(session, order_id)
+    if order is None or order.status == "cancelled":
+        return
+    order.status = "cancelled"
+    order.cancelled_at = now
+    order.updated_at = now
+    session.add(order)
+
+
+async def mark_delivered(session: AsyncSession, now: datetime, order_id: str, delivered_at: datetime) -> None:
+    order = await repository.get_for_update(session, order_id)
+    if order is None or order.status == "delivered":
+        return
+    order.status = "delivered"
+    order.delivered_at = delivered_at
+    order.updated_at = now
+    session.add(order)

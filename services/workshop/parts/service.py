@@ -1,0 +1,346 @@
+"""Stock per store, its append-only ledger, and reservations for approved part lines.
+
+Every change to a part's stock locks that stock row first (SELECT ... FOR UPDATE on
+PostgreSQL; SQLite has one writer) and then, if needed, the reservations of that part, in
+that order, so concurrent issues, receipts and cancellations serialise on the row and
+never deadlock. Each change writes one ledger movement carrying both deltas, so the sum
+of the ledger is on hand (and reserved) at every commit. Backorders are filled strictly
+in arrival order: stock that arrives goes to the oldest waiting reservation first."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common.clock import Clock
+from services.common.consumer import PoisonEvent
+from services.common.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from services.common.events.catalogue.reception import RepairOrderLine
+from services.common.events.catalogue.workshop import ReservationBackordered, ReservationIssued, StockLow
+from services.common.identity import Principal
+from services.common.ids import new_id
+from services.common.logging import get_logger
+from services.common.outbox import emit
+from services.workshop.orders import service as orders
+from services.workshop.parts import catalogue, repository
+from services.workshop.parts.models import Reservation, Stock, StockMovement, StockReceipt
+from services.workshop.parts.schemas import ReorderPolicy, StockPublic
+
+log = get_logger(__name__)
+
+
+@dataclass
+class ReceiptLineIn:
+    part_no: str
+    qty: int
+    unit_cost_fen: int
+
+
+def whole_units(quantity: str) -> int:
+    """Parts are issued in whole units; a fractional quantity on a part line is rounded up
+    (half a filter cannot be fitted)."""
+    try:
+        value = Decimal(quantity)
+    except InvalidOperation as exc:
+        raise PoisonEvent(f"part line quantity {quantity!r} is not a number") from exc
+    if not value.is_finite():
+        raise PoisonEvent(f"part line quantity {quantity!r} is not a number")
+    return int(value.to_integral_value(rounding=ROUND_CEILING))
+
+
+# --- the stock row and its ledger -----------------------------------------------------
+
+async def _locked_stock(session: AsyncSession, store_id: str, part_no: str, now: datetime) -> Stock:
+    await repository.ensure_stock(session, store_id, part_no, now)
+    stock = await repository.lock_stock(session, store_id, part_no)
+    assert stock is not None
+    return stock
+
+
+def _move(session: AsyncSession, stock: Stock, kind: str, now: datetime, *, on_hand: int = 0, reserved: int = 0,
+          **refs) -> StockMovement:
+    stock.on_hand += on_hand
+    stock.reserved += reserved
+    if stock.reserved < 0 or stock.on_hand < stock.reserved:
+        # Callers check first; reaching here is a bug, and the check constraint would refuse it anyway.
+        raise AssertionError(f"stock {stock.part_no} would go negative ({kind})")
+    stock.updated_at = now
+    stock.version += 1
+    session.add(stock)
+    movement = StockMovement(store_id=stock.store_id, part_no=stock.part_no, kind=kind, on_hand_delta=on_hand,
+                             reserved_delta=reserved, on_hand_after=stock.on_hand, reserved_after=stock.reserved,
+                             created_at=now, **refs)
+    repository.add_movement(session, movement)
+    return movement
+
+
+async def _watch_reorder_point(session: AsyncSession, stock: Stock, now: datetime) -> None:
+    """`stock.low` once each time available falls below the reorder point."""
+    if stock.reorder_point is None:
+        stock.below_reorder_point = False
+        return
+    below = stock.available < stock.reorder_point
+    if below and not stock.below_reorder_point:
+        stock.below_reorder_point = True
+        await emit(session, StockLow(store_id=stock.store_id, part_no=stock.part_no, available=stock.available,
+                                     reorder_point=stock.reorder_point, detected_at=now),
+                   subject=stock.id, store_id=stock.store_id, time=now)
+    elif not below and stock.below_reorder_point:
+        stock.below_reorder_point = False
+    session.add(stock)
+
+
+async def _fill_backorders(session: AsyncSession, stock: Stock, now: datetime) -> list[Reservation]:
+    """Give free stock to waiting reservations, oldest first; returns the ones now complete."""
+    filled: list[Reservation] = []
+    if stock.available <= 0:
+        return filled
+    for reservation in await repository.backorder_queue(session, stock.store_id, stock.part_no):
+        if stock.available <= 0:
+            break
+        take = min(reservation.short, stock.available)
+        reservation.allocated += take
+        _move(session, stock, "reservation", now, reserved=take, reservation_id=reservation.id,
+              repair_order_id=reservation.repair_order_id)
+        if reservation.allocated == reservation.quantity:
+            reservation.status = "reserved"
+            reservation.filled_at = now
+            filled.append(reservation)
+        reservation.version += 1
+        session.add(reservation)
+    return filled
+
+
+async def stock_views(session: AsyncSession, stocks: list[Stock]) -> list[StockPublic]:
+    by_store: dict[str, list[str]] = defaultdict(list)
+    for s in stocks:
+        by_store[s.store_id].append(s.part_no)
+    short: dict[tuple[str, str], int] = {}
+    for store_id, part_nos in by_store.items():
+        for part_no, units in (await repository.backordered_short(session, store_id, part_nos)).items():
+            short[(store_id, part_no)] = units
+    return [
+        StockPublic(id=s.id, store_id=s.store_id, part_no=s.part_no, name=catalogue.name_of(s.part_no),
+                    on_hand=s.on_hand, reserved=s.reserved, available=s.available,
+                    backordered=short.get((s.store_id, s.part_no), 0), bin=s.bin, reorder_point=s.reorder_point,
+                    reorder_quantity=s.reorder_quantity, below_reorder_point=s.below_reorder_point,
+                    average_cost_fen=s.average_cost_fen, updated_at=s.updated_at, version=s.version)
+        for s in stocks
+    ]
+
+
+async def stock_view(session: AsyncSession, stock: Stock) -> StockPublic:
+    return (await stock_views(session, [stock]))[0]
+
+
+async def stock_of(session: AsyncSession, store_id: str, part_no: str, now: datetime) -> StockPublic:
+    """A part's stock in a store; a catalogue part never stocked there shows as zero."""
+    catalogue.get(part_no)
+    stock = await repository.get_stock(session, store_id, part_no)
+    if stock is None:
+        stock = Stock(id="", store_id=store_id, part_no=part_no, updated_at=now, version=0)
+    return await stock_view(session, stock)
+
+
+# --- receipts, adjustments, counter issues ---------------------------------------------
+
+async def receive(session: AsyncSession, clock: Clock, principal: Principal, store_id: str, reference: str,
+                  lines: list[ReceiptLineIn], purchase_order_id: str | None = None) -> tuple[StockReceipt, list[Reservation]]:
+    now = clock.now()
+    receipt = StockReceipt(id=new_id(), store_id=store_id, reference=reference, purchase_order_id=purchase_order_id,
+                           lines=[{"part_no": l.part_no, "qty": l.qty, "unit_cost_fen": l.unit_cost_fen} for l in lines],
+                           received_at=now, received_by=principal.id)
+    session.add(receipt)
+    filled: list[Reservation] = []
+    # Rows are locked in part-number order, the same order everyone uses, so receipts never deadlock.
+    for line in sorted(lines, key=lambda l: l.part_no):
+        stock = await _locked_stock(session, store_id, line.part_no, now)
+        total = stock.on_hand + line.qty
+        stock.average_cost_fen = int(
+            ((Decimal(stock.on_hand) * stock.average_cost_fen + Decimal(line.qty) * line.unit_cost_fen) / total)
+            .quantize(Decimal(1), ROUND_HALF_UP))
+        _move(session, stock, "receipt", now, on_hand=line.qty, unit_cost_fen=line.unit_cost_fen,
+              receipt_id=receipt.id, reference=reference, principal_id=principal.id)
+        filled += await _fill_backorders(session, stock, now)
+        await _watch_reorder_point(session, stock, now)
+    return receipt, filled
+
+
+async def adjust(session: AsyncSession, clock: Clock, principal: Principal, store_id: str, part_no: str, delta: int,
+                 reason: str) -> tuple[StockMovement, Stock]:
+    catalogue.require(part_no, "part_no")
+    now = clock.now()
+    stock = await _locked_stock(session, store_id, part_no, now)
+    if stock.on_hand + delta < stock.reserved:
+        raise Conflict(f"only {stock.available} unit(s) of {part_no} are free; reserved units cannot be adjusted away",
+                       available=stock.available, errors=[{"field": "delta", "message": "more than available"}])
+    movement = _move(session, stock, "adjustment", now, on_hand=delta, reason=reason, principal_id=principal.id)
+    if delta > 0:
+        await _fill_backorders(session, stock, now)
+    await _watch_reorder_point(session, stock, now)
+    return movement, stock
+
+
+async def issue_from_stock(session: AsyncSession, clock: Clock, principal: Principal, store_id: str, part_no: str,
+                           qty: int, *, reference: str | None, repair_order_id: str | None,
+                           reason: str | None) -> tuple[StockMovement, Stock]:
+    catalogue.require(part_no, "part_no")
+    now = clock.now()
+    stock = await _locked_stock(session, store_id, part_no, now)
+    if stock.available < qty:
+        raise Conflict(f"only {stock.available} unit(s) of {part_no} available", available=stock.available,
+                       errors=[{"field": "qty", "message": "more than available"}])
+    movement = _move(session, stock, "issue", now, on_hand=-qty, reference=reference, repair_order_id=repair_order_id,
+                     reason=reason, principal_id=principal.id)
+    await _watch_reorder_point(session, stock, now)
+    return movement, stock
+
+
+async def set_reorder_policy(session: AsyncSession, clock: Clock, store_id: str, part_no: str,
+                             policy: ReorderPolicy) -> Stock:
+    catalogue.get(part_no)
+    now = clock.now()
+    stock = await _locked_stock(session, store_id, part_no, now)
+    stock.reorder_point = policy.reorder_point
+    stock.reorder_quantity = policy.reorder_quantity if policy.reorder_point is not None else None
+    stock.updated_at = now
+    stock.version += 1
+    await _watch_reorder_point(session, stock, now)
+    return stock
+
+
+async def set_bin(session: AsyncSession, clock: Clock, store_id: str, part_no: str, bin_code: str | None) -> Stock:
+    catalogue.get(part_no)
+    now = clock.now()
+    stock = await _locked_stock(session, store_id, part_no, now)
+    stock.bin = bin_code
+    stock.updated_at = now
+    stock.version += 1
+    session.add(stock)
+    return stock
+
+
+# --- reservations ----------------------------------------------------------------------
+
+async def reserve_for_line(session: AsyncSession, now: datetime, *, store_id: str, repair_order_id: str,
+                           line: RepairOrderLine) -> Reservation | None:
+    """Hold stock for an approved part line; what is short waits as a backorder."""
+    if not line.part_no:
+        return None
+    if catalogue.find(line.part_no) is None:
+        # Not a stocked part (bought in for this job): nothing to hold or issue here.
+        log.warning("part line for a part outside the catalogue", part_no=line.part_no, repair_order_id=repair_order_id)
+        return None
+    quantity = whole_units(line.quantity)
+    if quantity <= 0:
+        return None
+    if await repository.reservation_by_line(session, repair_order_id, line.line_id) is not None:
+        return None
+    stock = await _locked_stock(session, store_id, line.part_no, now)
+    # Anyone already waiting comes first.
+    await _fill_backorders(session, stock, now)
+    stock.reservation_seq += 1
+    take = min(quantity, max(stock.available, 0))
+    reservation = Reservation(
+        id=new_id(), store_id=store_id, repair_order_id=repair_order_id, line_id=line.line_id, part_no=line.part_no,
+        pay_type=line.pay_type, quantity=quantity, allocated=take,
+        status="reserved" if take == quantity else "backordered", queue_seq=stock.reservation_seq,
+        filled_from_stock=take == quantity, reserved_at=now, filled_at=now if take == quantity else None,
+    )
+    session.add(reservation)
+    if take:
+        _move(session, stock, "reservation", now, reserved=take, reservation_id=reservation.id,
+              repair_order_id=repair_order_id)
+    else:
+        session.add(stock)
+    if reservation.status == "backordered":
+        await emit(session, ReservationBackordered(
+            reservation_id=reservation.id, store_id=store_id, repair_order_id=repair_order_id, part_no=line.part_no,
+            quantity=quantity, short_quantity=reservation.short, backordered_at=now,
+        ), subject=reservation.id, store_id=store_id, time=now)
+    await _watch_reorder_point(session, stock, now)
+    return reservation
+
+
+async def get_visible_reservation(session: AsyncSession, principal: Principal, reservation_id: str) -> Reservation:
+    reservation = await repository.get_reservation(session, reservation_id)
+    if reservation is None or not principal.can_see_store(reservation.store_id):
+        raise NotFound("reservation not found")
+    return reservation
+
+
+async def _lock_pair(session: AsyncSession, reservation: Reservation) -> tuple[Stock, Reservation]:
+    stock = await repository.lock_stock(session, reservation.store_id, reservation.part_no)
+    locked = await repository.lock_reservation(session, reservation.id)
+    assert stock is not None and locked is not None
+    return stock, locked
+
+
+async def issue_reservation(session: AsyncSession, clock: Clock, principal: Principal, reservation_id: str) -> Reservation:
+    found = await get_visible_reservation(session, principal, reservation_id)
+    stock, reservation = await _lock_pair(session, found)
+    if reservation.status != "reserved":
+        raise InvalidTransition(reservation.status, "issue", short=reservation.short)
+    now = clock.now()
+    _move(session, stock, "issue", now, on_hand=-reservation.quantity, reserved=-reservation.quantity,
+          reservation_id=reservation.id, repair_order_id=reservation.repair_order_id, principal_id=principal.id)
+    reservation.status = "issued"
+    reservation.issued_quantity = reservation.quantity
+    reservation.issued_at = now
+    reservation.issued_by = principal.id
+    reservation.version += 1
+    session.add(reservation)
+    await emit(session, ReservationIssued(
+        reservation_id=reservation.id, store_id=reservation.store_id, repair_order_id=reservation.repair_order_id,
+        part_no=reservation.part_no, quantity=reservation.quantity, filled_from_stock=reservation.filled_from_stock,
+        reserved_at=reservation.reserved_at, issued_at=now,
+    ), subject=reservation.id, store_id=reservation.store_id, time=now)
+    await _watch_reorder_point(session, stock, now)
+    await orders.check_ready(session, clock, reservation.repair_order_id)
+    return reservation
+
+
+async def return_reservation(session: AsyncSession, clock: Clock, principal: Principal, reservation_id: str,
+                             quantity: int, reason: str) -> Reservation:
+    """Issued parts that were not fitted come back to the shelf."""
+    found = await get_visible_reservation(session, principal, reservation_id)
+    stock, reservation = await _lock_pair(session, found)
+    if reservation.status != "issued":
+        raise InvalidTransition(reservation.status, "return")
+    outstanding = reservation.issued_quantity - reservation.returned_quantity
+    if quantity > outstanding:
+        raise ValidationFailed("quantity", f"only {outstanding} issued unit(s) are not yet returned")
+    now = clock.now()
+    _move(session, stock, "return", now, on_hand=quantity, reservation_id=reservation.id,
+          repair_order_id=reservation.repair_order_id, reason=reason, principal_id=principal.id)
+    reservation.returned_quantity += quantity
+    reservation.version += 1
+    session.add(reservation)
+    await _fill_backorders(session, stock, now)
+    await _watch_reorder_point(session, stock, now)
+    return reservation
+
+
+async def release_order(session: AsyncSession, now: datetime, repair_order_id: str) -> list[Reservation]:
+    """A cancelled order gives back what it held; freed units go to the next in line."""
+    released: list[Reservation] = []
+    for found in await repository.reservations_of_order(session, repair_order_id):
+        if found.status not in ("reserved", "backordered"):
+            continue
+        stock, reservation = await _lock_pair(session, found)
+        if reservation.status not in ("reserved", "backordered"):
+            continue
+        if reservation.allocated:
+            _move(session, stock, "release", now, reserved=-reservation.allocated, reservation_id=reservation.id,
+                  repair_order_id=repair_order_id, reason="repair order cancelled")
+        reservation.status = "released"
+        reservation.released_at = now
+        reservation.version += 1
+        session.add(reservation)
+        released.append(reservation)
+        await _fill_backorders(session, stock, now)
+        await _watch_reorder_point(session, stock, now)
+    return released

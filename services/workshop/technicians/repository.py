@@ -1,0 +1,46 @@
+import sqlalchemy as sa
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common.pagination import paginate
+from services.workshop.technicians.models import Technician
+
+
+async def get(session: AsyncSession, technician_id: str) -> Technician | None:
+    return await session.get(Technician, technician_id)
+
+
+async def get_for_update(session: AsyncSession, technician_id: str) -> Technician | None:
+    stmt = select(Technician).where(Technician.id == technician_id).with_for_update()
+    return (await session.exec(stmt.execution_options(populate_existing=True))).first()
+
+
+async def by_principal(session: AsyncSession, store_id: str, principal_id: str) -> Technician | None:
+    stmt = select(Technician).where(Technician.store_id == store_id, Technician.principal_id == principal_id)
+    return (await session.exec(stmt)).first()
+
+
+async def by_ids(session: AsyncSession, ids: set[str]) -> list[Technician]:
+    if not ids:
+        return []
+    return list((await session.exec(select(Technician).where(Technician.id.in_(ids)))).all())
+
+
+async def in_stores(session: AsyncSession, store_filter) -> list[Technician]:
+    stmt = select(Technician)
+    if store_filter is not None:
+        stmt = stmt.where(store_filter)
+    return list((await session.exec(stmt.order_by(Technician.store_id, Technician.name))).all())
+
+
+async def page(session: AsyncSession, *, store_filter, limit: int, cursor: str | None,
+               skill: str | None = None, active: bool | None = None):
+    stmt = select(Technician)
+    if store_filter is not None:
+        stmt = stmt.where(store_filter)
+    if active is not None:
+        stmt = stmt.where(Technician.active == active)
+    if skill:
+        # Skills are a short JSON list of plain words; matching its text works on every backend.
+        stmt = stmt.where(sa.cast(Technician.skills, sa.Text).contains(f'"{skill}"'))
+    return await paginate(session, stmt, Technician.id, limit, cursor)

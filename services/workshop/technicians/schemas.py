@@ -1,0 +1,60 @@
+from datetime import datetime
+
+from pydantic import BaseModel, Field, field_validator
+
+from services.common.pagination import Page
+from services.common.reference import labor_operations
+
+
+def skill_categories() -> set[str]:
+    return {op["category"] for op in labor_operations().values()}
+
+
+def _check_skills(skills: list[str] | None) -> list[str] | None:
+    if skills is None:
+        return None
+    known = skill_categories()
+    unknown = sorted(set(skills) - known)
+    if unknown:
+        raise ValueError(f"unknown skill(s) {', '.join(unknown)}; skills are operation categories: {', '.join(sorted(known))}")
+    return sorted(set(skills))
+
+
+class TechnicianCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    skills: list[str] = Field(default_factory=list, max_length=50)
+    principal_id: str | None = Field(default=None, min_length=1, max_length=64)
+    store_id: str | None = Field(default=None, description="HQ callers name the store; store callers act in their own")
+
+    @field_validator("skills")
+    @classmethod
+    def _known_skills(cls, value):
+        return _check_skills(value)
+
+
+class TechnicianUpdate(BaseModel):
+    version: int = Field(ge=1, description="the version you read; a stale one is 412")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    skills: list[str] | None = Field(default=None, max_length=50)
+    principal_id: str | None = Field(default=None, min_length=1, max_length=64)
+    active: bool | None = None
+
+    @field_validator("skills")
+    @classmethod
+    def _known_skills(cls, value):
+        return _check_skills(value)
+
+
+class TechnicianPublic(BaseModel):
+    id: str
+    store_id: str
+    name: str
+    skills: list[str]
+    principal_id: str | None = None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+TechnicianList = Page[TechnicianPublic]

@@ -1,0 +1,62 @@
+"""Technicians: who works in which store, which operation categories they may be given,
+and which principal (API key) they work under, so quality checks can apply four eyes."""
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common.clock import Clock
+from services.common.errors import Conflict, NotFound, StaleVersion
+from services.common.identity import Principal
+from services.common.ids import new_id
+from services.common.stores import active_store
+from services.workshop.technicians import repository
+from services.workshop.technicians.models import Technician
+from services.workshop.technicians.schemas import TechnicianCreate, TechnicianUpdate
+
+
+async def _principal_free(session: AsyncSession, store_id: str, principal_id: str | None, keep: str | None = None) -> None:
+    if principal_id is None:
+        return
+    other = await repository.by_principal(session, store_id, principal_id)
+    if other is not None and other.id != keep:
+        raise Conflict(f"principal {principal_id} is already linked to technician {other.id}", field="principal_id")
+
+
+async def create(session: AsyncSession, clock: Clock, principal: Principal, data: TechnicianCreate) -> Technician:
+    store = await active_store(session, principal, data.store_id)
+    await _principal_free(session, store.id, data.principal_id)
+    now = clock.now()
+    technician = Technician(id=new_id(), store_id=store.id, name=data.name, skills=data.skills,
+                            principal_id=data.principal_id, active=True, created_at=now, updated_at=now)
+    session.add(technician)
+    return technician
+
+
+async def get_visible(session: AsyncSession, principal: Principal, technician_id: str) -> Technician:
+    technician = await repository.get(session, technician_id)
+    if technician is None or not principal.can_see_store(technician.store_id):
+        raise NotFound("technician not found")
+    return technician
+
+
+async def update(session: AsyncSession, clock: Clock, principal: Principal, technician_id: str,
+                 data: TechnicianUpdate) -> Technician:
+    technician = await repository.get_for_update(session, technician_id)
+    if technician is None or not principal.can_see_store(technician.store_id):
+        raise NotFound("technician not found")
+    if technician.version != data.version:
+        raise StaleVersion(technician.version)
+    changes = data.model_dump(exclude_unset=True, exclude={"version"})
+    if "principal_id" in changes:
+        await _principal_free(session, technician.store_id, changes["principal_id"], keep=technician.id)
+    for name, value in changes.items():
+        if name in ("name", "skills", "active") and value is None:
+            continue
+        setattr(technician, name, value)
+    technician.updated_at = clock.now()
+    technician.version += 1
+    session.add(technician)
+    return technician
+
+
+async def linked_to(session: AsyncSession, principal: Principal, store_id: str) -> Technician | None:
+    """The technician record a caller works under in this store, if it is linked to one."""
+    return await repository.by_principal(session, store_id, principal.id)

@@ -1,0 +1,1 @@
+"""Tests of the shared plumbing in services/common, unit and against real Kafka and PostgreSQL."""

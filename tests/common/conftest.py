@@ -1,0 +1,69 @@
+"""Fixtures of the common package's tests: a database built by the probe's migrations on
+SQLite or PostgreSQL, the notes app over it, and a probe deployment on the real broker,
+all cleaned up even when a test fails half-way."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+import httpx
+import pytest
+
+from services.common.migrations import upgrade_async
+from tests.common.harness import ProbeRun
+from tests.common.notes_app import create_app
+from tests.common.probe import MIGRATIONS
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request, sqlite_url, pg_database) -> str:
+    """A migrated probe database on each backend the platform supports."""
+    url = sqlite_url("probe") if request.param == "sqlite" else pg_database("probe")
+    await upgrade_async(MIGRATIONS, url)
+    return url
+
+
+@pytest.fixture
+async def pg_probe_url(pg_database) -> str:
+    url = pg_database("probe")
+    await upgrade_async(MIGRATIONS, url)
+    return url
+
+
+@asynccontextmanager
+async def notes_client(url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the notes app over `url`; unexpected errors come back as answers."""
+    app = create_app(url)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://notes") as client:
+            client.app = app
+            yield client
+    finally:
+        await app.state.db.dispose()
+
+
+@pytest.fixture
+async def notes(database_url):
+    """The notes app on each backend."""
+    async with notes_client(database_url) as client:
+        yield client
+
+
+@pytest.fixture
+async def sqlite_notes(sqlite_url):
+    """The notes app where the backend does not matter."""
+    url = sqlite_url("notes")
+    await upgrade_async(MIGRATIONS, url)
+    async with notes_client(url) as client:
+        yield client
+
+
+@pytest.fixture
+async def probe_run(pg_database, kafka_bootstrap, topic_prefix, tmp_path):
+    run = ProbeRun(pg_database("probe"), kafka_bootstrap, topic_prefix, tmp_path)
+    await run.migrate()
+    try:
+        yield run
+    finally:
+        await run.close()

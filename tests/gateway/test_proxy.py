@@ -1,0 +1,318 @@
+"""The gateway in this process against in-process stand-ins for the services: routing,
+identity forwarding, the permission matrix, keys, limits and upstream failures."""
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+
+from services.common.errors import PROBLEM_JSON
+from services.common.identity import IDENTITY_HEADERS
+from tests.gateway.fakes import CLIENT_ADDRESS, HOSTS, gateway
+
+
+def problem_of(response: httpx.Response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    body = response.json()
+    assert body["status"] == status and body["type"] and body["title"]
+    return body
+
+
+async def test_forwards_to_the_owning_service_with_path_query_and_body():
+    async with gateway() as rig:
+        key = rig.key("service_advisor", "store-a")
+        response = await rig.client.post("/api/reception/v1/repair-orders/ro%2F1/lines?x=1&y=a%20b",
+                                          content=b'{"a": 1}', headers={**rig.bearer(key), "Content-Type": "application/json"})
+        assert response.status_code == 200, response.text
+        echo = response.json()
+        assert echo["service"] == "reception"
+        assert echo["raw_path"] == "/v1/repair-orders/ro%2F1/lines"
+        assert echo["query"] == "x=1&y=a%20b"
+        assert echo["body"] == '{"a": 1}'
+        assert echo["headers"]["content-type"] == "application/json"
+        assert response.headers["x-upstream"] == "reception"
+
+
+async def test_signs_the_callers_identity_for_the_service():
+    async with gateway() as rig:
+        key = rig.key("store_manager", "store-a", name="上海浦东 经理", key_id="key-42")
+        response = await rig.client.get("/api/crm/v1/complaints", headers=rig.bearer(key))
+        principal = response.json()["principal"]
+        # Principal id is the key id; a non-ASCII label travels percent-encoded, signed as sent.
+        assert principal == {"id": "key-42", "role": "store_manager", "store_id": "store-a",
+                             "name": "%E4%B8%8A%E6%B5%B7%E6%B5%A6%E4%B8%9C %E7%BB%8F%E7%90%86"}
+
+
+async def test_callers_cannot_vouch_for_themselves_or_leak_their_key_upstream():
+    async with gateway() as rig:
+        key = rig.key("technician", "store-a", key_id="key-tech")
+        forged = {"X-Principal-Id": "boss", "X-Principal-Role": "hq_admin", "X-Principal-Store": "",
+                  "X-Principal-Name": "boss", "X-Identity-Timestamp": "1", "X-Identity-Signature": "00",
+                  "X-Principal-Extra": "x", "Cookie": "session=1"}
+        response = await rig.client.get("/api/workshop/v1/jobs", headers={**rig.bearer(key), **forged})
+        echo = response.json()
+        assert echo["principal"]["id"] == "key-tech" and echo["principal"]["role"] == "technician"
+        assert "authorization" not in echo["headers"]
+        assert "cookie" not in echo["headers"]
+        assert "x-principal-extra" not in echo["headers"]
+        assert echo["headers"]["x-forwarded-for"] == CLIENT_ADDRESS
+        for name in IDENTITY_HEADERS:
+            assert echo["headers"][name.lower()] != forged[name]
+
+
+async def test_request_id_is_made_when_absent_and_kept_when_given():
+    async with gateway() as rig:
+        key = rig.key("hq_analyst")
+        made = await rig.client.get("/api/network/v1/stores", headers=rig.bearer(key))
+        rid = made.headers["x-request-id"]
+        assert re.fullmatch(r"[0-9a-f-]{36}", rid)
+        assert made.json()["headers"]["x-request-id"] == rid
+
+        given = await rig.client.get("/api/network/v1/stores", headers={**rig.bearer(key), "X-Request-ID": "abc-123"})
+        assert given.headers["x-request-id"] == "abc-123"
+        assert given.json()["headers"]["x-request-id"] == "abc-123"
+
+        # Something unusable as a log field is replaced, not passed on.
+        odd = await rig.client.get("/api/network/v1/stores", headers={**rig.bearer(key), "X-Request-ID": "a b\"<>"})
+        assert odd.headers["x-request-id"] != "a b\"<>"
+        # Gateway errors carry one too.
+        assert (await rig.client.get("/api/network/v1/stores")).headers["x-request-id"]
+
+
+async def test_missing_malformed_and_unknown_keys_are_401():
+    async with gateway() as rig:
+        missing = await rig.client.get("/api/network/v1/stores")
+        assert "API key" in problem_of(missing, 401)["detail"]
+        assert missing.headers["www-authenticate"].startswith("Bearer")
+        for header in ("Basic dXNlcjpwYXNz", "Bearer", "Bearer a b c", "ak_without_scheme_0123456789",
+                       "Bearer " + "x" * 500, "Bearer short"):
+            problem_of(await rig.client.get("/api/network/v1/stores", headers={"Authorization": header}), 401)
+        unknown = await rig.client.get("/api/network/v1/stores", headers={"Authorization": "Bearer ak_nobody_0123456789"})
+        assert problem_of(unknown, 401)["detail"] == "unknown API key"
+        assert not rig.upstreams.service_calls("network")
+
+
+async def test_revoked_key_is_401_and_suspended_store_is_403():
+    async with gateway() as rig:
+        rig.network.add_key("ak_revoked_0123456789", "k1", "service_advisor", "store-a", active=False, reason="revoked")
+        rig.network.add_key("ak_suspended_0123456789", "k2", "service_advisor", "store-b", active=False,
+                            reason="store suspended")
+        revoked = await rig.client.get("/api/reception/v1/appointments", headers=rig.bearer("ak_revoked_0123456789"))
+        assert problem_of(revoked, 401)["detail"] == "API key revoked"
+        suspended = await rig.client.get("/api/reception/v1/appointments", headers=rig.bearer("ak_suspended_0123456789"))
+        assert "suspended" in problem_of(suspended, 403)["detail"]
+        assert not rig.upstreams.service_calls("reception")
+
+
+async def test_the_permission_matrix_is_enforced_before_the_service_is_called():
+    async with gateway() as rig:
+        technician = rig.key("technician", "store-a")
+        denied = await rig.client.post("/api/crm/v1/complaints", json={}, headers=rig.bearer(technician))
+        body = problem_of(denied, 403)
+        assert body["area"] == "crm" and body["role"] == "technician"
+        read_only = await rig.client.post("/api/workshop/v1/stock/adjustments", json={}, headers=rig.bearer(technician))
+        assert problem_of(read_only, 403)["area"] == "workshop_parts"
+        assert not rig.upstreams.service_calls("crm") and not rig.upstreams.service_calls("workshop")
+        # Allowed: the technician reads parts and writes jobs.
+        assert (await rig.client.get("/api/workshop/v1/stock", headers=rig.bearer(technician))).status_code == 200
+        assert (await rig.client.post("/api/workshop/v1/jobs/j1/start", headers=rig.bearer(technician))).status_code == 200
+        analyst = rig.key("hq_analyst")
+        problem_of(await rig.client.delete("/api/network/v1/api-keys/k1", headers=rig.bearer(analyst)), 403)
+        assert (await rig.client.get("/api/network/v1/kpis", headers=rig.bearer(analyst))).status_code == 200
+
+
+async def test_routes_outside_the_public_api_are_404():
+    async with gateway() as rig:
+        key = rig.key("hq_admin")
+        for path in ("/api/billing/v1/x", "/api/network/openapi.json", "/api/network/healthz",
+                     "/api/network/v1/internal/introspect", "/api/workshop/v1/jobs/%2E%2E/parts",
+                     "/api/workshop/v1/jobs/%2e/x", "/nowhere"):
+            response = await rig.client.get(path, headers=rig.bearer(key))
+            problem_of(response, 404)
+        assert not [c for c in rig.upstreams.calls if not c.url.path.startswith("/v1/internal/introspect")]
+
+
+async def test_outlet_application_form_needs_no_key_and_goes_as_anonymous():
+    async with gateway() as rig:
+        submitted = await rig.client.post("/api/network/v1/outlet-applications", json={"company_name": "X"})
+        assert submitted.status_code == 200, submitted.text
+        assert submitted.json()["principal"] == {"id": f"anon:{CLIENT_ADDRESS}", "role": "anonymous",
+                                                 "store_id": None, "name": "anonymous"}
+        read = await rig.client.get("/api/network/v1/outlet-applications/app-1", headers={"X-Application-Token": "tok"})
+        assert read.json()["principal"]["role"] == "anonymous"
+        assert read.json()["headers"]["x-application-token"] == "tok"
+        # Without its token, reading an application is an ordinary keyed call.
+        problem_of(await rig.client.get("/api/network/v1/outlet-applications/app-1"), 401)
+        # With a key, it goes the normal way (HQ reviewing).
+        hq = rig.key("hq_admin", key_id="key-hq")
+        as_hq = await rig.client.get("/api/network/v1/outlet-applications/app-1",
+                                     headers={**rig.bearer(hq), "X-Application-Token": "tok"})
+        assert as_hq.json()["principal"]["id"] == "key-hq"
+        # Nothing else is public.
+        problem_of(await rig.client.post("/api/network/v1/outlet-applications/app-1/review", json={}), 401)
+
+
+async def test_public_form_is_rate_limited_per_address():
+    async with gateway(rate_limit_public_per_minute=1, rate_limit_public_burst=2) as rig:
+        for _ in range(2):
+            assert (await rig.client.post("/api/network/v1/outlet-applications", json={})).status_code == 200
+        limited = await rig.client.post("/api/network/v1/outlet-applications", json={})
+        body = problem_of(limited, 429)
+        assert body["limit"] == "public"
+        assert 1 <= int(limited.headers["retry-after"]) <= 60
+
+
+async def test_bodies_over_the_limit_are_413_whether_declared_or_streamed():
+    async with gateway(max_body_bytes=1024) as rig:
+        key = rig.key("service_advisor", "store-a")
+        declared = await rig.client.post("/api/reception/v1/appointments", content=b"x" * 1025, headers=rig.bearer(key))
+        assert problem_of(declared, 413)["max_bytes"] == 1024
+
+        async def chunks():
+            for _ in range(4):
+                yield b"y" * 300
+
+        streamed = await rig.client.post("/api/reception/v1/appointments", content=chunks(), headers=rig.bearer(key))
+        problem_of(streamed, 413)
+        assert not rig.upstreams.service_calls("reception")
+        exact = await rig.client.post("/api/reception/v1/appointments", content=b"z" * 1024, headers=rig.bearer(key))
+        assert exact.status_code == 200
+
+
+async def test_default_body_limit_is_one_mebibyte():
+    async with gateway() as rig:
+        key = rig.key("service_advisor", "store-a")
+        problem_of(await rig.client.post("/api/reception/v1/appointments", content=b"x" * (1024 * 1024 + 1),
+                                         headers=rig.bearer(key)), 413)
+
+
+async def test_per_key_rate_limit_answers_429_with_retry_after():
+    async with gateway(rate_limit_key_per_second=0.5, rate_limit_key_burst=3) as rig:
+        key, other = rig.key("hq_analyst"), rig.key("hq_analyst")
+        for _ in range(3):
+            assert (await rig.client.get("/api/network/v1/stores", headers=rig.bearer(key))).status_code == 200
+        limited = await rig.client.get("/api/network/v1/stores", headers=rig.bearer(key))
+        assert problem_of(limited, 429)["limit"] == "key"
+        assert limited.headers["retry-after"] == "2"  # one token at 0.5/s
+        # Another key has its own bucket.
+        assert (await rig.client.get("/api/network/v1/stores", headers=rig.bearer(other))).status_code == 200
+
+
+async def test_per_address_rate_limit_applies_before_any_key_is_checked():
+    async with gateway(rate_limit_client_per_second=0.1, rate_limit_client_burst=2) as rig:
+        for guess in range(2):
+            problem_of(await rig.client.get("/api/network/v1/stores", headers=rig.bearer(f"ak_guess_{guess}_0123456789")), 401)
+        limited = await rig.client.get("/api/network/v1/stores", headers=rig.bearer("ak_guess_2_0123456789"))
+        assert problem_of(limited, 429)["limit"] == "client"
+        assert int(limited.headers["retry-after"]) == 10
+        assert rig.network.introspections == 2
+
+
+async def test_idempotent_methods_are_retried_once_on_connect_errors_and_posts_never():
+    async with gateway() as rig:
+        key = rig.key("hq_admin")
+        host = HOSTS["reception"]
+        rig.upstreams.refuse_next[host] = 1
+        assert (await rig.client.get("/api/reception/v1/appointments", headers=rig.bearer(key))).status_code == 200
+        rig.upstreams.refuse_next[host] = 1
+        assert (await rig.client.delete("/api/reception/v1/repair-orders/r/lines/l", headers=rig.bearer(key))).status_code == 200
+        rig.upstreams.refuse_next[host] = 2
+        problem_of(await rig.client.get("/api/reception/v1/appointments", headers=rig.bearer(key)), 503)
+        rig.upstreams.refuse_next[host] = 1
+        before = len(rig.upstreams.service_calls("reception"))
+        refused = await rig.client.post("/api/reception/v1/appointments", json={}, headers=rig.bearer(key))
+        assert problem_of(refused, 503)["service"] == "reception"
+        assert len(rig.upstreams.service_calls("reception")) == before + 1
+        assert refused.headers["retry-after"]
+
+
+async def test_upstream_down_is_503_and_timeout_is_504():
+    async with gateway() as rig:
+        key = rig.key("hq_admin")
+        rig.upstreams.down.add(HOSTS["crm"])
+        problem_of(await rig.client.get("/api/crm/v1/customers", headers=rig.bearer(key)), 503)
+        rig.upstreams.timeout.add(HOSTS["workshop"])
+        problem_of(await rig.client.get("/api/workshop/v1/jobs", headers=rig.bearer(key)), 504)
+        # Timeouts are not retried: the request may be running upstream.
+        assert len(rig.upstreams.service_calls("workshop")) == 1
+
+
+async def test_cached_keys_keep_working_while_network_is_down_for_a_bounded_time():
+    async with gateway(key_cache_ttl_seconds=0, key_cache_fallback_ttl_seconds=0, key_cache_stale_seconds=0.5) as rig:
+        key = rig.key("service_advisor", "store-a")
+        assert (await rig.client.get("/api/reception/v1/appointments", headers=rig.bearer(key))).status_code == 200
+        rig.upstreams.down.add(HOSTS["network"])
+        assert (await rig.client.get("/api/reception/v1/appointments", headers=rig.bearer(key))).status_code == 200
+        never_seen = rig.key("service_advisor", "store-a")
+        unknown = await rig.client.get("/api/reception/v1/appointments", headers=rig.bearer(never_seen))
+        problem_of(unknown, 503)
+        assert unknown.headers["retry-after"] == "5"
+
+        from tests.support.platform import eventually
+
+        async def refused():
+            r = await rig.client.get("/api/reception/v1/appointments", headers=rig.bearer(key))
+            return r.status_code == 503
+
+        await eventually(refused, timeout=5, message="a stale key kept working past its bound")
+
+
+async def test_keys_are_cached_and_never_kept_raw():
+    async with gateway() as rig:
+        key = rig.key("hq_analyst")
+        for _ in range(5):
+            assert (await rig.client.get("/api/network/v1/stores", headers=rig.bearer(key))).status_code == 200
+        assert rig.network.introspections == 1
+        cache = rig.app.state.keys
+        assert key not in repr(cache._entries) and key not in json.dumps(list(cache._entries))
+
+
+async def test_security_headers_on_every_answer():
+    async with gateway() as rig:
+        key = rig.key("hq_analyst")
+        for response in (await rig.client.get("/api/network/v1/stores", headers=rig.bearer(key)),
+                         await rig.client.get("/api/network/v1/stores"), await rig.client.get("/healthz")):
+            assert response.headers["x-content-type-options"] == "nosniff"
+            assert response.headers["x-frame-options"] == "DENY"
+            assert response.headers["referrer-policy"] == "no-referrer"
+            assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        # The service's own headers pass, its hop-by-hop ones do not.
+        upstream = await rig.client.get("/api/network/v1/stores", headers=rig.bearer(key))
+        assert upstream.headers["x-upstream"] == "network"
+        assert "connection" not in upstream.headers
+
+
+async def test_cors_allows_listed_store_apps_only():
+    async with gateway() as rig:
+        preflight = {"Access-Control-Request-Method": "POST",
+                     "Access-Control-Request-Headers": "authorization, content-type, idempotency-key"}
+        ok = await rig.client.options("/api/reception/v1/appointments",
+                                      headers={"Origin": "https://store.example", **preflight})
+        assert ok.status_code == 200
+        assert ok.headers["access-control-allow-origin"] == "https://store.example"
+        assert "idempotency-key" in ok.headers["access-control-allow-headers"].lower()
+        bad = await rig.client.options("/api/reception/v1/appointments",
+                                       headers={"Origin": "https://evil.example", **preflight})
+        assert bad.status_code == 400
+        assert "access-control-allow-origin" not in bad.headers
+        key = rig.key("hq_analyst")
+        simple = await rig.client.get("/api/network/v1/stores", headers={**rig.bearer(key), "Origin": "https://store.example"})
+        assert simple.headers["access-control-allow-origin"] == "https://store.example"
+        assert "x-request-id" in simple.headers["access-control-expose-headers"].lower()
+
+
+async def test_health_readiness_and_metrics():
+    async with gateway() as rig:
+        assert (await rig.client.get("/healthz")).json() == {"status": "ok"}
+        ready = await rig.client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["checks"] == {"reception": True, "workshop": True, "crm": True, "network": True}
+        rig.upstreams.down.add(HOSTS["workshop"])
+        not_ready = await rig.client.get("/readyz")
+        assert not_ready.status_code == 503 and not_ready.json()["checks"]["workshop"] is False
+        await rig.client.get("/api/network/v1/stores")
+        metrics = (await rig.client.get("/metrics")).text
+        assert 'gateway_requests_total{method="GET",service="network",status="401"}' in metrics
+        assert "gateway_key_lookups_total" in metrics
