@@ -39,14 +39,14 @@ COPY gateway ./gateway
 COPY deploy ./deploy
 RUN pip wheel --no-deps --wheel-dir /wheels . \
     && python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /wheels aftersales-platform \
-    && find /opt/venv -name '__pycache__' -type d -prune -exec rm -rf {} +
+    && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /wheels aftersales-platform
 
 # ---------------------------------------------------------------------------
 # Stage 2: runtime. No compilers, no pip cache, no wheels; runs as a
 # non-root user. The source tree is also kept at /app (read-only for the
-# app user), so files that are not Python modules (migration scripts,
-# templates, the dashboard page) are found next to the code.
+# app user) and the processes run from there, so what is not a Python module
+# (migrations, the gateway's pages, the reference data in data/, which the
+# services find next to the code) is where they look for it.
 # ---------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 
@@ -71,8 +71,12 @@ COPY pyproject.toml ./
 COPY services ./services
 COPY gateway ./gateway
 COPY deploy ./deploy
+COPY data ./data
+# Bytecode compiled now, since the processes cannot write it at run time
+# (PYTHONDONTWRITEBYTECODE, read-only root filesystem on Kubernetes).
 # var/ is where the SQLite fallback writes; the only directory the app may write to.
-RUN mkdir -p /app/var && chown app:app /app/var
+RUN python -m compileall -q -j 0 services gateway deploy \
+    && mkdir -p /app/var && chown app:app /app/var
 
 # Health check for whichever process this container runs: it reads the
 # command of PID 1, works out that process's port from the same variables

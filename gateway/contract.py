@@ -193,23 +193,27 @@ class ContractCache:
         self._lock = asyncio.Lock()
 
     async def document(self) -> dict:
-        if self._merged is not None and time.monotonic() - self._built < self.ttl:
-            return self._merged
+        if self._fresh():
+            return self._merged  # type: ignore[return-value]
         async with self._lock:
-            if self._merged is not None and time.monotonic() - self._built < self.ttl:
-                return self._merged
-            results = await asyncio.gather(*(self._fetch(s, url) for s, url in self.upstreams.items()))
-            changed = False
-            for service, doc in zip(self.upstreams, results):
-                if doc is not None and doc != self._known.get(service):
+            if self._fresh():
+                return self._merged  # type: ignore[return-value]
+            full = self._merged is None or time.monotonic() - self._built >= self.ttl
+            # A full refresh every `ttl`; in between, only services never reached are asked again.
+            targets = list(self.upstreams) if full else [s for s in self.upstreams if s not in self._known]
+            results = await asyncio.gather(*(self._fetch(s, self.upstreams[s]) for s in targets))
+            for service, doc in zip(targets, results):
+                if doc is not None:
                     self._known[service] = doc
-                    changed = True
             missing = [s for s in self.upstreams if s not in self._known]
-            if changed or self._merged is None or missing:
-                self._merged = merge(self._known, missing=missing)
-            # Retry soon while a service is missing; otherwise keep it for the full TTL.
-            self._built = time.monotonic() - (self.ttl * 0.9 if missing else 0)
+            self._merged = merge(self._known, missing=missing)
+            if full:
+                self._built = time.monotonic()
             return self._merged
+
+    def _fresh(self) -> bool:
+        return (self._merged is not None and not self._merged["info"].get("x-services-missing")
+                and time.monotonic() - self._built < self.ttl)
 
     async def warm(self, stop: asyncio.Event) -> None:
         """Build the document in the background at start, until every service has answered

@@ -40,8 +40,12 @@ install_kustomize() {
     return 1
   fi
   log "building kustomize $KUSTOMIZE_VERSION with $(go version) (first run only)"
+  if [[ -z "${HOME:-}" ]]; then  # CI without a home: keep Go's caches in ours
+    export GOPATH="${GOPATH:-$repo_root/.cache/go}" GOCACHE="${GOCACHE:-$repo_root/.cache/go-build}"
+  fi
   # Build outside the repository so no go.mod of ours is consulted.
-  (cd "${TMPDIR:-/tmp}" && GOBIN="$bin_dir" GOFLAGS=-trimpath go install "$KUSTOMIZE_MODULE@$KUSTOMIZE_VERSION") >&2
+  (cd "${TMPDIR:-/tmp}" &&
+    GOBIN="$bin_dir" GOFLAGS="-trimpath -modcacherw" go install "$KUSTOMIZE_MODULE@$KUSTOMIZE_VERSION") >&2
   if ! kustomize_ok; then
     log "kustomize at $bin_dir/kustomize does not report $KUSTOMIZE_VERSION"
     return 1

@@ -24,10 +24,15 @@ def encode_cursor(last_id: str) -> str:
 
 
 def decode_cursor(cursor: str) -> str:
+    # Strict: a lenient decode turns junk into "" or NUL bytes, i.e. a silent empty page or
+    # a 500 from PostgreSQL, instead of telling the caller their cursor is wrong.
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        value = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
     except Exception as exc:
         raise ValidationFailed("cursor", "not a cursor this API issued") from exc
+    if not value or not value.isprintable():
+        raise ValidationFailed("cursor", "not a cursor this API issued")
+    return value
 
 
 async def paginate(session, stmt: Select, id_column, limit: int, cursor: str | None) -> tuple[Sequence[Any], str | None]:

@@ -61,11 +61,14 @@ async def test_the_same_key_with_another_body_is_422_and_writes_nothing(notes):
     assert await count(notes, Note) == 1
 
 
-async def test_the_same_key_on_another_path_is_another_request(notes):
+async def test_the_same_key_for_another_route_is_refused_too(notes):
     headers = {**ADVISOR, "Idempotency-Key": KEY}
     assert (await notes.post("/v1/notes", json={"text": "a"}, headers=headers)).status_code == 201
 
-    assert (await notes.post("/v1/errors/orders", json={"text": "a"}, headers=headers)).status_code == 422
+    reused = await notes.post("/v1/errors/orders", json={"lines": [{"quantity": 1}]}, headers=headers)
+
+    assert reused.status_code == 422
+    assert [e["field"] for e in reused.json()["errors"]] == ["Idempotency-Key"]
 
 
 async def test_keys_belong_to_their_caller(notes):
@@ -99,12 +102,12 @@ async def test_without_a_key_every_post_is_a_new_write(notes):
 
 
 @pytest.mark.parametrize("key", ["", "k" * 256, "tab\there"])
-async def test_an_unusable_key_is_422_naming_the_header(notes, key):
-    response = await notes.post("/v1/notes", json={"text": "x"}, headers={**ADVISOR, "Idempotency-Key": key})
+async def test_an_unusable_key_is_422_naming_the_header(sqlite_notes, key):
+    response = await sqlite_notes.post("/v1/notes", json={"text": "x"}, headers={**ADVISOR, "Idempotency-Key": key})
 
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["Idempotency-Key"]
-    assert await count(notes, Note) == 0
+    assert await count(sqlite_notes, Note) == 0
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)

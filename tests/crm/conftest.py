@@ -4,6 +4,7 @@ the events it emits are read from its outbox. Kafka and PostgreSQL tests build t
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -14,7 +15,8 @@ from sqlmodel import select
 from services.common.clock import ManualClock
 from services.common.events.envelope import CloudEvent
 from services.common.tables import OutboxMessage
-from services.crm.main import create_app
+from services.common.migrations import upgrade
+from services.crm.main import create_app, spec
 from services.crm.settings import CrmSettings
 from tests.support.events import deliver, store_created
 from tests.support.platform import Caller, running
@@ -60,10 +62,21 @@ class Crm:
             return [json.loads(row.payload) for row in (await session.exec(stmt)).all()]
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory):
+    """One SQLite file migrated to head, copied for each test: the migrations run once per
+    session here (test_migrations runs them on fresh databases of both kinds)."""
+    path = tmp_path_factory.mktemp("crm-template") / "crm.db"
+    upgrade(spec.migrations_dir, f"sqlite+aiosqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-async def crm(sqlite_url):
+async def crm(tmp_path, migrated_sqlite):
     clock = ManualClock(START)
-    settings = CrmSettings(database_url=sqlite_url("crm"), kafka_bootstrap_servers="127.0.0.1:9")
+    database = tmp_path / "crm.db"
+    shutil.copyfile(migrated_sqlite, database)
+    settings = CrmSettings(database_url=f"sqlite+aiosqlite:///{database}", kafka_bootstrap_servers="127.0.0.1:9")
     app = create_app(settings, role="api", clock=clock)
     async with running(app) as client:
         store, other = store_created(code="SH-PD-01"), store_created(code="BJ-CY-01")

@@ -852,6 +852,7 @@ KEPT = [
     "services/common/outbox.py", "services/reception/migrations/versions/0001_initial.py",
     "services/reception/alembic.ini", "gateway/__init__.py", "gateway/static/dashboard.html",
     "deploy/__init__.py", "deploy/kafka/__init__.py", "deploy/kafka/pom.xml",
+    "data/stores.json", "data/parts.json",
 ]
 
 
@@ -963,9 +964,12 @@ def test_dockerfile_copies_the_runtime_packages(stages, ignore_rules):
             sources.update(w.rstrip("/") for w in words[:-1])
         for source in sources:
             assert not excluded(source, ignore_rules), f"COPY {source} but .dockerignore leaves it out"
-        # The runtime packages of the process contract, and nothing pyproject.toml does not package.
+        # The runtime packages of the process contract, and nothing pyproject.toml does not
+        # package, except the reference data the services read from <app>/data.
         assert {"pyproject.toml", "services", "gateway", "deploy"} <= sources, stage["from"]
-        assert sources - {"pyproject.toml"} <= top_level, stage["from"]
+        assert sources - {"pyproject.toml", "data"} <= top_level, stage["from"]
+    final_sources = {a.split()[0] for i, a, _ in stages[-1]["steps"] if i == "COPY" and not a.startswith("--")}
+    assert "data" in final_sources, "the services load data/*.json at run time"
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ async def test_booking_counts_against_the_local_hour_slot(reception):
     assert appointment["slot_start"] == "2026-12-01T02:00:00Z"
     assert appointment["local_date"] == "2026-12-01"
     assert appointment["booked_by"]["id"] == "advisor-li"
-    assert r.headers["Location"] == f"/v1/appointments/{appointment['id']}"
+    assert r.headers["Location"] == f"appointments/{appointment['id']}"
     (event,) = await reception.outbox("reception.appointment.booked")
     assert event["data"]["vehicle"]["vin"] == appointment["vehicle"]["vin"]
     assert event["data"]["service_type"] == "maintenance"

@@ -71,7 +71,6 @@ async def test_each_appointment_and_roadside_state_change_writes_exactly_one_eve
 
 
 async def test_events_carry_what_other_services_need(reception):
-    order = await reception.open_order(mileage_km=15000, insurance={"insurer": "PICC", "claim_no": "C-1"})
     lines = [factories.labour("ELE-0320", pay_type="warranty"), factories.part("XB-31100-A18", pay_type="warranty"),
              factories.labour("MNT-0100"), factories.part("XB-15400-001"), factories.part("XB-08880-430")]
     order = await reception.ready_order(lines=lines, mileage_km=15000)

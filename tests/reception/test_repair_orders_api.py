@@ -274,9 +274,10 @@ async def test_a_store_principal_gets_404_for_another_stores_order(reception):
         assert r.status_code == 404, r.text
     listed = (await reception.other_advisor.get("/v1/repair-orders")).json()["items"]
     assert order["id"] not in [o["id"] for o in listed]
-    # A store principal cannot widen the list by naming another store.
+    # A store principal cannot widen the list by naming another store: it still sees only its own.
+    own = await reception.open_order(caller=reception.other_advisor)
     listed = (await reception.other_advisor.get(f"/v1/repair-orders?store_id={reception.store_id}")).json()["items"]
-    assert listed == []
+    assert [o["id"] for o in listed] == [own["id"]]
     # HQ sees every store, and can narrow to one.
     assert (await reception.hq.get(f"/v1/repair-orders/{order['id']}")).status_code == 200
     hq_list = (await reception.hq.get(f"/v1/repair-orders?store_id={reception.store_id}")).json()["items"]

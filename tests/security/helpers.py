@@ -24,3 +24,51 @@ def new_key(hq: httpx.Client, role: str, store_id: str | None = None, label: str
     response = hq.post("/api/network/v1/api-keys", json=body)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+VIN_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+
+
+def new_vin() -> str:
+    raw = uuid.uuid4().int
+    return "".join(VIN_CHARS[(raw >> (5 * i)) % len(VIN_CHARS)] for i in range(17))
+
+
+def walk_in(client: httpx.Client, store_id: str | None = None, **extra) -> httpx.Response:
+    """A walk-in check-in at reception (a repair order with no appointment)."""
+    body = {"customer": {"name": "Wang Fang", "phone": "13800138000"},
+            "vehicle": {"vin": new_vin(), "plate": "沪A12345", "model": "Sedan"},
+            "mileage_km": 12000, "complaint": "brake noise",
+            "inspection": {"fuel_level": "half", "exterior_damage": [], "warning_lights": [], "valuables": [],
+                           "notes": ""}}
+    if store_id:
+        body["store_id"] = store_id
+    body.update(extra)
+    return client.post("/api/reception/v1/repair-orders", json=body)
+
+
+def new_complaint(client: httpx.Client, store_id: str | None = None, **headers) -> httpx.Response:
+    body = {"department": "reception", "severity": "low", "description": "waited too long at reception"}
+    if store_id:
+        body["store_id"] = store_id
+    return client.post("/api/crm/v1/complaints", json=body, headers=headers)
+
+
+def new_technician(client: httpx.Client, store_id: str | None = None, **headers) -> httpx.Response:
+    body = {"name": "Li Wei", "skills": ["engine"]}
+    if store_id:
+        body["store_id"] = store_id
+    return client.post("/api/workshop/v1/technicians", json=body, headers=headers)
+
+
+def poll(check, timeout: float, message: str, interval: float = 0.1) -> float:
+    """Seconds until `check()` was true; fails after `timeout`."""
+    import time
+
+    started = time.monotonic()
+    while True:
+        if check():
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            raise AssertionError(message)
+        time.sleep(interval)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
-from services.common.consumer import Outcome
+from services.common.consumer import Outcome, PoisonEvent
 from services.common.tables import KnownStore
 from services.workshop.comebacks.models import Comeback, DeliveredOperation
 from services.workshop.jobs.models import Job
@@ -94,3 +95,22 @@ async def test_store_created_twice_is_kept_once(shop):
     assert await shop.deliver(env) == Outcome.APPLIED
     assert await shop.deliver(env) == Outcome.DUPLICATE
     assert await _count(shop, KnownStore) == 3  # two from the fixture, and this one
+
+
+async def test_an_approval_with_unreadable_hours_is_a_poison_event_and_writes_nothing(shop):
+    bad = labor("CUSTOM-1", quantity="lots")  # not in the operation catalogue, so the quantity is the hours
+    env = approved(shop.store_id, [labor("BRK-0210"), bad], approved_at=shop.clock.now())
+    with pytest.raises(PoisonEvent):
+        await shop.deliver(env)
+    assert await _count(shop, Job) == 0
+    assert await outbox(shop.app, "workshop.job.created") == []
+
+
+async def test_an_operation_outside_the_catalogue_makes_a_job_any_technician_may_take(shop):
+    env = approved(shop.store_id, [labor("CUSTOM-1", quantity="2.5")], approved_at=shop.clock.now())
+    await shop.deliver(env)
+    (job,) = await shop.jobs_of(env.subject)
+    assert job["category"] is None and job["flat_rate_hours"] == "2.50"
+    tech = await shop.technician(skills=("climate",))
+    r = await shop.manager.post(f"/v1/jobs/{job['id']}/assign", json={"technician_id": tech["id"]})
+    assert r.status_code == 200

@@ -58,14 +58,16 @@ def _already_claimed(order: ClosedRepairOrder, taken: list[ClaimedLine]) -> Conf
 async def _reserve_lines(session: AsyncSession, order: ClosedRepairOrder, claim_id: str, line_ids: list[str]) -> None:
     """Claim the lines, or answer 409 with R05. The primary key of claimed_lines decides
     when two submissions race; the read before it only gives the friendlier answer."""
-    taken = [row for row in await repository.claimed(session, order.id, line_ids) if row.claim_id != claim_id]
+    taken = sorted((row for row in await repository.claimed(session, order.id, line_ids) if row.claim_id != claim_id),
+                   key=lambda row: line_ids.index(row.line_id))
     if taken:
         raise _already_claimed(order, taken)
     session.add_all([ClaimedLine(repair_order_id=order.id, line_id=line_id, claim_id=claim_id) for line_id in line_ids])
+    refused = _already_claimed(order, [])  # built now: a failed flush expires every loaded object
     try:
         await session.flush()
     except IntegrityError as exc:
-        raise _already_claimed(order, []) from exc
+        raise refused from exc
 
 
 def _evaluate(order: ClosedRepairOrder, store: Store, chosen: list[OrderLine], *, complaint: str, cause: str,

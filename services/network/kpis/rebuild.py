@@ -12,6 +12,7 @@ import time
 from typing import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
@@ -44,6 +45,17 @@ async def _apply(db: Database, envelope: CloudEvent) -> bool:
     return False
 
 
+async def _partitions(settings: PlatformSettings) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=15000)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([settings.topic(s) for s in SERVICES])
+    finally:
+        await admin.close()
+    return [TopicPartition(topic["topic"], p["partition"]) for topic in sorted(described, key=lambda t: t["topic"])
+            for p in sorted(topic["partitions"], key=lambda p: p["partition"])]
+
+
 async def rebuild(db: Database, settings: PlatformSettings, *, broadcaster: KpiBroadcaster | None = None,
                   progress: Progress | None = None) -> RebuildResult:
     started = time.monotonic()
@@ -60,9 +72,7 @@ async def rebuild(db: Database, settings: PlatformSettings, *, broadcaster: KpiB
     read = applied = skipped = 0
     await consumer.start()
     try:
-        await consumer.topics()  # fresh metadata for every topic
-        partitions = [TopicPartition(topic, p) for topic in (settings.topic(s) for s in SERVICES)
-                      for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        partitions = await _partitions(settings)
         # Assigned, not subscribed: no group rebalance to wait for; the group only records offsets.
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)

@@ -33,7 +33,7 @@ async def add_to_daily(session: AsyncSession, store_id: str, day: date, metric: 
     stmt = insert(table).values(store_id=store_id, day=day, metric=metric, value=amount)
     stmt = stmt.on_conflict_do_update(index_elements=[table.c.store_id, table.c.day, table.c.metric],
                                       set_={"value": table.c.value + stmt.excluded.value})
-    await session.execute(stmt)
+    await session.exec(stmt)
 
 
 async def sums(session: AsyncSession, metrics: tuple[str, ...], *, until: date, since: date | None = None,

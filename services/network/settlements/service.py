@@ -44,7 +44,8 @@ async def gather(session: AsyncSession, now: datetime, store: Store, period: str
 
 async def record(session: AsyncSession, now: datetime, principal: Principal, store: Store, period: str,
                  found: list[Claim]) -> Settlement:
-    settlement = Settlement(id=new_id(), store_id=store.id, period=period, status="issued",
+    store_id = store.id  # read now: a failed flush expires every loaded object
+    settlement = Settlement(id=new_id(), store_id=store_id, period=period, status="issued",
                             total_fen=sum(c.amount_approved_fen or 0 for c in found), issued_at=now, issued_by=principal.id)
     session.add(settlement)
     await session.flush()
@@ -55,7 +56,7 @@ async def record(session: AsyncSession, now: datetime, principal: Principal, sto
         await session.flush()
     except IntegrityError as exc:
         raise Conflict("some of these claims were put on another settlement at the same time; issue again",
-                       store_id=store.id, period=period) from exc
+                       store_id=store_id, period=period) from exc
     for claim in found:
         claim.settlement_id = settlement.id
         claim.version += 1

@@ -25,7 +25,7 @@ StoreQuery = Annotated[str | None, Query(description="HQ callers name the store"
 async def book_appointment(body: AppointmentCreate, session: SessionDep, clock: ClockDep, settings: SettingsDep,
                            principal: Caller, response: Response):
     appointment = await service.book(session, clock, settings, principal, body)
-    tag(response, appointment.version, f"/v1/appointments/{appointment.id}")
+    tag(response, appointment.version, f"appointments/{appointment.id}")
     return await service.public(session, appointment)
 
 

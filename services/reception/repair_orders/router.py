@@ -20,16 +20,12 @@ router = APIRouter(prefix="/v1/repair-orders", tags=["repair orders"], route_cla
 ACTION_PROBLEMS = problem_responses(NotFound, InvalidTransition, StaleVersion, ValidationFailed, Forbidden)
 
 
-def _url(order: RepairOrder) -> str:
-    return f"/v1/repair-orders/{order.id}"
-
-
 @router.post("", status_code=201, response_model=RepairOrderPublic,
              responses=problem_responses(Conflict, InvalidTransition, ValidationFailed, Forbidden))
 async def check_in(body: CheckIn, session: SessionDep, clock: ClockDep, principal: Caller, response: Response):
     """Check a car in, from an appointment or as a walk-in: the order opens with its number."""
     order = await service.check_in(session, clock, principal, body)
-    tag(response, order.version, _url(order))
+    tag(response, order.version, f"repair-orders/{order.id}")
     return await service.public(session, order)
 
 

@@ -24,7 +24,7 @@ ACTION_PROBLEMS = problem_responses(NotFound, InvalidTransition, StaleVersion, V
 async def request_assistance(body: RoadsideCreate, session: SessionDep, clock: ClockDep, principal: Caller,
                              response: Response):
     req = await service.request(session, clock, principal, body)
-    tag(response, req.version, f"/v1/roadside-requests/{req.id}")
+    tag(response, req.version, f"roadside-requests/{req.id}")
     return await service.public(session, req)
 
 

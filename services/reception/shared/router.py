@@ -32,6 +32,8 @@ IfMatch = Annotated[int | None, Depends(_if_match)]
 
 
 def tag(response: Response, version: int, location: str | None = None) -> None:
+    """ETag for If-Match, and for a create a Location relative to the collection's URL,
+    so it resolves right both on the service (/v1/...) and behind the gateway (/api/reception/v1/...)."""
     response.headers["ETag"] = f'"{version}"'
     if location:
         response.headers["Location"] = location

@@ -9,11 +9,12 @@ technician is clocked on one job at a time (clocking onto another pauses the fir
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.clock import Clock
+from services.common.consumer import PoisonEvent
 from services.common.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from services.common.events.catalogue.reception import RepairOrderLine
 from services.common.events.catalogue.workshop import JobCreated, JobQcFailed, JobQcPassed, JobStarted
@@ -41,12 +42,15 @@ def _event_fields(job: Job) -> dict:
 
 def flat_rate_for(line: RepairOrderLine) -> Decimal:
     """The hours the line was sold at; else the catalogue's; else the line's quantity."""
-    if line.flat_rate_hours:
-        return hours(line.flat_rate_hours)
     operation = labor_operations().get(line.op_code or "")
-    if operation is not None:
-        return hours(operation["flat_rate_hours"])
-    return hours(line.quantity)
+    sold = line.flat_rate_hours or (None if operation else line.quantity)
+    try:
+        value = hours(sold) if sold else hours(operation["flat_rate_hours"])
+    except InvalidOperation as exc:
+        raise PoisonEvent(f"labour line {line.line_id} has hours {sold!r} that are not a number") from exc
+    if not value.is_finite() or not 0 <= value <= 999:
+        raise PoisonEvent(f"labour line {line.line_id} has hours {sold!r} out of range")
+    return value
 
 
 async def create_from_line(session: AsyncSession, now: datetime, order: WorkshopOrder,

@@ -33,7 +33,7 @@ PartList = Page[PartPublic]
 
 
 class StockPublic(BaseModel):
-    id: str
+    id: str | None = Field(description="null for a catalogue part this store has never stocked")
     store_id: str
     part_no: str
     name: str

@@ -1,0 +1,79 @@
+"""Every event CRM handles, given twice, has one effect: the same envelope is stopped by
+the inbox, and the same fact published again under a new id changes nothing either."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from services.common.ids import new_id
+from services.crm.base import CrmModel
+from services.crm.events import handlers
+from tests.crm import factories as f
+from tests.support.events import store_created
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+WHEN = datetime(2026, 3, 1, 11, tzinfo=SHANGHAI)
+APPOINTMENT = "appt-0001"
+
+
+def cases(store_id: str) -> dict:
+    scheduled = WHEN + timedelta(days=2)
+    return {
+        "reception.appointment.booked": f.booked(store_id, WHEN, scheduled_at=scheduled, appointment_id=APPOINTMENT),
+        "reception.appointment.cancelled": f.booking_cancelled(store_id, WHEN, APPOINTMENT, scheduled),
+        "reception.appointment.no_show": f.no_show(store_id, WHEN, APPOINTMENT, scheduled),
+        "reception.appointment.checked_in": f.checked_in(store_id, WHEN, APPOINTMENT, scheduled),
+        "reception.repair_order.opened": f.opened(store_id, WHEN, repair_order_id="ro-1"),
+        "reception.repair_order.delivered": f.delivered(store_id, WHEN, repair_order_id="ro-1"),
+        "reception.repair_order.cancelled": f.cancelled_order(store_id, "ro-1", WHEN),
+        "network.store.created": store_created(code="GZ-TH-01"),
+    }
+
+
+async def snapshot(crm, with_inbox: bool = True) -> dict[str, list]:
+    """Every row of every CRM table and of the outbox (ids and all)."""
+    tables = list(CrmModel.metadata.tables.values())
+    names = ["outbox", "known_stores"] + (["inbox"] if with_inbox else [])
+    async with crm.app.state.db.transaction() as session:
+        conn = await session.connection()
+        out = {}
+        for table in tables:
+            out[table.name] = sorted(map(tuple, (await conn.execute(sa.select(table))).all()), key=repr)
+        for name in names:
+            rows = (await conn.execute(sa.text(f"SELECT * FROM {name}"))).all()
+            out[name] = sorted(map(tuple, rows), key=repr)
+    return out
+
+
+def test_every_handled_event_type_has_a_case_here():
+    assert set(handlers.handlers) | {"network.store.created"} == set(cases("s"))
+
+
+@pytest.mark.parametrize("event_type", sorted(cases("s")))
+async def test_the_same_event_twice_has_one_effect(crm, event_type):
+    envelope = cases(crm.store_id)[event_type]
+    assert await crm.deliver(envelope) == ["applied"]
+    once = await snapshot(crm)
+    assert await crm.deliver(envelope) == ["duplicate"]
+    assert await snapshot(crm) == once
+
+
+@pytest.mark.parametrize("event_type", sorted(cases("s")))
+async def test_the_same_fact_under_a_new_event_id_has_one_effect(crm, event_type):
+    envelope = cases(crm.store_id)[event_type]
+    await crm.deliver(envelope)
+    once = await snapshot(crm, with_inbox=False)
+    assert await crm.deliver(envelope.model_copy(update={"id": new_id()})) == ["applied"]
+    assert await snapshot(crm, with_inbox=False) == once
+
+
+async def test_a_delivery_given_twice_makes_one_callback_and_one_visit(crm):
+    delivered = f.delivered(crm.store_id, WHEN)
+    await crm.deliver(delivered, delivered, delivered.model_copy(update={"id": new_id()}))
+    callbacks = (await crm.agent.get("/v1/callbacks")).json()["items"]
+    assert len(callbacks) == 1 and len(await crm.emitted("crm.callback.created")) == 1
+    history = (await crm.agent.get(f"/v1/vehicles/{f.car().vin}/history")).json()
+    assert [v["repair_order_id"] for v in history["items"]] == [delivered.subject]

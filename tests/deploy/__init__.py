@@ -1,0 +1,1 @@
+"""Deployment artefacts: Dockerfile, docker compose, Kubernetes manifests."""
