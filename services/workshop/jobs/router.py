@@ -16,8 +16,8 @@ from services.workshop.jobs.schemas import (
 )
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=TransactionalRoute)
-Reader = Annotated[Principal, Depends(require_access("workshop_jobs"))]
-Writer = Reader  # require_access refuses writes to read-only roles by the request's method
+# require_access looks at the method: read-only roles may GET here, and get 403 on a POST.
+Reader = Writer = Annotated[Principal, Depends(require_access("workshop_jobs"))]
 ACTION_ERRORS = problem_responses(NotFound, InvalidTransition, Forbidden)
 
 
