@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the pinned tools that render the Kubernetes manifests offline, into
-# the repository's .cache/bin (git-ignored), and prints the path of each.
+# Installs the pinned tools that render the Kubernetes manifests offline into a
+# per-user cache outside the work tree, and prints the path of each.
 # Idempotent: a tool already there at the pinned version is left alone, so
 # only the first run on a machine needs the Go toolchain and the module proxy.
 #
@@ -14,7 +14,8 @@ KUSTOMIZE_VERSION=v5.8.2
 KUSTOMIZE_MODULE=sigs.k8s.io/kustomize/kustomize/v5
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bin_dir="${TOOLS_BIN_DIR:-$repo_root/.cache/bin}"
+# Outside the work tree by default, so a fresh clone on the same machine reuses it.
+bin_dir="${TOOLS_BIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/aftersales-platform/bin}"
 mkdir -p "$bin_dir"
 
 log() { echo "tools.sh: $*" >&2; }

@@ -135,7 +135,7 @@ def kv():
 
 @pytest.fixture(scope="session")
 def kustomize() -> str:
-    """The pinned kustomize, installed by k8s/tools.sh into .cache/bin if missing."""
+    """The pinned kustomize, installed by k8s/tools.sh (user cache) if missing."""
     proc = subprocess.run(
         ["bash", str(REPO / "k8s" / "tools.sh"), "kustomize"],
         capture_output=True,
