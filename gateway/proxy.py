@@ -228,10 +228,18 @@ async def forward(gate: Gate, request: Request, service: str, principal: Princip
         try:
             upstream = await gate.client.send(upstream_request, stream=True)
             break
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
+            # RemoteProtocolError here means no answer began: a pooled connection the
+            # service had just closed. Like a refused connection, safe to retry only
+            # for idempotent methods.
             if attempt < attempts:
                 RETRIES.labels(service).inc()
                 continue
+            if isinstance(exc, httpx.RemoteProtocolError):
+                UPSTREAM_ERRORS.labels(service, "protocol").inc()
+                log.warning("upstream closed the connection", service=service, error=repr(exc))
+                return problem(502, f"{service} closed the connection without answering", instance=instance,
+                               service=service)
             UPSTREAM_ERRORS.labels(service, "connect").inc()
             log.warning("upstream unreachable", service=service, error=repr(exc))
             return problem(503, f"{service} is unavailable", instance=instance, headers={"Retry-After": "2"},

@@ -31,7 +31,9 @@ class GatewaySettings(PlatformSettings):
     upstream_pool_timeout: float = 5.0
     upstream_max_connections: int = 200
     upstream_max_keepalive: int = 50
-    upstream_keepalive_expiry: float = 30.0
+    # Below the services' own idle timeout (uvicorn: 5 s), so we never reuse a connection
+    # the service is closing at that moment.
+    upstream_keepalive_expiry: float = 4.0
 
     # API-key cache. Entries are refreshed after `key_cache_ttl_seconds` while the
     # invalidation feed (network.events) is live, after `key_cache_fallback_ttl_seconds`

@@ -113,6 +113,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
+        from .db import is_connection_error
+
+        if is_connection_error(exc):
+            # The database is restarting or unreachable: nothing was written; retry soon.
+            log.warning("database unavailable", path=request.url.path, error=repr(exc))
+            return problem_response(
+                503, {"type": PROBLEM_BASE + "unavailable", "title": "Service unavailable", "status": 503,
+                      "detail": "the database is unavailable; retry shortly"}, headers={"Retry-After": "1"},
+            )
         log.exception("unhandled error", path=request.url.path)
         return problem_response(
             500, {"type": PROBLEM_BASE + "internal", "title": "Internal error", "status": 500, "detail": "unexpected error"}

@@ -17,8 +17,8 @@ def items(scores: dict[str, int]) -> list[dict]:
     return [{"code": code, "score": score, "note": ""} for code, score in scores.items()]
 
 
-async def test_a_failed_audit_scores_by_weight_and_opens_corrective_actions_with_due_dates(sqlite_url, clock):
-    async with network_service(network_settings(sqlite_url("network"), corrective_action_due_days=14), clock) as client:
+async def test_a_failed_audit_scores_by_weight_and_opens_corrective_actions_with_due_dates(network_db, clock):
+    async with network_service(network_settings(network_db, corrective_action_due_days=14), clock) as client:
         hq = Caller(client, "hq_admin", principal_id="auditor-1")
         store = await create_store(hq)
         response = await hq.post(f"/v1/stores/{store['id']}/audits", json={"items": items(SCORES)})

@@ -113,3 +113,14 @@ async def test_the_stream_checks_identity_like_every_route(client):
         async with httpx.AsyncClient(base_url=base_url) as raw:
             assert (await raw.get("/v1/kpis/stream")).status_code == 401
             assert (await raw.get("/v1/kpis/stream", headers=identity("technician", "st-1"))).status_code == 403
+
+
+async def test_a_store_principal_cannot_open_another_stores_stream(client, hq):
+    a, b = await create_store(hq), await create_store(hq)
+    async with served(client.app) as base_url:
+        import httpx
+
+        async with httpx.AsyncClient(base_url=base_url) as raw:
+            refused = await raw.get(f"/v1/kpis/stream?store_id={b['id']}", headers=identity("store_manager", a["id"]))
+            assert refused.status_code == 404
+            assert refused.headers["content-type"].startswith("application/problem+json")

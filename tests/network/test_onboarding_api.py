@@ -88,8 +88,8 @@ async def test_outlet_goes_from_application_to_a_working_key_and_suspension_turn
     assert (await hq.get(f"/v1/stores/{store_id}/onboarding")).json()["complete"] is True
 
 
-async def test_the_application_form_is_rate_limited_per_client_address(sqlite_url, clock):
-    settings = network_settings(sqlite_url("network"), application_rate_limit=2, application_rate_window_seconds=60)
+async def test_the_application_form_is_rate_limited_per_client_address(network_db, clock):
+    settings = network_settings(network_db, application_rate_limit=2, application_rate_window_seconds=60)
     async with network_service(settings, clock) as client:
         first = anonymous(client, "198.51.100.1")
         for _ in range(2):

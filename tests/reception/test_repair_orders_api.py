@@ -370,3 +370,19 @@ async def test_promised_time_must_be_ahead(reception):
     later = (reception.clock.now() + timedelta(hours=5)).isoformat()
     order = await reception.act(order, "estimate", {"promised_at": later})
     assert order["promised_at"] == "2026-12-01T06:00:00Z"
+
+
+async def test_junk_in_ids_text_and_queries_is_4xx_never_500(reception):
+    order = await reception.open_order()
+    for r in (
+        await reception.advisor.post("/v1/repair-orders", json=factories.check_in(complaint="brakes\u0000squeal")),
+        await reception.advisor.post(f"/v1/repair-orders/{order['id']}/lines",
+                                     json={"kind": "fee", "description": "x", "unit_price_fen": 10, "quantity": "1E+9"}),
+        await reception.advisor.get("/v1/repair-orders/%00"),
+        await reception.advisor.get("/v1/repair-orders?vin=%00"),
+        await reception.advisor.get("/v1/repair-orders?cursor=%%%"),
+        await reception.advisor.post(f"/v1/repair-orders/{order['id']}/estimate", headers={"If-Match": "soon"}),
+    ):
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"] == "application/problem+json"
+    assert (await reception.advisor.get("/v1/repair-orders/no-such-order")).status_code == 404

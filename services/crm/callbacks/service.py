@@ -179,6 +179,7 @@ async def cancel(session: AsyncSession, clock: Clock, principal: Principal, call
     callback = await visible_callback(session, principal, callback_id, lock=True)
     check_version(callback.version, expected)
     _must_be_pending(callback, "cancel")
+    _may_call(principal, callback)  # nor may the advisor make an unwelcome survey go away
     now = clock.now()
     callback.status, callback.cancelled_at, callback.cancel_reason = "cancelled", now, reason
     callback.version += 1
@@ -219,11 +220,7 @@ async def to_public(session: AsyncSession, callbacks: list[Callback], now: datet
     opened: dict[str, list[str]] = {}
     for complaint in sorted(await complaint_records.opened_from_callbacks(session, ids), key=lambda c: c.id):
         opened.setdefault(complaint.callback_id, []).append(complaint.id)
-    people: dict[str, Customer] = {}
-    for customer_id in {c.customer_id for c in callbacks if c.customer_id}:
-        person = await customers.customer(session, customer_id)
-        if person is not None:
-            people[customer_id] = person
+    people = await customers.customers_by_id(session, {c.customer_id for c in callbacks if c.customer_id})
     zones = {}
     for store_id in {c.store_id for c in callbacks}:
         zones[store_id] = await zone_of(session, store_id)

@@ -32,6 +32,8 @@ async def page(session: AsyncSession, *, where: list, limit: int, cursor: str | 
     return await paginate(session, stmt, ChurnEpisode.id, limit, cursor)
 
 
-async def episodes_of_store(session: AsyncSession, store_id: str, before: datetime) -> list[ChurnEpisode]:
-    stmt = select(ChurnEpisode).where(ChurnEpisode.store_id == store_id, ChurnEpisode.detected_at < before)
+async def episodes_during(session: AsyncSession, store_id: str, start: datetime, end: datetime) -> list[ChurnEpisode]:
+    """Absences found before `end` that had not ended before `start`."""
+    stmt = select(ChurnEpisode).where(ChurnEpisode.store_id == store_id, ChurnEpisode.detected_at < end,
+                                      (ChurnEpisode.ended_at.is_(None)) | (ChurnEpisode.ended_at >= start))
     return list((await session.exec(stmt)).all())

@@ -95,12 +95,14 @@ async def list_churn(session: AsyncSession, principal: Principal, now: datetime,
     if not include_booked:
         where.append(~upcoming_booking_exists(ChurnEpisode.customer_id, now))
     rows, next_cursor = await repository.page(session, where=where, limit=limit, cursor=cursor)
+    people = await customers.customers_by_id(session, {e.customer_id for e in rows})
+    holding_booking = await customers.booked_customers(session, set(people), now)
+    zones = {store_id: await zone_of(session, store_id) for store_id in {e.store_id for e in rows}}
     items = []
     for episode in rows:
-        customer = await customers.customer(session, episode.customer_id)
-        zone = await zone_of(session, episode.store_id)
+        customer, zone = people[episode.customer_id], zones[episode.store_id]
         last_day = local_date(customer.last_visit_at or episode.last_visit_at, zone)
-        booked = await customers.has_upcoming_booking(session, customer.id, now)
+        booked = customer.id in holding_booking
         reason = episode.reason if not booked else episode.reason.replace("no booking", "but has a booking")
         items.append(ChurnPublic(
             id=episode.id, store_id=episode.store_id, customer_id=customer.id, customer_name=customer.name,

@@ -74,13 +74,23 @@ async def overdue_without_escalation(session: AsyncSession, store_id: str, now: 
     return list((await session.exec(stmt.order_by(Complaint.due_at))).all())
 
 
-async def store_complaints_before(session: AsyncSession, store_id: str, end: datetime) -> list[Complaint]:
-    stmt = select(Complaint).where(Complaint.store_id == store_id, Complaint.opened_at < end)
-    return list((await session.exec(stmt)).all())
+def _alive_during(store_id: str, start: datetime, end: datetime):
+    """Complaints opened before `end` and not closed before `start`: the only ones a period's
+    figures can count (closed is final, so one closed earlier cannot be open at the end)."""
+    return (Complaint.store_id == store_id, Complaint.opened_at < end,
+            (Complaint.closed_at.is_(None)) | (Complaint.closed_at >= start))
 
 
-async def store_steps_before(session: AsyncSession, store_id: str, end: datetime) -> list[ComplaintStep]:
-    stmt = select(ComplaintStep).where(ComplaintStep.store_id == store_id, ComplaintStep.at < end)
+async def store_complaints_during(session: AsyncSession, store_id: str, start: datetime,
+                                  end: datetime) -> list[Complaint]:
+    return list((await session.exec(select(Complaint).where(*_alive_during(store_id, start, end)))).all())
+
+
+async def store_steps_during(session: AsyncSession, store_id: str, start: datetime,
+                             end: datetime) -> list[ComplaintStep]:
+    """The history, up to `end`, of the complaints alive during [start, end), oldest first."""
+    alive = select(Complaint.id).where(*_alive_during(store_id, start, end))
+    stmt = select(ComplaintStep).where(ComplaintStep.complaint_id.in_(alive), ComplaintStep.at < end)
     return list((await session.exec(stmt.order_by(ComplaintStep.at, ComplaintStep.id))).all())
 
 

@@ -18,6 +18,12 @@ async def customer(session: AsyncSession, customer_id: str) -> Customer | None:
     return await session.get(Customer, customer_id)
 
 
+async def customers_by_id(session: AsyncSession, ids: set[str]) -> dict[str, Customer]:
+    if not ids:
+        return {}
+    return {c.id: c for c in (await session.exec(select(Customer).where(Customer.id.in_(ids)))).all()}
+
+
 async def customer_by_phone(session: AsyncSession, store_id: str, phone: str) -> Customer | None:
     stmt = select(Customer).where(Customer.store_id == store_id, Customer.phone == phone)
     return (await session.exec(stmt)).first()
@@ -130,10 +136,13 @@ def upcoming_booking_exists(customer_id_column, now: datetime):
     )
 
 
-async def has_upcoming_booking(session: AsyncSession, customer_id: str, now: datetime) -> bool:
-    stmt = select(Appointment.id).where(
-        Appointment.customer_id == customer_id,
+async def booked_customers(session: AsyncSession, customer_ids: set[str], now: datetime) -> set[str]:
+    """Those of `customer_ids` who hold a booking still to come."""
+    if not customer_ids:
+        return set()
+    stmt = select(Appointment.customer_id).where(
+        Appointment.customer_id.in_(customer_ids),
         Appointment.status == "booked",
         Appointment.scheduled_at >= now - BOOKING_GRACE,
     )
-    return (await session.exec(stmt.limit(1))).first() is not None
+    return set((await session.exec(stmt)).all())

@@ -4,7 +4,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
-from services.crm.customers.models import Appointment, Customer, RepairOrder, Vehicle
+from services.crm.customers.models import Appointment, RepairOrder, Vehicle
 from services.crm.customers.repository import BOOKING_GRACE
 from services.crm.reminders.models import Reminder
 
@@ -52,12 +52,6 @@ async def booked_vins(session: AsyncSession, store_id: str, now: datetime) -> se
     stmt = select(Appointment.vin).where(Appointment.vin.in_(vins), Appointment.status == "booked",
                                          Appointment.scheduled_at >= now - BOOKING_GRACE)
     return set((await session.exec(stmt)).all())
-
-
-async def customers_by_id(session: AsyncSession, ids: set[str]) -> dict[str, Customer]:
-    if not ids:
-        return {}
-    return {c.id: c for c in (await session.exec(select(Customer).where(Customer.id.in_(ids)))).all()}
 
 
 async def to_expire(session: AsyncSession, store_id: str, due_before: date) -> list[Reminder]:

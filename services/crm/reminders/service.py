@@ -26,6 +26,7 @@ from services.common.ids import new_id
 from services.common.outbox import emit
 from services.common.stores import ensure_visible, visible_store_filter
 from services.common.tables import KnownStore
+from services.crm.customers import repository as customers
 from services.crm.customers.models import RepairOrder, Vehicle
 from services.crm.customers.service import default_preferences
 from services.crm.localtime import add_months, local_date, zone_of
@@ -152,7 +153,7 @@ async def daily_run(session: AsyncSession, store: KnownStore, now: datetime, exp
     for reminder in await repository.reminders_of_store_vehicles(session, store.id):
         reminded.setdefault(reminder.vin, []).append(reminder)
     booked = await repository.booked_vins(session, store.id, now)
-    owners = await repository.customers_by_id(session, {v.customer_id for v in vehicles})
+    owners = await customers.customers_by_id(session, {v.customer_id for v in vehicles})
 
     made = 0
     for vehicle in vehicles:
@@ -212,7 +213,7 @@ async def mark_sent(session: AsyncSession, clock: Clock, principal: Principal, r
     reminder = await visible_reminder(session, principal, reminder_id, lock=True)
     if reminder.status != "pending":
         raise InvalidTransition(reminder.status, "send")
-    owner = (await repository.customers_by_id(session, {reminder.customer_id})).get(reminder.customer_id)
+    owner = (await customers.customers_by_id(session, {reminder.customer_id})).get(reminder.customer_id)
     prefs = (owner.contact_preferences if owner else None) or default_preferences()
     if prefs.get("marketing_opt_out"):
         raise ValidationFailed("channel", "the customer opted out of reminders")

@@ -92,8 +92,8 @@ async def compute(session: AsyncSession, store_id: str, period: Period) -> tuple
         closed=len(ended), reached=reached, reach_rate=_rate(reached, len(ended)),
     )
 
-    known = await complaints.store_complaints_before(session, store_id, end)
-    steps = await complaints.store_steps_before(session, store_id, end)
+    known = await complaints.store_complaints_during(session, store_id, start, end)
+    steps = await complaints.store_steps_during(session, store_id, start, end)
     state_at_end = {}
     for step in steps:  # oldest first: the last one before the end is the state at the end
         state_at_end[step.complaint_id] = step
@@ -120,7 +120,7 @@ async def compute(session: AsyncSession, store_id: str, period: Period) -> tuple
         ),
     )
 
-    episodes = await churn.episodes_of_store(session, store_id, end)
+    episodes = await churn.episodes_during(session, store_id, start, end)
     still_away = [e for e in episodes if e.ended_at is None or e.ended_at >= end]
     lost_at_end = sum(1 for e in still_away if e.lost_at is not None and e.lost_at < end)
     customers = await repository.customers_on_file(session, store_id, end)

@@ -48,19 +48,25 @@ async def get_kpis(session: SessionDep, clock: ClockDep, principal: Reader,
     return await service.report(session, since, until, await _visible_stores(session, principal, store_id))
 
 
+async def stream_scope(request: Request, principal: Reader,
+                       store_id: Annotated[str | None, Query()] = None) -> set[str] | None:
+    """Which stores a subscriber hears of (None: every store), checked before the stream
+    opens so a wrong store is a 404, not a broken stream."""
+    async with request.app.state.db.transaction() as session:
+        stores = await _visible_stores(session, principal, store_id)
+    return {s.id for s in stores} if (principal.store_id or store_id) else None
+
+
 @live.get("/stream", response_class=EventSourceResponse, responses=problem_responses(NotFound))
-async def stream_kpis(request: Request, principal: Reader,
-                      store_id: Annotated[str | None, Query()] = None) -> AsyncIterator[ServerSentEvent]:
+async def stream_kpis(request: Request, only: Annotated[set[str] | None, Depends(stream_scope)]
+                      ) -> AsyncIterator[ServerSentEvent]:
     """Server-sent events: `ready` once subscribed, then a `kpi` event with a store's figures
     for a local day each time that day's figures change; `resync` when the client should
     reload everything (after a rebuild, or when it fell behind)."""
-    db = request.app.state.db
-    async with db.transaction() as session:
-        visible = {s.id: s for s in await _visible_stores(session, principal, store_id)}
-    only = set(visible) if (principal.store_id or store_id) else None
-    queue = request.app.state.kpi_broadcaster.subscribe()
+    db, broadcaster = request.app.state.db, request.app.state.kpi_broadcaster
+    queue = broadcaster.subscribe()
     try:
-        yield ServerSentEvent(event="ready", data={"stores": sorted(only) if only else "all"}, retry=3000)
+        yield ServerSentEvent(event="ready", data={"stores": sorted(only) if only is not None else "all"}, retry=3000)
         sequence = 0
         while True:
             changes = await queue.get()
@@ -71,18 +77,17 @@ async def stream_kpis(request: Request, principal: Reader,
                 if only is not None and changed_store not in only:
                     continue
                 async with db.transaction() as session:
-                    store = visible.get(changed_store) or next(iter(await repository.stores(session, changed_store)), None)
-                    if store is None:
-                        continue
-                    visible[store.id] = store
-                    report = await service.report(session, day, day, [store])
+                    stores = await repository.stores(session, changed_store)
+                    report = await service.report(session, day, day, stores) if stores else None
+                if report is None:
+                    continue
                 figures: StoreFigures = report.stores[0]
                 sequence += 1
                 yield ServerSentEvent(event="kpi", id=str(sequence),
-                                      data={"store_id": store.id, "date": day.isoformat(),
+                                      data={"store_id": changed_store, "date": day.isoformat(),
                                             "kpis": figures.model_dump(mode="json")})
     finally:
-        request.app.state.kpi_broadcaster.unsubscribe(queue)
+        broadcaster.unsubscribe(queue)
 
 
 @live.post("/rebuild", response_model=RebuildResult)

@@ -13,11 +13,10 @@ from services.reception.appointments.models import Appointment
 from services.reception.appointments.schemas import (
     AppointmentCancel, AppointmentCreate, AppointmentList, AppointmentPublic, AppointmentStatus, Availability,
 )
-from services.reception.shared.router import Caller, IfMatch, SettingsDep, tag
+from services.reception.shared.router import AppointmentId, Caller, IfMatch, SettingsDep, StoreQuery, VinQuery, tag
 from services.reception.shared.service import check_version
 
 router = APIRouter(prefix="/v1/appointments", tags=["appointments"], route_class=TransactionalRoute)
-StoreQuery = Annotated[str | None, Query(description="HQ callers name the store")]
 
 
 @router.post("", status_code=201, response_model=AppointmentPublic,
@@ -33,7 +32,7 @@ async def book_appointment(body: AppointmentCreate, session: SessionDep, clock: 
 async def list_appointments(session: SessionDep, principal: Caller, limit: LimitQuery = 50, cursor: CursorQuery = None,
                             date: Annotated[Date | None, Query(description="local date of the store")] = None,
                             status: Annotated[AppointmentStatus | None, Query()] = None,
-                            vin: Annotated[str | None, Query(max_length=17)] = None,
+                            vin: VinQuery = None,
                             store_id: StoreQuery = None):
     rows, next_cursor = await repository.page(
         session, store_filter=visible_store_filter(principal, Appointment.store_id, store_id), limit=limit,
@@ -52,7 +51,7 @@ async def appointment_availability(session: SessionDep, clock: ClockDep, setting
 
 
 @router.get("/{appointment_id}", response_model=AppointmentPublic, responses=problem_responses(NotFound))
-async def get_appointment(appointment_id: str, session: SessionDep, principal: Caller, response: Response):
+async def get_appointment(appointment_id: AppointmentId, session: SessionDep, principal: Caller, response: Response):
     appointment = await service.get_visible(session, principal, appointment_id)
     tag(response, appointment.version)
     return await service.public(session, appointment)
@@ -60,7 +59,7 @@ async def get_appointment(appointment_id: str, session: SessionDep, principal: C
 
 @router.post("/{appointment_id}/cancel", response_model=AppointmentPublic,
              responses=problem_responses(NotFound, InvalidTransition, StaleVersion))
-async def cancel_appointment(appointment_id: str, session: SessionDep, clock: ClockDep, principal: Caller,
+async def cancel_appointment(appointment_id: AppointmentId, session: SessionDep, clock: ClockDep, principal: Caller,
                              expected: IfMatch, response: Response, body: AppointmentCancel | None = None):
     appointment = await service.get_visible(session, principal, appointment_id, for_update=True)
     check_version(appointment.version, expected)
@@ -71,7 +70,7 @@ async def cancel_appointment(appointment_id: str, session: SessionDep, clock: Cl
 
 @router.post("/{appointment_id}/no-show", response_model=AppointmentPublic,
              responses=problem_responses(NotFound, InvalidTransition, StaleVersion))
-async def mark_no_show(appointment_id: str, session: SessionDep, clock: ClockDep, principal: Caller,
+async def mark_no_show(appointment_id: AppointmentId, session: SessionDep, clock: ClockDep, principal: Caller,
                        expected: IfMatch, response: Response):
     appointment = await service.get_visible(session, principal, appointment_id, for_update=True)
     check_version(appointment.version, expected)

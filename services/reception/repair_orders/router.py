@@ -13,7 +13,9 @@ from services.reception.repair_orders.schemas import (
     Approve, Cancel, CheckIn, Deliver, Estimate, Inspection, Insurance, LineCreate, RepairOrderList, RepairOrderPublic,
     RepairOrderStatus, Settle,
 )
-from services.reception.shared.router import Caller, IfMatch, SettingsDep, tag
+from services.reception.shared.router import (
+    Caller, IdQuery, IfMatch, LineId, NumberQuery, RepairOrderId, SettingsDep, StoreQuery, VinQuery, tag,
+)
 from services.reception.shared.service import check_version
 
 router = APIRouter(prefix="/v1/repair-orders", tags=["repair orders"], route_class=TransactionalRoute)
@@ -32,10 +34,10 @@ async def check_in(body: CheckIn, session: SessionDep, clock: ClockDep, principa
 @router.get("", response_model=RepairOrderList)
 async def list_repair_orders(session: SessionDep, principal: Caller, limit: LimitQuery = 50, cursor: CursorQuery = None,
                              status: Annotated[RepairOrderStatus | None, Query()] = None,
-                             vin: Annotated[str | None, Query(max_length=17)] = None,
-                             number: Annotated[str | None, Query(max_length=64)] = None,
-                             appointment_id: Annotated[str | None, Query(max_length=64)] = None,
-                             store_id: Annotated[str | None, Query(description="HQ callers may narrow to one store")] = None):
+                             vin: VinQuery = None,
+                             number: NumberQuery = None,
+                             appointment_id: IdQuery = None,
+                             store_id: StoreQuery = None):
     rows, next_cursor = await repository.page(
         session, store_filter=visible_store_filter(principal, RepairOrder.store_id, store_id), limit=limit,
         cursor=cursor, status=status, vin=vin.upper() if vin else None, number=number, appointment_id=appointment_id,
@@ -44,7 +46,7 @@ async def list_repair_orders(session: SessionDep, principal: Caller, limit: Limi
 
 
 @router.get("/{repair_order_id}", response_model=RepairOrderPublic, responses=problem_responses(NotFound))
-async def get_repair_order(repair_order_id: str, session: SessionDep, principal: Caller, response: Response):
+async def get_repair_order(repair_order_id: RepairOrderId, session: SessionDep, principal: Caller, response: Response):
     order = await service.get_visible(session, principal, repair_order_id)
     tag(response, order.version)
     return await service.public(session, order)
@@ -58,7 +60,7 @@ async def _for_change(session, principal, repair_order_id: str, expected: int | 
 
 
 @router.post("/{repair_order_id}/lines", status_code=201, response_model=RepairOrderPublic, responses=ACTION_PROBLEMS)
-async def add_line(repair_order_id: str, body: LineCreate, session: SessionDep, clock: ClockDep, settings: SettingsDep,
+async def add_line(repair_order_id: RepairOrderId, body: LineCreate, session: SessionDep, clock: ClockDep, settings: SettingsDep,
                    principal: Caller, expected: IfMatch, response: Response):
     """Add a line; after approval it is a supplement that needs the customer's approval."""
     order = await _for_change(session, principal, repair_order_id, expected)
@@ -69,7 +71,7 @@ async def add_line(repair_order_id: str, body: LineCreate, session: SessionDep, 
 
 @router.delete("/{repair_order_id}/lines/{line_id}", response_model=RepairOrderPublic,
                responses=problem_responses(NotFound, InvalidTransition, StaleVersion, Conflict))
-async def remove_line(repair_order_id: str, line_id: str, session: SessionDep, settings: SettingsDep,
+async def remove_line(repair_order_id: RepairOrderId, line_id: LineId, session: SessionDep, settings: SettingsDep,
                       principal: Caller, expected: IfMatch, response: Response):
     """Remove a line the customer has not approved."""
     order = await _for_change(session, principal, repair_order_id, expected)
@@ -79,7 +81,7 @@ async def remove_line(repair_order_id: str, line_id: str, session: SessionDep, s
 
 
 @router.post("/{repair_order_id}/estimate", response_model=RepairOrderPublic, responses=ACTION_PROBLEMS)
-async def estimate(repair_order_id: str, session: SessionDep, clock: ClockDep, principal: Caller, expected: IfMatch,
+async def estimate(repair_order_id: RepairOrderId, session: SessionDep, clock: ClockDep, principal: Caller, expected: IfMatch,
                    response: Response, body: Estimate | None = None):
     order = await _for_change(session, principal, repair_order_id, expected)
     await service.estimate(session, clock, principal, order, body)
@@ -88,7 +90,7 @@ async def estimate(repair_order_id: str, session: SessionDep, clock: ClockDep, p
 
 
 @router.post("/{repair_order_id}/approve", response_model=RepairOrderPublic, responses=ACTION_PROBLEMS)
-async def approve(repair_order_id: str, body: Approve, session: SessionDep, clock: ClockDep, principal: Caller,
+async def approve(repair_order_id: RepairOrderId, body: Approve, session: SessionDep, clock: ClockDep, principal: Caller,
                   expected: IfMatch, response: Response):
     """Record the customer's approval of the estimate, or of the supplements added since."""
     order = await _for_change(session, principal, repair_order_id, expected)
@@ -98,7 +100,7 @@ async def approve(repair_order_id: str, body: Approve, session: SessionDep, cloc
 
 
 @router.post("/{repair_order_id}/settle", response_model=RepairOrderPublic, responses=ACTION_PROBLEMS)
-async def settle(repair_order_id: str, body: Settle, session: SessionDep, clock: ClockDep, principal: Caller,
+async def settle(repair_order_id: RepairOrderId, body: Settle, session: SessionDep, clock: ClockDep, principal: Caller,
                  expected: IfMatch, response: Response):
     """Issue the invoice; the customer's payments must equal `totals.customer_due_fen` exactly."""
     order = await _for_change(session, principal, repair_order_id, expected)
@@ -108,7 +110,7 @@ async def settle(repair_order_id: str, body: Settle, session: SessionDep, clock:
 
 
 @router.post("/{repair_order_id}/deliver", response_model=RepairOrderPublic, responses=ACTION_PROBLEMS)
-async def deliver(repair_order_id: str, body: Deliver, session: SessionDep, clock: ClockDep, principal: Caller,
+async def deliver(repair_order_id: RepairOrderId, body: Deliver, session: SessionDep, clock: ClockDep, principal: Caller,
                   expected: IfMatch, response: Response):
     order = await _for_change(session, principal, repair_order_id, expected)
     await service.deliver(session, clock, principal, order, body)
@@ -117,7 +119,7 @@ async def deliver(repair_order_id: str, body: Deliver, session: SessionDep, cloc
 
 
 @router.post("/{repair_order_id}/cancel", response_model=RepairOrderPublic, responses=ACTION_PROBLEMS)
-async def cancel(repair_order_id: str, session: SessionDep, clock: ClockDep, principal: Caller, expected: IfMatch,
+async def cancel(repair_order_id: RepairOrderId, session: SessionDep, clock: ClockDep, principal: Caller, expected: IfMatch,
                  response: Response, body: Cancel | None = None):
     order = await _for_change(session, principal, repair_order_id, expected)
     await service.cancel(session, clock, principal, order, body.reason if body else None)
@@ -126,17 +128,17 @@ async def cancel(repair_order_id: str, session: SessionDep, clock: ClockDep, pri
 
 
 @router.put("/{repair_order_id}/insurance", response_model=RepairOrderPublic, responses=ACTION_PROBLEMS)
-async def set_insurance(repair_order_id: str, body: Insurance, session: SessionDep, settings: SettingsDep,
-                        principal: Caller, expected: IfMatch, response: Response):
+async def set_insurance(repair_order_id: RepairOrderId, body: Insurance, session: SessionDep, principal: Caller,
+                        expected: IfMatch, response: Response):
     """Make it an insurance job, or correct the insurer and claim number, before the work is done."""
     order = await _for_change(session, principal, repair_order_id, expected)
-    await service.set_insurance(session, settings, order, body)
+    await service.set_insurance(session, order, body)
     tag(response, order.version)
     return await service.public(session, order)
 
 
 @router.put("/{repair_order_id}/inspection", response_model=RepairOrderPublic, responses=ACTION_PROBLEMS)
-async def set_inspection(repair_order_id: str, body: Inspection, session: SessionDep, principal: Caller,
+async def set_inspection(repair_order_id: RepairOrderId, body: Inspection, session: SessionDep, principal: Caller,
                          expected: IfMatch, response: Response):
     """Record or redo the walk-around (a towed car is inspected when it arrives)."""
     order = await _for_change(session, principal, repair_order_id, expected)

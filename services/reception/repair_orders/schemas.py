@@ -2,7 +2,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from services.common.pagination import Page
 from services.reception.shared.schemas import Actor, Customer, HistoryEntry, Input, Vehicle
@@ -77,11 +77,17 @@ class LineCreate(Input):
     part_no: str | None = Field(default=None, max_length=32, description="part number (data/parts.json)")
     description: str | None = Field(default=None, min_length=1, max_length=500,
                                     description="defaults to the catalogue's for labour and parts")
-    quantity: Decimal | None = Field(default=None, gt=0, max_digits=10, decimal_places=2,
+    quantity: Decimal | None = Field(default=None, gt=0, le=Decimal("9999.99"), decimal_places=2,
                                      description="hours for labour (default: flat-rate hours), units otherwise (default 1)")
-    unit_price_fen: int | None = Field(default=None, ge=0, le=10_000_000_000, strict=True,
+    unit_price_fen: int | None = Field(default=None, ge=0, le=100_000_000, strict=True,
                                        description="default: the store's labour rate per hour, or the part's list price")
     pay_type: PayType = "customer"
+
+    @field_validator("quantity")
+    @classmethod
+    def _plain(cls, value: Decimal | None) -> Decimal | None:
+        # 1E+1 and 10 are the same quantity; events and answers show the plain form.
+        return None if value is None else Decimal(format(value, "f"))
 
 
 class Estimate(Input):

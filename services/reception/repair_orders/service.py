@@ -168,6 +168,7 @@ def price_line(data: LineCreate, settings: ReceptionSettings, store: KnownStore,
         operation = labor_operations().get(data.op_code)
         if operation is None:
             raise ValidationFailed("op_code", f"unknown labour operation {data.op_code}")
+        # The reference file's JSON numbers arrive as floats; their shortest text is the exact value written.
         flat_rate = Decimal(str(operation["flat_rate_hours"]))
         quantity = data.quantity if data.quantity is not None else flat_rate
         unit_price = data.unit_price_fen if data.unit_price_fen is not None else settings.labour_rate_for(store.code)
@@ -435,13 +436,11 @@ async def cancel(session: AsyncSession, clock: Clock, principal: Principal, orde
 
 # ---- corrections before work is done ------------------------------------------------------
 
-async def set_insurance(session: AsyncSession, settings: ReceptionSettings, order: RepairOrder,
-                        insurance: Insurance | None) -> RepairOrder:
+async def set_insurance(session: AsyncSession, order: RepairOrder, insurance: Insurance) -> RepairOrder:
+    """The claim number often comes after the surveyor's visit, so it can be set later."""
     if order.status in FINISHED or order.status == "ready":
         raise InvalidTransition(order.status, "change the insurance")
-    if insurance is None and any(l.pay_type == "insurance" for l in await repository.lines(session, order.id)):
-        raise Conflict("insurance lines need the insurer; change their pay type first", current_state=order.status)
-    order.insurance = insurance.model_dump(mode="json") if insurance else None
+    order.insurance = insurance.model_dump(mode="json")
     order.version += 1
     session.add(order)
     return order

@@ -12,7 +12,7 @@ from services.reception.roadside.models import RoadsideRequest
 from services.reception.roadside.schemas import (
     Arrive, Dispatch, Resolve, RoadsideCreate, RoadsideList, RoadsidePublic, RoadsideStatus,
 )
-from services.reception.shared.router import Caller, IfMatch, tag
+from services.reception.shared.router import Caller, IfMatch, RoadsideId, StoreQuery, VinQuery, tag
 from services.reception.shared.service import check_version
 
 router = APIRouter(prefix="/v1/roadside-requests", tags=["roadside assistance"], route_class=TransactionalRoute)
@@ -31,8 +31,8 @@ async def request_assistance(body: RoadsideCreate, session: SessionDep, clock: C
 @router.get("", response_model=RoadsideList)
 async def list_requests(session: SessionDep, principal: Caller, limit: LimitQuery = 50, cursor: CursorQuery = None,
                         status: Annotated[RoadsideStatus | None, Query()] = None,
-                        vin: Annotated[str | None, Query(max_length=17)] = None,
-                        store_id: Annotated[str | None, Query(description="HQ callers may narrow to one store")] = None):
+                        vin: VinQuery = None,
+                        store_id: StoreQuery = None):
     rows, next_cursor = await repository.page(
         session, store_filter=visible_store_filter(principal, RoadsideRequest.store_id, store_id), limit=limit,
         cursor=cursor, status=status, vin=vin.upper() if vin else None,
@@ -41,7 +41,7 @@ async def list_requests(session: SessionDep, principal: Caller, limit: LimitQuer
 
 
 @router.get("/{roadside_id}", response_model=RoadsidePublic, responses=problem_responses(NotFound))
-async def get_request(roadside_id: str, session: SessionDep, principal: Caller, response: Response):
+async def get_request(roadside_id: RoadsideId, session: SessionDep, principal: Caller, response: Response):
     req = await service.get_visible(session, principal, roadside_id)
     tag(response, req.version)
     return await service.public(session, req)
@@ -54,7 +54,7 @@ async def _for_change(session, principal, roadside_id: str, expected: int | None
 
 
 @router.post("/{roadside_id}/dispatch", response_model=RoadsidePublic, responses=ACTION_PROBLEMS)
-async def dispatch(roadside_id: str, body: Dispatch, session: SessionDep, clock: ClockDep, principal: Caller,
+async def dispatch(roadside_id: RoadsideId, body: Dispatch, session: SessionDep, clock: ClockDep, principal: Caller,
                    expected: IfMatch, response: Response):
     req = await _for_change(session, principal, roadside_id, expected)
     await service.dispatch(session, clock, principal, req, body)
@@ -63,7 +63,7 @@ async def dispatch(roadside_id: str, body: Dispatch, session: SessionDep, clock:
 
 
 @router.post("/{roadside_id}/arrive", response_model=RoadsidePublic, responses=ACTION_PROBLEMS)
-async def arrive(roadside_id: str, session: SessionDep, clock: ClockDep, principal: Caller, expected: IfMatch,
+async def arrive(roadside_id: RoadsideId, session: SessionDep, clock: ClockDep, principal: Caller, expected: IfMatch,
                  response: Response, body: Arrive | None = None):
     req = await _for_change(session, principal, roadside_id, expected)
     await service.arrive(session, clock, principal, req, body)
@@ -72,7 +72,7 @@ async def arrive(roadside_id: str, session: SessionDep, clock: ClockDep, princip
 
 
 @router.post("/{roadside_id}/resolve", response_model=RoadsidePublic, responses=ACTION_PROBLEMS)
-async def resolve(roadside_id: str, body: Resolve, session: SessionDep, clock: ClockDep, principal: Caller,
+async def resolve(roadside_id: RoadsideId, body: Resolve, session: SessionDep, clock: ClockDep, principal: Caller,
                   expected: IfMatch, response: Response):
     """Close the call; `towed` opens a repair order for the car (its id is on the answer)."""
     req = await _for_change(session, principal, roadside_id, expected)

@@ -2,7 +2,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.common.tables import KnownStore
 from services.reception.shared.models import Counter, StateChange
+
+
+async def known_store(session: AsyncSession, store_id: str) -> KnownStore | None:
+    """Our copy of network's store, kept by the store events."""
+    return await session.get(KnownStore, store_id)
 
 
 async def next_value(session: AsyncSession, name: str) -> int:

@@ -1,12 +1,24 @@
 """Dependencies every reception router uses (no routes of its own)."""
 from typing import Annotated
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Header, Path, Query, Request, Response
 
 from services.common.api import require_access
 from services.common.errors import ValidationFailed
 from services.common.identity import Principal
 from services.reception.settings import ReceptionSettings
+
+# Ids are what we issue (UUIDs) and what network issues; anything else cannot name an object,
+# and a NUL byte would otherwise reach PostgreSQL as an error instead of a 4xx.
+ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+AppointmentId = Annotated[str, Path(pattern=ID_PATTERN)]
+RepairOrderId = Annotated[str, Path(pattern=ID_PATTERN)]
+LineId = Annotated[str, Path(pattern=ID_PATTERN)]
+RoadsideId = Annotated[str, Path(pattern=ID_PATTERN)]
+StoreQuery = Annotated[str | None, Query(pattern=ID_PATTERN, description="HQ callers name the store (lists: narrow to it)")]
+IdQuery = Annotated[str | None, Query(pattern=ID_PATTERN)]
+VinQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9]{1,17}$", description="VIN (any case)")]
+NumberQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9-]{1,64}$", description="repair order number")]
 
 # The permission matrix's "reception" row: GET for readers, writes for writers.
 Caller = Annotated[Principal, Depends(require_access("reception"))]

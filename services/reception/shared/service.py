@@ -46,7 +46,7 @@ async def store_for_new_business(session: AsyncSession, principal: Principal, re
     """The store a new appointment, order or roadside request is written in: known from
     network's events and active."""
     store_id = acting_store_id(principal, requested)
-    store = await session.get(KnownStore, store_id)
+    store = await repository.known_store(session, store_id)
     if store is None:
         if principal.store_id:
             # Our copy of the registry lags network's events by moments at most.
@@ -58,7 +58,7 @@ async def store_for_new_business(session: AsyncSession, principal: Principal, re
 
 
 async def store_of(session: AsyncSession, store_id: str) -> KnownStore:
-    store = await session.get(KnownStore, store_id)
+    store = await repository.known_store(session, store_id)
     if store is None:
         raise Conflict("the store of this object is not known to reception", current_state="unknown")
     return store
