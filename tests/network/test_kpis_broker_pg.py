@@ -3,7 +3,8 @@ over the same seeded events after live consumption and after a rebuild from the 
 and the stream pushes a change."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -61,16 +62,10 @@ async def test_kpis_equal_the_reference_after_live_consumption_and_after_a_rebui
         async with served(client.app) as base_url:
             async with subscribed(base_url, "/v1/kpis/stream", identity("hq_analyst")) as stream:
                 assert (await stream.next_of("ready"))["stores"] == "all"
-                comeback = f.comeback_detected(shanghai["id"], "c-late",
-                                               scenario_time(shanghai_day=day))
+                afternoon = datetime.combine(day, time(15), ZoneInfo("Asia/Shanghai")).astimezone(timezone.utc)
+                comeback = f.comeback_detected(shanghai["id"], "c-late", afternoon)
                 await publish(kafka_bootstrap, settings.topic("workshop"), comeback)
                 pushed = await stream.next_of("kpi", timeout=20)
         assert (pushed["store_id"], pushed["date"]) == (shanghai["id"], day.isoformat())
         assert pushed["kpis"]["comebacks"] == 2
 
-
-def scenario_time(shanghai_day):
-    from datetime import datetime, time, timezone
-    from zoneinfo import ZoneInfo
-
-    return datetime.combine(shanghai_day, time(15, 0), ZoneInfo("Asia/Shanghai")).astimezone(timezone.utc)

@@ -26,7 +26,6 @@ from services.network.repair_orders.service import lines_of
 from services.network.stores.models import Store
 
 MAX_SUBMISSIONS = 2
-FINAL = ("approved", "partially_approved", "rejected")
 
 
 async def _order_of_store(session: AsyncSession, store: Store, repair_order_id: str) -> ClosedRepairOrder:
@@ -51,8 +50,14 @@ def _choose_lines(order: ClosedRepairOrder, line_ids: list[str] | None) -> list[
 
 def _already_claimed(order: ClosedRepairOrder, taken: list[ClaimedLine]) -> Conflict:
     findings = [policy.finding("R05", f"already in claim {row.claim_id}", row.line_id) for row in taken]
-    return Conflict(f"{len(findings) or 'a'} line(s) of repair order {order.number} are already claimed",
+    return Conflict(f"{len(findings)} line(s) of repair order {order.number} are already claimed",
                     findings=findings, claim_ids=sorted({row.claim_id for row in taken}))
+
+
+def _claimed_meanwhile(order: ClosedRepairOrder, line_ids: list[str]) -> Conflict:
+    findings = [policy.finding("R05", "claimed by another submission at the same moment", line_id) for line_id in line_ids]
+    return Conflict(f"lines of repair order {order.number} were claimed at the same moment; look up its claims",
+                    findings=findings, claim_ids=[])
 
 
 async def _reserve_lines(session: AsyncSession, order: ClosedRepairOrder, claim_id: str, line_ids: list[str]) -> None:
@@ -63,7 +68,7 @@ async def _reserve_lines(session: AsyncSession, order: ClosedRepairOrder, claim_
     if taken:
         raise _already_claimed(order, taken)
     session.add_all([ClaimedLine(repair_order_id=order.id, line_id=line_id, claim_id=claim_id) for line_id in line_ids])
-    refused = _already_claimed(order, [])  # built now: a failed flush expires every loaded object
+    refused = _claimed_meanwhile(order, line_ids)  # built now: a failed flush expires every loaded object
     try:
         await session.flush()
     except IntegrityError as exc:

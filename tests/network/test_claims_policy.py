@@ -1,0 +1,46 @@
+"""The warranty rules as pure functions: rounding, calendar months, cover boundaries."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from services.network.claims import policy
+from services.network.repair_orders.schemas import OrderLine
+from tests.network.factories import labour, part
+
+
+def line(data: dict) -> OrderLine:
+    return OrderLine.model_validate(data)
+
+
+def test_labour_is_rounded_once_per_line_half_up_to_whole_fen():
+    priced = policy.price_line(line(labour("ELE-0900", "0.12345")), date(2026, 12, 1), date(2026, 1, 1), 1000)
+    # 26000 fen/h × 0.12345 h = 3209.7 fen
+    assert (priced.paid_hours, priced.claimed_fen) == ("0.12345", 3210)
+    assert policy.to_fen(policy.Decimal("2.5")) == 3 and policy.to_fen(policy.Decimal("3.5")) == 4
+
+
+def test_parts_are_paid_at_dealer_cost_plus_handling_times_quantity():
+    priced = policy.price_line(line(part("XB-51610-SHF", 2, 70000)), date(2026, 12, 1), date(2026, 1, 1), 1000)
+    assert priced.claimed_fen == 2 * 80500 and priced.findings == []
+
+
+def test_months_are_calendar_months_ending_on_the_last_day_when_shorter():
+    assert policy.add_months(date(2024, 1, 31), 1) == date(2024, 2, 29)
+    assert policy.add_months(date(2023, 11, 30), 36) == date(2026, 11, 30)
+
+
+def test_cover_ends_on_the_anniversary_day_inclusive_and_at_the_km_limit_inclusive():
+    sold = date(2023, 12, 1)
+    assert policy.coverage("brakes", sold, date(2026, 12, 1), 100000)["status"] == "within"
+    assert policy.coverage("brakes", sold, date(2026, 12, 2), 100000)["status"] == "out"
+    assert policy.coverage("brakes", sold, date(2026, 12, 1), 100001)["status"] == "out"
+    assert policy.coverage("recall", date(2001, 1, 1), date(2026, 12, 1), 900000)["status"] == "within"
+    assert policy.coverage("tyres", sold, date(2026, 12, 1), 10)["status"] == "not_covered"
+
+
+def test_the_deadline_counts_from_the_orders_settlement():
+    settled = datetime(2026, 11, 1, 8, tzinfo=timezone.utc)
+    kwargs = dict(lines=[], complaint="c", cause="c", correction="c", causal_part_no=None, closed_at=settled)
+    on_time = policy.precheck(**kwargs, filed_at=settled + timedelta(days=30), checked_at=settled)
+    late = policy.precheck(**kwargs, filed_at=settled + timedelta(days=30, seconds=1), checked_at=settled)
+    assert on_time["findings"] == [] and [f["code"] for f in late["findings"]] == ["R07"]

@@ -1,0 +1,73 @@
+"""Network's migrations on SQLite and PostgreSQL: they build exactly the tables the models
+describe, with the constraints that guard claims and settlements, and go down and up."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from services.common.migrations import alembic_config, upgrade
+from services.network.base import NetworkModel
+from services.network.main import spec
+
+# Created by revision 0001 (platform tables, stores, API keys), which this work leaves alone.
+FIRST_REVISION_TABLES = {"outbox", "inbox", "idempotency_keys", "known_stores", "stores", "api_keys"}
+NEW_TABLES = {t for t in NetworkModel.metadata.tables if t not in FIRST_REVISION_TABLES}
+
+
+def _table_of(diff) -> str | None:
+    item = diff[0] if isinstance(diff, list) else diff
+    for part in item[1:]:
+        name = getattr(part, "name", None) if not isinstance(part, str) else part
+        table = getattr(getattr(part, "table", None), "name", None)
+        if table:
+            return table
+        if isinstance(part, sa.Table):
+            return part.name
+        if isinstance(name, str) and name in NetworkModel.metadata.tables:
+            return name
+    return None
+
+
+async def _inspect(url: str) -> tuple[list, set[str], dict]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            def look(sync_conn):
+                context = MigrationContext.configure(sync_conn, opts={"compare_type": True})
+                diffs = [d for d in compare_metadata(context, NetworkModel.metadata) if _table_of(d) in NEW_TABLES]
+                inspector = sa.inspect(sync_conn)
+                tables = set(inspector.get_table_names())
+                guards = {
+                    "claimed_lines": inspector.get_pk_constraint("claimed_lines")["constrained_columns"],
+                    "settlement_claims": [u["column_names"] for u in inspector.get_unique_constraints("settlement_claims")],
+                    "kpi_daily": inspector.get_pk_constraint("kpi_daily")["constrained_columns"],
+                } if "claimed_lines" in tables else {}
+                return diffs, tables, guards
+
+            return await conn.run_sync(look)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_migrations_build_the_models_tables_with_their_guards_and_go_down_and_up(backend, sqlite_url, pg_database):
+    url = sqlite_url("migrations") if backend == "sqlite" else pg_database("network_migrations")
+    await asyncio.to_thread(upgrade, spec.migrations_dir, url)
+    diffs, tables, guards = await _inspect(url)
+    assert NEW_TABLES <= tables
+    assert diffs == []
+    assert guards == {"claimed_lines": ["repair_order_id", "line_id"], "settlement_claims": [["claim_id"]],
+                      "kpi_daily": ["store_id", "day", "metric"]}
+
+    await asyncio.to_thread(command.downgrade, alembic_config(spec.migrations_dir, url), "0001")
+    _, tables, _ = await _inspect(url)
+    assert not (NEW_TABLES & tables) and {"stores", "api_keys"} <= tables
+    await asyncio.to_thread(upgrade, spec.migrations_dir, url)
+    diffs, tables, _ = await _inspect(url)
+    assert NEW_TABLES <= tables and diffs == []
