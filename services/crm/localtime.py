@@ -87,24 +87,25 @@ class Period:
         return local_midnight(self.first_day, zone), local_midnight(self.end_day, zone)
 
 
+YEARS = range(1970, 9999)  # beyond these, UTC conversions of the store's days overflow
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 def iso_week(label: str, field: str = "week") -> Period:
     match = _WEEK.match(label or "")
-    if not match:
+    if not match or int(match[1]) not in YEARS:
         raise ValidationFailed(field, "expected an ISO week like 2026-W05")
     try:
         monday = date.fromisocalendar(int(match[1]), int(match[2]), 1)
-    except ValueError as exc:
+        return Period("weekly", label, monday, monday + timedelta(days=7))
+    except (ValueError, OverflowError) as exc:
         raise ValidationFailed(field, f"no such ISO week: {exc}") from exc
-    return Period("weekly", label, monday, monday + timedelta(days=7))
 
 
 def month(label: str, field: str = "month") -> Period:
     match = _MONTH.match(label or "")
-    if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) < 1:
+    if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) not in YEARS:
         raise ValidationFailed(field, "expected a month like 2026-02")
     first = date(int(match[1]), int(match[2]), 1)
     return Period("monthly", label, first, add_months(first, 1))

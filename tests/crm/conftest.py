@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import httpx
@@ -32,7 +32,6 @@ class Crm:
     clock: ManualClock
     store_id: str
     other_store_id: str
-    callers: dict = field(default_factory=dict)
 
     async def deliver(self, *envelopes: CloudEvent) -> list[str]:
         return [await deliver(self.app, env) for env in envelopes]

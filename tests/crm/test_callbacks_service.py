@@ -49,6 +49,8 @@ async def test_the_advisor_who_served_the_order_may_not_make_its_callback(crm):
     assert r.status_code == 409 and r.json()["rule"] == "advisor_may_not_call"
     r = await advisor.post(f"/v1/callbacks/{callback['id']}/survey", json={"answers": FULL_SATISFIED})
     assert r.status_code == 409
+    r = await advisor.post(f"/v1/callbacks/{callback['id']}/cancel", json={"reason": "customer busy"})
+    assert r.status_code == 409
     unchanged = (await crm.agent.get(f"/v1/callbacks/{callback['id']}")).json()
     assert unchanged["status"] == "pending" and unchanged["attempts"] == []
     colleague = crm.as_("service_advisor", "advisor-wang")

@@ -100,8 +100,12 @@ async def test_a_manual_complaint_about_an_order_takes_its_customer_and_is_check
     await crm.deliver(delivered)
     opened = await complaint(crm, repair_order_id=delivered.subject)
     assert opened["customer_id"] and opened["source"] == "manual"
-    [event] = await crm.emitted("crm.complaint.opened")
+    await complaint(crm)
+    about_order = (await crm.agent.get("/v1/complaints", params={"repair_order_id": delivered.subject})).json()
+    assert [c["id"] for c in about_order["items"]] == [opened["id"]]
+    event = (await crm.emitted("crm.complaint.opened"))[0]
     assert event["data"]["customer_id"] == opened["customer_id"] and event["data"]["source"] == "manual"
+    assert event["data"]["repair_order_id"] == delivered.subject
 
     r = await crm.agent.post("/v1/complaints", json={"department": "sales", "severity": "low", "description": "x"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "department"
@@ -115,7 +119,7 @@ async def test_a_manual_complaint_about_an_order_takes_its_customer_and_is_check
                                                     "repair_order_id": delivered.subject})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "repair_order_id"
     assert (await stranger.get(f"/v1/complaints/{opened['id']}")).status_code == 404
-    assert len(await crm.emitted("crm.complaint.opened")) == 1
+    assert len(await crm.emitted("crm.complaint.opened")) == 2
 
 
 async def test_hq_must_name_the_store_of_a_complaint(crm):

@@ -228,6 +228,10 @@ async def to_public(session: AsyncSession, callbacks: list[Callback], now: datet
     for c in callbacks:
         person = people.get(c.customer_id or "")
         survey = surveys.get(c.id)
+        answered = SurveyPublic(
+            answers=survey.answers, overall=survey.overall, verbatim=survey.verbatim, low_answers=survey.low_answers,
+            complaints_opened=opened.get(c.id, []), agent=survey.agent, recorded_at=survey.recorded_at,
+        ) if survey else None
         out.append(CallbackPublic(
             id=c.id, store_id=c.store_id, kind=c.kind, repair_order_id=c.repair_order_id,
             repair_order_number=c.repair_order_number, complaint_id=c.complaint_id, customer_id=c.customer_id,
@@ -235,13 +239,12 @@ async def to_public(session: AsyncSession, callbacks: list[Callback], now: datet
                 id=person.id, name=person.name, phone=person.phone, club_member=person.club_member,
                 preferred_call_time=(person.contact_preferences or default_preferences()).get("preferred_call_time"),
             ) if person else None,
-            vin=c.vin, advisor_id=c.advisor_id, due_at=c.due_at, due_at_local=c.due_at.astimezone(zones[c.store_id]).isoformat(),
+            vin=c.vin, advisor_id=c.advisor_id, due_at=c.due_at,
+            due_at_local=c.due_at.astimezone(zones[c.store_id]).isoformat(),
             overdue=c.status == "pending" and now > c.due_at, status=c.status, attempts=attempts[c.id],
-            unanswered_attempts=c.unanswered,
-            survey=SurveyPublic(answers=survey.answers, overall=survey.overall, verbatim=survey.verbatim,
-                                low_answers=survey.low_answers, complaints_opened=opened.get(c.id, []), agent=survey.agent, recorded_at=survey.recorded_at)
-            if survey else None,
-            completed_at=c.completed_at, completed_by=c.completed_by, on_time=c.on_time, unreachable_at=c.unreachable_at,
+            unanswered_attempts=c.unanswered, survey=answered,
+            completed_at=c.completed_at, completed_by=c.completed_by, on_time=c.on_time,
+            unreachable_at=c.unreachable_at,
             cancelled_at=c.cancelled_at, cancel_reason=c.cancel_reason, created_at=c.created_at, version=c.version,
         ))
     return out

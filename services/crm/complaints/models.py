@@ -61,7 +61,8 @@ class ComplaintStep(CrmModel, table=True):
     id: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
     complaint_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, index=True))
     store_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, index=True))
-    action: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))  # opened|assigned|escalated|resolved|reopened|closed
+    # opened | assigned | escalated | resolved | reopened | closed
+    action: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     status: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     due_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))

@@ -31,12 +31,14 @@ async def list_complaints(session: SessionDep, clock: ClockDep, principal: Crm, 
                           severity: Severity | None = None, escalated: bool | None = None,
                           overdue: bool | None = None,
                           customer_id: Annotated[str | None, Query(max_length=64)] = None,
+                          repair_order_id: Annotated[str | None, Query(max_length=64)] = None,
                           owner: Annotated[str | None, Query(max_length=64)] = None,
                           store_id: Annotated[str | None, Query(description="HQ: one store only")] = None):
     now = clock.now()
     rows, next_cursor = await service.list_complaints(
         session, principal, now, store_id=store_id, status=status, department=department, severity=severity,
-        escalated=escalated, overdue=overdue, customer_id=customer_id, owner=owner, limit=limit, cursor=cursor)
+        escalated=escalated, overdue=overdue, customer_id=customer_id, repair_order_id=repair_order_id, owner=owner,
+        limit=limit, cursor=cursor)
     return ComplaintList(items=await service.to_public(session, list(rows), now), next_cursor=next_cursor)
 
 

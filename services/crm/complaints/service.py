@@ -223,8 +223,8 @@ async def escalate_overdue(session: AsyncSession, store_id: str, now: datetime) 
 
 async def list_complaints(session: AsyncSession, principal: Principal, now: datetime, *, store_id: str | None,
                           status: str | None, department: str | None, severity: str | None, escalated: bool | None,
-                          overdue: bool | None, customer_id: str | None, owner: str | None, limit: int,
-                          cursor: str | None):
+                          overdue: bool | None, customer_id: str | None, repair_order_id: str | None,
+                          owner: str | None, limit: int, cursor: str | None):
     where = []
     scope = visible_store_filter(principal, Complaint.store_id, store_id)
     if scope is not None:
@@ -243,6 +243,8 @@ async def list_complaints(session: AsyncSession, principal: Principal, now: date
         where.append(~(Complaint.status.in_(repository.OPEN_STATES) & (Complaint.due_at < now)))
     if customer_id:
         where.append(Complaint.customer_id == customer_id)
+    if repair_order_id:
+        where.append(Complaint.repair_order_id == repair_order_id)
     if owner:
         where.append(Complaint.owner == owner)
     return await repository.page(session, where=where, limit=limit, cursor=cursor)

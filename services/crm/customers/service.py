@@ -183,7 +183,9 @@ async def order_cancelled(session: AsyncSession, event: rx.RepairOrderCancelled)
 _FINAL_BOOKING_STATES = {"cancelled", "no_show", "checked_in"}
 
 
-async def booking_changed(session: AsyncSession, event: rx._AppointmentEvent, status: str, at: datetime) -> tuple[Customer, Vehicle]:
+async def booking_changed(session: AsyncSession, event: rx.AppointmentBooked | rx.AppointmentCancelled
+                          | rx.AppointmentNoShow | rx.AppointmentCheckedIn, status: str,
+                          at: datetime) -> tuple[Customer, Vehicle]:
     customer = await know_customer(session, event.store_id, event.customer, at)
     vehicle = await know_vehicle(session, event.store_id, event.vehicle, customer, at)
     booking = await repository.appointment(session, event.appointment_id)

@@ -15,6 +15,7 @@ Crm = Annotated[Principal, Depends(require_access("crm"))]
 Format = Annotated[Literal["json", "csv"], Query(description="csv: one row per figure")]
 StoreQuery = Annotated[str | None, Query(description="HQ: the store (required for HQ)")]
 CSV_RESPONSE = {200: {"content": {"text/csv": {}}, "description": "the report, as JSON or CSV"}}
+REPORT_RESPONSES = {**CSV_RESPONSE, **problem_responses(NotFound, ValidationFailed)}
 
 
 def _answer(report: ReportPublic, fmt: str):
@@ -25,9 +26,9 @@ def _answer(report: ReportPublic, fmt: str):
     return report
 
 
-@router.get("/weekly", response_model=ReportPublic, responses={**CSV_RESPONSE, **problem_responses(NotFound, ValidationFailed)})
+@router.get("/weekly", response_model=ReportPublic, responses=REPORT_RESPONSES)
 async def weekly_report(session: SessionDep, clock: ClockDep, principal: Crm,
-                        week: Annotated[str | None, Query(description="ISO week, e.g. 2026-W05; default: last week")] = None,
+                        week: Annotated[str | None, Query(description="ISO week, e.g. 2026-W05; default: last")] = None,
                         format: Format = "json", store_id: StoreQuery = None,
                         fresh: Annotated[bool, Query(description="compute now even when a stored one exists")] = False):
     """Satisfaction by department, callback SLA, complaints and their outcome, churn, and the
@@ -37,7 +38,7 @@ async def weekly_report(session: SessionDep, clock: ClockDep, principal: Crm,
     return _answer(await service.report_for(session, principal, store, period, clock.now(), fresh), format)
 
 
-@router.get("/monthly", response_model=ReportPublic, responses={**CSV_RESPONSE, **problem_responses(NotFound, ValidationFailed)})
+@router.get("/monthly", response_model=ReportPublic, responses=REPORT_RESPONSES)
 async def monthly_report(session: SessionDep, clock: ClockDep, principal: Crm,
                          month: Annotated[str | None, Query(description="e.g. 2026-02; default: last month")] = None,
                          format: Format = "json", store_id: StoreQuery = None,
