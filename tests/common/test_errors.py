@@ -11,7 +11,9 @@ from tests.common.notes_app import SECRET_IN_ERROR
 from tests.common.probe import Note
 from tests.support.platform import identity
 
-ADVISOR = identity("service_advisor", "store-1")
+def advisor(store_id: str = "store-1") -> dict[str, str]:
+    """Freshly signed headers: a signature made at import time would be stale a minute later."""
+    return identity("service_advisor", store_id)
 
 
 def problem(response, status: int) -> dict:
@@ -37,7 +39,7 @@ async def notes_written(client) -> int:
     ("forbidden", 403, {}),
 ])
 async def test_each_domain_error_is_a_problem_with_its_status_type_and_details(sqlite_notes, kind, status, extra):
-    response = await sqlite_notes.post(f"/v1/errors/domain/{kind}", headers=ADVISOR)
+    response = await sqlite_notes.post(f"/v1/errors/domain/{kind}", headers=advisor())
 
     body = problem(response, status)
     assert body["type"] == PROBLEM_BASE + kind
@@ -48,7 +50,7 @@ async def test_each_domain_error_is_a_problem_with_its_status_type_and_details(s
 
 
 async def test_an_invalid_transition_says_what_state_the_object_is_in(sqlite_notes):
-    body = problem(await sqlite_notes.post("/v1/errors/domain/invalid-transition", headers=ADVISOR), 409)
+    body = problem(await sqlite_notes.post("/v1/errors/domain/invalid-transition", headers=advisor()), 409)
 
     assert body["detail"] == "cannot cancel while delivered"
 
@@ -60,7 +62,7 @@ async def test_an_invalid_transition_says_what_state_the_object_is_in(sqlite_not
     ({"text": 12}, "text", "valid string"),
 ])
 async def test_a_bad_body_is_a_422_naming_the_field(sqlite_notes, payload, field, message):
-    body = problem(await sqlite_notes.post("/v1/notes", json=payload, headers=ADVISOR), 422)
+    body = problem(await sqlite_notes.post("/v1/notes", json=payload, headers=advisor()), 422)
 
     assert body["type"] == PROBLEM_BASE + "validation"
     (error,) = body["errors"]
@@ -70,33 +72,33 @@ async def test_a_bad_body_is_a_422_naming_the_field(sqlite_notes, payload, field
 
 async def test_a_bad_nested_field_is_named_by_its_path(sqlite_notes):
     body = problem(await sqlite_notes.post("/v1/errors/orders", json={"lines": [{"quantity": 1}, {"quantity": 0}]},
-                                           headers=ADVISOR), 422)
+                                           headers=advisor()), 422)
 
     assert [e["field"] for e in body["errors"]] == ["lines.1.quantity"]
 
 
 async def test_a_bad_query_parameter_is_a_422_naming_it(sqlite_notes):
     body = problem(await sqlite_notes.post("/v1/errors/orders?size=11", json={"lines": [{"quantity": 1}]},
-                                           headers=ADVISOR), 422)
+                                           headers=advisor()), 422)
 
     assert [(e["field"], e["in"]) for e in body["errors"]] == [("size", "query")]
 
 
 async def test_a_body_that_is_not_json_is_a_422_not_a_500(sqlite_notes):
     response = await sqlite_notes.post("/v1/notes", content=b"{not json", headers={
-        **ADVISOR, "content-type": "application/json"})
+        **advisor(), "content-type": "application/json"})
 
     assert problem(response, 422)["type"] == PROBLEM_BASE + "validation"
 
 
 async def test_every_error_of_a_batch_is_listed(sqlite_notes):
-    body = problem(await sqlite_notes.post("/v1/errors/orders?size=0", json={"lines": []}, headers=ADVISOR), 422)
+    body = problem(await sqlite_notes.post("/v1/errors/orders?size=0", json={"lines": []}, headers=advisor()), 422)
 
     assert sorted(e["field"] for e in body["errors"]) == ["lines", "size"]
 
 
 async def test_an_unknown_error_is_a_500_problem_without_internals(sqlite_notes):
-    response = await sqlite_notes.post("/v1/errors/unexpected", headers=ADVISOR)
+    response = await sqlite_notes.post("/v1/errors/unexpected", headers=advisor())
 
     body = problem(response, 500)
     assert body == {"type": PROBLEM_BASE + "internal", "title": "Internal error", "status": 500,
@@ -106,22 +108,22 @@ async def test_an_unknown_error_is_a_500_problem_without_internals(sqlite_notes)
 
 
 async def test_an_unknown_route_and_a_wrong_method_are_problems_too(sqlite_notes):
-    assert problem(await sqlite_notes.get("/v1/nothing-here", headers=ADVISOR), 404)["title"] == "Not Found"
-    problem(await sqlite_notes.delete("/v1/notes", headers=ADVISOR), 405)
+    assert problem(await sqlite_notes.get("/v1/nothing-here", headers=advisor()), 404)["title"] == "Not Found"
+    problem(await sqlite_notes.delete("/v1/notes", headers=advisor()), 405)
 
 
 @pytest.mark.parametrize("path", ["/v1/errors/domain/conflict", "/v1/errors/domain/validation", "/v1/errors/unexpected"])
 async def test_a_request_that_fails_writes_nothing(notes, path):
-    response = await notes.post(path, headers=ADVISOR)
+    response = await notes.post(path, headers=advisor())
 
     assert response.status_code >= 400
     assert await notes_written(notes) == 0
-    assert (await notes.post("/v1/notes", json={"text": "fine"}, headers=ADVISOR)).status_code == 201
+    assert (await notes.post("/v1/notes", json={"text": "fine"}, headers=advisor())).status_code == 201
     assert await notes_written(notes) == 1
 
 
 async def test_the_request_id_is_echoed_on_errors(sqlite_notes):
-    response = await sqlite_notes.post("/v1/errors/domain/not-found", headers={**ADVISOR, "X-Request-ID": "req-77"})
+    response = await sqlite_notes.post("/v1/errors/domain/not-found", headers={**advisor(), "X-Request-ID": "req-77"})
 
     assert response.headers["X-Request-ID"] == "req-77"
 

@@ -14,7 +14,9 @@ from tests.common.notes_app import Gate
 from tests.common.probe import Note
 from tests.support.platform import identity
 
-ADVISOR = identity("service_advisor", "store-1")
+def advisor(store_id: str = "store-1") -> dict[str, str]:
+    """Freshly signed headers: a signature made at import time would be stale a minute later."""
+    return identity("service_advisor", store_id)
 KEY = "2f6c1e0a-7d4b-4e59-9a53-1a0c3b8e7d21"
 
 
@@ -24,7 +26,7 @@ async def count(client, model) -> int:
 
 
 async def test_the_same_key_and_body_write_once_and_replay_the_first_answer(notes):
-    headers = {**ADVISOR, "Idempotency-Key": KEY}
+    headers = {**advisor(), "Idempotency-Key": KEY}
 
     first = await notes.post("/v1/notes", json={"text": "customer called"}, headers=headers)
     retry = await notes.post("/v1/notes", json={"text": "customer called"}, headers=headers)
@@ -38,7 +40,7 @@ async def test_the_same_key_and_body_write_once_and_replay_the_first_answer(note
 
 
 async def test_the_same_body_with_keys_in_another_order_is_the_same_request(notes):
-    headers = {**ADVISOR, "Idempotency-Key": KEY}
+    headers = {**advisor(), "Idempotency-Key": KEY}
 
     first = await notes.post("/v1/errors/orders", json={"lines": [{"quantity": 2}]}, headers=headers)
     retry = await notes.post("/v1/errors/orders", content=b'{ "lines" : [ {"quantity":2} ] }',
@@ -49,7 +51,7 @@ async def test_the_same_body_with_keys_in_another_order_is_the_same_request(note
 
 
 async def test_the_same_key_with_another_body_is_422_and_writes_nothing(notes):
-    headers = {**ADVISOR, "Idempotency-Key": KEY}
+    headers = {**advisor(), "Idempotency-Key": KEY}
     assert (await notes.post("/v1/notes", json={"text": "customer called"}, headers=headers)).status_code == 201
 
     reused = await notes.post("/v1/notes", json={"text": "something else"}, headers=headers)
@@ -62,7 +64,7 @@ async def test_the_same_key_with_another_body_is_422_and_writes_nothing(notes):
 
 
 async def test_the_same_key_for_another_route_is_refused_too(notes):
-    headers = {**ADVISOR, "Idempotency-Key": KEY}
+    headers = {**advisor(), "Idempotency-Key": KEY}
     assert (await notes.post("/v1/notes", json={"text": "a"}, headers=headers)).status_code == 201
 
     reused = await notes.post("/v1/errors/orders", json={"lines": [{"quantity": 1}]}, headers=headers)
@@ -75,7 +77,7 @@ async def test_keys_belong_to_their_caller(notes):
     """Two stores' apps may well generate the same key; neither sees the other's answer."""
     other = identity("service_advisor", "store-2")
 
-    mine = await notes.post("/v1/notes", json={"text": "x"}, headers={**ADVISOR, "Idempotency-Key": KEY})
+    mine = await notes.post("/v1/notes", json={"text": "x"}, headers={**advisor(), "Idempotency-Key": KEY})
     theirs = await notes.post("/v1/notes", json={"text": "x"}, headers={**other, "Idempotency-Key": KEY})
 
     assert mine.status_code == theirs.status_code == 201
@@ -85,7 +87,7 @@ async def test_keys_belong_to_their_caller(notes):
 
 
 async def test_a_failed_request_is_not_remembered_so_its_corrected_retry_goes_through(notes):
-    headers = {**ADVISOR, "Idempotency-Key": KEY}
+    headers = {**advisor(), "Idempotency-Key": KEY}
 
     assert (await notes.post("/v1/notes", json={"text": ""}, headers=headers)).status_code == 422
     corrected = await notes.post("/v1/notes", json={"text": "now with text"}, headers=headers)
@@ -96,14 +98,14 @@ async def test_a_failed_request_is_not_remembered_so_its_corrected_retry_goes_th
 
 async def test_without_a_key_every_post_is_a_new_write(notes):
     for _ in range(2):
-        assert (await notes.post("/v1/notes", json={"text": "x"}, headers=ADVISOR)).status_code == 201
+        assert (await notes.post("/v1/notes", json={"text": "x"}, headers=advisor())).status_code == 201
 
     assert await count(notes, Note) == 2 and await count(notes, IdempotencyRecord) == 0
 
 
 @pytest.mark.parametrize("key", ["", "k" * 256, "tab\there"])
 async def test_an_unusable_key_is_422_naming_the_header(sqlite_notes, key):
-    response = await sqlite_notes.post("/v1/notes", json={"text": "x"}, headers={**ADVISOR, "Idempotency-Key": key})
+    response = await sqlite_notes.post("/v1/notes", json={"text": "x"}, headers={**advisor(), "Idempotency-Key": key})
 
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["Idempotency-Key"]
@@ -115,7 +117,7 @@ async def test_on_postgresql_concurrent_retries_with_one_key_write_once(notes):
     """A shaky network: the app retries before the first attempt has answered. Both requests
     are held inside the handler together, so both have already looked the key up."""
     notes.app.state.gate = Gate(expected=2)
-    headers = {**ADVISOR, "Idempotency-Key": KEY}
+    headers = {**advisor(), "Idempotency-Key": KEY}
 
     answers = await asyncio.gather(*(notes.post("/v1/notes", json={"text": "tow truck booked"}, headers=headers)
                                      for _ in range(2)))

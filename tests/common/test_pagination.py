@@ -9,13 +9,15 @@ import pytest
 from services.common.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from tests.support.platform import identity
 
-ADVISOR = identity("service_advisor", "store-1")
+def advisor(store_id: str = "store-1") -> dict[str, str]:
+    """Freshly signed headers: a signature made at import time would be stale a minute later."""
+    return identity("service_advisor", store_id)
 
 
-async def create(client, n: int, headers=ADVISOR) -> list[str]:
+async def create(client, n: int, store_id: str = "store-1") -> list[str]:
     ids = []
     for i in range(n):
-        response = await client.post("/v1/notes", json={"text": f"note {i}"}, headers=headers)
+        response = await client.post("/v1/notes", json={"text": f"note {i}"}, headers=advisor(store_id))
         assert response.status_code == 201
         ids.append(response.json()["id"])
     return ids
@@ -25,7 +27,7 @@ async def all_pages(client, limit: int) -> list[list[str]]:
     pages, cursor = [], None
     while True:
         params = {"limit": limit, **({"cursor": cursor} if cursor else {})}
-        response = await client.get("/v1/notes", params=params, headers=ADVISOR)
+        response = await client.get("/v1/notes", params=params, headers=advisor())
         assert response.status_code == 200, response.text
         body = response.json()
         pages.append([item["id"] for item in body["items"]])
@@ -52,19 +54,19 @@ async def test_an_exact_multiple_of_the_limit_ends_without_an_empty_page(notes):
 
 async def test_rows_written_after_the_first_page_do_not_shift_the_following_pages(notes):
     ids = await create(notes, 4)
-    first = (await notes.get("/v1/notes", params={"limit": 2}, headers=ADVISOR)).json()
+    first = (await notes.get("/v1/notes", params={"limit": 2}, headers=advisor())).json()
 
     await create(notes, 2)
-    second = (await notes.get("/v1/notes", params={"limit": 2, "cursor": first["next_cursor"]}, headers=ADVISOR)).json()
+    second = (await notes.get("/v1/notes", params={"limit": 2, "cursor": first["next_cursor"]}, headers=advisor())).json()
 
     assert [i["id"] for i in second["items"]] == list(reversed(ids))[2:]
 
 
 async def test_the_default_page_is_50_and_another_stores_rows_are_not_listed(sqlite_notes):
     await create(sqlite_notes, DEFAULT_LIMIT + 1)
-    await create(sqlite_notes, 2, headers=identity("service_advisor", "store-2"))
+    await create(sqlite_notes, 2, store_id="store-2")
 
-    body = (await sqlite_notes.get("/v1/notes", headers=ADVISOR)).json()
+    body = (await sqlite_notes.get("/v1/notes", headers=advisor())).json()
 
     assert len(body["items"]) == DEFAULT_LIMIT and body["next_cursor"]
     assert {item["store_id"] for item in body["items"]} == {"store-1"}
@@ -72,7 +74,7 @@ async def test_the_default_page_is_50_and_another_stores_rows_are_not_listed(sql
 
 @pytest.mark.parametrize("limit", [0, -1, MAX_LIMIT + 1, "ten"])
 async def test_a_limit_outside_1_to_200_is_a_422_naming_it(sqlite_notes, limit):
-    response = await sqlite_notes.get("/v1/notes", params={"limit": limit}, headers=ADVISOR)
+    response = await sqlite_notes.get("/v1/notes", params={"limit": limit}, headers=advisor())
 
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["limit"]
@@ -91,7 +93,7 @@ async def test_a_cursor_we_did_not_issue_is_a_422_naming_it(notes):
     await create(notes, 2)
 
     for cursor in FOREIGN_CURSORS:
-        response = await notes.get("/v1/notes", params={"limit": 1, "cursor": cursor}, headers=ADVISOR)
+        response = await notes.get("/v1/notes", params={"limit": 1, "cursor": cursor}, headers=advisor())
         assert response.status_code == 422, f"{cursor!r}: {response.text}"
         assert [e["field"] for e in response.json()["errors"]] == ["cursor"]
 

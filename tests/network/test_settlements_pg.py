@@ -103,8 +103,8 @@ async def test_a_settlement_is_issued_confirmed_by_its_store_and_paid_by_hq(clie
     store = await create_store(hq)
     december = await approved_claims(client, hq, store["id"], 2)
     url = "/v1/settlements"
-    early = await hq.post(url, json={"store_id": store["id"], "period": DECEMBER})
-    assert early.status_code == 422 and early.json()["errors"][0]["field"] == "period"
+    not_begun = await hq.post(url, json={"store_id": store["id"], "period": "2027-01"})
+    assert not_begun.status_code == 422 and not_begun.json()["errors"][0]["field"] == "period"
     clock.set(AFTER_DECEMBER)
     january = await approved_claims(client, hq, store["id"], 1)  # decided after December's end
     issued = await hq.post(url, json={"store_id": store["id"], "period": DECEMBER})

@@ -32,9 +32,13 @@ def period_end(period: str, store: Store) -> datetime:
 
 
 async def gather(session: AsyncSession, now: datetime, store: Store, period: str) -> list[Claim]:
-    end = period_end(period, store)
-    if end > now:
-        raise ValidationFailed("period", f"{period} has not ended yet in the store's time zone")
+    start = period_end(period, store)
+    start = datetime(start.year - (start.month == 1), 12 if start.month == 1 else start.month - 1, 1, tzinfo=start.tzinfo)
+    if start > now:
+        raise ValidationFailed("period", f"{period} has not begun yet in the store's time zone")
+    # A month still running may be settled for what is decided so far (stores are paid
+    # sooner); later claims of that month go on another statement for the same period.
+    end = min(period_end(period, store), now)
     found = await claims_repository.settleable(session, store.id, end)
     if not found:
         raise Conflict(f"store {store.code} has no approved, unsettled claims decided up to the end of {period}",
