@@ -6,17 +6,20 @@ import asyncio
 from typing import Callable
 
 import uvicorn
+from fastapi import FastAPI
 
 from .app import ServiceSpec, create_service_app
-from .consumer import EventHandlers, replay_dead_letters
+from .consumer import replay_dead_letters
 from .db import Database
 from .logging import configure_logging
 from .migrations import upgrade
 from .settings import PlatformSettings
-from .stores import store_handlers
 
 
-def main(spec: ServiceSpec, settings_factory: Callable[[], PlatformSettings], argv: list[str] | None = None) -> None:
+def main(spec: ServiceSpec, settings_factory: Callable[[], PlatformSettings],
+         create_app: Callable[..., FastAPI] | None = None, argv: list[str] | None = None) -> None:
+    """`create_app(settings, role=...)` is the service's own factory (it may add state and
+    handlers of its own); without one the plain service app is built from `spec`."""
     parser = argparse.ArgumentParser(prog=f"python -m services.{spec.name}", description=spec.title)
     parser.add_argument(
         "command", nargs="?", default="all", choices=["api", "worker", "all", "migrate", "replay-dlq"],
@@ -29,10 +32,10 @@ def main(spec: ServiceSpec, settings_factory: Callable[[], PlatformSettings], ar
     if args.command == "migrate":
         upgrade(spec.migrations_dir, settings.database_url)
         return
+    factory = create_app or (lambda settings, role: create_service_app(spec, settings, role=role))
     if args.command == "replay-dlq":
-        handlers = EventHandlers()
-        handlers.include(store_handlers)
-        handlers.include(spec.handlers)
+        # The same handlers the running service uses, bound the same way.
+        handlers = factory(settings, role="api").state.handlers
 
         async def replay():
             db = Database(settings.database_url)
@@ -43,6 +46,6 @@ def main(spec: ServiceSpec, settings_factory: Callable[[], PlatformSettings], ar
 
         asyncio.run(replay())
         return
-    app = create_service_app(spec, settings, role=args.command)
+    app = factory(settings, role=args.command)
     port = settings.worker_port if args.command == "worker" else settings.port
     uvicorn.run(app, host=settings.host, port=port, log_level="warning", access_log=False, lifespan="on")

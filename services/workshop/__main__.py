@@ -1,5 +1,5 @@
 from services.common.runner import main
-from services.workshop.main import spec
+from services.workshop.main import create_app, spec
 from services.workshop.settings import WorkshopSettings
 
-main(spec, WorkshopSettings)
+main(spec, WorkshopSettings, create_app)
