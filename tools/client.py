@@ -51,6 +51,9 @@ class Api:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 3.0)
                 continue
+            if response.status_code == 429 and attempt < self.retries:
+                await asyncio.sleep(min(float(response.headers.get("Retry-After", "1")), 5.0))
+                continue
             body = response.json() if response.content and "json" in response.headers.get("content-type", "") else response.text
             if response.status_code not in expect:
                 raise ApiError(method, path, response.status_code, body)

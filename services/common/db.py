@@ -116,17 +116,27 @@ class Database:
         await self.engine.dispose()
 
 
+_UNREACHABLE_MARKERS = ("connection", "closed", "refused", "shutting down", "starting up", "terminat",
+                        "database is locked", "timeout", "recovery mode")
+_UNREACHABLE_TYPES = {"ConnectionDoesNotExistError", "CannotConnectNowError", "AdminShutdownError",
+                      "ConnectionFailureError", "InterfaceError", "ConnectionResetError", "ConnectionRefusedError"}
+
+
 def is_connection_error(exc: BaseException) -> bool:
     """Errors that mean 'the database is unreachable right now', worth retrying forever."""
     if isinstance(exc, (OSError, ConnectionError, asyncio.TimeoutError)):
         return True
-    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+    if type(exc).__name__ in _UNREACHABLE_TYPES:
         return True
-    if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+    if isinstance(exc, sa.exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        orig = getattr(exc, "orig", None)
+        names = {type(orig).__name__, type(getattr(orig, "__cause__", None)).__name__}
+        if names & _UNREACHABLE_TYPES:
+            return True
+        if isinstance(exc, sa.exc.IntegrityError):
+            return False
         text = str(exc).lower()
-        return any(
-            s in text
-            for s in ("connection", "closed", "refused", "shutting down", "terminat", "database is locked", "timeout")
-        )
-    name = type(exc).__name__
-    return name in {"ConnectionDoesNotExistError", "CannotConnectNowError", "AdminShutdownError", "ConnectionFailureError"}
+        return any(marker in text for marker in _UNREACHABLE_MARKERS)
+    return False

@@ -45,7 +45,7 @@ def _plan(n: int) -> OrderPlan:
     if n % WARRANTY_EVERY == 0:
         labour.append(("ELE-0110", "warranty"))
         parts.append(("XB-31500-B60", 1, "warranty"))
-    return OrderPlan(vin=f"LDRILL{n:011d}", phone=f"139{n:08d}", sold_at="2025-03-01", mileage_km=10000 + n,
+    return OrderPlan(vin=f"LDRXL{n:012d}", phone=f"139{n:08d}", sold_at="2025-03-01", mileage_km=10000 + n,
                      labour=labour, parts=parts)
 
 
@@ -80,10 +80,14 @@ class Faults(threading.Thread):
         process.wait_ready(120)
 
 
+@pytest.mark.timeout(1800)
 async def test_fault_drill_loses_nothing_and_applies_nothing_twice(drill_infra, tmp_path):
     broker, cluster = drill_infra
     with Platform(tmp_path / "logs", kafka_bootstrap=broker.bootstrap_servers,
-                  database_url=lambda name: cluster.create_database(f"{name}_drill")) as platform:
+                  database_url=lambda name: cluster.create_database(f"{name}_drill"),
+                  gateway_env={"GATEWAY_RATE_LIMIT_KEY_PER_SECOND": "1000", "GATEWAY_RATE_LIMIT_KEY_BURST": "1000",
+                               "GATEWAY_RATE_LIMIT_CLIENT_PER_SECOND": "2000",
+                               "GATEWAY_RATE_LIMIT_CLIENT_BURST": "2000"}) as platform:
         async with httpx.AsyncClient(base_url=platform.gateway.url, timeout=30) as http:
             hq = Api(http, platform.bootstrap_key, retries=40)
             stores = [await open_store(hq, http, code=f"DR-{i:02d}", name=f"Drill store {i}",
@@ -101,6 +105,9 @@ async def test_fault_drill_loses_nothing_and_applies_nothing_twice(drill_infra, 
                     n = queue.get_nowait()
                     order = await repair_order_life(stores[n % STORES], _plan(n), timeout=180)
                     delivered.append((n, order))
+                    if len(delivered) % 25 == 0:
+                        print(f"  {len(delivered)} orders delivered after {time.monotonic() - started:.0f} s; "
+                              f"faults so far: {', '.join(faults.done) or 'none'}", flush=True)
 
             faults = Faults(platform, broker, cluster, lambda: len(delivered))
             faults.start()

@@ -1,0 +1,180 @@
+"""Gateway throughput and latency: the same GET and POST at fixed concurrency, straight to
+the service, through the gateway, and through nginx as a plain reverse proxy, in one run.
+
+wrk (Debian's package) drives the load from its own process. The upstream is the network
+service (API role only, SQLite: no broker needed), so the figures compare the proxies,
+not the service. Direct and nginx requests carry identity headers signed once per run
+(valid for 60 s); gateway requests carry an API key, so the gateway does what it does in
+production: authenticate (cached), authorise, rate-limit, sign, forward."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from services.common.identity import Principal, sign
+
+REPO = Path(__file__).resolve().parents[1]
+SECRET = "bench-identity-secret-" + uuid.uuid4().hex
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+def _ensure(binary: str, package: str) -> str:
+    path = shutil.which(binary) or (f"/usr/sbin/{binary}" if Path(f"/usr/sbin/{binary}").exists() else None)
+    if path:
+        return path
+    subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    return shutil.which(binary) or f"/usr/sbin/{binary}"
+
+
+NGINX_CONF = """
+worker_processes 1;
+error_log {dir}/error.log warn;
+pid {dir}/nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}/body; proxy_temp_path {dir}/proxy;
+  fastcgi_temp_path {dir}/fcgi; uwsgi_temp_path {dir}/uwsgi; scgi_temp_path {dir}/scgi;
+  upstream network {{ server 127.0.0.1:{upstream}; keepalive 64; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location /api/network/ {{
+      proxy_pass http://network/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For $remote_addr;
+    }}
+  }}
+}}
+"""
+
+WRK_SCRIPT = """
+local headers = {headers}
+local counter = 0
+wrk.method = "{method}"
+request = function()
+  local body = nil
+  if wrk.method == "POST" then
+    counter = counter + 1
+    body = string.format('{{"code":"B%s-%d","name":"Bench store","kind":"dealer_store","region":"East","city":"Shanghai"}}', "{tag}", counter)
+  end
+  return wrk.format(wrk.method, "{path}", headers, body)
+end
+"""
+
+
+def _lua_table(headers: dict[str, str]) -> str:
+    return "{" + ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items()) + "}"
+
+
+def _wrk(wrk: str, url: str, path: str, method: str, headers: dict[str, str], seconds: int, connections: int, tmp: Path) -> dict:
+    script = tmp / f"wrk-{uuid.uuid4().hex[:6]}.lua"
+    tag = uuid.uuid4().hex[:6].upper()
+    script.write_text(WRK_SCRIPT.format(headers=_lua_table({**headers, "Content-Type": "application/json"}),
+                                        method=method, path=path, tag=tag))
+    out = subprocess.run([wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def latency(p: str) -> float:
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"requests_per_s": round(rps, 1), "p50_ms": round(latency("50"), 3), "p99_ms": round(latency("99"), 3),
+            "non_2xx": int(errors.group(1)) if errors else 0}
+
+
+def run(seconds: int = 10, connections: int = 16) -> dict:
+    wrk = _ensure("wrk", "wrk")
+    nginx = _ensure("nginx", "nginx-light")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-gw-"))
+    procs: list[subprocess.Popen] = []
+    try:
+        service_port, gateway_port, nginx_port = _free_port(), _free_port(), _free_port()
+        key = "ak_" + uuid.uuid4().hex
+        env = {**os.environ, "PLATFORM_IDENTITY_SECRET": SECRET, "PLATFORM_BOOTSTRAP_KEY": key, "LOG_LEVEL": "WARNING",
+               "NETWORK_PORT": str(service_port), "NETWORK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'network.db'}",
+               "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}
+        procs.append(subprocess.Popen([sys.executable, "-m", "services.network", "api"], env=env, cwd=REPO,
+                                      stdout=open(tmp / "network.log", "w"), stderr=subprocess.STDOUT))
+        _wait(f"http://127.0.0.1:{service_port}/healthz")
+        gw_env = {**env, "GATEWAY_PORT": str(gateway_port), "GATEWAY_NETWORK_URL": f"http://127.0.0.1:{service_port}",
+                  "GATEWAY_KEY_EVENTS": "false", "GATEWAY_RATE_LIMIT_KEY_PER_SECOND": "1000000",
+                  "GATEWAY_RATE_LIMIT_KEY_BURST": "1000000", "GATEWAY_RATE_LIMIT_CLIENT_PER_SECOND": "1000000",
+                  "GATEWAY_RATE_LIMIT_CLIENT_BURST": "1000000"}
+        procs.append(subprocess.Popen([sys.executable, "-m", "gateway"], env=gw_env, cwd=REPO,
+                                      stdout=open(tmp / "gateway.log", "w"), stderr=subprocess.STDOUT))
+        _wait(f"http://127.0.0.1:{gateway_port}/healthz")
+        (tmp / "nginx.conf").write_text(NGINX_CONF.format(dir=tmp, upstream=service_port, port=nginx_port))
+        procs.append(subprocess.Popen([nginx, "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-g", "daemon off;"],
+                                      stdout=open(tmp / "nginx.out", "w"), stderr=subprocess.STDOUT))
+        _wait(f"http://127.0.0.1:{nginx_port}/api/network/healthz")
+
+        bearer = {"Authorization": f"Bearer {key}"}
+        store = httpx.post(f"http://127.0.0.1:{gateway_port}/api/network/v1/stores", headers=bearer, json={
+            "code": "BENCH-GET", "name": "Bench", "kind": "dealer_store", "region": "East", "city": "Shanghai"}).json()
+        targets = {
+            "direct": (f"http://127.0.0.1:{service_port}", ""),
+            "gateway": (f"http://127.0.0.1:{gateway_port}", "/api/network"),
+            "nginx": (f"http://127.0.0.1:{nginx_port}", "/api/network"),
+        }
+        results: dict = {"connections": connections, "seconds": seconds, "upstream": "network service, SQLite"}
+        for method, path in (("GET", f"/v1/stores/{store['id']}"), ("POST", "/v1/stores")):
+            # Warm every path once (key cache, connection pools), then measure them back to back.
+            rows = {}
+            for name, (base, prefix) in targets.items():
+                headers = bearer if name == "gateway" else sign(Principal("bench", "hq_admin"), uuid.uuid4().hex, SECRET)
+                _wrk(wrk, base, prefix + path, method, headers, 2, connections, tmp)
+                headers = bearer if name == "gateway" else sign(Principal("bench", "hq_admin"), uuid.uuid4().hex, SECRET)
+                rows[name] = _wrk(wrk, base, prefix + path, method, headers, seconds, connections, tmp)
+            direct = rows["direct"]
+            for name in ("gateway", "nginx"):
+                rows[name]["throughput_vs_direct"] = round(rows[name]["requests_per_s"] / direct["requests_per_s"], 3)
+                rows[name]["added_p50_ms"] = round(rows[name]["p50_ms"] - direct["p50_ms"], 3)
+            results[method] = rows
+        results["target"] = "gateway keeps >= 60 % of direct throughput and adds <= 1.5 ms at p50"
+        return results
+    finally:
+        for proc in reversed(procs):
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(seconds=5), indent=2))
