@@ -38,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     if not env.get("PLATFORM_BOOTSTRAP_KEY"):
         env["PLATFORM_BOOTSTRAP_KEY"] = "ak_" + secrets.token_urlsafe(32)
     env["GATEWAY_PORT"] = str(args.gateway_port)
+    # `make demo` moves this clock to replay months of activity; without the file it is the system clock.
+    env.setdefault("PLATFORM_CLOCK", f"file:{REPO / 'var' / 'demo-clock'}")
 
     # The broker needs more than honcho's default 5 s to shut down cleanly.
     honcho.manager.KILL_WAIT = 45

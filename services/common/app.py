@@ -10,7 +10,7 @@ from typing import Awaitable, Callable, Literal, Sequence
 from fastapi import APIRouter, FastAPI
 
 from .api import RequestContextMiddleware, install_platform_routes
-from .clock import Clock, SystemClock
+from .clock import Clock, clock_from_setting
 from .consumer import EventConsumer, EventHandlers
 from .db import Database
 from .errors import install_error_handlers
@@ -109,7 +109,7 @@ def create_service_app(
     db = Database(settings.database_url)
     app.state.settings = settings
     app.state.db = db
-    app.state.clock = clock or SystemClock()
+    app.state.clock = clock or clock_from_setting(settings.clock)
     app.state.runtime = ServiceRuntime(settings=settings, db=db, clock=app.state.clock)
     app.state.handlers = handlers
     app.state.spec = spec

@@ -36,3 +36,41 @@ class ManualClock:
 def utc(dt: datetime) -> datetime:
     """Naive datetimes read back from SQLite are UTC by our own convention."""
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+class FileClock:
+    """Time read from a file, for demos that replay months of activity in minutes.
+
+    The file holds one RFC 3339 instant: the simulated time at the moment the file was
+    written; from there the clock runs at normal speed. Without the file this is the
+    system clock. Only the local runner sets it (PLATFORM_CLOCK=file:<path>)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._seen: tuple[float, float] | None = None  # (file mtime, offset seconds)
+
+    def now(self) -> datetime:
+        import os
+
+        wall = datetime.now(timezone.utc)
+        try:
+            mtime = os.stat(self.path).st_mtime
+        except FileNotFoundError:
+            self._seen = None
+            return wall
+        if self._seen is None or self._seen[0] != mtime:
+            try:
+                with open(self.path) as f:
+                    simulated = datetime.fromisoformat(f.read().strip())
+            except (OSError, ValueError):
+                return wall
+            written = datetime.fromtimestamp(mtime, timezone.utc)
+            self._seen = (mtime, (simulated - written).total_seconds())
+        return wall + timedelta(seconds=self._seen[1])
+
+
+def clock_from_setting(value: str) -> Clock:
+    """`system` (default) or `file:<path>` (see FileClock)."""
+    if value.startswith("file:"):
+        return FileClock(value[len("file:"):])
+    return SystemClock()

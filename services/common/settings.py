@@ -41,6 +41,8 @@ class PlatformSettings(BaseSettings):
     consumer_max_attempts: int = 5
     consumer_retry_base_seconds: float = 0.2
     log_level: str = shared("LOG_LEVEL", default="INFO")
+    # "system", or "file:<path>" for demos that replay months of activity (clock.FileClock).
+    clock: str = shared("PLATFORM_CLOCK", default="system")
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self):
