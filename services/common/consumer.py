@@ -16,6 +16,7 @@ from typing import Any, Awaitable, Callable
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -149,7 +150,13 @@ class EventConsumer:
                     for tp, records in batch.items():
                         for record in records:
                             await self._handle_record(record, stop)
-                        await self.commit(consumer, {tp: records[-1].offset + 1})
+                        try:
+                            await self.commit(consumer, {tp: records[-1].offset + 1})
+                        except (CommitFailedError, IllegalStateError) as exc:
+                            # A rebalance took the partition meanwhile: its new owner redelivers these and
+                            # the inbox skips them. aiokafka rejoins by itself; restarting the consumer
+                            # would leave and rejoin the group, forcing yet another rebalance on the others.
+                            log.info("offset commit lost to a rebalance", error=repr(exc), partition=str(tp))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -249,13 +256,18 @@ async def replay_dead_letters(db: Database, settings: PlatformSettings, handlers
                 break
             batch = await consumer.getmany(timeout_ms=500)
             for tp, records in batch.items():
+                # Dead letters written after the start (ours included) wait for the next replay.
+                records = [r for r in records if r.offset < end[tp]]
+                if not records:
+                    continue
                 for record in records:
                     headers = dict(record.headers or [])
                     if headers.get("dlq.consumer", b"").decode() != settings.service_name:
                         counts["skipped"] += 1
                         continue
-                    envelope = CloudEvent.from_json(record.value)
                     try:
+                        # Inside the try: an unreadable dead letter must not stop the replay of the rest.
+                        envelope = CloudEvent.from_json(record.value)
                         outcome = await apply_event(db, handlers, envelope, headers.get("dlq.original_topic", b"").decode())
                         counts["replayed" if outcome == Outcome.APPLIED else "skipped"] += 1
                     except Exception as exc:

@@ -2,7 +2,6 @@
 probe table, the topic and the consumer group's committed offsets."""
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -19,6 +18,7 @@ from sqlmodel import func, select
 
 from services.common.db import Database
 from services.common.events.envelope import CloudEvent
+from services.common.kafka import ensure_topics
 from services.common.migrations import upgrade_async
 from services.common.tables import OutboxMessage
 from tests.common.probe import FIX_FLAG, MIGRATIONS, Applied, ProbeSettings
@@ -89,6 +89,7 @@ class Figures:
     unsent: int  # outbox rows not yet acknowledged by the broker
     published: int  # records on the topic (a relay crash may publish a row twice)
     published_distinct: int
+    unreadable: int  # records on the topic that are not events at all
     applied: int  # distinct events applied
     applications: int  # rows in probe_applied: one per application
     applied_twice: int  # events applied more than once
@@ -96,8 +97,9 @@ class Figures:
     redelivered: int = 0  # deliveries the inbox recognised as already applied
 
     def line(self, label: str) -> str:
-        return (f"[{label}] sent={self.sent} published={self.published} (distinct {self.published_distinct}) "
-                f"delivered={self.published} applied={self.applied} redelivered_skipped={self.redelivered} "
+        return (f"[{label}] sent={self.sent} published={self.published} (distinct events {self.published_distinct}"
+                f"{f', unreadable {self.unreadable}' if self.unreadable else ''}) delivered={self.published} "
+                f"applied={self.applied} applications={self.applications} redelivered_skipped={self.redelivered} "
                 f"applied_twice={self.applied_twice} out_of_order_keys={len(self.out_of_order)}")
 
 
@@ -115,6 +117,9 @@ class ProbeRun:
 
     async def migrate(self) -> None:
         await upgrade_async(MIGRATIONS, self.db_url)
+
+    async def ensure_topics(self) -> None:
+        await ensure_topics(self.settings)
 
     def spawn(self, role: str, *args: str, env: dict[str, str] | None = None) -> ProbeProcess:
         self._count[role] += 1
@@ -200,7 +205,7 @@ class ProbeRun:
             await admin.close()
             await consumer.stop()
 
-    async def settled(self, expected: int, timeout: float = 45.0) -> None:
+    async def settled(self, expected: int, timeout: float = 120.0) -> None:
         """Wait until `expected` events are committed, all published, all applied and the
         consumer group has committed every offset: nothing is left in flight that could
         still change the figures."""
@@ -213,6 +218,12 @@ class ProbeRun:
 
     async def figures(self, label: str, redelivered: int = 0) -> Figures:
         records = await self.topic_records()
+        ids = []
+        for record in records:
+            try:
+                ids.append(CloudEvent.from_json(record.value).id)
+            except ValueError:
+                pass
         rows = await self.applications()
         per_event = Counter(r.event_id for r in rows)
         by_key: dict[str, list[int]] = defaultdict(list)
@@ -220,7 +231,7 @@ class ProbeRun:
             by_key[row.key].append(row.seq)
         figures = Figures(
             sent=await self.sent(), unsent=await self.unsent(), published=len(records),
-            published_distinct=len({CloudEvent.from_json(r.value).id for r in records}),
+            published_distinct=len(set(ids)), unreadable=len(records) - len(ids),
             applied=len(per_event), applications=len(rows),
             applied_twice=sum(1 for n in per_event.values() if n > 1),
             out_of_order=[k for k, seqs in by_key.items() if seqs != sorted(seqs)],

@@ -17,7 +17,7 @@ from services.common.api import (
 from services.common.clock import ManualClock
 from services.common.db import Database
 from services.common.errors import (
-    Conflict, Forbidden, InvalidTransition, NotFound, StaleVersion, Unauthorized, ValidationFailed,
+    Conflict, Forbidden, InvalidTransition, NotFound, StaleVersion, TooManyRequests, Unauthorized, ValidationFailed,
     install_error_handlers, problem_responses,
 )
 from services.common.ids import new_id
@@ -98,7 +98,7 @@ async def create_order(body: Order, principal: PrincipalDep, size: Annotated[int
     return {"lines": len(body.lines), "size": size}
 
 
-_DOMAIN = {
+DOMAIN_ERRORS = {
     "not-found": lambda: NotFound("repair order RO-1 not found"),
     "conflict": lambda: Conflict("plate already booked", current_state="booked"),
     "invalid-transition": lambda: InvalidTransition("delivered", "cancel"),
@@ -106,13 +106,14 @@ _DOMAIN = {
     "validation": lambda: ValidationFailed("mileage_km", "must not go backwards"),
     "unauthorized": lambda: Unauthorized("no identity"),
     "forbidden": lambda: Forbidden("technicians may not settle"),
+    "rate-limited": lambda: TooManyRequests("slow down"),
 }
 
 
 @errors.post("/domain/{kind}", responses=problem_responses(NotFound, Conflict, InvalidTransition, StaleVersion))
 async def raise_domain_error(kind: str, session: SessionDep, clock: ClockDep, principal: PrincipalDep):
     _write_note(session, clock, principal, f"half-written before {kind}")
-    raise _DOMAIN[kind]()
+    raise DOMAIN_ERRORS[kind]()
 
 
 @errors.post("/unexpected")

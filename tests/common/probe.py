@@ -2,15 +2,15 @@
 tests (tests/common/test_delivery.py, test_broker_outage.py) so that they can kill them.
 
     python -m tests.common.probe migrate --db URL
-    python -m tests.common.probe produce --db URL --events N --keys K [--rate R] [--poison SEQ ...]
+    python -m tests.common.probe produce --db URL --events N --keys K [--writers W] [--rate R] [--poison SEQ ...]
     python -m tests.common.probe relay   --db URL --bootstrap HOST:PORT --prefix P
     python -m tests.common.probe consume --db URL --bootstrap HOST:PORT --prefix P [--crash-at-commit]
     python -m tests.common.probe replay  --db URL --bootstrap HOST:PORT --prefix P
 
 `produce` writes `crm.reminder.sent` events through the outbox, one per transaction, each
-with a sequence number `seq` (an extra field) and subject `vehicle-NNN` (seq modulo K); it
-resumes after the last committed event, so a killed producer restarted writes no event twice
-and skips none. `consume` applies them through EventConsumer and the inbox; its handler
+with a sequence number `seq` (an extra field) and subject `vehicle-NNN` (seq modulo K), from
+one or more concurrent writers; it writes only the sequence numbers not yet in the outbox, so
+a killed producer restarted writes no event twice and skips none. `consume` applies them through EventConsumer and the inbox; its handler
 writes one `probe_applied` row per application (never unique), so a second application of
 one event is visible. Events whose payload says `poison: true` are refused unless
 PROBE_FIX_DEPLOYED=1 says the fix is out.
@@ -30,7 +30,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic_settings import SettingsConfigDict
-from sqlmodel import Field, func, select
+from sqlmodel import Field, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.consumer import EventConsumer, EventHandlers, replay_dead_letters
@@ -137,24 +137,33 @@ def write_stats(args: argparse.Namespace, stats: dict[str, Any]) -> None:
 
 
 async def produce(args: argparse.Namespace) -> None:
+    """Several writers commit at once, as concurrent requests do, so outbox ids commit out of
+    order; each key belongs to one writer, which writes its events in sequence order."""
     db = Database(args.db)
     poison = set(args.poison or ())
     try:
         async with db.transaction() as session:
-            start = (await session.exec(select(func.count()).select_from(OutboxMessage))).one()
-        began = time.monotonic()
-        for n, seq in enumerate(range(start, args.events)):
-            if args.rate:
-                # Pacing only, so that a test can act while the stream is flowing.
-                await asyncio.sleep(max(0.0, began + n / args.rate - time.monotonic()))
-            event = ReminderSent(
-                reminder_id=new_id(), store_id=STORE_ID, vin=f"LPROBE{seq:011d}", kind="periodic_maintenance",
-                channel="sms", sent_at=datetime.now(timezone.utc), seq=seq,
-                **({"poison": True} if seq in poison else {}),
-            )
-            async with db.transaction() as session:
-                await emit(session, event, subject=key_for(seq, args.keys), store_id=STORE_ID)
-        write_stats(args, {"role": "produce", "resumed_at": start, "written": max(0, args.events - start)})
+            payloads = (await session.exec(select(OutboxMessage.payload))).all()
+        done = {json.loads(p)["data"]["seq"] for p in payloads}
+        todo = [seq for seq in range(args.events) if seq not in done]
+
+        async def writer(seqs: list[int]) -> None:
+            began = time.monotonic()
+            for n, seq in enumerate(seqs):
+                if args.rate:
+                    # Pacing only, so that a test can act while the stream is flowing.
+                    await asyncio.sleep(max(0.0, began + n * args.writers / args.rate - time.monotonic()))
+                event = ReminderSent(
+                    reminder_id=new_id(), store_id=STORE_ID, vin=f"LPROBE{seq:011d}", kind="periodic_maintenance",
+                    channel="sms", sent_at=datetime.now(timezone.utc), seq=seq,
+                    **({"poison": True} if seq in poison else {}),
+                )
+                async with db.transaction() as session:
+                    await emit(session, event, subject=key_for(seq, args.keys), store_id=STORE_ID)
+
+        await asyncio.gather(*(
+            writer([seq for seq in todo if (seq % args.keys) % args.writers == w]) for w in range(args.writers)))
+        write_stats(args, {"role": "produce", "already_written": len(done), "written": len(todo)})
     finally:
         await db.dispose()
 
@@ -214,6 +223,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--events", type=int, required=True, help="total number of events (resumes after the last written)")
     p.add_argument("--keys", type=int, default=10, help="number of distinct subjects (Kafka keys)")
     p.add_argument("--rate", type=float, default=0.0, help="events per second (0 = as fast as possible)")
+    p.add_argument("--writers", type=int, default=1, help="concurrent writers (each owns some of the keys)")
     p.add_argument("--poison", type=int, nargs="*", help="sequence numbers whose payload says poison: true")
     command("relay", "publish the outbox to Kafka until SIGTERM")
     p = command("consume", "apply events from Kafka until SIGTERM")

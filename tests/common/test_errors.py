@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import func, select
 
-from services.common.errors import PROBLEM_BASE, PROBLEM_JSON
-from tests.common.notes_app import SECRET_IN_ERROR
+from services.common.errors import PROBLEM_BASE, PROBLEM_JSON, DomainError
+from tests.common.notes_app import DOMAIN_ERRORS, SECRET_IN_ERROR
 from tests.common.probe import Note
 from tests.support.platform import identity
 
@@ -37,6 +37,7 @@ async def notes_written(client) -> int:
     ("validation", 422, {"errors": [{"field": "mileage_km", "message": "must not go backwards"}]}),
     ("unauthorized", 401, {}),
     ("forbidden", 403, {}),
+    ("rate-limited", 429, {}),
 ])
 async def test_each_domain_error_is_a_problem_with_its_status_type_and_details(sqlite_notes, kind, status, extra):
     response = await sqlite_notes.post(f"/v1/errors/domain/{kind}", headers=advisor())
@@ -47,6 +48,17 @@ async def test_each_domain_error_is_a_problem_with_its_status_type_and_details(s
     assert body["detail"]
     for name, value in extra.items():
         assert body[name] == value
+
+
+def test_every_domain_error_has_its_own_problem_type_and_a_4xx_status():
+    def subclasses(cls):
+        return [cls] + [s for sub in cls.__subclasses__() for s in subclasses(sub)]
+
+    errors = [cls for cls in subclasses(DomainError) if cls.__module__ == "services.common.errors"]
+
+    assert {cls.type for cls in errors} - {"bad-request"} == set(DOMAIN_ERRORS)
+    assert len({cls.type for cls in errors}) == len(errors)
+    assert all(400 <= cls.status < 500 for cls in errors)
 
 
 async def test_an_invalid_transition_says_what_state_the_object_is_in(sqlite_notes):

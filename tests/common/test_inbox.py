@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import func, select
+from sqlmodel import select
 
 from services.common.consumer import EventHandlers, Outcome, PoisonEvent, apply_event
 from services.common.db import Database

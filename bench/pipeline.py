@@ -1,0 +1,141 @@
+"""Event pipeline latency: a repair order's delivery committed → its callback visible in
+CRM, at a steady rate, over real Kafka and PostgreSQL.
+
+The delivery side is reception's own path after its transaction: the event is written
+to an outbox in a database transaction and published by the OutboxRelay, at a fixed
+rate. CRM runs as a real process (API, relay and consumers). The callback counts as
+visible when a reader polling CRM's database every few milliseconds first sees it."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+
+from bench.relay import BENCH_MIGRATIONS
+from bench.stats import summary_ms
+from services.common.db import Database
+from services.common.events.catalogue.network import StoreCreated
+from services.common.events.catalogue.reception import Customer, Principal, RepairOrderDelivered, RepairOrderLine, Totals, Vehicle
+from services.common.migrations import upgrade
+from services.common.outbox import emit
+from services.common.relay import OutboxRelay
+from services.common.settings import PlatformSettings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _delivered(store_id: str, n: int) -> RepairOrderDelivered:
+    now = datetime.now(timezone.utc)
+    return RepairOrderDelivered(
+        repair_order_id=f"ro-{uuid.uuid4().hex}", number=f"BENCH-{n:06d}", store_id=store_id,
+        customer=Customer(name="Bench Customer", phone=f"138{n:08d}"),
+        vehicle=Vehicle(vin=f"LBNCH{n:012d}", plate="沪B00000", model="Sedan"),
+        mileage_km=10000 + n, advisor=Principal(id="advisor-1", name="Advisor", role="service_advisor"),
+        delivered_by="advisor-1", opened_at=now, settled_at=now, delivered_at=now,
+        lines=[RepairOrderLine(line_id=f"l-{n}", kind="labor", op_code="MNT-0100", description="Oil change",
+                               quantity="0.5", unit_price_fen=38000, amount_fen=19000, pay_type="customer")],
+        totals=Totals(customer_fen=19000, tax_fen=2470, customer_due_fen=21470),
+    )
+
+
+async def _measure(bootstrap: str, reception_url: str, crm_url: str, prefix: str, orders: int, rate: float) -> dict:
+    settings = PlatformSettings(service_name="reception", database_url=reception_url, kafka_bootstrap_servers=bootstrap,
+                                kafka_topic_prefix=prefix)
+    db = Database(reception_url)
+    relay = OutboxRelay(db, settings)
+    stop = asyncio.Event()
+    relay_task = asyncio.create_task(relay.run(stop))
+    store_id = f"store-{uuid.uuid4().hex[:8]}"
+    now = datetime.now(timezone.utc)
+    async with db.transaction() as session:
+        await emit(session, StoreCreated(store_id=store_id, code="BENCH-01", name="Bench store", kind="dealer_store",
+                                         status="active", created_at=now), subject=store_id, store_id=store_id)
+    crm = await asyncpg.connect(make_url(crm_url).set(drivername="postgresql").render_as_string(hide_password=False))
+    committed: dict[str, float] = {}
+    visible: dict[str, float] = {}
+
+    async def reader():
+        while len(visible) < orders:
+            rows = await crm.fetch("SELECT repair_order_id FROM callbacks WHERE store_id = $1", store_id)
+            t = time.perf_counter()
+            for row in rows:
+                visible.setdefault(row["repair_order_id"], t)
+            await asyncio.sleep(0.005)
+
+    # Wait until CRM knows the store (its consumer is up and caught up).
+    deadline = time.monotonic() + 120
+    while not await crm.fetchval("SELECT count(*) FROM known_stores WHERE id = $1", store_id):
+        if time.monotonic() > deadline:
+            raise TimeoutError("CRM never learnt the bench store")
+        await asyncio.sleep(0.05)
+    reading = asyncio.create_task(reader())
+    interval = 1.0 / rate
+    start = time.perf_counter()
+    for n in range(orders):
+        target = start + n * interval
+        delay = target - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        event = _delivered(store_id, n)
+        async with db.transaction() as session:
+            await emit(session, event, subject=event.repair_order_id, store_id=store_id)
+        committed[event.repair_order_id] = time.perf_counter()
+    sent_for = time.perf_counter() - start
+    await asyncio.wait_for(reading, 300)
+    stop.set()
+    await relay_task
+    await crm.close()
+    await db.dispose()
+    latencies = [visible[k] - committed[k] for k in committed]
+    return {"orders": orders, "target_rate_per_s": rate, "achieved_rate_per_s": round(orders / sent_for, 1),
+            **summary_ms(latencies), "target": "p99 under 250 ms at 100 orders/s"}
+
+
+def run(bootstrap: str, create_database, orders: int = 1000, rate: float = 100.0) -> dict:
+    prefix = f"benchpipe{uuid.uuid4().hex[:6]}."
+    reception_url = create_database("bench_reception")
+    upgrade(BENCH_MIGRATIONS, reception_url)
+    crm_url = create_database("bench_crm")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-pipe-"))
+    port = _free_port()
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "KAFKA_TOPIC_PREFIX": prefix, "CRM_DATABASE_URL": crm_url,
+           "CRM_PORT": str(port), "LOG_LEVEL": "WARNING"}
+    crm = subprocess.Popen([sys.executable, "-m", "services.crm", "all"], env=env, cwd=REPO,
+                           stdout=open(tmp / "crm.log", "w"), stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or crm.poll() is not None:
+                raise RuntimeError("CRM did not start:\n" + (tmp / "crm.log").read_text()[-3000:])
+            time.sleep(0.1)
+        return asyncio.run(_measure(bootstrap, reception_url, crm_url, prefix, orders, rate))
+    finally:
+        crm.send_signal(signal.SIGTERM)
+        try:
+            crm.wait(20)
+        except subprocess.TimeoutExpired:
+            crm.kill()
