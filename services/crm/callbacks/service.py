@@ -28,7 +28,7 @@ from services.crm.customers import repository as customers
 from services.crm.customers.models import Customer
 from services.crm.customers.service import default_preferences
 from services.crm.localtime import zone_of
-from services.crm.versioning import check_version
+from services.common.versioning import check_version
 
 
 class InvalidSurvey(DomainError):

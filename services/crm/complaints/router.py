@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Query
 
 from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute, require_access
 from services.common.errors import Conflict, InvalidTransition, NotFound, StaleVersion, ValidationFailed, problem_responses
@@ -9,11 +9,10 @@ from services.crm.complaints import service
 from services.crm.complaints.schemas import (
     ComplaintAssign, ComplaintCreate, ComplaintList, ComplaintPublic, ComplaintResolve, Severity, Status,
 )
-from services.crm.versioning import expected_version
+from services.common.versioning import IfMatch, expected_version
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"], route_class=TransactionalRoute)
 Crm = Annotated[Principal, Depends(require_access("crm"))]
-IfMatch = Annotated[str | None, Header(alias="If-Match", description="optional: the version read")]
 
 
 @router.post("", status_code=201, response_model=ComplaintPublic,

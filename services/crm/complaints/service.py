@@ -23,7 +23,7 @@ from services.crm.complaints import repository
 from services.crm.complaints.models import Complaint, ComplaintEscalation, ComplaintStep
 from services.crm.complaints.schemas import ComplaintCreate, ComplaintPublic, EscalationPublic, StepPublic
 from services.crm.customers import repository as customers
-from services.crm.versioning import check_version
+from services.common.versioning import check_version
 
 DEADLINE = {"critical": timedelta(hours=48), "high": timedelta(hours=48), "medium": timedelta(days=5),
             "low": timedelta(days=5)}

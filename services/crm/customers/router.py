@@ -1,13 +1,13 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from services.common.api import CursorQuery, LimitQuery, SessionDep, ClockDep, TransactionalRoute, require_access
 from services.common.errors import NotFound, StaleVersion, ValidationFailed, problem_responses
 from services.common.identity import Principal
 from services.crm.customers import service
 from services.crm.customers.schemas import CustomerList, CustomerPublic, CustomerUpdate, VehicleHistory
-from services.crm.versioning import PreconditionRequired, etag, expected_version
+from services.common.versioning import IfMatch, PreconditionRequired, etag, expected_version
 
 router = APIRouter(prefix="/v1", tags=["customers"], route_class=TransactionalRoute)
 Crm = Annotated[Principal, Depends(require_access("crm"))]
@@ -35,7 +35,7 @@ async def get_customer(customer_id: str, session: SessionDep, principal: Crm, re
               responses=problem_responses(NotFound, StaleVersion, PreconditionRequired, ValidationFailed))
 async def update_customer(customer_id: str, body: CustomerUpdate, session: SessionDep, clock: ClockDep,
                           principal: Crm, response: Response,
-                          if_match: Annotated[str | None, Header(alias="If-Match")] = None):
+                          if_match: IfMatch = None):
     """Club membership and contact preferences. Send the version read (If-Match or `version`); a stale one is 412."""
     expected = expected_version(if_match, body.version, required=True)
     customer = await service.update_customer(session, clock, principal, customer_id, body, expected)

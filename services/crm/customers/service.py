@@ -25,7 +25,7 @@ from services.crm.customers.schemas import (
     ContactPreferences, CustomerPublic, CustomerUpdate, Operation, Owner, OwnedVehicle, PartUsed, Visit, VehicleHistory,
 )
 from services.crm.localtime import local_date, zone_of
-from services.crm.versioning import check_version
+from services.common.versioning import check_version
 
 _PHONE_NOISE = re.compile(r"[\s\-().]")
 _CHINA_PREFIX = re.compile(r"^(?:\+86|0086)(1\d{10})$")

@@ -12,7 +12,7 @@ from services.network.claims import repository, service
 from services.network.claims.models import Claim
 from services.network.claims.schemas import ClaimCreate, ClaimDecision, ClaimList, ClaimPublic, ClaimResubmit, ClaimStatus
 from services.network.stores import service as stores
-from services.network.versioning import IfMatch, check_version
+from services.common.versioning import IfMatch, check_version
 
 router = APIRouter(prefix="/v1/claims", tags=["warranty claims"], route_class=TransactionalRoute)
 Access = Annotated[Principal, Depends(require_access("claims"))]

@@ -14,7 +14,7 @@ from services.network.settlements.schemas import (
     PERIOD, SettlementCreate, SettlementList, SettlementPay, SettlementPublic, SettlementStatus,
 )
 from services.network.stores import service as stores
-from services.network.versioning import IfMatch, check_version
+from services.common.versioning import IfMatch, check_version
 
 router = APIRouter(prefix="/v1/settlements", tags=["settlements"], route_class=TransactionalRoute)
 Access = Annotated[Principal, Depends(require_access("settlements"))]
