@@ -28,7 +28,7 @@ from .keyevents import KeyEventFeed
 from .keys import IntrospectionFailed, KeyCache
 from .problems import problem
 from .ratelimit import TokenBuckets
-from .settings import GatewaySettings
+from .settings import SERVICES, GatewaySettings
 
 log = get_logger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -62,7 +62,9 @@ class RequestContext:
         started = time.perf_counter()
         status = 500
         path = scope.get("path", "")
+        # Only known names become metric labels: a caller must not be able to mint series.
         service = path.split("/")[2] if path.startswith("/api/") and path.count("/") >= 2 else "gateway"
+        service = service if service in SERVICES or service == "gateway" else "unknown"
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status

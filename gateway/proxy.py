@@ -15,7 +15,7 @@ from starlette.responses import Response, StreamingResponse
 
 from services.common import context
 from services.common.identity import (
-    ANONYMOUS_ROLE, H_REQUEST, HQ_ROLES, STORE_ROLES, IDENTITY_HEADERS, Principal, sign,
+    ANONYMOUS_ROLE, HQ_ROLES, IDENTITY_HEADERS, STORE_ROLES, Principal, sign,
 )
 from services.common.logging import get_logger
 from services.common.permissions import allowed, area_for
@@ -180,23 +180,26 @@ def _wants_stream(request: Request, sub_path: str) -> bool:
     return "text/event-stream" in request.headers.get("accept", "") or sub_path.endswith("/stream")
 
 
-def upstream_headers(request: Request, principal: Principal, secret: str) -> list[tuple[str, str]]:
+def upstream_headers(request: Request, principal: Principal, secret: str) -> list[tuple[bytes, bytes]]:
+    """The caller's headers as raw bytes (whatever they carry, passed on unchanged), less
+    hop-by-hop, credentials and any identity claims, plus our signed identity."""
     connection_listed = {t.strip().lower() for t in request.headers.get("connection", "").split(",") if t.strip()}
-    out: list[tuple[str, str]] = []
-    for name, value in request.headers.items():
-        low = name.lower()
+    out: list[tuple[bytes, bytes]] = []
+    for raw_name, raw_value in request.scope["headers"]:
+        low = raw_name.decode("latin-1").lower()
         # Nobody vouches for themselves: identity headers only ever come from us.
         if low in _DROP_REQUEST or low in connection_listed or low in _IDENTITY or low.startswith(
                 ("x-principal-", "x-identity-")):
             continue
-        out.append((name, value))
+        out.append((raw_name, raw_value))
     rid = context.request_id.get() or request.state.request_id
-    out.extend(sign(principal, rid, secret).items())
+    out.extend((k.encode(), v.encode()) for k, v in sign(principal, rid, secret).items())
     # The client as we see it (already the original one when a trusted proxy said so).
-    out.append(("X-Forwarded-For", client_address(request)))
-    out.append(("X-Forwarded-Proto", request.url.scheme))
-    if request.headers.get("host"):
-        out.append(("X-Forwarded-Host", request.headers["host"]))
+    out.append((b"x-forwarded-for", client_address(request).encode("latin-1")))
+    out.append((b"x-forwarded-proto", request.url.scheme.encode()))
+    host = request.headers.get("host")
+    if host:
+        out.append((b"x-forwarded-host", host.encode("latin-1")))
     return out
 
 

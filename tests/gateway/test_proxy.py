@@ -316,3 +316,21 @@ async def test_health_readiness_and_metrics():
         metrics = (await rig.client.get("/metrics")).text
         assert 'gateway_requests_total{method="GET",service="network",status="401"}' in metrics
         assert "gateway_key_lookups_total" in metrics
+
+
+async def test_header_values_outside_ascii_pass_through_unchanged():
+    async with gateway() as rig:
+        key = rig.key("hq_analyst")
+        response = await rig.client.get("/api/network/v1/stores",
+                                        headers={**rig.bearer(key), "X-Note": "caf\xe9 \x8e".encode("latin-1")})
+        assert response.status_code == 200
+        assert response.json()["headers"]["x-note"] == "caf\xe9 \x8e"
+
+
+async def test_unknown_service_names_do_not_become_metric_series():
+    async with gateway() as rig:
+        for i in range(3):
+            await rig.client.get(f"/api/made-up-{i}/v1/x")
+        metrics = (await rig.client.get("/metrics")).text
+        assert "made-up" not in metrics
+        assert 'gateway_requests_total{method="GET",service="unknown",status="404"}' in metrics

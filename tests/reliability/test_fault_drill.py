@@ -22,7 +22,7 @@ from tools.client import Api, OrderPlan, open_store, repair_order_life, wait_for
 ORDERS = 200
 STORES = 2
 CONCURRENCY = 6
-WARRANTY_EVERY = 4  # every fourth car also has warranty work, claimed afterwards
+WARRANTY_EVERY = 3  # every third car (in both stores) also has warranty work, claimed afterwards
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from datetime import date
 import httpx
 
 from tests.security.helpers import new_complaint, new_key, new_store, new_technician, poll
-from tests.support.processes import available_services
 
 
 def test_a_new_store_is_known_everywhere_within_seconds_and_its_key_works_on_every_service(platform):

@@ -15,8 +15,13 @@ SIGKILL after a grace period), `kill()` (SIGKILL), `restart()`, `url`, `log_path
 gateway (`python -m gateway`) on free ports with one shared environment: its own topic
 prefix, identity secret and bootstrap key, a database per service from
 `database_url(label)` (e.g. the `pg_database` fixture; SQLite files in the log folder
-when omitted). Logs go to files in the folder given (use pytest's `tmp_path`), and the
-tail of every log is printed when a process fails to become ready.
+when omitted). `start()` returns once every service answers /readyz, the gateway answers
+(/readyz with all four services, /healthz otherwise) and reads network's events, so a
+revocation bites within seconds from the first request. `platform.api(key)` is an httpx
+client on the gateway; `identity_secret` lets a test sign headers for a service port.
+Settings go in through `env=` (every process) and `gateway_env=`. Logs go to files in the
+folder given (use pytest's `tmp_path`), and a process that fails to become ready raises
+with the tail of its log.
 
 `available_services()` names the services that exist in this checkout;
 `PostgresDatabases(admin_url)` makes fresh databases for a platform that outlives one
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import secrets
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -45,9 +51,17 @@ SERVICES = ("reception", "workshop", "crm", "network")
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free right now, chosen below Linux's ephemeral range (32768+) so outgoing
+    connections, which take their local ports from that range, do not grab it first."""
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port found")
 
 
 def available_services() -> tuple[str, ...]:
@@ -133,7 +147,7 @@ class Process:
                 raise RuntimeError(f"{self.name} exited with {self._proc.returncode if self._proc else '?'}\n{self.tail()}")
             try:
                 response = httpx.get(self.url + path, timeout=2.0)
-                if response.status_code == 200:
+                if response.status_code == 200 and self.running:
                     return self
                 last = f"{response.status_code} {response.text[:200]}"
             except httpx.HTTPError as exc:
