@@ -63,6 +63,8 @@ def area_for(service: str, path: str) -> str | None:
             return "claims"
         if path.startswith("/v1/settlements"):
             return "settlements"
+        if path.startswith("/v1/kpis/rebuild"):
+            return "network"  # rebuilding projections is administration, not reading KPIs
         if path.startswith("/v1/kpis"):
             return "kpis"
         return "network"

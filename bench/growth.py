@@ -1,0 +1,146 @@
+"""Growth: how the order list and the HQ KPI query answer as the data grows (10 k, 100 k,
+1 M repair orders stored), on PostgreSQL, through each service's own HTTP app.
+
+The rows are bulk-loaded with SQL (generate_series) into the schema the migrations
+built: loading a million orders through the API would measure the loader, not the
+reads. Orders are spread over 20 stores and a year; KPI projections get one entity and
+two facts per order and the per-day totals a real year of 20 stores has. The signed
+identity is the one the gateway would send; the gateway is measured in bench.gateway."""
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+
+from bench.stats import summary_ms
+from services.common.identity import Principal, sign
+from services.common.migrations import upgrade
+from services.common.settings import DEV_IDENTITY_SECRET
+
+STORES = 20
+DAYS = 365
+KPI_METRICS = ("repair_orders_opened", "repair_orders_delivered", "revenue_customer_fen", "comebacks",
+               "callbacks_due", "callbacks_on_time", "claims_submitted", "claims_approved_fen")
+
+
+def _dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _load(reception_url: str, network_url: str, total: int) -> None:
+    rx = await asyncpg.connect(_dsn(reception_url))
+    nw = await asyncpg.connect(_dsn(network_url))
+    try:
+        await rx.execute("""
+            INSERT INTO known_stores (id, code, name, kind, timezone, status, updated_at)
+            SELECT 'store-' || s, 'GS-' || s, 'Growth store ' || s, 'dealer_store', 'Asia/Shanghai', 'active', now()
+            FROM generate_series(0, $1 - 1) s ON CONFLICT DO NOTHING""", STORES)
+        await rx.execute("""
+            INSERT INTO repair_orders (id, store_id, number, status, customer, vehicle, vin, mileage_km, complaint,
+                                       advisor, opened_at, delivered_at, totals, line_count, version)
+            SELECT lpad(g::text, 12, '0') || '-0000-7000-8000-000000000000',
+                   'store-' || (g % $2),
+                   'GS-' || (g % $2) || '-' || lpad(g::text, 9, '0'),
+                   (ARRAY['open','approved','in_progress','ready','settled','delivered','delivered','delivered'])[1 + g % 8],
+                   '{"name": "Customer", "phone": "13800000000"}'::json,
+                   json_build_object('vin', 'LGRWT' || lpad(g::text, 12, '0'), 'plate', '沪A00000', 'model', 'Sedan'),
+                   'LGRWT' || lpad((g % 200000)::text, 12, '0'),
+                   10000 + g % 90000, 'Periodic maintenance',
+                   '{"id": "advisor", "name": "Advisor", "role": "service_advisor"}'::json,
+                   now() - ((g % $3) || ' days')::interval, now() - ((g % $3) || ' days')::interval,
+                   '{"customer_fen": 50000, "tax_fen": 6500, "customer_due_fen": 56500}'::json, 2, 1
+            FROM generate_series(1, $1) g""", total, STORES, DAYS)
+        await rx.execute("ANALYZE repair_orders")
+        await nw.execute("""
+            INSERT INTO stores (id, code, name, kind, region, city, timezone, status, created_at, version)
+            SELECT 'store-' || s, 'GS-' || s, 'Growth store ' || s, 'dealer_store', 'East', 'Shanghai',
+                   'Asia/Shanghai', 'active', now(), 1
+            FROM generate_series(0, $1 - 1) s ON CONFLICT DO NOTHING""", STORES)
+        await nw.execute("""
+            INSERT INTO kpi_entities (key, kind, store_id, state, updated_at)
+            SELECT 'ro:' || g, 'repair_order', 'store-' || (g % $2), '{"opened_at": "2026-01-01T00:00:00Z"}'::json, now()
+            FROM generate_series(1, $1) g""", total, STORES)
+        await nw.execute("""
+            INSERT INTO kpi_facts (key, entity_key, store_id, day, metric, value)
+            SELECT 'ro:' || g || ':' || m, 'ro:' || g, 'store-' || (g % $2), current_date - (g % $3), m, 1
+            FROM generate_series(1, $1) g, unnest(ARRAY['repair_orders_opened', 'repair_orders_delivered']) m""",
+                         total, STORES, DAYS)
+        await nw.execute("""
+            INSERT INTO kpi_daily (store_id, day, metric, value)
+            SELECT 'store-' || s, current_date - d, m, 1 + (s * 7 + d) % 40
+            FROM generate_series(0, $1 - 1) s, generate_series(0, $2 - 1) d, unnest($3::text[]) m
+            ON CONFLICT DO NOTHING""", STORES, DAYS, list(KPI_METRICS))
+        await nw.execute("ANALYZE")
+    finally:
+        await rx.close()
+        await nw.close()
+
+
+async def _timed(client: httpx.AsyncClient, path: str, headers_for, params: dict, repeats: int) -> dict:
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        response = await client.get(path, params=params, headers=headers_for())
+        seconds.append(time.perf_counter() - start)
+        if response.status_code != 200:
+            raise RuntimeError(f"{path} {params} -> {response.status_code} {response.text[:300]}")
+    return summary_ms(seconds)
+
+
+async def _measure(reception_url: str, network_url: str, repeats: int) -> dict:
+    from services.network.main import create_app as network_app
+    from services.network.settings import NetworkSettings
+    from services.reception.main import create_app as reception_app
+    from services.reception.settings import ReceptionSettings
+
+    results = {}
+    rx = reception_app(ReceptionSettings(database_url=reception_url, kafka_bootstrap_servers="127.0.0.1:1"), role="api")
+    nw = network_app(NetworkSettings(database_url=network_url, kafka_bootstrap_servers="127.0.0.1:1"), role="api")
+    advisor = lambda: sign(Principal("advisor", "service_advisor", "store-3"), uuid.uuid4().hex, DEV_IDENTITY_SECRET)
+    hq = lambda: sign(Principal("hq", "hq_analyst"), uuid.uuid4().hex, DEV_IDENTITY_SECRET)
+    async with rx.router.lifespan_context(rx), nw.router.lifespan_context(nw):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=rx), base_url="http://rx") as c:
+            await _timed(c, "/v1/repair-orders", advisor, {"limit": 50}, 5)  # warm
+            results["order_list_first_page"] = await _timed(c, "/v1/repair-orders", advisor, {"limit": 50}, repeats)
+            page = (await c.get("/v1/repair-orders", params={"limit": 200}, headers=advisor())).json()
+            for _ in range(9):
+                page = (await c.get("/v1/repair-orders", params={"limit": 200, "cursor": page["next_cursor"]},
+                                    headers=advisor())).json()
+            results["order_list_page_11"] = await _timed(c, "/v1/repair-orders", advisor,
+                                                         {"limit": 50, "cursor": page["next_cursor"]}, repeats)
+            results["order_list_status_ready"] = await _timed(c, "/v1/repair-orders", advisor,
+                                                              {"limit": 50, "status": "ready"}, repeats)
+            results["order_list_by_vin"] = await _timed(c, "/v1/repair-orders", advisor,
+                                                        {"vin": "LGRWT000000000123"}, repeats)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=nw), base_url="http://nw") as c:
+            today = date.today()
+            month = {"from": (today - timedelta(days=30)).isoformat(), "to": today.isoformat()}
+            year = {"from": (today - timedelta(days=DAYS - 1)).isoformat(), "to": today.isoformat()}
+            await _timed(c, "/v1/kpis", hq, month, 3)
+            results["kpis_network_30_days"] = await _timed(c, "/v1/kpis", hq, month, repeats)
+            results["kpis_network_365_days"] = await _timed(c, "/v1/kpis", hq, year, repeats)
+            results["kpis_one_store_30_days"] = await _timed(c, "/v1/kpis", hq, {**month, "store_id": "store-3"}, repeats)
+    return results
+
+
+def run(create_database, sizes=(10_000, 100_000, 1_000_000), repeats: int = 50) -> dict:
+    from services import network, reception
+
+    out = {"stores": STORES, "days": DAYS, "repeats": repeats, "sizes": {}}
+    for total in sizes:
+        reception_url = create_database("growth_reception")
+        network_url = create_database("growth_network")
+        upgrade(Path(reception.__file__).parent / "migrations", reception_url)
+        upgrade(Path(network.__file__).parent / "migrations", network_url)
+        started = time.perf_counter()
+        asyncio.run(_load(reception_url, network_url, total))
+        loaded = time.perf_counter() - started
+        measured = asyncio.run(_measure(reception_url, network_url, repeats))
+        out["sizes"][str(total)] = {"load_seconds": round(loaded, 1), **measured}
+    return out

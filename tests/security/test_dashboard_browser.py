@@ -1,0 +1,78 @@
+"""The HQ dashboard in headless Chromium against the real platform: it loads, shows the
+figures the API returns, and changes by itself when a repair order is delivered."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.security.flows import deliver_repair_order, open_store
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def browser():
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def cell(page, store_id: str, kpi: str) -> str:
+    return page.locator(f'#store-kpis tr[data-store="{store_id}"] td[data-kpi="{kpi}"]').inner_text()
+
+
+def test_dashboard_shows_the_api_figures_and_follows_a_delivery_live(platform, browser):
+    staff = open_store(platform)
+    with platform.api(platform.bootstrap_key) as hq:
+        report = hq.get("/api/network/v1/kpis").json()
+    ours = next(s for s in report["stores"] if s["store_id"] == staff.id)
+    assert ours["repair_orders_delivered"] == 0
+
+    page = browser.new_page()
+    outside: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(platform.gateway.url) else outside.append(r.url))
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.goto(platform.gateway.url + "/dashboard")
+    page.fill("#key", platform.bootstrap_key)
+    page.click("#login button[type=submit]")
+    page.wait_for_selector(f'#store-kpis tr[data-store="{staff.id}"]', timeout=30000)
+    # Waits use Playwright's own isolated scripts: the page's CSP forbids evaluating strings.
+    expect(page.locator("body")).to_have_attribute("data-live", "on", timeout=30000)
+
+    # The figures on the page are the API's.
+    delivered_total = report["network"]["repair_orders_delivered"]
+    tile = page.locator('#network-totals .tile[data-kpi="repair_orders_delivered"] .value')
+    assert tile.inner_text() == f"{delivered_total:,}"
+    assert cell(page, staff.id, "repair_orders_delivered") == "0"
+    assert page.locator(f'#store-kpis tr[data-store="{staff.id}"] td').first.inner_text() == staff.store["code"]
+    assert page.locator("#chart-orders svg rect").count() >= 2 * len(report["stores"])
+    assert page.locator("#claims-note").inner_text() in ("No claims are waiting.", "") or \
+        page.locator("#claims tbody tr").count() > 0
+
+    deliver_repair_order(platform, staff)
+    # No reload: the KPI stream tells the page, and the figures follow.
+    expect(page.locator(f'#store-kpis tr[data-store="{staff.id}"] td[data-kpi="repair_orders_delivered"]')) \
+        .to_have_text("1", timeout=30000)
+    assert tile.inner_text() == f"{delivered_total + 1:,}"
+    with platform.api(platform.bootstrap_key) as hq:
+        after = hq.get("/api/network/v1/kpis", params={"store_id": staff.id}).json()
+    assert after["stores"][0]["repair_orders_delivered"] == 1
+    revenue = after["stores"][0]["revenue_fen"]["total"]
+    assert revenue > 0
+    assert cell(page, staff.id, "revenue_fen") == f"¥{revenue / 100:,.2f}"
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    assert not outside, f"the page reached outside the gateway: {outside}"
+    assert not errors, errors
