@@ -1,0 +1,60 @@
+"""`make bench`: every benchmark in one run; JSON under bench/results/, a table in
+docs/performance.md. Starts its own Kafka broker and PostgreSQL cluster unless
+KAFKA_BOOTSTRAP_SERVERS / TEST_PG_ADMIN_URL name running ones."""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench import infra
+from bench.report import write_report
+
+RESULTS = Path(__file__).parent / "results"
+ALL = ("gateway", "relay", "pipeline", "lifecycle", "growth")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default=",".join(ALL), help=f"comma-separated subset of {', '.join(ALL)}")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    args = parser.parse_args(argv)
+    wanted = [name for name in args.only.split(",") if name]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    run = {"started_at": datetime.now(timezone.utc).isoformat(), "machine": {"cpus": __import__("os").cpu_count(),
+           "python": platform.python_version()}, "results": {}}
+    with infra.kafka() as bootstrap, infra.postgres() as create_database:
+        for name in wanted:
+            print(f"== {name}", flush=True)
+            started = time.perf_counter()
+            if name == "gateway":
+                from bench import gateway
+                result = gateway.run(seconds=5 if args.quick else 15)
+            elif name == "relay":
+                from bench import relay
+                result = relay.run(bootstrap, create_database, count=5000 if args.quick else 20000)
+            elif name == "pipeline":
+                from bench import pipeline
+                result = pipeline.run(bootstrap, create_database, orders=300 if args.quick else 1000)
+            elif name == "lifecycle":
+                from bench import lifecycle
+                result = lifecycle.run(bootstrap, create_database, orders=20 if args.quick else 60)
+            elif name == "growth":
+                from bench import growth
+                result = growth.run(create_database, sizes=(10_000,) if args.quick else (10_000, 100_000, 1_000_000),
+                                    repeats=10 if args.quick else 50)
+            else:
+                parser.error(f"unknown benchmark {name}")
+            result["wall_seconds"] = round(time.perf_counter() - started, 1)
+            run["results"][name] = result
+            (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+            print(json.dumps(result, indent=2), flush=True)
+    (RESULTS / "last-run.json").write_text(json.dumps(run, indent=2) + "\n")
+    print(f"wrote {write_report(RESULTS)}")
+
+
+if __name__ == "__main__":
+    main()

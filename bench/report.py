@@ -1,0 +1,64 @@
+"""docs/performance.md from the JSON results of the last run of each benchmark."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
+
+
+def _load(results: Path, name: str) -> dict | None:
+    path = results / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def write_report(results: Path) -> Path:
+    lines = ["# Performance", "",
+             "Measured by `make bench` on the development machine (2 cores, shared); JSON under",
+             "`bench/results/`. Absolute figures vary from run to run on a shared machine; the",
+             "ratios are measured side by side in one run. Regenerate with `make bench`.", ""]
+    gw = _load(results, "gateway")
+    if gw:
+        lines += ["## Gateway against a direct call and nginx",
+                  f"wrk, 1 thread, {gw['connections']} connections, {gw['seconds']} s per row; upstream: {gw['upstream']}.", "",
+                  "| request | path | req/s | p50 ms | p99 ms | throughput vs direct | added p50 ms |",
+                  "|---|---|---|---|---|---|---|"]
+        for method in ("GET", "POST"):
+            for name, row in gw[method].items():
+                lines.append(f"| {method} | {name} | {row['requests_per_s']} | {row['p50_ms']} | {row['p99_ms']} | "
+                             f"{row.get('throughput_vs_direct', 1.0)} | {row.get('added_p50_ms', 0.0)} |")
+        lines += ["", f"Target: {gw['target']}.", ""]
+    relay = _load(results, "relay")
+    pipeline = _load(results, "pipeline")
+    if relay or pipeline:
+        lines += ["## Event pipeline", ""]
+        if relay:
+            lines += [f"- Relay {relay['relay_events_per_s']} events/s against a raw aiokafka producer's "
+                      f"{relay['raw_producer_events_per_s']} on the same broker: **{relay['relay_vs_raw']:.0%}** "
+                      f"({relay['events']} events, best of {relay['rounds']}). Target: {relay['target']}."]
+        if pipeline:
+            lines += [f"- Delivery committed → callback visible in CRM over {pipeline['orders']} orders at "
+                      f"{pipeline['achieved_rate_per_s']}/s (asked {pipeline['target_rate_per_s']}/s): p50 "
+                      f"**{pipeline['p50_ms']} ms**, p99 **{pipeline['p99_ms']} ms**, max {pipeline['max_ms']} ms. "
+                      f"Target: {pipeline['target']}."]
+        lines.append("")
+    life = _load(results, "lifecycle")
+    if life:
+        lines += ["## Whole repair-order lives through the gateway", "",
+                  f"{life['orders']} lives, {life['concurrency']} in flight: **{life['lives_per_s']} lives/s** "
+                  f"(each about {life['calls_per_life']} API calls plus the events between services); one life "
+                  f"p50 {life['life_p50_ms']} ms, p99 {life['life_p99_ms']} ms.", ""]
+    growth = _load(results, "growth")
+    if growth:
+        lines += ["## Growth", "",
+                  f"{growth['stores']} stores, a year of data, {growth['repeats']} requests per row (ms, p50 / p99).", "",
+                  "| orders stored | order list, first page | page 11 | status filter | by VIN | KPIs 30 days | KPIs 365 days | KPIs one store |",
+                  "|---|---|---|---|---|---|---|---|"]
+        keys = ("order_list_first_page", "order_list_page_11", "order_list_status_ready", "order_list_by_vin",
+                "kpis_network_30_days", "kpis_network_365_days", "kpis_one_store_30_days")
+        for size, row in growth["sizes"].items():
+            cells = " | ".join(f"{row[k]['p50_ms']} / {row[k]['p99_ms']}" for k in keys)
+            lines.append(f"| {int(size):,} | {cells} |")
+        lines.append("")
+    DOC.write_text("\n".join(lines) + "\n")
+    return DOC
