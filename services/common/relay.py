@@ -132,27 +132,28 @@ class OutboxRelay:
         """Publish everything unsent, several batches in flight at once: while the broker
         acknowledges one batch and the database marks it sent, the next is being sent.
         Returns how many rows were published (0 when the outbox was empty)."""
-        inflight: deque[tuple[int, int, asyncio.Task]] = deque()
+        inflight: deque[tuple[list[int], asyncio.Task]] = deque()
         total = 0
         try:
             while True:
-                # Rows of in-flight batches are still unsent; skip their id range. A row that
-                # committed late inside that range is read once the range has drained.
-                window = (min(b[0] for b in inflight), max(b[1] for b in inflight)) if inflight else None
-                rows = await self._read_unsent(window)
+                # Rows of in-flight batches are still unsent: skip exactly those. A row that
+                # committed late with a lower id is read now, before any later row of its
+                # aggregate (which could only be written after it committed), so order per key holds.
+                busy = [row_id for ids, _ in inflight for row_id in ids]
+                rows = await self._read_unsent(busy)
                 if rows:
                     futures = await self._send(rows)
                     ids = [r[0] for r in rows]
-                    inflight.append((min(ids), max(ids), asyncio.create_task(self._confirm(ids, futures))))
+                    inflight.append((ids, asyncio.create_task(self._confirm(ids, futures))))
                 while inflight and (len(inflight) >= self.settings.relay_max_inflight_batches or not rows):
-                    total += await inflight.popleft()[2]
+                    total += await inflight.popleft()[1]
                 if not rows and not inflight:
                     return total
         finally:
-            for *_, task in inflight:
+            for _, task in inflight:
                 task.cancel()
 
-    async def _read_unsent(self, skip: tuple[int, int] | None):
+    async def _read_unsent(self, skip: list[int]):
         table = OutboxMessage.__table__
         stmt = (
             sa.select(table.c.id, table.c.event_type, table.c.key, table.c.payload)
@@ -160,12 +161,20 @@ class OutboxRelay:
             .order_by(table.c.id)
             .limit(self.settings.relay_batch_size)
         )
-        if skip is not None:
-            stmt = stmt.where(sa.not_(table.c.id.between(*skip)))
+        if skip:
+            stmt = stmt.where(table.c.id.not_in(skip) if self.db.sqlite else self._id_not_in(skip))
         async with self.db.transaction() as session:
             rows = (await session.execute(stmt)).all()
         PENDING.labels(self.settings.service_name).set(len(rows))
         return rows
+
+    @staticmethod
+    def _id_array(ids: list[int]):
+        # One array parameter instead of thousands of bind parameters (PostgreSQL).
+        return sa.cast(sa.literal(ids, ARRAY(sa.BigInteger)), ARRAY(sa.BigInteger))
+
+    def _id_not_in(self, ids: list[int]):
+        return OutboxMessage.__table__.c.id != sa.all_(self._id_array(ids))
 
     async def _send(self, rows) -> list[asyncio.Future]:
         producer = self._producer
@@ -180,11 +189,7 @@ class OutboxRelay:
         """Mark rows sent only once the broker has acknowledged every one of them."""
         await asyncio.gather(*futures)
         table = OutboxMessage.__table__
-        if self.db.sqlite:
-            sent = table.c.id.in_(ids)
-        else:
-            # One array parameter instead of thousands of bind parameters.
-            sent = table.c.id == sa.any_(sa.cast(sa.literal(ids, ARRAY(sa.BigInteger)), ARRAY(sa.BigInteger)))
+        sent = table.c.id.in_(ids) if self.db.sqlite else table.c.id == sa.any_(self._id_array(ids))
         async with self.db.transaction() as session:
             await session.execute(sa.update(table).where(sent).values(sent_at=datetime.now(timezone.utc)))
         self.published += len(ids)
