@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from prometheus_client import Counter
@@ -85,17 +87,11 @@ async def apply_event(db: Database, handlers: EventHandlers, envelope: CloudEven
     )
     try:
         async with db.transaction() as session:
-            seen = await session.get(InboxEvent, envelope.id)
-            if seen is not None:
+            # Claim the event id first, in one round trip: a duplicate inserts nothing; a
+            # concurrent duplicate blocks on the row until the first commits, then inserts nothing.
+            claimed = (await session.execute(_claim(db, envelope, topic))).first()
+            if claimed is None:
                 return Outcome.DUPLICATE
-            session.add(
-                InboxEvent(
-                    event_id=envelope.id, event_type=envelope.type, source_topic=topic,
-                    applied_at=datetime.now(timezone.utc),
-                )
-            )
-            # The inbox row is flushed first: a concurrent duplicate blocks on it, then fails.
-            await session.flush()
             await handler(session, payload, envelope)
         return Outcome.APPLIED
     except sa.exc.IntegrityError:
@@ -106,6 +102,17 @@ async def apply_event(db: Database, handlers: EventHandlers, envelope: CloudEven
     finally:
         context.correlation_id.reset(tokens[0])
         context.causation_id.reset(tokens[1])
+
+
+def _claim(db: Database, envelope: CloudEvent, topic: str):
+    insert = sqlite_insert if db.sqlite else pg_insert
+    table = InboxEvent.__table__
+    return (
+        insert(table)
+        .values(event_id=envelope.id, event_type=envelope.type, source_topic=topic, applied_at=datetime.now(timezone.utc))
+        .on_conflict_do_nothing(index_elements=[table.c.event_id])
+        .returning(table.c.event_id)
+    )
 
 
 class EventConsumer:
