@@ -1,0 +1,173 @@
+"""`make demo` against the real platform: every service and the gateway as processes on
+the real broker, the services' clocks read from a file the demo moves. A few simulated
+days with one dealer store and one partner outlet; afterwards the figures the platform
+answers are the figures the demo made, the history lies in the replayed days, the
+platform is back on real time, and the same seed on a second fresh platform tells the
+same story."""
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from tests.support.processes import Platform
+from tools import demo
+from tools.client import Api
+
+SEED = 7
+DAYS = 5
+SCALE = 2.0
+STORES = ["SH-PD-01", "KS-PO-01"]  # a dealer store, and an outlet that applies and is onboarded
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def _config(platform: Platform, **kw) -> demo.DemoConfig:
+    settings = dict(url=platform.gateway.url, key=platform.bootstrap_key, seed=SEED, days=DAYS, scale=SCALE,
+                    stores=STORES, clock_file=platform.log_dir / "demo-clock", progress=False, strict=True)
+    return demo.DemoConfig(**{**settings, **kw})
+
+
+@pytest.fixture(scope="module")
+def demo_runs(kafka_bootstrap, tmp_path_factory):
+    """Two fresh platforms started side by side, the same seed run into each."""
+    platforms = []
+    for name in ("first", "second"):
+        folder = tmp_path_factory.mktemp(name)
+        platforms.append(Platform(folder, kafka_bootstrap=kafka_bootstrap,
+                                  env={"PLATFORM_CLOCK": f"file:{folder / 'demo-clock'}"}))
+    errors: list[BaseException] = []
+
+    def start(platform: Platform) -> None:
+        try:
+            platform.start()
+        except BaseException as exc:  # reported below, after both have been given their chance
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(p,)) for p in platforms]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        if errors:
+            raise errors[0]
+
+        async def both():
+            return await asyncio.gather(*(demo.run(_config(p)) for p in platforms))
+
+        summaries = asyncio.run(both())
+        yield platforms[0], summaries[0], summaries[1]
+    finally:
+        for platform in platforms:
+            platform.stop()
+
+
+async def _all(api: Api, path: str, **params) -> list[dict]:
+    items, cursor = [], None
+    while True:
+        page = await api.get(path, limit=200, cursor=cursor, **params)
+        items += page["items"]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return items
+
+
+def _window(summary: demo.Summary) -> dict:
+    return {"from": summary.first_day.isoformat(), "to": summary.last_day.isoformat()}
+
+
+async def test_the_platform_answers_the_figures_the_demo_made(demo_runs):
+    platform, summary, _ = demo_runs
+    counts = summary.counts
+    assert summary.errors == []
+    assert counts["orders_delivered"] > 0 and counts["claims_submitted"] > 0 and counts["callbacks_completed"] > 0
+    async with httpx.AsyncClient(base_url=platform.gateway.url, timeout=30) as http:
+        hq = Api(http, platform.bootstrap_key)
+        stores = {s["code"]: s for s in await _all(hq, "/api/network/v1/stores")}
+        assert set(stores) == set(STORES)
+        assert stores["KS-PO-01"]["kind"] == "partner_outlet" and stores["KS-PO-01"]["status"] == "active"
+
+        orders = await _all(hq, "/api/reception/v1/repair-orders")
+        delivered = {o["id"] for o in orders if o["status"] == "delivered"}
+        assert len(orders) == counts["orders_opened"]
+        assert len(delivered) == counts["orders_delivered"]
+        assert {o["store_id"] for o in orders if o["id"] in delivered} == {s["id"] for s in stores.values()}
+
+        # Every car handed over has exactly one first callback.
+        firsts = await _all(hq, "/api/crm/v1/callbacks", kind="first")
+        assert sorted(c["repair_order_id"] for c in firsts) == sorted(delivered)
+        assert sum(1 for c in firsts if c["status"] == "completed") == counts["callbacks_completed"]
+
+        # Network's KPIs over the replayed days count the same deliveries and orders.
+        kpis = await hq.call("GET", "/api/network/v1/kpis", params=_window(summary))
+        assert kpis["network"]["repair_orders_delivered"] == len(delivered)
+        assert kpis["network"]["repair_orders_opened"] == len(orders)
+        assert kpis["network"]["revenue_fen"]["total"] > 0
+        assert kpis["network"]["csi_average"] is not None
+        assert 0.3 < float(kpis["network"]["technician_efficiency"]) < 3
+
+        # The warranty claims: on delivered orders, and what HQ approved is what the KPIs show.
+        claims = await _all(hq, "/api/network/v1/claims")
+        assert len(claims) == counts["claims_submitted"] == kpis["network"]["claims_submitted"]
+        assert all(c["repair_order_id"] in delivered for c in claims)
+        approved = [c for c in claims if c["status"] in ("approved", "partially_approved", "settled")]
+        assert kpis["network"]["claims_approved_fen"] == sum(c["amount_approved_fen"] for c in approved)
+
+
+async def test_the_history_lies_in_the_replayed_days_and_the_clock_is_real_again(demo_runs):
+    platform, summary, _ = demo_runs
+    assert not (platform.log_dir / "demo-clock").exists()
+    async with httpx.AsyncClient(base_url=platform.gateway.url, timeout=30) as http:
+        hq = Api(http, platform.bootstrap_key)
+        today = datetime.now(ZONE).date()
+        assert (await hq.get("/api/network/v1/kpis"))["to"] == today.isoformat()
+        assert summary.last_day < today
+        # Orders were opened and handed over on the simulated days, not today.
+        for order in await _all(hq, "/api/reception/v1/repair-orders", status="delivered"):
+            full = await hq.get(f"/api/reception/v1/repair-orders/{order['id']}")
+            days = {datetime.fromisoformat(h["at"]).astimezone(ZONE).date() for h in full["history"]}
+            assert all(summary.first_day <= d <= summary.last_day for d in days), (order["number"], days)
+        current = await hq.call("GET", "/api/network/v1/kpis", params={"from": today.isoformat(),
+                                                                        "to": today.isoformat()})
+        assert current["network"]["repair_orders_opened"] == 0
+
+
+async def test_the_same_seed_tells_the_same_story(demo_runs):
+    _, first, second = demo_runs
+    assert second.errors == []
+    assert first.counts == second.counts
+    assert first.kpis == second.kpis
+
+
+async def test_a_platform_that_does_not_follow_the_clock_file_is_refused_before_anything_is_written(demo_runs, tmp_path):
+    platform, _, _ = demo_runs
+    config = _config(platform, stores=["BJ-CY-01"])
+    config.clock_file = tmp_path / "not-the-platforms-clock"
+    with pytest.raises(demo.DemoError, match="does not read its clock"):
+        await demo.run(config)
+    assert not config.clock_file.exists()
+    async with httpx.AsyncClient(base_url=platform.gateway.url, timeout=30) as http:
+        codes = {s["code"] for s in await _all(Api(http, platform.bootstrap_key), "/api/network/v1/stores")}
+    assert "BJ-CY-01" not in codes
+
+
+async def test_a_second_run_into_the_same_stores_is_refused(demo_runs):
+    platform, _, _ = demo_runs
+    with pytest.raises(demo.DemoError, match="already has KS-PO-01, SH-PD-01"):
+        await demo.run(_config(platform))
+
+
+def test_the_command_line_explains_itself():
+    answer = subprocess.run([sys.executable, "-m", "tools.demo", "--help"], capture_output=True, text=True, timeout=60)
+    assert answer.returncode == 0
+    for option in ("--seed", "--scale", "--days", "--url", "--key", "--clock-file"):
+        assert option in answer.stdout
+    config = demo.parse_args(["--seed", "3", "--scale", "0.5", "--days", "30", "--stores", "SH-PD-01,KS-PO-01"])
+    assert (config.seed, config.scale, config.days, config.stores) == (3, 0.5, 30, ["SH-PD-01", "KS-PO-01"])
+    assert config.end is None
