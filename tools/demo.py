@@ -1,6 +1,6 @@
 """`make demo`: fill a running platform with months of realistic after-sales activity.
 
-The demo replays the last `--days` days (90 by default) of a dealer group: the dealer
+The demo replays the last `--days` days (60 by default) of a dealer group: the dealer
 stores of data/stores.json are opened by HQ, the partner outlets apply through the public
 form and are onboarded, and every simulated day each store books, checks in, quotes,
 repairs, quality-checks, issues parts, settles and hands over cars; roadside calls come
@@ -15,7 +15,7 @@ history behind it.
 
 Deterministic: every decision comes from `random.Random` seeded with `--seed` (per store,
 day and repair order), never from the wall clock; the same seed on an empty platform
-tells the same story.
+tells the same story. See docs/demo.md.
 """
 from __future__ import annotations
 
@@ -1715,11 +1715,17 @@ class Demo:
 
     async def preflight(self) -> None:
         try:
-            existing = await self.hq_api.get("/api/network/v1/stores", limit=200)
+            await self.hq_api.http.get("/healthz", timeout=5.0)
         except httpx.HTTPError as exc:
             raise DemoError(f"the gateway at {self.config.url} does not answer ({exc!r}); start it with `make run`")
+        try:
+            existing = await self.hq_api.get("/api/network/v1/stores", limit=200)
+        except httpx.HTTPError as exc:
+            raise DemoError(f"the gateway at {self.config.url} does not answer ({exc!r})") from exc
         except ApiError as exc:
-            raise DemoError(f"the gateway refused the HQ key ({exc.status}); pass the key `make run` printed") from exc
+            if exc.status in (401, 403):
+                raise DemoError(f"the gateway refused the HQ key ({exc.status}); pass the key `make run` printed") from exc
+            raise DemoError(f"the platform is not ready: {exc}") from exc
         taken = sorted({s["code"] for s in existing["items"]} & {s.code for s in self.stores})
         if taken:
             raise DemoError(f"the platform already has {', '.join(taken)}: the demo fills an empty platform "
