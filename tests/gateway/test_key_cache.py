@@ -42,6 +42,15 @@ def make(network: Network, clock: Clock, live: bool = True, **kw) -> KeyCache:
 TOKEN = "ak_abcdefghijklmnop"
 
 
+async def _until(condition, turns: int = 1000) -> None:
+    """Let the event loop run until `condition` holds (no wall-clock waiting)."""
+    for _ in range(turns):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition never held")
+
+
 def active(key_id="k1", store_id="s1", role="service_advisor") -> dict:
     return {"active": True, "id": key_id, "role": role, "store_id": store_id, "name": "advisor"}
 
@@ -105,7 +114,7 @@ async def test_an_answer_overtaken_by_an_event_is_not_cached():
     cache = make(network, clock)
     network.gate = asyncio.Event()
     pending = asyncio.create_task(cache.resolve(TOKEN))
-    await asyncio.sleep(0)
+    await _until(lambda: network.calls == 1)  # network's answer is on its way
     # The key is revoked while network's (old) answer is on its way.
     cache.key_revoked("k1")
     network.answers[TOKEN] = {"active": False, "id": "k1", "role": "service_advisor", "store_id": "s1",
@@ -122,7 +131,7 @@ async def test_concurrent_lookups_of_one_key_share_one_introspection():
     network.gate = asyncio.Event()
     cache = make(network, clock)
     tasks = [asyncio.create_task(cache.resolve(TOKEN)) for _ in range(20)]
-    await asyncio.sleep(0.01)
+    await _until(lambda: network.calls >= 1)  # the lookups are all under way (they start in one loop turn)
     network.gate.set()
     results = await asyncio.gather(*tasks)
     assert all(info.active for info, _ in results)
