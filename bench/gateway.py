@@ -92,6 +92,12 @@ end
 """
 
 
+def _median(samples: list[dict]) -> dict:
+    """The round with the median throughput, whole (its latencies belong to it)."""
+    ordered = sorted(samples, key=lambda row: row["requests_per_s"])
+    return dict(ordered[len(ordered) // 2])
+
+
 def _lua_table(headers: dict[str, str]) -> str:
     return "{" + ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items()) + "}"
 
@@ -115,7 +121,7 @@ def _wrk(wrk: str, url: str, path: str, method: str, headers: dict[str, str], se
             "non_2xx": int(errors.group(1)) if errors else 0}
 
 
-def run(seconds: int = 10, connections: int = 16) -> dict:
+def run(seconds: int = 10, connections: int = 16, rounds: int = 3) -> dict:
     wrk = _ensure("wrk", "wrk")
     nginx = _ensure("nginx", "nginx-light")
     tmp = Path(tempfile.mkdtemp(prefix="bench-gw-"))
@@ -149,21 +155,36 @@ def run(seconds: int = 10, connections: int = 16) -> dict:
             "gateway": (f"http://127.0.0.1:{gateway_port}", "/api/network"),
             "nginx": (f"http://127.0.0.1:{nginx_port}", "/api/network"),
         }
-        results: dict = {"connections": connections, "seconds": seconds, "upstream": "network service, SQLite"}
+        results: dict = {"connections": connections, "seconds": seconds, "rounds": rounds,
+                         "upstream": "network service, SQLite"}
         for method, path in (("GET", f"/v1/stores/{store['id']}"), ("POST", "/v1/stores")):
-            # Warm every path once (key cache, connection pools), then measure them back to back.
-            rows = {}
-            for name, (base, prefix) in targets.items():
+            def measure(name: str, conns: int, secs: int) -> dict:
+                base, prefix = targets[name]
                 headers = bearer if name == "gateway" else sign(Principal("bench", "hq_admin"), uuid.uuid4().hex, SECRET)
-                _wrk(wrk, base, prefix + path, method, headers, 2, connections, tmp)
-                headers = bearer if name == "gateway" else sign(Principal("bench", "hq_admin"), uuid.uuid4().hex, SECRET)
-                rows[name] = _wrk(wrk, base, prefix + path, method, headers, seconds, connections, tmp)
+                return _wrk(wrk, base, prefix + path, method, headers, secs, conns, tmp)
+
+            for name in targets:  # warm every path once (key cache, connection pools)
+                measure(name, connections, 2)
+            # Rounds interleave the three paths, each round in another order, and the median
+            # round counts: load from elsewhere on a shared machine hits all three alike.
+            loaded: dict[str, list[dict]] = {name: [] for name in targets}
+            single: dict[str, list[dict]] = {name: [] for name in targets}
+            names = list(targets)
+            for r in range(rounds):
+                for name in names[r % 3:] + names[:r % 3]:
+                    loaded[name].append(measure(name, connections, seconds))
+                    single[name].append(measure(name, 1, max(2, seconds // 2)))
+            rows = {name: {**_median(loaded[name]), "single_p50_ms": _median(single[name])["p50_ms"],
+                           "single_p99_ms": _median(single[name])["p99_ms"]} for name in targets}
             direct = rows["direct"]
             for name in ("gateway", "nginx"):
                 rows[name]["throughput_vs_direct"] = round(rows[name]["requests_per_s"] / direct["requests_per_s"], 3)
                 rows[name]["added_p50_ms"] = round(rows[name]["p50_ms"] - direct["p50_ms"], 3)
+                rows[name]["added_single_p50_ms"] = round(rows[name]["single_p50_ms"] - direct["single_p50_ms"], 3)
             results[method] = rows
-        results["target"] = "gateway keeps >= 60 % of direct throughput and adds <= 1.5 ms at p50"
+        results["target"] = ("gateway keeps >= 60 % of direct throughput (at the fixed concurrency) and adds "
+                             "<= 1.5 ms at p50 (one request at a time, so the figure is the gateway's own time, "
+                             "not the queue in front of a saturated service)")
         return results
     finally:
         for proc in reversed(procs):

@@ -20,13 +20,17 @@ def write_report(results: Path) -> Path:
     gw = _load(results, "gateway")
     if gw:
         lines += ["## Gateway against a direct call and nginx",
-                  f"wrk, 1 thread, {gw['connections']} connections, {gw['seconds']} s per row; upstream: {gw['upstream']}.", "",
-                  "| request | path | req/s | p50 ms | p99 ms | throughput vs direct | added p50 ms |",
-                  "|---|---|---|---|---|---|---|"]
+                  f"wrk, 1 thread; {gw.get('rounds', 1)} interleaved rounds of {gw['seconds']} s per path at "
+                  f"{gw['connections']} connections, each followed by one connection for half as long; the median "
+                  f"round is shown. Upstream: {gw['upstream']}.", "",
+                  f"| request | path | req/s at {gw['connections']} | p50 ms | p99 ms | throughput vs direct "
+                  "| added p50 ms | p50 ms, one at a time | added p50 ms, one at a time |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for method in ("GET", "POST"):
             for name, row in gw[method].items():
                 lines.append(f"| {method} | {name} | {row['requests_per_s']} | {row['p50_ms']} | {row['p99_ms']} | "
-                             f"{row.get('throughput_vs_direct', 1.0)} | {row.get('added_p50_ms', 0.0)} |")
+                             f"{row.get('throughput_vs_direct', 1.0)} | {row.get('added_p50_ms', 0.0)} | "
+                             f"{row.get('single_p50_ms', '')} | {row.get('added_single_p50_ms', 0.0)} |")
         lines += ["", f"Target: {gw['target']}.", ""]
     relay = _load(results, "relay")
     pipeline = _load(results, "pipeline")

@@ -28,6 +28,7 @@ from .keyevents import KeyEventFeed
 from .keys import IntrospectionFailed, KeyCache
 from .problems import problem
 from .ratelimit import TokenBuckets
+from .upstream import AiohttpUpstream, HttpxUpstream, Upstream
 from .settings import SERVICES, GatewaySettings
 
 log = get_logger(__name__)
@@ -93,6 +94,29 @@ class RequestContext:
             context.request_id.reset(token)
 
 
+class ProxyRoutes:
+    """`/api/<service>/<path>` goes to the proxy; everything else to the gateway's own routes."""
+
+    METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+    def __init__(self, app: ASGIApp, gate: proxy.Gate) -> None:
+        self.app = app
+        self.gate = gate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        service, slash, rest = path[len("/api/"):].partition("/") if path.startswith("/api/") else ("", "", "")
+        if not slash or not service:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        if scope["method"] not in self.METHODS:
+            response = problem(405, f"{scope['method']} is not allowed here", instance=path)
+        else:
+            response = await proxy.handle(self.gate, request, service, rest)
+        await response(scope, receive, send)
+
+
 def _inline_hashes(html: str, tag: str) -> list[str]:
     blocks = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.S)
     return ["'sha256-" + base64.b64encode(hashlib.sha256(b.encode()).digest()).decode() + "'" for b in blocks]
@@ -139,9 +163,13 @@ def create_app(settings: GatewaySettings | None = None, *, transport: httpx.Asyn
                     task.cancel()
                 except Exception as exc:
                     log.warning("task ended with error", task=task.get_name(), error=repr(exc))
+            await upstream.aclose()
             await client.aclose()
 
-    app = FastAPI(title="After-sales gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="After-sales gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
+                  # Our own metrics and access log cover this; FastAPI's OpenTelemetry hooks would
+                  # look providers up on every request.
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     client = httpx.AsyncClient(
         transport=transport,
         limits=httpx.Limits(max_connections=settings.upstream_max_connections,
@@ -176,8 +204,17 @@ def create_app(settings: GatewaySettings | None = None, *, transport: httpx.Asyn
                     stale=settings.key_cache_stale_seconds, max_entries=settings.key_cache_max_entries)
     feed = KeyEventFeed(settings, keys)
     keys.feed_live = feed.live
+    if transport is None:
+        upstream: Upstream = AiohttpUpstream(
+            max_connections=settings.upstream_max_connections, keepalive_seconds=settings.upstream_keepalive_expiry,
+            connect_timeout=settings.upstream_connect_timeout, pool_timeout=settings.upstream_pool_timeout,
+            read_timeout=settings.upstream_read_timeout)
+    else:
+        upstream = HttpxUpstream(client, connect_timeout=settings.upstream_connect_timeout,
+                                 read_timeout=settings.upstream_read_timeout,
+                                 write_timeout=settings.upstream_write_timeout, pool_timeout=settings.upstream_pool_timeout)
     gate = proxy.Gate(
-        settings=settings, client=client, keys=keys,
+        settings=settings, upstream=upstream, keys=keys,
         per_key=TokenBuckets(settings.rate_limit_key_per_second, settings.rate_limit_key_burst),
         per_client=TokenBuckets(settings.rate_limit_client_per_second, settings.rate_limit_client_burst),
         public=TokenBuckets(settings.rate_limit_public_per_minute / 60.0, settings.rate_limit_public_burst),
@@ -190,6 +227,9 @@ def create_app(settings: GatewaySettings | None = None, *, transport: httpx.Asyn
     app.state.gate = gate
     app.state.contract = contract
 
+    # Innermost of our middleware: proxied calls skip FastAPI's routing and dependency
+    # resolution, which cost the gateway more CPU than the forwarding itself.
+    app.add_middleware(ProxyRoutes, gate=gate)
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], allow_headers=CORS_HEADERS,
@@ -261,11 +301,6 @@ def create_app(settings: GatewaySettings | None = None, *, transport: httpx.Asyn
     async def dashboard():
         return HTMLResponse(dashboard_html, headers={"Content-Security-Policy": dashboard_csp,
                                                      "Cache-Control": "no-cache"})
-
-    @app.api_route("/api/{service}/{path:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-                   include_in_schema=False)
-    async def api(service: str, path: str, request: Request):
-        return await proxy.handle(gate, request, service, path)
 
     @app.exception_handler(404)
     async def not_found(request: Request, exc):

@@ -7,7 +7,6 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote
 
-import httpx
 from fastapi import Request
 from prometheus_client import Counter, Histogram
 from starlette.background import BackgroundTask
@@ -21,6 +20,7 @@ from services.common.logging import get_logger
 from services.common.permissions import allowed, area_for
 
 from .keys import KeyCache, NetworkUnavailable, well_formed
+from .upstream import CONNECT, NO_ANSWER, TIMEOUT, Upstream, UpstreamFailure
 from .problems import problem, too_many
 from .ratelimit import TokenBuckets
 from .settings import SERVICES, GatewaySettings
@@ -51,7 +51,7 @@ class Gate:
     """What the proxy needs, built once per app."""
 
     settings: GatewaySettings
-    client: httpx.AsyncClient
+    upstream: Upstream
     keys: KeyCache
     per_key: TokenBuckets
     per_client: TokenBuckets
@@ -214,74 +214,58 @@ async def forward(gate: Gate, request: Request, service: str, principal: Princip
         url += "?" + query.decode("latin-1")
     method = request.method.upper()
     streaming = _wants_stream(request, request.url.path)
-    timeout = httpx.Timeout(
-        connect=settings.upstream_connect_timeout,
-        read=None if streaming else settings.upstream_read_timeout,
-        write=settings.upstream_write_timeout,
-        pool=settings.upstream_pool_timeout,
-    )
-    upstream_request = gate.client.build_request(
-        method, url, headers=upstream_headers(request, principal, settings.identity_secret),
-        content=body, timeout=timeout,
-    )
+    headers = upstream_headers(request, principal, settings.identity_secret)
     started = time.perf_counter()
     attempts = 2 if method in IDEMPOTENT else 1
     instance = request.url.path
     for attempt in range(1, attempts + 1):
         try:
-            upstream = await gate.client.send(upstream_request, stream=True)
+            upstream = await gate.upstream.send(method, url, headers, body, streaming=streaming)
             break
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
-            # RemoteProtocolError here means no answer began: a pooled connection the
-            # service had just closed. Like a refused connection, safe to retry only
-            # for idempotent methods.
-            if attempt < attempts:
+        except UpstreamFailure as failure:
+            # Nothing was answered yet. For a refused connection or a pooled connection the
+            # service had just closed, retrying is safe only for idempotent methods.
+            if failure.kind in (CONNECT, NO_ANSWER) and attempt < attempts:
                 RETRIES.labels(service).inc()
                 continue
-            if isinstance(exc, httpx.RemoteProtocolError):
-                UPSTREAM_ERRORS.labels(service, "protocol").inc()
-                log.warning("upstream closed the connection", service=service, error=repr(exc))
-                return problem(502, f"{service} closed the connection without answering", instance=instance,
-                               service=service)
-            UPSTREAM_ERRORS.labels(service, "connect").inc()
-            log.warning("upstream unreachable", service=service, error=repr(exc))
-            return problem(503, f"{service} is unavailable", instance=instance, headers={"Retry-After": "2"},
-                           service=service)
-        except httpx.PoolTimeout:
-            UPSTREAM_ERRORS.labels(service, "pool").inc()
-            return problem(503, "the gateway is saturated", instance=instance, headers={"Retry-After": "1"},
-                           service=service)
-        except httpx.TimeoutException:
-            UPSTREAM_ERRORS.labels(service, "timeout").inc()
-            return problem(504, f"{service} did not answer in time", instance=instance, service=service)
-        except httpx.TransportError as exc:
-            UPSTREAM_ERRORS.labels(service, "protocol").inc()
-            log.warning("upstream failed", service=service, error=repr(exc))
-            return problem(502, f"{service} gave no valid answer", instance=instance, service=service)
-    UPSTREAM_SECONDS.labels(service, method, str(upstream.status_code)).observe(time.perf_counter() - started)
+            return _failed(service, failure, instance, answering=False)
+    UPSTREAM_SECONDS.labels(service, method, str(upstream.status)).observe(time.perf_counter() - started)
 
-    headers = [(k.lower(), v) for k, v in upstream.headers.raw if k.decode("latin-1").lower() not in _DROP_RESPONSE]
-    if upstream.headers.get("content-type", "").startswith("text/event-stream"):
+    answer_headers = [(k.lower(), v) for k, v in upstream.headers if k.decode("latin-1").lower() not in _DROP_RESPONSE]
+    if upstream.content_type.startswith("text/event-stream"):
         # Server-sent events: passed through as they come, never buffered.
-        response = StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code,
-                                     background=BackgroundTask(upstream.aclose))
-        _set_headers(response, [(k, v) for k, v in headers if k != b"cache-control"]
+        response = StreamingResponse(upstream.stream(), status_code=upstream.status,
+                                     background=BackgroundTask(upstream.close))
+        _set_headers(response, [(k, v) for k, v in answer_headers if k != b"cache-control"]
                      + [(b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")])
         return response
     try:
-        content = b"".join([chunk async for chunk in upstream.aiter_raw()])
-    except httpx.TimeoutException:
-        UPSTREAM_ERRORS.labels(service, "timeout").inc()
-        return problem(504, f"{service} did not finish its answer in time", instance=instance, service=service)
-    except httpx.TransportError as exc:
-        UPSTREAM_ERRORS.labels(service, "protocol").inc()
-        log.warning("upstream broke off its answer", service=service, error=repr(exc))
-        return problem(502, f"{service} broke off its answer", instance=instance, service=service)
+        content = await upstream.read()
+    except UpstreamFailure as failure:
+        return _failed(service, failure, instance, answering=True)
     finally:
-        await upstream.aclose()
-    response = Response(content=content, status_code=upstream.status_code)
-    _set_headers(response, headers)
+        await upstream.close()
+    response = Response(content=content, status_code=upstream.status)
+    _set_headers(response, answer_headers)
     return response
+
+
+def _failed(service: str, failure: UpstreamFailure, instance: str, *, answering: bool) -> Response:
+    if failure.kind == CONNECT:
+        UPSTREAM_ERRORS.labels(service, "connect").inc()
+        log.warning("upstream unreachable", service=service, error=str(failure))
+        return problem(503, f"{service} is unavailable", instance=instance, headers={"Retry-After": "2"},
+                       service=service)
+    if failure.kind == TIMEOUT:
+        UPSTREAM_ERRORS.labels(service, "timeout").inc()
+        detail = f"{service} did not finish its answer in time" if answering else f"{service} did not answer in time"
+        return problem(504, detail, instance=instance, service=service)
+    UPSTREAM_ERRORS.labels(service, "protocol").inc()
+    log.warning("upstream failed", service=service, error=str(failure), answering=answering)
+    if failure.kind == NO_ANSWER:
+        return problem(502, f"{service} closed the connection without answering", instance=instance, service=service)
+    detail = f"{service} broke off its answer" if answering else f"{service} gave no valid answer"
+    return problem(502, detail, instance=instance, service=service)
 
 
 def _set_headers(response: Response, headers: list[tuple[bytes, bytes]]) -> None:

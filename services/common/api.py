@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
-from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import context, idempotency
 from .clock import Clock
@@ -142,22 +142,44 @@ def require_roles(*roles: str):
     return dependency
 
 
-class RequestContextMiddleware(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next):
-        rid = request.headers.get(H_REQUEST) or new_id()
+# FastAPI's OpenTelemetry hooks, all off: the platform's Prometheus metrics and logs cover them.
+NO_OTEL = {"tracing": False, "metrics": False, "logs": False}
+
+
+class RequestContextMiddleware:
+    """Request id (taken from the gateway or made), echoed on the answer and bound for logs
+    and events; request latency by route template. Plain ASGI: a BaseHTTPMiddleware runs
+    every request in an extra task and costs more than many handlers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._header = H_REQUEST.lower().encode("latin-1")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = next((v.decode("latin-1") for k, v in scope["headers"] if k == self._header), "") or new_id()
         t1 = context.request_id.set(rid)
         t2 = context.correlation_id.set(rid)
         start = time.perf_counter()
         status = 500
+        header = (self._header, rid.encode("latin-1"))
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*(h for h in message.get("headers", []) if h[0] != self._header),
+                                                  header]}
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            response.headers[H_REQUEST] = rid
-            return response
+            await self.app(scope, receive, send_with_id)
         finally:
-            route = request.scope.get("route")
+            route = scope.get("route")
             REQUEST_SECONDS.labels(
-                request.app.state.settings.service_name, request.method,
+                scope["app"].state.settings.service_name, scope["method"],
                 getattr(route, "path", "unmatched"), str(status),
             ).observe(time.perf_counter() - start)
             context.request_id.reset(t1)

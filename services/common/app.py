@@ -9,7 +9,7 @@ from typing import Awaitable, Callable, Literal, Sequence
 
 from fastapi import APIRouter, FastAPI
 
-from .api import RequestContextMiddleware, install_platform_routes
+from .api import NO_OTEL, RequestContextMiddleware, install_platform_routes
 from .clock import Clock, clock_from_setting
 from .consumer import EventConsumer, EventHandlers
 from .db import Database
@@ -105,7 +105,10 @@ def create_service_app(
                     log.warning("task ended with error", task=task.get_name(), error=repr(exc))
             await runtime.db.dispose()
 
-    app = FastAPI(title=spec.title, version=spec.version, description=spec.description, lifespan=lifespan)
+    app = FastAPI(title=spec.title, version=spec.version, description=spec.description, lifespan=lifespan,
+                  # Our own Prometheus metrics and logs cover this; skipping FastAPI's OpenTelemetry
+                  # hooks saves a provider lookup on every request.
+                  telemetry=NO_OTEL)
     db = Database(settings.database_url)
     app.state.settings = settings
     app.state.db = db
