@@ -154,27 +154,38 @@ class OutboxRelay:
                 task.cancel()
 
     async def _read_unsent(self, skip: list[int]):
-        table = OutboxMessage.__table__
-        stmt = (
-            sa.select(table.c.id, table.c.event_type, table.c.key, table.c.payload)
-            .where(table.c.sent_at.is_(None))
-            .order_by(table.c.id)
-            .limit(self.settings.relay_batch_size)
-        )
-        if skip:
-            stmt = stmt.where(table.c.id.not_in(skip) if self.db.sqlite else self._id_not_in(skip))
-        async with self.db.transaction() as session:
-            rows = (await session.execute(stmt)).all()
+        """(id, event_type, key bytes, payload bytes) of the oldest unsent rows."""
+        if self._lock_conn is not None:
+            # PostgreSQL: straight on the leader's own connection, payloads as bytes: per row
+            # this is most of what the relay adds to a bare producer (see docs/performance.md).
+            rows = await self._lock_conn.fetch(self._read_sql, skip, self.settings.relay_batch_size)
+        else:
+            table = OutboxMessage.__table__
+            stmt = (
+                sa.select(table.c.id, table.c.event_type, table.c.key, table.c.payload)
+                .where(table.c.sent_at.is_(None))
+                .order_by(table.c.id)
+                .limit(self.settings.relay_batch_size)
+            )
+            if skip:
+                stmt = stmt.where(table.c.id.not_in(skip))
+            async with self.db.transaction() as session:
+                rows = [(i, t, k.encode(), p.encode()) for i, t, k, p in (await session.execute(stmt)).all()]
         PENDING.labels(self.settings.service_name).set(len(rows))
         return rows
+
+    # The in-flight ids as a hashed anti-join: `id <> ALL($1)` under a generic plan compares
+    # every row with every in-flight id (measured: 55 ms against 7 ms for 3,000 ids).
+    _read_sql = (
+        f"SELECT o.id, o.event_type, convert_to(o.key, 'UTF8'), convert_to(o.payload, 'UTF8') "
+        f"FROM {OutboxMessage.__table__.name} o WHERE o.sent_at IS NULL "
+        f"AND NOT EXISTS (SELECT 1 FROM unnest($1::bigint[]) AS busy(id) WHERE busy.id = o.id) ORDER BY o.id LIMIT $2"
+    )
 
     @staticmethod
     def _id_array(ids: list[int]):
         # One array parameter instead of thousands of bind parameters (PostgreSQL).
         return sa.cast(sa.literal(ids, ARRAY(sa.BigInteger)), ARRAY(sa.BigInteger))
-
-    def _id_not_in(self, ids: list[int]):
-        return OutboxMessage.__table__.c.id != sa.all_(self._id_array(ids))
 
     async def _send(self, rows) -> list[asyncio.Future]:
         producer = self._producer
@@ -182,7 +193,7 @@ class OutboxRelay:
         futures = []
         for _, event_type, key, payload in rows:
             topic = topics.get(event_type) or topics.setdefault(event_type, topic_for_type(self.settings, event_type))
-            futures.append(await producer.send(topic, value=payload.encode(), key=key.encode()))
+            futures.append(await producer.send(topic, value=payload, key=key))
         return futures
 
     async def _confirm(self, ids: list[int], futures: list[asyncio.Future]) -> int:

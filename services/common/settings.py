@@ -39,6 +39,8 @@ class PlatformSettings(BaseSettings):
     relay_max_inflight_batches: int = 4
     relay_poll_seconds: float = 1.0
     consumer_max_attempts: int = 5
+    # Events of one partition applied in one transaction (1: each in its own).
+    consumer_batch_size: int = 100
     consumer_retry_base_seconds: float = 0.2
     log_level: str = shared("LOG_LEVEL", default="INFO")
     # "system", or "file:<path>" for demos that replay months of activity (clock.FileClock).

@@ -76,6 +76,10 @@ class Note(ProbeModel, table=True):
     text: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
     created_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
 
+# Seconds each application takes at least: a test that needs a backlog while something
+# happens (a rebalance) sets it, rather than hoping the consumer is slow enough.
+PACE_ENV = "PROBE_APPLY_SECONDS"
+
 
 class ProbeSettings(PlatformSettings):
     model_config = SettingsConfigDict(env_prefix="PROBE_", extra="ignore", populate_by_name=True)
@@ -95,6 +99,9 @@ async def record_application(session: AsyncSession, event: ReminderSent, envelop
     extra = event.model_extra or {}
     if extra.get("poison") and os.environ.get(FIX_FLAG) != "1":
         raise ValueError(f"probe cannot apply reminder {event.reminder_id}: poison payload")
+    pace = float(os.environ.get(PACE_ENV, "0"))
+    if pace:
+        await asyncio.sleep(pace)
     session.add(Applied(event_id=envelope.id, key=envelope.subject, seq=int(extra["seq"]),
                         applied_at=datetime.now(timezone.utc)))
 

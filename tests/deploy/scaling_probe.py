@@ -59,9 +59,9 @@ class RecordingConsumer(EventConsumer):
         consumer.subscribe(self.topics, listener=_AssignmentListener(self))
         return consumer
 
-    async def _handle_record(self, record, stop: asyncio.Event) -> None:
+    def _count(self, record, envelope, outcome: str) -> None:
         applied, duplicates = self.applied, self.duplicates
-        await super()._handle_record(record, stop)
+        super()._count(record, envelope, outcome)
         self.applied_by_partition[record.partition] += self.applied - applied
         self.duplicates_by_partition[record.partition] += self.duplicates - duplicates
 

@@ -40,7 +40,7 @@ from services.common.kafka import ensure_topics, make_producer
 from services.common.relay import RELAY_LOCK_KEY
 from services.common.tables import OutboxMessage
 from tests.common.harness import ProbeRun
-from tests.common.probe import STORE_ID, key_for
+from tests.common.probe import PACE_ENV, STORE_ID, key_for
 from tests.support.platform import eventually
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -53,11 +53,11 @@ class Replica:
     """One `python -m tests.deploy.scaling_probe ...` process and its status file. It has
     what ProbeRun needs to clean it up and show its log (running, proc, tail)."""
 
-    def __init__(self, run: ProbeRun, role: str, index: int) -> None:
+    def __init__(self, run: ProbeRun, role: str, index: int, env: dict[str, str] | None = None) -> None:
         self.name = f"{role}-replica-{index}"
         self.log = run.workdir / f"{self.name}.log"
         self.status_file = run.workdir / f"{self.name}.json"
-        env = {**os.environ, "LOG_LEVEL": "WARNING"}
+        env = {**os.environ, "LOG_LEVEL": "WARNING", **(env or {})}
         argv = [sys.executable, "-m", "tests.deploy.scaling_probe", role, "--db", run.db_url,
                 "--bootstrap", run.bootstrap, "--prefix", run.prefix, "--status", str(self.status_file)]
         with open(self.log, "ab") as out:
@@ -114,7 +114,10 @@ async def test_two_consumer_replicas_in_one_group_share_the_partitions_and_apply
     events = 2000
     settings = run.settings.model_copy(update={"kafka_topic_partitions": PARTITIONS})
     await ensure_topics(settings, [run.topic, run.topic + ".dlq"])
-    first = Replica(run, "consume", 1)
+    # Each application takes a few milliseconds, as real handlers do: batched consumers are
+    # fast enough to drain a probe topic before a rebalance completes otherwise.
+    paced = {PACE_ENV: "0.004"}
+    first = Replica(run, "consume", 1, paced)
     # Straight to the topic, as a relay would: the consumers are under test here, not the outbox.
     await _publish(run, range(events // 2))
 
@@ -122,7 +125,7 @@ async def test_two_consumer_replicas_in_one_group_share_the_partitions_and_apply
         return first.status().get("assignments") and await run.applied_count() >= events // 5
 
     await eventually(first_alone_has_applied_a_fifth, timeout=30, message=f"first replica idle\n{run.logs()}")
-    second = Replica(run, "consume", 2)
+    second = Replica(run, "consume", 2, paced)
     # The rest arrives while the second replica joins and the group rebalances.
     await _publish(run, range(events // 2, events))
 

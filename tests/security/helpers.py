@@ -1,7 +1,9 @@
 """Making stores and keys through the gateway, as HQ would."""
 from __future__ import annotations
 
+import time
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 
@@ -9,10 +11,12 @@ STORE_ROLES = ("store_manager", "service_advisor", "technician", "parts_clerk", 
 HQ_ROLES = ("hq_admin", "hq_analyst")
 
 
-def new_store(hq: httpx.Client, *, kind: str = "dealer_store") -> dict:
+def new_store(hq: httpx.Client, *, kind: str = "dealer_store", timezone: str | None = None) -> dict:
     code = "T-" + uuid.uuid4().hex[:8].upper()
-    response = hq.post("/api/network/v1/stores", json={"code": code, "name": f"Store {code}", "kind": kind,
-                                                       "region": "East", "city": "Shanghai"})
+    body = {"code": code, "name": f"Store {code}", "kind": kind, "region": "East", "city": "Shanghai"}
+    if timezone:
+        body["timezone"] = timezone
+    response = hq.post("/api/network/v1/stores", json=body)
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -61,10 +65,42 @@ def new_technician(client: httpx.Client, store_id: str | None = None, **headers)
     return client.post("/api/workshop/v1/technicians", json=body, headers=headers)
 
 
+def midday_zone(now: datetime | None = None) -> str:
+    """An IANA zone where it is now between noon and one o'clock: a store there takes
+    bookings for the next minutes whatever the hour the tests run (its booking hours are
+    local). Etc/GMT-N is N hours ahead of UTC."""
+    offset = 12 - (now or datetime.now(UTC)).hour
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+
+def all_items(http: httpx.Client, url: str, **params) -> list[dict]:
+    """Every item of a list, following next_cursor."""
+    items: list[dict] = []
+    cursor = None
+    while True:
+        response = http.get(url, params={**params, "limit": 200, **({"cursor": cursor} if cursor else {})})
+        assert response.status_code == 200, f"GET {url}: {response.status_code} {response.text}"
+        page = response.json()
+        items.extend(page["items"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return items
+
+
+def until(fetch, timeout: float, message: str, interval: float = 0.1):
+    """The first truthy value `fetch()` returns; fails after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(message)
+        time.sleep(interval)
+
+
 def poll(check, timeout: float, message: str, interval: float = 0.1) -> float:
     """Seconds until `check()` was true; fails after `timeout`."""
-    import time
-
     started = time.monotonic()
     while True:
         if check():

@@ -4,7 +4,11 @@ own and foreign store gets what the matrix says, and nothing is a 5xx.
 Outside a role's rights the gateway answers 403 itself (naming the area) before any
 service is called. Inside them the request reaches the service, which may still refuse
 on finer rules (a store role submits claims but does not decide them) or on the input,
-but never with 401 or a server error. A store role asking for another store by id gets 404."""
+but never with 401 or a server error. A store role asking for another store by id gets 404.
+
+Every route with an object in its path is also tried by every store role of another
+store on a real object of store A (with a body the route accepts): the object is
+invisible (404), or the role is refused outright (403, as for an id no one has)."""
 from __future__ import annotations
 
 import asyncio
@@ -15,6 +19,7 @@ from datetime import date
 import httpx
 
 from services.common.permissions import allowed, area_for
+from tests.security.flows import store_with_one_of_each
 from tests.security.helpers import HQ_ROLES, STORE_ROLES, new_key, new_store, new_vin
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -56,14 +61,16 @@ def _cases(document: dict, own: str, foreign: str):
                 yield service, sub, method.upper(), url, query, variant
 
 
-async def _call(client: httpx.AsyncClient, key: str, method: str, url: str, query: dict) -> tuple[int, dict]:
-    headers = {"Authorization": f"Bearer {key}"}
+async def _call(client: httpx.AsyncClient, key: str, method: str, url: str, query: dict,
+                body: dict | None = None, headers: dict | None = None) -> tuple[int, dict]:
+    headers = {"Authorization": f"Bearer {key}", **(headers or {})}
     if url.endswith("/stream"):
         async with client.stream(method, url, headers=headers, params=query) as response:
             if response.status_code == 200:
                 return 200, {}  # a live stream: its head is the answer
             return response.status_code, (await response.aread()) and response.json()
-    body = {} if method in ("POST", "PUT", "PATCH") else None
+    if body is None and method in ("POST", "PUT", "PATCH"):
+        body = {}
     response = await client.request(method, url, headers=headers, params=query, json=body)
     try:
         payload = response.json()
@@ -111,4 +118,135 @@ async def test_every_route_role_and_store_gets_what_the_matrix_says(platform):
     async with platform.async_api(timeout=60) as client:
         await asyncio.gather(*(check(client, role, case) for role in keys for case in cases))
     assert checked == len(keys) * len(cases) and checked > 500
+    assert not failures, "\n".join(failures[:40]) + f"\n({len(failures)} in all)"
+
+
+# How to find, among store A's objects (flows.store_with_one_of_each), the one a path
+# parameter names. A parameter missing here and from NOT_A_STORE_OBJECT fails the test.
+OBJECT_OF = {
+    "appointment_id": lambda made: made["appointment"]["id"],
+    "repair_order_id": lambda made: made["back"]["id"],
+    "line_id": lambda made: made["back"]["lines"][0]["id"],
+    "roadside_id": lambda made: made["roadside"]["id"],
+    "comeback_id": lambda made: made["comeback"]["id"],
+    "job_id": lambda made: made["job"]["id"],
+    "po_id": lambda made: made["purchase_order"]["id"],
+    "order_id": lambda made: made["back"]["id"],
+    "reservation_id": lambda made: made["reservation"]["id"],
+    "receipt_id": lambda made: made["receipt"]["id"],
+    "technician_id": lambda made: made["staff"].technician_id,
+    "callback_id": lambda made: made["callback"]["id"],
+    "complaint_id": lambda made: made["complaint"]["id"],
+    "customer_id": lambda made: made["callback"]["customer_id"],
+    "reminder_id": lambda made: made["reminder"]["id"],
+    "report_id": lambda made: made["report"]["id"],
+    "vin": lambda made: made["delivered"]["vehicle"]["vin"],
+    "key_id": lambda made: made["staff"].keys["store_manager"]["id"],
+    "claim_id": lambda made: made["claim"]["id"],
+    "settlement_id": lambda made: made["settlement"]["id"],
+    "audit_id": lambda made: made["audit"]["id"],
+    "action_id": lambda made: made["audit"]["corrective_actions"][0]["id"],
+    "store_id": lambda made: made["staff"].id,
+}
+NOT_A_STORE_OBJECT = {
+    "part_no": "a catalogue part: every store has its own stock of it",
+    "name": "a CRM job, the same for every store",
+    "item_code": "an onboarding checklist item, the same for every store",
+    "application_id": "an outlet application, which belongs to no store (HQ reviews it)",
+}
+
+
+def _resolve(document: dict, schema: dict) -> dict:
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    if "allOf" in schema and len(schema["allOf"]) == 1:
+        return _resolve(document, schema["allOf"][0])
+    if "anyOf" in schema:
+        return _resolve(document, next((s for s in schema["anyOf"] if s.get("type") != "null"), schema["anyOf"][0]))
+    return schema
+
+
+def _example(document: dict, schema: dict):
+    """The smallest value the schema accepts: required properties only, the first enum
+    value, the shortest string, the least number."""
+    schema = _resolve(document, schema)
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties", {})
+        return {name: _example(document, props[name]) for name in schema.get("required", [])}
+    if kind == "array":
+        return [_example(document, schema["items"]) for _ in range(schema.get("minItems", 0))]
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", schema.get("exclusiveMinimum", 0) + 1 if "exclusiveMinimum" in schema else 1)
+        return int(low) if kind == "integer" else low
+    if kind == "boolean":
+        return True
+    if kind == "string":
+        if schema.get("format") == "date":
+            return date.today().isoformat()
+        return "x" * max(1, schema.get("minLength", 1))
+    return None
+
+
+def _object_cases(document: dict, made: dict):
+    """(area, method, url with store A's objects, url with ids no one has, query, body,
+    headers) for every non-public operation with an object of a store in its path. A write
+    that takes If-Match gets the first version, so that it is not refused for lacking one."""
+    for path, item in document["paths"].items():
+        service = path.split("/")[2]
+        names = re.findall(r"\{([^}]+)\}", path)
+        objects = [n for n in names if n in OBJECT_OF and n != "store_id"]
+        for method in METHODS:
+            operation = item.get(method)
+            if operation is None or operation["x-permission"].get("public") or not objects:
+                continue
+            params = [p for p in operation.get("parameters", []) if isinstance(p, dict)]
+            query = {p["name"]: _value(p) for p in params if p["in"] == "query" and p.get("required")}
+            schema = (((operation.get("requestBody") or {}).get("content") or {}).get("application/json") or {}).get("schema")
+            body = _example(document, schema) if schema else None
+            headers = {"If-Match": '"1"'} if any(p["in"] == "header" and p["name"].lower() == "if-match"
+                                                 for p in params) else {}
+            url, nobody = path, path
+            for name in names:
+                url = url.replace("{" + name + "}", OBJECT_OF[name](made))
+                nobody = nobody.replace("{" + name + "}", OBJECT_OF[name](made) if name == "store_id" else NO_SUCH_ID)
+            yield area_for(service, path[len(f"/api/{service}"):]), method.upper(), url, nobody, query, body, headers
+
+
+async def test_another_stores_objects_are_invisible_to_every_store_role(platform):
+    document = httpx.get(platform.gateway.url + "/openapi.json", timeout=60).json()
+    named = {n for path in document["paths"] for n in re.findall(r"\{([^}]+)\}", path)}
+    assert named <= OBJECT_OF.keys() | NOT_A_STORE_OBJECT.keys(), (
+        f"path parameters with no way to make their object: {sorted(named - OBJECT_OF.keys() - NOT_A_STORE_OBJECT.keys())}")
+    made = await asyncio.to_thread(store_with_one_of_each, platform)
+    with platform.api(platform.bootstrap_key) as hq:
+        other = new_store(hq)
+        keys = {role: new_key(hq, role, other["id"])["key"] for role in STORE_ROLES}
+    cases = list(_object_cases(document, made))
+    assert len({url for _, _, url, *_ in cases}) > 40, cases
+    limit = asyncio.Semaphore(24)
+    failures: list[str] = []
+
+    async def check(client, role, case):
+        area, method, url, nobody, query, body, headers = case
+        async with limit:
+            status, answer = await _call(client, keys[role], method, url, query, body, headers)
+            where = f"{role} of another store: {method} {url} {body}"
+            if not allowed(area, role, method):
+                if status != 403 or answer.get("area") != area:
+                    failures.append(f"{where}: matrix denies, got {status} {answer}")
+            elif status == 403 and "area" not in answer:
+                # The service refuses the role itself; then it must do so for an id no one has too.
+                unknown, _ = await _call(client, keys[role], method, nobody, query, body, headers)
+                if unknown != 403:
+                    failures.append(f"{where}: 403 for store A's object but {unknown} for an unknown one")
+            elif status != 404:
+                failures.append(f"{where}: another store's object must be 404, got {status} {answer}")
+
+    async with platform.async_api(timeout=60) as client:
+        await asyncio.gather(*(check(client, role, case) for role in keys for case in cases))
     assert not failures, "\n".join(failures[:40]) + f"\n({len(failures)} in all)"

@@ -30,7 +30,7 @@ def new_token() -> str:
 
 async def issue(session: AsyncSession, clock: Clock, principal: Principal, data: ApiKeyCreate) -> tuple[ApiKey, str]:
     if data.role in HQ_ROLES:
-        if data.store_id:
+        if data.store_id is not None:  # "" too: it would be kept as a store id no store has
             raise ValidationFailed("store_id", "HQ keys are not bound to a store")
     else:
         if not data.store_id:

@@ -3,8 +3,12 @@ from typing import Annotated, AsyncIterator
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from sqlalchemy.exc import IntegrityError
 
+from services.common import idempotency
 from services.common.api import ClockDep, SessionDep, TransactionalRoute, require_access, require_roles
 from services.common.errors import NotFound, ValidationFailed, problem_responses
 from services.common.identity import Principal
@@ -90,9 +94,33 @@ async def stream_kpis(request: Request, only: Annotated[set[str] | None, Depends
         broadcaster.unsubscribe(queue)
 
 
-@live.post("/rebuild", response_model=RebuildResult)
-async def rebuild_kpis(request: Request, _: HqAdmin):
+@live.post("/rebuild", response_model=RebuildResult, responses=problem_responses(ValidationFailed))
+async def rebuild_kpis(request: Request, principal: HqAdmin):
     """Reset the KPI projections and re-read every topic from the beginning. Answers when done;
-    for long histories use `python -m services.network rebuild-kpis`, which shows progress."""
+    for long histories use `python -m services.network rebuild-kpis`, which shows progress.
+    A retry with the same Idempotency-Key answers the first rebuild's result without rebuilding."""
     state = request.app.state
-    return await rebuild(state.db, state.settings, broadcaster=state.kpi_broadcaster)
+    key = request.headers.get(idempotency.HEADER)
+    if key is None:
+        return await rebuild(state.db, state.settings, broadcaster=state.kpi_broadcaster)
+    # The rebuild runs its own transactions, so this route keeps the key itself, as
+    # TransactionalRoute does for the others: the answer is stored once the rebuild is done.
+    idempotency.check_key(key)
+    scope = f"{principal.store_id or '*'}:{principal.id}"
+    fingerprint = idempotency.request_fingerprint(request.method, request.url.path, await request.body())
+    async with state.db.transaction() as session:
+        record = await idempotency.lookup(session, scope, key, fingerprint)
+    if record is None:
+        result = await rebuild(state.db, state.settings, broadcaster=state.kpi_broadcaster)
+        answer = JSONResponse(jsonable_encoder(result))
+        try:
+            async with state.db.transaction() as session:
+                idempotency.remember(session, scope, key, fingerprint, request.method, request.url.path,
+                                     answer.status_code, answer.body, {})
+            return answer
+        except IntegrityError:
+            # A retry running at the same time stored its result first: answer as it did.
+            async with state.db.transaction() as session:
+                record = await idempotency.lookup(session, scope, key, fingerprint)
+    return Response(content=record.response_body, status_code=record.status_code, media_type="application/json",
+                    headers={**record.response_headers, "Idempotent-Replayed": "true"})
