@@ -128,7 +128,7 @@ async def _apply_in(session: AsyncSession, db: Database, handler: Handler, envel
         if claimed is None:
             return Outcome.DUPLICATE
         await handler(session, payload, envelope)
-        # Each event's writes reach the database before the next handler reads.
+        # The event's writes reach the database before the next event of a batch reads.
         await session.flush()
         return Outcome.APPLIED
     finally:

@@ -34,7 +34,6 @@ async def open_callback(session: AsyncSession, *, store_id: str, kind: str, orig
         created_at=created_at,
     )
     session.add(callback)
-    await session.flush()
     await emit(
         session,
         CallbackCreated(callback_id=callback.id, store_id=store_id, repair_order_id=repair_order_id, kind=kind,

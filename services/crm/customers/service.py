@@ -53,7 +53,6 @@ async def know_customer(session: AsyncSession, store_id: str, person: rx.Custome
             first_seen_at=at, name_seen_at=at, created_at=at, updated_at=at,
         )
         session.add(customer)
-        await session.flush()
         return customer
     changed = False
     if at < customer.first_seen_at:
@@ -77,7 +76,6 @@ async def know_vehicle(session: AsyncSession, store_id: str, data: rx.Vehicle, o
                           customer_id=owner.id, owner_phone=owner.phone, owner_since=at, first_seen_at=at, updated_at=at)
         session.add(vehicle)
         session.add(VehicleOwner(id=new_id(), vin=vin, store_id=store_id, customer_id=owner.id, phone=owner.phone, since=at))
-        await session.flush()
         return vehicle
     newer = at >= vehicle.updated_at
     for attr in ("plate", "model", "sold_at"):
@@ -111,7 +109,6 @@ async def know_vehicle(session: AsyncSession, store_id: str, data: rx.Vehicle, o
     if newer:
         vehicle.home_store_id, vehicle.customer_id, vehicle.updated_at = store_id, owner.id, at
     session.add(vehicle)
-    await session.flush()
     return vehicle
 
 
