@@ -44,7 +44,12 @@ def write_report(results: Path) -> Path:
             lines += [f"- Delivery committed → callback visible in CRM over {pipeline['orders']} orders at "
                       f"{pipeline['achieved_rate_per_s']}/s (asked {pipeline['target_rate_per_s']}/s): p50 "
                       f"**{pipeline['p50_ms']} ms**, p99 **{pipeline['p99_ms']} ms**, max {pipeline['max_ms']} ms. "
-                      f"Target: {pipeline['target']}."]
+                      f"Target: {pipeline['target']}. CRM applied {pipeline.get('crm_applied_per_s', '?')} deliveries/s "
+                      f"meanwhile."]
+            lower = pipeline.get("lower_rate")
+            if lower:
+                lines += [f"- The same at {lower['achieved_rate_per_s']}/s over {lower['orders']} orders: p50 "
+                          f"**{lower['p50_ms']} ms**, p99 **{lower['p99_ms']} ms**, max {lower['max_ms']} ms."]
         lines.append("")
     life = _load(results, "lifecycle")
     if life:
@@ -64,5 +69,8 @@ def write_report(results: Path) -> Path:
             cells = " | ".join(f"{row[k]['p50_ms']} / {row[k]['p99_ms']}" for k in keys)
             lines.append(f"| {int(size):,} | {cells} |")
         lines.append("")
+    analysis = Path(__file__).parent / "analysis.md"
+    if analysis.exists():
+        lines += [analysis.read_text(encoding="utf-8").rstrip(), ""]
     DOC.write_text("\n".join(lines) + "\n")
     return DOC

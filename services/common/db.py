@@ -41,6 +41,18 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
+def empty_dict() -> dict:
+    """Default factory for JSON columns. pydantic inspects a factory's signature each time
+    a table row is built; for the builtin `dict` that means parsing its text signature,
+    measured at about a tenth of the cost of applying an event."""
+    return {}
+
+
+def empty_list() -> list:
+    """See empty_dict."""
+    return []
+
+
 def model_base(name: str) -> type[SQLModel]:
     """A SQLModel base with its own metadata, so each service's tables stay its own even
     when several services are imported into one process (tests, tools)."""

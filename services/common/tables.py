@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from .db import UTCDateTime, model_base
+from .db import UTCDateTime, empty_dict, model_base
 
 PlatformModel = model_base("PlatformModel")
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -46,7 +46,7 @@ class IdempotencyRecord(PlatformModel, table=True):
     path: str = Field(sa_column=sa.Column(sa.String(500), nullable=False))
     status_code: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
     response_body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    response_headers: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    response_headers: dict[str, Any] = Field(default_factory=empty_dict, sa_column=sa.Column(sa.JSON, nullable=False))
     created_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
 
 

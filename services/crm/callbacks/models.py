@@ -4,7 +4,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from services.common.db import UTCDateTime
+from services.common.db import UTCDateTime, empty_dict
 from services.crm.base import CrmModel
 
 
@@ -65,10 +65,10 @@ class Survey(CrmModel, table=True):
     customer_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
     repair_order_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
     complaint_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
-    answers: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    answers: dict[str, Any] = Field(default_factory=empty_dict, sa_column=sa.Column(sa.JSON, nullable=False))
     overall: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, nullable=True))
     verbatim: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
     # {department: {question_code: score}} of the answers at or below the survey's low marks.
-    low_answers: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    low_answers: dict[str, Any] = Field(default_factory=empty_dict, sa_column=sa.Column(sa.JSON, nullable=False))
     agent: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     recorded_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False, index=True))

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from services.common.db import UTCDateTime
+from services.common.db import UTCDateTime, empty_dict, empty_list
 from services.crm.base import CrmModel
 
 
@@ -21,7 +21,7 @@ class Customer(CrmModel, table=True):
     name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
     club_member: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False, default=False))
     club_since: date | None = Field(default=None, sa_column=sa.Column(sa.Date, nullable=True))
-    contact_preferences: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    contact_preferences: dict[str, Any] = Field(default_factory=empty_dict, sa_column=sa.Column(sa.JSON, nullable=False))
     first_seen_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     last_visit_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     # When reception last told us the name, so a late, older event cannot undo a newer name.
@@ -79,11 +79,11 @@ class RepairOrder(CrmModel, table=True):
     opened_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     delivered_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     cancelled_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
-    operations: list[dict[str, Any]] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
-    parts: list[dict[str, Any]] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    operations: list[dict[str, Any]] = Field(default_factory=empty_list, sa_column=sa.Column(sa.JSON, nullable=False))
+    parts: list[dict[str, Any]] = Field(default_factory=empty_list, sa_column=sa.Column(sa.JSON, nullable=False))
     amount_fen: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, default=0))
     customer_due_fen: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, default=0))
-    totals: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    totals: dict[str, Any] = Field(default_factory=empty_dict, sa_column=sa.Column(sa.JSON, nullable=False))
 
 
 class Appointment(CrmModel, table=True):

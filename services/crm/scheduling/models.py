@@ -4,7 +4,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from services.common.db import UTCDateTime
+from services.common.db import UTCDateTime, empty_dict
 from services.crm.base import CrmModel
 
 
@@ -24,4 +24,4 @@ class JobRun(CrmModel, table=True):
     last_run_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     last_trigger: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))  # schedule | manual
     last_run_by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
-    result: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    result: dict[str, Any] = Field(default_factory=empty_dict, sa_column=sa.Column(sa.JSON, nullable=False))

@@ -5,7 +5,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from services.common.db import UTCDateTime
+from services.common.db import UTCDateTime, empty_dict
 from services.reception.base import ReceptionModel
 from services.reception.shared.models import DecimalText
 
@@ -45,7 +45,7 @@ class RepairOrder(ReceptionModel, table=True):
     cancelled_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     cancel_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
     # Kept up to date with every line change, so lists show money without reading lines.
-    totals: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    totals: dict[str, Any] = Field(default_factory=empty_dict, sa_column=sa.Column(sa.JSON, nullable=False))
     line_count: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
     version: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False))
 

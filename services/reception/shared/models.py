@@ -5,7 +5,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from services.common.db import UTCDateTime
+from services.common.db import UTCDateTime, empty_dict
 from services.reception.base import ReceptionModel
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -43,7 +43,7 @@ class StateChange(ReceptionModel, table=True):
     by_name: str = Field(default="", sa_column=sa.Column(sa.String(200), nullable=False))
     by_role: str = Field(default="", sa_column=sa.Column(sa.String(32), nullable=False))
     at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
-    detail: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    detail: dict[str, Any] = Field(default_factory=empty_dict, sa_column=sa.Column(sa.JSON, nullable=False))
 
 
 class Counter(ReceptionModel, table=True):

@@ -3,7 +3,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from services.common.db import UTCDateTime
+from services.common.db import UTCDateTime, empty_list
 from services.workshop.base import BigId, WorkshopModel
 
 
@@ -111,6 +111,6 @@ class StockReceipt(WorkshopModel, table=True):
     store_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, index=True))
     reference: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
     purchase_order_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True, index=True))
-    lines: list[dict] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    lines: list[dict] = Field(default_factory=empty_list, sa_column=sa.Column(sa.JSON, nullable=False))
     received_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     received_by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))

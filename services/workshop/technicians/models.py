@@ -3,7 +3,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from services.common.db import UTCDateTime
+from services.common.db import UTCDateTime, empty_list
 from services.workshop.base import WorkshopModel
 
 
@@ -15,7 +15,7 @@ class Technician(WorkshopModel, table=True):
     store_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, index=True))
     name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
     # Labour operation categories (data/labor_operations.json) this technician may be dispatched to.
-    skills: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    skills: list[str] = Field(default_factory=empty_list, sa_column=sa.Column(sa.JSON, nullable=False))
     # The API-key principal this technician works under, for four-eyes checks.
     principal_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
     active: bool = Field(default=True, sa_column=sa.Column(sa.Boolean, nullable=False))
