@@ -136,7 +136,7 @@ async def _applied_rate(crm_url: str, event_ids: list[str]) -> float:
     return 0.0 if not count or last == first else round((count - 1) / (last - first).total_seconds(), 1)
 
 
-def run(bootstrap: str, create_database, orders: int = 1000, rate: float = 100.0, lower_rate: float = 40.0) -> dict:
+def run(bootstrap: str, create_database, orders: int = 1000, rate: float = 100.0, lower_rate: float = 25.0) -> dict:
     prefix = f"benchpipe{uuid.uuid4().hex[:6]}."
     reception_url = create_database("bench_reception")
     upgrade(BENCH_MIGRATIONS, reception_url)
