@@ -1,9 +1,9 @@
 """Consumer runner: applies events effectively once.
 
 One consumer group per service, no auto-commit. Each event is applied and its id
-recorded in the inbox in one database transaction (a partition's waiting events share
-one transaction, all or none, falling back to one by one); the offset is committed only
-after that. Redelivery therefore changes nothing. Handler failures retry with backoff; an
+recorded in the inbox in one database transaction (the events a fetch brought share one
+transaction, all or none, falling back to one by one); offsets are committed only after
+that. Redelivery therefore changes nothing. Handler failures retry with backoff; an
 event that keeps failing (or cannot be parsed) goes to `<topic>.dlq` with the error and
 the consumer moves on. An unreachable database is waited out, never dead-lettered."""
 from __future__ import annotations
@@ -43,11 +43,18 @@ class PoisonEvent(Exception):
     """An event that can never be applied as it is (bad shape, unknown reference)."""
 
 
+Prefetch = Callable[[AsyncSession, list[Any]], Awaitable[None]]
+
+
 @dataclass
 class EventHandlers:
     """Which event types a service handles, and by which function."""
 
     handlers: dict[str, Handler] = field(default_factory=dict)
+    # Per event type, a function that loads in one go what a batch of such events will
+    # look up. A type with one promises its handler reads only through that (and through
+    # what the handler itself adds to it), so its events need no flush between them.
+    prefetchers: dict[str, Prefetch] = field(default_factory=dict)
 
     def on(self, *event_types: str):
         def register(fn: Handler) -> Handler:
@@ -59,8 +66,19 @@ class EventHandlers:
 
         return register
 
+    def prefetch(self, *event_types: str):
+        def register(fn: Prefetch) -> Prefetch:
+            for t in event_types:
+                if t not in self.handlers:
+                    raise ValueError(f"no handler for {t} to prefetch for")
+                self.prefetchers[t] = fn
+            return fn
+
+        return register
+
     def include(self, other: "EventHandlers") -> None:
         self.handlers.update(other.handlers)
+        self.prefetchers.update(other.prefetchers)
 
     @property
     def services(self) -> set[str]:
@@ -91,21 +109,48 @@ async def apply_event(db: Database, handlers: EventHandlers, envelope: CloudEven
 
 async def apply_events(db: Database, handlers: EventHandlers, envelopes: list[tuple[CloudEvent, str]]) -> list[str]:
     """Apply several events of one partition, in order, in one transaction: all or none.
-    Under load this is what keeps a consumer ahead: one BEGIN/COMMIT, one pooled-connection
-    check and one outbox wake-up for the lot instead of for each. Raises on any failure,
-    having applied nothing; the caller then applies the events one by one."""
+    Under load this is what keeps a consumer ahead: one claim for the lot, one lookup per
+    table for the lot where the handler has a prefetcher, one flush, one commit. Raises on
+    any failure, having applied nothing; the caller then applies the events one by one."""
     work = []
     for envelope, topic in envelopes:
         handler = handlers.handlers.get(envelope.type)
         work.append((envelope, topic, handler, _payload(envelope) if handler is not None else None))
+    handled = [(envelope, topic) for envelope, topic, handler, _ in work if handler is not None]
     outcomes = []
     async with db.transaction() as session:
-        for envelope, topic, handler, payload in work:
+        claimed = await _claim_all(session, db, handled)
+        by_type: dict[str, list[Event]] = {}
+        for envelope, _, handler, payload in work:
+            if handler is not None and envelope.id in claimed and envelope.type in handlers.prefetchers:
+                by_type.setdefault(envelope.type, []).append(payload)
+        for event_type, payloads in by_type.items():
+            await handlers.prefetchers[event_type](session, payloads)
+        for envelope, _, handler, payload in work:
             if handler is None:
                 outcomes.append(Outcome.IGNORED)
-                continue
-            outcomes.append(await _apply_in(session, db, handler, envelope, payload, topic))
+            elif envelope.id not in claimed:
+                outcomes.append(Outcome.DUPLICATE)
+            else:
+                await _handle(session, handler, envelope, payload)
+                if envelope.type not in handlers.prefetchers:
+                    await session.flush()
+                outcomes.append(Outcome.APPLIED)
     return outcomes
+
+
+async def _claim_all(session: AsyncSession, db: Database, envelopes: list[tuple[CloudEvent, str]]) -> set[str]:
+    """The ids of `envelopes` this transaction claimed, in one statement; the rest are
+    duplicates (applied before, or twice in the batch)."""
+    if not envelopes:
+        return set()
+    insert = sqlite_insert if db.sqlite else pg_insert
+    table = InboxEvent.__table__
+    now = datetime.now(timezone.utc)
+    rows = list({e.id: dict(event_id=e.id, event_type=e.type, source_topic=topic, applied_at=now)
+                 for e, topic in envelopes}.values())
+    stmt = insert(table).values(rows).on_conflict_do_nothing(index_elements=[table.c.event_id]).returning(table.c.event_id)
+    return {row[0] for row in (await session.execute(stmt)).all()}
 
 
 def _payload(envelope: CloudEvent) -> Event:
@@ -117,20 +162,23 @@ def _payload(envelope: CloudEvent) -> Event:
 
 async def _apply_in(session: AsyncSession, db: Database, handler: Handler, envelope: CloudEvent, payload: Event,
                     topic: str) -> str:
+    # Claim the event id first, in one round trip: a duplicate inserts nothing; a
+    # concurrent duplicate blocks on the row until the first commits, then inserts nothing.
+    claimed = (await session.execute(_claim(db, envelope, topic))).first()
+    if claimed is None:
+        return Outcome.DUPLICATE
+    await _handle(session, handler, envelope, payload)
+    await session.flush()
+    return Outcome.APPLIED
+
+
+async def _handle(session: AsyncSession, handler: Handler, envelope: CloudEvent, payload: Event) -> None:
     tokens = (
         context.correlation_id.set(envelope.correlationid or envelope.id),
         context.causation_id.set(envelope.id),
     )
     try:
-        # Claim the event id first, in one round trip: a duplicate inserts nothing; a
-        # concurrent duplicate blocks on the row until the first commits, then inserts nothing.
-        claimed = (await session.execute(_claim(db, envelope, topic))).first()
-        if claimed is None:
-            return Outcome.DUPLICATE
         await handler(session, payload, envelope)
-        # The event's writes reach the database before the next event of a batch reads.
-        await session.flush()
-        return Outcome.APPLIED
     finally:
         context.correlation_id.reset(tokens[0])
         context.causation_id.reset(tokens[1])
@@ -186,17 +234,22 @@ class EventConsumer:
                 backoff = 0.5
                 while not stop.is_set():
                     batch = await consumer.getmany(timeout_ms=500, max_records=500)
-                    for tp, records in batch.items():
-                        size = max(1, self.settings.consumer_batch_size)
-                        for start in range(0, len(records), size):
-                            await self._handle_records(records[start:start + size], stop)
-                        try:
-                            await self.commit(consumer, {tp: records[-1].offset + 1})
-                        except (CommitFailedError, IllegalStateError) as exc:
-                            # A rebalance took the partition meanwhile: its new owner redelivers these and
-                            # the inbox skips them. aiokafka rejoins by itself; restarting the consumer
-                            # would leave and rejoin the group, forcing yet another rebalance on the others.
-                            log.info("offset commit lost to a rebalance", error=repr(exc), partition=str(tp))
+                    if not batch:
+                        continue
+                    # Every partition's records, each partition's in order: applied together, so a
+                    # steady trickle on several partitions still makes batches worth one transaction.
+                    records = [record for part in batch.values() for record in part]
+                    size = max(1, self.settings.consumer_batch_size)
+                    for start in range(0, len(records), size):
+                        await self._handle_records(records[start:start + size], stop)
+                    try:
+                        await self.commit(consumer, {tp: part[-1].offset + 1 for tp, part in batch.items()})
+                    except (CommitFailedError, IllegalStateError) as exc:
+                        # A rebalance took a partition meanwhile: its new owner redelivers these and
+                        # the inbox skips them. aiokafka rejoins by itself; restarting the consumer
+                        # would leave and rejoin the group, forcing yet another rebalance on the others.
+                        log.info("offset commit lost to a rebalance", error=repr(exc),
+                                 partitions=sorted(str(tp) for tp in batch))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -8,6 +8,7 @@ from services.common.events.envelope import CloudEvent
 from services.crm.callbacks import service as callbacks
 from services.crm.churn import service as churn
 from services.crm.customers import service as customers
+from services.crm.lookups import prefetch_for_orders
 from services.crm.reminders import service as reminders
 
 handlers = EventHandlers()
@@ -53,6 +54,9 @@ async def repair_order_delivered(session: AsyncSession, event: rx.RepairOrderDel
         customer, vehicle, _ = await customers.order_delivered(session, event)
         await callbacks.first_callback(session, event, customer, vehicle.vin)
         await churn.came_back(session, customer, event.delivered_at, f"repair_order:{event.repair_order_id}")
+
+
+handlers.prefetch("reception.repair_order.delivered")(prefetch_for_orders)
 
 
 @handlers.on("reception.repair_order.cancelled")

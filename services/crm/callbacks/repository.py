@@ -5,6 +5,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
 from services.crm.callbacks.models import Callback, CallbackAttempt, Survey
+from services.crm.lookups import lookups
 
 
 async def get(session: AsyncSession, callback_id: str) -> Callback | None:
@@ -17,6 +18,9 @@ async def get_for_update(session: AsyncSession, callback_id: str) -> Callback | 
 
 
 async def by_origin(session: AsyncSession, origin_key: str) -> Callback | None:
+    cache = lookups(session)
+    if cache is not None and origin_key in cache.callbacks:
+        return cache.callbacks[origin_key]
     return (await session.exec(select(Callback).where(Callback.origin_key == origin_key))).first()
 
 

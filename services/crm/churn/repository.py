@@ -7,9 +7,13 @@ from services.common.pagination import paginate
 from services.crm.churn.models import ChurnEpisode
 from services.crm.customers.models import Customer
 from services.crm.customers.repository import upcoming_booking_exists
+from services.crm.lookups import lookups
 
 
 async def open_episode(session: AsyncSession, customer_id: str) -> ChurnEpisode | None:
+    cache = lookups(session)
+    if cache is not None and customer_id in cache.open_episodes:
+        return cache.open_episodes[customer_id]
     return (await session.exec(select(ChurnEpisode).where(ChurnEpisode.open_key == customer_id))).first()
 
 

@@ -22,6 +22,7 @@ from services.crm.churn.schemas import ChurnPublic
 from services.crm.customers import repository as customers
 from services.crm.customers.models import Customer
 from services.crm.customers.repository import upcoming_booking_exists
+from services.crm.lookups import remember
 from services.crm.localtime import add_months, local_date, local_midnight, months_between, zone_of
 
 
@@ -80,6 +81,7 @@ async def came_back(session: AsyncSession, customer: Customer, at: datetime, by:
         return
     episode.open_key, episode.ended_at, episode.ended_by = None, at, by
     session.add(episode)
+    remember(session, "open_episodes", customer.id, None)
 
 
 async def list_churn(session: AsyncSession, principal: Principal, now: datetime, *, store_id: str | None,

@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.common.errors import ValidationFailed
 from services.common.pagination import paginate
 from services.crm.customers.models import Appointment, Customer, RepairOrder, Vehicle, VehicleOwner
+from services.crm.lookups import lookups
 
 # A booking still counts as one for a day after its time, in case reception marks the
 # no-show late; after that an unmarked old booking no longer protects a customer from churn.
@@ -25,6 +26,9 @@ async def customers_by_id(session: AsyncSession, ids: set[str]) -> dict[str, Cus
 
 
 async def customer_by_phone(session: AsyncSession, store_id: str, phone: str) -> Customer | None:
+    cache = lookups(session)
+    if cache is not None and (store_id, phone) in cache.customers:
+        return cache.customers[(store_id, phone)]
     stmt = select(Customer).where(Customer.store_id == store_id, Customer.phone == phone)
     return (await session.exec(stmt)).first()
 
@@ -37,10 +41,16 @@ async def customers_page(session: AsyncSession, *, where: list, limit: int, curs
 
 
 async def vehicle(session: AsyncSession, vin: str) -> Vehicle | None:
+    cache = lookups(session)
+    if cache is not None and vin in cache.vehicles:
+        return cache.vehicles[vin]
     return await session.get(Vehicle, vin)
 
 
 async def open_owners(session: AsyncSession, vin: str) -> list[VehicleOwner]:
+    cache = lookups(session)
+    if cache is not None and vin in cache.open_owners:
+        return list(cache.open_owners[vin])
     stmt = select(VehicleOwner).where(VehicleOwner.vin == vin, VehicleOwner.until.is_(None))
     return list((await session.exec(stmt)).all())
 
@@ -65,6 +75,9 @@ async def vehicles_of_customers(session: AsyncSession, customer_ids: list[str]) 
 
 
 async def repair_order(session: AsyncSession, repair_order_id: str) -> RepairOrder | None:
+    cache = lookups(session)
+    if cache is not None and repair_order_id in cache.repair_orders:
+        return cache.repair_orders[repair_order_id]
     return await session.get(RepairOrder, repair_order_id)
 
 

@@ -25,6 +25,7 @@ from services.crm.customers.schemas import (
     ContactPreferences, CustomerPublic, CustomerUpdate, Operation, Owner, OwnedVehicle, PartUsed, Visit, VehicleHistory,
 )
 from services.crm.localtime import local_date, zone_of
+from services.crm.lookups import add_open_owner, forget_open_owner, lookups, remember
 from services.common.versioning import check_version
 
 _PHONE_NOISE = re.compile(r"[\s\-().]")
@@ -53,6 +54,8 @@ async def know_customer(session: AsyncSession, store_id: str, person: rx.Custome
             first_seen_at=at, name_seen_at=at, created_at=at, updated_at=at,
         )
         session.add(customer)
+        remember(session, "customers", (store_id, phone), customer)
+        remember(session, "open_episodes", customer.id, None)
         return customer
     changed = False
     if at < customer.first_seen_at:
@@ -74,8 +77,12 @@ async def know_vehicle(session: AsyncSession, store_id: str, data: rx.Vehicle, o
     if vehicle is None:
         vehicle = Vehicle(vin=vin, plate=data.plate, model=data.model, sold_at=data.sold_at, home_store_id=store_id,
                           customer_id=owner.id, owner_phone=owner.phone, owner_since=at, first_seen_at=at, updated_at=at)
+        first_owner = VehicleOwner(id=new_id(), vin=vin, store_id=store_id, customer_id=owner.id, phone=owner.phone,
+                                   since=at)
         session.add(vehicle)
-        session.add(VehicleOwner(id=new_id(), vin=vin, store_id=store_id, customer_id=owner.id, phone=owner.phone, since=at))
+        session.add(first_owner)
+        remember(session, "vehicles", vin, vehicle)
+        remember(session, "open_owners", vin, [first_owner])
         return vehicle
     newer = at >= vehicle.updated_at
     for attr in ("plate", "model", "sold_at"):
@@ -92,20 +99,27 @@ async def know_vehicle(session: AsyncSession, store_id: str, data: rx.Vehicle, o
                 if row.phone != owner.phone:
                     row.until = at
                     session.add(row)
+                    forget_open_owner(session, vin, row)
             vehicle.owner_phone, vehicle.owner_since = owner.phone, at
             if not any(r.customer_id == owner.id for r in open_rows):
-                session.add(VehicleOwner(id=new_id(), vin=vin, store_id=store_id, customer_id=owner.id,
-                                         phone=owner.phone, since=at))
+                new_owner = VehicleOwner(id=new_id(), vin=vin, store_id=store_id, customer_id=owner.id,
+                                         phone=owner.phone, since=at)
+                session.add(new_owner)
+                add_open_owner(session, vin, new_owner)
         else:
             # A late event about an earlier owner: keep it as history, closed by the current owner.
+            if lookups(session) is not None:
+                await session.flush()  # owners this batch added are not in the lookups' open list
             known = await repository.owners_of_vehicle(session, vin, None)
             if not any(r.customer_id == owner.id for r in known):
                 session.add(VehicleOwner(id=new_id(), vin=vin, store_id=store_id, customer_id=owner.id,
                                          phone=owner.phone, since=at, until=vehicle.owner_since))
     elif not any(r.customer_id == owner.id for r in open_rows):
         # The same owner known at another store of the group.
-        session.add(VehicleOwner(id=new_id(), vin=vin, store_id=store_id, customer_id=owner.id, phone=owner.phone,
-                                 since=at))
+        new_owner = VehicleOwner(id=new_id(), vin=vin, store_id=store_id, customer_id=owner.id, phone=owner.phone,
+                                 since=at)
+        session.add(new_owner)
+        add_open_owner(session, vin, new_owner)
     if newer:
         vehicle.home_store_id, vehicle.customer_id, vehicle.updated_at = store_id, owner.id, at
     session.add(vehicle)
@@ -125,6 +139,7 @@ async def order_opened(session: AsyncSession, event: rx.RepairOrderOpened) -> tu
     order = await repository.repair_order(session, event.repair_order_id)
     if order is None:
         order = RepairOrder(id=event.repair_order_id, store_id=event.store_id, number=event.number, status="open")
+        remember(session, "repair_orders", order.id, order)
     order.vin, order.customer_id = vehicle.vin, customer.id
     order.advisor_id, order.advisor_name = event.advisor.id, event.advisor.name
     order.opened_at = event.opened_at
@@ -155,6 +170,7 @@ async def order_delivered(session: AsyncSession, event: rx.RepairOrderDelivered)
     order = await repository.repair_order(session, event.repair_order_id)
     if order is None:
         order = RepairOrder(id=event.repair_order_id, store_id=event.store_id, number=event.number, status="delivered")
+        remember(session, "repair_orders", order.id, order)
     operations, parts, amount = _history_lines(event.lines)
     order.status, order.number = "delivered", event.number
     order.vin, order.customer_id = vehicle.vin, customer.id
@@ -171,6 +187,7 @@ async def order_cancelled(session: AsyncSession, event: rx.RepairOrderCancelled)
     order = await repository.repair_order(session, event.repair_order_id)
     if order is None:
         order = RepairOrder(id=event.repair_order_id, store_id=event.store_id, number=event.number, status="cancelled")
+        remember(session, "repair_orders", order.id, order)
     if order.status == "delivered":
         return
     order.status, order.cancelled_at = "cancelled", event.cancelled_at
