@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from services.common.consumer import EventHandlers, Outcome, PoisonEvent, apply_event
+from services.common.consumer import EventHandlers, Outcome, PoisonEvent, apply_event, apply_events
 from services.common.db import Database
 from services.common.events.catalogue.crm import ReminderSent
 from services.common.events.envelope import CloudEvent
@@ -55,6 +55,25 @@ async def test_the_same_event_twice_has_one_effect(db):
     assert [(a.event_id, a.seq) for a in await applications(db)] == [(envelope.id, 1)]
     (seen,) = await inbox(db)
     assert (seen.event_id, seen.event_type, seen.source_topic) == (envelope.id, "crm.reminder.sent", "crm.events")
+
+
+async def test_a_batch_applies_each_event_once_even_when_one_arrives_twice_in_it(db):
+    already = reminder_event(0)
+    await apply_event(db, probe_handlers, already, "crm.events")
+    first, second = reminder_event(1), reminder_event(2)
+    again = CloudEvent.from_json(first.to_json())
+
+    outcomes = await apply_events(db, probe_handlers, [(e, "crm.events") for e in (already, first, again, second)])
+
+    assert outcomes == [Outcome.DUPLICATE, Outcome.APPLIED, Outcome.DUPLICATE, Outcome.APPLIED]
+    assert sorted(a.seq for a in await applications(db)) == [0, 1, 2]
+    assert len(await inbox(db)) == 3
+
+
+async def test_a_batch_with_a_failing_event_applies_nothing(db):
+    with pytest.raises(ValueError, match="poison payload"):
+        await apply_events(db, probe_handlers, [(reminder_event(1), "crm.events"), (reminder_event(2, poison=True), "")])
+    assert await inbox(db) == [] and await applications(db) == []
 
 
 async def test_distinct_events_are_each_applied(db):

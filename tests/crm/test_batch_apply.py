@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 
 from services.common.consumer import Outcome, apply_event, apply_events
@@ -101,7 +102,8 @@ async def _open_episode(db: Database, phone_number: str) -> None:
                                  level="at_risk", last_visit_at=at(0), reason="away", detected_at=at(10)))
 
 
-async def test_a_batch_applied_in_one_transaction_leaves_crm_as_one_at_a_time_does(pg_database):
+@pytest.mark.parametrize("batch_size", [5, 100], ids=["batches of five", "all in one batch"])
+async def test_a_batch_applied_in_one_transaction_leaves_crm_as_one_at_a_time_does(pg_database, batch_size):
     one_by_one, batched = Database(pg_database()), Database(pg_database())
     for db in (one_by_one, batched):
         await asyncio.to_thread(upgrade, spec.migrations_dir, db.url)
@@ -115,8 +117,11 @@ async def test_a_batch_applied_in_one_transaction_leaves_crm_as_one_at_a_time_do
         events = batch()
         singles = [await apply_event(one_by_one, spec.handlers, e, "reception.events") for e in events]
         grouped: list[str] = []
-        for start in range(0, len(events), 5):  # batches of five: several tables' rows cross batch borders
-            grouped += await apply_events(batched, spec.handlers, [(e, "reception.events") for e in events[start:start + 5]])
+        # Batches of five put rows of one customer and car in several batches; one batch holds
+        # the duplicate together with its first delivery.
+        for start in range(0, len(events), batch_size):
+            chunk = events[start:start + batch_size]
+            grouped += await apply_events(batched, spec.handlers, [(e, "reception.events") for e in chunk])
 
         assert grouped == singles
         assert singles.count(Outcome.DUPLICATE) == 1 and Outcome.IGNORED not in singles
