@@ -132,7 +132,7 @@ async def staff_store(hq: Api, http: httpx.AsyncClient, store: dict, *, skills: 
     result = Store(id=store["id"], code=store["code"], timezone=store.get("timezone", "Asia/Shanghai"),
                    staff=staff, principal_ids=principals)
     # The store is known to workshop once network's event arrived; retry until then.
-    technician = await _until_known(lambda: result.manager.post("/api/workshop/v1/technicians", {
+    technician = await until_known(lambda: result.manager.post("/api/workshop/v1/technicians", {
         "name": f"Technician of {store['code']}",
         "skills": skills or ["maintenance", "brakes", "diagnosis", "electrical", "engine", "suspension",
                              "climate", "inspection", "tyres", "transmission", "body", "recall"],
@@ -140,14 +140,25 @@ async def staff_store(hq: Api, http: httpx.AsyncClient, store: dict, *, skills: 
     }))
     result.technician_id = technician["id"]
     if stock:
-        await _until_known(lambda: result.parts_clerk.post("/api/workshop/v1/stock/receipts", {
+        await until_known(lambda: result.parts_clerk.post("/api/workshop/v1/stock/receipts", {
             "reference": f"opening-{store['code']}",
             "lines": [{"part_no": p, "qty": q, "unit_cost_fen": 1} for p, q in stock.items()],
         }))
     return result
 
 
-async def _until_known(call: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
+async def all_items(api: Api, path: str, **params) -> list[dict]:
+    """Every item of a paged list, following `next_cursor`."""
+    items, cursor = [], None
+    while True:
+        page = await api.get(path, limit=200, cursor=cursor, **params)
+        items += page["items"]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return items
+
+
+async def until_known(call: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
     """A store created a moment ago may not have reached a service yet (404/409/422)."""
     deadline = time.monotonic() + timeout
     while True:

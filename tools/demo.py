@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from services.common import reference
-from tools.client import Api, ApiError, wait_for
+from tools.client import Api, ApiError, until_known, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CLOCK_FILE = REPO / "var" / "demo-clock"
@@ -1798,14 +1798,14 @@ class Demo:
                 principal, key = await self._issue("technician", store.id, f"{store.code} technician {name}")
                 api = self.api(store.http, key)
             body = {"name": name, "skills": skills, **({"principal_id": principal} if principal else {})}
-            technician = await _until_known(lambda: store.manager.post("/api/workshop/v1/technicians", body),
+            technician = await until_known(lambda: store.manager.post("/api/workshop/v1/technicians", body),
                                             self.config.timeout)
             store.technicians.append(Technician(technician["id"], name, skills, api, start))
 
     async def stock_shelves(self, store: StoreSim) -> None:
         factor = max(1.0, self.config.scale) * (0.5 if store.outlet else 1.0)
         lines = [{"part_no": p, "qty": max(1, int(q * factor))} for p, (q, _, _) in STOCK.items()]
-        await _until_known(lambda: store.parts_clerk.post("/api/workshop/v1/stock/receipts", {
+        await until_known(lambda: store.parts_clerk.post("/api/workshop/v1/stock/receipts", {
             "reference": f"OPENING-{store.code}", "lines": lines}), self.config.timeout)
         for part_no, (_, point, quantity) in STOCK.items():
             if point is not None:
@@ -1816,7 +1816,7 @@ class Demo:
     async def read_capacity(self, store: StoreSim) -> None:
         """How many bookings an hour the store takes (reception's setting)."""
         api = store.keys["outlet_api"] if store.outlet else store.advisors[0][0]
-        answer = await _until_known(lambda: api.get("/api/reception/v1/appointments/availability",
+        answer = await until_known(lambda: api.get("/api/reception/v1/appointments/availability",
                                                     date=self.first_day.isoformat()), self.config.timeout)
         store.capacity = min((slot["capacity"] for slot in answer["slots"]), default=store.capacity)
 
@@ -1950,16 +1950,6 @@ async def count_all(api: Api, path: str, **params) -> int:
             return total
 
 
-async def _until_known(call: Callable[[], Awaitable[Any]], timeout: float) -> Any:
-    """A store created a moment ago may not have reached a service yet (404/409/422)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return await call()
-        except ApiError as exc:
-            if exc.status not in (404, 409, 422) or time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.2)
 
 
 def _progress(enabled: bool, total: int):

@@ -17,7 +17,7 @@ import pytest
 from deploy.kafka.broker import KafkaBroker
 from deploy.postgres.cluster import PostgresCluster
 from tests.support.processes import Platform
-from tools.client import Api, OrderPlan, open_store, repair_order_life, wait_for
+from tools.client import Api, OrderPlan, all_items, open_store, repair_order_life, wait_for
 
 ORDERS = 200
 STORES = 2
@@ -123,7 +123,7 @@ async def test_fault_drill_loses_nothing_and_applies_nothing_twice(drill_infra, 
             assert len(made) == ORDERS
             reception_orders = []
             for store in stores:
-                reception_orders += await _all(store.advisor, "/api/reception/v1/repair-orders", status="delivered")
+                reception_orders += await all_items(store.advisor, "/api/reception/v1/repair-orders", status="delivered")
             assert {o["id"] for o in reception_orders} == made
             assert len(reception_orders) == ORDERS
 
@@ -131,7 +131,7 @@ async def test_fault_drill_loses_nothing_and_applies_nothing_twice(drill_infra, 
             callbacks = []
             for store in stores:
                 async def all_callbacks(store=store):
-                    items = await _all(store.crm_agent, "/api/crm/v1/callbacks")
+                    items = await all_items(store.crm_agent, "/api/crm/v1/callbacks")
                     firsts = [c for c in items if c["kind"] == "first"]
                     return firsts if len(firsts) >= ORDERS // STORES else None
                 callbacks += await wait_for(all_callbacks, 120, what="callbacks")
@@ -141,7 +141,7 @@ async def test_fault_drill_loses_nothing_and_applies_nothing_twice(drill_infra, 
             # Workshop: one job per labour line, no more.
             jobs = []
             for store in stores:
-                jobs += await _all(store.technician, "/api/workshop/v1/jobs")
+                jobs += await all_items(store.technician, "/api/workshop/v1/jobs")
             expected_jobs = sum(len(_plan(n).labour) for n in range(ORDERS))
             assert len(jobs) == expected_jobs
             assert len({(j["repair_order_id"], j["line_id"]) for j in jobs}) == expected_jobs
@@ -163,7 +163,7 @@ async def test_fault_drill_loses_nothing_and_applies_nothing_twice(drill_infra, 
                 await store.manager.post(f"/api/network/v1/settlements/{settlement['id']}/confirm")
                 paid = await hq.post(f"/api/network/v1/settlements/{settlement['id']}/pay", {"reference": f"PAY-{store.code}"})
                 paid_lines += len(paid["claims"])
-            settled = await _all(hq, "/api/network/v1/claims", status="settled")
+            settled = await all_items(hq, "/api/network/v1/claims", status="settled")
             assert len(settled) == len(claims) == paid_lines == len(warranty_orders)
 
             # KPIs: deliveries counted once each.
@@ -180,11 +180,3 @@ async def test_fault_drill_loses_nothing_and_applies_nothing_twice(drill_infra, 
                   f"jobs={len(jobs)} claims_settled={len(settled)} paid_settlement_lines={paid_lines}")
 
 
-async def _all(api: Api, path: str, **params) -> list[dict]:
-    items, cursor = [], None
-    while True:
-        page = await api.get(path, limit=200, cursor=cursor, **params)
-        items += page["items"]
-        cursor = page.get("next_cursor")
-        if not cursor:
-            return items

@@ -18,7 +18,7 @@ import pytest
 
 from tests.support.processes import Platform
 from tools import demo
-from tools.client import Api
+from tools.client import Api, all_items
 
 SEED = 7
 DAYS = 5
@@ -68,16 +68,6 @@ def demo_runs(kafka_bootstrap, tmp_path_factory):
             platform.stop()
 
 
-async def _all(api: Api, path: str, **params) -> list[dict]:
-    items, cursor = [], None
-    while True:
-        page = await api.get(path, limit=200, cursor=cursor, **params)
-        items += page["items"]
-        cursor = page.get("next_cursor")
-        if not cursor:
-            return items
-
-
 def _window(summary: demo.Summary) -> dict:
     return {"from": summary.first_day.isoformat(), "to": summary.last_day.isoformat()}
 
@@ -89,18 +79,18 @@ async def test_the_platform_answers_the_figures_the_demo_made(demo_runs):
     assert counts["orders_delivered"] > 0 and counts["claims_submitted"] > 0 and counts["callbacks_completed"] > 0
     async with httpx.AsyncClient(base_url=platform.gateway.url, timeout=30) as http:
         hq = Api(http, platform.bootstrap_key)
-        stores = {s["code"]: s for s in await _all(hq, "/api/network/v1/stores")}
+        stores = {s["code"]: s for s in await all_items(hq, "/api/network/v1/stores")}
         assert set(stores) == set(STORES)
         assert stores["KS-PO-01"]["kind"] == "partner_outlet" and stores["KS-PO-01"]["status"] == "active"
 
-        orders = await _all(hq, "/api/reception/v1/repair-orders")
+        orders = await all_items(hq, "/api/reception/v1/repair-orders")
         delivered = {o["id"] for o in orders if o["status"] == "delivered"}
         assert len(orders) == counts["orders_opened"]
         assert len(delivered) == counts["orders_delivered"]
         assert {o["store_id"] for o in orders if o["id"] in delivered} == {s["id"] for s in stores.values()}
 
         # Every car handed over has exactly one first callback.
-        firsts = await _all(hq, "/api/crm/v1/callbacks", kind="first")
+        firsts = await all_items(hq, "/api/crm/v1/callbacks", kind="first")
         assert sorted(c["repair_order_id"] for c in firsts) == sorted(delivered)
         assert sum(1 for c in firsts if c["status"] == "completed") == counts["callbacks_completed"]
 
@@ -113,7 +103,7 @@ async def test_the_platform_answers_the_figures_the_demo_made(demo_runs):
         assert 0.3 < float(kpis["network"]["technician_efficiency"]) < 3
 
         # The warranty claims: on delivered orders, and what HQ approved is what the KPIs show.
-        claims = await _all(hq, "/api/network/v1/claims")
+        claims = await all_items(hq, "/api/network/v1/claims")
         assert len(claims) == counts["claims_submitted"] == kpis["network"]["claims_submitted"]
         assert all(c["repair_order_id"] in delivered for c in claims)
         approved = [c for c in claims if c["status"] in ("approved", "partially_approved", "settled")]
@@ -129,7 +119,7 @@ async def test_the_history_lies_in_the_replayed_days_and_the_clock_is_real_again
         assert (await hq.get("/api/network/v1/kpis"))["to"] == today.isoformat()
         assert summary.last_day < today
         # Orders were opened and handed over on the simulated days, not today.
-        for order in await _all(hq, "/api/reception/v1/repair-orders", status="delivered"):
+        for order in await all_items(hq, "/api/reception/v1/repair-orders", status="delivered"):
             full = await hq.get(f"/api/reception/v1/repair-orders/{order['id']}")
             days = {datetime.fromisoformat(h["at"]).astimezone(ZONE).date() for h in full["history"]}
             assert all(summary.first_day <= d <= summary.last_day for d in days), (order["number"], days)
@@ -153,7 +143,7 @@ async def test_a_platform_that_does_not_follow_the_clock_file_is_refused_before_
         await demo.run(config)
     assert not config.clock_file.exists()
     async with httpx.AsyncClient(base_url=platform.gateway.url, timeout=30) as http:
-        codes = {s["code"] for s in await _all(Api(http, platform.bootstrap_key), "/api/network/v1/stores")}
+        codes = {s["code"] for s in await all_items(Api(http, platform.bootstrap_key), "/api/network/v1/stores")}
     assert "BJ-CY-01" not in codes
 
 
