@@ -57,32 +57,33 @@ async def prefetch_for_orders(session: AsyncSession, events: list) -> None:
             cache.customers.setdefault(key, None)
         ids = [c.id for c in found if c.id not in cache.open_episodes]
         if ids:
-            for episode in (await session.exec(select(ChurnEpisode).where(ChurnEpisode.open_key.in_(ids)))).all():
-                cache.open_episodes[episode.open_key] = episode
-            for customer_id in ids:
-                cache.open_episodes.setdefault(customer_id, None)
+            _fill(cache.open_episodes, ids, (await session.exec(
+                select(ChurnEpisode).where(ChurnEpisode.open_key.in_(ids)))).all(), lambda e: e.open_key)
     if vins:
-        for vehicle in (await session.exec(select(Vehicle).where(Vehicle.vin.in_(vins)))).all():
-            cache.vehicles[vehicle.vin] = vehicle
+        _fill(cache.vehicles, vins, (await session.exec(select(Vehicle).where(Vehicle.vin.in_(vins)))).all(),
+              lambda v: v.vin)
         for owner in (await session.exec(select(VehicleOwner).where(
                 VehicleOwner.vin.in_(vins), VehicleOwner.until.is_(None)))).all():
             cache.open_owners.setdefault(owner.vin, []).append(owner)
         for vin in vins:
-            cache.vehicles.setdefault(vin, None)
             cache.open_owners.setdefault(vin, [])
     if orders:
-        for order in (await session.exec(select(RepairOrder).where(RepairOrder.id.in_(orders)))).all():
-            cache.repair_orders[order.id] = order
-        for order_id in orders:
-            cache.repair_orders.setdefault(order_id, None)
+        _fill(cache.repair_orders, orders, (await session.exec(
+            select(RepairOrder).where(RepairOrder.id.in_(orders)))).all(), lambda o: o.id)
     if origins:
-        for callback in (await session.exec(select(Callback).where(Callback.origin_key.in_(origins)))).all():
-            cache.callbacks[callback.origin_key] = callback
-        for origin in origins:
-            cache.callbacks.setdefault(origin, None)
+        _fill(cache.callbacks, origins, (await session.exec(
+            select(Callback).where(Callback.origin_key.in_(origins)))).all(), lambda c: c.origin_key)
     stores = {e.store_id for e in events}
     # Into the identity map, where the store's time zone is looked up by primary key.
     await session.exec(select(KnownStore).where(KnownStore.id.in_(stores)))
+
+
+def _fill(answers: dict, keys, rows, key_of) -> None:
+    """Each row under its key; every other key asked for answers None (no such row)."""
+    for row in rows:
+        answers[key_of(row)] = row
+    for key in keys:
+        answers.setdefault(key, None)
 
 
 def remember(session: AsyncSession, table: str, key, value) -> None:

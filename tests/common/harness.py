@@ -76,12 +76,16 @@ class ProbeProcess:
         return json.loads(self.stats_file.read_text())
 
     def tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log.read_text(errors="replace").splitlines()[-lines:]
-        except OSError:
-            return ""
-        return f"--- {self.log.name} ---\n" + "\n".join(text)
+        return log_tail(self.log, lines)
 
+
+def log_tail(log: Path, lines: int = 30) -> str:
+    """The last lines of a process's log, headed by its name (for assertion messages)."""
+    try:
+        text = log.read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return ""
+    return f"--- {log.name} ---\n" + "\n".join(text)
 
 @dataclass
 class Figures:

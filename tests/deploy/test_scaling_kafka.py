@@ -39,7 +39,7 @@ from services.common.ids import new_id
 from services.common.kafka import ensure_topics, make_producer
 from services.common.relay import RELAY_LOCK_KEY
 from services.common.tables import OutboxMessage
-from tests.common.harness import ProbeRun
+from tests.common.harness import ProbeRun, log_tail
 from tests.common.probe import PACE_ENV, STORE_ID, key_for
 from tests.support.platform import eventually
 
@@ -93,11 +93,7 @@ class Replica:
         return self.proc.wait(10)
 
     def tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log.read_text(errors="replace").splitlines()[-lines:]
-        except OSError:
-            return ""
-        return f"--- {self.log.name} ---\n" + "\n".join(text)
+        return log_tail(self.log, lines)
 
 
 @pytest.fixture

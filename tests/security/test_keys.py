@@ -2,11 +2,10 @@
 unknown, revoked keys and suspended stores."""
 from __future__ import annotations
 
-import time
 
 import httpx
 
-from tests.security.helpers import new_key, new_store
+from tests.security.helpers import new_key, new_store, poll
 from tests.support.platform import eventually
 
 
@@ -31,15 +30,6 @@ def test_the_bootstrap_key_is_an_hq_admin(platform):
         assert hq.get("/api/network/v1/api-keys").status_code == 200
 
 
-def _poll(check, timeout: float, message: str) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if check():
-            return time.monotonic() - started
-        time.sleep(0.05)
-    raise AssertionError(message)
-
-
 def test_a_revoked_key_stops_working_within_five_seconds(platform):
     with platform.api(platform.bootstrap_key) as hq:
         store = new_store(hq)
@@ -47,8 +37,8 @@ def test_a_revoked_key_stops_working_within_five_seconds(platform):
         with platform.api(key["key"]) as manager:
             assert manager.get(f"/api/network/v1/stores/{store['id']}").status_code == 200  # now cached
             assert hq.delete(f"/api/network/v1/api-keys/{key['id']}").status_code == 200
-            took = _poll(lambda: manager.get("/api/network/v1/stores").status_code == 401, 5,
-                         "revoked key still accepted after 5 s")
+            took = poll(lambda: manager.get("/api/network/v1/stores").status_code == 401, 5,
+                        "revoked key still accepted after 5 s", interval=0.05)
             assert took < 5
             assert assert_problem(manager.get("/api/network/v1/stores"), 401)["detail"] == "API key revoked"
 
@@ -62,8 +52,8 @@ def test_a_suspended_stores_keys_get_403_within_five_seconds_and_its_data_stays(
             assert manager.get(f"/api/network/v1/stores/{store['id']}").status_code == 200
             suspended = hq.post(f"/api/network/v1/stores/{store['id']}/suspend", json={"reason": "failed audit"})
             assert suspended.status_code == 200, suspended.text
-            _poll(lambda: manager.get("/api/network/v1/stores").status_code == 403, 5,
-                  "suspended store's key still accepted after 5 s")
+            poll(lambda: manager.get("/api/network/v1/stores").status_code == 403, 5,
+                 "suspended store's key still accepted after 5 s", interval=0.05)
             assert "suspended" in assert_problem(advisor.get("/api/network/v1/stores"), 403)["detail"]
         assert hq.get(f"/api/network/v1/stores/{store['id']}").json()["status"] == "suspended"
 
