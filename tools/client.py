@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -265,6 +266,11 @@ def now_utc() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def next_slot(hours_ahead: int = 2) -> datetime:
-    t = now_utc() + timedelta(hours=hours_ahead)
-    return t.replace(minute=0, second=0, microsecond=0)
+def next_slot(hours_ahead: int = 2, zone: str = "Asia/Shanghai", first_hour: int = 8, last_hour: int = 17) -> datetime:
+    """The first whole hour at least `hours_ahead` away that the store takes bookings for
+    (slot starts `first_hour`..`last_hour` in its time zone, reception's defaults)."""
+    local = (now_utc() + timedelta(hours=hours_ahead)).astimezone(ZoneInfo(zone))
+    t = local.replace(minute=0, second=0, microsecond=0) + (timedelta(hours=1) if local.minute or local.second else timedelta())
+    while not first_hour <= t.hour <= last_hour:
+        t += timedelta(hours=1)
+    return t.astimezone(timezone.utc)
