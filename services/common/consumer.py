@@ -221,6 +221,7 @@ class EventConsumer:
             heartbeat_interval_ms=1000,
             request_timeout_ms=15000,
             retry_backoff_ms=200,
+            fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
         )
 
     async def run(self, stop: asyncio.Event) -> None:

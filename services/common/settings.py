@@ -39,8 +39,14 @@ class PlatformSettings(BaseSettings):
     relay_max_inflight_batches: int = 4
     relay_poll_seconds: float = 1.0
     consumer_max_attempts: int = 5
-    # Events of one partition applied in one transaction (1: each in its own).
+    # Events of one fetch (all partitions, each in its order) applied in one transaction (1: each in its own).
     consumer_batch_size: int = 100
+    # How long the broker may hold a fetch that finds no new records. It is also the longest
+    # a busy partition's next records can wait: aiokafka sends one fetch at a time per broker,
+    # and while a batch is being applied it fetches the partitions that had nothing (a quiet
+    # topic) on their own; the broker holds that fetch this long before the busy ones can be
+    # fetched again. Kafka's default of 500 ms put up to half a second on delivery -> callback.
+    consumer_fetch_max_wait_ms: int = 100
     consumer_retry_base_seconds: float = 0.2
     log_level: str = shared("LOG_LEVEL", default="INFO")
     # "system", or "file:<path>" for demos that replay months of activity (clock.FileClock).

@@ -28,6 +28,9 @@ class Lookups:
     repair_orders: dict[str, object] = field(default_factory=dict)              # id
     callbacks: dict[str, object] = field(default_factory=dict)                  # origin_key
     open_episodes: dict[str, object] = field(default_factory=dict)              # customer_id
+    # The session's identity map holds rows only while something refers to them: the
+    # stores are kept here so that looking up a store's time zone by id finds them there.
+    stores: dict[str, object] = field(default_factory=dict)                     # id
 
 
 def lookups(session: AsyncSession) -> Lookups | None:
@@ -73,9 +76,10 @@ async def prefetch_for_orders(session: AsyncSession, events: list) -> None:
     if origins:
         _fill(cache.callbacks, origins, (await session.exec(
             select(Callback).where(Callback.origin_key.in_(origins)))).all(), lambda c: c.origin_key)
-    stores = {e.store_id for e in events}
-    # Into the identity map, where the store's time zone is looked up by primary key.
-    await session.exec(select(KnownStore).where(KnownStore.id.in_(stores)))
+    stores = {e.store_id for e in events} - cache.stores.keys()
+    if stores:
+        _fill(cache.stores, stores, (await session.exec(select(KnownStore).where(KnownStore.id.in_(stores)))).all(),
+              lambda s: s.id)
 
 
 def _fill(answers: dict, keys, rows, key_of) -> None:
