@@ -6,6 +6,7 @@ import argparse
 import uvicorn
 
 from gateway.main import create_app
+from services.common.heap import freeze_startup_objects
 from gateway.settings import GatewaySettings
 
 
@@ -21,6 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = GatewaySettings()
     app = create_app(settings)
     trusted = settings.forwarded_allow_ips
+    freeze_startup_objects()
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
                 lifespan="on", proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None,
                 timeout_keep_alive=30)

@@ -9,6 +9,8 @@ the consumer moves on. An unreachable database is waited out, never dead-lettere
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import traceback
 from types import SimpleNamespace
 from dataclasses import dataclass, field
@@ -141,17 +143,23 @@ async def apply_events(db: Database, handlers: EventHandlers, envelopes: list[tu
 
 
 async def _claim_all(session: AsyncSession, db: Database, envelopes: list[tuple[CloudEvent, str]]) -> set[str]:
-    """The ids of `envelopes` this transaction claimed, in one statement; the rest are
+    """The ids of `envelopes` this transaction claimed, in one round trip; the rest are
     duplicates (applied before, or twice in the batch)."""
     if not envelopes:
         return set()
-    insert = sqlite_insert if db.sqlite else pg_insert
-    table = InboxEvent.__table__
     now = datetime.now(timezone.utc)
     rows = list({e.id: dict(event_id=e.id, event_type=e.type, source_topic=topic, applied_at=now)
                  for e, topic in envelopes}.values())
-    stmt = insert(table).values(rows).on_conflict_do_nothing(index_elements=[table.c.event_id]).returning(table.c.event_id)
-    return {row[0] for row in (await session.execute(stmt)).all()}
+    # One statement for any number of rows (SQLAlchemy sends them as one multi-row INSERT):
+    # a statement with the rows written into its VALUES is compiled anew every time.
+    return {row[0] for row in (await session.execute(_claim_many(db.sqlite), rows)).all()}
+
+
+@functools.cache
+def _claim_many(sqlite: bool):
+    table = InboxEvent.__table__
+    insert = sqlite_insert if sqlite else pg_insert
+    return insert(table).on_conflict_do_nothing(index_elements=[table.c.event_id]).returning(table.c.event_id)
 
 
 def _payload(envelope: CloudEvent) -> Event:
@@ -165,7 +173,8 @@ async def _apply_in(session: AsyncSession, db: Database, handler: Handler, envel
                     topic: str) -> str:
     # Claim the event id first, in one round trip: a duplicate inserts nothing; a
     # concurrent duplicate blocks on the row until the first commits, then inserts nothing.
-    claimed = (await session.execute(_claim(db, envelope, topic))).first()
+    row = dict(event_id=envelope.id, event_type=envelope.type, source_topic=topic, applied_at=datetime.now(timezone.utc))
+    claimed = (await session.execute(_claim_many(db.sqlite), row)).first()
     if claimed is None:
         return Outcome.DUPLICATE
     await _handle(session, handler, envelope, payload)
@@ -183,17 +192,6 @@ async def _handle(session: AsyncSession, handler: Handler, envelope: CloudEvent,
     finally:
         context.correlation_id.reset(tokens[0])
         context.causation_id.reset(tokens[1])
-
-
-def _claim(db: Database, envelope: CloudEvent, topic: str):
-    insert = sqlite_insert if db.sqlite else pg_insert
-    table = InboxEvent.__table__
-    return (
-        insert(table)
-        .values(event_id=envelope.id, event_type=envelope.type, source_topic=topic, applied_at=datetime.now(timezone.utc))
-        .on_conflict_do_nothing(index_elements=[table.c.event_id])
-        .returning(table.c.event_id)
-    )
 
 
 class EventConsumer:
@@ -231,6 +229,7 @@ class EventConsumer:
         while not stop.is_set():
             consumer = self._make_consumer()
             self._consumer = consumer
+            committing = None
             try:
                 await consumer.start()
                 backoff = 0.5
@@ -244,14 +243,13 @@ class EventConsumer:
                     size = max(1, self.settings.consumer_batch_size)
                     for start in range(0, len(records), size):
                         await self._handle_records(records[start:start + size], stop)
-                    try:
-                        await self.commit(consumer, {tp: part[-1].offset + 1 for tp, part in batch.items()})
-                    except (CommitFailedError, IllegalStateError) as exc:
-                        # A rebalance took a partition meanwhile: its new owner redelivers these and
-                        # the inbox skips them. aiokafka rejoins by itself; restarting the consumer
-                        # would leave and rejoin the group, forcing yet another rebalance on the others.
-                        log.info("offset commit lost to a rebalance", error=repr(exc),
-                                 partitions=sorted(str(tp) for tp in batch))
+                    # The offsets go to the broker while the next fetch is applied: a commit is a
+                    # round trip to the group coordinator (a few ms, at times a hundred) that the
+                    # next batch need not wait for. Commits stay in order: each waits for the last.
+                    await self._committed(committing)
+                    committing = asyncio.ensure_future(
+                        self._commit_batch(consumer, {tp: part[-1].offset + 1 for tp, part in batch.items()}))
+                await self._committed(committing)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -260,6 +258,10 @@ class EventConsumer:
                 backoff = min(backoff * 2, 5.0)
             finally:
                 self._consumer = None
+                if committing is not None:
+                    # Left behind by a failure: settled (and its error read) before the consumer stops.
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(committing, 10)
                 try:
                     await asyncio.wait_for(consumer.stop(), 10)
                 except Exception:
@@ -268,6 +270,22 @@ class EventConsumer:
 
     async def commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         await consumer.commit(offsets)
+
+    async def _commit_batch(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        try:
+            await self.commit(consumer, offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            # A rebalance took a partition meanwhile: its new owner redelivers these and the
+            # inbox skips them. aiokafka rejoins by itself; restarting the consumer would leave
+            # and rejoin the group, forcing yet another rebalance on the others.
+            log.info("offset commit lost to a rebalance", error=repr(exc), partitions=sorted(str(tp) for tp in offsets))
+
+    @staticmethod
+    async def _committed(committing: asyncio.Future | None) -> None:
+        """Wait for the last batch's offset commit; a failure other than a rebalance
+        restarts the consumer, as it did when the commit was awaited in place."""
+        if committing is not None:
+            await committing
 
     async def _handle_records(self, records: list, stop: asyncio.Event) -> None:
         if len(records) > 1:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from .app import ServiceSpec, create_service_app
 from .consumer import replay_dead_letters
 from .db import Database
+from .heap import freeze_startup_objects
 from .logging import configure_logging
 from .migrations import upgrade
 from .settings import PlatformSettings
@@ -48,4 +49,5 @@ def main(spec: ServiceSpec, settings_factory: Callable[[], PlatformSettings],
         return
     app = factory(settings, role=args.command)
     port = settings.worker_port if args.command == "worker" else settings.port
+    freeze_startup_objects()
     uvicorn.run(app, host=settings.host, port=port, log_level="warning", access_log=False, lifespan="on")

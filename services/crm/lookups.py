@@ -48,7 +48,6 @@ async def prefetch_for_orders(session: AsyncSession, events: list) -> None:
     phones = {(e.store_id, normalize_phone(e.customer.phone)) for e in events} - cache.customers.keys()
     vins = {e.vehicle.vin.strip().upper() for e in events} - cache.vehicles.keys()
     orders = {e.repair_order_id for e in events} - cache.repair_orders.keys()
-    origins = {f"first:{e.repair_order_id}" for e in events} - cache.callbacks.keys()
 
     if phones:
         found = (await session.exec(select(Customer).where(
@@ -63,19 +62,30 @@ async def prefetch_for_orders(session: AsyncSession, events: list) -> None:
             _fill(cache.open_episodes, ids, (await session.exec(
                 select(ChurnEpisode).where(ChurnEpisode.open_key.in_(ids)))).all(), lambda e: e.open_key)
     if vins:
-        _fill(cache.vehicles, vins, (await session.exec(select(Vehicle).where(Vehicle.vin.in_(vins)))).all(),
-              lambda v: v.vin)
-        for owner in (await session.exec(select(VehicleOwner).where(
-                VehicleOwner.vin.in_(vins), VehicleOwner.until.is_(None)))).all():
-            cache.open_owners.setdefault(owner.vin, []).append(owner)
+        found = (await session.exec(select(Vehicle).where(Vehicle.vin.in_(vins)))).all()
+        _fill(cache.vehicles, vins, found, lambda v: v.vin)
+        # Owners are written only together with their vehicle (know_vehicle): a vehicle
+        # never seen has none, and a batch of new cars needs no query for them.
+        known = [v.vin for v in found]
+        if known:
+            for owner in (await session.exec(select(VehicleOwner).where(
+                    VehicleOwner.vin.in_(known), VehicleOwner.until.is_(None)))).all():
+                cache.open_owners.setdefault(owner.vin, []).append(owner)
         for vin in vins:
             cache.open_owners.setdefault(vin, [])
     if orders:
         _fill(cache.repair_orders, orders, (await session.exec(
             select(RepairOrder).where(RepairOrder.id.in_(orders)))).all(), lambda o: o.id)
-    if origins:
-        _fill(cache.callbacks, origins, (await session.exec(
-            select(Callback).where(Callback.origin_key.in_(origins)))).all(), lambda c: c.origin_key)
+    # A first callback is written only with its delivered order (in the same transaction):
+    # for an order there is no row of, there is no callback to look for.
+    origins = {f"first:{e.repair_order_id}": cache.repair_orders.get(e.repair_order_id) is not None
+               for e in events if f"first:{e.repair_order_id}" not in cache.callbacks}
+    if any(origins.values()):
+        wanted = [origin for origin, order_known in origins.items() if order_known]
+        _fill(cache.callbacks, wanted, (await session.exec(
+            select(Callback).where(Callback.origin_key.in_(wanted)))).all(), lambda c: c.origin_key)
+    for origin in origins:
+        cache.callbacks.setdefault(origin, None)
     stores = {e.store_id for e in events} - cache.stores.keys()
     if stores:
         _fill(cache.stores, stores, (await session.exec(select(KnownStore).where(KnownStore.id.in_(stores)))).all(),
