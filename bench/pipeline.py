@@ -4,10 +4,15 @@ CRM, at a steady rate, over real Kafka and PostgreSQL.
 The delivery side is reception's own path after its transaction: the event is written
 to an outbox in a database transaction and published by the OutboxRelay, at a fixed
 rate. CRM runs as a real process (API, relay and consumers). The callback counts as
-visible when a reader polling CRM's database every few milliseconds first sees it."""
+visible when a reader of CRM's database first sees it. The reader looks whenever CRM
+commits an event of its own (the outbox NOTIFY that wakes relays: every first callback
+announces itself), and at least every 50 ms. That is as prompt as polling every few
+milliseconds, without two hundred queries a second competing with the pipeline for the
+machine's two cores."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -28,7 +33,7 @@ from services.common.db import Database
 from services.common.events.catalogue.network import StoreCreated
 from services.common.events.catalogue.reception import Customer, Principal, RepairOrderDelivered, RepairOrderLine, Totals, Vehicle
 from services.common.migrations import upgrade
-from services.common.outbox import emit
+from services.common.outbox import NOTIFY_CHANNEL, emit
 from services.common.relay import OutboxRelay
 from services.common.settings import PlatformSettings
 
@@ -73,17 +78,22 @@ async def _measure(bootstrap: str, reception_url: str, crm_url: str, prefix: str
     committed: dict[str, float] = {}
     visible: dict[str, float] = {}
 
+    committed_in_crm = asyncio.Event()
+    await crm.add_listener(NOTIFY_CHANNEL, lambda *_: committed_in_crm.set())
+
     async def reader():
         # Callback ids sort by creation time: read only what is new since the last look.
         last = ""
         while len(visible) < orders:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(committed_in_crm.wait(), 0.05)
+            committed_in_crm.clear()  # before the query: a commit during it makes another look
             rows = await crm.fetch("SELECT id, repair_order_id FROM callbacks WHERE store_id = $1 AND id > $2 ORDER BY id",
                                    store_id, last)
             t = time.perf_counter()
             for row in rows:
                 visible.setdefault(row["repair_order_id"], t)
                 last = row["id"]
-            await asyncio.sleep(0.005)
 
     # Wait until CRM knows the store (its consumer is up and caught up).
     deadline = time.monotonic() + 120
