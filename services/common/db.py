@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import time as _time
 from contextlib import asynccontextmanager
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import registry
+from sqlalchemy.util import await_only
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -106,6 +108,37 @@ def _new_row(self, **values) -> None:
     object.__setattr__(self, "__pydantic_private__", None)
 
 
+# A pooled connection unused for longer than this is checked before it is handed out.
+IDLE_BEFORE_PING_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Hand out only live connections, without paying a check for every transaction.
+
+    SQLAlchemy's `pool_pre_ping` pings on every checkout, and for asyncpg its ping is three
+    round trips (BEGIN, an empty query, ROLLBACK): more than many transactions' own
+    statements. A connection back in the pool less than a second ago was working then; one
+    that has waited longer (across a database restart, say) gets one empty query first, and
+    a dead one is replaced before anyone sees it. A connection that dies in use fails its
+    transaction either way: the consumer applies the event again, an API request answers
+    503, and SQLAlchemy then drops every connection older than that failure."""
+
+    @sa_event.listens_for(engine.sync_engine, "checkin")
+    def _returned(dbapi_connection, record) -> None:
+        record.info["returned_at"] = _time.monotonic()
+
+    @sa_event.listens_for(engine.sync_engine, "checkout")
+    def _check(dbapi_connection, record, proxy) -> None:
+        returned_at = record.info.get("returned_at")
+        if returned_at is None or _time.monotonic() - returned_at < IDLE_BEFORE_PING_SECONDS:
+            return
+        try:
+            await_only(dbapi_connection.driver_connection.execute(";"))
+        except Exception as exc:
+            # The pool discards this connection and checks out another (a new one if need be).
+            raise sa.exc.DisconnectionError(f"pooled connection is gone: {exc!r}") from exc
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
@@ -125,9 +158,8 @@ class Database:
                 cur.execute("PRAGMA foreign_keys=ON")
                 cur.close()
         else:
-            self.engine = create_async_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-            )
+            self.engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+            _ping_when_idle(self.engine)
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         # SQLite allows one writer; serialising our own transactions avoids "database is locked".
         self._sqlite_lock: asyncio.Lock | None = asyncio.Lock() if self.sqlite else None
