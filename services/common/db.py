@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import time as _time
 from contextlib import asynccontextmanager
 from datetime import date, datetime, time, timedelta, timezone
@@ -71,18 +72,20 @@ _ROW_PLANS: dict[type, tuple[frozenset[str], tuple[tuple[str, object, bool], ...
 
 
 def _row_plan(cls: type) -> tuple[frozenset[str], tuple[tuple[str, object, bool], ...]]:
-    """The model's field names, and for each optional field its default and whether it is
-    a factory to call, worked out once per class."""
+    """The model's field names, and for each optional field either its default (shared,
+    being immutable) or a function making a fresh one, worked out once per class."""
     plan = _ROW_PLANS.get(cls)
     if plan is None:
         defaults = []
         for name, field in cls.model_fields.items():
             if field.default_factory is not None:
                 defaults.append((name, field.default_factory, True))
-            elif not field.is_required():
-                default = field.default
-                defaults.append((name, default if isinstance(default, _IMMUTABLE) else
-                                 (lambda value=default: copy.deepcopy(value)), not isinstance(default, _IMMUTABLE)))
+            elif field.is_required():
+                continue
+            elif isinstance(field.default, _IMMUTABLE):
+                defaults.append((name, field.default, False))
+            else:
+                defaults.append((name, functools.partial(copy.deepcopy, field.default), True))
         plan = _ROW_PLANS[cls] = (frozenset(cls.model_fields), tuple(defaults))
     return plan
 
