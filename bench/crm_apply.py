@@ -13,12 +13,10 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-import asyncpg
-from sqlalchemy.engine import make_url
-
 from bench.pipeline import _delivered
 from services.common.consumer import apply_event, apply_events
 from services.common.db import Database
+from services.common.events.catalogue.network import StoreCreated
 from services.common.events.envelope import CloudEvent
 from services.common.migrations import upgrade
 from services.crm.main import create_app, spec
@@ -27,26 +25,18 @@ from services.crm.settings import CrmSettings
 BATCHES = (1, 5, 20, 100)
 
 
-def _envelope(event) -> CloudEvent:
-    return CloudEvent.model_validate(dict(
-        specversion="1.0", id=uuid.uuid4().hex, source="reception", type="reception.repair_order.delivered",
-        time=datetime.now(timezone.utc), subject=event.repair_order_id, data=event.model_dump(mode="json"),
-        storeid=event.store_id))
-
-
 async def _measure(url: str, batch: int, deliveries: int) -> dict:
     # The handlers a running CRM has (its own and the store registry's), as its app binds them.
     handlers = create_app(CrmSettings(database_url=url), role="api").state.handlers
     store = f"store-{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
-    try:
-        await conn.execute("INSERT INTO known_stores (id, code, name, kind, status, timezone, updated_at) "
-                           "VALUES ($1, 'BENCH', 'Bench store', 'dealer_store', 'active', 'Asia/Shanghai', now())", store)
-    finally:
-        await conn.close()
     db = Database(url)
     try:
-        events = [_envelope(_delivered(store, n)) for n in range(deliveries + batch)]
+        # CRM learns the store as it does in production, from network's event.
+        await apply_event(db, handlers, CloudEvent.wrap(StoreCreated(
+            store_id=store, code="BENCH", name="Bench store", kind="dealer_store", status="active",
+            created_at=datetime.now(timezone.utc)), subject=store, store_id=store), "bench")
+        events = [CloudEvent.wrap(e, subject=e.repair_order_id, store_id=store)
+                  for e in (_delivered(store, n) for n in range(deliveries + batch))]
         await apply_events(db, handlers, [(e, "bench") for e in events[:batch]])  # warm: pool, statement caches
         events = events[batch:]
         wall, cpu = time.perf_counter(), time.process_time()

@@ -152,11 +152,11 @@ async def _claim_all(session: AsyncSession, db: Database, envelopes: list[tuple[
                  for e, topic in envelopes}.values())
     # One statement for any number of rows (SQLAlchemy sends them as one multi-row INSERT):
     # a statement with the rows written into its VALUES is compiled anew every time.
-    return {row[0] for row in (await session.execute(_claim_many(db.sqlite), rows)).all()}
+    return {row[0] for row in (await session.execute(_claim_statement(db.sqlite), rows)).all()}
 
 
 @functools.cache
-def _claim_many(sqlite: bool):
+def _claim_statement(sqlite: bool):
     table = InboxEvent.__table__
     insert = sqlite_insert if sqlite else pg_insert
     return insert(table).on_conflict_do_nothing(index_elements=[table.c.event_id]).returning(table.c.event_id)
@@ -174,7 +174,7 @@ async def _apply_in(session: AsyncSession, db: Database, handler: Handler, envel
     # Claim the event id first, in one round trip: a duplicate inserts nothing; a
     # concurrent duplicate blocks on the row until the first commits, then inserts nothing.
     row = dict(event_id=envelope.id, event_type=envelope.type, source_topic=topic, applied_at=datetime.now(timezone.utc))
-    claimed = (await session.execute(_claim_many(db.sqlite), row)).first()
+    claimed = (await session.execute(_claim_statement(db.sqlite), row)).first()
     if claimed is None:
         return Outcome.DUPLICATE
     await _handle(session, handler, envelope, payload)
@@ -245,11 +245,12 @@ class EventConsumer:
                         await self._handle_records(records[start:start + size], stop)
                     # The offsets go to the broker while the next fetch is applied: a commit is a
                     # round trip to the group coordinator (a few ms, at times a hundred) that the
-                    # next batch need not wait for. Commits stay in order: each waits for the last.
-                    await self._committed(committing)
+                    # next batch need not wait for. Commits stay in order: each waits for the last,
+                    # and a failure other than a rebalance restarts the consumer, as before.
+                    if committing is not None:
+                        await committing
                     committing = asyncio.ensure_future(
                         self._commit_batch(consumer, {tp: part[-1].offset + 1 for tp, part in batch.items()}))
-                await self._committed(committing)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -259,7 +260,8 @@ class EventConsumer:
             finally:
                 self._consumer = None
                 if committing is not None:
-                    # Left behind by a failure: settled (and its error read) before the consumer stops.
+                    # The last batch's commit (or one left behind by a failure): settled, its error
+                    # read, before the consumer stops.
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(committing, 10)
                 try:
@@ -279,13 +281,6 @@ class EventConsumer:
             # inbox skips them. aiokafka rejoins by itself; restarting the consumer would leave
             # and rejoin the group, forcing yet another rebalance on the others.
             log.info("offset commit lost to a rebalance", error=repr(exc), partitions=sorted(str(tp) for tp in offsets))
-
-    @staticmethod
-    async def _committed(committing: asyncio.Future | None) -> None:
-        """Wait for the last batch's offset commit; a failure other than a rebalance
-        restarts the consumer, as it did when the commit was awaited in place."""
-        if committing is not None:
-            await committing
 
     async def _handle_records(self, records: list, stop: asyncio.Event) -> None:
         if len(records) > 1:
