@@ -28,7 +28,8 @@ from .keyevents import KeyEventFeed
 from .keys import IntrospectionFailed, KeyCache
 from .problems import problem
 from .ratelimit import TokenBuckets
-from .upstream import AiohttpUpstream, HttpxUpstream, Upstream
+from .connections import ServiceConnections
+from .upstream import HttpxUpstream, Upstream
 from .settings import SERVICES, GatewaySettings
 
 log = get_logger(__name__)
@@ -45,76 +46,130 @@ CORS_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If-Match", 
                 "X-Application-Token", "Accept"]
 
 
-class RequestContext:
-    """Request id (made if absent or unusable, echoed, forwarded), security headers,
-    metrics and one structured access-log line per request."""
+_SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+                     (b"referrer-policy", b"no-referrer"), (b"content-security-policy", API_CSP.encode()))
+_PROXY_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
-    def __init__(self, app: ASGIApp) -> None:
+
+def _proxied(path: str) -> tuple[str, str] | None:
+    """(service, rest) for `/api/<service>/<rest>`, else None."""
+    if not path.startswith("/api/"):
+        return None
+    service, slash, rest = path[5:].partition("/")
+    return (service, rest) if slash and service else None
+
+
+class RequestContext:
+    """Outermost: request id (made if absent or unusable, echoed, forwarded), security
+    headers, metrics, one structured access-log line per request, and a problem+json 500
+    for anything that escapes.
+
+    Proxied calls without an Origin header go from here straight to the proxy: no routing,
+    no CORS (it has nothing to do for them), no starlette Request. Calls from a browser on
+    another origin pass through CORSMiddleware to the same proxy."""
+
+    def __init__(self, app: ASGIApp, gate: proxy.Gate) -> None:
         self.app = app
+        self.gate = gate
+        self._latency = {name: LATENCY.labels(name) for name in (*SERVICES, "gateway", "unknown")}
+        self._requests: dict[tuple[str, str, int], Counter] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
-        rid = incoming if _REQUEST_ID.match(incoming) else new_id()
-        scope.setdefault("state", {})["request_id"] = rid
+        headers = scope["headers"]
+        incoming = ""
+        has_origin = False
+        for name, value in headers:
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+            elif name == b"origin":
+                has_origin = True
+        rid = incoming if incoming and _REQUEST_ID.match(incoming) else new_id()
+        state = scope.get("state")
+        if state is None:
+            scope["state"] = state = {}
+        state["request_id"] = rid
         token = context.request_id.set(rid)
         started = time.perf_counter()
         status = 500
-        path = scope.get("path", "")
+        answered = False
+        path = scope["path"]
+        target = _proxied(path)
         # Only known names become metric labels: a caller must not be able to mint series.
-        service = path.split("/")[2] if path.startswith("/api/") and path.count("/") >= 2 else "gateway"
-        service = service if service in SERVICES or service == "gateway" else "unknown"
+        service = "gateway" if target is None else target[0] if target[0] in SERVICES else "unknown"
+        latency = self._latency[service]
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
+                answered = True
                 status = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
-                present = {k.lower() for k, _ in headers}
-                headers.append((b"x-request-id", rid.encode()))
-                for name, value in ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
-                                    (b"referrer-policy", b"no-referrer"),
-                                    (b"content-security-policy", API_CSP.encode())):
+                out = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"x-request-id"]
+                present = {k.lower() for k, _ in out}
+                out.append((b"x-request-id", rid.encode()))
+                for name, value in _SECURITY_HEADERS:
                     if name not in present:
-                        headers.append((name, value))
-                message = {**message, "headers": headers}
-                LATENCY.labels(service).observe(time.perf_counter() - started)
+                        out.append((name, value))
+                message = {**message, "headers": out}
+                latency.observe(time.perf_counter() - started)
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_headers)
+            if target is not None and not has_origin:
+                if scope["method"] not in _PROXY_METHODS:
+                    await problem(405, f"{scope['method']} is not allowed here", instance=path)(
+                        scope, receive, send_with_headers)
+                else:
+                    await proxy.serve(self.gate, proxy.Call.of(scope, receive, target[0], target[1], rid),
+                                      send_with_headers)
+            else:
+                await self.app(scope, receive, send_with_headers)
+        except Exception:
+            if answered:
+                raise
+            log.exception("request failed", method=scope.get("method"), path=path)
+            await problem(500, "the gateway failed to answer this request; it has been logged",
+                          instance=path)(scope, receive, send_with_headers)
         finally:
-            REQUESTS.labels(service, scope.get("method", ""), str(status)).inc()
+            key = (service, scope.get("method", ""), status)
+            counter = self._requests.get(key)
+            if counter is None:
+                counter = self._requests[key] = REQUESTS.labels(service, key[1], str(status))
+            counter.inc()
             if path not in ("/healthz", "/readyz", "/metrics"):
                 log.info("request", method=scope.get("method"), path=path, status=status,
-                         ms=round((time.perf_counter() - started) * 1000, 1),
-                         principal=scope["state"].get("principal_id"))
+                         ms=round((time.perf_counter() - started) * 1000, 1), principal=state.get("principal_id"))
             context.request_id.reset(token)
 
 
 class ProxyRoutes:
-    """`/api/<service>/<path>` goes to the proxy; everything else to the gateway's own routes."""
-
-    METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+    """Inside CORS: `/api/<service>/<path>` from a browser on another origin goes to the
+    proxy; everything else to the gateway's own routes."""
 
     def __init__(self, app: ASGIApp, gate: proxy.Gate) -> None:
         self.app = app
         self.gate = gate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        service, slash, rest = path[len("/api/"):].partition("/") if path.startswith("/api/") else ("", "", "")
-        if not slash or not service:
+        target = _proxied(scope["path"]) if scope["type"] == "http" else None
+        if target is None:
             await self.app(scope, receive, send)
             return
-        request = Request(scope, receive)
-        if scope["method"] not in self.METHODS:
-            response = problem(405, f"{scope['method']} is not allowed here", instance=path)
-        else:
-            response = await proxy.handle(self.gate, request, service, rest)
-        await response(scope, receive, send)
+        if scope["method"] not in _PROXY_METHODS:
+            response = problem(405, f"{scope['method']} is not allowed here", instance=scope["path"])
+            await response(scope, receive, send)
+            return
+        call = proxy.Call.of(scope, receive, target[0], target[1], scope["state"]["request_id"])
+        await proxy.serve(self.gate, call, send)
+
+
+class GatewayApp(FastAPI):
+    """FastAPI with RequestContext outside everything else, ServerErrorMiddleware included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestContext(super().build_middleware_stack(), self.state.gate)
 
 
 def _inline_hashes(html: str, tag: str) -> list[str]:
@@ -166,7 +221,7 @@ def create_app(settings: GatewaySettings | None = None, *, transport: httpx.Asyn
             await upstream.aclose()
             await client.aclose()
 
-    app = FastAPI(title="After-sales gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
+    app = GatewayApp(title="After-sales gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
                   # Our own metrics and access log cover this; FastAPI's OpenTelemetry hooks would
                   # look providers up on every request.
                   telemetry={"tracing": False, "metrics": False, "logs": False})
@@ -205,7 +260,7 @@ def create_app(settings: GatewaySettings | None = None, *, transport: httpx.Asyn
     feed = KeyEventFeed(settings, keys)
     keys.feed_live = feed.live
     if transport is None:
-        upstream: Upstream = AiohttpUpstream(
+        upstream: Upstream = ServiceConnections(
             max_connections=settings.upstream_max_connections, keepalive_seconds=settings.upstream_keepalive_expiry,
             connect_timeout=settings.upstream_connect_timeout, pool_timeout=settings.upstream_pool_timeout,
             read_timeout=settings.upstream_read_timeout)
@@ -227,15 +282,14 @@ def create_app(settings: GatewaySettings | None = None, *, transport: httpx.Asyn
     app.state.gate = gate
     app.state.contract = contract
 
-    # Innermost of our middleware: proxied calls skip FastAPI's routing and dependency
-    # resolution, which cost the gateway more CPU than the forwarding itself.
+    # Proxied calls skip FastAPI's routing and dependency resolution, which cost the
+    # gateway more CPU than the forwarding itself. RequestContext wraps all of it (GatewayApp).
     app.add_middleware(ProxyRoutes, gate=gate)
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], allow_headers=CORS_HEADERS,
         expose_headers=["X-Request-ID", "Retry-After", "ETag", "Location", "Idempotent-Replayed"], max_age=600,
     )
-    app.add_middleware(RequestContext)
 
     @app.get("/", include_in_schema=False)
     async def index():

@@ -17,6 +17,7 @@ TITLES = {
     502: ("bad-gateway", "Bad gateway"),
     503: ("upstream-unavailable", "Service unavailable"),
     504: ("upstream-timeout", "Upstream timeout"),
+    500: ("internal", "Internal error"),
 }
 
 

@@ -7,12 +7,11 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from fastapi import Request
 from prometheus_client import Counter, Histogram
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
-from services.common import context
 from services.common.identity import (
     ANONYMOUS_ROLE, HQ_ROLES, IDENTITY_HEADERS, STORE_ROLES, Principal, sign,
 )
@@ -39,10 +38,14 @@ CALLER_ROLES = HQ_ROLES | STORE_ROLES
 # Hop-by-hop headers (RFC 9110 §7.6.1) and what the gateway itself decides.
 _HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
         "transfer-encoding", "upgrade"}
-_DROP_REQUEST = _HOP | {"host", "content-length", "authorization", "cookie", "x-request-id", "x-forwarded-for",
-                        "x-forwarded-proto", "x-forwarded-host", "forwarded"}
-_DROP_RESPONSE = _HOP | {"content-length", "server", "date", "x-request-id"}
-_IDENTITY = {h.lower() for h in IDENTITY_HEADERS}
+_DROP_REQUEST = {h.encode() for h in _HOP | {
+    "host", "content-length", "authorization", "cookie", "x-request-id", "x-forwarded-for", "x-forwarded-proto",
+    "x-forwarded-host", "forwarded",
+    # The gateway has the whole body before it forwards; the service must not wait for a go-ahead.
+    "expect"}} | {h.lower().encode() for h in IDENTITY_HEADERS}
+_DROP_RESPONSE = {h.encode() for h in _HOP | {"content-length", "server", "date", "x-request-id"}}
+# A HEAD answer's Content-Length is the length the GET would have had: passed on as it is.
+_DROP_RESPONSE_HEAD = _DROP_RESPONSE - {b"content-length"}
 _APPLICATION = re.compile(r"^/v1/outlet-applications/[^/]+$")
 
 
@@ -58,8 +61,42 @@ class Gate:
     public: TokenBuckets
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+class ClientGone(Exception):
+    """The caller disconnected before its request body arrived whole."""
+
+
+@dataclass(slots=True)
+class Call:
+    """One proxied request, read straight from the ASGI scope: the proxy is the gateway's
+    hot path, and starlette's Request and URL objects cost more than the checks themselves."""
+
+    scope: Scope
+    receive: Receive
+    service: str
+    sub: str                   # the service's own path, e.g. /v1/stores/42
+    headers: dict[bytes, bytes]  # lower-case names; the first of repeated headers
+    request_id: str
+
+    @classmethod
+    def of(cls, scope: Scope, receive: Receive, service: str, rest: str, request_id: str) -> Call:
+        # reversed: where a header repeats, the first one counts (as starlette's Headers.get).
+        return cls(scope, receive, service, "/" + rest, dict(reversed(scope["headers"])), request_id)
+
+    @property
+    def path(self) -> str:
+        return self.scope["path"]
+
+    @property
+    def method(self) -> str:
+        return self.scope["method"]
+
+    def header(self, name: bytes) -> str | None:
+        value = self.headers.get(name)
+        return value.decode("latin-1") if value is not None else None
+
+    def client_address(self) -> str:
+        client = self.scope.get("client")
+        return client[0] if client else "unknown"
 
 
 def header_safe(text: str) -> str:
@@ -68,33 +105,49 @@ def header_safe(text: str) -> str:
     return quote(text, safe=" !\"#$&'()*+,-./:;<=>?@[\\]^_`{|}~") if text else text
 
 
-def is_public(method: str, sub: str, headers) -> bool:
+def is_public(method: str, sub: str, headers: dict[bytes, bytes]) -> bool:
     """The outlet application form: submitting needs no key; reading one's own
     application needs its X-Application-Token instead (an HQ key goes the normal way)."""
     if method == "POST" and sub.rstrip("/") == "/v1/outlet-applications":
         return True
-    return (method in ("GET", "HEAD") and bool(_APPLICATION.match(sub)) and "x-application-token" in headers
-            and "authorization" not in headers)
+    return (method in ("GET", "HEAD") and bool(_APPLICATION.match(sub)) and b"x-application-token" in headers
+            and b"authorization" not in headers)
 
 
-async def handle(gate: Gate, request: Request, service: str, path: str) -> Response:
+async def serve(gate: Gate, call: Call, send: Send) -> None:
+    """Answer one `/api/<service>/...` request: refused by the gateway, or the service's answer."""
+    try:
+        outcome = await handle(gate, call)
+    except ClientGone:
+        return
+    if isinstance(outcome, Response):
+        await outcome(call.scope, call.receive, send)
+        return
+    await send({"type": "http.response.start", "status": outcome[0], "headers": outcome[1]})
+    await send({"type": "http.response.body", "body": outcome[2]})
+
+
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+async def handle(gate: Gate, call: Call) -> Response | Answer:
     settings = gate.settings
-    instance = request.url.path
-    sub = "/" + path
+    instance = call.path
+    sub, service = call.sub, call.service
     if service not in SERVICES or not sub.startswith("/v1/") or sub.startswith("/v1/internal"):
         REFUSED.labels("no_route").inc()
         return problem(404, f"no such route: {instance}", instance=instance)
-    if any(seg in (".", "..") for seg in sub.split("/")):
+    if "/." in sub and any(seg in (".", "..") for seg in sub.split("/")):
         REFUSED.labels("no_route").inc()
         return problem(404, "dot segments are not allowed in paths", instance=instance)
 
-    address = client_address(request)
+    address = call.client_address()
     wait = gate.per_client.take(address)
     if wait:
         REFUSED.labels("rate_client").inc()
         return too_many("too many requests from this address", wait, instance=instance, limit="client")
 
-    declared = request.headers.get("content-length")
+    declared = call.header(b"content-length")
     if declared is not None:
         if not declared.isdigit():
             return problem(400, "Content-Length is not a number", instance=instance)
@@ -103,8 +156,8 @@ async def handle(gate: Gate, request: Request, service: str, path: str) -> Respo
             return problem(413, f"request body over {settings.max_body_bytes} bytes", instance=instance,
                            max_bytes=settings.max_body_bytes)
 
-    method = request.method.upper()
-    if is_public(method, sub, request.headers):
+    method = call.method.upper()
+    if is_public(method, sub, call.headers):
         principal = Principal(id=f"anon:{address}", role=ANONYMOUS_ROLE, name="anonymous")
         if method == "POST":
             wait = gate.public.take(address)
@@ -112,11 +165,11 @@ async def handle(gate: Gate, request: Request, service: str, path: str) -> Respo
                 REFUSED.labels("rate_public").inc()
                 return too_many("too many applications from this address", wait, instance=instance, limit="public")
     else:
-        outcome = await authenticate(gate, request, instance)
+        outcome = await authenticate(gate, call.header(b"authorization"), instance)
         if isinstance(outcome, Response):
             return outcome
         principal = outcome
-        request.state.principal_id = principal.id
+        call.scope["state"]["principal_id"] = principal.id
         area = area_for(service, sub)
         if area is None or not allowed(area, principal.role, method):
             REFUSED.labels("forbidden").inc()
@@ -128,17 +181,16 @@ async def handle(gate: Gate, request: Request, service: str, path: str) -> Respo
             REFUSED.labels("rate_key").inc()
             return too_many("too many requests for this API key", wait, instance=instance, limit="key")
 
-    request.state.principal_id = principal.id
-    body = await read_body(request, settings.max_body_bytes)
+    call.scope["state"]["principal_id"] = principal.id
+    body = await read_body(call.receive, settings.max_body_bytes)
     if body is None:
         REFUSED.labels("too_large").inc()
         return problem(413, f"request body over {settings.max_body_bytes} bytes", instance=instance,
                        max_bytes=settings.max_body_bytes)
-    return await forward(gate, request, service, principal, body)
+    return await forward(gate, call, principal, body)
 
 
-async def authenticate(gate: Gate, request: Request, instance: str) -> Principal | Response:
-    header = request.headers.get("authorization")
+async def authenticate(gate: Gate, header: str | None, instance: str) -> Principal | Response:
     if not header:
         REFUSED.labels("no_key").inc()
         return problem(401, "an API key is required: send Authorization: Bearer <key>", instance=instance)
@@ -165,59 +217,66 @@ async def authenticate(gate: Gate, request: Request, instance: str) -> Principal
     return Principal(id=info.id, role=info.role, store_id=info.store_id, name=header_safe(info.name))
 
 
-async def read_body(request: Request, limit: int) -> bytes | None:
+async def read_body(receive: Receive, limit: int) -> bytes | None:
     """The body, or None past `limit` (counted as it arrives, for chunked bodies too)."""
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise ClientGone()
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks) if len(chunks) != 1 else chunks[0]
 
 
-def _wants_stream(request: Request, sub_path: str) -> bool:
-    return "text/event-stream" in request.headers.get("accept", "") or sub_path.endswith("/stream")
+def _wants_stream(call: Call) -> bool:
+    return b"text/event-stream" in call.headers.get(b"accept", b"") or call.path.endswith("/stream")
 
 
-def upstream_headers(request: Request, principal: Principal, secret: str) -> list[tuple[bytes, bytes]]:
+def upstream_headers(call: Call, principal: Principal, secret: str) -> list[tuple[bytes, bytes]]:
     """The caller's headers as raw bytes (whatever they carry, passed on unchanged), less
     hop-by-hop, credentials and any identity claims, plus our signed identity."""
-    connection_listed = {t.strip().lower() for t in request.headers.get("connection", "").split(",") if t.strip()}
+    connection = call.headers.get(b"connection")
+    connection_listed = ({t.strip().lower() for t in connection.split(b",") if t.strip()} if connection
+                         else frozenset())
     out: list[tuple[bytes, bytes]] = []
-    for raw_name, raw_value in request.scope["headers"]:
-        low = raw_name.decode("latin-1").lower()
+    for raw_name, raw_value in call.scope["headers"]:
+        low = raw_name.lower()
         # Nobody vouches for themselves: identity headers only ever come from us.
-        if low in _DROP_REQUEST or low in connection_listed or low in _IDENTITY or low.startswith(
-                ("x-principal-", "x-identity-")):
+        if low in _DROP_REQUEST or low in connection_listed or low.startswith((b"x-principal-", b"x-identity-")):
             continue
         out.append((raw_name, raw_value))
-    rid = context.request_id.get() or request.state.request_id
-    out.extend((k.encode(), v.encode()) for k, v in sign(principal, rid, secret).items())
+    out.extend((k.encode(), v.encode()) for k, v in sign(principal, call.request_id, secret).items())
     # The client as we see it (already the original one when a trusted proxy said so).
-    out.append((b"x-forwarded-for", client_address(request).encode("latin-1")))
-    out.append((b"x-forwarded-proto", request.url.scheme.encode()))
-    host = request.headers.get("host")
+    out.append((b"x-forwarded-for", call.client_address().encode("latin-1")))
+    out.append((b"x-forwarded-proto", call.scope.get("scheme", "http").encode()))
+    host = call.headers.get(b"host")
     if host:
-        out.append((b"x-forwarded-host", host.encode("latin-1")))
+        out.append((b"x-forwarded-host", host))
     return out
 
 
-async def forward(gate: Gate, request: Request, service: str, principal: Principal, body: bytes) -> Response:
+async def forward(gate: Gate, call: Call, principal: Principal, body: bytes) -> Response | Answer:
     settings = gate.settings
-    raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
+    service = call.service
+    raw_path: bytes = call.scope.get("raw_path") or call.path.encode()
     prefix = f"/api/{service}".encode()
     sub_raw = raw_path[len(prefix):] if raw_path.startswith(prefix) else raw_path
     url = settings.upstream(service) + sub_raw.decode("latin-1")
-    query = request.scope.get("query_string", b"")
+    query = call.scope.get("query_string", b"")
     if query:
         url += "?" + query.decode("latin-1")
-    method = request.method.upper()
-    streaming = _wants_stream(request, request.url.path)
-    headers = upstream_headers(request, principal, settings.identity_secret)
+    method = call.method.upper()
+    streaming = _wants_stream(call)
+    headers = upstream_headers(call, principal, settings.identity_secret)
     started = time.perf_counter()
     attempts = 2 if method in IDEMPOTENT else 1
-    instance = request.url.path
+    instance = call.path
     for attempt in range(1, attempts + 1):
         try:
             upstream = await gate.upstream.send(method, url, headers, body, streaming=streaming)
@@ -229,9 +288,10 @@ async def forward(gate: Gate, request: Request, service: str, principal: Princip
                 RETRIES.labels(service).inc()
                 continue
             return _failed(service, failure, instance, answering=False)
-    UPSTREAM_SECONDS.labels(service, method, str(upstream.status)).observe(time.perf_counter() - started)
+    _upstream_seconds(service, method, upstream.status).observe(time.perf_counter() - started)
 
-    answer_headers = [(k.lower(), v) for k, v in upstream.headers if k.decode("latin-1").lower() not in _DROP_RESPONSE]
+    drop = _DROP_RESPONSE if method != "HEAD" else _DROP_RESPONSE_HEAD
+    answer_headers = [(k.lower(), v) for k, v in upstream.headers if k.lower() not in drop]
     if upstream.content_type.startswith("text/event-stream"):
         # Server-sent events: passed through as they come, never buffered.
         response = StreamingResponse(upstream.stream(), status_code=upstream.status,
@@ -245,9 +305,21 @@ async def forward(gate: Gate, request: Request, service: str, principal: Princip
         return _failed(service, failure, instance, answering=True)
     finally:
         await upstream.close()
-    response = Response(content=content, status_code=upstream.status)
-    _set_headers(response, answer_headers)
-    return response
+    status = upstream.status
+    if method != "HEAD" and status >= 200 and status not in (204, 304):
+        answer_headers.append((b"content-length", b"%d" % len(content)))
+    return status, answer_headers, content
+
+
+_upstream_children: dict[tuple[str, str, int], Histogram] = {}
+
+
+def _upstream_seconds(service: str, method: str, status: int):
+    # labels() takes a lock and builds its key on every call; the children are few and fixed.
+    child = _upstream_children.get((service, method, status))
+    if child is None:
+        child = _upstream_children[(service, method, status)] = UPSTREAM_SECONDS.labels(service, method, str(status))
+    return child
 
 
 def _failed(service: str, failure: UpstreamFailure, instance: str, *, answering: bool) -> Response:
