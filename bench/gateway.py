@@ -20,7 +20,9 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Callable
 
+import httptools
 import httpx
 
 from services.common.identity import Principal, sign
@@ -121,7 +123,89 @@ def _wrk(wrk: str, url: str, path: str, method: str, headers: dict[str, str], se
             "non_2xx": int(errors.group(1)) if errors else 0}
 
 
-def run(seconds: int = 10, connections: int = 16, rounds: int = 3) -> dict:
+class _Answer:
+    """httptools callbacks: enough to know where one answer ends."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    def on_message_complete(self) -> None:
+        self.done = True
+
+
+class _Closed(Exception):
+    """The server closed a kept-alive connection before answering (nginx does after 1,000 requests)."""
+
+
+def _exchange(sock: socket.socket, request: bytes) -> int:
+    sock.sendall(request)
+    answer = _Answer()
+    parser = httptools.HttpResponseParser(answer)
+    started = False
+    while not answer.done:
+        data = sock.recv(65536)
+        if not data:
+            if not started:
+                raise _Closed()
+            raise ConnectionError("closed within an answer")
+        started = True
+        parser.feed_data(data)
+    return parser.get_status_code()
+
+
+def _connect(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def _one_at_a_time(targets: dict[str, tuple[int, str, Callable[[], dict[str, str]]]], method: str, path: str,
+                   seconds: float) -> dict[str, dict]:
+    """One request at a time over one kept-alive connection per path, the paths taking turns
+    request by request: whatever else the machine does in a moment, it does to all three."""
+    socks = {name: _connect(port) for name, (port, _, _) in targets.items()}
+    samples: dict[str, list[float]] = {name: [] for name in targets}
+    failures = {name: 0 for name in targets}
+    order = list(targets)
+    tag, counter = uuid.uuid4().hex[:6].upper(), 0
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            order = order[1:] + order[:1]
+            for name in order:
+                port, prefix, headers = targets[name]
+                counter += 1
+                body = (json.dumps({"code": f"S{tag}-{counter}", "name": "Bench store", "kind": "dealer_store",
+                                    "region": "East", "city": "Shanghai"}).encode() if method == "POST" else b"")
+                head = f"{method} {prefix}{path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                head += "".join(f"{k}: {v}\r\n" for k, v in {**headers(), "Content-Type": "application/json"}.items())
+                head += f"Content-Length: {len(body)}\r\n\r\n" if method == "POST" else "\r\n"
+                request = head.encode() + body
+                started = time.perf_counter()
+                try:
+                    status = _exchange(socks[name], request)
+                except _Closed:
+                    # Not counted: a new connection's first request measures the connect too.
+                    socks[name].close()
+                    socks[name] = _connect(port)
+                    _exchange(socks[name], request)
+                    continue
+                samples[name].append((time.perf_counter() - started) * 1000)
+                if not 200 <= status < 400:
+                    failures[name] += 1
+    finally:
+        for sock in socks.values():
+            sock.close()
+
+    def pct(values: list[float], q: float) -> float:
+        ordered = sorted(values)
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+
+    return {name: {"requests": len(values), "p50_ms": pct(values, 0.5), "p99_ms": pct(values, 0.99),
+                   "non_2xx": failures[name]} for name, values in samples.items()}
+
+
+def run(seconds: int = 10, connections: int = 16, rounds: int = 3, single_seconds: int = 30) -> dict:
     wrk = _ensure("wrk", "wrk")
     nginx = _ensure("nginx", "nginx-light")
     tmp = Path(tempfile.mkdtemp(prefix="bench-gw-"))
@@ -156,6 +240,7 @@ def run(seconds: int = 10, connections: int = 16, rounds: int = 3) -> dict:
             "nginx": (f"http://127.0.0.1:{nginx_port}", "/api/network"),
         }
         results: dict = {"connections": connections, "seconds": seconds, "rounds": rounds,
+                         "single_seconds": single_seconds,
                          "upstream": "network service, SQLite"}
         for method, path in (("GET", f"/v1/stores/{store['id']}"), ("POST", "/v1/stores")):
             def measure(name: str, conns: int, secs: int) -> dict:
@@ -168,14 +253,17 @@ def run(seconds: int = 10, connections: int = 16, rounds: int = 3) -> dict:
             # Rounds interleave the three paths, each round in another order, and the median
             # round counts: load from elsewhere on a shared machine hits all three alike.
             loaded: dict[str, list[dict]] = {name: [] for name in targets}
-            single: dict[str, list[dict]] = {name: [] for name in targets}
             names = list(targets)
             for r in range(rounds):
                 for name in names[r % 3:] + names[:r % 3]:
                     loaded[name].append(measure(name, connections, seconds))
-                    single[name].append(measure(name, 1, max(2, seconds // 2)))
-            rows = {name: {**_median(loaded[name]), "single_p50_ms": _median(single[name])["p50_ms"],
-                           "single_p99_ms": _median(single[name])["p99_ms"]} for name in targets}
+            single = _one_at_a_time({name: (int(targets[name][0].rsplit(":", 1)[1]), targets[name][1],
+                                            (lambda: bearer) if name == "gateway" else
+                                            (lambda: sign(Principal("bench", "hq_admin"), uuid.uuid4().hex, SECRET)))
+                                     for name in targets}, method, path, single_seconds)
+            rows = {name: {**_median(loaded[name]), "single_requests": single[name]["requests"],
+                           "single_p50_ms": single[name]["p50_ms"], "single_p99_ms": single[name]["p99_ms"],
+                           "single_non_2xx": single[name]["non_2xx"]} for name in targets}
             direct = rows["direct"]
             for name in ("gateway", "nginx"):
                 rows[name]["throughput_vs_direct"] = round(rows[name]["requests_per_s"] / direct["requests_per_s"], 3)

@@ -21,8 +21,10 @@ def write_report(results: Path) -> Path:
     if gw:
         lines += ["## Gateway against a direct call and nginx",
                   f"wrk, 1 thread; {gw.get('rounds', 1)} interleaved rounds of {gw['seconds']} s per path at "
-                  f"{gw['connections']} connections, each followed by one connection for half as long; the median "
-                  f"round is shown. Upstream: {gw['upstream']}.", "",
+                  f"{gw['connections']} connections, the median round shown. One at a time: for "
+                  f"{gw.get('single_seconds', '')} s one request after another over one connection per path, the "
+                  "three paths taking turns request by request, so the machine's drift reaches all three alike. "
+                  f"Upstream: {gw['upstream']}.", "",
                   f"| request | path | req/s at {gw['connections']} | p50 ms | p99 ms | throughput vs direct "
                   "| added p50 ms | p50 ms, one at a time | added p50 ms, one at a time |",
                   "|---|---|---|---|---|---|---|---|---|"]

@@ -33,7 +33,7 @@ class _Exchange:
     """One request's answer on one connection: the httptools callbacks and their waiters."""
 
     __slots__ = ("connection", "parser", "head_only", "status", "headers", "chunks", "buffered", "head",
-                 "complete", "keep_alive", "failure", "waiter", "last_read", "timer", "timeout", "length_known",
+                 "complete", "keep_alive", "failure", "waiter", "last_read", "timeout", "length_known",
                  "interim", "streaming")
 
     def __init__(self, connection: _Connection, head_only: bool, timeout: float | None, streaming: bool) -> None:
@@ -51,12 +51,11 @@ class _Exchange:
         self.waiter: asyncio.Future[None] | None = None
         self.last_read = time.monotonic()
         self.timeout = timeout
-        self.timer: asyncio.TimerHandle | None = None
         self.length_known = False
         self.interim = False
         self.streaming = streaming
         if timeout is not None:
-            self.timer = connection.loop.call_later(timeout, self._check_timeout)
+            connection.pool._watch(self)
 
     # httptools callbacks
     def on_message_begin(self) -> None:
@@ -107,7 +106,7 @@ class _Exchange:
 
     # what the connection tells us
     def data(self, data: bytes) -> None:
-        if self.timer is not None:
+        if self.timeout is not None:
             self.last_read = time.monotonic()
         parser = self.parser
         try:
@@ -135,7 +134,7 @@ class _Exchange:
         if self.complete or self.failure is not None:
             return
         self.failure = UpstreamFailure(kind, detail)
-        self._stop_timer()
+        self._unwatch()
         self.connection.discard()
         if not self.head.done():
             self.head.set_exception(self.failure)
@@ -146,7 +145,7 @@ class _Exchange:
     def _finish(self, keep_alive: bool) -> None:
         self.complete = True
         self.keep_alive = keep_alive
-        self._stop_timer()
+        self._unwatch()
         self._wake()
 
     def _wake(self) -> None:
@@ -154,23 +153,16 @@ class _Exchange:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    def _stop_timer(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+    def _unwatch(self) -> None:
+        if self.timeout is not None:
+            self.connection.pool._watched.discard(self)
 
-    def _check_timeout(self) -> None:
-        # One timer per exchange, re-armed for what is left: cheaper than a new timer per read.
-        assert self.timeout is not None
+    def check_timeout(self, now: float) -> None:
         if self.complete or self.failure is not None:
             return
-        idle = time.monotonic() - self.last_read
-        if idle >= self.timeout:
-            self.timer = None
+        if now - self.last_read >= self.timeout:  # type: ignore[operator]
             what = "finish its answer" if self.head.done() else "answer"
             self.fail(TIMEOUT, f"the service did not {what} within {self.timeout} s")
-        else:
-            self.timer = self.connection.loop.call_later(self.timeout - idle, self._check_timeout)
 
     # what the proxy calls
     async def wait_head(self) -> None:
@@ -293,6 +285,10 @@ class ServiceConnections:
         self._origins: dict[str, tuple[tuple[str, int, bool], bytes]] = {}
         self._ssl: ssl.SSLContext | None = None
         self._closing = False
+        # Read timeouts: one sweep over the answers in flight, rather than a timer armed and
+        # cancelled for every request. An answer times out within a quarter of the timeout late.
+        self._watched: set[_Exchange] = set()
+        self._sweep: asyncio.TimerHandle | None = None
 
     async def send(self, method: str, url: str, headers: list[tuple[bytes, bytes]], body: bytes,
                    *, streaming: bool) -> UpstreamAnswer:
@@ -337,6 +333,9 @@ class ServiceConnections:
         for waiter in self._waiters:
             if not waiter.done():
                 waiter.set_exception(UpstreamFailure(CONNECT, "the gateway is shutting down"))
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
 
     # the pool
     def _split(self, url: str) -> tuple[tuple[str, int, bool], bytes, bytes]:
@@ -417,7 +416,7 @@ class ServiceConnections:
         if connection.exchange is not exchange:
             return
         connection.exchange = None
-        exchange._stop_timer()
+        exchange._unwatch()
         if not exchange.complete or not exchange.keep_alive or connection.closed or self._closing:
             # Unread or unreusable: closing is the only way to end an answer midway.
             connection.discard()
@@ -428,6 +427,22 @@ class ServiceConnections:
         idle.append(connection)
         # Whoever has waited longest for a slot takes this connection's turn.
         self._wake_one()
+
+    def _watch(self, exchange: _Exchange) -> None:
+        self._watched.add(exchange)
+        if self._sweep is None:
+            self._arm_sweep(exchange.connection.loop)
+
+    def _arm_sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._sweep = loop.call_later(max(0.01, self.read_timeout / 4), self._sweep_timeouts, loop)
+
+    def _sweep_timeouts(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._sweep = None
+        now = time.monotonic()
+        for exchange in list(self._watched):
+            exchange.check_timeout(now)
+        if self._watched:
+            self._arm_sweep(loop)
 
     def _freed(self, connection: _Connection) -> None:
         self.open -= 1

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.common import context
 from services.common.events.asyncapi import build_asyncapi
 from services.common.identity import Principal, sign
-from services.common.ids import new_id
+from services.common.ids import new_id, new_request_id
 from services.common.logging import configure_logging, get_logger
 
 from . import proxy
@@ -86,7 +86,7 @@ class RequestContext:
                 incoming = value.decode("latin-1")
             elif name == b"origin":
                 has_origin = True
-        rid = incoming if incoming and _REQUEST_ID.match(incoming) else new_id()
+        rid = incoming if incoming and _REQUEST_ID.match(incoming) else new_request_id()
         state = scope.get("state")
         if state is None:
             scope["state"] = state = {}

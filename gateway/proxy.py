@@ -13,7 +13,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from services.common.identity import (
-    ANONYMOUS_ROLE, HQ_ROLES, IDENTITY_HEADERS, STORE_ROLES, Principal, sign,
+    ANONYMOUS_ROLE, HQ_ROLES, IDENTITY_HEADERS, STORE_ROLES, Principal, signed_headers,
 )
 from services.common.logging import get_logger
 from services.common.permissions import allowed, area_for
@@ -59,6 +59,9 @@ class Gate:
     per_key: TokenBuckets
     per_client: TokenBuckets
     public: TokenBuckets
+
+    def __post_init__(self) -> None:
+        self.secret = self.settings.identity_secret.encode()
 
 
 class ClientGone(Exception):
@@ -238,7 +241,7 @@ def _wants_stream(call: Call) -> bool:
     return b"text/event-stream" in call.headers.get(b"accept", b"") or call.path.endswith("/stream")
 
 
-def upstream_headers(call: Call, principal: Principal, secret: str) -> list[tuple[bytes, bytes]]:
+def upstream_headers(call: Call, principal: Principal, secret: bytes) -> list[tuple[bytes, bytes]]:
     """The caller's headers as raw bytes (whatever they carry, passed on unchanged), less
     hop-by-hop, credentials and any identity claims, plus our signed identity."""
     connection = call.headers.get(b"connection")
@@ -251,7 +254,7 @@ def upstream_headers(call: Call, principal: Principal, secret: str) -> list[tupl
         if low in _DROP_REQUEST or low in connection_listed or low.startswith((b"x-principal-", b"x-identity-")):
             continue
         out.append((raw_name, raw_value))
-    out.extend((k.encode(), v.encode()) for k, v in sign(principal, call.request_id, secret).items())
+    out += signed_headers(principal, call.request_id, secret)
     # The client as we see it (already the original one when a trusted proxy said so).
     out.append((b"x-forwarded-for", call.client_address().encode("latin-1")))
     out.append((b"x-forwarded-proto", call.scope.get("scheme", "http").encode()))
@@ -273,7 +276,7 @@ async def forward(gate: Gate, call: Call, principal: Principal, body: bytes) -> 
         url += "?" + query.decode("latin-1")
     method = call.method.upper()
     streaming = _wants_stream(call)
-    headers = upstream_headers(call, principal, settings.identity_secret)
+    headers = upstream_headers(call, principal, gate.secret)
     started = time.perf_counter()
     attempts = 2 if method in IDEMPOTENT else 1
     instance = call.path

@@ -18,7 +18,7 @@ from .clock import Clock
 from .db import Database
 from .errors import Forbidden, Unauthorized
 from .identity import H_REQUEST, IdentityError, Principal, verify
-from .ids import new_id
+from .ids import new_request_id
 from .pagination import DEFAULT_LIMIT, MAX_LIMIT
 from .permissions import allowed
 from .settings import PlatformSettings
@@ -159,7 +159,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = next((v.decode("latin-1") for k, v in scope["headers"] if k == self._header), "") or new_id()
+        rid = next((v.decode("latin-1") for k, v in scope["headers"] if k == self._header), "") or new_request_id()
         t1 = context.request_id.set(rid)
         t2 = context.correlation_id.set(rid)
         start = time.perf_counter()
