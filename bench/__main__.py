@@ -55,7 +55,14 @@ def main(argv: list[str] | None = None) -> None:
             run["results"][name] = result
             (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
             print(json.dumps(result, indent=2), flush=True)
-    (RESULTS / "last-run.json").write_text(json.dumps(run, indent=2) + "\n")
+    last = RESULTS / "last-run.json"
+    if set(wanted) != set(ALL) and last.exists():
+        # A partial run (--only) updates its own sections and keeps the rest of the last full run.
+        previous = json.loads(last.read_text())
+        previous.setdefault("partial_runs", []).append({"started_at": run["started_at"], "only": wanted})
+        previous["results"].update(run["results"])
+        run = previous
+    last.write_text(json.dumps(run, indent=2) + "\n")
     print(f"wrote {write_report(RESULTS)}")
 
 

@@ -258,7 +258,10 @@ class _Connection(asyncio.Protocol):
     def start(self, request: bytes, head_only: bool, timeout: float | None, streaming: bool) -> _Exchange:
         self.exchange = exchange = _Exchange(self, head_only, timeout, streaming)
         assert self.transport is not None
-        self.transport.write(request)
+        try:
+            self.transport.write(request)
+        except RuntimeError as exc:  # uvloop, when the socket closed under us
+            exchange.fail(NO_ANSWER, f"the connection closed before the request was sent ({exc!r})")
         return exchange
 
 
@@ -311,6 +314,7 @@ class ServiceConnections:
             await exchange.wait_head()
         except BaseException:
             connection.exchange = None
+            exchange._unwatch()
             connection.discard()
             raise
 
@@ -366,7 +370,9 @@ class ServiceConnections:
             now = self.clock()
             while idle:
                 connection = idle.pop()
-                if connection.closed:
+                if connection.closed or connection.transport is None or connection.transport.is_closing():
+                    # Closed by the service (its FIN may be read before connection_lost runs).
+                    connection.discard()
                     continue
                 if now - connection.idle_since > self.keepalive_seconds:
                     connection.discard()

@@ -24,7 +24,7 @@ class GatewaySettings(PlatformSettings):
     crm_url: str = "http://127.0.0.1:8103"
     network_url: str = "http://127.0.0.1:8104"
 
-    # The pooled upstream clients (requests: aiohttp; key checks, readiness, OpenAPI: httpx).
+    # The pooled upstream clients (requests: gateway.connections; key checks, readiness, OpenAPI: httpx).
     # upstream_write_timeout applies to the httpx client only; bodies are at most 1 MiB.
     upstream_connect_timeout: float = 2.0
     upstream_read_timeout: float = 30.0
