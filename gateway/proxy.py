@@ -76,30 +76,23 @@ class Call:
     scope: Scope
     receive: Receive
     service: str
-    sub: str                   # the service's own path, e.g. /v1/stores/42
+    sub: str                     # the service's own path, e.g. /v1/stores/42
     headers: dict[bytes, bytes]  # lower-case names; the first of repeated headers
     request_id: str
+    path: str                    # as the caller sent it, /api/<service>/...
+    method: str
+    address: str                 # the client's address, as uvicorn has it
 
     @classmethod
     def of(cls, scope: Scope, receive: Receive, service: str, rest: str, request_id: str) -> Call:
+        client = scope.get("client")
         # reversed: where a header repeats, the first one counts (as starlette's Headers.get).
-        return cls(scope, receive, service, "/" + rest, dict(reversed(scope["headers"])), request_id)
-
-    @property
-    def path(self) -> str:
-        return self.scope["path"]
-
-    @property
-    def method(self) -> str:
-        return self.scope["method"]
+        return cls(scope, receive, service, "/" + rest, dict(reversed(scope["headers"])), request_id,
+                   scope["path"], scope["method"].upper(), client[0] if client else "unknown")
 
     def header(self, name: bytes) -> str | None:
         value = self.headers.get(name)
         return value.decode("latin-1") if value is not None else None
-
-    def client_address(self) -> str:
-        client = self.scope.get("client")
-        return client[0] if client else "unknown"
 
 
 def header_safe(text: str) -> str:
@@ -144,7 +137,7 @@ async def handle(gate: Gate, call: Call) -> Response | Answer:
         REFUSED.labels("no_route").inc()
         return problem(404, "dot segments are not allowed in paths", instance=instance)
 
-    address = call.client_address()
+    address = call.address
     wait = gate.per_client.take(address)
     if wait:
         REFUSED.labels("rate_client").inc()
@@ -159,7 +152,7 @@ async def handle(gate: Gate, call: Call) -> Response | Answer:
             return problem(413, f"request body over {settings.max_body_bytes} bytes", instance=instance,
                            max_bytes=settings.max_body_bytes)
 
-    method = call.method.upper()
+    method = call.method
     if is_public(method, sub, call.headers):
         principal = Principal(id=f"anon:{address}", role=ANONYMOUS_ROLE, name="anonymous")
         if method == "POST":
@@ -256,7 +249,7 @@ def upstream_headers(call: Call, principal: Principal, secret: bytes) -> list[tu
         out.append((raw_name, raw_value))
     out += signed_headers(principal, call.request_id, secret)
     # The client as we see it (already the original one when a trusted proxy said so).
-    out.append((b"x-forwarded-for", call.client_address().encode("latin-1")))
+    out.append((b"x-forwarded-for", call.address.encode("latin-1")))
     out.append((b"x-forwarded-proto", call.scope.get("scheme", "http").encode()))
     host = call.headers.get(b"host")
     if host:
@@ -274,7 +267,7 @@ async def forward(gate: Gate, call: Call, principal: Principal, body: bytes) -> 
     query = call.scope.get("query_string", b"")
     if query:
         url += "?" + query.decode("latin-1")
-    method = call.method.upper()
+    method = call.method
     streaming = _wants_stream(call)
     headers = upstream_headers(call, principal, gate.secret)
     started = time.perf_counter()
