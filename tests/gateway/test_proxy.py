@@ -334,3 +334,49 @@ async def test_unknown_service_names_do_not_become_metric_series():
         metrics = (await rig.client.get("/metrics")).text
         assert "made-up" not in metrics
         assert 'gateway_requests_total{method="GET",service="unknown",status="404"}' in metrics
+
+
+async def test_a_browser_on_another_origin_and_a_server_get_the_same_answer_from_the_service():
+    async with gateway() as rig:
+        key = rig.key("hq_analyst")
+        plain = await rig.client.get("/api/network/v1/stores?x=1", headers=rig.bearer(key))
+        browser = await rig.client.get("/api/network/v1/stores?x=1",
+                                       headers={**rig.bearer(key), "Origin": "https://store.example"})
+        assert plain.status_code == browser.status_code == 200
+        seen, seen_by_browser = plain.json(), browser.json()
+        assert {k: v for k, v in seen.items() if k != "headers"} == {
+            k: v for k, v in seen_by_browser.items() if k != "headers"}
+        for name in ("x-principal-id", "x-principal-role", "x-principal-store", "x-forwarded-for"):
+            assert seen["headers"].get(name) == seen_by_browser["headers"].get(name)
+        for response in (plain, browser):
+            assert response.headers["x-request-id"] and response.headers["x-content-type-options"] == "nosniff"
+        # Only the browser's answer carries CORS headers.
+        assert "access-control-allow-origin" not in plain.headers
+        assert browser.headers["access-control-allow-origin"] == "https://store.example"
+
+
+async def test_a_method_the_proxy_does_not_carry_is_405_problem_json():
+    async with gateway() as rig:
+        key = rig.key("hq_admin")
+        for headers in (rig.bearer(key), {**rig.bearer(key), "Origin": "https://store.example"}):
+            response = await rig.client.request("TRACE", "/api/network/v1/stores", headers=headers)
+            body = problem_of(response, 405)
+            assert "TRACE" in body["detail"] and response.headers["x-request-id"]
+        assert rig.upstreams.calls == []  # refused before the key is even looked up
+
+
+async def test_an_unexpected_failure_in_the_gateway_is_a_logged_500_problem(monkeypatch, capsys):
+    async with gateway() as rig:
+        key = rig.key("hq_analyst")
+
+        async def broken(*args, **kwargs):
+            raise RuntimeError("a bug in the gateway")
+
+        monkeypatch.setattr(rig.app.state.gate.upstream, "send", broken)
+        response = await rig.client.get("/api/network/v1/stores", headers={**rig.bearer(key), "X-Request-ID": "r-500"})
+        body = problem_of(response, 500)
+        assert "a bug in the gateway" not in response.text  # nothing internal leaks to the caller
+        assert response.headers["x-request-id"] == "r-500"
+        logged = capsys.readouterr().out
+        assert "request failed" in logged and "a bug in the gateway" in logged and "r-500" in logged
+        assert body["instance"] == "/api/network/v1/stores"
