@@ -210,7 +210,18 @@ async def authenticate(gate: Gate, header: str | None, instance: str) -> Princip
     if info.role not in CALLER_ROLES or not info.id:
         REFUSED.labels("forbidden").inc()
         return problem(403, "this key has no caller role", instance=instance)
-    return Principal(id=info.id, role=info.role, store_id=info.store_id, name=header_safe(info.name))
+    who = (info.id, info.role, info.store_id, info.name)
+    principal = _principals.get(who)
+    if principal is None:
+        if len(_principals) >= 10_000:
+            _principals.clear()
+        principal = _principals[who] = Principal(id=info.id, role=info.role, store_id=info.store_id,
+                                                 name=header_safe(info.name))
+    return principal
+
+
+# The same key's principal on every request: built (and its name percent-encoded) once.
+_principals: dict[tuple[str, str, str | None, str], Principal] = {}
 
 
 async def read_body(receive: Receive, limit: int) -> bytes | None:
