@@ -55,7 +55,7 @@ async def _measure(url: str, batch: int, deliveries: int) -> dict:
 def run(create_database, deliveries: int = 600) -> dict:
     rows = []
     for batch in BATCHES:
-        url = create_database("bench_crm_apply")
+        url = create_database(f"bench_crm_apply_{batch}")
         upgrade(spec.migrations_dir, url)
         rows.append(asyncio.run(_measure(url, batch, deliveries)))
     return {"event": "reception.repair_order.delivered (new customer and car)", "batches": rows}
