@@ -52,7 +52,14 @@ def postgres():
     with tempfile.TemporaryDirectory(prefix="bench-pg-") as tmp:
         cluster = PostgresCluster(Path(tmp))
         cluster.start()
+        made: dict[str, int] = {}
+
+        def fresh(name: str) -> str:
+            # A benchmark may ask for the same name once per size or batch.
+            made[name] = made.get(name, 0) + 1
+            return cluster.create_database(name if made[name] == 1 else f"{name}_{made[name]}")
+
         try:
-            yield cluster.create_database
+            yield fresh
         finally:
             cluster.remove()
