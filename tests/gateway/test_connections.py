@@ -12,6 +12,7 @@ import pytest
 from gateway import connections
 from gateway.connections import ServiceConnections
 from gateway.upstream import BROKEN, CONNECT, NO_ANSWER, TIMEOUT, UpstreamFailure
+from tests.support.platform import eventually
 from tests.support.processes import free_port
 
 OK = b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 12\r\n\r\n{"ok": true}'
@@ -76,6 +77,12 @@ async def server(answer):
         for task in state.tasks:
             task.cancel()
         await asyncio.gather(*state.tasks, return_exceptions=True)
+
+
+def _async(condition):
+    async def check():
+        return condition()
+    return check
 
 
 def pool(**overrides) -> ServiceConnections:
@@ -173,11 +180,7 @@ async def test_a_connection_the_service_closed_while_idle_is_replaced_unnoticed(
         client = pool()
         await fetch(client, base + "/x")
         await asyncio.wait_for(srv.closed.wait(), 5)
-        for _ in range(20):  # the close reaches the client's loop
-            if client.open == 0:
-                break
-            await asyncio.sleep(0.01)
-        assert client.open == 0
+        await eventually(_async(lambda: client.open == 0), timeout=5, message="the close reaches the client")
         assert (await fetch(client, base + "/x"))[0] == 200
         assert srv.connections == 2
         await client.aclose()
@@ -230,8 +233,7 @@ async def test_read_timeout_counts_from_the_last_byte_not_from_the_start():
     async def answer(request, writer, number):
         target = request.line.split()[1]
         if target == b"/silent":
-            await asyncio.sleep(5)
-            return
+            await asyncio.Event().wait()  # never answers
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 8\r\n\r\n")
         for _ in range(8):  # 0.8 s in all, never 0.3 s without a byte
             await writer.drain()
@@ -250,7 +252,7 @@ async def test_read_timeout_counts_from_the_last_byte_not_from_the_start():
 async def test_a_body_that_stops_is_a_timeout_while_reading():
     async def answer(request, writer, number):
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 8\r\n\r\nhalf")
-        await asyncio.sleep(5)
+        await asyncio.Event().wait()  # the rest never comes
 
     async with server(answer) as (srv, base):
         client = pool(read_timeout=0.3)
@@ -273,14 +275,14 @@ async def test_the_pool_waits_for_a_free_connection_and_gives_up_after_pool_time
     async with server(answer) as (srv, base):
         client = pool(max_connections=1, pool_timeout=0.2)
         first = asyncio.create_task(fetch(client, base + "/x"))
-        await asyncio.sleep(0.05)
+        await eventually(_async(lambda: len(srv.requests) == 1))
         with pytest.raises(UpstreamFailure) as waited:
             await fetch(client, base + "/x")
         assert waited.value.kind == CONNECT and "free" in str(waited.value)
 
         client.pool_timeout = 5
         second = asyncio.create_task(fetch(client, base + "/x"))
-        await asyncio.sleep(0.05)
+        await eventually(_async(lambda: len(client._waiters) == 1))
         release.set()
         assert (await first)[0] == 200 and (await second)[0] == 200
         # The waiter took the first request's connection when it came back.
@@ -339,11 +341,8 @@ async def test_a_stream_passes_chunks_as_they_come_and_pauses_a_fast_service(mon
         await asyncio.sleep(0.3)
         go_on.set()
         connection = answer_._read.__self__.connection
-        for _ in range(500):  # the service writes while nobody reads: reading pauses
-            if connection._reading_paused:
-                break
-            await asyncio.sleep(0.01)
-        assert connection._reading_paused
+        # The service writes while nobody reads: reading pauses.
+        await eventually(_async(lambda: connection._reading_paused), timeout=5, interval=0.01)
         received = b"".join([chunk async for chunk in chunks])
         assert received == b"x" * 1024 * 100
         await answer_.close()
@@ -367,7 +366,7 @@ async def test_bytes_nobody_asked_for_end_the_connection():
     async with server(answer) as (srv, base):
         client = pool()
         assert (await fetch(client, base + "/x"))[0] == 200
-        await asyncio.sleep(0.05)
+        await eventually(_async(lambda: client.open == 0))
         assert (await fetch(client, base + "/x"))[0] == 200
         # The stray answer made the first connection untrustworthy.
         assert srv.connections == 2
