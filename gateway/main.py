@@ -51,6 +51,14 @@ _SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options
 _PROXY_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
+async def _serve_proxied(gate: proxy.Gate, scope: Scope, receive: Receive, send: Send, target: tuple[str, str],
+                         request_id: str) -> None:
+    if scope["method"] not in _PROXY_METHODS:
+        await problem(405, f"{scope['method']} is not allowed here", instance=scope["path"])(scope, receive, send)
+        return
+    await proxy.serve(gate, proxy.Call.of(scope, receive, target[0], target[1], request_id), send)
+
+
 def _proxied(path: str) -> tuple[str, str] | None:
     """(service, rest) for `/api/<service>/<rest>`, else None."""
     if not path.startswith("/api/"):
@@ -118,12 +126,7 @@ class RequestContext:
 
         try:
             if target is not None and not has_origin:
-                if scope["method"] not in _PROXY_METHODS:
-                    await problem(405, f"{scope['method']} is not allowed here", instance=path)(
-                        scope, receive, send_with_headers)
-                else:
-                    await proxy.serve(self.gate, proxy.Call.of(scope, receive, target[0], target[1], rid),
-                                      send_with_headers)
+                await _serve_proxied(self.gate, scope, receive, send_with_headers, target, rid)
             else:
                 await self.app(scope, receive, send_with_headers)
         except Exception:
@@ -157,12 +160,7 @@ class ProxyRoutes:
         if target is None:
             await self.app(scope, receive, send)
             return
-        if scope["method"] not in _PROXY_METHODS:
-            response = problem(405, f"{scope['method']} is not allowed here", instance=scope["path"])
-            await response(scope, receive, send)
-            return
-        call = proxy.Call.of(scope, receive, target[0], target[1], scope["state"]["request_id"])
-        await proxy.serve(self.gate, call, send)
+        await _serve_proxied(self.gate, scope, receive, send, target, scope["state"]["request_id"])
 
 
 class GatewayApp(FastAPI):
