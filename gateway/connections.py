@@ -5,8 +5,8 @@ own services needs: one request at a time per connection, answers by Content-Len
 chunked or close-delimited, server-sent events streamed with back-pressure, and the
 failures the proxy maps to 502/503/504 (`gateway.upstream`). In a bare forwarder on the
 benchmark's machine, aiohttp's client cost 1.34 ms of CPU per proxied GET and this
-design 0.61 ms (docs/performance.md). Parsing is httptools (llhttp, the parser uvicorn uses); the pool and the
-exchange are ours."""
+design 0.61 ms (docs/performance.md). Parsing is httptools (llhttp, the parser uvicorn
+uses); the pool and the exchange are ours."""
 from __future__ import annotations
 
 import asyncio
