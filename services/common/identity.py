@@ -54,30 +54,25 @@ def _message(principal: Principal, request_id: str, timestamp: str) -> bytes:
     ).encode()
 
 
-def sign(principal: Principal, request_id: str, secret: str, now: float | None = None) -> dict[str, str]:
+_NAMES = (H_PRINCIPAL, H_NAME, H_ROLE, H_STORE, H_REQUEST, H_TIMESTAMP, H_SIGNATURE)
+_RAW_NAMES = tuple(h.lower().encode() for h in _NAMES)
+
+
+def _signed_values(principal: Principal, request_id: str, secret: bytes, now: float | None) -> tuple[str, ...]:
+    """The identity header values, in `_NAMES` order, the signature last."""
     ts = str(int(now if now is not None else time.time()))
-    mac = hmac.digest(secret.encode(), _message(principal, request_id, ts), "sha256").hex()
-    return {
-        H_PRINCIPAL: principal.id,
-        H_NAME: principal.name,
-        H_ROLE: principal.role,
-        H_STORE: principal.store_id or "",
-        H_REQUEST: request_id,
-        H_TIMESTAMP: ts,
-        H_SIGNATURE: mac,
-    }
+    mac = hmac.digest(secret, _message(principal, request_id, ts), "sha256").hex()
+    return principal.id, principal.name, principal.role, principal.store_id or "", request_id, ts, mac
 
 
-_RAW_NAMES = tuple(h.lower().encode() for h in (H_PRINCIPAL, H_NAME, H_ROLE, H_STORE, H_REQUEST, H_TIMESTAMP,
-                                                H_SIGNATURE))
+def sign(principal: Principal, request_id: str, secret: str, now: float | None = None) -> dict[str, str]:
+    return dict(zip(_NAMES, _signed_values(principal, request_id, secret.encode(), now)))
 
 
 def signed_headers(principal: Principal, request_id: str, secret: bytes,
                    now: float | None = None) -> list[tuple[bytes, bytes]]:
     """`sign` as raw ASGI header pairs, for the gateway's hot path."""
-    ts = str(int(now if now is not None else time.time()))
-    mac = hmac.digest(secret, _message(principal, request_id, ts), "sha256").hex()
-    values = (principal.id, principal.name, principal.role, principal.store_id or "", request_id, ts, mac)
+    values = _signed_values(principal, request_id, secret, now)
     return [(name, value.encode()) for name, value in zip(_RAW_NAMES, values)]
 
 
