@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 help:
 	@echo "make run       start Kafka, the four services and the gateway (Ctrl-C stops all)"
 	@echo "make test      run every test (starts and stops Kafka and PostgreSQL itself)"
+	@echo "make lint      ruff and mypy on services/, gateway/ and deploy/"
 	@echo "make bench     benchmarks; results in bench/results/ and docs/performance.md"
 	@echo "make demo      fill a running platform with a realistic network (DEMO_ARGS='--scale 1')"
 	@echo "make asyncapi  regenerate docs/events/ from the event catalogue"
@@ -29,6 +30,10 @@ run: install kafka-jars
 
 test: install kafka-jars
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check services gateway deploy
+	$(VENV)/bin/mypy
 
 bench: install kafka-jars
 	$(PY) -m bench $(BENCH_ARGS)
