@@ -51,15 +51,12 @@ def pg_admin_url(pg_cluster) -> str:
     return os.environ.get("TEST_PG_ADMIN_URL") or pg_cluster.admin_url
 
 
-@pytest.fixture
-def pg_database(pg_admin_url):
-    """A fresh PostgreSQL database for one test; returns a factory so a test can have several."""
+def _admin_runner(pg_admin_url: str):
     import asyncio
 
     import asyncpg
 
     admin = make_url(pg_admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    created: list[str] = []
 
     async def _exec(sql: str) -> None:
         conn = await asyncpg.connect(admin)
@@ -69,13 +66,51 @@ def pg_database(pg_admin_url):
             await conn.close()
 
     def run(sql: str) -> None:
-        # In a thread of its own, so the factory works inside async tests too.
+        # In a thread of its own, so it works inside async tests too.
         with ThreadPoolExecutor(1) as pool:
             pool.submit(asyncio.run, _exec(sql)).result()
 
-    def make(label: str = "db") -> str:
+    return run
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_admin_url):
+    """The name of a database built once per test session by a migrations folder, for
+    tests to copy (`CREATE DATABASE ... TEMPLATE`, a file copy) instead of migrating anew."""
+    from services.common.migrations import upgrade
+
+    run = _admin_runner(pg_admin_url)
+    built: dict[Path, str] = {}
+
+    def template(migrations_dir: Path) -> str:
+        if migrations_dir not in built:
+            name = f"template_{migrations_dir.parent.name}_{uuid.uuid4().hex[:8]}"
+            run(f'CREATE DATABASE "{name}"')
+            url = make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
+            # Alembic runs its own event loop: in a thread, so async fixtures can ask too.
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(upgrade, migrations_dir, url).result()
+            built[migrations_dir] = name
+        return built[migrations_dir]
+
+    yield template
+    for name in built.values():
+        try:
+            run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def pg_database(pg_admin_url):
+    """A fresh PostgreSQL database for one test; returns a factory so a test can have several.
+    `template` names a database to copy (see `migrated_database`)."""
+    run = _admin_runner(pg_admin_url)
+    created: list[str] = []
+
+    def make(label: str = "db", template: str | None = None) -> str:
         name = f"{label}_{uuid.uuid4().hex[:12]}"
-        run(f'CREATE DATABASE "{name}"')
+        run(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         created.append(name)
         return make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
 
@@ -88,6 +123,16 @@ def pg_database(pg_admin_url):
 
 
 @pytest.fixture
+def migrated_database(pg_template, pg_database):
+    """A factory of fresh databases already at the head of a migrations folder."""
+
+    def make(migrations_dir: Path, label: str = "db") -> str:
+        return pg_database(label, template=pg_template(migrations_dir))
+
+    return make
+
+
+@pytest.fixture
 def pg_url(pg_database) -> str:
     """One fresh PostgreSQL database for this test."""
     return pg_database()
@@ -96,11 +141,3 @@ def pg_url(pg_database) -> str:
 @pytest.fixture
 def topic_prefix() -> str:
     return unique_prefix()
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path):
-    def make(label: str = "db") -> str:
-        return f"sqlite+aiosqlite:///{tmp_path / (label + '.db')}"
-
-    return make

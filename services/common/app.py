@@ -91,7 +91,7 @@ def create_service_app(
             runtime.tasks.append(asyncio.create_task(start_workers(), name=f"{spec.name}-events"))
             for job in spec.scheduled:
                 runtime.tasks.append(asyncio.create_task(_schedule(job, runtime), name=f"{spec.name}-{job.name}"))
-        log.info("service started", role=role, database=runtime.db.dialect)
+        log.info("service started", role=role, database=runtime.db.engine.url.database)
         try:
             yield
         finally:

@@ -34,7 +34,8 @@ class ManualClock:
 
 
 def utc(dt: datetime) -> datetime:
-    """Naive datetimes read back from SQLite are UTC by our own convention."""
+    """An aware datetime in UTC; a naive one is taken to be UTC already (values from
+    reference files and tests written without a zone)."""
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 
 

@@ -19,7 +19,6 @@ from typing import Any, Awaitable, Callable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from prometheus_client import Counter
@@ -152,14 +151,13 @@ async def _claim_all(session: AsyncSession, db: Database, envelopes: list[tuple[
                  for e, topic in envelopes}.values())
     # One statement for any number of rows (SQLAlchemy sends them as one multi-row INSERT):
     # a statement with the rows written into its VALUES is compiled anew every time.
-    return {row[0] for row in (await session.execute(_claim_statement(db.sqlite), rows)).all()}
+    return {row[0] for row in (await session.execute(_claim_statement(), rows)).all()}
 
 
 @functools.cache
-def _claim_statement(sqlite: bool):
+def _claim_statement():
     table = InboxEvent.__table__
-    insert = sqlite_insert if sqlite else pg_insert
-    return insert(table).on_conflict_do_nothing(index_elements=[table.c.event_id]).returning(table.c.event_id)
+    return pg_insert(table).on_conflict_do_nothing(index_elements=[table.c.event_id]).returning(table.c.event_id)
 
 
 def _payload(envelope: CloudEvent) -> Event:
@@ -174,7 +172,7 @@ async def _apply_in(session: AsyncSession, db: Database, handler: Handler, envel
     # Claim the event id first, in one round trip: a duplicate inserts nothing; a
     # concurrent duplicate blocks on the row until the first commits, then inserts nothing.
     row = dict(event_id=envelope.id, event_type=envelope.type, source_topic=topic, applied_at=datetime.now(timezone.utc))
-    claimed = (await session.execute(_claim_statement(db.sqlite), row)).first()
+    claimed = (await session.execute(_claim_statement(), row)).first()
     if claimed is None:
         return Outcome.DUPLICATE
     await _handle(session, handler, envelope, payload)

@@ -15,6 +15,7 @@ from typing import AsyncIterator, Callable
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import registry
 from sqlalchemy.util import await_only
@@ -25,7 +26,7 @@ OUTBOX_WRITTEN = "outbox_written"
 
 
 class UTCDateTime(sa.types.TypeDecorator):
-    """Aware UTC datetimes on every backend (SQLite returns naive values otherwise)."""
+    """Aware UTC datetimes: a naive value is refused rather than guessed at."""
 
     impl = sa.DateTime(timezone=True)
     cache_ok = True
@@ -35,15 +36,12 @@ class UTCDateTime(sa.types.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value.astimezone(timezone.utc)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.astimezone(timezone.utc)
 
 
 def empty_dict() -> dict:
@@ -142,51 +140,23 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
             raise sa.exc.DisconnectionError(f"pooled connection is gone: {exc!r}") from exc
 
 
-def is_sqlite(url: str) -> bool:
-    return url.startswith("sqlite")
-
-
 class Database:
+    """One service's PostgreSQL database (asyncpg), pooled."""
+
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+        if not url.startswith("postgresql"):
+            raise ValueError(f"PostgreSQL is the platform's one database; got {make_url(url).drivername!r}")
         self.url = url
-        self.sqlite = is_sqlite(url)
-        if self.sqlite:
-            self.engine: AsyncEngine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
-
-            @sa_event.listens_for(self.engine.sync_engine, "connect")
-            def _pragmas(dbapi_conn, _):
-                cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA busy_timeout=30000")
-                cur.execute("PRAGMA foreign_keys=ON")
-                cur.close()
-        else:
-            self.engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
-            _ping_when_idle(self.engine)
+        self.engine: AsyncEngine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+        _ping_when_idle(self.engine)
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
-        # SQLite allows one writer; serialising our own transactions avoids "database is locked".
-        self._sqlite_lock: asyncio.Lock | None = asyncio.Lock() if self.sqlite else None
         self._outbox_listeners: list[Callable[[], None]] = []
-
-    @property
-    def dialect(self) -> str:
-        return "sqlite" if self.sqlite else self.engine.dialect.name
 
     def on_outbox_commit(self, callback: Callable[[], None]) -> None:
         self._outbox_listeners.append(callback)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        if self._sqlite_lock is not None:
-            async with self._sqlite_lock:
-                async with self._transaction() as session:
-                    yield session
-        else:
-            async with self._transaction() as session:
-                yield session
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session:
             try:
                 yield session
@@ -211,7 +181,7 @@ class Database:
 
 
 _UNREACHABLE_MARKERS = ("connection", "closed", "refused", "shutting down", "starting up", "terminat",
-                        "database is locked", "timeout", "recovery mode")
+                        "timeout", "recovery mode")
 _UNREACHABLE_TYPES = {"ConnectionDoesNotExistError", "CannotConnectNowError", "AdminShutdownError",
                       "ConnectionFailureError", "InterfaceError", "ConnectionResetError", "ConnectionRefusedError"}
 

@@ -43,8 +43,6 @@ async def emit(
     )
     if not session.info.get(OUTBOX_WRITTEN):
         session.info[OUTBOX_WRITTEN] = True
-        bind = session.get_bind()
-        if bind.dialect.name == "postgresql":
-            # Delivered at commit, so relays in other processes wake at once.
-            await session.execute(sa.text(f"NOTIFY {NOTIFY_CHANNEL}"))
+        # Delivered at commit, so relays in other processes wake at once.
+        await session.execute(sa.text(f"NOTIFY {NOTIFY_CHANNEL}"))
     return envelope

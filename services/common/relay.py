@@ -97,9 +97,7 @@ class OutboxRelay:
                 pass
 
     async def _lead(self) -> bool:
-        """SQLite has one relay per database by construction; PostgreSQL elects one."""
-        if self.db.sqlite:
-            return True
+        """One relay per database leads, elected by a session advisory lock it holds while alive."""
         import asyncpg
 
         if self._lock_conn is not None:
@@ -233,7 +231,7 @@ class OutboxRelay:
         """Mark rows sent only once the broker has acknowledged every one of them."""
         await asyncio.gather(*futures)
         table = OutboxMessage.__table__
-        sent = table.c.id.in_(ids) if self.db.sqlite else table.c.id == sa.any_(self._id_array(ids))
+        sent = table.c.id == sa.any_(self._id_array(ids))
         async with self.db.transaction() as session:
             await session.execute(sa.update(table).where(sent).values(sent_at=datetime.now(timezone.utc)))
         self.published += len(ids)

@@ -55,9 +55,8 @@ class PlatformSettings(BaseSettings):
     @model_validator(mode="after")
     def _defaults_and_secrets(self):
         if self.database_url is None:
-            var = REPO_ROOT / "var"
-            var.mkdir(exist_ok=True)
-            self.database_url = f"sqlite+aiosqlite:///{var / (self.service_name + '.db')}"
+            # `make run`'s PostgreSQL, one database per service as in production.
+            self.database_url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.service_name}"
         if self.worker_port is None:
             self.worker_port = self.port + 100
         if self.env == "production" and (

@@ -11,12 +11,12 @@ from sqlmodel import Field
 from .db import UTCDateTime, empty_dict, model_base
 
 PlatformModel = model_base("PlatformModel")
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+BigId = sa.BigInteger()
 
 
 class OutboxMessage(PlatformModel, table=True):
     __tablename__ = "outbox"
-    __table_args__ = (sa.Index("ix_outbox_unsent", "id", postgresql_where=sa.text("sent_at IS NULL"), sqlite_where=sa.text("sent_at IS NULL")),)
+    __table_args__ = (sa.Index("ix_outbox_unsent", "id", postgresql_where=sa.text("sent_at IS NULL")),)
 
     id: int | None = Field(default=None, sa_column=sa.Column(BigId, primary_key=True, autoincrement=True))
     event_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))

@@ -10,12 +10,11 @@ from services.common.db import model_base
 WorkshopModel = model_base("WorkshopModel")
 
 HUNDREDTH = Decimal("0.01")
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+BigId = sa.BigInteger()
 
 
 class Hours(sa.types.TypeDecorator):
-    """Decimal hours kept as integer hundredths, so they stay exact on SQLite (which has no
-    decimal type and would go through float) and still sum in SQL."""
+    """Decimal hours kept as integer hundredths: exact, and they sum in SQL as integers."""
 
     impl = sa.Integer
     cache_ok = True

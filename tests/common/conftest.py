@@ -1,5 +1,5 @@
-"""Fixtures of the common package's tests: a database built by the probe's migrations on
-SQLite or PostgreSQL, the notes app over it, and a probe deployment on the real broker,
+"""Fixtures of the common package's tests: a database built by the probe's migrations,
+the notes app over it, and a probe deployment on the real broker,
 all cleaned up even when a test fails half-way."""
 from __future__ import annotations
 
@@ -15,19 +15,10 @@ from tests.common.notes_app import create_app
 from tests.common.probe import MIGRATIONS
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request, sqlite_url, pg_database) -> str:
-    """A migrated probe database on each backend the platform supports."""
-    url = sqlite_url("probe") if request.param == "sqlite" else pg_database("probe")
-    await upgrade_async(MIGRATIONS, url)
-    return url
-
-
 @pytest.fixture
-async def pg_probe_url(pg_database) -> str:
-    url = pg_database("probe")
-    await upgrade_async(MIGRATIONS, url)
-    return url
+def database_url(migrated_database) -> str:
+    """A probe database at the head of the probe's migrations."""
+    return migrated_database(MIGRATIONS, "probe")
 
 
 @asynccontextmanager
@@ -45,17 +36,8 @@ async def notes_client(url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def notes(database_url):
-    """The notes app on each backend."""
+    """The notes app on a fresh probe database."""
     async with notes_client(database_url) as client:
-        yield client
-
-
-@pytest.fixture
-async def sqlite_notes(sqlite_url):
-    """The notes app where the backend does not matter."""
-    url = sqlite_url("notes")
-    await upgrade_async(MIGRATIONS, url)
-    async with notes_client(url) as client:
         yield client
 
 

@@ -55,7 +55,7 @@ FIX_FLAG = "PROBE_FIX_DEPLOYED"
 CRASH_EXIT_CODE = 86
 
 ProbeModel = model_base("ProbeModel")
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+BigId = sa.BigInteger()
 
 
 class Applied(ProbeModel, table=True):

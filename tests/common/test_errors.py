@@ -39,8 +39,8 @@ async def notes_written(client) -> int:
     ("forbidden", 403, {}),
     ("rate-limited", 429, {}),
 ])
-async def test_each_domain_error_is_a_problem_with_its_status_type_and_details(sqlite_notes, kind, status, extra):
-    response = await sqlite_notes.post(f"/v1/errors/domain/{kind}", headers=advisor())
+async def test_each_domain_error_is_a_problem_with_its_status_type_and_details(notes, kind, status, extra):
+    response = await notes.post(f"/v1/errors/domain/{kind}", headers=advisor())
 
     body = problem(response, status)
     assert body["type"] == PROBLEM_BASE + kind
@@ -61,8 +61,8 @@ def test_every_domain_error_has_its_own_problem_type_and_a_4xx_status():
     assert all(400 <= cls.status < 500 for cls in errors)
 
 
-async def test_an_invalid_transition_says_what_state_the_object_is_in(sqlite_notes):
-    body = problem(await sqlite_notes.post("/v1/errors/domain/invalid-transition", headers=advisor()), 409)
+async def test_an_invalid_transition_says_what_state_the_object_is_in(notes):
+    body = problem(await notes.post("/v1/errors/domain/invalid-transition", headers=advisor()), 409)
 
     assert body["detail"] == "cannot cancel while delivered"
 
@@ -73,8 +73,8 @@ async def test_an_invalid_transition_says_what_state_the_object_is_in(sqlite_not
     ({"text": "x" * 201}, "text", "at most 200 characters"),
     ({"text": 12}, "text", "valid string"),
 ])
-async def test_a_bad_body_is_a_422_naming_the_field(sqlite_notes, payload, field, message):
-    body = problem(await sqlite_notes.post("/v1/notes", json=payload, headers=advisor()), 422)
+async def test_a_bad_body_is_a_422_naming_the_field(notes, payload, field, message):
+    body = problem(await notes.post("/v1/notes", json=payload, headers=advisor()), 422)
 
     assert body["type"] == PROBLEM_BASE + "validation"
     (error,) = body["errors"]
@@ -82,35 +82,35 @@ async def test_a_bad_body_is_a_422_naming_the_field(sqlite_notes, payload, field
     assert field in body["detail"]
 
 
-async def test_a_bad_nested_field_is_named_by_its_path(sqlite_notes):
-    body = problem(await sqlite_notes.post("/v1/errors/orders", json={"lines": [{"quantity": 1}, {"quantity": 0}]},
+async def test_a_bad_nested_field_is_named_by_its_path(notes):
+    body = problem(await notes.post("/v1/errors/orders", json={"lines": [{"quantity": 1}, {"quantity": 0}]},
                                            headers=advisor()), 422)
 
     assert [e["field"] for e in body["errors"]] == ["lines.1.quantity"]
 
 
-async def test_a_bad_query_parameter_is_a_422_naming_it(sqlite_notes):
-    body = problem(await sqlite_notes.post("/v1/errors/orders?size=11", json={"lines": [{"quantity": 1}]},
+async def test_a_bad_query_parameter_is_a_422_naming_it(notes):
+    body = problem(await notes.post("/v1/errors/orders?size=11", json={"lines": [{"quantity": 1}]},
                                            headers=advisor()), 422)
 
     assert [(e["field"], e["in"]) for e in body["errors"]] == [("size", "query")]
 
 
-async def test_a_body_that_is_not_json_is_a_422_not_a_500(sqlite_notes):
-    response = await sqlite_notes.post("/v1/notes", content=b"{not json", headers={
+async def test_a_body_that_is_not_json_is_a_422_not_a_500(notes):
+    response = await notes.post("/v1/notes", content=b"{not json", headers={
         **advisor(), "content-type": "application/json"})
 
     assert problem(response, 422)["type"] == PROBLEM_BASE + "validation"
 
 
-async def test_every_error_of_a_batch_is_listed(sqlite_notes):
-    body = problem(await sqlite_notes.post("/v1/errors/orders?size=0", json={"lines": []}, headers=advisor()), 422)
+async def test_every_error_of_a_batch_is_listed(notes):
+    body = problem(await notes.post("/v1/errors/orders?size=0", json={"lines": []}, headers=advisor()), 422)
 
     assert sorted(e["field"] for e in body["errors"]) == ["lines", "size"]
 
 
-async def test_an_unknown_error_is_a_500_problem_without_internals(sqlite_notes):
-    response = await sqlite_notes.post("/v1/errors/unexpected", headers=advisor())
+async def test_an_unknown_error_is_a_500_problem_without_internals(notes):
+    response = await notes.post("/v1/errors/unexpected", headers=advisor())
 
     body = problem(response, 500)
     assert body == {"type": PROBLEM_BASE + "internal", "title": "Internal error", "status": 500,
@@ -119,9 +119,9 @@ async def test_an_unknown_error_is_a_500_problem_without_internals(sqlite_notes)
         assert leak not in response.text
 
 
-async def test_an_unknown_route_and_a_wrong_method_are_problems_too(sqlite_notes):
-    assert problem(await sqlite_notes.get("/v1/nothing-here", headers=advisor()), 404)["title"] == "Not Found"
-    problem(await sqlite_notes.delete("/v1/notes", headers=advisor()), 405)
+async def test_an_unknown_route_and_a_wrong_method_are_problems_too(notes):
+    assert problem(await notes.get("/v1/nothing-here", headers=advisor()), 404)["title"] == "Not Found"
+    problem(await notes.delete("/v1/notes", headers=advisor()), 405)
 
 
 @pytest.mark.parametrize("path", ["/v1/errors/domain/conflict", "/v1/errors/domain/validation", "/v1/errors/unexpected"])
@@ -134,14 +134,14 @@ async def test_a_request_that_fails_writes_nothing(notes, path):
     assert await notes_written(notes) == 1
 
 
-async def test_the_request_id_is_echoed_on_errors(sqlite_notes):
-    response = await sqlite_notes.post("/v1/errors/domain/not-found", headers={**advisor(), "X-Request-ID": "req-77"})
+async def test_the_request_id_is_echoed_on_errors(notes):
+    response = await notes.post("/v1/errors/domain/not-found", headers={**advisor(), "X-Request-ID": "req-77"})
 
     assert response.headers["X-Request-ID"] == "req-77"
 
 
-async def test_routes_list_their_problems_in_the_openapi_document(sqlite_notes):
-    operation = sqlite_notes.app.openapi()["paths"]["/v1/errors/domain/{kind}"]["post"]
+async def test_routes_list_their_problems_in_the_openapi_document(notes):
+    operation = notes.app.openapi()["paths"]["/v1/errors/domain/{kind}"]["post"]
 
     for status in ("404", "409", "412"):
         content = operation["responses"][status]["content"]

@@ -104,12 +104,12 @@ async def test_without_a_key_every_post_is_a_new_write(notes):
 
 
 @pytest.mark.parametrize("key", ["", "k" * 256, "tab\there"])
-async def test_an_unusable_key_is_422_naming_the_header(sqlite_notes, key):
-    response = await sqlite_notes.post("/v1/notes", json={"text": "x"}, headers={**advisor(), "Idempotency-Key": key})
+async def test_an_unusable_key_is_422_naming_the_header(notes, key):
+    response = await notes.post("/v1/notes", json={"text": "x"}, headers={**advisor(), "Idempotency-Key": key})
 
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["Idempotency-Key"]
-    assert await count(sqlite_notes, Note) == 0
+    assert await count(notes, Note) == 0
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)

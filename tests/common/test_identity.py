@@ -112,15 +112,15 @@ def test_a_store_principal_sees_only_its_store_and_hq_sees_all():
     assert Principal(id="hq", role="hq_analyst").can_see_store("store-2")
 
 
-async def test_a_route_needing_a_principal_answers_401_problem_for_missing_tampered_or_stale_identity(sqlite_notes):
+async def test_a_route_needing_a_principal_answers_401_problem_for_missing_tampered_or_stale_identity(notes):
     good = identity("service_advisor", "store-1")
     tampered = {**good, ident.H_STORE: "store-2"}
     stale = sign(Principal(id="k", role="service_advisor", store_id="store-1"), "req-1", DEV_IDENTITY_SECRET,
                  now=time.time() - 61)
 
-    assert (await sqlite_notes.get("/v1/notes", headers=good)).status_code == 200
+    assert (await notes.get("/v1/notes", headers=good)).status_code == 200
     for headers in ({}, tampered, stale):
-        response = await sqlite_notes.get("/v1/notes", headers=headers)
+        response = await notes.get("/v1/notes", headers=headers)
         assert response.status_code == 401
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["type"].endswith("/unauthorized")

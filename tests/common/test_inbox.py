@@ -1,5 +1,5 @@
 """The inbox (services.common.consumer.apply_event): an event and its inbox record are
-written in one transaction, so the same event twice has one effect (SQLite and PostgreSQL)."""
+written in one transaction, so the same event twice has one effect."""
 from __future__ import annotations
 
 import asyncio
@@ -109,9 +109,9 @@ async def test_an_event_this_service_does_not_handle_is_ignored_without_a_trace(
     assert await inbox(db) == []
 
 
-async def test_on_postgresql_two_concurrent_deliveries_of_one_event_apply_it_once(pg_probe_url):
+async def test_on_postgresql_two_concurrent_deliveries_of_one_event_apply_it_once(database_url):
     """Two consumers (e.g. during a rebalance) hold the same event at the same moment."""
-    first_db, second_db = Database(pg_probe_url), Database(pg_probe_url)
+    first_db, second_db = Database(database_url), Database(database_url)
     entered, release = asyncio.Event(), asyncio.Event()
     calls = 0
     handlers = EventHandlers()
@@ -149,7 +149,7 @@ async def test_on_postgresql_two_concurrent_deliveries_of_one_event_apply_it_onc
         await first_db.dispose()
         await second_db.dispose()
 
-    db = Database(pg_probe_url)
+    db = Database(database_url)
     try:
         assert sorted(outcomes) == sorted([Outcome.APPLIED, Outcome.DUPLICATE])
         assert len(await applications(db)) == 1 and len(await inbox(db)) == 1

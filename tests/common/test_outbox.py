@@ -1,5 +1,5 @@
 """The outbox writer: an event is written in the caller's own transaction, so it exists if
-and only if the change it describes does (SQLite and PostgreSQL)."""
+and only if the change it describes does."""
 from __future__ import annotations
 
 import json
@@ -128,10 +128,10 @@ async def test_an_event_emitted_while_handling_another_is_caused_by_it_and_keeps
     assert [row.event_id for row in await outbox_rows(db)] == [follow.id]
 
 
-async def test_on_postgresql_other_processes_hear_of_the_commit_not_of_a_rollback(pg_probe_url):
-    db = Database(pg_probe_url)
+async def test_on_postgresql_other_processes_hear_of_the_commit_not_of_a_rollback(database_url):
+    db = Database(database_url)
     heard: list[str] = []
-    listener = await asyncpg.connect(make_url(pg_probe_url).set(drivername="postgresql").render_as_string(False))
+    listener = await asyncpg.connect(make_url(database_url).set(drivername="postgresql").render_as_string(False))
     await listener.add_listener(NOTIFY_CHANNEL, lambda *args: heard.append(args[2]))
     try:
         with pytest.raises(Boom):

@@ -62,19 +62,19 @@ async def test_rows_written_after_the_first_page_do_not_shift_the_following_page
     assert [i["id"] for i in second["items"]] == list(reversed(ids))[2:]
 
 
-async def test_the_default_page_is_50_and_another_stores_rows_are_not_listed(sqlite_notes):
-    await create(sqlite_notes, DEFAULT_LIMIT + 1)
-    await create(sqlite_notes, 2, store_id="store-2")
+async def test_the_default_page_is_50_and_another_stores_rows_are_not_listed(notes):
+    await create(notes, DEFAULT_LIMIT + 1)
+    await create(notes, 2, store_id="store-2")
 
-    body = (await sqlite_notes.get("/v1/notes", headers=advisor())).json()
+    body = (await notes.get("/v1/notes", headers=advisor())).json()
 
     assert len(body["items"]) == DEFAULT_LIMIT and body["next_cursor"]
     assert {item["store_id"] for item in body["items"]} == {"store-1"}
 
 
 @pytest.mark.parametrize("limit", [0, -1, MAX_LIMIT + 1, "ten"])
-async def test_a_limit_outside_1_to_200_is_a_422_naming_it(sqlite_notes, limit):
-    response = await sqlite_notes.get("/v1/notes", params={"limit": limit}, headers=advisor())
+async def test_a_limit_outside_1_to_200_is_a_422_naming_it(notes, limit):
+    response = await notes.get("/v1/notes", params={"limit": limit}, headers=advisor())
 
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["limit"]

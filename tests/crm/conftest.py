@@ -4,7 +4,6 @@ the events it emits are read from its outbox. Kafka and PostgreSQL tests build t
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -15,7 +14,6 @@ from sqlmodel import select
 from services.common.clock import ManualClock
 from services.common.events.envelope import CloudEvent
 from services.common.tables import OutboxMessage
-from services.common.migrations import upgrade
 from services.crm.main import create_app, spec
 from services.crm.settings import CrmSettings
 from tests.support.events import deliver, store_created
@@ -61,21 +59,13 @@ class Crm:
             return [json.loads(row.payload) for row in (await session.exec(stmt)).all()]
 
 
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory):
-    """One SQLite file migrated to head, copied for each test: the migrations run once per
-    session here (test_migrations runs them on fresh databases of both kinds)."""
-    path = tmp_path_factory.mktemp("crm-template") / "crm.db"
-    upgrade(spec.migrations_dir, f"sqlite+aiosqlite:///{path}")
-    return path
-
-
 @pytest.fixture
-async def crm(tmp_path, migrated_sqlite):
+async def crm(migrated_database):
+    """CRM on a copy of a database the migrations built once per session (test_migrations
+    runs them on fresh databases)."""
     clock = ManualClock(START)
-    database = tmp_path / "crm.db"
-    shutil.copyfile(migrated_sqlite, database)
-    settings = CrmSettings(database_url=f"sqlite+aiosqlite:///{database}", kafka_bootstrap_servers="127.0.0.1:9")
+    settings = CrmSettings(database_url=migrated_database(spec.migrations_dir, "crm"),
+                           kafka_bootstrap_servers="127.0.0.1:9")
     app = create_app(settings, role="api", clock=clock)
     async with running(app) as client:
         store, other = store_created(code="SH-PD-01"), store_created(code="BJ-CY-01")

@@ -1,5 +1,5 @@
-"""CRM's migrations build its schema on SQLite and PostgreSQL, exactly as the models
-describe it, and go down and up again; on PostgreSQL two workers running the same daily
+"""CRM's migrations build its schema exactly as the models describe it, and go down and
+up again; two workers running the same daily
 job at once do it once."""
 from __future__ import annotations
 
@@ -62,15 +62,11 @@ async def _check(url: str) -> None:
     assert await _schema_differences(url) == []
 
 
-async def test_migrations_run_on_sqlite(sqlite_url):
-    await _check(sqlite_url("crm-migrations"))
-
-
-async def test_migrations_run_on_postgresql(pg_url):
+async def test_migrations_build_the_models_schema_and_go_down_and_up(pg_url):
     await _check(pg_url)
 
 
-async def test_two_workers_running_a_daily_job_at_once_on_postgresql_do_it_once(pg_url):
+async def test_two_workers_running_a_daily_job_at_once_do_it_once(pg_url):
     clock = ManualClock(datetime(2026, 3, 2, 2, tzinfo=timezone.utc))
     settings = CrmSettings(database_url=pg_url, kafka_bootstrap_servers="127.0.0.1:9")
     app = create_app(settings, role="api", clock=clock)

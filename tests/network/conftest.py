@@ -2,14 +2,12 @@
 and callers signed as the roles that use it."""
 from __future__ import annotations
 
-import shutil
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 import pytest
 
 from services.common.clock import ManualClock
-from services.common.migrations import upgrade
 from services.network.main import create_app, spec
 from services.network.settings import NetworkSettings
 from tests.network.factories import T0, store_body
@@ -35,20 +33,11 @@ def clock() -> ManualClock:
     return ManualClock(T0)
 
 
-@pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory):
-    """One SQLite database built by the migrations, copied for each test (a fresh build
-    per test would spend most of the test in Alembic)."""
-    path = tmp_path_factory.mktemp("network-template") / "network.db"
-    upgrade(spec.migrations_dir, f"sqlite+aiosqlite:///{path}")
-    return path
-
-
 @pytest.fixture
-def network_db(migrated_template, tmp_path) -> str:
-    target = tmp_path / "network.db"
-    shutil.copyfile(migrated_template, target)
-    return f"sqlite+aiosqlite:///{target}"
+def network_db(migrated_database) -> str:
+    """A copy of a database the migrations built once (a fresh build per test would spend
+    most of the test in Alembic)."""
+    return migrated_database(spec.migrations_dir, "network")
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Network's migrations on SQLite and PostgreSQL: they build exactly the tables the models
+"""Network's migrations: they build exactly the tables the models
 describe, with the constraints that guard claims and settlements, and go down and up."""
 from __future__ import annotations
 
@@ -55,9 +55,8 @@ async def _inspect(url: str) -> tuple[list, set[str], dict]:
         await engine.dispose()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-async def test_migrations_build_the_models_tables_with_their_guards_and_go_down_and_up(backend, sqlite_url, pg_database):
-    url = sqlite_url("migrations") if backend == "sqlite" else pg_database("network_migrations")
+async def test_migrations_build_the_models_tables_with_their_guards_and_go_down_and_up(pg_database):
+    url = pg_database("network_migrations")
     await asyncio.to_thread(upgrade, spec.migrations_dir, url)
     diffs, tables, guards = await _inspect(url)
     assert NEW_TABLES <= tables

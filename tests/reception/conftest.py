@@ -1,9 +1,8 @@
-"""Reception in-process on SQLite (API role; events applied with `deliver`), two stores,
+"""Reception in-process on PostgreSQL (API role; events applied with `deliver`), two stores,
 a manual clock and callers of several roles."""
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -13,7 +12,6 @@ from sqlmodel import select
 
 from services.common.clock import ManualClock
 from services.common.tables import OutboxMessage
-from services.common.migrations import upgrade
 from services.reception.main import create_app, spec
 from services.reception.settings import ReceptionSettings
 from tests.reception import factories
@@ -102,19 +100,15 @@ def clock() -> ManualClock:
     return ManualClock(START)
 
 
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory):
-    """A SQLite file built once by the migrations; each test gets a copy of it."""
-    path = tmp_path_factory.mktemp("reception-template") / "reception.db"
-    upgrade(spec.migrations_dir, f"sqlite+aiosqlite:///{path}")
-    return path
+@pytest.fixture
+def reception_db(migrated_database) -> str:
+    """A copy of a database the migrations built once per session."""
+    return migrated_database(spec.migrations_dir, "reception")
 
 
 @pytest.fixture
-async def reception(migrated_sqlite, tmp_path, clock) -> Reception:
-    path = tmp_path / "reception.db"
-    shutil.copyfile(migrated_sqlite, path)
-    app = create_app(reception_settings(f"sqlite+aiosqlite:///{path}"), role="api", clock=clock)
+async def reception(reception_db, clock) -> Reception:
+    app = create_app(reception_settings(reception_db), role="api", clock=clock)
     async with running(app) as client:
         store, other = store_created(code="SH-PD-01"), store_created(code="BJ-CY-01")
         await deliver(app, store)

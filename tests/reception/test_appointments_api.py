@@ -61,8 +61,8 @@ async def test_availability_shows_free_places_per_local_hour(reception):
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "store_id"
 
 
-async def test_capacity_is_configurable_per_store(sqlite_url, clock):
-    settings = reception_settings(sqlite_url("cap"), appointment_capacity_per_hour=2,
+async def test_capacity_is_configurable_per_store(reception_db, clock):
+    settings = reception_settings(reception_db, appointment_capacity_per_hour=2,
                                   appointment_capacity_by_store={"SH-PD-01": 1})
     app = create_app(settings, role="api", clock=clock)
     async with running(app) as client:

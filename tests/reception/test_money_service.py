@@ -18,7 +18,7 @@ STORE = KnownStore(id="s1", code="SH-PD-01", name="Pudong", kind="dealer_store",
 
 
 def settings(**over) -> ReceptionSettings:
-    return ReceptionSettings(database_url="sqlite+aiosqlite:///:memory:", **over)
+    return ReceptionSettings(**over)
 
 
 def line(amount_fen: int, pay_type: str) -> RepairOrderLine:

@@ -1,4 +1,4 @@
-"""Repair orders over HTTP (SQLite, in-process; workshop's events applied with `deliver`)."""
+"""Repair orders over HTTP (PostgreSQL, in-process; workshop's events applied with `deliver`)."""
 from datetime import timedelta
 
 from services.common.events.catalogue.network import StoreSuspended

@@ -14,8 +14,7 @@ SIGKILL after a grace period), `kill()` (SIGKILL), `restart()`, `url`, `log_path
 `logs()`. `Platform` starts the chosen services (`python -m services.<name> all`) and the
 gateway (`python -m gateway`) on free ports with one shared environment: its own topic
 prefix, identity secret and bootstrap key, a database per service from
-`database_url(label)` (e.g. the `pg_database` fixture; SQLite files in the log folder
-when omitted). `start()` returns once every service answers /readyz, the gateway answers
+`database_url(label)` (e.g. the `pg_database` fixture). `start()` returns once every service answers /readyz, the gateway answers
 (/readyz with all four services, /healthz otherwise) and reads network's events, so a
 revocation bites within seconds from the first request. `platform.api(key)` is an httpx
 client on the gateway; `identity_secret` lets a test sign headers for a service port.
@@ -199,8 +198,8 @@ class Process:
 class Platform:
     """Some services and the gateway as real processes sharing one broker namespace."""
 
-    def __init__(self, log_dir: Path, *, kafka_bootstrap: str, services: Iterable[str] | None = None,
-                 gateway: bool = True, database_url: Callable[[str], str] | None = None,
+    def __init__(self, log_dir: Path, *, kafka_bootstrap: str, database_url: Callable[[str], str],
+                 services: Iterable[str] | None = None, gateway: bool = True,
                  topic_prefix: str | None = None, env: Mapping[str, str] | None = None,
                  gateway_env: Mapping[str, str] | None = None, ready_timeout: float = 90.0) -> None:
         self.log_dir = Path(log_dir)
@@ -226,7 +225,7 @@ class Platform:
         self.services: dict[str, Process] = {}
         for name in names:
             port = free_port()
-            url = database_url(name) if database_url else f"sqlite+aiosqlite:///{self.log_dir / (name + '.db')}"
+            url = database_url(name)
             prefix = name.upper()
             service_env = {**base, f"{prefix}_PORT": str(port), f"{prefix}_WORKER_PORT": str(free_port()),
                            f"{prefix}_HOST": "127.0.0.1", f"{prefix}_DATABASE_URL": url}

@@ -3,10 +3,8 @@ clock that only moves when a test says so. Events are applied through the servic
 handlers and inbox (`deliver`); the tests that claim Kafka use the real broker instead."""
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
 import httpx
 import pytest
@@ -14,7 +12,6 @@ import pytest
 from services.common.clock import ManualClock
 from services.common.events.envelope import CloudEvent
 from services.common.ids import new_id
-from services.common.migrations import upgrade
 from services.workshop.main import create_app, spec
 from services.workshop.settings import WorkshopSettings
 from tests.support.events import deliver, store_created
@@ -91,27 +88,19 @@ async def open_shop(database_url: str, **overrides):
         yield Shop(app=app, client=client, clock=clock, store_id=store_id, other_store_id=other)
 
 
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory) -> Path:
-    """A SQLite database built once by the migrations; each test starts from a copy."""
-    path = tmp_path_factory.mktemp("workshop-template") / "workshop.db"
-    upgrade(spec.migrations_dir, f"sqlite+aiosqlite:///{path}")
-    return path
-
-
 @pytest.fixture
-def fresh_sqlite(tmp_path, migrated_sqlite):
+def fresh_database(migrated_database):
+    """Databases copied from one the migrations built once; each test starts from a copy."""
+
     def make(label: str = "workshop") -> str:
-        path = tmp_path / f"{label}.db"
-        shutil.copyfile(migrated_sqlite, path)
-        return f"sqlite+aiosqlite:///{path}"
+        return migrated_database(spec.migrations_dir, label.replace("-", "_"))
 
     return make
 
 
 @pytest.fixture
-async def shop(fresh_sqlite):
-    async for s in open_shop(fresh_sqlite()):
+async def shop(fresh_database):
+    async for s in open_shop(fresh_database()):
         yield s
 
 

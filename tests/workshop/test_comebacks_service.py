@@ -66,8 +66,8 @@ async def test_no_comeback_after_the_window_nor_for_another_operation(shop):
     assert await outbox(shop.app, "workshop.comeback.detected") == []
 
 
-async def test_the_window_is_configurable(fresh_sqlite):
-    async for shop in open_shop(fresh_sqlite("short-window"), comeback_window_days=7):
+async def test_the_window_is_configurable(fresh_database):
+    async for shop in open_shop(fresh_database("short_window"), comeback_window_days=7):
         tech = await shop.technician()
         await _delivered_brake_job(shop, tech["id"])
         shop.clock.advance(days=8)

@@ -1,4 +1,4 @@
-"""The workshop's migrations build, on SQLite and on PostgreSQL, exactly the schema its
+"""The workshop's migrations build exactly the schema its
 models describe, and come down again cleanly."""
 from __future__ import annotations
 
@@ -43,14 +43,8 @@ def _downgrade(url: str) -> None:
     command.downgrade(alembic_config(spec.migrations_dir, url), "base")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, sqlite_url):
-    if request.param == "sqlite":
-        return sqlite_url("migrations")
-    return request.getfixturevalue("pg_url")
-
-
-async def test_migrations_build_the_models_schema_and_come_down_again(database_url):
+async def test_migrations_build_the_models_schema_and_come_down_again(pg_url):
+    database_url = pg_url
     await asyncio.to_thread(upgrade, spec.migrations_dir, database_url)
     differences, tables, checks = await _inspect(database_url)
     assert differences == []

@@ -21,7 +21,6 @@ async def _ledger_total(shop, part_no: str) -> tuple[int, int]:
 
 async def test_fifty_concurrent_issues_against_ten_in_stock_issue_exactly_ten(pg_shop):
     shop = pg_shop
-    assert shop.app.state.db.dialect == "postgresql"
     await shop.receive(PADS, 10)
     clerks = [shop.caller("parts_clerk", f"clerk-{i}") for i in range(50)]
 

@@ -4,7 +4,6 @@ Revision ID: bench0001
 Revises:
 Create Date: 2026-11-28
 """
-from services.common.migrations import create_platform_tables, drop_platform_tables
 
 revision = "bench0001"
 down_revision = None
@@ -13,8 +12,50 @@ depends_on = None
 
 
 def upgrade() -> None:
-    create_platform_tables()
+    # The platform's own tables (outbox, inbox, idempotency keys, store registry), written
+    # out here rather than shared, so a later change to them is a migration of its own.
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger(), primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+        sa.Column("event_type", sa.String(128), nullable=False),
+        sa.Column("key", sa.String(128), nullable=False),
+        sa.Column("payload", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_index("ix_outbox_unsent", "outbox", ["id"], postgresql_where=sa.text("sent_at IS NULL"))
+    op.create_table(
+        "inbox",
+        sa.Column("event_id", sa.String(64), primary_key=True),
+        sa.Column("event_type", sa.String(128), nullable=False),
+        sa.Column("source_topic", sa.String(200), nullable=False),
+        sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("scope", sa.String(128), primary_key=True),
+        sa.Column("key", sa.String(255), primary_key=True),
+        sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.Column("method", sa.String(10), nullable=False),
+        sa.Column("path", sa.String(500), nullable=False),
+        sa.Column("status_code", sa.Integer, nullable=False),
+        sa.Column("response_body", sa.Text, nullable=False),
+        sa.Column("response_headers", sa.JSON, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "known_stores",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("code", sa.String(32), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("timezone", sa.String(64), nullable=False),
+        sa.Column("status", sa.String(32), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
-    drop_platform_tables()
+    for table in ("known_stores", "idempotency_keys", "inbox", "outbox"):
+        op.drop_table(table)

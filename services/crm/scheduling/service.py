@@ -128,11 +128,10 @@ async def run_scheduled(job: Job, runtime) -> None:
     for store in stores:
         try:
             async with runtime.db.transaction() as session:
-                if not runtime.db.sqlite:
-                    # Workers check and run one store's day one at a time, so a second worker sees
-                    # the first one's run and leaves it alone (SQLite serialises transactions already).
-                    await session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-                                          {"k": f"crm-job:{job.name}:{store.id}"})
+                # Workers check and run one store's day one at a time, so a second worker sees
+                # the first one's run and leaves it alone.
+                await session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                                      {"k": f"crm-job:{job.name}:{store.id}"})
                 day = local_date(now, await zone_of(session, store.id))
                 if job.daily and await repository.run_of_day(session, job.name, store.id, day) is not None:
                     continue

@@ -7,7 +7,7 @@ from sqlmodel import Field
 from services.common.db import UTCDateTime
 from services.network.base import NetworkModel
 
-BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+BigInt = sa.BigInteger()
 
 
 class KpiEntity(NetworkModel, table=True):

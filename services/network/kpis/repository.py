@@ -3,7 +3,6 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,8 +28,7 @@ async def store_zone(session: AsyncSession, store_id: str) -> ZoneInfo:
 async def add_to_daily(session: AsyncSession, store_id: str, day: date, metric: str, amount: int) -> None:
     """value += amount in one statement, so projectors in several processes never lose an update."""
     table = KpiDaily.__table__
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(table).values(store_id=store_id, day=day, metric=metric, value=amount)
+    stmt = pg_insert(table).values(store_id=store_id, day=day, metric=metric, value=amount)
     stmt = stmt.on_conflict_do_update(index_elements=[table.c.store_id, table.c.day, table.c.metric],
                                       set_={"value": table.c.value + stmt.excluded.value})
     await session.exec(stmt)

@@ -7,7 +7,6 @@ from sqlmodel import Field
 
 from services.common.db import UTCDateTime, empty_dict
 from services.reception.base import ReceptionModel
-from services.reception.shared.models import DecimalText
 
 
 class RepairOrder(ReceptionModel, table=True):
@@ -62,8 +61,8 @@ class RepairOrderLine(ReceptionModel, table=True):
     op_code: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
     part_no: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
     description: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    quantity: Decimal = Field(sa_column=sa.Column(DecimalText, nullable=False))
-    flat_rate_hours: Decimal | None = Field(default=None, sa_column=sa.Column(DecimalText, nullable=True))
+    quantity: Decimal = Field(sa_column=sa.Column(sa.Numeric(), nullable=False))
+    flat_rate_hours: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(), nullable=True))
     unit_price_fen: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     amount_fen: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     pay_type: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))

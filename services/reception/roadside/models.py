@@ -7,7 +7,6 @@ from sqlmodel import Field
 
 from services.common.db import UTCDateTime
 from services.reception.base import ReceptionModel
-from services.reception.shared.models import DecimalText
 
 
 class RoadsideRequest(ReceptionModel, table=True):
@@ -29,7 +28,7 @@ class RoadsideRequest(ReceptionModel, table=True):
     responder: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     eta_minutes: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, nullable=True))
     arrived_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
-    response_minutes: Decimal | None = Field(default=None, sa_column=sa.Column(DecimalText, nullable=True))
+    response_minutes: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(), nullable=True))
     resolved_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     outcome: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
     resolution_notes: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))

@@ -8,22 +8,7 @@ from sqlmodel import Field
 from services.common.db import UTCDateTime, empty_dict
 from services.reception.base import ReceptionModel
 
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-
-class DecimalText(sa.types.TypeDecorator):
-    """Decimals kept as text: exact on every backend (SQLite would turn NUMERIC into a float)."""
-
-    impl = sa.String(32)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        return str(Decimal(value))
-
-    def process_result_value(self, value, dialect):
-        return None if value is None else Decimal(value)
+BigId = sa.BigInteger()
 
 
 class StateChange(ReceptionModel, table=True):

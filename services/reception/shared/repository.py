@@ -1,4 +1,4 @@
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,12 +14,9 @@ async def known_store(session: AsyncSession, store_id: str) -> KnownStore | None
 async def next_value(session: AsyncSession, name: str) -> int:
     """Increment and return a counter in one statement.
 
-    On PostgreSQL the upsert takes the counter row's lock until the transaction ends, so
-    concurrent callers get distinct values and a rolled-back caller leaves no gap. SQLite
-    transactions are already serialised by the Database."""
+    The upsert takes the counter row's lock until the transaction ends, so concurrent
+    callers get distinct values and a rolled-back caller leaves no gap."""
     table = Counter.__table__
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
         insert(table)
         .values(name=name, value=1)

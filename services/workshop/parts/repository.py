@@ -2,7 +2,6 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,8 +12,7 @@ from services.workshop.parts.models import Reservation, Stock, StockMovement, St
 
 async def ensure_stock(session: AsyncSession, store_id: str, part_no: str, now: datetime) -> None:
     """Create the stock row if missing; concurrent creators race safely (one insert wins)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(Stock).values(
+    stmt = pg_insert(Stock).values(
         id=new_id(), store_id=store_id, part_no=part_no, on_hand=0, reserved=0, below_reorder_point=False,
         average_cost_fen=0, reservation_seq=0, updated_at=now, version=1,
     ).on_conflict_do_nothing(index_elements=["store_id", "part_no"])

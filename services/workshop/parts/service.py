@@ -1,7 +1,6 @@
 """Stock per store, its append-only ledger, and reservations for approved part lines.
 
-Every change to a part's stock locks that stock row first (SELECT ... FOR UPDATE on
-PostgreSQL; SQLite has one writer) and then, if needed, the reservations of that part, in
+Every change to a part's stock locks that stock row first (SELECT ... FOR UPDATE) and then, if needed, the reservations of that part, in
 that order, so concurrent issues, receipts and cancellations serialise on the row and
 never deadlock. Each change writes one ledger movement carrying both deltas, so the sum
 of the ledger is on hand (and reserved) at every commit. Backorders are filled strictly

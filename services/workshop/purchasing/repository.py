@@ -1,6 +1,5 @@
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -11,8 +10,7 @@ OPEN = ("open", "partially_received")
 
 
 async def next_number(session: AsyncSession, store_id: str, name: str) -> int:
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    await session.exec(insert(NumberSequence).values(store_id=store_id, name=name, value=0)
+    await session.exec(pg_insert(NumberSequence).values(store_id=store_id, name=name, value=0)
                        .on_conflict_do_nothing(index_elements=["store_id", "name"]))
     stmt = (select(NumberSequence).where(NumberSequence.store_id == store_id, NumberSequence.name == name)
             .with_for_update().execution_options(populate_existing=True))

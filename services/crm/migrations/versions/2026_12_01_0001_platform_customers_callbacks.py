@@ -8,8 +8,6 @@ Create Date: 2026-12-01
 import sqlalchemy as sa
 from alembic import op
 
-from services.common.db import UTCDateTime
-from services.common.migrations import create_platform_tables, drop_platform_tables
 
 revision = "0001"
 down_revision = None
@@ -22,7 +20,48 @@ def _id() -> sa.Column:
 
 
 def upgrade() -> None:
-    create_platform_tables()
+    # The platform's own tables (outbox, inbox, idempotency keys, store registry), written
+    # out here rather than shared, so a later change to them is a migration of its own.
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger(), primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+        sa.Column("event_type", sa.String(128), nullable=False),
+        sa.Column("key", sa.String(128), nullable=False),
+        sa.Column("payload", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_index("ix_outbox_unsent", "outbox", ["id"], postgresql_where=sa.text("sent_at IS NULL"))
+    op.create_table(
+        "inbox",
+        sa.Column("event_id", sa.String(64), primary_key=True),
+        sa.Column("event_type", sa.String(128), nullable=False),
+        sa.Column("source_topic", sa.String(200), nullable=False),
+        sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("scope", sa.String(128), primary_key=True),
+        sa.Column("key", sa.String(255), primary_key=True),
+        sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.Column("method", sa.String(10), nullable=False),
+        sa.Column("path", sa.String(500), nullable=False),
+        sa.Column("status_code", sa.Integer, nullable=False),
+        sa.Column("response_body", sa.Text, nullable=False),
+        sa.Column("response_headers", sa.JSON, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "known_stores",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("code", sa.String(32), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("timezone", sa.String(64), nullable=False),
+        sa.Column("status", sa.String(32), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
 
     op.create_table(
         "customers",
@@ -33,12 +72,12 @@ def upgrade() -> None:
         sa.Column("club_member", sa.Boolean, nullable=False),
         sa.Column("club_since", sa.Date, nullable=True),
         sa.Column("contact_preferences", sa.JSON, nullable=False),
-        sa.Column("first_seen_at", UTCDateTime, nullable=False),
-        sa.Column("last_visit_at", UTCDateTime, nullable=True),
-        sa.Column("name_seen_at", UTCDateTime, nullable=False),
+        sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_visit_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("name_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
-        sa.Column("created_at", UTCDateTime, nullable=False),
-        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("store_id", "phone", name="uq_customers_store_phone"),
     )
     op.create_table(
@@ -50,9 +89,9 @@ def upgrade() -> None:
         sa.Column("home_store_id", sa.String(64), nullable=False, index=True),
         sa.Column("customer_id", sa.String(64), nullable=False),
         sa.Column("owner_phone", sa.String(32), nullable=False),
-        sa.Column("owner_since", UTCDateTime, nullable=False),
-        sa.Column("first_seen_at", UTCDateTime, nullable=False),
-        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.Column("owner_since", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_table(
         "vehicle_owners",
@@ -61,8 +100,8 @@ def upgrade() -> None:
         sa.Column("store_id", sa.String(64), nullable=False),
         sa.Column("customer_id", sa.String(64), nullable=False, index=True),
         sa.Column("phone", sa.String(32), nullable=False),
-        sa.Column("since", UTCDateTime, nullable=False),
-        sa.Column("until", UTCDateTime, nullable=True),
+        sa.Column("since", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("until", sa.DateTime(timezone=True), nullable=True),
     )
     op.create_table(
         "repair_orders",
@@ -75,9 +114,9 @@ def upgrade() -> None:
         sa.Column("advisor_id", sa.String(64), nullable=True),
         sa.Column("advisor_name", sa.String(200), nullable=True),
         sa.Column("mileage_km", sa.Integer, nullable=True),
-        sa.Column("opened_at", UTCDateTime, nullable=True),
-        sa.Column("delivered_at", UTCDateTime, nullable=True),
-        sa.Column("cancelled_at", UTCDateTime, nullable=True),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("operations", sa.JSON, nullable=False),
         sa.Column("parts", sa.JSON, nullable=False),
         sa.Column("amount_fen", sa.BigInteger, nullable=False),
@@ -92,9 +131,9 @@ def upgrade() -> None:
         sa.Column("vin", sa.String(32), nullable=False, index=True),
         sa.Column("service_type", sa.String(64), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("scheduled_at", UTCDateTime, nullable=False),
-        sa.Column("booked_at", UTCDateTime, nullable=True),
-        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.Column("scheduled_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("booked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
 
     op.create_table(
@@ -109,18 +148,18 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.String(64), nullable=True, index=True),
         sa.Column("vin", sa.String(32), nullable=True),
         sa.Column("advisor_id", sa.String(64), nullable=True),
-        sa.Column("due_at", UTCDateTime, nullable=False, index=True),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False, index=True),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False),
         sa.Column("unanswered", sa.Integer, nullable=False),
-        sa.Column("reached_at", UTCDateTime, nullable=True),
-        sa.Column("completed_at", UTCDateTime, nullable=True),
+        sa.Column("reached_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("completed_by", sa.String(64), nullable=True),
         sa.Column("on_time", sa.Boolean, nullable=True),
-        sa.Column("unreachable_at", UTCDateTime, nullable=True),
-        sa.Column("cancelled_at", UTCDateTime, nullable=True),
+        sa.Column("unreachable_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("cancel_reason", sa.Text, nullable=True),
-        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
     )
     op.create_table(
@@ -131,7 +170,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(16), nullable=False),
         sa.Column("note", sa.Text, nullable=False),
         sa.Column("made_by", sa.String(64), nullable=False),
-        sa.Column("made_at", UTCDateTime, nullable=False),
+        sa.Column("made_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_table(
         "surveys",
@@ -147,7 +186,7 @@ def upgrade() -> None:
         sa.Column("verbatim", sa.Text, nullable=True),
         sa.Column("low_answers", sa.JSON, nullable=False),
         sa.Column("agent", sa.String(64), nullable=False),
-        sa.Column("recorded_at", UTCDateTime, nullable=False, index=True),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, index=True),
     )
 
     op.create_table(
@@ -165,19 +204,19 @@ def upgrade() -> None:
         sa.Column("verbatim", sa.Text, nullable=True),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("owner", sa.String(64), nullable=True),
-        sa.Column("due_at", UTCDateTime, nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("escalated", sa.Boolean, nullable=False),
-        sa.Column("opened_at", UTCDateTime, nullable=False, index=True),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False, index=True),
         sa.Column("opened_by", sa.String(64), nullable=False),
-        sa.Column("assigned_at", UTCDateTime, nullable=True),
-        sa.Column("resolved_at", UTCDateTime, nullable=True),
+        sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("resolved_by", sa.String(64), nullable=True),
         sa.Column("resolution", sa.Text, nullable=True),
-        sa.Column("closed_at", UTCDateTime, nullable=True),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("resolutions", sa.Integer, nullable=False),
         sa.Column("reopened", sa.Integer, nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
-        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_table(
         "complaint_escalations",
@@ -185,7 +224,7 @@ def upgrade() -> None:
         sa.Column("complaint_id", sa.String(64), nullable=False, index=True),
         sa.Column("store_id", sa.String(64), nullable=False, index=True),
         sa.Column("reason", sa.String(16), nullable=False),
-        sa.Column("escalated_at", UTCDateTime, nullable=False),
+        sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("complaint_id", "reason", name="uq_complaint_escalations_reason"),
     )
     op.create_table(
@@ -195,8 +234,8 @@ def upgrade() -> None:
         sa.Column("store_id", sa.String(64), nullable=False, index=True),
         sa.Column("action", sa.String(16), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("due_at", UTCDateTime, nullable=False),
-        sa.Column("at", UTCDateTime, nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("by", sa.String(64), nullable=False),
         sa.Column("note", sa.Text, nullable=False),
     )
@@ -216,14 +255,14 @@ def upgrade() -> None:
         sa.Column("km_per_month", sa.Integer, nullable=False),
         sa.Column("reason", sa.Text, nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("created_at", UTCDateTime, nullable=False),
-        sa.Column("sent_at", UTCDateTime, nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("channel", sa.String(16), nullable=True),
         sa.Column("sent_by", sa.String(64), nullable=True),
-        sa.Column("converted_at", UTCDateTime, nullable=True),
+        sa.Column("converted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("converted_by", sa.String(100), nullable=True),
         sa.Column("converted_store_id", sa.String(64), nullable=True),
-        sa.Column("expired_at", UTCDateTime, nullable=True),
+        sa.Column("expired_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("version", sa.Integer, nullable=False),
         sa.UniqueConstraint("vin", "milestone", name="uq_reminders_vin_milestone"),
     )
@@ -234,12 +273,12 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.String(64), nullable=False, index=True),
         sa.Column("open_key", sa.String(64), nullable=True, unique=True),
         sa.Column("level", sa.String(16), nullable=False),
-        sa.Column("last_visit_at", UTCDateTime, nullable=False),
+        sa.Column("last_visit_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("reason", sa.Text, nullable=False),
-        sa.Column("detected_at", UTCDateTime, nullable=False, index=True),
-        sa.Column("at_risk_at", UTCDateTime, nullable=True),
-        sa.Column("lost_at", UTCDateTime, nullable=True),
-        sa.Column("ended_at", UTCDateTime, nullable=True),
+        sa.Column("detected_at", sa.DateTime(timezone=True), nullable=False, index=True),
+        sa.Column("at_risk_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("lost_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("ended_by", sa.String(100), nullable=True),
     )
     op.create_table(
@@ -248,10 +287,10 @@ def upgrade() -> None:
         sa.Column("store_id", sa.String(64), nullable=False, index=True),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("period", sa.String(16), nullable=False),
-        sa.Column("starts_at", UTCDateTime, nullable=False),
-        sa.Column("ends_at", UTCDateTime, nullable=False),
+        sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("timezone", sa.String(64), nullable=False),
-        sa.Column("generated_at", UTCDateTime, nullable=False),
+        sa.Column("generated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("trigger", sa.String(16), nullable=False),
         sa.Column("generated_by", sa.String(64), nullable=False),
         sa.Column("body", sa.JSON, nullable=False),
@@ -264,8 +303,8 @@ def upgrade() -> None:
         sa.Column("store_id", sa.String(64), nullable=False, index=True),
         sa.Column("run_date", sa.Date, nullable=False),
         sa.Column("runs", sa.Integer, nullable=False),
-        sa.Column("first_run_at", UTCDateTime, nullable=False),
-        sa.Column("last_run_at", UTCDateTime, nullable=False),
+        sa.Column("first_run_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_run_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_trigger", sa.String(16), nullable=False),
         sa.Column("last_run_by", sa.String(64), nullable=False),
         sa.Column("result", sa.JSON, nullable=False),
@@ -278,4 +317,5 @@ def downgrade() -> None:
                   "complaints", "surveys", "callback_attempts", "callbacks", "appointments", "repair_orders",
                   "vehicle_owners", "vehicles", "customers"):
         op.drop_table(table)
-    drop_platform_tables()
+    for table in ("known_stores", "idempotency_keys", "inbox", "outbox"):
+        op.drop_table(table)

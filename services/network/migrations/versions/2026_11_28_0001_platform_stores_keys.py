@@ -7,8 +7,6 @@ Create Date: 2026-11-28
 import sqlalchemy as sa
 from alembic import op
 
-from services.common.db import UTCDateTime
-from services.common.migrations import create_platform_tables, drop_platform_tables
 
 revision = "0001"
 down_revision = None
@@ -17,7 +15,48 @@ depends_on = None
 
 
 def upgrade() -> None:
-    create_platform_tables()
+    # The platform's own tables (outbox, inbox, idempotency keys, store registry), written
+    # out here rather than shared, so a later change to them is a migration of its own.
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger(), primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+        sa.Column("event_type", sa.String(128), nullable=False),
+        sa.Column("key", sa.String(128), nullable=False),
+        sa.Column("payload", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_index("ix_outbox_unsent", "outbox", ["id"], postgresql_where=sa.text("sent_at IS NULL"))
+    op.create_table(
+        "inbox",
+        sa.Column("event_id", sa.String(64), primary_key=True),
+        sa.Column("event_type", sa.String(128), nullable=False),
+        sa.Column("source_topic", sa.String(200), nullable=False),
+        sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("scope", sa.String(128), primary_key=True),
+        sa.Column("key", sa.String(255), primary_key=True),
+        sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.Column("method", sa.String(10), nullable=False),
+        sa.Column("path", sa.String(500), nullable=False),
+        sa.Column("status_code", sa.Integer, nullable=False),
+        sa.Column("response_body", sa.Text, nullable=False),
+        sa.Column("response_headers", sa.JSON, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "known_stores",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("code", sa.String(32), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("timezone", sa.String(64), nullable=False),
+        sa.Column("status", sa.String(32), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
     op.create_table(
         "stores",
         sa.Column("id", sa.String(64), primary_key=True),
@@ -28,9 +67,9 @@ def upgrade() -> None:
         sa.Column("city", sa.String(64), nullable=False),
         sa.Column("timezone", sa.String(64), nullable=False),
         sa.Column("status", sa.String(32), nullable=False),
-        sa.Column("created_at", UTCDateTime, nullable=False),
-        sa.Column("activated_at", UTCDateTime, nullable=True),
-        sa.Column("suspended_at", UTCDateTime, nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("activated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("suspended_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("suspension_reason", sa.Text, nullable=True),
         sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     )
@@ -43,12 +82,13 @@ def upgrade() -> None:
         sa.Column("store_id", sa.String(64), sa.ForeignKey("stores.id"), nullable=True, index=True),
         sa.Column("label", sa.String(200), nullable=False),
         sa.Column("created_by", sa.String(64), nullable=False),
-        sa.Column("created_at", UTCDateTime, nullable=False),
-        sa.Column("revoked_at", UTCDateTime, nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
     )
 
 
 def downgrade() -> None:
     op.drop_table("api_keys")
     op.drop_table("stores")
-    drop_platform_tables()
+    for table in ("known_stores", "idempotency_keys", "inbox", "outbox"):
+        op.drop_table(table)

@@ -7,7 +7,6 @@ Create Date: 2026-11-29
 import sqlalchemy as sa
 from alembic import op
 
-from services.common.db import UTCDateTime
 
 revision = "0002"
 down_revision = "0001"
@@ -30,8 +29,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(32), nullable=False, index=True),
         sa.Column("token_hash", sa.String(64), nullable=False),
         sa.Column("client_address", sa.String(200), nullable=False),
-        sa.Column("submitted_at", UTCDateTime, nullable=False),
-        sa.Column("reviewed_at", UTCDateTime, nullable=True),
+        sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("reviewed_by", sa.String, nullable=True),
         sa.Column("review_reason", sa.String, nullable=True),
         sa.Column("store_id", sa.String, sa.ForeignKey("stores.id"), nullable=True),
@@ -41,7 +40,7 @@ def upgrade() -> None:
         "onboarding_items",
         sa.Column("store_id", sa.String(64), sa.ForeignKey("stores.id"), primary_key=True),
         sa.Column("item_code", sa.String(64), primary_key=True),
-        sa.Column("completed_at", UTCDateTime, nullable=False),
+        sa.Column("completed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("completed_by", sa.String, nullable=False),
         sa.Column("note", sa.String, nullable=True),
     )
@@ -49,14 +48,14 @@ def upgrade() -> None:
         "audits",
         sa.Column("id", sa.String(64), primary_key=True),
         sa.Column("store_id", sa.String(64), sa.ForeignKey("stores.id"), nullable=False),
-        sa.Column("audited_at", UTCDateTime, nullable=False),
+        sa.Column("audited_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("auditor", sa.String, nullable=False),
         sa.Column("items", sa.JSON, nullable=False),
         sa.Column("score_centi", sa.Integer, nullable=False),
         sa.Column("pass_mark", sa.Integer, nullable=False),
         sa.Column("passed", sa.Boolean, nullable=False),
         sa.Column("note", sa.String, nullable=True),
-        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_audits_store", "audits", ["store_id", "id"])
     op.create_table(
@@ -67,10 +66,10 @@ def upgrade() -> None:
         sa.Column("item_code", sa.String, nullable=False),
         sa.Column("title", sa.String, nullable=False),
         sa.Column("score", sa.Integer, nullable=False),
-        sa.Column("due_at", UTCDateTime, nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String, nullable=False),
-        sa.Column("opened_at", UTCDateTime, nullable=False),
-        sa.Column("closed_at", UTCDateTime, nullable=True),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("closed_by", sa.String, nullable=True),
         sa.Column("resolution", sa.String, nullable=True),
         sa.Column("version", sa.Integer, nullable=False),

@@ -10,7 +10,6 @@ Create Date: 2026-11-29
 import sqlalchemy as sa
 from alembic import op
 
-from services.common.db import UTCDateTime
 
 revision = "0003"
 down_revision = "0002"
@@ -29,12 +28,12 @@ def upgrade() -> None:
         sa.Column("model", sa.String, nullable=True),
         sa.Column("sold_at", sa.Date, nullable=True),
         sa.Column("mileage_km", sa.Integer, nullable=False),
-        sa.Column("opened_at", UTCDateTime, nullable=False),
-        sa.Column("settled_at", UTCDateTime, nullable=False),
-        sa.Column("delivered_at", UTCDateTime, nullable=True),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("settled_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("lines", sa.JSON, nullable=False),
         sa.Column("totals", sa.JSON, nullable=False),
-        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_repair_orders_store", "repair_orders", ["store_id", "id"])
     op.create_table(
@@ -53,16 +52,16 @@ def upgrade() -> None:
         sa.Column("amount_approved_fen", sa.BigInteger, nullable=True),
         sa.Column("precheck", sa.JSON, nullable=False),
         sa.Column("submission_count", sa.Integer, nullable=False),
-        sa.Column("first_submitted_at", UTCDateTime, nullable=False),
-        sa.Column("submitted_at", UTCDateTime, nullable=False),
+        sa.Column("first_submitted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("submitted_by", sa.String, nullable=False),
-        sa.Column("decided_at", UTCDateTime, nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("decided_by", sa.String, nullable=True),
         sa.Column("reason_code", sa.String, nullable=True),
         sa.Column("decision_note", sa.String, nullable=True),
         sa.Column("proposal", sa.JSON, nullable=True),
         sa.Column("settlement_id", sa.String(64), nullable=True, index=True),
-        sa.Column("settled_at", UTCDateTime, nullable=True),
+        sa.Column("settled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("version", sa.Integer, nullable=False),
     )
     op.create_index("ix_claims_store_status", "claims", ["store_id", "status"])
@@ -99,7 +98,7 @@ def upgrade() -> None:
         "claim_history",
         sa.Column("id", sa.String(64), primary_key=True),
         sa.Column("claim_id", sa.String(64), sa.ForeignKey("claims.id"), nullable=False, index=True),
-        sa.Column("at", UTCDateTime, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("by", sa.String, nullable=False),
         sa.Column("action", sa.String, nullable=False),
         sa.Column("status_after", sa.String, nullable=False),
@@ -113,11 +112,11 @@ def upgrade() -> None:
         sa.Column("period", sa.String(7), nullable=False),
         sa.Column("status", sa.String(32), nullable=False),
         sa.Column("total_fen", sa.BigInteger, nullable=False),
-        sa.Column("issued_at", UTCDateTime, nullable=False),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("issued_by", sa.String, nullable=False),
-        sa.Column("confirmed_at", UTCDateTime, nullable=True),
+        sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("confirmed_by", sa.String, nullable=True),
-        sa.Column("paid_at", UTCDateTime, nullable=True),
+        sa.Column("paid_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("paid_by", sa.String, nullable=True),
         sa.Column("reference", sa.String, nullable=True),
         sa.Column("version", sa.Integer, nullable=False),

@@ -7,14 +7,13 @@ Create Date: 2026-11-29
 import sqlalchemy as sa
 from alembic import op
 
-from services.common.db import UTCDateTime
 
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+BigInt = sa.BigInteger()
 
 
 def upgrade() -> None:
@@ -24,7 +23,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("store_id", sa.String(64), nullable=False),
         sa.Column("state", sa.JSON, nullable=False),
-        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_table(
         "kpi_facts",

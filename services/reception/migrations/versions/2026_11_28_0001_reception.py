@@ -8,21 +8,60 @@ Create Date: 2026-11-28
 import sqlalchemy as sa
 from alembic import op
 
-from services.common.db import UTCDateTime
-from services.common.migrations import create_platform_tables, drop_platform_tables
 
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
 
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+BigId = sa.BigInteger()
 Id = sa.String(64)
-Decimal = sa.String(32)  # exact decimals as text (see shared.models.DecimalText)
+Decimal = sa.String(32)  # exact decimals as text until 0002 made them NUMERIC
 
 
 def upgrade() -> None:
-    create_platform_tables()
+    # The platform's own tables (outbox, inbox, idempotency keys, store registry), written
+    # out here rather than shared, so a later change to them is a migration of its own.
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger(), primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+        sa.Column("event_type", sa.String(128), nullable=False),
+        sa.Column("key", sa.String(128), nullable=False),
+        sa.Column("payload", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_index("ix_outbox_unsent", "outbox", ["id"], postgresql_where=sa.text("sent_at IS NULL"))
+    op.create_table(
+        "inbox",
+        sa.Column("event_id", sa.String(64), primary_key=True),
+        sa.Column("event_type", sa.String(128), nullable=False),
+        sa.Column("source_topic", sa.String(200), nullable=False),
+        sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("scope", sa.String(128), primary_key=True),
+        sa.Column("key", sa.String(255), primary_key=True),
+        sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.Column("method", sa.String(10), nullable=False),
+        sa.Column("path", sa.String(500), nullable=False),
+        sa.Column("status_code", sa.Integer, nullable=False),
+        sa.Column("response_body", sa.Text, nullable=False),
+        sa.Column("response_headers", sa.JSON, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "known_stores",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("code", sa.String(32), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("timezone", sa.String(64), nullable=False),
+        sa.Column("status", sa.String(32), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
     op.create_table(
         "appointments",
         sa.Column("id", Id, primary_key=True),
@@ -32,16 +71,16 @@ def upgrade() -> None:
         sa.Column("vehicle", sa.JSON, nullable=False),
         sa.Column("vin", sa.String(17), nullable=False),
         sa.Column("service_type", sa.String(32), nullable=False),
-        sa.Column("scheduled_at", UTCDateTime, nullable=False),
-        sa.Column("slot_start", UTCDateTime, nullable=False),
+        sa.Column("scheduled_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("slot_start", sa.DateTime(timezone=True), nullable=False),
         sa.Column("local_date", sa.String(10), nullable=False),
         sa.Column("note", sa.Text, nullable=True),
         sa.Column("booked_by", sa.JSON, nullable=False),
-        sa.Column("booked_at", UTCDateTime, nullable=False),
-        sa.Column("cancelled_at", UTCDateTime, nullable=True),
+        sa.Column("booked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("cancel_reason", sa.Text, nullable=True),
-        sa.Column("no_show_at", UTCDateTime, nullable=True),
-        sa.Column("checked_in_at", UTCDateTime, nullable=True),
+        sa.Column("no_show_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("checked_in_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("repair_order_id", Id, nullable=True),
         sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     )
@@ -66,16 +105,16 @@ def upgrade() -> None:
         sa.Column("inspection", sa.JSON, nullable=True),
         sa.Column("insurance", sa.JSON, nullable=True),
         sa.Column("advisor", sa.JSON, nullable=False),
-        sa.Column("opened_at", UTCDateTime, nullable=False),
-        sa.Column("estimated_at", UTCDateTime, nullable=True),
-        sa.Column("promised_at", UTCDateTime, nullable=True),
-        sa.Column("approved_at", UTCDateTime, nullable=True),
-        sa.Column("work_started_at", UTCDateTime, nullable=True),
-        sa.Column("ready_at", UTCDateTime, nullable=True),
-        sa.Column("settled_at", UTCDateTime, nullable=True),
-        sa.Column("delivered_at", UTCDateTime, nullable=True),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("estimated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("promised_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("work_started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("ready_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("settled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("delivery", sa.JSON, nullable=True),
-        sa.Column("cancelled_at", UTCDateTime, nullable=True),
+        sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("cancel_reason", sa.Text, nullable=True),
         sa.Column("totals", sa.JSON, nullable=False),
         sa.Column("line_count", sa.Integer, nullable=False, server_default="0"),
@@ -103,7 +142,7 @@ def upgrade() -> None:
         sa.Column("supplement", sa.Boolean, nullable=False),
         sa.Column("approval_id", Id, nullable=True),
         sa.Column("added_by", sa.JSON, nullable=False),
-        sa.Column("added_at", UTCDateTime, nullable=False),
+        sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_repair_order_lines_order", "repair_order_lines", ["repair_order_id", "position"])
 
@@ -114,7 +153,7 @@ def upgrade() -> None:
         sa.Column("store_id", Id, nullable=False),
         sa.Column("approved_by", sa.String(200), nullable=False),
         sa.Column("channel", sa.String(16), nullable=False),
-        sa.Column("approved_at", UTCDateTime, nullable=False),
+        sa.Column("approved_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("recorded_by", sa.JSON, nullable=False),
         sa.Column("supplement", sa.Boolean, nullable=False),
         sa.Column("line_ids", sa.JSON, nullable=False),
@@ -128,7 +167,7 @@ def upgrade() -> None:
         sa.Column("number", sa.String(64), nullable=False, unique=True),
         sa.Column("store_id", Id, nullable=False),
         sa.Column("repair_order_id", Id, sa.ForeignKey("repair_orders.id"), nullable=False, unique=True),
-        sa.Column("issued_at", UTCDateTime, nullable=False),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("issued_by", sa.JSON, nullable=False),
         sa.Column("totals", sa.JSON, nullable=False),
         sa.Column("payers", sa.JSON, nullable=False),
@@ -147,13 +186,13 @@ def upgrade() -> None:
         sa.Column("problem", sa.Text, nullable=False),
         sa.Column("mileage_km", sa.Integer, nullable=True),
         sa.Column("requested_by", sa.JSON, nullable=False),
-        sa.Column("requested_at", UTCDateTime, nullable=False),
-        sa.Column("dispatched_at", UTCDateTime, nullable=True),
+        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("dispatched_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("responder", sa.String(200), nullable=True),
         sa.Column("eta_minutes", sa.Integer, nullable=True),
-        sa.Column("arrived_at", UTCDateTime, nullable=True),
+        sa.Column("arrived_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("response_minutes", Decimal, nullable=True),
-        sa.Column("resolved_at", UTCDateTime, nullable=True),
+        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("outcome", sa.String(32), nullable=True),
         sa.Column("resolution_notes", sa.Text, nullable=True),
         sa.Column("repair_order_id", Id, nullable=True),
@@ -173,7 +212,7 @@ def upgrade() -> None:
         sa.Column("by_id", sa.String(128), nullable=False),
         sa.Column("by_name", sa.String(200), nullable=False),
         sa.Column("by_role", sa.String(32), nullable=False),
-        sa.Column("at", UTCDateTime, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("detail", sa.JSON, nullable=False),
     )
     op.create_index("ix_state_changes_aggregate", "state_changes", ["aggregate", "aggregate_id", "id"])
@@ -189,4 +228,5 @@ def downgrade() -> None:
     for table in ("counters", "state_changes", "roadside_requests", "invoices", "repair_order_approvals",
                   "repair_order_lines", "repair_orders", "appointments"):
         op.drop_table(table)
-    drop_platform_tables()
+    for table in ("known_stores", "idempotency_keys", "inbox", "outbox"):
+        op.drop_table(table)

@@ -9,15 +9,13 @@ Create Date: 2026-11-28
 import sqlalchemy as sa
 from alembic import op
 
-from services.common.db import UTCDateTime
-from services.common.migrations import create_platform_tables, drop_platform_tables
 
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
 
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+BigId = sa.BigInteger()
 
 
 def _id() -> sa.Column:
@@ -25,7 +23,48 @@ def _id() -> sa.Column:
 
 
 def upgrade() -> None:
-    create_platform_tables()
+    # The platform's own tables (outbox, inbox, idempotency keys, store registry), written
+    # out here rather than shared, so a later change to them is a migration of its own.
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger(), primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+        sa.Column("event_type", sa.String(128), nullable=False),
+        sa.Column("key", sa.String(128), nullable=False),
+        sa.Column("payload", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_index("ix_outbox_unsent", "outbox", ["id"], postgresql_where=sa.text("sent_at IS NULL"))
+    op.create_table(
+        "inbox",
+        sa.Column("event_id", sa.String(64), primary_key=True),
+        sa.Column("event_type", sa.String(128), nullable=False),
+        sa.Column("source_topic", sa.String(200), nullable=False),
+        sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("scope", sa.String(128), primary_key=True),
+        sa.Column("key", sa.String(255), primary_key=True),
+        sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.Column("method", sa.String(10), nullable=False),
+        sa.Column("path", sa.String(500), nullable=False),
+        sa.Column("status_code", sa.Integer, nullable=False),
+        sa.Column("response_body", sa.Text, nullable=False),
+        sa.Column("response_headers", sa.JSON, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "known_stores",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("code", sa.String(32), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("timezone", sa.String(64), nullable=False),
+        sa.Column("status", sa.String(32), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
 
     op.create_table(
         "technicians",
@@ -35,8 +74,8 @@ def upgrade() -> None:
         sa.Column("skills", sa.JSON, nullable=False),
         sa.Column("principal_id", sa.String(64), nullable=True),
         sa.Column("active", sa.Boolean, nullable=False),
-        sa.Column("created_at", UTCDateTime, nullable=False),
-        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
         sa.UniqueConstraint("store_id", "principal_id", name="uq_technicians_store_principal"),
     )
@@ -51,12 +90,12 @@ def upgrade() -> None:
         sa.Column("plate", sa.String(32), nullable=True),
         sa.Column("model", sa.String(100), nullable=True),
         sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("approved_at", UTCDateTime, nullable=False),
-        sa.Column("work_started_at", UTCDateTime, nullable=True),
-        sa.Column("ready_at", UTCDateTime, nullable=True),
-        sa.Column("cancelled_at", UTCDateTime, nullable=True),
-        sa.Column("delivered_at", UTCDateTime, nullable=True),
-        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.Column("approved_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("work_started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("ready_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_repair_orders_store_id", "repair_orders", ["store_id"])
     op.create_index("ix_repair_orders_vin", "repair_orders", ["vin"])
@@ -80,13 +119,13 @@ def upgrade() -> None:
         sa.Column("rework_count", sa.Integer, nullable=False),
         sa.Column("clocked_seconds", sa.Integer, nullable=False),
         sa.Column("notes", sa.Text, nullable=True),
-        sa.Column("created_at", UTCDateTime, nullable=False),
-        sa.Column("assigned_at", UTCDateTime, nullable=True),
-        sa.Column("started_at", UTCDateTime, nullable=True),
-        sa.Column("completed_at", UTCDateTime, nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("completed_by", sa.String(64), nullable=True),
-        sa.Column("qc_passed_at", UTCDateTime, nullable=True),
-        sa.Column("cancelled_at", UTCDateTime, nullable=True),
+        sa.Column("qc_passed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("version", sa.Integer, nullable=False),
         sa.UniqueConstraint("repair_order_id", "line_id", name="uq_jobs_order_line"),
     )
@@ -101,9 +140,9 @@ def upgrade() -> None:
         sa.Column("job_id", sa.String(64), sa.ForeignKey("jobs.id"), nullable=False),
         sa.Column("store_id", sa.String(64), nullable=False),
         sa.Column("technician_id", sa.String(64), nullable=False),
-        sa.Column("started_at", UTCDateTime, nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_by", sa.String(64), nullable=False),
-        sa.Column("ended_at", UTCDateTime, nullable=True),
+        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("ended_by", sa.String(64), nullable=True),
         sa.Column("end_reason", sa.String(16), nullable=True),
         sa.Column("seconds", sa.Integer, nullable=True),
@@ -121,7 +160,7 @@ def upgrade() -> None:
         sa.Column("inspector", sa.String(64), nullable=False),
         sa.Column("inspector_name", sa.String(200), nullable=False),
         sa.Column("notes", sa.Text, nullable=False),
-        sa.Column("checked_at", UTCDateTime, nullable=False),
+        sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_quality_checks_job_id", "quality_checks", ["job_id"])
     op.create_index("ix_quality_checks_store_checked", "quality_checks", ["store_id", "checked_at"])
@@ -139,7 +178,7 @@ def upgrade() -> None:
         sa.Column("below_reorder_point", sa.Boolean, nullable=False),
         sa.Column("average_cost_fen", sa.Integer, nullable=False),
         sa.Column("reservation_seq", sa.Integer, nullable=False),
-        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
         sa.UniqueConstraint("store_id", "part_no", name="uq_stock_store_part"),
         sa.CheckConstraint("reserved >= 0 AND on_hand >= reserved", name="ck_stock_not_oversold"),
@@ -162,7 +201,7 @@ def upgrade() -> None:
         sa.Column("receipt_id", sa.String(64), nullable=True),
         sa.Column("reason", sa.Text, nullable=True),
         sa.Column("principal_id", sa.String(64), nullable=True),
-        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_stock_movements_store_part", "stock_movements", ["store_id", "part_no", "id"])
 
@@ -181,11 +220,11 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("queue_seq", sa.Integer, nullable=False),
         sa.Column("filled_from_stock", sa.Boolean, nullable=False),
-        sa.Column("reserved_at", UTCDateTime, nullable=False),
-        sa.Column("filled_at", UTCDateTime, nullable=True),
-        sa.Column("issued_at", UTCDateTime, nullable=True),
+        sa.Column("reserved_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("filled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("issued_by", sa.String(64), nullable=True),
-        sa.Column("released_at", UTCDateTime, nullable=True),
+        sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("version", sa.Integer, nullable=False),
         sa.UniqueConstraint("repair_order_id", "line_id", name="uq_reservations_order_line"),
         sa.CheckConstraint("allocated >= 0 AND allocated <= quantity", name="ck_reservations_allocated"),
@@ -200,7 +239,7 @@ def upgrade() -> None:
         sa.Column("reference", sa.String(200), nullable=False),
         sa.Column("purchase_order_id", sa.String(64), nullable=True),
         sa.Column("lines", sa.JSON, nullable=False),
-        sa.Column("received_at", UTCDateTime, nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("received_by", sa.String(64), nullable=False),
     )
     op.create_index("ix_stock_receipts_store_id", "stock_receipts", ["store_id"])
@@ -215,10 +254,10 @@ def upgrade() -> None:
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("note", sa.Text, nullable=True),
         sa.Column("total_fen", sa.Integer, nullable=False),
-        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(64), nullable=False),
-        sa.Column("received_at", UTCDateTime, nullable=True),
-        sa.Column("cancelled_at", UTCDateTime, nullable=True),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("version", sa.Integer, nullable=False),
         sa.UniqueConstraint("store_id", "number", name="uq_purchase_orders_store_number"),
     )
@@ -253,7 +292,7 @@ def upgrade() -> None:
         sa.Column("repair_order_number", sa.String(64), nullable=False),
         sa.Column("vin", sa.String(32), nullable=False),
         sa.Column("op_code", sa.String(32), nullable=False),
-        sa.Column("delivered_at", UTCDateTime, nullable=False),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("job_id", sa.String(64), nullable=True),
         sa.Column("technician_id", sa.String(64), nullable=True),
     )
@@ -273,10 +312,10 @@ def upgrade() -> None:
         sa.Column("original_store_id", sa.String(64), nullable=False),
         sa.Column("original_job_id", sa.String(64), nullable=True),
         sa.Column("original_technician_id", sa.String(64), nullable=True),
-        sa.Column("original_delivered_at", UTCDateTime, nullable=False),
-        sa.Column("approved_at", UTCDateTime, nullable=False),
+        sa.Column("original_delivered_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("approved_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("days_since_delivery", sa.Integer, nullable=False),
-        sa.Column("detected_at", UTCDateTime, nullable=False),
+        sa.Column("detected_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("repair_order_id", "line_id", name="uq_comebacks_order_line"),
     )
     op.create_index("ix_comebacks_vin", "comebacks", ["vin"])
@@ -291,4 +330,5 @@ def downgrade() -> None:
         "jobs", "repair_orders", "technicians",
     ):
         op.drop_table(table)
-    drop_platform_tables()
+    for table in ("known_stores", "idempotency_keys", "inbox", "outbox"):
+        op.drop_table(table)
