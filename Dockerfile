@@ -74,7 +74,7 @@ COPY deploy ./deploy
 COPY data ./data
 # Bytecode compiled now, since the processes cannot write it at run time
 # (PYTHONDONTWRITEBYTECODE, read-only root filesystem on Kubernetes).
-# var/ is where the SQLite fallback writes; the only directory the app may write to.
+# var/ is the only directory the app may write to.
 RUN python -m compileall -q -j 0 services gateway deploy \
     && mkdir -p /app/var && chown app:app /app/var
 
