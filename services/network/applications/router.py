@@ -2,12 +2,32 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 
-from services.common.api import ClockDep, CursorQuery, LimitQuery, PrincipalDep, SessionDep, TransactionalRoute, require_roles
-from services.common.errors import Conflict, InvalidTransition, NotFound, TooManyRequests, ValidationFailed, problem_responses
+from services.common.api import (
+    ClockDep,
+    CursorQuery,
+    LimitQuery,
+    PrincipalDep,
+    SessionDep,
+    TransactionalRoute,
+    require_roles,
+)
+from services.common.errors import (
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    TooManyRequests,
+    ValidationFailed,
+    problem_responses,
+)
 from services.common.identity import Principal
-from services.network.applications import repository, service
+from services.network.applications import service
 from services.network.applications.schemas import (
-    ApplicationCreate, ApplicationList, ApplicationPublic, ApplicationReview, ApplicationStatus, ApplicationSubmitted,
+    ApplicationCreate,
+    ApplicationList,
+    ApplicationPublic,
+    ApplicationReview,
+    ApplicationStatus,
+    ApplicationSubmitted,
 )
 
 router = APIRouter(prefix="/v1/outlet-applications", tags=["outlet applications"], route_class=TransactionalRoute)
@@ -36,9 +56,7 @@ async def submit_application(body: ApplicationCreate, session: SessionDep, clock
 @router.get("", response_model=ApplicationList)
 async def list_applications(session: SessionDep, _: HqReader, limit: LimitQuery = 50, cursor: CursorQuery = None,
                             status: Annotated[ApplicationStatus | None, Query()] = None):
-    rows, next_cursor = await repository.page(session, limit=limit, cursor=cursor, status=status)
-    return ApplicationList(items=[ApplicationPublic.model_validate(r, from_attributes=True) for r in rows],
-                           next_cursor=next_cursor)
+    return await service.list_applications(session, limit=limit, cursor=cursor, status=status)
 
 
 @router.get("/{application_id}", response_model=ApplicationPublic, responses=problem_responses(NotFound))

@@ -15,7 +15,13 @@ from services.common.identity import ANONYMOUS_ROLE, Principal
 from services.common.ids import new_id
 from services.network.applications import repository
 from services.network.applications.models import OutletApplication
-from services.network.applications.schemas import ApplicationCreate, ApplicationReview
+from services.network.applications.schemas import (
+    ApplicationCreate,
+    ApplicationList,
+    ApplicationPublic,
+    ApplicationReview,
+    ApplicationStatus,
+)
 from services.network.stores import service as stores
 from services.network.stores.schemas import StoreCreate
 
@@ -90,6 +96,13 @@ async def submit(session: AsyncSession, clock: Clock, principal: Principal,
     )
     session.add(application)
     return application, token
+
+
+async def list_applications(session: AsyncSession, *, limit: int, cursor: str | None,
+                            status: ApplicationStatus | None = None) -> ApplicationList:
+    rows, next_cursor = await repository.page(session, limit=limit, cursor=cursor, status=status)
+    return ApplicationList(items=[ApplicationPublic.model_validate(r, from_attributes=True) for r in rows],
+                           next_cursor=next_cursor)
 
 
 async def get_for_caller(session: AsyncSession, principal: Principal, application_id: str,

@@ -2,11 +2,26 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute, require_access, require_roles
+from services.common.api import (
+    ClockDep,
+    CursorQuery,
+    LimitQuery,
+    SessionDep,
+    TransactionalRoute,
+    require_access,
+    require_roles,
+)
 from services.common.errors import Conflict, InvalidTransition, NotFound, ValidationFailed, problem_responses
 from services.common.identity import Principal
-from services.network.keys import repository, service
-from services.network.keys.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeyList, ApiKeyPublic, IntrospectRequest, IntrospectResult
+from services.network.keys import service
+from services.network.keys.schemas import (
+    ApiKeyCreate,
+    ApiKeyIssued,
+    ApiKeyList,
+    ApiKeyPublic,
+    IntrospectRequest,
+    IntrospectResult,
+)
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"], route_class=TransactionalRoute)
 HqAdmin = Annotated[Principal, Depends(require_roles("hq_admin"))]
@@ -23,9 +38,7 @@ async def issue_key(body: ApiKeyCreate, session: SessionDep, clock: ClockDep, pr
 @router.get("", response_model=ApiKeyList)
 async def list_keys(session: SessionDep, principal: Reader, limit: LimitQuery = 50, cursor: CursorQuery = None,
                     store_id: Annotated[str | None, Query()] = None):
-    rows, next_cursor = await repository.page(session, limit=limit, cursor=cursor,
-                                              store_id=principal.store_id or store_id)
-    return ApiKeyList(items=[ApiKeyPublic.model_validate(r, from_attributes=True) for r in rows], next_cursor=next_cursor)
+    return await service.list_keys(session, principal, limit=limit, cursor=cursor, store_id=store_id)
 
 
 @router.delete("/{key_id}", response_model=ApiKeyPublic, responses=problem_responses(NotFound, InvalidTransition))

@@ -14,7 +14,7 @@ from services.common.ids import new_id
 from services.common.outbox import emit
 from services.network.keys import repository
 from services.network.keys.models import ApiKey
-from services.network.keys.schemas import ApiKeyCreate, IntrospectResult
+from services.network.keys.schemas import ApiKeyCreate, ApiKeyList, ApiKeyPublic, IntrospectResult
 from services.network.stores import repository as stores
 
 BOOTSTRAP_KEY_ID = "bootstrap-hq-admin"
@@ -46,9 +46,19 @@ async def issue(session: AsyncSession, clock: Clock, principal: Principal, data:
     key = ApiKey(id=new_id(), key_hash=hash_key(token), prefix=token[:8], role=data.role, store_id=data.store_id,
                  label=data.label, created_by=principal.id, created_at=now)
     session.add(key)
-    await emit(session, ApiKeyIssued(key_id=key.id, role=key.role, store_id=key.store_id, label=key.label, issued_at=now),
+    await emit(session, ApiKeyIssued(key_id=key.id, role=key.role, store_id=key.store_id, label=key.label,
+                                     issued_at=now),
                subject=key.id, store_id=key.store_id, time=now)
     return key, token
+
+
+async def list_keys(session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None,
+                    store_id: str | None = None) -> ApiKeyList:
+    """HQ lists every key, or one store's; a store's caller lists its own store's keys, whatever it names."""
+    rows, next_cursor = await repository.page(session, limit=limit, cursor=cursor,
+                                              store_id=principal.store_id or store_id)
+    return ApiKeyList(items=[ApiKeyPublic.model_validate(r, from_attributes=True) for r in rows],
+                      next_cursor=next_cursor)
 
 
 async def revoke(session: AsyncSession, clock: Clock, key_id: str) -> ApiKey:

@@ -7,7 +7,6 @@ from services.common.errors import InvalidTransition, NotFound, problem_response
 from services.common.identity import Principal
 from services.network.onboarding import service
 from services.network.onboarding.schemas import Checklist, ItemComplete
-from services.network.stores import repository as stores_repository
 from services.network.stores import service as stores
 from services.network.stores.schemas import StorePublic
 
@@ -17,9 +16,8 @@ HqAdmin = Annotated[Principal, Depends(require_roles("hq_admin"))]
 
 
 async def _locked_store(session, principal: Principal, store_id: str):
-    await stores.get_visible(session, principal, store_id)
     # Locked so activation and checklist changes of one store are decided one at a time.
-    return await stores_repository.get_for_update(session, store_id)
+    return await stores.get_visible(session, principal, store_id, for_update=True)
 
 
 @router.get("/{store_id}/onboarding", response_model=Checklist, responses=problem_responses(NotFound))
@@ -32,11 +30,10 @@ async def get_checklist(store_id: str, session: SessionDep, principal: Reader):
 async def complete_item(store_id: str, item_code: str, session: SessionDep, clock: ClockDep, principal: HqAdmin,
                         body: Annotated[ItemComplete | None, Body()] = None):
     store = await _locked_store(session, principal, store_id)
-    await service.complete_item(session, clock, store, item_code, principal.id, body.note if body else None)
-    await session.flush()
-    return await service.checklist(session, store)
+    return await service.tick_off(session, clock, store, item_code, principal.id, body.note if body else None)
 
 
-@router.post("/{store_id}/activate", response_model=StorePublic, responses=problem_responses(NotFound, InvalidTransition))
+@router.post("/{store_id}/activate", response_model=StorePublic,
+             responses=problem_responses(NotFound, InvalidTransition))
 async def activate_store(store_id: str, session: SessionDep, clock: ClockDep, principal: HqAdmin):
     return await service.activate(session, clock, await _locked_store(session, principal, store_id))

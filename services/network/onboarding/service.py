@@ -42,9 +42,18 @@ async def complete_item(session: AsyncSession, clock: Clock, store: Store, item_
     existing = await repository.get(session, store.id, item_code)
     if existing is not None:
         raise InvalidTransition("done", f"complete {item_code}")
-    row = OnboardingItem(store_id=store.id, item_code=item_code, completed_at=at or clock.now(), completed_by=by, note=note)
+    row = OnboardingItem(store_id=store.id, item_code=item_code, completed_at=at or clock.now(), completed_by=by,
+                         note=note)
     session.add(row)
     return row
+
+
+async def tick_off(session: AsyncSession, clock: Clock, store: Store, item_code: str, by: str,
+                   note: str | None = None) -> Checklist:
+    """HQ ticks an item off by hand; answers the checklist as it now stands."""
+    await complete_item(session, clock, store, item_code, by, note)
+    await session.flush()  # the new row is written before the checklist is read back
+    return await checklist(session, store)
 
 
 async def activate(session: AsyncSession, clock: Clock, store: Store) -> Store:

@@ -10,7 +10,7 @@ from services.common.ids import new_id
 from services.common.outbox import emit
 from services.network.stores import repository
 from services.network.stores.models import Store
-from services.network.stores.schemas import StoreCreate
+from services.network.stores.schemas import StoreCreate, StoreList, StorePublic
 
 
 def _store_fields(store: Store) -> dict:
@@ -27,15 +27,26 @@ async def create_store(session: AsyncSession, clock: Clock, data: StoreCreate) -
                   city=data.city, timezone=data.timezone, status="active" if active else "onboarding",
                   created_at=now, activated_at=now if active else None)
     session.add(store)
-    await emit(session, StoreCreated(**_store_fields(store), created_at=now), subject=store.id, store_id=store.id, time=now)
+    await emit(session, StoreCreated(**_store_fields(store), created_at=now),
+               subject=store.id, store_id=store.id, time=now)
     return store
 
 
-async def get_visible(session: AsyncSession, principal: Principal, store_id: str) -> Store:
-    store = await repository.get(session, store_id)
+async def get_visible(session: AsyncSession, principal: Principal, store_id: str, *, for_update: bool = False) -> Store:
+    """The store if the caller may see it; another store is 404. `for_update` locks the row,
+    so activation and checklist changes of one store are decided one at a time."""
+    store = await (repository.get_for_update if for_update else repository.get)(session, store_id)
     if store is None or not principal.can_see_store(store.id):
         raise NotFound("store not found")
     return store
+
+
+async def list_stores(session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None,
+                      status: str | None = None, kind: str | None = None) -> StoreList:
+    """Every store for HQ; a store's own caller sees its own store only."""
+    rows, next_cursor = await repository.page(session, limit=limit, cursor=cursor, only_store=principal.store_id,
+                                              status=status, kind=kind)
+    return StoreList(items=[StorePublic.model_validate(r, from_attributes=True) for r in rows], next_cursor=next_cursor)
 
 
 async def activate(session: AsyncSession, clock: Clock, store: Store) -> Store:
@@ -45,7 +56,8 @@ async def activate(session: AsyncSession, clock: Clock, store: Store) -> Store:
     store.status, store.activated_at, store.suspended_at, store.suspension_reason = "active", now, None, None
     store.version += 1
     session.add(store)
-    await emit(session, StoreActivated(**_store_fields(store), activated_at=now), subject=store.id, store_id=store.id, time=now)
+    await emit(session, StoreActivated(**_store_fields(store), activated_at=now),
+               subject=store.id, store_id=store.id, time=now)
     return store
 
 
