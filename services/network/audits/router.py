@@ -2,12 +2,25 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute, require_access, require_roles
+from services.common.api import (
+    ClockDep,
+    CursorQuery,
+    LimitQuery,
+    SessionDep,
+    TransactionalRoute,
+    require_access,
+    require_roles,
+)
 from services.common.errors import InvalidTransition, NotFound, ValidationFailed, problem_responses
 from services.common.identity import Principal
-from services.network.audits import repository, service
+from services.network.audits import service
 from services.network.audits.schemas import (
-    AuditCreate, AuditList, AuditPublic, CorrectiveActionClose, CorrectiveActionList, CorrectiveActionPublic,
+    AuditCreate,
+    AuditList,
+    AuditPublic,
+    CorrectiveActionClose,
+    CorrectiveActionList,
+    CorrectiveActionPublic,
 )
 from services.network.stores import service as stores
 
@@ -28,31 +41,22 @@ async def record_audit(store_id: str, body: AuditCreate, request: Request, sessi
 @router.get("/audits", response_model=AuditList, responses=problem_responses(NotFound))
 async def list_audits(store_id: str, session: SessionDep, clock: ClockDep, principal: Reader,
                       limit: LimitQuery = 50, cursor: CursorQuery = None):
-    await stores.get_visible(session, principal, store_id)
-    rows, next_cursor = await repository.page(session, store_id, limit=limit, cursor=cursor)
-    actions = await repository.actions_of(session, [r.id for r in rows])
-    now = clock.now()
-    return AuditList(items=[service.audit_public(r, [a for a in actions if a.audit_id == r.id], now) for r in rows],
-                     next_cursor=next_cursor)
+    store = await stores.get_visible(session, principal, store_id)
+    return await service.list_audits(session, clock, store, limit=limit, cursor=cursor)
 
 
 @router.get("/audits/{audit_id}", response_model=AuditPublic, responses=problem_responses(NotFound))
 async def get_audit(store_id: str, audit_id: str, session: SessionDep, clock: ClockDep, principal: Reader):
-    await stores.get_visible(session, principal, store_id)
-    audit = await repository.get(session, audit_id)
-    if audit is None or audit.store_id != store_id:
-        raise NotFound("audit not found")
-    return service.audit_public(audit, await repository.actions_of(session, [audit.id]), clock.now())
+    store = await stores.get_visible(session, principal, store_id)
+    return await service.get_audit(session, clock, store, audit_id)
 
 
 @router.get("/corrective-actions", response_model=CorrectiveActionList, responses=problem_responses(NotFound))
 async def list_corrective_actions(store_id: str, session: SessionDep, clock: ClockDep, principal: Reader,
                                   limit: LimitQuery = 50, cursor: CursorQuery = None,
                                   status: Annotated[Literal["open", "closed"] | None, Query()] = None):
-    await stores.get_visible(session, principal, store_id)
-    rows, next_cursor = await repository.actions_page(session, store_id, limit=limit, cursor=cursor, status=status)
-    now = clock.now()
-    return CorrectiveActionList(items=[service.action_public(r, now) for r in rows], next_cursor=next_cursor)
+    store = await stores.get_visible(session, principal, store_id)
+    return await service.list_corrective_actions(session, clock, store, limit=limit, cursor=cursor, status=status)
 
 
 @router.post("/corrective-actions/{action_id}/close", response_model=CorrectiveActionPublic,

@@ -14,7 +14,13 @@ from services.common.identity import Principal
 from services.common.ids import new_id
 from services.network.audits import repository
 from services.network.audits.models import Audit, CorrectiveAction
-from services.network.audits.schemas import AuditCreate, AuditPublic, CorrectiveActionPublic
+from services.network.audits.schemas import (
+    AuditCreate,
+    AuditList,
+    AuditPublic,
+    CorrectiveActionList,
+    CorrectiveActionPublic,
+)
 from services.network.onboarding import repository as onboarding_repository
 from services.network.onboarding import service as onboarding
 from services.network.stores.models import Store
@@ -98,6 +104,29 @@ def audit_public(audit: Audit, actions: list[CorrectiveAction], now: datetime) -
     )
 
 
+async def list_audits(session: AsyncSession, clock: Clock, store: Store, *, limit: int,
+                      cursor: str | None) -> AuditList:
+    rows, next_cursor = await repository.page(session, store.id, limit=limit, cursor=cursor)
+    actions = await repository.actions_of(session, [r.id for r in rows])
+    now = clock.now()
+    return AuditList(items=[audit_public(r, [a for a in actions if a.audit_id == r.id], now) for r in rows],
+                     next_cursor=next_cursor)
+
+
+async def get_audit(session: AsyncSession, clock: Clock, store: Store, audit_id: str) -> AuditPublic:
+    audit = await repository.get(session, audit_id)
+    if audit is None or audit.store_id != store.id:
+        raise NotFound("audit not found")
+    return audit_public(audit, await repository.actions_of(session, [audit.id]), clock.now())
+
+
+async def list_corrective_actions(session: AsyncSession, clock: Clock, store: Store, *, limit: int,
+                                  cursor: str | None, status: str | None = None) -> CorrectiveActionList:
+    rows, next_cursor = await repository.actions_page(session, store.id, limit=limit, cursor=cursor, status=status)
+    now = clock.now()
+    return CorrectiveActionList(items=[action_public(r, now) for r in rows], next_cursor=next_cursor)
+
+
 async def close_action(session: AsyncSession, clock: Clock, principal: Principal, store: Store, action_id: str,
                        resolution: str) -> CorrectiveAction:
     action = await repository.action_for_update(session, action_id)
@@ -105,7 +134,8 @@ async def close_action(session: AsyncSession, clock: Clock, principal: Principal
         raise NotFound("corrective action not found")
     if action.status != "open":
         raise InvalidTransition(action.status, "close")
-    action.status, action.closed_at, action.closed_by, action.resolution = "closed", clock.now(), principal.id, resolution
+    action.status, action.closed_at, action.closed_by = "closed", clock.now(), principal.id
+    action.resolution = resolution
     action.version += 1
     session.add(action)
     return action
