@@ -1,8 +1,10 @@
 """The clock is injected everywhere business time matters, so tests can move time."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
+
+from dateutil.relativedelta import relativedelta
 
 
 class Clock(Protocol):
@@ -11,14 +13,14 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class ManualClock:
     """A clock that only moves when told to; for tests and drills."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime.now(timezone.utc)
+        self._now = start or datetime.now(UTC)
         if self._now.tzinfo is None:
             raise ValueError("ManualClock needs an aware datetime")
 
@@ -36,7 +38,14 @@ class ManualClock:
 def utc(dt: datetime) -> datetime:
     """An aware datetime in UTC; a naive one is taken to be UTC already (values from
     reference files and tests written without a zone)."""
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` calendar months later (earlier when negative); where that month
+    is shorter, its last day: 31 Jan + 1 month is 28 or 29 Feb. Warranty cover, reminder
+    intervals and report periods all count months this way."""
+    return day + relativedelta(months=months)
 
 
 class FileClock:
@@ -53,7 +62,7 @@ class FileClock:
     def now(self) -> datetime:
         import os
 
-        wall = datetime.now(timezone.utc)
+        wall = datetime.now(UTC)
         try:
             mtime = os.stat(self.path).st_mtime
         except FileNotFoundError:
@@ -65,7 +74,7 @@ class FileClock:
                     simulated = datetime.fromisoformat(f.read().strip())
             except (OSError, ValueError):
                 return wall
-            written = datetime.fromtimestamp(mtime, timezone.utc)
+            written = datetime.fromtimestamp(mtime, UTC)
             self._seen = (mtime, (simulated - written).total_seconds())
         return wall + timedelta(seconds=self._seen[1])
 

@@ -4,16 +4,16 @@ Everything is stored in UTC; a store's zone (from network's store events, defaul
 Asia/Shanghai) is applied only where a rule speaks of the store's day or clock."""
 from __future__ import annotations
 
-import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common import reference
+from services.common.clock import add_months
 from services.common.errors import ValidationFailed
 from services.common.stores import store_zone
 from services.common.tables import KnownStore
@@ -41,9 +41,9 @@ def place_in_call_window(instant: datetime, zone: ZoneInfo) -> datetime:
             opens = datetime.combine(day, start, tzinfo=zone)
             closes = datetime.combine(day, end, tzinfo=zone)
             if opens <= local < closes:
-                return instant.astimezone(timezone.utc)
+                return instant.astimezone(UTC)
             if local < opens:
-                return opens.astimezone(timezone.utc)
+                return opens.astimezone(UTC)
     raise ValueError("no call window configured")  # survey.json always has one
 
 
@@ -57,14 +57,7 @@ def local_date(instant: datetime, zone: ZoneInfo) -> date:
 
 
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(timezone.utc)
-
-
-def add_months(day: date, months: int) -> date:
-    """Calendar months; the 31st becomes the last day of a shorter month."""
-    index = day.year * 12 + (day.month - 1) + months
-    year, month = divmod(index, 12)
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
 def months_between(earlier: date, later: date) -> int:

@@ -1,7 +1,7 @@
 """The warranty rules as pure functions: rounding, calendar months, cover boundaries."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from services.network.claims import policy
 from services.network.repair_orders.schemas import OrderLine
@@ -25,8 +25,11 @@ def test_parts_are_paid_at_dealer_cost_plus_handling_times_quantity():
 
 
 def test_months_are_calendar_months_ending_on_the_last_day_when_shorter():
-    assert policy.add_months(date(2024, 1, 31), 1) == date(2024, 2, 29)
-    assert policy.add_months(date(2023, 11, 30), 36) == date(2026, 11, 30)
+    # Sold on a leap day: the 36 months of basic cover end on 28 Feb, three years on.
+    cover = policy.coverage("brakes", date(2024, 2, 29), date(2027, 2, 28), 1000)
+    assert (cover["status"], cover["covered_until"]) == ("within", "2027-02-28")
+    assert policy.coverage("brakes", date(2024, 2, 29), date(2027, 3, 1), 1000)["status"] == "out"
+    assert policy.coverage("brakes", date(2023, 11, 30), date(2026, 11, 30), 1000)["covered_until"] == "2026-11-30"
 
 
 def test_cover_ends_on_the_anniversary_day_inclusive_and_at_the_km_limit_inclusive():
@@ -39,7 +42,7 @@ def test_cover_ends_on_the_anniversary_day_inclusive_and_at_the_km_limit_inclusi
 
 
 def test_the_deadline_counts_from_the_orders_settlement():
-    settled = datetime(2026, 11, 1, 8, tzinfo=timezone.utc)
+    settled = datetime(2026, 11, 1, 8, tzinfo=UTC)
     kwargs = dict(lines=[], complaint="c", cause="c", correction="c", causal_part_no=None, closed_at=settled)
     on_time = policy.precheck(**kwargs, filed_at=settled + timedelta(days=30), checked_at=settled)
     late = policy.precheck(**kwargs, filed_at=settled + timedelta(days=30, seconds=1), checked_at=settled)

@@ -4,7 +4,6 @@ need no database and are the part HQ argues about; amounts are integer fen, roun
 half up once per line."""
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -13,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.common import reference
+from services.common.clock import add_months
 from services.network.repair_orders.schemas import OrderLine
 
 
@@ -51,13 +51,6 @@ def _decimal(text: str | None) -> Decimal:
 def finding(code: str, detail: str, line_id: str | None = None, proposed_adjustment: str | None = None) -> dict[str, Any]:
     return {"code": code, "text": reason_texts()[code], "line_id": line_id, "detail": detail,
             "proposed_adjustment": proposed_adjustment}
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later, or that month's last day (31 Jan + 1 month = 28/29 Feb)."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def plan_for(category: str | None) -> dict | None:
