@@ -16,7 +16,8 @@ async def get_for_update(session: AsyncSession, claim_id: str) -> Claim | None:
 async def lines_of(session: AsyncSession, claim_ids: list[str]) -> dict[str, list[ClaimLine]]:
     out: dict[str, list[ClaimLine]] = {cid: [] for cid in claim_ids}
     if claim_ids:
-        stmt = select(ClaimLine).where(ClaimLine.claim_id.in_(claim_ids)).order_by(ClaimLine.claim_id, ClaimLine.position)
+        stmt = (select(ClaimLine).where(ClaimLine.claim_id.in_(claim_ids))
+                .order_by(ClaimLine.claim_id, ClaimLine.position))
         for line in (await session.exec(stmt)).all():
             out[line.claim_id].append(line)
     return out
@@ -43,11 +44,12 @@ async def delete_lines(session: AsyncSession, claim_id: str) -> None:
     await session.exec(delete(ClaimLine).where(ClaimLine.claim_id == claim_id))
 
 
-async def page(session: AsyncSession, *, limit: int, cursor: str | None, store_filter=None, status: str | None = None,
-               repair_order_id: str | None = None):
+async def page(session: AsyncSession, *, limit: int, cursor: str | None, store_id: str | None = None,
+               status: str | None = None, repair_order_id: str | None = None):
+    """One page of claims, newest first; `store_id` narrows to one store's."""
     stmt = select(Claim)
-    if store_filter is not None:
-        stmt = stmt.where(store_filter)
+    if store_id:
+        stmt = stmt.where(Claim.store_id == store_id)
     if status:
         stmt = stmt.where(Claim.status == status)
     if repair_order_id:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.clock import Clock
-from services.common.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from services.common.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from services.common.events.catalogue.network import ClaimDecided, ClaimSubmitted
 from services.common.identity import Principal
 from services.common.ids import new_id
@@ -18,11 +18,19 @@ from services.common.outbox import emit
 from services.common.stores import ensure_visible, store_zone
 from services.network.claims import policy, repository
 from services.network.claims.models import Claim, ClaimedLine, ClaimHistory, ClaimLine
-from services.network.claims.schemas import ClaimCreate, ClaimDecision, ClaimPublic, ClaimResubmit
+from services.network.claims.schemas import (
+    ClaimCreate,
+    ClaimDecision,
+    ClaimList,
+    ClaimPublic,
+    ClaimResubmit,
+    ClaimStatus,
+)
 from services.network.repair_orders import repository as orders
 from services.network.repair_orders.models import ClosedRepairOrder
 from services.network.repair_orders.schemas import OrderLine
 from services.network.repair_orders.service import lines_of
+from services.network.stores import service as stores
 from services.network.stores.models import Store
 
 MAX_SUBMISSIONS = 2
@@ -44,7 +52,8 @@ def _choose_lines(order: ClosedRepairOrder, line_ids: list[str] | None) -> list[
     by_id = {line.line_id: line for line in warranty}
     for index, line_id in enumerate(line_ids):
         if line_id not in by_id:
-            raise ValidationFailed(f"line_ids.{index}", f"{line_id} is not a warranty line of repair order {order.number}")
+            raise ValidationFailed(f"line_ids.{index}",
+                                   f"{line_id} is not a warranty line of repair order {order.number}")
     return [by_id[line_id] for line_id in line_ids]
 
 
@@ -80,7 +89,8 @@ def _evaluate(order: ClosedRepairOrder, store: Store, chosen: list[OrderLine], *
     day = policy.repair_date(order.opened_at, store_zone(store))
     priced = [policy.price_line(line, day, order.sold_at, order.mileage_km) for line in chosen]
     check = policy.precheck(lines=priced, complaint=complaint, cause=cause, correction=correction,
-                            causal_part_no=causal_part_no, closed_at=order.settled_at, filed_at=filed_at, checked_at=now)
+                            causal_part_no=causal_part_no, closed_at=order.settled_at, filed_at=filed_at,
+                            checked_at=now)
     return priced, check
 
 
@@ -190,7 +200,8 @@ def _approvals(lines: list[ClaimLine], data: ClaimDecision) -> dict[str, dict]:
     result = {line.line_id: {"approved_fen": line.claimed_fen, "adjustment_code": None} for line in lines}
     if data.decision == "approve":
         if data.lines:
-            raise ValidationFailed("lines", "an approval takes the claim as it is; adjust lines with a partial decision")
+            raise ValidationFailed("lines",
+                                   "an approval takes the claim as it is; adjust lines with a partial decision")
         return result
     if not data.lines:
         raise ValidationFailed("lines", "a partial approval names the lines it adjusts")
@@ -211,8 +222,9 @@ def _approvals(lines: list[ClaimLine], data: ClaimDecision) -> dict[str, dict]:
                 raise ValidationFailed(f"lines.{index}.adjustment_code", "a reduced line needs an adjustment code")
             if item.adjustment_code not in allowed:
                 raise ValidationFailed(f"lines.{index}.adjustment_code", f"unknown code {item.adjustment_code}")
+        reduced = item.approved_fen < line.claimed_fen
         result[item.line_id] = {"approved_fen": item.approved_fen,
-                                "adjustment_code": item.adjustment_code if item.approved_fen < line.claimed_fen else None}
+                                "adjustment_code": item.adjustment_code if reduced else None}
     total = sum(a["approved_fen"] for a in result.values())
     if total == sum(line.claimed_fen for line in lines):
         raise ValidationFailed("lines", "nothing is reduced; approve the claim instead")
@@ -246,7 +258,8 @@ async def decide(session: AsyncSession, clock: Clock, principal: Principal, clai
     lines = (await repository.lines_of(session, [claim.id]))[claim.id]
     now = clock.now()
     if data.decision != "reject" and data.reason_code is not None:
-        raise ValidationFailed("reason_code", "only a rejection carries a reason code; partial lines carry adjustment codes")
+        raise ValidationFailed("reason_code",
+                               "only a rejection carries a reason code; partial lines carry adjustment codes")
     if claim.status == "submitted":
         if data.decision == "reject":
             await _reject(session, claim, lines, data)
@@ -300,6 +313,36 @@ async def get_visible(session: AsyncSession, principal: Principal, claim_id: str
         raise NotFound("claim not found")
     ensure_visible(principal, claim.store_id, "claim")
     return claim
+
+
+async def submitting_store(session: AsyncSession, principal: Principal) -> Store:
+    """Stores submit claims for themselves; HQ reviews them and never submits."""
+    if not principal.store_id:
+        raise Forbidden("warranty claims are submitted by the store that did the work")
+    store = await stores.get_visible(session, principal, principal.store_id)
+    if store.status != "active":
+        raise Conflict(f"store {store.code} is {store.status}", current_state=store.status)
+    return store
+
+
+async def full_public(session: AsyncSession, claim: Claim) -> ClaimPublic:
+    """A claim with its lines and history, as every answer about one claim shows it."""
+    lines = (await repository.lines_of(session, [claim.id]))[claim.id]
+    return public(claim, lines, await repository.history_of(session, claim.id))
+
+
+async def list_claims(session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None,
+                      store_id: str | None = None, status: ClaimStatus | None = None,
+                      repair_order_id: str | None = None) -> ClaimList:
+    """HQ lists every store's claims or one store's; a store lists its own, and naming another
+    store finds nothing."""
+    if principal.store_id and store_id and store_id != principal.store_id:
+        return ClaimList(items=[], next_cursor=None)
+    rows, next_cursor = await repository.page(session, limit=limit, cursor=cursor,
+                                              store_id=principal.store_id or store_id, status=status,
+                                              repair_order_id=repair_order_id)
+    lines = await repository.lines_of(session, [r.id for r in rows])
+    return ClaimList(items=[public(r, lines[r.id]) for r in rows], next_cursor=next_cursor)
 
 
 def public(claim: Claim, lines: list[ClaimLine], history: list[ClaimHistory] | None = None) -> ClaimPublic:

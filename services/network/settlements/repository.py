@@ -24,11 +24,12 @@ async def claims_of(session: AsyncSession, settlement_ids: list[str]) -> dict[st
     return out
 
 
-async def page(session: AsyncSession, *, limit: int, cursor: str | None, store_filter=None, period: str | None = None,
-               status: str | None = None):
+async def page(session: AsyncSession, *, limit: int, cursor: str | None, store_id: str | None = None,
+               period: str | None = None, status: str | None = None):
+    """One page of statements, newest first; `store_id` narrows to one store's."""
     stmt = select(Settlement)
-    if store_filter is not None:
-        stmt = stmt.where(store_filter)
+    if store_id:
+        stmt = stmt.where(Settlement.store_id == store_id)
     if period:
         stmt = stmt.where(Settlement.period == period)
     if status:

@@ -2,34 +2,47 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute, require_access, require_roles
+from services.common.api import (
+    ClockDep,
+    CursorQuery,
+    LimitQuery,
+    SessionDep,
+    TransactionalRoute,
+    require_access,
+    require_roles,
+)
 from services.common.errors import (
-    Conflict, Forbidden, InvalidTransition, NotFound, StaleVersion, ValidationFailed, problem_responses,
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    StaleVersion,
+    ValidationFailed,
+    problem_responses,
 )
 from services.common.identity import Principal
-from services.common.stores import visible_store_filter
-from services.network.settlements import repository, service
-from services.network.settlements.models import Settlement
+from services.common.versioning import IfMatch, check_version
+from services.network.settlements import service
 from services.network.settlements.schemas import (
-    PERIOD, SettlementCreate, SettlementList, SettlementPay, SettlementPublic, SettlementStatus,
+    PERIOD,
+    SettlementCreate,
+    SettlementList,
+    SettlementPay,
+    SettlementPublic,
+    SettlementStatus,
 )
 from services.network.stores import service as stores
-from services.common.versioning import IfMatch, check_version
 
 router = APIRouter(prefix="/v1/settlements", tags=["settlements"], route_class=TransactionalRoute)
 Access = Annotated[Principal, Depends(require_access("settlements"))]
 HqAdmin = Annotated[Principal, Depends(require_roles("hq_admin"))]
 
 
-async def _answer(session, settlement: Settlement) -> SettlementPublic:
-    return service.public(settlement, (await repository.claims_of(session, [settlement.id]))[settlement.id])
-
-
 @router.post("", status_code=201, response_model=SettlementPublic,
              responses=problem_responses(NotFound, Conflict, ValidationFailed))
 async def issue_settlement(body: SettlementCreate, session: SessionDep, clock: ClockDep, principal: HqAdmin):
     store = await stores.get_visible(session, principal, body.store_id)
-    return await _answer(session, await service.issue(session, clock, principal, store, body.period))
+    return await service.full_public(session, await service.issue(session, clock, principal, store, body.period))
 
 
 @router.get("", response_model=SettlementList)
@@ -37,18 +50,13 @@ async def list_settlements(session: SessionDep, principal: Access, limit: LimitQ
                            store_id: Annotated[str | None, Query()] = None,
                            period: Annotated[str | None, Query(pattern=PERIOD)] = None,
                            status: Annotated[SettlementStatus | None, Query()] = None):
-    if principal.store_id and store_id and store_id != principal.store_id:
-        return SettlementList(items=[], next_cursor=None)
-    rows, next_cursor = await repository.page(
-        session, limit=limit, cursor=cursor, store_filter=visible_store_filter(principal, Settlement.store_id, store_id),
-        period=period, status=status)
-    links = await repository.claims_of(session, [r.id for r in rows])
-    return SettlementList(items=[service.public(r, links[r.id]) for r in rows], next_cursor=next_cursor)
+    return await service.list_settlements(session, principal, limit=limit, cursor=cursor, store_id=store_id,
+                                          period=period, status=status)
 
 
 @router.get("/{settlement_id}", response_model=SettlementPublic, responses=problem_responses(NotFound))
 async def get_settlement(settlement_id: str, session: SessionDep, principal: Access):
-    return await _answer(session, await service.get_visible(session, principal, settlement_id))
+    return await service.full_public(session, await service.get_visible(session, principal, settlement_id))
 
 
 @router.post("/{settlement_id}/confirm", response_model=SettlementPublic,
@@ -59,7 +67,7 @@ async def confirm_settlement(settlement_id: str, session: SessionDep, clock: Clo
         raise Forbidden("the store confirms its own statement; HQ issues and pays")
     settlement = await service.get_visible(session, principal, settlement_id, for_update=True)
     check_version(settlement.version, if_match)
-    return await _answer(session, await service.confirm(session, clock, principal, settlement))
+    return await service.full_public(session, await service.confirm(session, clock, principal, settlement))
 
 
 @router.post("/{settlement_id}/pay", response_model=SettlementPublic,
@@ -68,4 +76,4 @@ async def pay_settlement(settlement_id: str, body: SettlementPay, session: Sessi
                          principal: HqAdmin, if_match: IfMatch = None):
     settlement = await service.get_visible(session, principal, settlement_id, for_update=True)
     check_version(settlement.version, if_match)
-    return await _answer(session, await service.pay(session, clock, principal, settlement, body.reference))
+    return await service.full_public(session, await service.pay(session, clock, principal, settlement, body.reference))

@@ -20,7 +20,7 @@ from services.network.claims import service as claims
 from services.network.claims.models import Claim
 from services.network.settlements import repository
 from services.network.settlements.models import Settlement, SettlementClaim
-from services.network.settlements.schemas import SettlementPublic
+from services.network.settlements.schemas import SettlementList, SettlementPublic, SettlementStatus
 from services.network.stores.models import Store
 
 
@@ -33,7 +33,8 @@ def period_end(period: str, store: Store) -> datetime:
 
 async def gather(session: AsyncSession, now: datetime, store: Store, period: str) -> list[Claim]:
     start = period_end(period, store)
-    start = datetime(start.year - (start.month == 1), 12 if start.month == 1 else start.month - 1, 1, tzinfo=start.tzinfo)
+    start = datetime(start.year - (start.month == 1), 12 if start.month == 1 else start.month - 1, 1,
+                     tzinfo=start.tzinfo)
     if start > now:
         raise ValidationFailed("period", f"{period} has not begun yet in the store's time zone")
     # A month still running may be settled for what is decided so far (stores are paid
@@ -50,11 +51,12 @@ async def record(session: AsyncSession, now: datetime, principal: Principal, sto
                  found: list[Claim]) -> Settlement:
     store_id = store.id  # read now: a failed flush expires every loaded object
     settlement = Settlement(id=new_id(), store_id=store_id, period=period, status="issued",
-                            total_fen=sum(c.amount_approved_fen or 0 for c in found), issued_at=now, issued_by=principal.id)
+                            total_fen=sum(c.amount_approved_fen or 0 for c in found), issued_at=now,
+                            issued_by=principal.id)
     session.add(settlement)
     await session.flush()
-    session.add_all([SettlementClaim(settlement_id=settlement.id, claim_id=c.id, amount_approved_fen=c.amount_approved_fen or 0)
-                     for c in found])
+    session.add_all([SettlementClaim(settlement_id=settlement.id, claim_id=c.id,
+                                     amount_approved_fen=c.amount_approved_fen or 0) for c in found])
     try:
         # A claim on another statement, committed or not, stops this one here.
         await session.flush()
@@ -66,7 +68,8 @@ async def record(session: AsyncSession, now: datetime, principal: Principal, sto
         claim.version += 1
         session.add(claim)
     await emit(session, SettlementIssued(settlement_id=settlement.id, store_id=store.id, period=period,
-                                         claim_ids=[c.id for c in found], total_fen=settlement.total_fen, issued_at=now),
+                                         claim_ids=[c.id for c in found], total_fen=settlement.total_fen,
+                                         issued_at=now),
                subject=settlement.id, store_id=store.id, time=now)
     return settlement
 
@@ -76,7 +79,8 @@ async def issue(session: AsyncSession, clock: Clock, principal: Principal, store
     return await record(session, now, principal, store, period, await gather(session, now, store, period))
 
 
-async def get_visible(session: AsyncSession, principal: Principal, settlement_id: str, *, for_update: bool = False) -> Settlement:
+async def get_visible(session: AsyncSession, principal: Principal, settlement_id: str, *,
+                      for_update: bool = False) -> Settlement:
     settlement = await (repository.get_for_update if for_update else repository.get)(session, settlement_id)
     if settlement is None:
         raise NotFound("settlement not found")
@@ -93,25 +97,47 @@ async def confirm(session: AsyncSession, clock: Clock, principal: Principal, set
     return settlement
 
 
-async def pay(session: AsyncSession, clock: Clock, principal: Principal, settlement: Settlement, reference: str) -> Settlement:
+async def pay(session: AsyncSession, clock: Clock, principal: Principal, settlement: Settlement,
+              reference: str) -> Settlement:
     if settlement.status != "confirmed":
         raise InvalidTransition(settlement.status, "pay")
     now = clock.now()
     links = (await repository.claims_of(session, [settlement.id]))[settlement.id]
     await claims.mark_settled(session, [claim for _, claim in links], now, principal.id, settlement.id)
-    settlement.status, settlement.paid_at, settlement.paid_by, settlement.reference = "paid", now, principal.id, reference
+    settlement.status, settlement.paid_at, settlement.paid_by = "paid", now, principal.id
+    settlement.reference = reference
     settlement.version += 1
     session.add(settlement)
-    await emit(session, SettlementPaid(settlement_id=settlement.id, store_id=settlement.store_id, period=settlement.period,
+    await emit(session, SettlementPaid(settlement_id=settlement.id, store_id=settlement.store_id,
+                                       period=settlement.period,
                                        claim_ids=[claim.id for _, claim in links], total_fen=settlement.total_fen,
                                        reference=reference, paid_at=now),
                subject=settlement.id, store_id=settlement.store_id, time=now)
     return settlement
 
 
+async def full_public(session: AsyncSession, settlement: Settlement) -> SettlementPublic:
+    """A statement with its claims, as every answer about one settlement shows it."""
+    return public(settlement, (await repository.claims_of(session, [settlement.id]))[settlement.id])
+
+
+async def list_settlements(session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None,
+                           store_id: str | None = None, period: str | None = None,
+                           status: SettlementStatus | None = None) -> SettlementList:
+    """HQ lists every store's statements or one store's; a store lists its own, and naming
+    another store finds nothing."""
+    if principal.store_id and store_id and store_id != principal.store_id:
+        return SettlementList(items=[], next_cursor=None)
+    rows, next_cursor = await repository.page(session, limit=limit, cursor=cursor,
+                                              store_id=principal.store_id or store_id, period=period, status=status)
+    links = await repository.claims_of(session, [r.id for r in rows])
+    return SettlementList(items=[public(r, links[r.id]) for r in rows], next_cursor=next_cursor)
+
+
 def public(settlement: Settlement, links: list) -> SettlementPublic:
     return SettlementPublic(
         **settlement.model_dump(),
-        claims=[{"id": claim.id, "repair_order_id": claim.repair_order_id, "repair_order_number": claim.repair_order_number,
-                 "amount_approved_fen": link.amount_approved_fen} for link, claim in links],
+        claims=[{"id": claim.id, "repair_order_id": claim.repair_order_id,
+                 "repair_order_number": claim.repair_order_number, "amount_approved_fen": link.amount_approved_fen}
+                for link, claim in links],
     )
