@@ -1,5 +1,6 @@
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from typing import Annotated, AsyncIterator
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -12,11 +13,10 @@ from services.common import idempotency
 from services.common.api import ClockDep, SessionDep, TransactionalRoute, require_access, require_roles
 from services.common.errors import NotFound, ValidationFailed, problem_responses
 from services.common.identity import Principal
-from services.network.kpis import repository, service
+from services.network.kpis import service
 from services.network.kpis.broadcaster import RESYNC
 from services.network.kpis.rebuild import rebuild
-from services.network.kpis.schemas import KpiReport, RebuildResult, StoreFigures
-from services.network.stores.models import Store
+from services.network.kpis.schemas import KpiReport, RebuildResult
 
 router = APIRouter(prefix="/v1/kpis", tags=["kpis"], route_class=TransactionalRoute)
 # Long-lived or self-transacting routes: no request-wide transaction around them.
@@ -27,29 +27,20 @@ MAX_WINDOW_DAYS = 366
 HQ_ZONE = "Asia/Shanghai"
 
 
-async def _visible_stores(session, principal: Principal, store_id: str | None) -> list[Store]:
-    if principal.store_id:
-        if store_id and store_id != principal.store_id:
-            raise NotFound("store not found")
-        store_id = principal.store_id
-    stores = await repository.stores(session, store_id)
-    if store_id and not stores:
-        raise NotFound("store not found")
-    return stores
-
-
 @router.get("", response_model=KpiReport, responses=problem_responses(NotFound, ValidationFailed))
 async def get_kpis(session: SessionDep, clock: ClockDep, principal: Reader,
                    store_id: Annotated[str | None, Query()] = None,
-                   since: Annotated[date | None, Query(alias="from", description="first local day; default the 1st of `to`'s month")] = None,
-                   until: Annotated[date | None, Query(alias="to", description="last local day, inclusive; default today")] = None):
+                   since: Annotated[date | None, Query(
+                       alias="from", description="first local day; default the 1st of `to`'s month")] = None,
+                   until: Annotated[date | None, Query(
+                       alias="to", description="last local day, inclusive; default today")] = None):
     until = until or clock.now().astimezone(ZoneInfo(HQ_ZONE)).date()
     since = since or until.replace(day=1)
     if since > until:
         raise ValidationFailed("from", "must not be after `to`")
     if until - since > timedelta(days=MAX_WINDOW_DAYS - 1):
         raise ValidationFailed("from", f"a window is at most {MAX_WINDOW_DAYS} days")
-    return await service.report(session, since, until, await _visible_stores(session, principal, store_id))
+    return await service.report(session, since, until, await service.visible_stores(session, principal, store_id))
 
 
 async def stream_scope(request: Request, principal: Reader,
@@ -57,7 +48,7 @@ async def stream_scope(request: Request, principal: Reader,
     """Which stores a subscriber hears of (None: every store), checked before the stream
     opens so a wrong store is a 404, not a broken stream."""
     async with request.app.state.db.transaction() as session:
-        stores = await _visible_stores(session, principal, store_id)
+        stores = await service.visible_stores(session, principal, store_id)
     return {s.id for s in stores} if (principal.store_id or store_id) else None
 
 
@@ -81,11 +72,9 @@ async def stream_kpis(request: Request, only: Annotated[set[str] | None, Depends
                 if only is not None and changed_store not in only:
                     continue
                 async with db.transaction() as session:
-                    stores = await repository.stores(session, changed_store)
-                    report = await service.report(session, day, day, stores) if stores else None
-                if report is None:
+                    figures = await service.store_day(session, changed_store, day)
+                if figures is None:
                     continue
-                figures: StoreFigures = report.stores[0]
                 sequence += 1
                 yield ServerSentEvent(event="kpi", id=str(sequence),
                                       data={"store_id": changed_store, "date": day.isoformat(),

@@ -12,6 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common import reference
+from services.common.errors import NotFound
+from services.common.identity import Principal
 from services.network.kpis import repository
 from services.network.kpis.projection import PAY_TYPES, SNAPSHOT_METRICS, WINDOW_METRICS
 from services.network.kpis.schemas import Figures, KpiReport, Revenue, StoreFigures
@@ -67,6 +69,27 @@ async def counters(session: AsyncSession, since: date, until: date, store_ids: l
         for store_id, values in part.items():
             out.setdefault(store_id, {}).update(values)
     return out
+
+
+async def visible_stores(session: AsyncSession, principal: Principal, store_id: str | None) -> list[Store]:
+    """The stores a caller's figures cover: a store's caller its own (naming another is 404);
+    HQ every store, or the one it names."""
+    if principal.store_id:
+        if store_id and store_id != principal.store_id:
+            raise NotFound("store not found")
+        store_id = principal.store_id
+    stores = await repository.stores(session, store_id)
+    if store_id and not stores:
+        raise NotFound("store not found")
+    return stores
+
+
+async def store_day(session: AsyncSession, store_id: str, day: date) -> StoreFigures | None:
+    """One store's figures for one local day; None for a store network does not know."""
+    stores = await repository.stores(session, store_id)
+    if not stores:
+        return None
+    return (await report(session, day, day, stores)).stores[0]
 
 
 async def report(session: AsyncSession, since: date, until: date, stores: list[Store]) -> KpiReport:
