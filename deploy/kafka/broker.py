@@ -19,7 +19,8 @@ Command line (``python -m deploy.kafka.broker --help``)::
     python -m deploy.kafka.broker run                # foreground (Procfile); SIGINT/SIGTERM stop it
 
 Only the standard library is needed. If ``aiokafka`` is importable, readiness is
-confirmed with an admin-client ``describe_cluster()``; otherwise a TCP connect is used.
+confirmed with an admin client (``describe_cluster()`` and a group coordinator lookup);
+otherwise a TCP connect is used.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ import hashlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -43,6 +43,8 @@ import time
 import uuid
 import weakref
 from pathlib import Path
+
+from deploy.processes import free_ports, pid_alive, port_accepts, wait_gone
 
 KAFKA_VERSION = "3.9.2"
 
@@ -133,44 +135,6 @@ def _java() -> str:
     return java
 
 
-def _free_ports(count: int) -> list[int]:
-    """Ports the OS considers free right now (all bound at once, so they differ)."""
-    socks = []
-    try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind((HOST, 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def _port_accepts(port: int, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def _pid_alive(pid: int) -> bool:
-    """True if the process exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no procfs: trust kill(0)
-    # state is the first field after "(comm)"; comm itself may hold spaces or parens
-    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-
-
 def _random_cluster_id() -> str:
     """Same format as Kafka's Uuid.randomUuid(): 16 random bytes, URL-safe base64, no padding."""
     while True:
@@ -199,12 +163,19 @@ def _aiokafka_available() -> bool:
 
 
 async def _describe_cluster(bootstrap: str, timeout_ms: int) -> dict:
+    """describe_cluster(), once the broker can also coordinate consumer groups.
+
+    Groups live in __consumer_offsets, which the broker creates on the first coordinator
+    lookup; looking one up here means consumers do not each start by logging its absence.
+    """
     from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms)
     try:
         await admin.start()
-        return await admin.describe_cluster()
+        info = await admin.describe_cluster()
+        await admin.find_coordinator("deploy.kafka.broker.ready")
+        return info
     finally:
         await admin.close()
 
@@ -216,7 +187,7 @@ def _run_coroutine_blocking(coro_factory, timeout: float):
 
 
 # Brokers started by this process and not detached: stopped when the interpreter exits.
-_LIVE_BROKERS: "weakref.WeakSet[KafkaBroker]" = weakref.WeakSet()
+_LIVE_BROKERS: weakref.WeakSet[KafkaBroker] = weakref.WeakSet()
 
 
 @atexit.register
@@ -236,17 +207,19 @@ class KafkaBroker:
     Stopping and starting again keeps the cluster id, topics and committed offsets.
     """
 
-    def __init__(self, data_dir: Path, port: int = 0, controller_port: int = 0, *, console: bool = False):
+    def __init__(self, data_dir: Path, port: int = 0, controller_port: int = 0, *, console: bool = False,
+                 out_file: Path | None = None):
         self.data_dir = Path(data_dir).resolve()
         if port == 0 or controller_port == 0:
-            free = iter(_free_ports(2))
+            free = iter(free_ports(2, HOST))
             port = port or next(free)
             controller_port = controller_port or next(free)
         if port == controller_port:
             raise ValueError("port and controller_port must differ")
         self.port = int(port)
         self.controller_port = int(controller_port)
-        self.console = console  # True: the JVM writes to this process's stdout/stderr instead of logs/kafka.out
+        self.console = console  # True: the JVM writes to this process's stdout/stderr instead of out_file
+        self._out_file = None if out_file is None else Path(out_file).resolve()
         self._proc: subprocess.Popen | None = None
         self._lock = threading.RLock()
 
@@ -269,6 +242,11 @@ class KafkaBroker:
         return self.data_dir / LOG_DIR_NAME
 
     @property
+    def out_file(self) -> Path:
+        """Where the JVM's stdout and stderr go (the broker's log, unless console): logs/kafka.out by default."""
+        return self._out_file or self.log_dir / "kafka.out"
+
+    @property
     def kraft_dir(self) -> Path:
         return self.data_dir / KRAFT_DIR_NAME
 
@@ -286,7 +264,7 @@ class KafkaBroker:
 
     # -- lifecycle -----------------------------------------------------------
 
-    def start(self, timeout: float = 90) -> "KafkaBroker":
+    def start(self, timeout: float = 90) -> KafkaBroker:
         """Start the broker (formatting storage on first use) and wait until it serves metadata."""
         with self._lock:
             if self.is_running():
@@ -296,7 +274,7 @@ class KafkaBroker:
             deadline = time.monotonic() + timeout
             lib = fetch_jars()
             for port in (self.port, self.controller_port):
-                if _port_accepts(port, timeout=0.2):
+                if port_accepts(port, HOST, timeout=0.2):
                     raise KafkaBrokerError(f"{HOST}:{port} is already in use by another process")
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self.log_dir.mkdir(exist_ok=True)
@@ -335,7 +313,7 @@ class KafkaBroker:
                 self._wait_exit(pid, 10)
             self._forget()
 
-    def restart(self, timeout: float = 90) -> "KafkaBroker":
+    def restart(self, timeout: float = 90) -> KafkaBroker:
         self.stop()
         return self.start(timeout=timeout)
 
@@ -347,7 +325,7 @@ class KafkaBroker:
         _LIVE_BROKERS.discard(self)
         self._proc = None
 
-    def __enter__(self) -> "KafkaBroker":
+    def __enter__(self) -> KafkaBroker:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -430,7 +408,8 @@ class KafkaBroker:
         if self.console:
             out = None
         else:
-            out = open(self.log_dir / "kafka.out", "ab")
+            self.out_file.parent.mkdir(parents=True, exist_ok=True)
+            out = open(self.out_file, "ab")
         try:
             # Own session: terminal signals aimed at our process group do not reach the broker;
             # it stops only through stop()/kill() (or the atexit hook / CLI signal handler).
@@ -457,14 +436,14 @@ class KafkaBroker:
                 raise KafkaBrokerError(
                     f"Kafka on {self.bootstrap_servers} not ready in time ({last_error}).\n{self._log_tail()}"
                 )
-            if _port_accepts(self.port, timeout=min(1.0, remaining)):
+            if port_accepts(self.port, HOST, timeout=min(1.0, remaining)):
                 if not use_admin:
                     return
                 try:
                     info = _run_coroutine_blocking(
                         lambda: _describe_cluster(self.bootstrap_servers, 5000), timeout=15
                     )
-                except Exception as exc:  # not serving metadata yet
+                except Exception as exc:  # not serving metadata, or no group coordinator, yet
                     last_error = f"describe_cluster: {exc!r}"
                 else:
                     brokers = info.get("brokers") or []
@@ -476,8 +455,7 @@ class KafkaBroker:
 
     def _log_tail(self, lines: int = 40) -> str:
         chunks = []
-        for name in ("kafka.out", "server.log"):
-            path = self.log_dir / name
+        for path in (self.out_file, self.log_dir / "server.log"):
             with contextlib.suppress(OSError):
                 tail = path.read_text(errors="replace").splitlines()[-lines:]
                 chunks.append(f"--- {path} (last {len(tail)} lines) ---\n" + "\n".join(tail))
@@ -491,7 +469,7 @@ class KafkaBroker:
 
     def _is_our_broker(self, pid: int) -> bool:
         """The pid is alive and is `kafka.Kafka` with this data dir's server.properties."""
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             return False
         try:
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -500,18 +478,13 @@ class KafkaBroker:
         return b"kafka.Kafka" in argv and os.fsencode(str(self.properties_file)) in argv
 
     def _wait_exit(self, pid: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
         if self._proc is not None and self._proc.pid == pid:
             try:
                 self._proc.wait(timeout=timeout)  # also reaps our child
                 return True
             except subprocess.TimeoutExpired:
                 return False
-        while _pid_alive(pid):
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.1)
-        return True
+        return wait_gone([pid], timeout, interval=0.1)
 
     def _forget(self) -> None:
         if self._proc is not None:
@@ -520,7 +493,7 @@ class KafkaBroker:
         self._proc = None
         _LIVE_BROKERS.discard(self)
         pid = self._read_pid()
-        if pid is not None and not _pid_alive(pid):
+        if pid is not None and not pid_alive(pid):
             self.pid_file.unlink(missing_ok=True)
 
 
@@ -555,8 +528,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--data-dir", default=str(REPO_ROOT / "var" / "kafka"),
                         help="broker data, logs, server.properties and broker.pid (default: <repo>/var/kafka)")
-    parser.add_argument("--port", type=int, default=9092, help="client (PLAINTEXT) port; 0 = any free port (default 9092)")
-    parser.add_argument("--controller-port", type=int, default=9093, help="KRaft controller port; 0 = any free port (default 9093)")
+    parser.add_argument("--port", type=int, default=9092,
+                        help="client (PLAINTEXT) port; 0 = any free port (default 9092)")
+    parser.add_argument("--controller-port", type=int, default=9093,
+                        help="KRaft controller port; 0 = any free port (default 9093)")
     parser.add_argument("--timeout", type=float, default=90, help="seconds to wait for start/stop (default 90)")
     args = parser.parse_args(argv)
 

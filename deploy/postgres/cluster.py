@@ -3,7 +3,8 @@
 Uses the PostgreSQL server binaries already on the machine (Debian's
 ``/usr/lib/postgresql/<major>/bin``), installing Debian's ``postgresql`` package when
 they are missing and we run as root. Tuned for tests, not durability: fsync, full page
-writes and synchronous commit are off.
+writes and synchronous commit are off, unless ``durable=True`` (``make run``, whose data
+is kept between runs).
 
 Python API::
 
@@ -11,6 +12,10 @@ Python API::
 
     with PostgresCluster() as pg:                       # temp folder, free port
         url = pg.create_database("orders")              # postgresql+asyncpg://postgres@127.0.0.1:<port>/orders
+
+    pg = PostgresCluster(Path("var/pg"), port=5432, durable=True, log_file=Path("var/log/postgres.log"))
+    pg.start()
+    url = pg.ensure_database("network")                 # created unless it exists
 
 Command line (``python -m deploy.postgres.cluster --help``)::
 
@@ -34,14 +39,16 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import IO, Any
 from urllib.parse import quote
+
+from deploy.processes import children, free_port, pid_alive, port_accepts, wait_gone, wait_reaped
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
@@ -75,7 +82,8 @@ def _version_key(path: Path) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", path.parent.name)) or (0,)
 
 
-def _find_bindir() -> Path | None:
+def find_bindir() -> Path | None:
+    """The PostgreSQL server bin folder on this machine (pg_config's, else the newest major), or None."""
     pg_config = shutil.which("pg_config")
     if pg_config:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
@@ -100,7 +108,7 @@ def ensure_binaries() -> Path:
     global _bindir_cache
     if _bindir_cache is not None:
         return _bindir_cache
-    bindir = _find_bindir()
+    bindir = find_bindir()
     if bindir is None:
         if os.geteuid() != 0 or shutil.which("apt-get") is None:
             raise PostgresError(
@@ -112,88 +120,33 @@ def ensure_binaries() -> Path:
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
             if proc.returncode != 0:
                 raise PostgresError(f"`{' '.join(cmd)}` failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
-        bindir = _find_bindir()
+        bindir = find_bindir()
         if bindir is None:
             raise PostgresError("installed the `postgresql` package but still found no server binaries")
     _bindir_cache = bindir
     return bindir
 
 
+def server_version(bindir: Path) -> str:
+    """The server's version, e.g. "15.18"."""
+    out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, timeout=30).stdout
+    match = re.search(r"\) (\d+(?:\.\d+)?)", out)
+    if match is None:
+        raise PostgresError(f"cannot read the version from `postgres --version`: {out!r}")
+    return match.group(1)
+
+
 # --------------------------------------------------------------------------- helpers
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def _port_accepts(port: int) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
-def _pid_alive(pid: int) -> bool:
-    """True if the process exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-
-
-def _children(pid: int) -> list[int]:
-    """Direct children of pid, from /proc (empty without procfs)."""
-    kids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                kids.append(int(stat.parent.name))
-    return kids
-
-
-def _wait_gone(pids: list[int], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while any(_pid_alive(p) for p in pids):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-def _wait_reaped(pid: int, timeout: float) -> bool:
-    """Wait until the pid is gone entirely, zombie included.
-
-    A SIGKILLed postmaster is not our child (pg_ctl detached it), so init reaps it, here
-    after up to ~2 s; until then postgres treats the pid in a stale postmaster.pid as a
-    running server and refuses to start.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            pass
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)
 
 
 def _quote_ident(name: str) -> str:
     if not name or "\0" in name:
         raise ValueError(f"invalid database name {name!r}")
     return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _conf_str(value: object) -> str:
@@ -206,18 +159,21 @@ def _conf_str(value: object) -> str:
 class PostgresCluster:
     """One PostgreSQL cluster: initdb'd into ``base_dir`` (a new temp folder if None), on a free port.
 
-    Layout: ``<server>/data`` (PGDATA), ``<server>/socket`` (unix socket), ``<server>/postgres.log``,
-    where ``<server>`` is ``base_dir`` (or, as root with an unreachable base_dir, the temp
-    folder ``<base_dir>/server`` links to).
+    Layout: ``<server>/data`` (PGDATA), ``<server>/socket`` (unix socket), ``<server>/postgres.log``
+    (or ``log_file``), where ``<server>`` is ``base_dir`` (or, as root with an unreachable
+    base_dir, the temp folder ``<base_dir>/server`` links to).
     Auth is ``trust`` for superuser ``postgres``; encoding UTF8, locale C.
     Used as a context manager it starts on enter; on exit it is removed if it lives in a
     temp folder it created, otherwise only stopped.
     """
 
-    def __init__(self, base_dir: Path | None = None, port: int = 0):
+    def __init__(self, base_dir: Path | None = None, port: int = 0, *,
+                 log_file: Path | None = None, durable: bool = False):
         self._owns_dir = base_dir is None
         self.base_dir: Path | None = None if base_dir is None else Path(base_dir).resolve()
-        self.port = int(port) or _free_port()
+        self.port = int(port) or free_port(HOST)
+        self.durable = durable
+        self._log_file = None if log_file is None else Path(log_file).resolve()
         self._socket_dir_override: Path | None = None
         self._lock = threading.RLock()
 
@@ -239,7 +195,8 @@ class PostgresCluster:
 
     @property
     def log_file(self) -> Path:
-        return self.server_dir / LOG_FILE_NAME
+        """The server's own log (stdout and stderr of the postmaster and its processes)."""
+        return self._log_file or self.server_dir / LOG_FILE_NAME
 
     def url(self, database: str) -> str:
         """Async SQLAlchemy URL for a database of this cluster."""
@@ -253,17 +210,18 @@ class PostgresCluster:
     def pid(self) -> int | None:
         """PID of the running postmaster, else None."""
         pid = self._postmaster_pid_in_file()
-        return pid if pid is not None and _pid_alive(pid) else None
+        return pid if pid is not None and pid_alive(pid) else None
 
     def is_running(self) -> bool:
         return self.pid is not None
 
     # -- lifecycle -------------------------------------------------------------
 
-    def start(self, timeout: float = 60) -> "PostgresCluster":
+    def start(self, timeout: float = 60) -> PostgresCluster:
         """initdb on first use, then start postgres and wait until it accepts connections."""
         with self._lock:
             if self.is_running():
+                self.port = self._configured_port() or self.port  # the port it really listens on
                 return self
             deadline = time.monotonic() + timeout
             bindir = ensure_binaries()
@@ -274,19 +232,23 @@ class PostgresCluster:
             if self._as_root():
                 self._prepare_server_dir()
             stale = self._postmaster_pid_in_file()
-            if stale is not None and not _pid_alive(stale):
-                _wait_reaped(stale, 15)  # a dead postmaster's zombie still blocks a new start
-            if _port_accepts(self.port):
+            if stale is not None and not pid_alive(stale):
+                wait_reaped(stale, 15)  # a dead postmaster's zombie still blocks a new start
+            if port_accepts(self.port, HOST, timeout=0.2):
                 raise PostgresError(f"{HOST}:{self.port} is already in use by another process")
             self._prepare_socket_dir()
             if self._as_root():
                 self._chown_to_server_user()
             if not (self.data_dir / "PG_VERSION").exists():
                 self._initdb(bindir)
+            self._check_major(bindir)
             self._write_local_conf()
-            self._pg_ctl(bindir, "start", "-l", str(self.log_file), "-w",
-                         "-t", str(max(int(deadline - time.monotonic()), 1)),
-                         timeout=max(deadline - time.monotonic(), 1) + 5)
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
+            # Opened here and handed down (not `pg_ctl -l`): as root the server runs as `postgres`,
+            # which may not be allowed to open a file in the caller's folder.
+            with open(self.log_file, "ab") as log:
+                self._pg_ctl(bindir, "start", "-w", "-t", str(max(int(deadline - time.monotonic()), 1)),
+                             timeout=max(deadline - time.monotonic(), 1) + 5, output=log)
             self._wait_ready(bindir, deadline)
             return self
 
@@ -299,10 +261,10 @@ class PostgresCluster:
             self._pg_ctl(ensure_binaries(), "stop", "-m", "fast", "-w", "-t", str(int(timeout)),
                          timeout=timeout + 5)
             # pg_ctl returns once postmaster.pid is gone, a moment before the process has exited.
-            if not _wait_gone([pid], 10):
+            if not wait_gone([pid], 10):
                 raise PostgresError(f"postmaster {pid} still alive after pg_ctl stop")
 
-    def restart(self, timeout: float = 60) -> "PostgresCluster":
+    def restart(self, timeout: float = 60) -> PostgresCluster:
         """Stop and start again on the same port, keeping the data (crash recovery after kill())."""
         self.stop(timeout=timeout)
         return self.start(timeout=timeout)
@@ -325,17 +287,19 @@ class PostgresCluster:
                 # before it; a transactional logical message is such a write with no other effect.
                 self.execute("SET synchronous_commit = on; "
                              "SELECT pg_logical_emit_message(true, 'deploy.postgres.kill', '');", timeout=5)
-            children = _children(pid)
+            backends = children(pid)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             # Children notice the postmaster's death and exit; they must be gone before a restart,
             # or the new postmaster refuses to start while the old shared memory is still attached.
-            if not _wait_gone([pid, *children], 15):
-                for child in children:
+            if not wait_gone([pid, *backends], 15):
+                for backend in backends:
                     with contextlib.suppress(ProcessLookupError):
-                        os.kill(child, signal.SIGKILL)
-                _wait_gone([pid, *children], 5)
-            _wait_reaped(pid, 15)
+                        os.kill(backend, signal.SIGKILL)
+                wait_gone([pid, *backends], 5)
+            # pg_ctl detached the postmaster, so init reaps it, here after up to ~2 s; until then
+            # a new postmaster takes the pid in the stale postmaster.pid for a running server.
+            wait_reaped(pid, 15)
 
     def remove(self) -> None:
         """Stop (killing if a clean stop fails) and delete the cluster folder."""
@@ -356,7 +320,7 @@ class PostgresCluster:
             if self._owns_dir:
                 self.base_dir = None  # a later start() makes a fresh temp folder
 
-    def __enter__(self) -> "PostgresCluster":
+    def __enter__(self) -> PostgresCluster:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -373,6 +337,12 @@ class PostgresCluster:
     def create_database(self, name: str) -> str:
         """CREATE DATABASE (fails if it exists); returns its async SQLAlchemy URL."""
         self.execute(f"CREATE DATABASE {_quote_ident(name)}")
+        return self.url(name)
+
+    def ensure_database(self, name: str) -> str:
+        """CREATE DATABASE unless it exists (its data is kept); returns its async SQLAlchemy URL."""
+        if not self.execute(f"SELECT 1 FROM pg_database WHERE datname = {_quote_literal(name)}").strip():
+            self.create_database(name)
         return self.url(name)
 
     def drop_database(self, name: str) -> None:
@@ -427,7 +397,7 @@ class PostgresCluster:
                 capture_output=True, text=True,
             )
             if proc.returncode != 0:
-                raise PostgresError(f"could not create system user {OS_USER!r}: {proc.stderr.strip()}")
+                raise PostgresError(f"could not create system user {OS_USER!r}: {proc.stderr.strip()}") from None
             pw = pwd.getpwnam(OS_USER)
         if shutil.which("runuser") is None:
             raise PostgresError("running as root needs `runuser` (util-linux) to drop to the postgres user")
@@ -471,10 +441,15 @@ class PostgresCluster:
     def _as_server_user(self, cmd: list[str]) -> list[str]:
         return ["runuser", "-u", OS_USER, "--", *cmd] if self._as_root() else cmd
 
-    def _run_server_tool(self, cmd: list[str], timeout: float) -> subprocess.CompletedProcess:
+    def _run_server_tool(self, cmd: list[str], timeout: float,
+                         output: IO[bytes] | None = None) -> subprocess.CompletedProcess:
+        """Run cmd as the server's user; its output is captured, or goes to `output` (both streams)."""
+        streams: dict[str, Any] = (
+            {"capture_output": True} if output is None else {"stdout": output, "stderr": subprocess.STDOUT}
+        )
         try:
-            return subprocess.run(self._as_server_user(cmd), capture_output=True, text=True,
-                                  timeout=timeout, cwd=self.server_dir, stdin=subprocess.DEVNULL)
+            return subprocess.run(self._as_server_user(cmd), text=True, timeout=timeout,
+                                  cwd=self.server_dir, stdin=subprocess.DEVNULL, **streams)
         except subprocess.TimeoutExpired as exc:
             raise PostgresError(f"`{' '.join(cmd)}` timed out after {timeout:.0f}s\n{self._log_tail()}") from exc
 
@@ -489,16 +464,15 @@ class PostgresCluster:
                        f"include_if_exists = {_conf_str(LOCAL_CONF_NAME)}\n")
 
     def _write_local_conf(self) -> None:
-        settings = {
+        settings: dict[str, str | int] = {
             "listen_addresses": HOST,
             "port": self.port,
             "unix_socket_directories": str(self.socket_dir),
             "max_connections": 300,
-            # tests, not durability
-            "fsync": "off",
-            "synchronous_commit": "off",
-            "full_page_writes": "off",
         }
+        if not self.durable:
+            # tests: a crash of the machine may lose the cluster, which they throw away anyway
+            settings.update(fsync="off", synchronous_commit="off", full_page_writes="off")
         path = self.data_dir / LOCAL_CONF_NAME
         path.write_text("# Rewritten by deploy/postgres/cluster.py on every start.\n" + "".join(
             f"{key} = {value if isinstance(value, int) else _conf_str(value)}\n" for key, value in settings.items()
@@ -507,13 +481,32 @@ class PostgresCluster:
             pw = pwd.getpwnam(OS_USER)
             os.chown(path, pw.pw_uid, pw.pw_gid)
 
-    def _pg_ctl(self, bindir: Path, action: str, *args: str, timeout: float) -> None:
+    def _pg_ctl(self, bindir: Path, action: str, *args: str, timeout: float,
+                output: IO[bytes] | None = None) -> None:
         cmd = [str(bindir / "pg_ctl"), action, "-D", str(self.data_dir), *args]
-        proc = self._run_server_tool(cmd, timeout=timeout)
+        proc = self._run_server_tool(cmd, timeout=timeout, output=output)
         if proc.returncode != 0:
+            said = "" if output is not None else f"{proc.stdout}{proc.stderr}"  # else it is in the log
+            raise PostgresError(f"pg_ctl {action} failed (exit {proc.returncode}):\n{said}\n{self._log_tail()}")
+
+    def _check_major(self, bindir: Path) -> None:
+        """A kept cluster (var/pg) outlives upgrades of the machine; a new major cannot open it."""
+        made_by = (self.data_dir / "PG_VERSION").read_text().strip()
+        running = server_version(bindir).split(".")[0]
+        if made_by != running:
             raise PostgresError(
-                f"pg_ctl {action} failed (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}\n{self._log_tail()}"
+                f"the cluster in {self.data_dir} was made by PostgreSQL {made_by}, but this machine's server "
+                f"({bindir}) is {running}; install PostgreSQL {made_by}'s server package, or move "
+                f"{self._base()} away to start a new, empty cluster"
             )
+
+    def _configured_port(self) -> int | None:
+        """The port written into local.conf at the last start."""
+        with contextlib.suppress(OSError, PostgresError):
+            match = re.search(r"^port = (\d+)$", (self.data_dir / LOCAL_CONF_NAME).read_text(), re.MULTILINE)
+            if match:
+                return int(match.group(1))
+        return None
 
     def _wait_ready(self, bindir: Path, deadline: float) -> None:
         cmd = [str(bindir / "pg_isready"), "-q", "-h", HOST, "-p", str(self.port), "-U", SUPERUSER,
@@ -548,7 +541,8 @@ def main(argv: list[str] | None = None) -> int:
                              "run: start in the foreground until SIGINT/SIGTERM, then stop")
     parser.add_argument("--dir", default=str(REPO_ROOT / "var" / "pg"),
                         help="cluster folder (data, socket, postgres.log); default: <repo>/var/pg")
-    parser.add_argument("--port", type=int, default=5432, help="TCP port on 127.0.0.1; 0 = any free port (default 5432)")
+    parser.add_argument("--port", type=int, default=5432,
+                        help="TCP port on 127.0.0.1; 0 = any free port (default 5432)")
     parser.add_argument("--timeout", type=float, default=60, help="seconds to wait for start/stop (default 60)")
     args = parser.parse_args(argv)
 
@@ -563,13 +557,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
 
         if args.command == "start":
-            if cluster.is_running():
-                conf = (cluster.data_dir / LOCAL_CONF_NAME).read_text()
-                match = re.search(r"^port = (\d+)$", conf, re.MULTILINE)
-                cluster.port = int(match.group(1)) if match else cluster.port
-                print(cluster.admin_url)
-                return 0
-            cluster.start(timeout=args.timeout)
+            cluster.start(timeout=args.timeout)  # a running one is reported with the port it listens on
             print(cluster.admin_url)
             return 0
 

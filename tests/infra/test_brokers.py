@@ -6,9 +6,7 @@ Both start real processes on this machine (no Docker, no mocks); expect ~10 s ea
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -16,25 +14,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from deploy.kafka.broker import KafkaBroker
-from deploy.postgres.cluster import PostgresCluster
-
-
-def _pid_exists(pid: int) -> bool:
-    """A live process with this pid (a zombie awaiting its reaper counts as gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state not in ("Z", "X")
+from deploy.postgres.cluster import PostgresCluster, PostgresError
+from deploy.processes import pid_alive
 
 
 @pytest.fixture
 def kafka_broker(tmp_path):
-    broker = KafkaBroker(tmp_path / "kafka")
+    broker = KafkaBroker(tmp_path / "kafka", out_file=tmp_path / "log" / "kafka.log")
     broker.start(timeout=90)
     try:
         yield broker
@@ -74,13 +60,14 @@ async def test_kafka_broker_round_trip_and_stop(kafka_broker: KafkaBroker):
         await consumer.stop()
     assert (record.key, record.value) == (b"vehicle-1", b"hello")
     assert (record.partition, record.offset) == (sent.partition, sent.offset)
+    assert "Kafka Server started" in kafka_broker.out_file.read_text()
 
     pid = kafka_broker.pid
-    assert pid is not None and _pid_exists(pid)
+    assert pid is not None and pid_alive(pid)
     assert kafka_broker.pid_file.read_text().strip() == str(pid)
     kafka_broker.stop()
     assert not kafka_broker.is_running()
-    assert not _pid_exists(pid)
+    assert not pid_alive(pid)
     assert not kafka_broker.pid_file.exists()
 
 
@@ -102,4 +89,36 @@ async def test_postgres_cluster_create_database_and_remove():
     finally:
         cluster.remove()
     assert not folder.exists()
-    assert not _pid_exists(pid)
+    assert not pid_alive(pid)
+
+
+def test_postgres_cluster_keeps_its_databases_between_runs(tmp_path):
+    log = tmp_path / "log" / "postgres.log"
+    cluster = PostgresCluster(tmp_path / "pg", durable=True, log_file=log)
+    cluster.start()
+    try:
+        url = cluster.ensure_database("network")
+        cluster.execute("CREATE TABLE kept (n int); INSERT INTO kept VALUES (7)", database="network")
+        assert cluster.execute("SHOW fsync").strip() == "on"
+        cluster.stop()
+
+        cluster.start()
+        assert cluster.ensure_database("network") == url
+        assert cluster.execute("SELECT n FROM kept", database="network").strip() == "7"
+        assert log.read_text().count("database system is ready to accept connections") == 2
+    finally:
+        cluster.remove()
+
+
+def test_postgres_cluster_made_by_another_major_is_refused_with_the_reason(tmp_path):
+    cluster = PostgresCluster(tmp_path / "pg")
+    cluster.start()
+    try:
+        cluster.stop()
+        version_file = cluster.data_dir / "PG_VERSION"
+        version_file.write_text("9\n")
+        with pytest.raises(PostgresError, match="made by PostgreSQL 9"):
+            cluster.start()
+        assert not cluster.is_running()
+    finally:
+        cluster.remove()
