@@ -44,11 +44,12 @@ async def booked_same_day(session: AsyncSession, store_id: str, vin: str, local_
     return (await session.exec(stmt)).first()
 
 
-async def page(session: AsyncSession, *, store_filter, limit: int, cursor: str | None, local_date: str | None = None,
-               status: str | None = None, vin: str | None = None):
+async def page(session: AsyncSession, *, store_id: str | None, limit: int, cursor: str | None,
+               local_date: str | None = None, status: str | None = None, vin: str | None = None):
+    """One page of appointments, newest first; `store_id` narrows to one store's."""
     stmt = select(Appointment)
-    if store_filter is not None:
-        stmt = stmt.where(store_filter)
+    if store_id:
+        stmt = stmt.where(Appointment.store_id == store_id)
     if local_date:
         stmt = stmt.where(Appointment.local_date == local_date)
     if status:

@@ -5,13 +5,22 @@ from fastapi import APIRouter, Query, Response
 
 from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute
 from services.common.errors import (
-    Conflict, Forbidden, InvalidTransition, NotFound, StaleVersion, ValidationFailed, problem_responses,
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    StaleVersion,
+    ValidationFailed,
+    problem_responses,
 )
-from services.common.stores import acting_store_id, get_store, visible_store_filter
-from services.reception.appointments import repository, service
-from services.reception.appointments.models import Appointment
+from services.reception.appointments import service
 from services.reception.appointments.schemas import (
-    AppointmentCancel, AppointmentCreate, AppointmentList, AppointmentPublic, AppointmentStatus, Availability,
+    AppointmentCancel,
+    AppointmentCreate,
+    AppointmentList,
+    AppointmentPublic,
+    AppointmentStatus,
+    Availability,
 )
 from services.reception.shared.router import AppointmentId, Caller, IfMatch, SettingsDep, StoreQuery, VinQuery, tag
 from services.reception.shared.service import check_version
@@ -34,20 +43,15 @@ async def list_appointments(session: SessionDep, principal: Caller, limit: Limit
                             status: Annotated[AppointmentStatus | None, Query()] = None,
                             vin: VinQuery = None,
                             store_id: StoreQuery = None):
-    rows, next_cursor = await repository.page(
-        session, store_filter=visible_store_filter(principal, Appointment.store_id, store_id), limit=limit,
-        cursor=cursor, local_date=date.isoformat() if date else None, status=status,
-        vin=vin.upper() if vin else None,
-    )
-    return AppointmentList(items=[service.summary(r) for r in rows], next_cursor=next_cursor)
+    return await service.list_appointments(session, principal, limit=limit, cursor=cursor, store_id=store_id,
+                                           day=date, status=status, vin=vin)
 
 
 @router.get("/availability", response_model=Availability, responses=problem_responses(NotFound, ValidationFailed))
 async def appointment_availability(session: SessionDep, clock: ClockDep, settings: SettingsDep, principal: Caller,
                                    date: Annotated[Date, Query(description="local date of the store")],
                                    store_id: StoreQuery = None):
-    store = await get_store(session, acting_store_id(principal, store_id))
-    return await service.availability(session, clock, settings, store, date)
+    return await service.availability(session, clock, settings, principal, store_id, date)
 
 
 @router.get("/{appointment_id}", response_model=AppointmentPublic, responses=problem_responses(NotFound))

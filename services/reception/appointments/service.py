@@ -1,32 +1,49 @@
 """Appointments: a store takes a fixed number of bookings per clock hour of its local
 time. booked → checked_in (at check-in) | cancelled | no_show."""
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.clock import Clock
 from services.common.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from services.common.events.catalogue.reception import (
-    AppointmentBooked, AppointmentCancelled, AppointmentCheckedIn, AppointmentNoShow,
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentCheckedIn,
+    AppointmentNoShow,
 )
 from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.outbox import emit
-from services.common.stores import ensure_visible, store_zone
+from services.common.stores import acting_store_id, ensure_visible, get_store, store_zone
 from services.common.tables import KnownStore
 from services.reception.appointments import repository
 from services.reception.appointments.models import Appointment
-from services.reception.appointments.schemas import AppointmentCreate, AppointmentPublic, Availability, Slot
+from services.reception.appointments.schemas import (
+    AppointmentCreate,
+    AppointmentList,
+    AppointmentPublic,
+    AppointmentStatus,
+    Availability,
+    Slot,
+)
 from services.reception.settings import ReceptionSettings
 from services.reception.shared import repository as shared_repository
-from services.reception.shared.service import Who, history, not_in_future, record_change, store_for_new_business
+from services.reception.shared.service import (
+    Who,
+    history,
+    listed_store,
+    not_in_future,
+    record_change,
+    store_for_new_business,
+)
 
 AGGREGATE = "appointment"
 
 
 def _slot_start(when: datetime, store: KnownStore) -> datetime:
     local = when.astimezone(store_zone(store))
-    return local.replace(minute=0, second=0, microsecond=0).astimezone(timezone.utc)
+    return local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
 async def book(session: AsyncSession, clock: Clock, settings: ReceptionSettings, principal: Principal,
@@ -34,7 +51,7 @@ async def book(session: AsyncSession, clock: Clock, settings: ReceptionSettings,
     store = await store_for_new_business(session, principal, data.store_id)
     now = clock.now()
     zone = store_zone(store)
-    scheduled = data.scheduled_at.astimezone(timezone.utc)
+    scheduled = data.scheduled_at.astimezone(UTC)
     if scheduled <= now:
         raise ValidationFailed("scheduled_at", "is in the past")
     if scheduled > now + timedelta(days=settings.appointment_max_days_ahead):
@@ -121,12 +138,14 @@ async def check_in(session: AsyncSession, appointment: Appointment, repair_order
                subject=appointment.id, store_id=appointment.store_id, time=at)
 
 
-async def availability(session: AsyncSession, clock: Clock, settings: ReceptionSettings, store: KnownStore,
-                       day: date) -> Availability:
+async def availability(session: AsyncSession, clock: Clock, settings: ReceptionSettings, principal: Principal,
+                       store_id: str | None, day: date) -> Availability:
+    """Free places per hour of a local day in the caller's store (HQ names the store)."""
+    store = await get_store(session, acting_store_id(principal, store_id))
     zone = store_zone(store)
     capacity = settings.capacity_for(store.code)
     starts = [
-        datetime.combine(day, time(hour), tzinfo=zone).astimezone(timezone.utc)
+        datetime.combine(day, time(hour), tzinfo=zone).astimezone(UTC)
         for hour in range(settings.appointment_first_hour, settings.appointment_last_hour + 1)
     ]
     counts = await repository.counts_by_slot(session, store.id, starts[0], starts[-1])
@@ -143,6 +162,16 @@ async def availability(session: AsyncSession, clock: Clock, settings: ReceptionS
 
 async def public(session: AsyncSession, appointment: Appointment) -> AppointmentPublic:
     return AppointmentPublic(**_columns(appointment), history=await history(session, AGGREGATE, appointment.id))
+
+
+async def list_appointments(session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None,
+                            store_id: str | None = None, day: date | None = None,
+                            status: AppointmentStatus | None = None, vin: str | None = None) -> AppointmentList:
+    rows, next_cursor = await repository.page(
+        session, store_id=listed_store(principal, store_id), limit=limit, cursor=cursor,
+        local_date=day.isoformat() if day else None, status=status, vin=vin.upper() if vin else None,
+    )
+    return AppointmentList(items=[summary(r) for r in rows], next_cursor=next_cursor)
 
 
 def summary(appointment: Appointment) -> AppointmentPublic:

@@ -24,12 +24,14 @@ async def last_seen(session: AsyncSession, store_id: str, vin: str) -> RepairOrd
 
 
 async def lines(session: AsyncSession, repair_order_id: str) -> list[RepairOrderLine]:
-    stmt = select(RepairOrderLine).where(RepairOrderLine.repair_order_id == repair_order_id).order_by(RepairOrderLine.position)
+    stmt = (select(RepairOrderLine).where(RepairOrderLine.repair_order_id == repair_order_id)
+            .order_by(RepairOrderLine.position))
     return list((await session.exec(stmt)).all())
 
 
 async def approvals(session: AsyncSession, repair_order_id: str) -> list[Approval]:
-    stmt = select(Approval).where(Approval.repair_order_id == repair_order_id).order_by(Approval.approved_at, Approval.id)
+    stmt = (select(Approval).where(Approval.repair_order_id == repair_order_id)
+            .order_by(Approval.approved_at, Approval.id))
     return list((await session.exec(stmt)).all())
 
 
@@ -41,11 +43,13 @@ async def delete_line(session: AsyncSession, line: RepairOrderLine) -> None:
     await session.delete(line)
 
 
-async def page(session: AsyncSession, *, store_filter, limit: int, cursor: str | None, status: str | None = None,
-               vin: str | None = None, number: str | None = None, appointment_id: str | None = None):
+async def page(session: AsyncSession, *, store_id: str | None, limit: int, cursor: str | None,
+               status: str | None = None, vin: str | None = None, number: str | None = None,
+               appointment_id: str | None = None):
+    """One page of orders, newest first; `store_id` narrows to one store's."""
     stmt = select(RepairOrder)
-    if store_filter is not None:
-        stmt = stmt.where(store_filter)
+    if store_id:
+        stmt = stmt.where(RepairOrder.store_id == store_id)
     if status:
         stmt = stmt.where(RepairOrder.status == status)
     if vin:

@@ -4,17 +4,41 @@ from fastapi import APIRouter, Query, Response
 
 from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute
 from services.common.errors import (
-    Conflict, Forbidden, InvalidTransition, NotFound, StaleVersion, ValidationFailed, problem_responses,
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    StaleVersion,
+    ValidationFailed,
+    problem_responses,
 )
-from services.common.stores import visible_store_filter
-from services.reception.repair_orders import repository, service
+from services.reception.repair_orders import service
 from services.reception.repair_orders.models import RepairOrder
 from services.reception.repair_orders.schemas import (
-    Approve, Cancel, CheckIn, Deliver, Estimate, Inspection, Insurance, LineCreate, RepairOrderList, RepairOrderPublic,
-    RepairOrderStatus, Settle,
+    Approve,
+    Cancel,
+    CheckIn,
+    Deliver,
+    Estimate,
+    Inspection,
+    Insurance,
+    LineCreate,
+    RepairOrderList,
+    RepairOrderPublic,
+    RepairOrderStatus,
+    Settle,
 )
 from services.reception.shared.router import (
-    Caller, IdQuery, IfMatch, LineId, NumberQuery, RepairOrderId, SettingsDep, StoreQuery, VinQuery, tag,
+    Caller,
+    IdQuery,
+    IfMatch,
+    LineId,
+    NumberQuery,
+    RepairOrderId,
+    SettingsDep,
+    StoreQuery,
+    VinQuery,
+    tag,
 )
 from services.reception.shared.service import check_version
 
@@ -38,11 +62,8 @@ async def list_repair_orders(session: SessionDep, principal: Caller, limit: Limi
                              number: NumberQuery = None,
                              appointment_id: IdQuery = None,
                              store_id: StoreQuery = None):
-    rows, next_cursor = await repository.page(
-        session, store_filter=visible_store_filter(principal, RepairOrder.store_id, store_id), limit=limit,
-        cursor=cursor, status=status, vin=vin.upper() if vin else None, number=number, appointment_id=appointment_id,
-    )
-    return RepairOrderList(items=[service.summary(r) for r in rows], next_cursor=next_cursor)
+    return await service.list_orders(session, principal, limit=limit, cursor=cursor, store_id=store_id, status=status,
+                                     vin=vin, number=number, appointment_id=appointment_id)
 
 
 @router.get("/{repair_order_id}", response_model=RepairOrderPublic, responses=problem_responses(NotFound))
@@ -60,8 +81,8 @@ async def _for_change(session, principal, repair_order_id: str, expected: int | 
 
 
 @router.post("/{repair_order_id}/lines", status_code=201, response_model=RepairOrderPublic, responses=ACTION_PROBLEMS)
-async def add_line(repair_order_id: RepairOrderId, body: LineCreate, session: SessionDep, clock: ClockDep, settings: SettingsDep,
-                   principal: Caller, expected: IfMatch, response: Response):
+async def add_line(repair_order_id: RepairOrderId, body: LineCreate, session: SessionDep, clock: ClockDep,
+                   settings: SettingsDep, principal: Caller, expected: IfMatch, response: Response):
     """Add a line; after approval it is a supplement that needs the customer's approval."""
     order = await _for_change(session, principal, repair_order_id, expected)
     await service.add_line(session, clock, settings, principal, order, body)
@@ -81,8 +102,8 @@ async def remove_line(repair_order_id: RepairOrderId, line_id: LineId, session: 
 
 
 @router.post("/{repair_order_id}/estimate", response_model=RepairOrderPublic, responses=ACTION_PROBLEMS)
-async def estimate(repair_order_id: RepairOrderId, session: SessionDep, clock: ClockDep, principal: Caller, expected: IfMatch,
-                   response: Response, body: Estimate | None = None):
+async def estimate(repair_order_id: RepairOrderId, session: SessionDep, clock: ClockDep, principal: Caller,
+                   expected: IfMatch, response: Response, body: Estimate | None = None):
     order = await _for_change(session, principal, repair_order_id, expected)
     await service.estimate(session, clock, principal, order, body)
     tag(response, order.version)
@@ -90,8 +111,8 @@ async def estimate(repair_order_id: RepairOrderId, session: SessionDep, clock: C
 
 
 @router.post("/{repair_order_id}/approve", response_model=RepairOrderPublic, responses=ACTION_PROBLEMS)
-async def approve(repair_order_id: RepairOrderId, body: Approve, session: SessionDep, clock: ClockDep, principal: Caller,
-                  expected: IfMatch, response: Response):
+async def approve(repair_order_id: RepairOrderId, body: Approve, session: SessionDep, clock: ClockDep,
+                  principal: Caller, expected: IfMatch, response: Response):
     """Record the customer's approval of the estimate, or of the supplements added since."""
     order = await _for_change(session, principal, repair_order_id, expected)
     await service.approve(session, clock, principal, order, body)
@@ -110,8 +131,8 @@ async def settle(repair_order_id: RepairOrderId, body: Settle, session: SessionD
 
 
 @router.post("/{repair_order_id}/deliver", response_model=RepairOrderPublic, responses=ACTION_PROBLEMS)
-async def deliver(repair_order_id: RepairOrderId, body: Deliver, session: SessionDep, clock: ClockDep, principal: Caller,
-                  expected: IfMatch, response: Response):
+async def deliver(repair_order_id: RepairOrderId, body: Deliver, session: SessionDep, clock: ClockDep,
+                  principal: Caller, expected: IfMatch, response: Response):
     order = await _for_change(session, principal, repair_order_id, expected)
     await service.deliver(session, clock, principal, order, body)
     tag(response, order.version)
@@ -119,8 +140,8 @@ async def deliver(repair_order_id: RepairOrderId, body: Deliver, session: Sessio
 
 
 @router.post("/{repair_order_id}/cancel", response_model=RepairOrderPublic, responses=ACTION_PROBLEMS)
-async def cancel(repair_order_id: RepairOrderId, session: SessionDep, clock: ClockDep, principal: Caller, expected: IfMatch,
-                 response: Response, body: Cancel | None = None):
+async def cancel(repair_order_id: RepairOrderId, session: SessionDep, clock: ClockDep, principal: Caller,
+                 expected: IfMatch, response: Response, body: Cancel | None = None):
     order = await _for_change(session, principal, repair_order_id, expected)
     await service.cancel(session, clock, principal, order, body.reason if body else None)
     tag(response, order.version)

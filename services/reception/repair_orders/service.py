@@ -5,9 +5,10 @@ cancelled from open, awaiting_approval or approved. in_progress and ready come f
 workshop's events. Lines added after approval are supplements: each batch needs the
 customer's own approval and is the only thing the next `repair_order.approved` carries.
 Money is integer fen, quantities Decimal; every amount is rounded once, half up."""
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,7 +16,11 @@ from services.common.clock import Clock
 from services.common.consumer import PoisonEvent
 from services.common.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from services.common.events.catalogue.reception import (
-    RepairOrderApproved, RepairOrderCancelled, RepairOrderDelivered, RepairOrderOpened, RepairOrderSettled,
+    RepairOrderApproved,
+    RepairOrderCancelled,
+    RepairOrderDelivered,
+    RepairOrderOpened,
+    RepairOrderSettled,
 )
 from services.common.identity import Principal
 from services.common.ids import new_id
@@ -30,13 +35,32 @@ from services.reception.appointments.models import Appointment
 from services.reception.repair_orders import repository
 from services.reception.repair_orders.models import Approval, Invoice, RepairOrder, RepairOrderLine
 from services.reception.repair_orders.schemas import (
-    PAY_TYPES, Approve, CheckIn, Deliver, Estimate, Inspection, Insurance, LineCreate, Payment, RepairOrderPublic,
+    PAY_TYPES,
+    Approve,
+    CheckIn,
+    Deliver,
+    Estimate,
+    Inspection,
+    Insurance,
+    LineCreate,
+    Payment,
+    RepairOrderList,
+    RepairOrderPublic,
+    RepairOrderStatus,
     RepairOrderSummary,
 )
 from services.reception.settings import ReceptionSettings
 from services.reception.shared import repository as counters
 from services.reception.shared.service import (
-    WORKSHOP, Who, fen, history, not_in_future, record_change, store_for_new_business, store_of,
+    WORKSHOP,
+    Who,
+    fen,
+    history,
+    listed_store,
+    not_in_future,
+    record_change,
+    store_for_new_business,
+    store_of,
 )
 
 AGGREGATE = "repair_order"
@@ -101,7 +125,8 @@ async def open_order(session: AsyncSession, clock: Clock, store: KnownStore, who
     session.add(order)
     record_change(session, aggregate=AGGREGATE, aggregate_id=order.id, store_id=store.id,
                   action="tow_in" if roadside_id else "check_in", from_status=None, to_status="open", by=who, at=now,
-                  detail={k: v for k, v in (("appointment_id", order.appointment_id), ("roadside_id", roadside_id)) if v})
+                  detail={k: v for k, v in (("appointment_id", order.appointment_id), ("roadside_id", roadside_id))
+                          if v})
     if appointment is not None:
         await appointment_service.check_in(session, appointment, order.id, who, now)
     await emit(session, RepairOrderOpened(
@@ -134,6 +159,16 @@ async def get_visible(session: AsyncSession, principal: Principal, repair_order_
     return order
 
 
+async def list_orders(session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None,
+                      store_id: str | None = None, status: RepairOrderStatus | None = None, vin: str | None = None,
+                      number: str | None = None, appointment_id: str | None = None) -> RepairOrderList:
+    rows, next_cursor = await repository.page(
+        session, store_id=listed_store(principal, store_id), limit=limit, cursor=cursor, status=status,
+        vin=vin.upper() if vin else None, number=number, appointment_id=appointment_id,
+    )
+    return RepairOrderList(items=[summary(r) for r in rows], next_cursor=next_cursor)
+
+
 def summary(order: RepairOrder) -> RepairOrderSummary:
     return RepairOrderSummary(**{name: getattr(order, name) for name in RepairOrderSummary.model_fields})
 
@@ -144,7 +179,8 @@ async def public(session: AsyncSession, order: RepairOrder) -> RepairOrderPublic
     return RepairOrderPublic(
         **summary(order).model_dump(),
         lines=[_line_public(line) for line in lines],
-        awaiting_supplement_approval=any(line.approval_id is None for line in lines) and order.status in SUPPLEMENT_STATES,
+        awaiting_supplement_approval=(any(line.approval_id is None for line in lines)
+                                      and order.status in SUPPLEMENT_STATES),
         approvals=[a.model_dump() for a in await repository.approvals(session, order.id)],
         invoice=invoice.model_dump() if invoice else None,
         history=await history(session, AGGREGATE, order.id),
@@ -157,7 +193,8 @@ def _line_public(line: RepairOrderLine) -> dict:
 
 # ---- lines ----------------------------------------------------------------------------
 
-def price_line(data: LineCreate, settings: ReceptionSettings, store: KnownStore, insurance: dict | None) -> dict[str, Any]:
+def price_line(data: LineCreate, settings: ReceptionSettings, store: KnownStore,
+               insurance: dict | None) -> dict[str, Any]:
     """Catalogue defaults and the pay-type rules for one line."""
     flat_rate: Decimal | None = None
     if data.kind == "labor":
@@ -190,7 +227,8 @@ def price_line(data: LineCreate, settings: ReceptionSettings, store: KnownStore,
         covered, what = bool(part["warranty_eligible"]), f"part {data.part_no}"
     else:
         if data.op_code or data.part_no:
-            raise ValidationFailed("op_code" if data.op_code else "part_no", f"a {data.kind} line has no catalogue item")
+            raise ValidationFailed("op_code" if data.op_code else "part_no",
+                                   f"a {data.kind} line has no catalogue item")
         if not data.description:
             raise ValidationFailed("description", f"a {data.kind} line needs a description")
         if data.unit_price_fen is None:
@@ -229,7 +267,8 @@ async def add_line(session: AsyncSession, clock: Clock, settings: ReceptionSetti
 async def remove_line(session: AsyncSession, settings: ReceptionSettings, order: RepairOrder, line_id: str) -> None:
     if order.status not in LINES_OPEN and order.status != "ready":
         raise InvalidTransition(order.status, "remove a line")
-    line = next((l for l in await repository.lines(session, order.id) if l.id == line_id), None)
+    line = next((candidate for candidate in await repository.lines(session, order.id) if candidate.id == line_id),
+                None)
     if line is None:
         raise NotFound("line not found on this repair order")
     if line.approval_id is not None:
@@ -280,7 +319,7 @@ async def estimate(session: AsyncSession, clock: Clock, principal: Principal, or
 
 async def approve(session: AsyncSession, clock: Clock, principal: Principal, order: RepairOrder,
                   data: Approve) -> Approval:
-    pending = [l for l in await repository.lines(session, order.id) if l.approval_id is None]
+    pending = [line for line in await repository.lines(session, order.id) if line.approval_id is None]
     supplement = order.status in SUPPLEMENT_STATES
     if not (order.status == "awaiting_approval" or (supplement and pending)):
         raise InvalidTransition(order.status, "approve")
@@ -291,7 +330,7 @@ async def approve(session: AsyncSession, clock: Clock, principal: Principal, ord
     approval = Approval(
         id=new_id(), repair_order_id=order.id, store_id=order.store_id, approved_by=data.approved_by,
         channel=data.channel, approved_at=now, recorded_by=who.as_dict(), supplement=supplement,
-        line_ids=[l.id for l in pending], amount_fen=sum(l.amount_fen for l in pending),
+        line_ids=[line.id for line in pending], amount_fen=sum(line.amount_fen for line in pending),
         customer_due_fen=order.totals["customer_due_fen"],
     )
     session.add(approval)
@@ -307,7 +346,7 @@ async def approve(session: AsyncSession, clock: Clock, principal: Principal, ord
         order.approved_at = now
     await emit(session, RepairOrderApproved(
         **_ids(order), **_parties(order), approved_by=data.approved_by, channel=data.channel, approved_at=now,
-        supplement=supplement, lines=[line_event(l) for l in pending], approval_id=approval.id,
+        supplement=supplement, lines=[line_event(line) for line in pending], approval_id=approval.id,
         opened_at=order.opened_at, insurance=order.insurance, totals=order.totals,
     ), subject=order.id, store_id=order.store_id, time=now)
     return approval
@@ -358,7 +397,8 @@ def split_by_payer(order: RepairOrder) -> list[dict[str, Any]]:
                        "total_fen": t["insurance_fen"]})
     store_paid = t["internal_fen"] + t["goodwill_fen"]
     if store_paid:
-        payers.append({"payer": "store", "name": "store", "pay_types": [p for p in ("internal", "goodwill") if t[f"{p}_fen"]],
+        payers.append({"payer": "store", "name": "store",
+                       "pay_types": [p for p in ("internal", "goodwill") if t[f"{p}_fen"]],
                        "amount_fen": store_paid, "tax_fen": 0, "total_fen": store_paid})
     return payers
 
@@ -368,7 +408,7 @@ async def settle(session: AsyncSession, clock: Clock, principal: Principal, orde
     if order.status != "ready":
         raise InvalidTransition(order.status, "settle")
     lines = await repository.lines(session, order.id)
-    if any(l.approval_id is None for l in lines):
+    if any(line.approval_id is None for line in lines):
         raise Conflict("supplement lines wait for the customer's approval; approve or remove them first",
                        current_state=order.status)
     due = order.totals["customer_due_fen"]
@@ -391,7 +431,8 @@ async def settle(session: AsyncSession, clock: Clock, principal: Principal, orde
     order.settled_at = now
     await emit(session, RepairOrderSettled(
         **_ids(order), **_parties(order), opened_at=order.opened_at, settled_at=now, invoice_no=invoice.number,
-        lines=[line_event(l) for l in lines], totals=order.totals, payments=invoice.payments, invoice_id=invoice.id,
+        lines=[line_event(line) for line in lines], totals=order.totals, payments=invoice.payments,
+        invoice_id=invoice.id,
         payers=invoice.payers, insurance=order.insurance, appointment_id=order.appointment_id, settled_by=principal.id,
     ), subject=order.id, store_id=order.store_id, time=now)
     return invoice
@@ -406,13 +447,15 @@ async def deliver(session: AsyncSession, clock: Clock, principal: Principal, ord
     now = clock.now()
     who = Who.of(principal)
     delivered_by = data.delivered_by or principal.name or principal.id
-    order.delivery = {"delivered_by": delivered_by, "explained": True, "notes": data.notes, "recorded_by": who.as_dict()}
+    order.delivery = {"delivered_by": delivered_by, "explained": True, "notes": data.notes,
+                      "recorded_by": who.as_dict()}
     _move(session, order, "delivered", "deliver", who, now, {"delivered_by": delivered_by})
     order.delivered_at = now
     invoice = await repository.invoice_of(session, order.id)
     await emit(session, RepairOrderDelivered(
         **_ids(order), **_parties(order), delivered_by=delivered_by, opened_at=order.opened_at,
-        settled_at=order.settled_at, delivered_at=now, lines=[line_event(l) for l in await repository.lines(session, order.id)],
+        settled_at=order.settled_at, delivered_at=now,
+        lines=[line_event(line) for line in await repository.lines(session, order.id)],
         totals=order.totals, invoice_no=invoice.number if invoice else None, explained=True,
         appointment_id=order.appointment_id, roadside_id=order.roadside_id, insurance=order.insurance,
     ), subject=order.id, store_id=order.store_id, time=now)

@@ -12,11 +12,12 @@ async def get(session: AsyncSession, roadside_id: str, *, for_update: bool = Fal
     return (await session.exec(stmt)).first()
 
 
-async def page(session: AsyncSession, *, store_filter, limit: int, cursor: str | None, status: str | None = None,
-               vin: str | None = None):
+async def page(session: AsyncSession, *, store_id: str | None, limit: int, cursor: str | None,
+               status: str | None = None, vin: str | None = None):
+    """One page of requests, newest first; `store_id` narrows to one store's."""
     stmt = select(RoadsideRequest)
-    if store_filter is not None:
-        stmt = stmt.where(store_filter)
+    if store_id:
+        stmt = stmt.where(RoadsideRequest.store_id == store_id)
     if status:
         stmt = stmt.where(RoadsideRequest.status == status)
     if vin:

@@ -4,13 +4,24 @@ from fastapi import APIRouter, Query, Response
 
 from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute
 from services.common.errors import (
-    Conflict, Forbidden, InvalidTransition, NotFound, StaleVersion, ValidationFailed, problem_responses,
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    StaleVersion,
+    ValidationFailed,
+    problem_responses,
 )
-from services.common.stores import visible_store_filter
-from services.reception.roadside import repository, service
+from services.reception.roadside import service
 from services.reception.roadside.models import RoadsideRequest
 from services.reception.roadside.schemas import (
-    Arrive, Dispatch, Resolve, RoadsideCreate, RoadsideList, RoadsidePublic, RoadsideStatus,
+    Arrive,
+    Dispatch,
+    Resolve,
+    RoadsideCreate,
+    RoadsideList,
+    RoadsidePublic,
+    RoadsideStatus,
 )
 from services.reception.shared.router import Caller, IfMatch, RoadsideId, StoreQuery, VinQuery, tag
 from services.reception.shared.service import check_version
@@ -33,11 +44,8 @@ async def list_requests(session: SessionDep, principal: Caller, limit: LimitQuer
                         status: Annotated[RoadsideStatus | None, Query()] = None,
                         vin: VinQuery = None,
                         store_id: StoreQuery = None):
-    rows, next_cursor = await repository.page(
-        session, store_filter=visible_store_filter(principal, RoadsideRequest.store_id, store_id), limit=limit,
-        cursor=cursor, status=status, vin=vin.upper() if vin else None,
-    )
-    return RoadsideList(items=[service.summary(r) for r in rows], next_cursor=next_cursor)
+    return await service.list_requests(session, principal, limit=limit, cursor=cursor, store_id=store_id,
+                                       status=status, vin=vin)
 
 
 @router.get("/{roadside_id}", response_model=RoadsidePublic, responses=problem_responses(NotFound))

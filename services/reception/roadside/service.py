@@ -18,8 +18,24 @@ from services.reception.repair_orders import repository as repair_orders
 from services.reception.repair_orders import service as repair_order_service
 from services.reception.roadside import repository
 from services.reception.roadside.models import RoadsideRequest
-from services.reception.roadside.schemas import Arrive, Dispatch, Resolve, RoadsideCreate, RoadsidePublic
-from services.reception.shared.service import Who, history, not_in_future, record_change, store_for_new_business, store_of
+from services.reception.roadside.schemas import (
+    Arrive,
+    Dispatch,
+    Resolve,
+    RoadsideCreate,
+    RoadsideList,
+    RoadsidePublic,
+    RoadsideStatus,
+)
+from services.reception.shared.service import (
+    Who,
+    history,
+    listed_store,
+    not_in_future,
+    record_change,
+    store_for_new_business,
+    store_of,
+)
 
 AGGREGATE = "roadside"
 # Giving up or handing over needs nobody on site; the other outcomes do.
@@ -39,7 +55,8 @@ async def request(session: AsyncSession, clock: Clock, principal: Principal, dat
     who = Who.of(principal)
     req = RoadsideRequest(
         id=new_id(), store_id=store.id, status="requested", customer=data.customer.model_dump(mode="json"),
-        vehicle=data.vehicle.model_dump(mode="json"), vin=data.vehicle.vin, location=data.location.model_dump(mode="json"),
+        vehicle=data.vehicle.model_dump(mode="json"), vin=data.vehicle.vin,
+        location=data.location.model_dump(mode="json"),
         problem=data.problem, mileage_km=data.mileage_km, requested_by=who.as_dict(), requested_at=now,
     )
     session.add(req)
@@ -124,6 +141,16 @@ async def resolve(session: AsyncSession, clock: Clock, principal: Principal, req
 
 async def public(session: AsyncSession, req: RoadsideRequest) -> RoadsidePublic:
     return RoadsidePublic(**_columns(req), history=await history(session, AGGREGATE, req.id))
+
+
+async def list_requests(session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None,
+                        store_id: str | None = None, status: RoadsideStatus | None = None,
+                        vin: str | None = None) -> RoadsideList:
+    rows, next_cursor = await repository.page(
+        session, store_id=listed_store(principal, store_id), limit=limit, cursor=cursor, status=status,
+        vin=vin.upper() if vin else None,
+    )
+    return RoadsideList(items=[summary(r) for r in rows], next_cursor=next_cursor)
 
 
 def summary(req: RoadsideRequest) -> RoadsidePublic:

@@ -64,6 +64,12 @@ async def store_of(session: AsyncSession, store_id: str) -> KnownStore:
     return store
 
 
+def listed_store(principal: Principal, requested: str | None) -> str | None:
+    """The store a list is narrowed to: a store's caller sees its own, whatever it names;
+    HQ the store it names, or every store (None)."""
+    return principal.store_id or requested
+
+
 def check_version(current: int, expected: int | None) -> None:
     if expected is not None and expected != current:
         raise StaleVersion(current)
