@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from services.common.errors import PROBLEM_BASE, PROBLEM_JSON
+from services.common.errors import PROBLEM_BASE, PROBLEM_JSON, Problem
 
 TITLES = {
     401: ("unauthorized", "Unauthorized"),
@@ -24,10 +24,8 @@ TITLES = {
 def problem(status: int, detail: str, *, instance: str | None = None, headers: dict[str, str] | None = None,
             **extra: Any) -> JSONResponse:
     kind, title = TITLES.get(status, ("error", "Error"))
-    body: dict[str, Any] = {"type": PROBLEM_BASE + kind, "title": title, "status": status, "detail": detail}
-    if instance:
-        body["instance"] = instance
-    body.update(extra)
+    body = Problem(type=PROBLEM_BASE + kind, title=title, status=status, detail=detail, instance=instance or None,
+                   **extra).body()
     headers = dict(headers or {})
     if status == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="aftersales"')

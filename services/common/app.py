@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Awaitable, Callable, Literal, Sequence
+from typing import Literal
 
 from fastapi import APIRouter, FastAPI
 
@@ -30,7 +31,7 @@ class ScheduledJob:
     """A job the worker runs periodically; it must be idempotent per day (the service's rule)."""
 
     name: str
-    run: Callable[["ServiceRuntime"], Awaitable[object]]
+    run: Callable[[ServiceRuntime], Awaitable[object]]
     every_seconds: float = 300.0
 
 
@@ -45,7 +46,7 @@ class ServiceSpec:
     scheduled: Sequence[ScheduledJob] = ()
     description: str = ""
     # Runs once after migrations, before serving (e.g. network's bootstrap key).
-    startup: Callable[["ServiceRuntime"], Awaitable[None]] | None = None
+    startup: Callable[[ServiceRuntime], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -99,7 +100,7 @@ def create_service_app(
             for task in runtime.tasks:
                 try:
                     await asyncio.wait_for(task, 15)
-                except (asyncio.TimeoutError, asyncio.CancelledError):
+                except (TimeoutError, asyncio.CancelledError):
                     task.cancel()
                 except Exception as exc:
                     log.warning("task ended with error", task=task.get_name(), error=repr(exc))
@@ -126,7 +127,6 @@ def create_service_app(
     if role != "worker":
         for router in spec.routers:
             app.include_router(router)
-    _add_problem_schema(app)
     return app
 
 
@@ -138,30 +138,5 @@ async def _schedule(job: ScheduledJob, runtime: ServiceRuntime) -> None:
             log.warning("scheduled job failed", job=job.name, error=repr(exc))
         try:
             await asyncio.wait_for(runtime.stop.wait(), job.every_seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
-
-
-def _add_problem_schema(app: FastAPI) -> None:
-    """Routes refer to #/components/schemas/Problem in their `responses=`."""
-    original = app.openapi
-
-    def openapi():
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = original()
-        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = {
-            "type": "object",
-            "properties": {
-                "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                "detail": {"type": "string"}, "instance": {"type": "string"},
-                "errors": {"type": "array", "items": {"type": "object", "properties": {
-                    "field": {"type": "string"}, "message": {"type": "string"}}}},
-            },
-            "required": ["type", "title", "status"],
-            "additionalProperties": True,
-        }
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi

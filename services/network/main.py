@@ -40,7 +40,7 @@ spec = ServiceSpec(
 
 
 async def _rate_limited(request: Request, exc: ApplicationRateLimited):
-    return problem_response(exc.status, exc.problem(str(request.url.path)), headers={"Retry-After": str(exc.retry_after)})
+    return problem_response(exc.problem(str(request.url.path)), headers={"Retry-After": str(exc.retry_after)})
 
 
 def create_app(settings: NetworkSettings | None = None, *, role: Role = "all", clock: Clock | None = None) -> FastAPI:

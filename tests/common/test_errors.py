@@ -3,13 +3,15 @@ request validation naming the field, unknown errors as a 500 without internals, 
 half-written record."""
 from __future__ import annotations
 
+import jsonschema
 import pytest
 from sqlmodel import func, select
 
-from services.common.errors import PROBLEM_BASE, PROBLEM_JSON, DomainError
+from services.common.errors import PROBLEM_BASE, PROBLEM_JSON, DomainError, Problem, problem_schema
 from tests.common.notes_app import DOMAIN_ERRORS, SECRET_IN_ERROR
 from tests.common.probe import Note
 from tests.support.platform import identity
+
 
 def advisor(store_id: str = "store-1") -> dict[str, str]:
     """Freshly signed headers: a signature made at import time would be stale a minute later."""
@@ -124,7 +126,8 @@ async def test_an_unknown_route_and_a_wrong_method_are_problems_too(notes):
     problem(await notes.delete("/v1/notes", headers=advisor()), 405)
 
 
-@pytest.mark.parametrize("path", ["/v1/errors/domain/conflict", "/v1/errors/domain/validation", "/v1/errors/unexpected"])
+@pytest.mark.parametrize("path", ["/v1/errors/domain/conflict", "/v1/errors/domain/validation",
+                                  "/v1/errors/unexpected"])
 async def test_a_request_that_fails_writes_nothing(notes, path):
     response = await notes.post(path, headers=advisor())
 
@@ -146,3 +149,17 @@ async def test_routes_list_their_problems_in_the_openapi_document(notes):
     for status in ("404", "409", "412"):
         content = operation["responses"][status]["content"]
         assert content == {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+async def test_the_documents_problem_schema_is_the_problem_model_and_every_answer_fits_it(notes):
+    schema = notes.app.openapi()["components"]["schemas"]["Problem"]
+    assert schema == problem_schema()
+    bodies = [problem(await notes.post("/v1/errors/domain/validation", headers=advisor()), 422),
+              problem(await notes.post("/v1/notes", json={}, headers=advisor()), 422),
+              problem(await notes.post("/v1/errors/domain/invalid-transition", headers=advisor()), 409),
+              problem(await notes.post("/v1/errors/unexpected", headers=advisor()), 500),
+              problem(await notes.get("/v1/nothing-here", headers=advisor()), 404)]
+
+    for body in bodies:
+        jsonschema.validate(body, schema)
+        assert Problem.model_validate(body).body() == body
