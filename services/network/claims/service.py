@@ -64,7 +64,8 @@ def _already_claimed(order: ClosedRepairOrder, taken: list[ClaimedLine]) -> Conf
 
 
 def _claimed_meanwhile(order: ClosedRepairOrder, line_ids: list[str]) -> Conflict:
-    findings = [policy.finding("R05", "claimed by another submission at the same moment", line_id) for line_id in line_ids]
+    findings = [policy.finding("R05", "claimed by another submission at the same moment", line_id)
+                for line_id in line_ids]
     return Conflict(f"lines of repair order {order.number} were claimed at the same moment; look up its claims",
                     findings=findings, claim_ids=[])
 
