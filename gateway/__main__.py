@@ -6,8 +6,8 @@ import argparse
 import uvicorn
 
 from gateway.main import create_app
-from services.common.heap import freeze_startup_objects
 from gateway.settings import GatewaySettings
+from services.common.heap import freeze_startup_objects
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 
 from services.common.errors import PROBLEM_JSON
-from services.common.identity import HQ_ROLES, STORE_ROLES
 from services.common.idempotency import MAX_KEY_LENGTH
+from services.common.identity import HQ_ROLES, STORE_ROLES
 from services.common.logging import get_logger
 from services.common.permissions import allowed, area_for
 
@@ -175,7 +175,8 @@ def _decorate(operation: dict, service: str, path: str, method: str) -> None:
         if not any(p.get("name", "").lower() == "idempotency-key" for p in parameters if isinstance(p, dict)):
             parameters.append({
                 "name": "Idempotency-Key", "in": "header", "required": False,
-                "description": "Makes a retry safe: the same key and body return the first answer and write nothing new",
+                "description": ("Makes a retry safe: the same key and body return the first answer and write "
+                                "nothing new"),
                 "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH,
                            "pattern": "^[\\x20-\\x7e]+$"},
             })
@@ -202,7 +203,7 @@ class ContractCache:
             # A full refresh every `ttl`; in between, only services never reached are asked again.
             targets = list(self.upstreams) if full else [s for s in self.upstreams if s not in self._known]
             results = await asyncio.gather(*(self._fetch(s, self.upstreams[s]) for s in targets))
-            for service, doc in zip(targets, results):
+            for service, doc in zip(targets, results, strict=True):
                 if doc is not None:
                     self._known[service] = doc
             missing = [s for s in self.upstreams if s not in self._known]
@@ -228,7 +229,7 @@ class ContractCache:
                 log.warning("cannot build the merged OpenAPI yet", error=repr(exc))
             try:
                 await asyncio.wait_for(stop.wait(), delay)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             delay = min(delay * 2, 30.0)
 

@@ -77,7 +77,7 @@ class KeyEventFeed:
                 log.warning("key event feed interrupted; retrying", error=repr(exc))
                 try:
                     await asyncio.wait_for(stop.wait(), delay)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 delay = min(delay * 2, 5.0)
             finally:

@@ -11,8 +11,8 @@ import hashlib
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Awaitable, Callable
 
 from prometheus_client import Counter
 
@@ -48,7 +48,7 @@ class KeyInfo:
     reason: str | None = None
 
     @classmethod
-    def from_introspection(cls, body: dict, fetched: float) -> "KeyInfo":
+    def from_introspection(cls, body: dict, fetched: float) -> KeyInfo:
         return cls(active=bool(body.get("active")), fetched=fetched, id=body.get("id"), role=body.get("role"),
                    store_id=body.get("store_id"), name=body.get("name") or "",
                    store_status=body.get("store_status"), reason=body.get("reason"))

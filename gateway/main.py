@@ -28,9 +28,8 @@ from .keyevents import KeyEventFeed
 from .keys import IntrospectionFailed, KeyCache
 from .problems import problem
 from .ratelimit import TokenBuckets
-from .connections import ServiceConnections
-from .upstream import HttpxUpstream, Upstream
 from .settings import SERVICES, GatewaySettings
+from .upstream import create_upstream
 
 log = get_logger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -192,8 +191,7 @@ def _swagger_assets() -> Path | None:
     return Path(swagger_ui_bundle.swagger_ui_path)
 
 
-def create_app(settings: GatewaySettings | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    """`transport` replaces the network transport of the upstream client (tests only)."""
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     configure_logging("gateway", settings.log_level)
 
@@ -212,7 +210,7 @@ def create_app(settings: GatewaySettings | None = None, *, transport: httpx.Asyn
             for task in tasks:
                 try:
                     await asyncio.wait_for(task, 10)
-                except (asyncio.TimeoutError, asyncio.CancelledError):
+                except (TimeoutError, asyncio.CancelledError):
                     task.cancel()
                 except Exception as exc:
                     log.warning("task ended with error", task=task.get_name(), error=repr(exc))
@@ -224,7 +222,6 @@ def create_app(settings: GatewaySettings | None = None, *, transport: httpx.Asyn
                   # look providers up on every request.
                   telemetry={"tracing": False, "metrics": False, "logs": False})
     client = httpx.AsyncClient(
-        transport=transport,
         limits=httpx.Limits(max_connections=settings.upstream_max_connections,
                             max_keepalive_connections=settings.upstream_max_keepalive,
                             keepalive_expiry=settings.upstream_keepalive_expiry),
@@ -253,19 +250,12 @@ def create_app(settings: GatewaySettings | None = None, *, transport: httpx.Asyn
         except ValueError as exc:
             raise IntrospectionFailed("network answered no JSON") from exc
 
-    keys = KeyCache(introspect, ttl=settings.key_cache_ttl_seconds, fallback_ttl=settings.key_cache_fallback_ttl_seconds,
-                    stale=settings.key_cache_stale_seconds, max_entries=settings.key_cache_max_entries)
+    keys = KeyCache(introspect, ttl=settings.key_cache_ttl_seconds,
+                    fallback_ttl=settings.key_cache_fallback_ttl_seconds, stale=settings.key_cache_stale_seconds,
+                    max_entries=settings.key_cache_max_entries)
     feed = KeyEventFeed(settings, keys)
     keys.feed_live = feed.live
-    if transport is None:
-        upstream: Upstream = ServiceConnections(
-            max_connections=settings.upstream_max_connections, keepalive_seconds=settings.upstream_keepalive_expiry,
-            connect_timeout=settings.upstream_connect_timeout, pool_timeout=settings.upstream_pool_timeout,
-            read_timeout=settings.upstream_read_timeout)
-    else:
-        upstream = HttpxUpstream(client, connect_timeout=settings.upstream_connect_timeout,
-                                 read_timeout=settings.upstream_read_timeout,
-                                 write_timeout=settings.upstream_write_timeout, pool_timeout=settings.upstream_pool_timeout)
+    upstream = create_upstream(settings.upstream_client, settings.upstream_limits)
     gate = proxy.Gate(
         settings=settings, upstream=upstream, keys=keys,
         per_key=TokenBuckets(settings.rate_limit_key_per_second, settings.rate_limit_key_burst),
@@ -307,7 +297,7 @@ def create_app(settings: GatewaySettings | None = None, *, transport: httpx.Asyn
                 return False
 
         results = await asyncio.gather(*(check(s, u) for s, u in settings.upstreams.items()))
-        checks = dict(zip(settings.upstreams, results))
+        checks = dict(zip(settings.upstreams, results, strict=True))
         ok = all(checks.values())
         # The key feed is reported, not required: without it keys are re-checked every couple of seconds.
         body = {"status": "ready" if ok else "not ready", "checks": checks, "key_events_live": feed.live()}
@@ -327,7 +317,8 @@ def create_app(settings: GatewaySettings | None = None, *, transport: httpx.Asyn
 
     assets = _swagger_assets()
     docs_csp = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-                "connect-src 'self'; font-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+                "connect-src 'self'; font-src 'self' data:; base-uri 'none'; form-action 'none'; "
+                "frame-ancestors 'none'")
 
     @app.get("/docs", include_in_schema=False)
     async def docs():

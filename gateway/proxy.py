@@ -13,16 +13,21 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from services.common.identity import (
-    ANONYMOUS_ROLE, HQ_ROLES, IDENTITY_HEADERS, STORE_ROLES, Principal, signed_headers,
+    ANONYMOUS_ROLE,
+    HQ_ROLES,
+    IDENTITY_HEADERS,
+    STORE_ROLES,
+    Principal,
+    signed_headers,
 )
 from services.common.logging import get_logger
 from services.common.permissions import allowed, area_for
 
 from .keys import KeyCache, NetworkUnavailable, well_formed
-from .upstream import CONNECT, NO_ANSWER, TIMEOUT, Upstream, UpstreamFailure
 from .problems import problem, too_many
 from .ratelimit import TokenBuckets
 from .settings import SERVICES, GatewaySettings
+from .upstream import CONNECT, NO_ANSWER, TIMEOUT, Upstream, UpstreamFailure
 
 log = get_logger(__name__)
 UPSTREAM_SECONDS = Histogram(
@@ -290,8 +295,9 @@ async def forward(gate: Gate, call: Call, principal: Principal, body: bytes) -> 
             break
         except UpstreamFailure as failure:
             # Nothing was answered yet. For a refused connection or a pooled connection the
-            # service had just closed, retrying is safe only for idempotent methods.
-            if failure.kind in (CONNECT, NO_ANSWER) and attempt < attempts:
+            # service had just closed, retrying is safe only for idempotent methods, and once
+            # (aiohttp may have sent it again already).
+            if failure.kind in (CONNECT, NO_ANSWER) and not failure.retried and attempt < attempts:
                 RETRIES.labels(service).inc()
                 continue
             return _failed(service, failure, instance, answering=False)

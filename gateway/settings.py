@@ -10,6 +10,8 @@ from pydantic_settings import NoDecode, SettingsConfigDict
 
 from services.common.settings import PlatformSettings
 
+from .upstream import UpstreamClient, UpstreamLimits
+
 SERVICES = ("reception", "workshop", "crm", "network")
 
 
@@ -24,8 +26,10 @@ class GatewaySettings(PlatformSettings):
     crm_url: str = "http://127.0.0.1:8103"
     network_url: str = "http://127.0.0.1:8104"
 
-    # The pooled upstream clients (requests: gateway.connections; key checks, readiness, OpenAPI: httpx).
-    # upstream_write_timeout applies to the httpx client only; bodies are at most 1 MiB.
+    # Which library forwards the proxied calls (gateway.upstream); key checks, readiness and the
+    # OpenAPI fetch always use httpx. upstream_write_timeout and upstream_max_keepalive apply to
+    # httpx only; bodies are at most 1 MiB.
+    upstream_client: UpstreamClient = "aiohttp"
     upstream_connect_timeout: float = 2.0
     upstream_read_timeout: float = 30.0
     upstream_write_timeout: float = 10.0
@@ -79,6 +83,14 @@ class GatewaySettings(PlatformSettings):
                 return json.loads(value)
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
+
+    @property
+    def upstream_limits(self) -> UpstreamLimits:
+        return UpstreamLimits(
+            max_connections=self.upstream_max_connections, max_keepalive=self.upstream_max_keepalive,
+            keepalive_seconds=self.upstream_keepalive_expiry, connect_timeout=self.upstream_connect_timeout,
+            read_timeout=self.upstream_read_timeout, write_timeout=self.upstream_write_timeout,
+            pool_timeout=self.upstream_pool_timeout)
 
     def upstream(self, service: str) -> str:
         return getattr(self, f"{service}_url").rstrip("/")

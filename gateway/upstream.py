@@ -1,17 +1,23 @@
-"""The gateway's client to the services: one small interface, two implementations.
+"""The gateway's client to the services: one small interface over a well-kept HTTP client.
 
-`gateway.connections.ServiceConnections` carries production traffic. httpx's pool
-checks every pooled socket on each request and aiohttp's client spends more CPU per
-request than the rest of the gateway together (both measured; docs/performance.md).
-An httpx transport is still accepted, so the gateway's own tests can route upstream calls
-to in-process apps."""
+`GATEWAY_UPSTREAM_CLIENT` chooses aiohttp's ClientSession or httpx's transport (the default
+is the one `make bench` measured closer to the targets, docs/performance.md); the proxy
+sees only `Upstream.send` and the four kinds of failure below. Either way, connections are
+kept alive per service, at most `GATEWAY_UPSTREAM_MAX_CONNECTIONS` in all, and one idle
+longer than `GATEWAY_UPSTREAM_KEEPALIVE_EXPIRY` is closed rather than reused. Neither keeps
+cookies (a cookie one caller's answer set must never ride on another caller's request),
+adds headers of its own, follows redirects or decompresses: the service's answer passes
+as it was sent."""
 from __future__ import annotations
 
-import asyncio
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import AsyncIterator, Awaitable, Callable, Protocol
+from typing import Literal, Protocol
 
+import aiohttp
 import httpx
+from yarl import URL
 
 # What can go wrong, in the terms the proxy answers with.
 CONNECT = "connect"        # no connection (refused, unreachable, no pool slot in time): nothing was sent
@@ -19,11 +25,23 @@ NO_ANSWER = "no_answer"    # the connection closed before any answer began
 TIMEOUT = "timeout"        # the service did not answer (or finish answering) in time
 BROKEN = "broken"          # the answer was not valid HTTP or broke off
 
+UpstreamClient = Literal["aiohttp", "httpx"]
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# RFC 9110 §9.2.2. aiohttp sends these once more by itself when the connection closes
+# before an answer (RFC 9112 §9.3.1), so the proxy must not add a retry of its own.
+_AIOHTTP_RETRIES = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+# Control characters (tab aside) would let a header value start a header of its own.
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_NAME_BREAKS = re.compile(rb"[\x00-\x1f\x7f:]")
+
 
 class UpstreamFailure(Exception):
-    def __init__(self, kind: str, detail: str) -> None:
+    def __init__(self, kind: str, detail: str, *, retried: bool = False) -> None:
         super().__init__(detail)
         self.kind = kind
+        # The client already sent the request a second time itself.
+        self.retried = retried
 
 
 @dataclass
@@ -49,41 +67,180 @@ class Upstream(Protocol):
     async def aclose(self) -> None: ...
 
 
-class HttpxUpstream:
-    """The same interface over an httpx client (the gateway's tests give it a transport)."""
+@dataclass(frozen=True)
+class UpstreamLimits:
+    max_connections: int
+    max_keepalive: int          # httpx only: aiohttp keeps any idle connection until keepalive_seconds
+    keepalive_seconds: float
+    connect_timeout: float
+    read_timeout: float         # between two reads of an answer; none for server-sent events
+    write_timeout: float        # httpx only
+    pool_timeout: float         # waiting for a free connection when all are busy
 
-    def __init__(self, client: httpx.AsyncClient, *, connect_timeout: float, read_timeout: float,
-                 write_timeout: float, pool_timeout: float) -> None:
-        self._client = client
-        self._timeouts = dict(connect=connect_timeout, write=write_timeout, pool=pool_timeout)
-        self._read_timeout = read_timeout
+
+def refuse_unsafe_headers(headers: list[tuple[bytes, bytes]]) -> None:
+    """A line break in a value would let a caller write headers of their own (an identity
+    header, say) after the ones the gateway signed; both clients refuse too, this names why."""
+    for name, value in headers:
+        if _CONTROL.search(value) is not None or _NAME_BREAKS.search(name) is not None:
+            raise UpstreamFailure(BROKEN, f"refused to send header {name!r}: control characters or colon")
+
+
+def create_upstream(client: UpstreamClient, limits: UpstreamLimits) -> Upstream:
+    if client == "aiohttp":
+        return AiohttpUpstream(limits)
+    return HttpxUpstream(limits)
+
+
+class AiohttpUpstream:
+    """aiohttp's ClientSession on a TCPConnector: a pool of `max_connections` for all
+    services, idle connections closed after `keepalive_seconds`. The session is opened on
+    the first request, inside the event loop that serves it."""
+
+    def __init__(self, limits: UpstreamLimits) -> None:
+        self._limits = limits
+        self._session: aiohttp.ClientSession | None = None
+        # aiohttp's `connect` covers waiting for a pool slot and connecting together.
+        connect = limits.pool_timeout + limits.connect_timeout
+        self._timeout = aiohttp.ClientTimeout(total=None, connect=connect, sock_connect=limits.connect_timeout,
+                                              sock_read=limits.read_timeout)
+        self._stream_timeout = aiohttp.ClientTimeout(total=None, connect=connect,
+                                                     sock_connect=limits.connect_timeout, sock_read=None)
+
+    def _open(self) -> aiohttp.ClientSession:
+        limits = self._limits
+        # Services are named by address or by a cluster DNS name; aiohttp resolves no IP
+        # literal, and keeps a resolved name for ten seconds.
+        connector = aiohttp.TCPConnector(limit=limits.max_connections, limit_per_host=0,
+                                         keepalive_timeout=limits.keepalive_seconds, ttl_dns_cache=10)
+        self._session = aiohttp.ClientSession(
+            connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False, trust_env=False,
+            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"), timeout=self._timeout)
+        return self._session
 
     async def send(self, method: str, url: str, headers: list[tuple[bytes, bytes]], body: bytes,
                    *, streaming: bool) -> UpstreamAnswer:
-        timeout = httpx.Timeout(read=None if streaming else self._read_timeout, **self._timeouts)
-        request = self._client.build_request(method, url, headers=headers, content=body, timeout=timeout)
+        refuse_unsafe_headers(headers)
+        session = self._session or self._open()
+        # aiohttp takes text headers and sends them as UTF-8: bytes that are UTF-8 pass
+        # unchanged, any other byte is sent as the character it stands for in Latin-1.
+        text = [(name.decode("latin-1"), _text(value)) for name, value in headers]
+        if not body and method in _BODY_METHODS:
+            text.append(("content-length", "0"))
         try:
-            response = await self._client.send(request, stream=True)
+            # encoded=True: the path and query go exactly as the caller wrote them.
+            response = await session.request(method, URL(url, encoded=True), headers=text, data=body or None,
+                                             allow_redirects=False,
+                                             timeout=self._stream_timeout if streaming else self._timeout)
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise UpstreamFailure(CONNECT, f"no connection within the connect timeout: {exc!r}") from exc
+        except aiohttp.ServerTimeoutError as exc:
+            raise UpstreamFailure(TIMEOUT, f"the service did not answer in time: {exc!r}") from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise UpstreamFailure(CONNECT, repr(exc)) from exc
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            raise UpstreamFailure(NO_ANSWER, f"the connection closed before an answer: {exc!r}",
+                                  retried=method in _AIOHTTP_RETRIES) from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamFailure(BROKEN, f"not a valid HTTP answer: {exc!r}") from exc
+        if response.status == 101:
+            response.close()
+            raise UpstreamFailure(BROKEN, "the service switched protocols")
+
+        async def read() -> bytes:
+            try:
+                return await response.read()
+            except aiohttp.ServerTimeoutError as exc:
+                raise UpstreamFailure(TIMEOUT, f"the service did not finish its answer in time: {exc!r}") from exc
+            except aiohttp.ClientError as exc:
+                raise UpstreamFailure(BROKEN, f"the answer broke off: {exc!r}") from exc
+
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in response.content.iter_any():
+                    yield chunk
+            except aiohttp.ClientError as exc:
+                raise UpstreamFailure(BROKEN, f"the stream broke off: {exc!r}") from exc
+
+        async def close() -> None:
+            # Back to the pool when read whole; an answer left unread closes its connection.
+            response.release()
+
+        return UpstreamAnswer(status=response.status, headers=list(response.raw_headers),
+                              content_type=response.headers.get("Content-Type", ""),
+                              _read=read, _chunks=chunks, close=close)
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+def _text(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+class HttpxUpstream:
+    """httpx's connection pool (its AsyncHTTPTransport, on httpcore and h11) without the
+    AsyncClient around it: the client's cookie jar, default headers, redirect and auth
+    handling are all things a proxy must not do."""
+
+    def __init__(self, limits: UpstreamLimits) -> None:
+        self._transport = httpx.AsyncHTTPTransport(
+            limits=httpx.Limits(max_connections=limits.max_connections,
+                                max_keepalive_connections=limits.max_keepalive,
+                                keepalive_expiry=limits.keepalive_seconds),
+            trust_env=False, retries=0)
+        timeouts = dict(connect=limits.connect_timeout, write=limits.write_timeout, pool=limits.pool_timeout)
+        self._timeout = {"timeout": {**timeouts, "read": limits.read_timeout}}
+        self._stream_timeout = {"timeout": {**timeouts, "read": None}}
+
+    async def send(self, method: str, url: str, headers: list[tuple[bytes, bytes]], body: bytes,
+                   *, streaming: bool) -> UpstreamAnswer:
+        refuse_unsafe_headers(headers)
+        if not body and method in _BODY_METHODS:
+            headers = [*headers, (b"content-length", b"0")]
+        request = httpx.Request(method, url, headers=headers, content=body,
+                                extensions=self._stream_timeout if streaming else self._timeout)
+        try:
+            response = await self._transport.handle_async_request(request)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise UpstreamFailure(CONNECT, repr(exc)) from exc
-        except httpx.RemoteProtocolError as exc:
-            raise UpstreamFailure(NO_ANSWER, repr(exc)) from exc
         except httpx.TimeoutException as exc:
-            raise UpstreamFailure(TIMEOUT, repr(exc)) from exc
+            raise UpstreamFailure(TIMEOUT, f"the service did not answer in time: {exc!r}") from exc
+        except (httpx.ReadError, httpx.WriteError) as exc:
+            raise UpstreamFailure(NO_ANSWER, f"the connection closed before an answer: {exc!r}") from exc
+        except httpx.RemoteProtocolError as exc:
+            # httpcore's words for a connection that closed before the status line.
+            if "without sending a response" in str(exc):
+                raise UpstreamFailure(NO_ANSWER, f"the connection closed before an answer: {exc!r}") from exc
+            raise UpstreamFailure(BROKEN, f"not a valid HTTP answer: {exc!r}") from exc
         except httpx.TransportError as exc:
             raise UpstreamFailure(BROKEN, repr(exc)) from exc
+        if response.status_code == 101:
+            await response.aclose()
+            raise UpstreamFailure(BROKEN, "the service switched protocols")
 
         async def read() -> bytes:
             try:
                 return b"".join([chunk async for chunk in response.aiter_raw()])
             except httpx.TimeoutException as exc:
-                raise UpstreamFailure(TIMEOUT, repr(exc)) from exc
+                raise UpstreamFailure(TIMEOUT, f"the service did not finish its answer in time: {exc!r}") from exc
             except httpx.TransportError as exc:
-                raise UpstreamFailure(BROKEN, repr(exc)) from exc
+                raise UpstreamFailure(BROKEN, f"the answer broke off: {exc!r}") from exc
+
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in response.aiter_raw():
+                    yield chunk
+            except httpx.TransportError as exc:
+                raise UpstreamFailure(BROKEN, f"the stream broke off: {exc!r}") from exc
 
         return UpstreamAnswer(status=response.status_code, headers=list(response.headers.raw),
                               content_type=response.headers.get("content-type", ""),
-                              _read=read, _chunks=response.aiter_raw, close=response.aclose)
+                              _read=read, _chunks=chunks, close=response.aclose)
 
     async def aclose(self) -> None:
-        return None
+        await self._transport.aclose()

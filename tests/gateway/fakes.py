@@ -1,14 +1,18 @@
-"""In-process stand-ins for the services, for the gateway's own fast tests.
+"""Stand-ins for the services, for the gateway's own fast tests.
 
-The gateway's upstream client is given a transport that routes by host to small ASGI
-apps: a network that answers introspection (and checks the gateway's signature the way
-the real one does), and echo services that verify the forwarded identity with the
-platform's own `verify` and answer with what they received."""
+Small ASGI apps served by uvicorn in the test's event loop, reached by the gateway over
+real sockets through its production upstream client: a network that answers
+introspection (and checks the gateway's signature the way the real one does), and echo
+services that verify the forwarded identity with the platform's own `verify` and answer
+with what they received."""
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -19,9 +23,9 @@ from starlette.routing import Route
 from gateway.main import create_app
 from gateway.settings import GatewaySettings
 from services.common.identity import IdentityError, verify
+from tests.gateway.servers import Served
 
 SECRET = "test-identity-secret-0123456789-abcdef"
-HOSTS = {s: f"{s}.test" for s in ("reception", "workshop", "crm", "network")}
 CLIENT_ADDRESS = "203.0.113.7"
 
 
@@ -36,7 +40,8 @@ def service_openapi(service: str) -> dict:
                         "responses": {"200": {"description": "ok", "content": {"application/json": {
                             "schema": {"$ref": "#/components/schemas/ItemList"}}}}}},
                 "post": {"operationId": "create_thing", "tags": ["things"],
-                         "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}}},
+                         "requestBody": {"content": {"application/json": {
+                             "schema": {"$ref": "#/components/schemas/Item"}}}},
                          "responses": {"201": {"description": "created"},
                                        "404": {"description": "Not found", "content": {"application/problem+json": {
                                            "schema": {"$ref": "#/components/schemas/Problem"}}}},
@@ -48,16 +53,19 @@ def service_openapi(service: str) -> dict:
         },
         "components": {"schemas": {
             "Item": {"type": "object", "properties": {"name": {"type": "string"}}, "title": f"{service} item"},
-            "ItemList": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}}},
+            "ItemList": {"type": "object", "properties": {
+                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}}},
             "HTTPValidationError": {"type": "object"},
             "Problem": {"type": "object"},
         }},
     }
 
 
-def echo_app(service: str) -> Starlette:
+def echo_app(service: str, delays: dict[str, float] | None = None) -> Starlette:
     async def echo(request: Request) -> Response:
         body = await request.body()
+        if delays and delays.get(service):
+            await asyncio.sleep(delays[service])
         try:
             p = verify(request.headers, SECRET)
             principal: Any = {"id": p.id, "role": p.role, "store_id": p.store_id, "name": p.name}
@@ -85,10 +93,10 @@ def echo_app(service: str) -> Starlette:
 class FakeNetwork:
     """network's introspection, with keys the test declares."""
 
-    def __init__(self) -> None:
+    def __init__(self, delays: dict[str, float] | None = None) -> None:
         self.keys: dict[str, dict] = {}
         self.introspections = 0
-        self.app = echo_app("network")
+        self.app = echo_app("network", delays)
         self.app.router.routes.insert(0, Route("/v1/internal/introspect", self._introspect, methods=["POST"]))
 
     def add_key(self, token: str, key_id: str, role: str, store_id: str | None = None, name: str = "",
@@ -109,37 +117,52 @@ class FakeNetwork:
         return JSONResponse(self.keys.get(token, {"active": False, "reason": "unknown key"}))
 
 
-class Upstreams(httpx.AsyncBaseTransport):
-    """Routes upstream calls by host to in-process apps; `down` hosts refuse connections."""
+@dataclass
+class Seen:
+    """One request as a stand-in service received it."""
 
-    def __init__(self, apps: dict[str, Any]) -> None:
-        self.transports = {HOSTS[s]: httpx.ASGITransport(app=a) for s, a in apps.items()}
-        self.down: set[str] = set()
-        self.refuse_next: dict[str, int] = {}
-        self.timeout: set[str] = set()
-        self.calls: list[httpx.Request] = []
+    service: str
+    method: str
+    path: str
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        host = request.url.host
-        self.calls.append(request)
-        if host in self.timeout:
-            raise httpx.ReadTimeout("upstream too slow", request=request)
-        if self.refuse_next.get(host):
-            self.refuse_next[host] -= 1
-            raise httpx.ConnectError("connection refused", request=request)
-        if host in self.down or host not in self.transports:
-            raise httpx.ConnectError("connection refused", request=request)
-        return await self.transports[host].handle_async_request(request)
 
-    def service_calls(self, service: str, path_prefix: str = "/v1/") -> list[httpx.Request]:
-        return [c for c in self.calls if c.url.host == HOSTS[service] and c.url.path.startswith(path_prefix)
-                and not c.url.path.startswith("/v1/internal")]
+def recorded(app, service: str, calls: list[Seen]):
+    async def record(scope, receive, send):
+        if scope["type"] == "http":
+            calls.append(Seen(service, scope["method"], scope["path"]))
+        await app(scope, receive, send)
+    return record
+
+
+class Services:
+    """The stand-ins served by uvicorn on their own ports: the gateway reaches them over
+    real sockets through its production client. `stop` makes one refuse connections,
+    `slow` makes one take that long to answer."""
+
+    def __init__(self, apps: dict[str, Any], delays: dict[str, float]) -> None:
+        self.calls: list[Seen] = []
+        self.delays = delays  # shared with the echo apps
+        self.served = {s: Served(recorded(a, s, self.calls)) for s, a in apps.items()}
+
+    def url(self, service: str) -> str:
+        return self.served[service].url
+
+    async def start(self, *services: str) -> None:
+        await asyncio.gather(*(self.served[s].start() for s in services or self.served))
+
+    async def stop(self, *services: str) -> None:
+        await asyncio.gather(*(self.served[s].stop() for s in services or self.served))
+
+    def slow(self, service: str, seconds: float) -> None:
+        self.delays[service] = seconds
+
+    def service_calls(self, service: str, path_prefix: str = "/v1/") -> list[Seen]:
+        return [c for c in self.calls if c.service == service and c.path.startswith(path_prefix)
+                and not c.path.startswith("/v1/internal")]
 
 
 def settings(**overrides) -> GatewaySettings:
     values: dict[str, Any] = dict(
-        reception_url=f"http://{HOSTS['reception']}", workshop_url=f"http://{HOSTS['workshop']}",
-        crm_url=f"http://{HOSTS['crm']}", network_url=f"http://{HOSTS['network']}",
         identity_secret=SECRET, key_events=False, cors_origins=["https://store.example"],
         rate_limit_key_per_second=1000, rate_limit_key_burst=1000,
         rate_limit_client_per_second=1000, rate_limit_client_burst=1000, log_level="WARNING",
@@ -149,8 +172,8 @@ def settings(**overrides) -> GatewaySettings:
 
 
 class Rig:
-    def __init__(self, app, network: FakeNetwork, upstreams: Upstreams, client: httpx.AsyncClient) -> None:
-        self.app, self.network, self.upstreams, self.client = app, network, upstreams, client
+    def __init__(self, app, network: FakeNetwork, services: Services, client: httpx.AsyncClient) -> None:
+        self.app, self.network, self.services, self.client = app, network, services, client
 
     def key(self, role: str, store_id: str | None = None, name: str = "", key_id: str | None = None) -> str:
         token = f"ak_{role}_{store_id or 'hq'}_{len(self.network.keys)}_0123456789"
@@ -163,12 +186,22 @@ class Rig:
 
 
 @asynccontextmanager
-async def gateway(**overrides) -> AsyncIterator[Rig]:
-    network = FakeNetwork()
-    apps = {"network": network.app, **{s: echo_app(s) for s in ("reception", "workshop", "crm")}}
-    upstreams = Upstreams(apps)
-    app = create_app(settings(**overrides), transport=upstreams)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=(CLIENT_ADDRESS, 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
-            yield Rig(app, network, upstreams, client)
+async def gateway(*, own: dict[str, str] | None = None, **overrides) -> AsyncIterator[Rig]:
+    """The gateway in this process, its upstream client (the production one unless
+    `upstream_client` says otherwise) forwarding over real sockets to stand-ins served by
+    uvicorn; `own` names services the test serves itself, by URL."""
+    own = own or {}
+    delays: dict[str, float] = {}
+    network = FakeNetwork(delays)
+    apps = {"network": network.app, **{s: echo_app(s, delays) for s in ("reception", "workshop", "crm")}}
+    services = Services({s: a for s, a in apps.items() if s not in own}, delays)
+    await services.start()
+    try:
+        urls = {f"{s}_url": own.get(s) or services.url(s) for s in apps}
+        app = create_app(settings(**{**urls, **overrides}))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, client=(CLIENT_ADDRESS, 40000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
+                yield Rig(app, network, services, client)
+    finally:
+        await services.stop()
