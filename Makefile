@@ -44,5 +44,6 @@ demo: install
 asyncapi: install
 	$(PY) -m services.common.events.asyncapi
 
+# Stops nothing: run it with the platform stopped. Removes the local database and broker data too.
 clean:
-	rm -rf var/*.db var/*.db-* .pytest_cache
+	rm -rf var/pg var/kafka var/log .pytest_cache
