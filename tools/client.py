@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -55,7 +56,8 @@ class Api:
             if response.status_code == 429 and attempt < self.retries:
                 await asyncio.sleep(min(float(response.headers.get("Retry-After", "1")), 5.0))
                 continue
-            body = response.json() if response.content and "json" in response.headers.get("content-type", "") else response.text
+            is_json = response.content and "json" in response.headers.get("content-type", "")
+            body = response.json() if is_json else response.text
             if response.status_code not in expect:
                 raise ApiError(method, path, response.status_code, body)
             return body
@@ -68,7 +70,8 @@ class Api:
         return await self.call("POST", path, json if json is not None else {}, **kw)
 
 
-async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float = 60.0, interval: float = 0.1, what: str = "condition") -> Any:
+async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float = 60.0, interval: float = 0.1,
+                   what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = await check()
@@ -109,9 +112,14 @@ class Store:
         return self.staff["crm_agent"]
 
 
-async def issue_key(hq: Api, role: str, store_id: str | None, label: str) -> tuple[str, str]:
+class IssuedKey(NamedTuple):
+    id: str  # the key's id: the principal id of whoever holds it
+    key: str  # the secret, shown once
+
+
+async def issue_key(hq: Api, role: str, store_id: str | None, label: str) -> IssuedKey:
     issued = await hq.post("/api/network/v1/api-keys", {"role": role, "store_id": store_id, "label": label})
-    return issued["id"], issued["key"]
+    return IssuedKey(issued["id"], issued["key"])
 
 
 async def open_store(hq: Api, http: httpx.AsyncClient, *, code: str, name: str, region: str = "East",
@@ -229,7 +237,8 @@ async def _status_is(api: Api, ro: str, status: str) -> dict | None:
     return order if order["status"] == status else None
 
 
-async def work_the_order(store: Store, ro: str, *, jobs_expected: int, parts_expected: int, timeout: float = 60.0) -> None:
+async def work_the_order(store: Store, ro: str, *, jobs_expected: int, parts_expected: int,
+                         timeout: float = 60.0) -> None:
     """The workshop side: assign, start, complete and quality-check every job; issue every part."""
 
     async def jobs_made():
@@ -263,14 +272,15 @@ async def first_callback(store: Store, ro: str, timeout: float = 60.0) -> dict:
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def next_slot(hours_ahead: int = 2, zone: str = "Asia/Shanghai", first_hour: int = 8, last_hour: int = 17) -> datetime:
     """The first whole hour at least `hours_ahead` away that the store takes bookings for
     (slot starts `first_hour`..`last_hour` in its time zone, reception's defaults)."""
     local = (now_utc() + timedelta(hours=hours_ahead)).astimezone(ZoneInfo(zone))
-    t = local.replace(minute=0, second=0, microsecond=0) + (timedelta(hours=1) if local.minute or local.second else timedelta())
+    past_the_hour = timedelta(hours=1) if local.minute or local.second else timedelta()
+    t = local.replace(minute=0, second=0, microsecond=0) + past_the_hour
     while not first_hour <= t.hour <= last_hour:
         t += timedelta(hours=1)
-    return t.astimezone(timezone.utc)
+    return t.astimezone(UTC)

@@ -1,5 +1,5 @@
 """`make demo` against the real platform: every service and the gateway as processes on
-the real broker, the services' clocks read from a file the demo moves. A few simulated
+the real broker and PostgreSQL, the services' clocks read from a file the demo moves. A few simulated
 days with one dealer store and one partner outlet; afterwards the figures the platform
 answers are the figures the demo made, the history lies in the replayed days, the
 platform is back on real time, and the same seed on a second fresh platform tells the
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.support.processes import Platform
+from tests.support.processes import Platform, PostgresDatabases
 from tools import demo
 from tools.client import Api, all_items
 
@@ -34,13 +34,11 @@ def _config(platform: Platform, **kw) -> demo.DemoConfig:
 
 
 @pytest.fixture(scope="module")
-def demo_runs(kafka_bootstrap, tmp_path_factory):
-    """Two fresh platforms started side by side, the same seed run into each."""
-    platforms = []
-    for name in ("first", "second"):
-        folder = tmp_path_factory.mktemp(name)
-        platforms.append(Platform(folder, kafka_bootstrap=kafka_bootstrap,
-                                  env={"PLATFORM_CLOCK": f"file:{folder / 'demo-clock'}"}))
+def demo_runs(kafka_bootstrap, pg_admin_url, tmp_path_factory):
+    """Two fresh platforms started side by side, each with its own PostgreSQL databases,
+    the same seed run into each."""
+    databases = PostgresDatabases(pg_admin_url)
+    platforms: list[Platform] = []
     errors: list[BaseException] = []
 
     def start(platform: Platform) -> None:
@@ -49,12 +47,16 @@ def demo_runs(kafka_bootstrap, tmp_path_factory):
         except BaseException as exc:  # reported below, after both have been given their chance
             errors.append(exc)
 
-    threads = [threading.Thread(target=start, args=(p,)) for p in platforms]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
     try:
+        for name in ("first", "second"):
+            folder = tmp_path_factory.mktemp(name)
+            platforms.append(Platform(folder, kafka_bootstrap=kafka_bootstrap, database_url=databases,
+                                      env={"PLATFORM_CLOCK": f"file:{folder / 'demo-clock'}"}))
+        threads = [threading.Thread(target=start, args=(p,)) for p in platforms]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
         if errors:
             raise errors[0]
 
@@ -66,6 +68,7 @@ def demo_runs(kafka_bootstrap, tmp_path_factory):
     finally:
         for platform in platforms:
             platform.stop()
+        databases.close()
 
 
 def _window(summary: demo.Summary) -> dict:
@@ -135,7 +138,8 @@ async def test_the_same_seed_tells_the_same_story(demo_runs):
     assert first.kpis == second.kpis
 
 
-async def test_a_platform_that_does_not_follow_the_clock_file_is_refused_before_anything_is_written(demo_runs, tmp_path):
+async def test_a_platform_that_does_not_follow_the_clock_file_is_refused_before_anything_is_written(
+        demo_runs, tmp_path):
     platform, _, _ = demo_runs
     config = _config(platform, stores=["BJ-CY-01"])
     config.clock_file = tmp_path / "not-the-platforms-clock"

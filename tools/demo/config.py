@@ -1,0 +1,31 @@
+"""What the demo is asked to do, and the one error that stops it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_URL = "http://127.0.0.1:8000"
+DEFAULT_CLOCK_FILE = REPO / "var" / "demo-clock"
+DEFAULT_DAYS = 60
+
+
+@dataclass
+class DemoConfig:
+    url: str = DEFAULT_URL
+    key: str | None = None
+    seed: int = 1
+    scale: float = 1.0
+    days: int = DEFAULT_DAYS
+    end: date | None = None  # last simulated day (local); default yesterday
+    stores: list[str] | None = None  # store codes to take from the stores file; default all
+    stores_file: Path | None = None
+    clock_file: Path = DEFAULT_CLOCK_FILE
+    progress: bool = True
+    strict: bool = False  # stop at the first unexpected answer instead of counting it
+    timeout: float = 60.0  # for event-driven state to appear
+
+
+class DemoError(Exception):
+    """The demo cannot go on (platform not reachable, wrong key, clock not followed)."""

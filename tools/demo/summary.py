@@ -1,0 +1,121 @@
+"""What the demo counts as the story goes, and the summary it prints at the end."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+
+class Tally(StrEnum):
+    """Everything the demo counts. Plain strings underneath, so `counts["orders_opened"]`
+    reads the same figure."""
+
+    DEALER_STORES = "dealer_stores"
+    OUTLET_APPLICATIONS = "outlet_applications"
+    OUTLETS_ACTIVATED = "outlets_activated"
+    APPOINTMENTS_BOOKED = "appointments_booked"
+    APPOINTMENTS_CANCELLED = "appointments_cancelled"
+    NO_SHOWS = "no_shows"
+    WALK_INS = "walk_ins"
+    ORDERS_OPENED = "orders_opened"
+    ORDERS_DELIVERED = "orders_delivered"
+    ORDERS_CANCELLED = "orders_cancelled"
+    LINES_DECLINED = "lines_declined"
+    SUPPLEMENTS = "supplements"
+    COMEBACK_VISITS = "comeback_visits"
+    COMEBACKS_DETECTED = "comebacks_detected"
+    JOBS_PASSED = "jobs_passed"
+    QC_FAILURES = "qc_failures"
+    BACKORDERS = "backorders"
+    PURCHASE_ORDERS = "purchase_orders"
+    DELIVERIES_RECEIVED = "deliveries_received"
+    ROADSIDE_REQUESTS = "roadside_requests"
+    ROADSIDE_TOWED = "roadside_towed"
+    CALLBACKS_COMPLETED = "callbacks_completed"
+    CALLBACKS_UNREACHABLE = "callbacks_unreachable"
+    CALLBACKS_CANCELLED = "callbacks_cancelled"
+    FOLLOW_UPS_COMPLETED = "follow_ups_completed"
+    CLUB_MEMBERS = "club_members"
+    REMINDERS_SENT = "reminders_sent"
+    COMPLAINTS_OPENED = "complaints_opened"
+    COMPLAINTS_PHONED_IN = "complaints_phoned_in"
+    COMPLAINTS_RESOLVED = "complaints_resolved"
+    COMPLAINTS_REOPENED = "complaints_reopened"
+    COMPLAINTS_CLOSED = "complaints_closed"
+    COMPLAINTS_ESCALATED = "complaints_escalated"
+    CLAIMS_SUBMITTED = "claims_submitted"
+    CLAIMS_APPROVED = "claims_approved"
+    CLAIMS_PARTIAL = "claims_partial"
+    CLAIMS_REJECTED = "claims_rejected"
+    CLAIMS_TO_SECOND_APPROVAL = "claims_to_second_approval"
+    CLAIMS_RESUBMITTED = "claims_resubmitted"
+    SETTLEMENTS_ISSUED = "settlements_issued"
+    SETTLEMENTS_CONFIRMED = "settlements_confirmed"
+    SETTLEMENTS_PAID = "settlements_paid"
+    AUDITS = "audits"
+    CORRECTIVE_ACTIONS_CLOSED = "corrective_actions_closed"
+
+
+@dataclass
+class Summary:
+    first_day: date
+    last_day: date
+    seconds: float
+    counts: Counter[str]
+    kpis: dict
+    errors: list[str]
+    stores: dict[str, str]  # code -> id
+    url: str
+
+    def text(self) -> str:
+        c = self.counts
+        k = self.kpis or {}
+        revenue = (k.get("revenue_fen") or {}).get("total", 0)
+        lines = [
+            f"Demo: {self.first_day} .. {self.last_day} ({(self.last_day - self.first_day).days + 1} days) "
+            f"in {self.seconds:.0f} s",
+            f"  stores            {c[Tally.DEALER_STORES]} dealer stores, "
+            f"{c[Tally.OUTLETS_ACTIVATED]} partner outlets onboarded",
+            f"  appointments      {c[Tally.APPOINTMENTS_BOOKED]} booked, {c[Tally.APPOINTMENTS_CANCELLED]} cancelled, "
+            f"{c[Tally.NO_SHOWS]} no-shows; {c[Tally.WALK_INS]} walk-ins",
+            f"  repair orders     {c[Tally.ORDERS_OPENED]} opened, {c[Tally.ORDERS_DELIVERED]} delivered, "
+            f"{c[Tally.ORDERS_CANCELLED]} cancelled, {c[Tally.SUPPLEMENTS]} supplements, "
+            f"{c[Tally.COMEBACK_VISITS]} comeback visits ({c[Tally.COMEBACKS_DETECTED]} comebacks detected)",
+            f"  workshop          {c[Tally.JOBS_PASSED]} jobs passed QC, "
+            f"{c[Tally.QC_FAILURES]} failed QC and reworked; "
+            f"{c[Tally.BACKORDERS]} backorders, {c[Tally.PURCHASE_ORDERS]} purchase orders",
+            f"  roadside          {c[Tally.ROADSIDE_REQUESTS]} requests, {c[Tally.ROADSIDE_TOWED]} towed in",
+            f"  callbacks         {c[Tally.CALLBACKS_COMPLETED]} surveys, "
+            f"{c[Tally.CALLBACKS_UNREACHABLE]} unreachable, "
+            f"{c[Tally.CALLBACKS_CANCELLED]} declined; {c[Tally.FOLLOW_UPS_COMPLETED]} follow-ups",
+            f"  complaints        {c[Tally.COMPLAINTS_OPENED]} opened, {c[Tally.COMPLAINTS_RESOLVED]} resolved, "
+            f"{c[Tally.COMPLAINTS_CLOSED]} closed on follow-up, {c[Tally.COMPLAINTS_ESCALATED]} escalated",
+            f"  warranty claims   {c[Tally.CLAIMS_SUBMITTED]} submitted, {c[Tally.CLAIMS_APPROVED]} approved, "
+            f"{c[Tally.CLAIMS_PARTIAL]} partly approved, {c[Tally.CLAIMS_REJECTED]} rejected, "
+            f"{c[Tally.CLAIMS_RESUBMITTED]} resubmitted",
+            f"  settlements       {c[Tally.SETTLEMENTS_ISSUED]} issued, {c[Tally.SETTLEMENTS_PAID]} paid",
+            f"  reminders sent    {c[Tally.REMINDERS_SENT]}; club members {c[Tally.CLUB_MEMBERS]}; "
+            f"audits {c[Tally.AUDITS]}",
+        ]
+        if k:
+            lines.append(
+                f"  KPIs (network)    delivered {k.get('repair_orders_delivered')}, revenue {_cny(revenue)}, "
+                f"CSI {k.get('csi_average')}, callback SLA {k.get('callback_sla_rate')}, "
+                f"first-time fix {k.get('first_time_fix_rate')}, parts fill {k.get('parts_fill_rate')}")
+        if self.errors:
+            lines.append(f"  errors            {len(self.errors)} (first: {self.errors[0]})")
+        month = self.last_day.strftime("%Y-%m")
+        lines += [
+            "Where to look:",
+            f"  dashboard         {self.url}/dashboard  (sign in with the HQ admin key; choose 30 days)",
+            f"  KPIs              {self.url}/api/network/v1/kpis?from={self.first_day}&to={self.last_day}",
+            f"  CRM reports       {self.url}/api/crm/v1/reports?kind=weekly  and  "
+            f"/api/crm/v1/reports/monthly?month={month}&store_id=<id>&fresh=true",
+            f"  claims            {self.url}/api/network/v1/claims?status=submitted",
+        ]
+        return "\n".join(lines)
+
+
+def _cny(fen: int) -> str:
+    return f"{fen / 100:,.2f} CNY"
