@@ -1,11 +1,33 @@
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlmodel import Field
 
 from services.common.db import UTCDateTime
+from services.common.modeljson import ModelJSON
 from services.network.base import NetworkModel
+from services.network.claims.codes import LineCut
+from services.network.claims.policy import Coverage, PrecheckResult, StoredInstant
+
+
+class LineDecision(BaseModel):
+    """What a reviewer approves of one line, and why less than claimed."""
+
+    approved_fen: int
+    adjustment_code: LineCut | None = None
+
+
+class Proposal(BaseModel):
+    """A first approval of a large claim, waiting for a second reviewer to confirm it."""
+
+    decision: Literal["approve", "partial"]
+    approvals: dict[str, LineDecision]  # by line id
+    amount_approved_fen: int
+    by: str
+    at: StoredInstant
+    note: str = ""
 
 
 class Claim(NetworkModel, table=True):
@@ -16,7 +38,8 @@ class Claim(NetworkModel, table=True):
 
     id: str = Field(primary_key=True, max_length=64)
     store_id: str = Field(sa_column=sa.Column(sa.String(64), sa.ForeignKey("stores.id"), nullable=False))
-    repair_order_id: str = Field(sa_column=sa.Column(sa.String(64), sa.ForeignKey("repair_orders.id"), nullable=False, index=True))
+    repair_order_id: str = Field(sa_column=sa.Column(sa.String(64), sa.ForeignKey("repair_orders.id"), nullable=False,
+                                                     index=True))
     repair_order_number: str
     vin: str
     status: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
@@ -26,7 +49,7 @@ class Claim(NetworkModel, table=True):
     causal_part_no: str | None = None
     amount_claimed_fen: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     amount_approved_fen: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
-    precheck: dict[str, Any] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
+    precheck: PrecheckResult = Field(sa_column=sa.Column(ModelJSON(PrecheckResult), nullable=False))
     submission_count: int
     first_submitted_at: datetime = Field(sa_type=UTCDateTime)
     submitted_at: datetime = Field(sa_type=UTCDateTime)
@@ -36,7 +59,7 @@ class Claim(NetworkModel, table=True):
     reason_code: str | None = None
     decision_note: str | None = None
     # While awaiting a second approval: the first reviewer's decision, line by line.
-    proposal: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
+    proposal: Proposal | None = Field(default=None, sa_column=sa.Column(ModelJSON(Proposal), nullable=True))
     settlement_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True, index=True))
     settled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     version: int = 1
@@ -63,7 +86,7 @@ class ClaimLine(NetworkModel, table=True):
     approved_fen: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
     adjustment_code: str | None = None
     category: str | None = None
-    coverage: dict[str, Any] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
+    coverage: Coverage = Field(sa_column=sa.Column(ModelJSON(Coverage), nullable=False))
 
 
 class ClaimedLine(NetworkModel, table=True):

@@ -4,6 +4,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from services.common.pagination import Page
+from services.network.claims.codes import CoverStatus, RejectCode
+from services.network.claims.policy import Finding
 
 ClaimStatus = Literal["submitted", "pending_second_approval", "approved", "partially_approved", "rejected", "settled"]
 
@@ -53,18 +55,10 @@ class ClaimDecision(BaseModel):
     note: str = Field(default="", max_length=4000)
 
 
-class Finding(BaseModel):
-    code: str
-    text: str
-    line_id: str | None = None
-    detail: str = ""
-    proposed_adjustment: str | None = None
-
-
 class Precheck(BaseModel):
     passed: bool
     findings: list[Finding]
-    coverage: Literal["within", "out", "unknown", "not_covered"]
+    coverage: CoverStatus
     checked_at: datetime
     deadline: datetime
 
@@ -126,7 +120,7 @@ class ClaimPublic(BaseModel):
     submitted_by: str
     decided_at: datetime | None = None
     decided_by: str | None = None
-    reason_code: str | None = None
+    reason_code: RejectCode | None = None
     decision_note: str | None = None
     pending_approval: PendingApproval | None = None
     settlement_id: str | None = None

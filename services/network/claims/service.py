@@ -5,6 +5,7 @@ States: submitted → approved | partially_approved | rejected | pending_second_
 pending_second_approval → approved | partially_approved (as proposed) | rejected;
 rejected → submitted (resubmission, once); approved | partially_approved → settled (payment)."""
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,7 +18,8 @@ from services.common.ids import new_id
 from services.common.outbox import emit
 from services.common.stores import ensure_visible, store_zone
 from services.network.claims import policy, repository
-from services.network.claims.models import Claim, ClaimedLine, ClaimHistory, ClaimLine
+from services.network.claims.codes import AdjustmentCode, RejectCode, line_cut
+from services.network.claims.models import Claim, ClaimedLine, ClaimHistory, ClaimLine, LineDecision, Proposal
 from services.network.claims.schemas import (
     ClaimCreate,
     ClaimDecision,
@@ -58,14 +60,15 @@ def _choose_lines(order: ClosedRepairOrder, line_ids: list[str] | None) -> list[
 
 
 def _already_claimed(order: ClosedRepairOrder, taken: list[ClaimedLine]) -> Conflict:
-    findings = [policy.finding("R05", f"already in claim {row.claim_id}", row.line_id) for row in taken]
+    findings = [policy.finding(RejectCode.LINE_ALREADY_CLAIMED, f"already in claim {row.claim_id}", row.line_id)
+                for row in taken]
     return Conflict(f"{len(findings)} line(s) of repair order {order.number} are already claimed",
                     findings=findings, claim_ids=sorted({row.claim_id for row in taken}))
 
 
 def _claimed_meanwhile(order: ClosedRepairOrder, line_ids: list[str]) -> Conflict:
-    findings = [policy.finding("R05", "claimed by another submission at the same moment", line_id)
-                for line_id in line_ids]
+    findings = [policy.finding(RejectCode.LINE_ALREADY_CLAIMED, "claimed by another submission at the same moment",
+                               line_id) for line_id in line_ids]
     return Conflict(f"lines of repair order {order.number} were claimed at the same moment; look up its claims",
                     findings=findings, claim_ids=[])
 
@@ -86,7 +89,8 @@ async def _reserve_lines(session: AsyncSession, order: ClosedRepairOrder, claim_
 
 
 def _evaluate(order: ClosedRepairOrder, store: Store, chosen: list[OrderLine], *, complaint: str, cause: str,
-              correction: str, causal_part_no: str | None, filed_at: datetime, now: datetime):
+              correction: str, causal_part_no: str | None, filed_at: datetime,
+              now: datetime) -> tuple[list[policy.PricedLine], policy.PrecheckResult]:
     day = policy.repair_date(order.opened_at, store_zone(store))
     priced = [policy.price_line(line, day, order.sold_at, order.mileage_km) for line in chosen]
     check = policy.precheck(lines=priced, complaint=complaint, cause=cause, correction=correction,
@@ -113,7 +117,7 @@ async def _emit_submitted(session: AsyncSession, claim: Claim) -> None:
     await emit(session, ClaimSubmitted(
         claim_id=claim.id, store_id=claim.store_id, repair_order_id=claim.repair_order_id,
         amount_claimed_fen=claim.amount_claimed_fen, submission_count=claim.submission_count,
-        precheck_passed=claim.precheck["passed"], submitted_at=claim.submitted_at,
+        precheck_passed=claim.precheck.passed, submitted_at=claim.submitted_at,
     ), subject=claim.id, store_id=claim.store_id, time=claim.submitted_at)
 
 
@@ -143,7 +147,7 @@ async def submit(session: AsyncSession, clock: Clock, principal: Principal, stor
     await _reserve_lines(session, order, claim.id, [line.line_id for line in chosen])
     session.add_all(_line_rows(claim.id, priced))
     session.add(_history(claim, principal.id, "submitted", now, amount_claimed_fen=claim.amount_claimed_fen,
-                         precheck_passed=check["passed"]))
+                         precheck_passed=check.passed))
     await _emit_submitted(session, claim)
     return claim
 
@@ -156,8 +160,9 @@ async def resubmit(session: AsyncSession, clock: Clock, principal: Principal, st
         raise InvalidTransition(claim.status, "resubmit", submission_count=claim.submission_count,
                                 detail_reason=f"a claim may be submitted at most {MAX_SUBMISSIONS} times")
     current_lines = (await repository.lines_of(session, [claim.id]))[claim.id]
-    current = dict(complaint=claim.complaint, cause=claim.cause, correction=claim.correction,
-                   causal_part_no=claim.causal_part_no, line_ids=[line.line_id for line in current_lines])
+    current: dict[str, Any] = dict(complaint=claim.complaint, cause=claim.cause, correction=claim.correction,
+                                   causal_part_no=claim.causal_part_no,
+                                   line_ids=[line.line_id for line in current_lines])
     wanted = {**current, **{name: getattr(data, name) for name in data.model_fields_set}}
     for name in ("complaint", "cause", "correction"):
         if wanted[name] is None:
@@ -190,15 +195,15 @@ async def resubmit(session: AsyncSession, clock: Clock, principal: Principal, st
     claim.version += 1
     session.add(claim)
     session.add(_history(claim, principal.id, "resubmitted", now, changed=changed,
-                         amount_claimed_fen=claim.amount_claimed_fen, precheck_passed=check["passed"]))
+                         amount_claimed_fen=claim.amount_claimed_fen, precheck_passed=check.passed))
     await _emit_submitted(session, claim)
     return claim
 
 
-def _approvals(lines: list[ClaimLine], data: ClaimDecision) -> dict[str, dict]:
-    """Line id → {approved_fen, adjustment_code}. Lines a partial decision leaves out are
+def _approvals(lines: list[ClaimLine], data: ClaimDecision) -> dict[str, LineDecision]:
+    """What is approved of each line, by line id. Lines a partial decision leaves out are
     approved as claimed."""
-    result = {line.line_id: {"approved_fen": line.claimed_fen, "adjustment_code": None} for line in lines}
+    result = {line.line_id: LineDecision(approved_fen=line.claimed_fen, adjustment_code=None) for line in lines}
     if data.decision == "approve":
         if data.lines:
             raise ValidationFailed("lines",
@@ -207,7 +212,7 @@ def _approvals(lines: list[ClaimLine], data: ClaimDecision) -> dict[str, dict]:
     if not data.lines:
         raise ValidationFailed("lines", "a partial approval names the lines it adjusts")
     by_id = {line.line_id: line for line in lines}
-    allowed = policy.adjust_codes() | policy.reject_codes()
+    allowed = {*AdjustmentCode, *RejectCode}
     seen: set[str] = set()
     for index, item in enumerate(data.lines):
         line = by_id.get(item.line_id)
@@ -224,9 +229,10 @@ def _approvals(lines: list[ClaimLine], data: ClaimDecision) -> dict[str, dict]:
             if item.adjustment_code not in allowed:
                 raise ValidationFailed(f"lines.{index}.adjustment_code", f"unknown code {item.adjustment_code}")
         reduced = item.approved_fen < line.claimed_fen
-        result[item.line_id] = {"approved_fen": item.approved_fen,
-                                "adjustment_code": item.adjustment_code if reduced else None}
-    total = sum(a["approved_fen"] for a in result.values())
+        result[item.line_id] = LineDecision(
+            approved_fen=item.approved_fen,
+            adjustment_code=line_cut(item.adjustment_code) if reduced and item.adjustment_code else None)
+    total = sum(a.approved_fen for a in result.values())
     if total == sum(line.claimed_fen for line in lines):
         raise ValidationFailed("lines", "nothing is reduced; approve the claim instead")
     if total == 0:
@@ -234,22 +240,22 @@ def _approvals(lines: list[ClaimLine], data: ClaimDecision) -> dict[str, dict]:
     return result
 
 
-def _apply_approvals(claim: Claim, lines: list[ClaimLine], approvals: dict[str, dict]) -> int:
+def _apply_approvals(claim: Claim, lines: list[ClaimLine], approvals: dict[str, LineDecision]) -> int:
     for line in lines:
-        line.approved_fen = approvals[line.line_id]["approved_fen"]
-        line.adjustment_code = approvals[line.line_id]["adjustment_code"]
-    total = sum(line.approved_fen for line in lines)
+        line.approved_fen = approvals[line.line_id].approved_fen
+        line.adjustment_code = approvals[line.line_id].adjustment_code
+    total = sum(line.approved_fen or 0 for line in lines)
     claim.status = "approved" if total == claim.amount_claimed_fen else "partially_approved"
     claim.amount_approved_fen = total
     return total
 
 
 async def _reject(session: AsyncSession, claim: Claim, lines: list[ClaimLine], data: ClaimDecision) -> None:
-    if data.reason_code not in policy.reject_codes():
-        raise ValidationFailed("reason_code", f"a rejection needs one of {', '.join(sorted(policy.reject_codes()))}")
+    if data.reason_code not in set(RejectCode):
+        raise ValidationFailed("reason_code", f"a rejection needs one of {', '.join(sorted(RejectCode))}")
     for line in lines:
         line.approved_fen, line.adjustment_code = 0, None
-    claim.status, claim.amount_approved_fen, claim.reason_code = "rejected", 0, data.reason_code
+    claim.status, claim.amount_approved_fen, claim.reason_code = "rejected", 0, RejectCode(data.reason_code)
     if claim.submission_count >= MAX_SUBMISSIONS:
         # Rejected for good: the lines may be claimed again (e.g. correctly, on a new claim).
         await repository.release_lines(session, claim.id)
@@ -267,11 +273,11 @@ async def decide(session: AsyncSession, clock: Clock, principal: Principal, clai
             action = "rejected"
         else:
             approvals = _approvals(lines, data)
-            total = sum(a["approved_fen"] for a in approvals.values())
+            total = sum(a.approved_fen for a in approvals.values())
             if claim.amount_claimed_fen >= policy.policy()["second_approval_threshold_fen"]:
                 claim.status = "pending_second_approval"
-                claim.proposal = {"decision": data.decision, "approvals": approvals, "amount_approved_fen": total,
-                                  "by": principal.id, "at": now.isoformat(), "note": data.note}
+                claim.proposal = Proposal(decision=data.decision, approvals=approvals, amount_approved_fen=total,
+                                          by=principal.id, at=now, note=data.note)
                 session.add(claim)
                 session.add(_history(claim, principal.id, "first_approval", now, decision=data.decision,
                                      amount_approved_fen=total, note=data.note))
@@ -281,8 +287,10 @@ async def decide(session: AsyncSession, clock: Clock, principal: Principal, clai
             _apply_approvals(claim, lines, approvals)
             action = "approved" if data.decision == "approve" else "partially_approved"
     elif claim.status == "pending_second_approval":
-        proposal = claim.proposal or {}
-        if proposal.get("by") == principal.id:
+        proposal = claim.proposal
+        if proposal is None:
+            raise InvalidTransition(claim.status, "decide", detail_reason="the first approval is missing")
+        if proposal.by == principal.id:
             raise Conflict("the second approval must come from another principal than the first",
                            current_state=claim.status, first_approved_by=principal.id)
         if data.decision == "reject":
@@ -293,7 +301,7 @@ async def decide(session: AsyncSession, clock: Clock, principal: Principal, clai
         else:
             if data.lines:
                 raise ValidationFailed("lines", "the second approval confirms the proposed amounts as they are")
-            _apply_approvals(claim, lines, proposal["approvals"])
+            _apply_approvals(claim, lines, proposal.approvals)
             action = "second_approval"
     else:
         raise InvalidTransition(claim.status, "decide")
@@ -351,13 +359,14 @@ def public(claim: Claim, lines: list[ClaimLine], history: list[ClaimHistory] | N
     return ClaimPublic(
         **{name: getattr(claim, name) for name in (
             "id", "store_id", "repair_order_id", "repair_order_number", "vin", "status", "complaint", "cause",
-            "correction", "causal_part_no", "amount_claimed_fen", "amount_approved_fen", "precheck",
+            "correction", "causal_part_no", "amount_claimed_fen", "amount_approved_fen",
             "submission_count", "first_submitted_at", "submitted_at", "submitted_by", "decided_at", "decided_by",
             "reason_code", "decision_note", "settlement_id", "settled_at", "version")},
-        lines=[line.model_dump() for line in lines],
-        pending_approval=None if proposal is None else {
-            "decision": proposal["decision"], "amount_approved_fen": proposal["amount_approved_fen"],
-            "by": proposal["by"], "at": proposal["at"], "note": proposal.get("note", "")},
+        precheck=claim.precheck.model_dump(),
+        # A line's cover as stored: members a line no plan covers does not have stay absent.
+        lines=[{**line.model_dump(), "coverage": line.coverage.model_dump(mode="json", exclude_unset=True)}
+               for line in lines],
+        pending_approval=None if proposal is None else proposal.model_dump(exclude={"approvals"}),
         history=None if history is None else [h.model_dump() for h in history],
     )
 
