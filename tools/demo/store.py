@@ -187,13 +187,13 @@ class StoreSim(Actor):
             stranded = self.customers.pick(rng, day)
             if stranded:
                 stranded.busy_until = day + timedelta(days=10)
-                r = random.Random(f"{seed}:{self.code}:{day_index}:roadside")
+                roadside_rng = random.Random(f"{seed}:{self.code}:{day_index}:roadside")
                 self.at(self.local(day, rng.randint(7, 20)), "roadside",
-                        lambda: self.roadside.call(stranded, day, r), FREE, f"roadside:{day_index}")
+                        partial(self.roadside.call, stranded, day, roadside_rng), FREE, f"roadside:{day_index}")
         if rng.random() < 1 / 35:
-            r = random.Random(f"{seed}:{self.code}:{day_index}:complaint")
-            self.at(self.local(day, rng.randint(9, 16)), "manual complaint", lambda: self.complaints.phoned_in(r),
-                    FREE, f"complaint:{day_index}")
+            complaint_rng = random.Random(f"{seed}:{self.code}:{day_index}:complaint")
+            self.at(self.local(day, rng.randint(9, 16)), "manual complaint",
+                    partial(self.complaints.phoned_in, complaint_rng), FREE, f"complaint:{day_index}")
         self.at(self.local(day, 10), "send reminders", self.callbacks.send_reminders, FREE, "reminders")
         self.at(self.local(day, 17), "reorder parts", lambda: self.parts.reorder(day), DESK, "reorder")
         self.at(self.local(day, 21), "the day's callbacks", self.callbacks.collect, FREE, "callbacks")
