@@ -124,7 +124,10 @@ class AiohttpUpstream:
         session = self._session or self._open()
         # aiohttp takes text headers and sends them as UTF-8: bytes that are UTF-8 pass
         # unchanged, any other byte is sent as the character it stands for in Latin-1.
-        text = [(name.decode("latin-1"), _text(value)) for name, value in headers]
+        try:
+            text = [(name.decode("latin-1"), value.decode()) for name, value in headers]
+        except UnicodeDecodeError:
+            text = [(name.decode("latin-1"), _text(value)) for name, value in headers]
         if not body and method in _BODY_METHODS:
             text.append(("content-length", "0"))
         try:
