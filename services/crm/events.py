@@ -8,7 +8,6 @@ from services.common.events.envelope import CloudEvent
 from services.crm.callbacks import service as callbacks
 from services.crm.churn import service as churn
 from services.crm.customers import service as customers
-from services.crm.lookups import prefetch_for_orders
 from services.crm.reminders import service as reminders
 
 handlers = EventHandlers()
@@ -56,7 +55,12 @@ async def repair_order_delivered(session: AsyncSession, event: rx.RepairOrderDel
         await churn.came_back(session, customer, event.delivered_at, f"repair_order:{event.repair_order_id}")
 
 
-handlers.prefetch("reception.repair_order.delivered")(prefetch_for_orders)
+@handlers.prefetch("reception.repair_order.delivered")
+async def preload_deliveries(session: AsyncSession, events: list[rx.RepairOrderDelivered]) -> None:
+    # What the deliveries of a batch look up, one query per table (services.crm.batch).
+    known, orders_on_file = await customers.preload_for_orders(session, events)
+    await churn.preload_open_episodes(session, known)
+    await callbacks.preload_first_callbacks(session, events, orders_on_file)
 
 
 @handlers.on("reception.repair_order.cancelled")

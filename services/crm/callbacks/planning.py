@@ -12,7 +12,6 @@ from services.common.outbox import emit
 from services.crm.callbacks import repository
 from services.crm.callbacks.models import Callback
 from services.crm.localtime import place_in_call_window, zone_of
-from services.crm.lookups import remember
 
 
 async def due_time(session: AsyncSession, store_id: str, start: datetime, days: int) -> datetime:
@@ -35,7 +34,6 @@ async def open_callback(session: AsyncSession, *, store_id: str, kind: str, orig
         created_at=created_at,
     )
     session.add(callback)
-    remember(session, "callbacks", origin_key, callback)
     await emit(
         session,
         CallbackCreated(callback_id=callback.id, store_id=store_id, repair_order_id=repair_order_id, kind=kind,

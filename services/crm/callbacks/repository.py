@@ -4,8 +4,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
+from services.crm import batch
 from services.crm.callbacks.models import Callback, CallbackAttempt, Survey
-from services.crm.lookups import lookups
 
 
 async def get(session: AsyncSession, callback_id: str) -> Callback | None:
@@ -18,16 +18,41 @@ async def get_for_update(session: AsyncSession, callback_id: str) -> Callback | 
 
 
 async def by_origin(session: AsyncSession, origin_key: str) -> Callback | None:
-    cache = lookups(session)
-    if cache is not None and origin_key in cache.callbacks:
-        return cache.callbacks[origin_key]
+    rows = await batch.answering(session, "callback", origin_key)
+    if rows is not None:
+        return next((c for c in rows.of(Callback) if c.origin_key == origin_key), None)
     return (await session.exec(select(Callback).where(Callback.origin_key == origin_key))).first()
 
 
-async def page(session: AsyncSession, *, where: list, limit: int, cursor: str | None):
+async def load_by_origin(session: AsyncSession, origin_keys: set[str], *, none_of: set[str]) -> None:
+    """A batch's preload: the callbacks made for these origins, in one query, except for the
+    origins in `none_of`, which the caller knows have none."""
+    rows = batch.begin(session)
+    wanted = rows.not_asked("callback", origin_keys - none_of)
+    if wanted:
+        (await session.exec(select(Callback).where(Callback.origin_key.in_(wanted)))).all()
+    rows.ask("callback", origin_keys)
+
+
+async def page(session: AsyncSession, *, store_id: str | None, status: str | None, kind: str | None,
+               due_before: datetime | None, repair_order_id: str | None, customer_id: str | None,
+               complaint_id: str | None, limit: int, cursor: str | None):
+    """One page of callbacks; each filter given narrows it (`due_before`: due earlier)."""
     stmt = select(Callback)
-    for clause in where:
-        stmt = stmt.where(clause)
+    if store_id:
+        stmt = stmt.where(Callback.store_id == store_id)
+    if status:
+        stmt = stmt.where(Callback.status == status)
+    if kind:
+        stmt = stmt.where(Callback.kind == kind)
+    if due_before:
+        stmt = stmt.where(Callback.due_at < due_before)
+    if repair_order_id:
+        stmt = stmt.where(Callback.repair_order_id == repair_order_id)
+    if customer_id:
+        stmt = stmt.where(Callback.customer_id == customer_id)
+    if complaint_id:
+        stmt = stmt.where(Callback.complaint_id == complaint_id)
     return await paginate(session, stmt, Callback.id, limit, cursor)
 
 

@@ -16,7 +16,7 @@ from services.common.events.catalogue.reception import RepairOrderDelivered
 from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.outbox import emit
-from services.common.stores import ensure_visible, visible_store_filter
+from services.common.stores import ensure_visible
 from services.crm.callbacks import planning, repository
 from services.crm.callbacks.models import Callback, CallbackAttempt, Survey
 from services.crm.callbacks.schemas import (
@@ -48,14 +48,28 @@ def questions() -> dict[str, dict]:
     return {q["code"]: q for q in _survey()["questions"]}
 
 
+def _first(repair_order_id: str) -> str:
+    return f"first:{repair_order_id}"
+
+
 async def first_callback(session: AsyncSession, event: RepairOrderDelivered, customer: Customer, vin: str) -> Callback:
     rules = _survey()
     days = rules["due_days_after_delivery_club_member"] if customer.club_member else rules["due_days_after_delivery"]
     return await planning.open_callback(
-        session, store_id=event.store_id, kind="first", origin_key=f"first:{event.repair_order_id}",
+        session, store_id=event.store_id, kind="first", origin_key=_first(event.repair_order_id),
         start=event.delivered_at, days=days, created_at=event.delivered_at, repair_order_id=event.repair_order_id,
         repair_order_number=event.number, customer_id=customer.id, vin=vin, advisor_id=event.advisor.id,
     )
+
+
+async def preload_first_callbacks(session: AsyncSession, events: list[RepairOrderDelivered],
+                                  orders_on_file: set[str]) -> None:
+    """A batch's preload: the first callbacks of its deliveries' orders (`services.crm.batch`)."""
+    # A first callback is written only with its delivered order (in the same transaction):
+    # for an order there is no row of, there is no callback to look for.
+    await repository.load_by_origin(
+        session, {_first(e.repair_order_id) for e in events},
+        none_of={_first(e.repair_order_id) for e in events if e.repair_order_id not in orders_on_file})
 
 
 async def visible_callback(session: AsyncSession, principal: Principal, callback_id: str, *, lock: bool = False) -> Callback:
@@ -191,23 +205,10 @@ async def cancel(session: AsyncSession, clock: Clock, principal: Principal, call
 async def list_callbacks(session: AsyncSession, principal: Principal, *, store_id: str | None, status: str | None,
                          kind: str | None, due_before: datetime | None, repair_order_id: str | None,
                          customer_id: str | None, complaint_id: str | None, limit: int, cursor: str | None):
-    where = []
-    scope = visible_store_filter(principal, Callback.store_id, store_id)
-    if scope is not None:
-        where.append(scope)
-    if status:
-        where.append(Callback.status == status)
-    if kind:
-        where.append(Callback.kind == kind)
-    if due_before:
-        where.append(Callback.due_at < due_before)
-    if repair_order_id:
-        where.append(Callback.repair_order_id == repair_order_id)
-    if customer_id:
-        where.append(Callback.customer_id == customer_id)
-    if complaint_id:
-        where.append(Callback.complaint_id == complaint_id)
-    return await repository.page(session, where=where, limit=limit, cursor=cursor)
+    # A store's caller sees its own callbacks, whatever store it names; HQ the one it names, or all.
+    return await repository.page(session, store_id=principal.store_id or store_id, status=status, kind=kind,
+                                 due_before=due_before, repair_order_id=repair_order_id, customer_id=customer_id,
+                                 complaint_id=complaint_id, limit=limit, cursor=cursor)
 
 
 async def to_public(session: AsyncSession, callbacks: list[Callback], now: datetime) -> list[CallbackPublic]:

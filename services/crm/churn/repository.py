@@ -4,17 +4,31 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
+from services.crm import batch
 from services.crm.churn.models import ChurnEpisode
 from services.crm.customers.models import Customer
 from services.crm.customers.repository import upcoming_booking_exists
-from services.crm.lookups import lookups
 
 
-async def open_episode(session: AsyncSession, customer_id: str) -> ChurnEpisode | None:
-    cache = lookups(session)
-    if cache is not None and customer_id in cache.open_episodes:
-        return cache.open_episodes[customer_id]
-    return (await session.exec(select(ChurnEpisode).where(ChurnEpisode.open_key == customer_id))).first()
+async def open_episode(session: AsyncSession, customer: Customer) -> ChurnEpisode | None:
+    rows = batch.batch_rows(session)
+    if rows is not None and rows.added(customer):
+        # Episodes are written by churn detection, for customers already on file: one this
+        # transaction added has none in the database, only any the session holds.
+        return next((e for e in rows.of(ChurnEpisode) if e.open_key == customer.id), None)
+    rows = await batch.answering(session, "open_episode", customer.id)
+    if rows is not None:
+        return next((e for e in rows.of(ChurnEpisode) if e.open_key == customer.id), None)
+    return (await session.exec(select(ChurnEpisode).where(ChurnEpisode.open_key == customer.id))).first()
+
+
+async def load_open_episodes(session: AsyncSession, customer_ids: set[str]) -> None:
+    """A batch's preload: these customers' open episodes, in one query."""
+    rows = batch.begin(session)
+    ids = rows.not_asked("open_episode", customer_ids)
+    if ids:
+        (await session.exec(select(ChurnEpisode).where(ChurnEpisode.open_key.in_(ids)))).all()
+        rows.ask("open_episode", ids)
 
 
 async def open_episodes_of_store(session: AsyncSession, store_id: str) -> dict[str, ChurnEpisode]:
@@ -29,10 +43,19 @@ async def away_since(session: AsyncSession, store_id: str, before: datetime, now
     return list((await session.exec(stmt.order_by(Customer.id))).all())
 
 
-async def page(session: AsyncSession, *, where: list, limit: int, cursor: str | None):
+async def page(session: AsyncSession, *, store_id: str | None, level: str | None, include_booked: bool,
+               include_ended: bool, now: datetime, limit: int, cursor: str | None):
+    """One page of absences: open ones unless `include_ended`, of customers holding no booking
+    still to come unless `include_booked`."""
     stmt = select(ChurnEpisode)
-    for clause in where:
-        stmt = stmt.where(clause)
+    if store_id:
+        stmt = stmt.where(ChurnEpisode.store_id == store_id)
+    if level:
+        stmt = stmt.where(ChurnEpisode.level == level)
+    if not include_ended:
+        stmt = stmt.where(ChurnEpisode.open_key.is_not(None))
+    if not include_booked:
+        stmt = stmt.where(~upcoming_booking_exists(ChurnEpisode.customer_id, now))
     return await paginate(session, stmt, ChurnEpisode.id, limit, cursor)
 
 

@@ -14,15 +14,12 @@ from services.common.events.catalogue.crm import CustomerChurnDetected
 from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.outbox import emit
-from services.common.stores import visible_store_filter
 from services.common.tables import KnownStore
 from services.crm.churn import repository
 from services.crm.churn.models import ChurnEpisode
 from services.crm.churn.schemas import ChurnPublic
 from services.crm.customers import repository as customers
 from services.crm.customers.models import Customer
-from services.crm.customers.repository import upcoming_booking_exists
-from services.crm.lookups import remember
 from services.crm.localtime import add_months, local_date, local_midnight, months_between, zone_of
 
 
@@ -74,29 +71,26 @@ async def detect(session: AsyncSession, store: KnownStore, now: datetime) -> dic
     return {"detected": found, "became_lost": worsened}
 
 
+async def preload_open_episodes(session: AsyncSession, customers: list[Customer]) -> None:
+    """A batch's preload: the open absences of its customers on file (`services.crm.batch`)."""
+    await repository.load_open_episodes(session, {c.id for c in customers})
+
+
 async def came_back(session: AsyncSession, customer: Customer, at: datetime, by: str) -> None:
     """A visit ends the customer's absence."""
-    episode = await repository.open_episode(session, customer.id)
+    episode = await repository.open_episode(session, customer)
     if episode is None or at <= episode.last_visit_at:
         return
     episode.open_key, episode.ended_at, episode.ended_by = None, at, by
     session.add(episode)
-    remember(session, "open_episodes", customer.id, None)
 
 
 async def list_churn(session: AsyncSession, principal: Principal, now: datetime, *, store_id: str | None,
                      level: str | None, include_booked: bool, include_ended: bool, limit: int, cursor: str | None):
-    where = []
-    scope = visible_store_filter(principal, ChurnEpisode.store_id, store_id)
-    if scope is not None:
-        where.append(scope)
-    if level:
-        where.append(ChurnEpisode.level == level)
-    if not include_ended:
-        where.append(ChurnEpisode.open_key.is_not(None))
-    if not include_booked:
-        where.append(~upcoming_booking_exists(ChurnEpisode.customer_id, now))
-    rows, next_cursor = await repository.page(session, where=where, limit=limit, cursor=cursor)
+    # A store's caller sees its own customers, whatever store it names; HQ the one it names, or all.
+    rows, next_cursor = await repository.page(session, store_id=principal.store_id or store_id, level=level,
+                                              include_booked=include_booked, include_ended=include_ended, now=now,
+                                              limit=limit, cursor=cursor)
     people = await customers.customers_by_id(session, {e.customer_id for e in rows})
     holding_booking = await customers.booked_customers(session, set(people), now)
     zones = {store_id: await zone_of(session, store_id) for store_id in {e.store_id for e in rows}}

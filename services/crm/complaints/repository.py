@@ -23,10 +23,31 @@ async def by_origin(session: AsyncSession, origin_key: str) -> Complaint | None:
     return (await session.exec(select(Complaint).where(Complaint.origin_key == origin_key))).first()
 
 
-async def page(session: AsyncSession, *, where: list, limit: int, cursor: str | None):
+async def page(session: AsyncSession, *, store_id: str | None, status: str | None, department: str | None,
+               severity: str | None, escalated: bool | None, overdue: bool | None, customer_id: str | None,
+               repair_order_id: str | None, owner: str | None, now: datetime, limit: int, cursor: str | None):
+    """One page of complaints; each filter given narrows it (`overdue`: open and past due at `now`)."""
     stmt = select(Complaint)
-    for clause in where:
-        stmt = stmt.where(clause)
+    if store_id:
+        stmt = stmt.where(Complaint.store_id == store_id)
+    if status:
+        stmt = stmt.where(Complaint.status == status)
+    if department:
+        stmt = stmt.where(Complaint.department == department)
+    if severity:
+        stmt = stmt.where(Complaint.severity == severity)
+    if escalated is not None:
+        stmt = stmt.where(Complaint.escalated == escalated)
+    if overdue is True:
+        stmt = stmt.where(Complaint.status.in_(OPEN_STATES), Complaint.due_at < now)
+    elif overdue is False:
+        stmt = stmt.where(~(Complaint.status.in_(OPEN_STATES) & (Complaint.due_at < now)))
+    if customer_id:
+        stmt = stmt.where(Complaint.customer_id == customer_id)
+    if repair_order_id:
+        stmt = stmt.where(Complaint.repair_order_id == repair_order_id)
+    if owner:
+        stmt = stmt.where(Complaint.owner == owner)
     return await paginate(session, stmt, Complaint.id, limit, cursor)
 
 

@@ -16,7 +16,7 @@ from services.common.events.catalogue.crm import ComplaintClosed, ComplaintEscal
 from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.outbox import emit
-from services.common.stores import active_store, ensure_visible, visible_store_filter
+from services.common.stores import active_store, ensure_visible
 from services.crm.callbacks import planning
 from services.crm.callbacks.models import Callback, Survey
 from services.crm.complaints import repository
@@ -225,29 +225,11 @@ async def list_complaints(session: AsyncSession, principal: Principal, now: date
                           status: str | None, department: str | None, severity: str | None, escalated: bool | None,
                           overdue: bool | None, customer_id: str | None, repair_order_id: str | None,
                           owner: str | None, limit: int, cursor: str | None):
-    where = []
-    scope = visible_store_filter(principal, Complaint.store_id, store_id)
-    if scope is not None:
-        where.append(scope)
-    if status:
-        where.append(Complaint.status == status)
-    if department:
-        where.append(Complaint.department == department)
-    if severity:
-        where.append(Complaint.severity == severity)
-    if escalated is not None:
-        where.append(Complaint.escalated == escalated)
-    if overdue is True:
-        where += [Complaint.status.in_(repository.OPEN_STATES), Complaint.due_at < now]
-    elif overdue is False:
-        where.append(~(Complaint.status.in_(repository.OPEN_STATES) & (Complaint.due_at < now)))
-    if customer_id:
-        where.append(Complaint.customer_id == customer_id)
-    if repair_order_id:
-        where.append(Complaint.repair_order_id == repair_order_id)
-    if owner:
-        where.append(Complaint.owner == owner)
-    return await repository.page(session, where=where, limit=limit, cursor=cursor)
+    # A store's caller sees its own complaints, whatever store it names; HQ the one it names, or all.
+    return await repository.page(session, store_id=principal.store_id or store_id, status=status,
+                                 department=department, severity=severity, escalated=escalated, overdue=overdue,
+                                 customer_id=customer_id, repair_order_id=repair_order_id, owner=owner, now=now,
+                                 limit=limit, cursor=cursor)
 
 
 async def to_public(session: AsyncSession, complaints: list[Complaint], now: datetime) -> list[ComplaintPublic]:

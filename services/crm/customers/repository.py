@@ -7,8 +7,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.errors import ValidationFailed
 from services.common.pagination import paginate
+from services.crm import batch
 from services.crm.customers.models import Appointment, Customer, RepairOrder, Vehicle, VehicleOwner
-from services.crm.lookups import lookups
 
 # A booking still counts as one for a day after its time, in case reception marks the
 # no-show late; after that an unmarked old booking no longer protects a customer from churn.
@@ -26,36 +26,47 @@ async def customers_by_id(session: AsyncSession, ids: set[str]) -> dict[str, Cus
 
 
 async def customer_by_phone(session: AsyncSession, store_id: str, phone: str) -> Customer | None:
-    cache = lookups(session)
-    if cache is not None and (store_id, phone) in cache.customers:
-        return cache.customers[(store_id, phone)]
+    rows = await batch.answering(session, "customer", (store_id, phone))
+    if rows is not None:
+        return next((c for c in rows.of(Customer) if c.phone == phone and c.store_id == store_id), None)
     stmt = select(Customer).where(Customer.store_id == store_id, Customer.phone == phone)
     return (await session.exec(stmt)).first()
 
 
-async def customers_page(session: AsyncSession, *, where: list, limit: int, cursor: str | None):
+async def customers_page(session: AsyncSession, *, store_id: str | None, phone: str | None, name: str | None,
+                         club_member: bool | None, limit: int, cursor: str | None):
+    """One page of customers; each filter given narrows it (`name`: contains)."""
     stmt = select(Customer)
-    for clause in where:
-        stmt = stmt.where(clause)
+    if store_id:
+        stmt = stmt.where(Customer.store_id == store_id)
+    if phone:
+        stmt = stmt.where(Customer.phone == phone)
+    if name:
+        stmt = stmt.where(Customer.name.contains(name, autoescape=True))
+    if club_member is not None:
+        stmt = stmt.where(Customer.club_member == club_member)
     return await paginate(session, stmt, Customer.id, limit, cursor)
 
 
 async def vehicle(session: AsyncSession, vin: str) -> Vehicle | None:
-    cache = lookups(session)
-    if cache is not None and vin in cache.vehicles:
-        return cache.vehicles[vin]
+    rows = await batch.answering(session, "vehicle", vin)
+    if rows is not None:
+        return next((v for v in rows.of(Vehicle) if v.vin == vin), None)
     return await session.get(Vehicle, vin)
 
 
 async def open_owners(session: AsyncSession, vin: str) -> list[VehicleOwner]:
-    cache = lookups(session)
-    if cache is not None and vin in cache.open_owners:
-        return list(cache.open_owners[vin])
+    rows = await batch.answering(session, "open_owners", vin)
+    if rows is not None:
+        return [o for o in rows.of(VehicleOwner) if o.vin == vin and o.until is None]
     stmt = select(VehicleOwner).where(VehicleOwner.vin == vin, VehicleOwner.until.is_(None))
     return list((await session.exec(stmt)).all())
 
 
 async def owners_of_vehicle(session: AsyncSession, vin: str, store_id: str | None) -> list[VehicleOwner]:
+    # Owners this transaction added are part of the answer: a batch's handlers may run
+    # without autoflush.
+    await session.flush()
     stmt = select(VehicleOwner).where(VehicleOwner.vin == vin)
     if store_id:
         stmt = stmt.where(VehicleOwner.store_id == store_id)
@@ -75,10 +86,53 @@ async def vehicles_of_customers(session: AsyncSession, customer_ids: list[str]) 
 
 
 async def repair_order(session: AsyncSession, repair_order_id: str) -> RepairOrder | None:
-    cache = lookups(session)
-    if cache is not None and repair_order_id in cache.repair_orders:
-        return cache.repair_orders[repair_order_id]
+    rows = await batch.answering(session, "repair_order", repair_order_id)
+    if rows is not None:
+        return next((o for o in rows.of(RepairOrder) if o.id == repair_order_id), None)
     return await session.get(RepairOrder, repair_order_id)
+
+
+# --- a batch's preload (services.crm.batch) ------------------------------------------------
+
+async def load_customers(session: AsyncSession, keys: set[tuple[str, str]]) -> list[Customer]:
+    """The customers of these (store_id, phone) pairs, in one query; the batch's lookups of
+    them are answered from the session from now on."""
+    rows = batch.begin(session)
+    keys = rows.not_asked("customer", keys)
+    if not keys:
+        return []
+    stmt = select(Customer).where(Customer.phone.in_({p for _, p in keys}),
+                                  Customer.store_id.in_({s for s, _ in keys}))
+    found = list((await session.exec(stmt)).all())
+    rows.ask("customer", keys)
+    return found
+
+
+async def load_vehicles(session: AsyncSession, vins: set[str]) -> None:
+    """These vehicles and their open ownerships, in a query each."""
+    rows = batch.begin(session)
+    vins = rows.not_asked("vehicle", vins)
+    if not vins:
+        return
+    known = [v.vin for v in (await session.exec(select(Vehicle).where(Vehicle.vin.in_(vins)))).all()]
+    # Owners are written only together with their vehicle (know_vehicle): a vehicle never
+    # seen has none, and a batch of new cars needs no query for them.
+    if known:
+        stmt = select(VehicleOwner).where(VehicleOwner.vin.in_(known), VehicleOwner.until.is_(None))
+        (await session.exec(stmt)).all()
+    rows.ask("vehicle", vins)
+    rows.ask("open_owners", vins)
+
+
+async def load_repair_orders(session: AsyncSession, ids: set[str]) -> set[str]:
+    """These orders, in one query; returns the ids of those on file."""
+    rows = batch.begin(session)
+    ids = rows.not_asked("repair_order", ids)
+    if not ids:
+        return set()
+    found = {o.id for o in (await session.exec(select(RepairOrder).where(RepairOrder.id.in_(ids)))).all()}
+    rows.ask("repair_order", ids)
+    return found
 
 
 def _encode(delivered_at: datetime, ro_id: str) -> str:

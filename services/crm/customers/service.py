@@ -18,14 +18,13 @@ from services.common.errors import NotFound
 from services.common.events.catalogue import reception as rx
 from services.common.identity import Principal
 from services.common.ids import new_id
-from services.common.stores import ensure_visible, visible_store_filter
+from services.common.stores import ensure_visible
 from services.crm.customers import repository
 from services.crm.customers.models import Appointment, Customer, RepairOrder, Vehicle, VehicleOwner
 from services.crm.customers.schemas import (
     ContactPreferences, CustomerPublic, CustomerUpdate, Operation, Owner, OwnedVehicle, PartUsed, Visit, VehicleHistory,
 )
 from services.crm.localtime import local_date, zone_of
-from services.crm.lookups import add_open_owner, forget_open_owner, lookups, remember
 from services.common.versioning import check_version
 
 _PHONE_NOISE = re.compile(r"[\s\-().]")
@@ -54,8 +53,6 @@ async def know_customer(session: AsyncSession, store_id: str, person: rx.Custome
             first_seen_at=at, name_seen_at=at, created_at=at, updated_at=at,
         )
         session.add(customer)
-        remember(session, "customers", (store_id, phone), customer)
-        remember(session, "open_episodes", customer.id, None)
         return customer
     changed = False
     if at < customer.first_seen_at:
@@ -81,8 +78,6 @@ async def know_vehicle(session: AsyncSession, store_id: str, data: rx.Vehicle, o
                                    since=at)
         session.add(vehicle)
         session.add(first_owner)
-        remember(session, "vehicles", vin, vehicle)
-        remember(session, "open_owners", vin, [first_owner])
         return vehicle
     newer = at >= vehicle.updated_at
     for attr in ("plate", "model", "sold_at"):
@@ -99,17 +94,13 @@ async def know_vehicle(session: AsyncSession, store_id: str, data: rx.Vehicle, o
                 if row.phone != owner.phone:
                     row.until = at
                     session.add(row)
-                    forget_open_owner(session, vin, row)
             vehicle.owner_phone, vehicle.owner_since = owner.phone, at
             if not any(r.customer_id == owner.id for r in open_rows):
                 new_owner = VehicleOwner(id=new_id(), vin=vin, store_id=store_id, customer_id=owner.id,
                                          phone=owner.phone, since=at)
                 session.add(new_owner)
-                add_open_owner(session, vin, new_owner)
         else:
             # A late event about an earlier owner: keep it as history, closed by the current owner.
-            if lookups(session) is not None:
-                await session.flush()  # owners this batch added are not in the lookups' open list
             known = await repository.owners_of_vehicle(session, vin, None)
             if not any(r.customer_id == owner.id for r in known):
                 session.add(VehicleOwner(id=new_id(), vin=vin, store_id=store_id, customer_id=owner.id,
@@ -119,7 +110,6 @@ async def know_vehicle(session: AsyncSession, store_id: str, data: rx.Vehicle, o
         new_owner = VehicleOwner(id=new_id(), vin=vin, store_id=store_id, customer_id=owner.id, phone=owner.phone,
                                  since=at)
         session.add(new_owner)
-        add_open_owner(session, vin, new_owner)
     if newer:
         vehicle.home_store_id, vehicle.customer_id, vehicle.updated_at = store_id, owner.id, at
     session.add(vehicle)
@@ -139,7 +129,6 @@ async def order_opened(session: AsyncSession, event: rx.RepairOrderOpened) -> tu
     order = await repository.repair_order(session, event.repair_order_id)
     if order is None:
         order = RepairOrder(id=event.repair_order_id, store_id=event.store_id, number=event.number, status="open")
-        remember(session, "repair_orders", order.id, order)
     order.vin, order.customer_id = vehicle.vin, customer.id
     order.advisor_id, order.advisor_name = event.advisor.id, event.advisor.name
     order.opened_at = event.opened_at
@@ -170,7 +159,6 @@ async def order_delivered(session: AsyncSession, event: rx.RepairOrderDelivered)
     order = await repository.repair_order(session, event.repair_order_id)
     if order is None:
         order = RepairOrder(id=event.repair_order_id, store_id=event.store_id, number=event.number, status="delivered")
-        remember(session, "repair_orders", order.id, order)
     operations, parts, amount = _history_lines(event.lines)
     order.status, order.number = "delivered", event.number
     order.vin, order.customer_id = vehicle.vin, customer.id
@@ -187,7 +175,6 @@ async def order_cancelled(session: AsyncSession, event: rx.RepairOrderCancelled)
     order = await repository.repair_order(session, event.repair_order_id)
     if order is None:
         order = RepairOrder(id=event.repair_order_id, store_id=event.store_id, number=event.number, status="cancelled")
-        remember(session, "repair_orders", order.id, order)
     if order.status == "delivered":
         return
     order.status, order.cancelled_at = "cancelled", event.cancelled_at
@@ -214,6 +201,17 @@ async def booking_changed(session: AsyncSession, event: rx.AppointmentBooked | r
         booking.booked_at = at
     session.add(booking)
     return customer, vehicle
+
+
+async def preload_for_orders(session: AsyncSession,
+                             events: list[rx.RepairOrderDelivered]) -> tuple[list[Customer], set[str]]:
+    """The customers, vehicles (with their open owners) and orders a batch of deliveries will
+    look up, in one query per table (`services.crm.batch`). Returns the customers and the
+    ids of the orders on file."""
+    customers = await repository.load_customers(
+        session, {(e.store_id, normalize_phone(e.customer.phone)) for e in events})
+    await repository.load_vehicles(session, {e.vehicle.vin.strip().upper() for e in events})
+    return customers, await repository.load_repair_orders(session, {e.repair_order_id for e in events})
 
 
 # --- for callers -------------------------------------------------------------------------
@@ -245,17 +243,10 @@ async def to_public(session: AsyncSession, customers: list[Customer]) -> list[Cu
 
 async def list_customers(session: AsyncSession, principal: Principal, *, store_id: str | None, phone: str | None,
                          name: str | None, club_member: bool | None, limit: int, cursor: str | None):
-    where = []
-    scope = visible_store_filter(principal, Customer.store_id, store_id)
-    if scope is not None:
-        where.append(scope)
-    if phone:
-        where.append(Customer.phone == normalize_phone(phone))
-    if name:
-        where.append(Customer.name.contains(name, autoescape=True))
-    if club_member is not None:
-        where.append(Customer.club_member == club_member)
-    rows, next_cursor = await repository.customers_page(session, where=where, limit=limit, cursor=cursor)
+    # A store's caller sees its own customers, whatever store it names; HQ the one it names, or all.
+    rows, next_cursor = await repository.customers_page(
+        session, store_id=principal.store_id or store_id, phone=normalize_phone(phone) if phone else None, name=name,
+        club_member=club_member, limit=limit, cursor=cursor)
     return await to_public(session, list(rows)), next_cursor
 
 

@@ -19,10 +19,22 @@ async def get_for_update(session: AsyncSession, reminder_id: str) -> Reminder | 
     return (await session.exec(select(Reminder).where(Reminder.id == reminder_id).with_for_update())).first()
 
 
-async def page(session: AsyncSession, *, where: list, limit: int, cursor: str | None):
+async def page(session: AsyncSession, *, store_id: str | None, status: str | None, kind: str | None,
+               due_before: date | None, vin: str | None, customer_id: str | None, limit: int, cursor: str | None):
+    """One page of reminders; each filter given narrows it (`due_before`: due on an earlier day)."""
     stmt = select(Reminder)
-    for clause in where:
-        stmt = stmt.where(clause)
+    if store_id:
+        stmt = stmt.where(Reminder.store_id == store_id)
+    if status:
+        stmt = stmt.where(Reminder.status == status)
+    if kind:
+        stmt = stmt.where(Reminder.kind == kind)
+    if due_before:
+        stmt = stmt.where(Reminder.due_on < due_before)
+    if vin:
+        stmt = stmt.where(Reminder.vin == vin)
+    if customer_id:
+        stmt = stmt.where(Reminder.customer_id == customer_id)
     return await paginate(session, stmt, Reminder.id, limit, cursor)
 
 

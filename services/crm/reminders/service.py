@@ -24,7 +24,7 @@ from services.common.events.catalogue.crm import ReminderSent
 from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.outbox import emit
-from services.common.stores import ensure_visible, visible_store_filter
+from services.common.stores import ensure_visible
 from services.common.tables import KnownStore
 from services.crm.customers import repository as customers
 from services.crm.customers.models import RepairOrder, Vehicle
@@ -233,18 +233,7 @@ async def mark_sent(session: AsyncSession, clock: Clock, principal: Principal, r
 async def list_reminders(session: AsyncSession, principal: Principal, *, store_id: str | None, status: str | None,
                          kind: str | None, due_before: date | None, vin: str | None, customer_id: str | None,
                          limit: int, cursor: str | None):
-    where = []
-    scope = visible_store_filter(principal, Reminder.store_id, store_id)
-    if scope is not None:
-        where.append(scope)
-    if status:
-        where.append(Reminder.status == status)
-    if kind:
-        where.append(Reminder.kind == kind)
-    if due_before:
-        where.append(Reminder.due_on < due_before)
-    if vin:
-        where.append(Reminder.vin == vin.strip().upper())
-    if customer_id:
-        where.append(Reminder.customer_id == customer_id)
-    return await repository.page(session, where=where, limit=limit, cursor=cursor)
+    # A store's caller sees its own reminders, whatever store it names; HQ the one it names, or all.
+    return await repository.page(session, store_id=principal.store_id or store_id, status=status, kind=kind,
+                                 due_before=due_before, vin=vin.strip().upper() if vin else None,
+                                 customer_id=customer_id, limit=limit, cursor=cursor)

@@ -19,10 +19,16 @@ async def get(session: AsyncSession, report_id: str) -> Report | None:
     return await session.get(Report, report_id)
 
 
-async def page(session: AsyncSession, *, where: list, limit: int, cursor: str | None):
+async def page(session: AsyncSession, *, store_id: str | None, kind: str | None, period: str | None, limit: int,
+               cursor: str | None):
+    """One page of stored reports; each filter given narrows it."""
     stmt = select(Report)
-    for clause in where:
-        stmt = stmt.where(clause)
+    if store_id:
+        stmt = stmt.where(Report.store_id == store_id)
+    if kind:
+        stmt = stmt.where(Report.kind == kind)
+    if period:
+        stmt = stmt.where(Report.period == period)
     return await paginate(session, stmt, Report.id, limit, cursor)
 
 

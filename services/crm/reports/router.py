@@ -6,7 +6,6 @@ from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, T
 from services.common.errors import NotFound, ValidationFailed, problem_responses
 from services.common.identity import Principal
 from services.common.stores import acting_store_id
-from services.crm import localtime
 from services.crm.reports import service
 from services.crm.reports.schemas import ReportList, ReportPublic, ReportSummary
 
@@ -34,7 +33,7 @@ async def weekly_report(session: SessionDep, clock: ClockDep, principal: Crm,
     """Satisfaction by department, callback SLA, complaints and their outcome, churn, and the
     customers' own words for low scores, over the store's Monday-to-Sunday."""
     store = acting_store_id(principal, store_id)
-    period = localtime.iso_week(week) if week else await service.default_period(session, store, "weekly", clock.now())
+    period = await service.asked_period(session, store, "weekly", week, clock.now())
     return _answer(await service.report_for(session, principal, store, period, clock.now(), fresh), format)
 
 
@@ -44,7 +43,7 @@ async def monthly_report(session: SessionDep, clock: ClockDep, principal: Crm,
                          format: Format = "json", store_id: StoreQuery = None,
                          fresh: Annotated[bool, Query(description="compute now even when a stored one exists")] = False):
     store = acting_store_id(principal, store_id)
-    period = localtime.month(month) if month else await service.default_period(session, store, "monthly", clock.now())
+    period = await service.asked_period(session, store, "monthly", month, clock.now())
     return _answer(await service.report_for(session, principal, store, period, clock.now(), fresh), format)
 
 

@@ -19,14 +19,14 @@ from services.common import reference
 from services.common.errors import NotFound
 from services.common.identity import Principal
 from services.common.ids import new_id
-from services.common.stores import ensure_visible, get_store, visible_store_filter
+from services.common.stores import ensure_visible, get_store
 from services.common.tables import KnownStore
 from services.crm.callbacks import repository as callbacks
 from services.crm.callbacks.models import Callback
 from services.crm.churn import repository as churn
 from services.crm.complaints import repository as complaints
 from services.crm.complaints.service import SATISFIED_FROM, departments
-from services.crm.localtime import Period, add_months, local_date, month_of, week_of, zone_of
+from services.crm.localtime import Period, add_months, iso_week, local_date, month, month_of, week_of, zone_of
 from services.crm.reports import repository
 from services.crm.reports.models import Report
 from services.crm.reports.schemas import (
@@ -215,15 +215,9 @@ async def visible_report(session: AsyncSession, principal: Principal, report_id:
 
 async def list_reports(session: AsyncSession, principal: Principal, *, store_id: str | None, kind: str | None,
                        period: str | None, limit: int, cursor: str | None):
-    where = []
-    scope = visible_store_filter(principal, Report.store_id, store_id)
-    if scope is not None:
-        where.append(scope)
-    if kind:
-        where.append(Report.kind == kind)
-    if period:
-        where.append(Report.period == period)
-    return await repository.page(session, where=where, limit=limit, cursor=cursor)
+    # A store's caller sees its own reports, whatever store it names; HQ the one it names, or all.
+    return await repository.page(session, store_id=principal.store_id or store_id, kind=kind, period=period,
+                                 limit=limit, cursor=cursor)
 
 
 def _flatten(prefix: str, value, rows: list[tuple[str, str, str]], section: str) -> None:
@@ -257,3 +251,10 @@ async def default_period(session: AsyncSession, store_id: str, kind: str, now: d
     """The last complete week or month in the store's own calendar."""
     today = local_date(now, await zone_of(session, store_id))
     return last_week(today) if kind == "weekly" else month_of(add_months(today.replace(day=1), -1))
+
+
+async def asked_period(session: AsyncSession, store_id: str, kind: str, label: str | None, now: datetime) -> Period:
+    """The week (2026-W05) or month (2026-02) the caller names; by default the last complete one."""
+    if label:
+        return iso_week(label) if kind == "weekly" else month(label)
+    return await default_period(session, store_id, kind, now)

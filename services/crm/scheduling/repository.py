@@ -1,10 +1,16 @@
 from datetime import date
 
+import sqlalchemy as sa
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.tables import KnownStore
 from services.crm.scheduling.models import JobRun
+
+
+async def lock_store_job(session: AsyncSession, job: str, store_id: str) -> None:
+    """Until the transaction ends, no other worker runs this job for this store."""
+    await session.exec(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))").bindparams(k=f"crm-job:{job}:{store_id}"))
 
 
 async def run_of_day(session: AsyncSession, job: str, store_id: str, day: date) -> JobRun | None:

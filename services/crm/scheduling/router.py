@@ -5,8 +5,8 @@ from fastapi import APIRouter, Depends, Request
 from services.common.api import ClockDep, SessionDep, TransactionalRoute, require_access, require_roles
 from services.common.errors import Conflict, NotFound, ValidationFailed, problem_responses
 from services.common.identity import Principal
-from services.crm.scheduling import repository, service
-from services.crm.scheduling.schemas import JobList, JobPublic, JobRunRequest, JobRunResult, LastRun
+from services.crm.scheduling import service
+from services.crm.scheduling.schemas import JobList, JobRunRequest, JobRunResult
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=TransactionalRoute)
 Crm = Annotated[Principal, Depends(require_access("crm"))]
@@ -16,15 +16,7 @@ Starter = Annotated[Principal, Depends(require_roles("hq_admin", "store_manager"
 @router.get("", response_model=JobList)
 async def list_jobs(session: SessionDep, principal: Crm):
     """The scheduled jobs and their latest run per store."""
-    latest = await repository.latest_runs(session, principal.store_id)
-    return JobList(items=[
-        JobPublic(name=job.name, description=job.description, schedule=job.schedule, last_runs=[
-            LastRun(store_id=r.store_id, run_date=r.run_date, runs=r.runs, last_run_at=r.last_run_at,
-                    last_trigger=r.last_trigger, result=r.result)
-            for r in latest if r.job == job.name
-        ])
-        for job in service.JOBS.values()
-    ])
+    return await service.latest_runs(session, principal)
 
 
 @router.post("/{name}/run", response_model=JobRunResult,

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Awaitable, Callable
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,7 +28,7 @@ from services.crm.reminders import service as reminders
 from services.crm.reports import service as reports
 from services.crm.scheduling import repository
 from services.crm.scheduling.models import JobRun
-from services.crm.scheduling.schemas import JobRunResult, StoreRun
+from services.crm.scheduling.schemas import JobList, JobPublic, JobRunResult, LastRun, StoreRun
 from services.crm.settings import CrmSettings
 
 log = get_logger(__name__)
@@ -106,6 +105,19 @@ async def run_for_store(session: AsyncSession, job: Job, store: KnownStore, now:
     return StoreRun(store_id=store.id, run_date=day, runs_today=record.runs, result=result)
 
 
+async def latest_runs(session: AsyncSession, principal: Principal) -> JobList:
+    """The jobs and their latest run per store (a store's caller: its own store's)."""
+    latest = await repository.latest_runs(session, principal.store_id)
+    return JobList(items=[
+        JobPublic(name=job.name, description=job.description, schedule=job.schedule, last_runs=[
+            LastRun(store_id=r.store_id, run_date=r.run_date, runs=r.runs, last_run_at=r.last_run_at,
+                    last_trigger=r.last_trigger, result=r.result)
+            for r in latest if r.job == job.name
+        ])
+        for job in JOBS.values()
+    ])
+
+
 async def run_by_hand(session: AsyncSession, principal: Principal, name: str, store_id: str | None, now: datetime,
                       settings: CrmSettings) -> JobRunResult:
     job = job_named(name)
@@ -130,8 +142,7 @@ async def run_scheduled(job: Job, runtime) -> None:
             async with runtime.db.transaction() as session:
                 # Workers check and run one store's day one at a time, so a second worker sees
                 # the first one's run and leaves it alone.
-                await session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-                                      {"k": f"crm-job:{job.name}:{store.id}"})
+                await repository.lock_store_job(session, job.name, store.id)
                 day = local_date(now, await zone_of(session, store.id))
                 if job.daily and await repository.run_of_day(session, job.name, store.id, day) is not None:
                     continue

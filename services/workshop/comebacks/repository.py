@@ -33,11 +33,12 @@ async def get(session: AsyncSession, comeback_id: str) -> Comeback | None:
     return await session.get(Comeback, comeback_id)
 
 
-async def page(session: AsyncSession, *, store_filter, limit: int, cursor: str | None, vin: str | None = None,
+async def page(session: AsyncSession, *, store_id: str | None, limit: int, cursor: str | None, vin: str | None = None,
                technician_id: str | None = None, repair_order_id: str | None = None):
+    """One page of comebacks; each filter given narrows it (`technician_id`: of the first repair)."""
     stmt = select(Comeback)
-    if store_filter is not None:
-        stmt = stmt.where(store_filter)
+    if store_id:
+        stmt = stmt.where(Comeback.store_id == store_id)
     if vin:
         stmt = stmt.where(Comeback.vin == vin)
     if technician_id:

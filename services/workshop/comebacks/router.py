@@ -5,9 +5,7 @@ from fastapi import APIRouter, Depends, Query
 from services.common.api import CursorQuery, LimitQuery, SessionDep, TransactionalRoute, require_access
 from services.common.errors import NotFound, problem_responses
 from services.common.identity import Principal
-from services.common.stores import visible_store_filter
-from services.workshop.comebacks import repository, service
-from services.workshop.comebacks.models import Comeback
+from services.workshop.comebacks import service
 from services.workshop.comebacks.schemas import ComebackList, ComebackPublic
 
 router = APIRouter(prefix="/v1/comebacks", tags=["comebacks"], route_class=TransactionalRoute)
@@ -20,11 +18,8 @@ async def list_comebacks(session: SessionDep, principal: Reader, limit: LimitQue
                          technician_id: Annotated[str | None, Query(description="the technician of the first repair")] = None,
                          repair_order_id: Annotated[str | None, Query()] = None,
                          store_id: Annotated[str | None, Query(description="HQ only: one store")] = None):
-    rows, next_cursor = await repository.page(
-        session, store_filter=visible_store_filter(principal, Comeback.store_id, store_id), limit=limit, cursor=cursor,
-        vin=vin, technician_id=technician_id, repair_order_id=repair_order_id)
-    return ComebackList(items=[ComebackPublic.model_validate(r, from_attributes=True) for r in rows],
-                        next_cursor=next_cursor)
+    return await service.list_comebacks(session, principal, store_id=store_id, limit=limit, cursor=cursor, vin=vin,
+                                        technician_id=technician_id, repair_order_id=repair_order_id)
 
 
 @router.get("/{comeback_id}", response_model=ComebackPublic, responses=problem_responses(NotFound))

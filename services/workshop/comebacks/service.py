@@ -15,6 +15,7 @@ from services.common.ids import new_id
 from services.common.outbox import emit
 from services.workshop.comebacks import repository
 from services.workshop.comebacks.models import Comeback, DeliveredOperation
+from services.workshop.comebacks.schemas import ComebackList, ComebackPublic
 from services.workshop.jobs import repository as jobs
 from services.workshop.jobs.models import Job
 from services.workshop.orders.models import WorkshopOrder
@@ -68,6 +69,17 @@ async def detect(session: AsyncSession, now: datetime, window_days: int, order: 
         original_job_id=comeback.original_job_id, days_since_delivery=comeback.days_since_delivery,
     ), subject=comeback.id, store_id=comeback.store_id, time=now)
     return comeback
+
+
+async def list_comebacks(session: AsyncSession, principal: Principal, *, store_id: str | None, limit: int,
+                         cursor: str | None, vin: str | None, technician_id: str | None,
+                         repair_order_id: str | None) -> ComebackList:
+    # A store's caller sees its own, whatever store it names; HQ the one it names, or all.
+    rows, next_cursor = await repository.page(
+        session, store_id=principal.store_id or store_id, limit=limit, cursor=cursor, vin=vin,
+        technician_id=technician_id, repair_order_id=repair_order_id)
+    return ComebackList(items=[ComebackPublic.model_validate(r, from_attributes=True) for r in rows],
+                        next_cursor=next_cursor)
 
 
 async def get_visible(session: AsyncSession, principal: Principal, comeback_id: str) -> Comeback:

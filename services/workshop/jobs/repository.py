@@ -39,11 +39,12 @@ async def running_for_technician(session: AsyncSession, technician_id: str, *, e
     return list((await session.exec(stmt.execution_options(populate_existing=True))).all())
 
 
-async def page(session: AsyncSession, *, store_filter, limit: int, cursor: str | None, repair_order_id: str | None,
-               status: str | None, technician_id: str | None):
+async def page(session: AsyncSession, *, store_id: str | None, limit: int, cursor: str | None,
+               repair_order_id: str | None, status: str | None, technician_id: str | None):
+    """One page of jobs; each filter given narrows it."""
     stmt = select(Job)
-    if store_filter is not None:
-        stmt = stmt.where(store_filter)
+    if store_id:
+        stmt = stmt.where(Job.store_id == store_id)
     if repair_order_id:
         stmt = stmt.where(Job.repair_order_id == repair_order_id)
     if status:

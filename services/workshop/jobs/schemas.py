@@ -1,10 +1,14 @@
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
 from services.common.pagination import Page
+from services.workshop.base import seconds_to_hours
+
+if TYPE_CHECKING:
+    from services.workshop.jobs.models import Job
 
 JobStatus = Literal["pending", "assigned", "in_progress", "paused", "completed", "rework", "qc_passed", "cancelled"]
 
@@ -80,3 +84,8 @@ class JobDetail(JobPublic):
 
 
 JobList = Page[JobPublic]
+
+
+def job_public(job: "Job") -> JobPublic:
+    """A job as the API shows it: its clocked seconds as hours."""
+    return JobPublic.model_validate({**job.model_dump(), "clocked_hours": seconds_to_hours(job.clocked_seconds)})

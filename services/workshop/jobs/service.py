@@ -25,6 +25,7 @@ from services.common.reference import labor_operations
 from services.workshop.base import hours, seconds_to_hours
 from services.workshop.jobs import repository
 from services.workshop.jobs.models import Job, QualityCheck, WorkInterval
+from services.workshop.jobs.schemas import JobDetail, JobList, QualityCheckPublic, WorkIntervalPublic, job_public
 from services.workshop.orders import service as orders
 from services.workshop.orders.models import WorkshopOrder
 from services.workshop.technicians import repository as technicians
@@ -69,6 +70,28 @@ async def create_from_line(session: AsyncSession, now: datetime, order: Workshop
     await emit(session, JobCreated(**_event_fields(job), flat_rate_hours=str(job.flat_rate_hours), created_at=now),
                subject=job.id, store_id=job.store_id, time=now)
     return job
+
+
+async def detail(session: AsyncSession, job: Job) -> JobDetail:
+    """A job with its work intervals and quality checks, as every answer about one job shows it."""
+    intervals = await repository.intervals(session, job.id)
+    open_since = next((i.started_at for i in intervals if i.ended_at is None), None)
+    return JobDetail(
+        **job_public(job).model_dump(), clocked_on_since=open_since,
+        work_intervals=[WorkIntervalPublic.model_validate(i, from_attributes=True) for i in intervals],
+        quality_checks=[QualityCheckPublic.model_validate(c, from_attributes=True)
+                        for c in await repository.checks(session, job.id)],
+    )
+
+
+async def list_jobs(session: AsyncSession, principal: Principal, *, store_id: str | None, limit: int,
+                    cursor: str | None, repair_order_id: str | None, status: str | None,
+                    technician_id: str | None) -> JobList:
+    # A store's caller sees its own, whatever store it names; HQ the one it names, or all.
+    rows, next_cursor = await repository.page(
+        session, store_id=principal.store_id or store_id, limit=limit, cursor=cursor,
+        repair_order_id=repair_order_id, status=status, technician_id=technician_id)
+    return JobList(items=[job_public(r) for r in rows], next_cursor=next_cursor)
 
 
 async def get_visible(session: AsyncSession, principal: Principal, job_id: str) -> Job:

@@ -14,11 +14,12 @@ async def get_for_update(session: AsyncSession, order_id: str) -> WorkshopOrder 
     return (await session.exec(stmt.execution_options(populate_existing=True))).first()
 
 
-async def page(session: AsyncSession, *, store_filter, limit: int, cursor: str | None,
+async def page(session: AsyncSession, *, store_id: str | None, limit: int, cursor: str | None,
                status: str | None = None, vin: str | None = None):
+    """One page of orders; each filter given narrows it."""
     stmt = select(WorkshopOrder)
-    if store_filter is not None:
-        stmt = stmt.where(store_filter)
+    if store_id:
+        stmt = stmt.where(WorkshopOrder.store_id == store_id)
     if status:
         stmt = stmt.where(WorkshopOrder.status == status)
     if vin:

@@ -15,9 +15,12 @@ from services.common.identity import Principal
 from services.common.outbox import emit
 from services.workshop.base import HUNDREDTH, seconds_to_hours
 from services.workshop.jobs import repository as jobs
+from services.workshop.jobs.schemas import job_public
 from services.workshop.orders import repository
 from services.workshop.orders.models import WorkshopOrder
+from services.workshop.orders.schemas import WorkshopOrderDetail, WorkshopOrderList, WorkshopOrderPublic
 from services.workshop.parts import repository as parts
+from services.workshop.parts.schemas import reservation_public
 
 
 async def record_approval(session: AsyncSession, now: datetime, event: RepairOrderApproved) -> WorkshopOrder:
@@ -36,6 +39,24 @@ async def get_visible(session: AsyncSession, principal: Principal, order_id: str
     if order is None or not principal.can_see_store(order.store_id):
         raise NotFound("repair order not found")
     return order
+
+
+async def list_orders(session: AsyncSession, principal: Principal, *, store_id: str | None, limit: int,
+                      cursor: str | None, status: str | None, vin: str | None) -> WorkshopOrderList:
+    # A store's caller sees its own, whatever store it names; HQ the one it names, or all.
+    rows, next_cursor = await repository.page(session, store_id=principal.store_id or store_id, limit=limit,
+                                              cursor=cursor, status=status, vin=vin)
+    return WorkshopOrderList(items=[WorkshopOrderPublic.model_validate(r, from_attributes=True) for r in rows],
+                             next_cursor=next_cursor)
+
+
+async def detail(session: AsyncSession, order: WorkshopOrder) -> WorkshopOrderDetail:
+    """The workshop's side of a repair order: its jobs, its reservations, and its progress."""
+    return WorkshopOrderDetail(
+        **WorkshopOrderPublic.model_validate(order, from_attributes=True).model_dump(),
+        jobs=[job_public(j) for j in await jobs.of_order(session, order.id)],
+        reservations=[reservation_public(r) for r in await parts.reservations_of_order(session, order.id)],
+    )
 
 
 async def _announce_work_started(session: AsyncSession, order: WorkshopOrder, when: datetime) -> None:

@@ -30,11 +30,12 @@ async def get_stock(session: AsyncSession, store_id: str, part_no: str) -> Stock
     return (await session.exec(stmt)).first()
 
 
-async def stock_page(session: AsyncSession, *, store_filter, limit: int, cursor: str | None,
+async def stock_page(session: AsyncSession, *, store_id: str | None, limit: int, cursor: str | None,
                      part_no: str | None = None, below_reorder_point: bool | None = None):
+    """One page of stock rows; each filter given narrows it."""
     stmt = select(Stock)
-    if store_filter is not None:
-        stmt = stmt.where(store_filter)
+    if store_id:
+        stmt = stmt.where(Stock.store_id == store_id)
     if part_no:
         stmt = stmt.where(Stock.part_no == part_no)
     if below_reorder_point is not None:
@@ -117,11 +118,12 @@ async def backorder_queue(session: AsyncSession, store_id: str, part_no: str) ->
     return list((await session.exec(stmt.execution_options(populate_existing=True))).all())
 
 
-async def reservation_page(session: AsyncSession, *, store_filter, limit: int, cursor: str | None,
+async def reservation_page(session: AsyncSession, *, store_id: str | None, limit: int, cursor: str | None,
                            repair_order_id: str | None, status: str | None, part_no: str | None):
+    """One page of reservations; each filter given narrows it."""
     stmt = select(Reservation)
-    if store_filter is not None:
-        stmt = stmt.where(store_filter)
+    if store_id:
+        stmt = stmt.where(Reservation.store_id == store_id)
     if repair_order_id:
         stmt = stmt.where(Reservation.repair_order_id == repair_order_id)
     if status:
@@ -135,11 +137,12 @@ async def get_receipt(session: AsyncSession, receipt_id: str) -> StockReceipt | 
     return await session.get(StockReceipt, receipt_id)
 
 
-async def receipt_page(session: AsyncSession, *, store_filter, limit: int, cursor: str | None,
+async def receipt_page(session: AsyncSession, *, store_id: str | None, limit: int, cursor: str | None,
                        purchase_order_id: str | None = None):
+    """One page of receipts; each filter given narrows it."""
     stmt = select(StockReceipt)
-    if store_filter is not None:
-        stmt = stmt.where(store_filter)
+    if store_id:
+        stmt = stmt.where(StockReceipt.store_id == store_id)
     if purchase_order_id:
         stmt = stmt.where(StockReceipt.purchase_order_id == purchase_order_id)
     return await paginate(session, stmt, StockReceipt.id, limit, cursor)

@@ -5,13 +5,12 @@ from fastapi import APIRouter, Depends, Query
 from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute, require_access
 from services.common.errors import Conflict, InvalidTransition, NotFound, ValidationFailed, problem_responses
 from services.common.identity import Principal
-from services.common.stores import acting_store_id, active_store, visible_store_filter
-from services.workshop.parts import catalogue, repository, service
-from services.workshop.parts.models import Reservation, Stock, StockMovement, StockReceipt
+from services.common.stores import acting_store_id, active_store
+from services.workshop.parts import service
 from services.workshop.parts.schemas import (
-    AdjustmentCreate, BinUpdate, IssueCreate, MovementList, MovementPublic, PartList, PartPublic, ReceiptCreate,
-    ReceiptList, ReceiptPublic, ReorderPolicy, ReservationList, ReservationPublic, ReservationStatus, ReturnCreate,
-    StockChange, StockList, StockPublic,
+    AdjustmentCreate, BinUpdate, IssueCreate, MovementList, PartList, PartPublic, ReceiptCreate, ReceiptList,
+    ReceiptPublic, ReorderPolicy, ReservationList, ReservationPublic, ReservationStatus, ReturnCreate, StockChange,
+    StockList, StockPublic, receipt_public, reservation_public,
 )
 
 Parts = Annotated[Principal, Depends(require_access("workshop_parts"))]
@@ -22,32 +21,18 @@ stock_router = APIRouter(prefix="/v1/stock", tags=["stock"], route_class=Transac
 reservations_router = APIRouter(prefix="/v1/reservations", tags=["reservations"], route_class=TransactionalRoute)
 
 
-def reservation_public(r: Reservation) -> ReservationPublic:
-    return ReservationPublic.model_validate(
-        {**r.model_dump(), "short": r.short if r.status == "backordered" else 0})
-
-
-def movement_public(m: StockMovement) -> MovementPublic:
-    return MovementPublic.model_validate(m, from_attributes=True)
-
-
-def receipt_public(r: StockReceipt, filled: list[Reservation] = ()) -> ReceiptPublic:
-    return ReceiptPublic(**r.model_dump(), filled_reservations=[x.id for x in filled])
-
-
 # --- catalogue -------------------------------------------------------------------------
 
 @parts_router.get("", response_model=PartList)
 async def list_parts(_: Parts, limit: LimitQuery = 50, cursor: CursorQuery = None,
                      category: Annotated[str | None, Query()] = None,
                      q: Annotated[str | None, Query(max_length=100, description="part number or name contains")] = None):
-    items, next_cursor = catalogue.page(limit=limit, cursor=cursor, category=category, q=q)
-    return PartList(items=[PartPublic.model_validate(p) for p in items], next_cursor=next_cursor)
+    return service.list_parts(limit=limit, cursor=cursor, category=category, q=q)
 
 
 @parts_router.get("/{part_no}", response_model=PartPublic, responses=problem_responses(NotFound))
 async def get_part(part_no: str, _: Parts):
-    return PartPublic.model_validate(catalogue.get(part_no))
+    return service.part(part_no)
 
 
 # --- stock -----------------------------------------------------------------------------
@@ -56,10 +41,8 @@ async def get_part(part_no: str, _: Parts):
 async def list_stock(session: SessionDep, principal: Parts, limit: LimitQuery = 50, cursor: CursorQuery = None,
                      part_no: Annotated[str | None, Query()] = None,
                      below_reorder_point: Annotated[bool | None, Query()] = None, store_id: StoreQuery = None):
-    rows, next_cursor = await repository.stock_page(
-        session, store_filter=visible_store_filter(principal, Stock.store_id, store_id), limit=limit, cursor=cursor,
-        part_no=part_no, below_reorder_point=below_reorder_point)
-    return StockList(items=await service.stock_views(session, list(rows)), next_cursor=next_cursor)
+    return await service.list_stock(session, principal, store_id=store_id, limit=limit, cursor=cursor, part_no=part_no,
+                                    below_reorder_point=below_reorder_point)
 
 
 @stock_router.post("/receipts", status_code=201, response_model=ReceiptPublic,
@@ -67,30 +50,19 @@ async def list_stock(session: SessionDep, principal: Parts, limit: LimitQuery = 
 async def receive_stock(body: ReceiptCreate, session: SessionDep, clock: ClockDep, principal: Parts):
     """Goods in without a purchase order. Waiting backorders are filled first, oldest first."""
     store = await active_store(session, principal, body.store_id)
-    lines = []
-    for i, line in enumerate(body.lines):
-        part = catalogue.require(line.part_no, f"lines[{i}].part_no")
-        cost = line.unit_cost_fen if line.unit_cost_fen is not None else part["dealer_cost_fen"]
-        lines.append(service.ReceiptLineIn(part_no=line.part_no, qty=line.qty, unit_cost_fen=cost))
-    receipt, filled = await service.receive(session, clock, principal, store.id, body.reference, lines)
-    return receipt_public(receipt, filled)
+    return await service.receive_stock(session, clock, principal, store.id, body)
 
 
 @stock_router.get("/receipts", response_model=ReceiptList)
 async def list_receipts(session: SessionDep, principal: Parts, limit: LimitQuery = 50, cursor: CursorQuery = None,
                         purchase_order_id: Annotated[str | None, Query()] = None, store_id: StoreQuery = None):
-    rows, next_cursor = await repository.receipt_page(
-        session, store_filter=visible_store_filter(principal, StockReceipt.store_id, store_id), limit=limit,
-        cursor=cursor, purchase_order_id=purchase_order_id)
-    return ReceiptList(items=[receipt_public(r) for r in rows], next_cursor=next_cursor)
+    return await service.list_receipts(session, principal, store_id=store_id, limit=limit, cursor=cursor,
+                                       purchase_order_id=purchase_order_id)
 
 
 @stock_router.get("/receipts/{receipt_id}", response_model=ReceiptPublic, responses=problem_responses(NotFound))
 async def get_receipt(receipt_id: str, session: SessionDep, principal: Parts):
-    receipt = await repository.get_receipt(session, receipt_id)
-    if receipt is None or not principal.can_see_store(receipt.store_id):
-        raise NotFound("receipt not found")
-    return receipt_public(receipt)
+    return receipt_public(await service.get_visible_receipt(session, principal, receipt_id))
 
 
 @stock_router.post("/adjustments", status_code=201, response_model=StockChange,
@@ -99,8 +71,7 @@ async def adjust_stock(body: AdjustmentCreate, session: SessionDep, clock: Clock
     """A stock-take correction (found or lost units), with the reason on the ledger."""
     store = await active_store(session, principal, body.store_id)
     movement, stock = await service.adjust(session, clock, principal, store.id, body.part_no, body.delta, body.reason)
-    await session.flush()
-    return StockChange(movement=movement_public(movement), stock=await service.stock_view(session, stock))
+    return await service.stock_change(session, movement, stock)
 
 
 @stock_router.post("/issues", status_code=201, response_model=StockChange,
@@ -111,8 +82,7 @@ async def issue_stock(body: IssueCreate, session: SessionDep, clock: ClockDep, p
     movement, stock = await service.issue_from_stock(
         session, clock, principal, store.id, body.part_no, body.qty, reference=body.reference,
         repair_order_id=body.repair_order_id, reason=body.reason)
-    await session.flush()
-    return StockChange(movement=movement_public(movement), stock=await service.stock_view(session, stock))
+    return await service.stock_change(session, movement, stock)
 
 
 @stock_router.get("/{part_no}", response_model=StockPublic, responses=problem_responses(NotFound, ValidationFailed))
@@ -125,10 +95,7 @@ async def get_stock(part_no: str, session: SessionDep, clock: ClockDep, principa
 async def list_movements(part_no: str, session: SessionDep, principal: Parts, limit: LimitQuery = 50,
                          cursor: CursorQuery = None, store_id: StoreQuery = None):
     """The part's ledger in this store, newest first."""
-    catalogue.get(part_no)
-    rows, next_cursor = await repository.movement_page(session, acting_store_id(principal, store_id), part_no,
-                                                       limit, cursor)
-    return MovementList(items=[movement_public(m) for m in rows], next_cursor=next_cursor)
+    return await service.list_movements(session, principal, part_no, store_id=store_id, limit=limit, cursor=cursor)
 
 
 @stock_router.put("/{part_no}/reorder-policy", response_model=StockPublic,
@@ -154,10 +121,8 @@ async def list_reservations(session: SessionDep, principal: Parts, limit: LimitQ
                             repair_order_id: Annotated[str | None, Query()] = None,
                             status: Annotated[ReservationStatus | None, Query()] = None,
                             part_no: Annotated[str | None, Query()] = None, store_id: StoreQuery = None):
-    rows, next_cursor = await repository.reservation_page(
-        session, store_filter=visible_store_filter(principal, Reservation.store_id, store_id), limit=limit,
-        cursor=cursor, repair_order_id=repair_order_id, status=status, part_no=part_no)
-    return ReservationList(items=[reservation_public(r) for r in rows], next_cursor=next_cursor)
+    return await service.list_reservations(session, principal, store_id=store_id, limit=limit, cursor=cursor,
+                                           repair_order_id=repair_order_id, status=status, part_no=part_no)
 
 
 @reservations_router.get("/{reservation_id}", response_model=ReservationPublic, responses=problem_responses(NotFound))

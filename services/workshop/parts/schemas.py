@@ -1,9 +1,13 @@
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from services.common.pagination import Page
+
+if TYPE_CHECKING:
+    from services.workshop.parts.models import Reservation, StockMovement, StockReceipt
 
 MAX_UNITS = 100_000
 PartNo = Field(min_length=1, max_length=32)
@@ -182,3 +186,16 @@ ReservationList = Page[ReservationPublic]
 class ReturnCreate(BaseModel):
     quantity: int = Field(gt=0, le=MAX_UNITS)
     reason: str = Field(min_length=1, max_length=2000)
+
+
+def reservation_public(r: "Reservation") -> ReservationPublic:
+    """A reservation as the API shows it: `short` only while it is backordered."""
+    return ReservationPublic.model_validate({**r.model_dump(), "short": r.short if r.status == "backordered" else 0})
+
+
+def movement_public(m: "StockMovement") -> MovementPublic:
+    return MovementPublic.model_validate(m, from_attributes=True)
+
+
+def receipt_public(r: "StockReceipt", filled: Iterable["Reservation"] = ()) -> ReceiptPublic:
+    return ReceiptPublic(**r.model_dump(), filled_reservations=[x.id for x in filled])

@@ -23,10 +23,14 @@ from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.logging import get_logger
 from services.common.outbox import emit
+from services.common.stores import acting_store_id
 from services.workshop.orders import service as orders
 from services.workshop.parts import catalogue, repository
 from services.workshop.parts.models import Reservation, Stock, StockMovement, StockReceipt
-from services.workshop.parts.schemas import ReorderPolicy, StockPublic
+from services.workshop.parts.schemas import (
+    MovementList, PartList, PartPublic, ReceiptCreate, ReceiptList, ReceiptPublic, ReorderPolicy, ReservationList,
+    StockChange, StockList, StockPublic, movement_public, receipt_public, reservation_public,
+)
 
 log = get_logger(__name__)
 
@@ -144,7 +148,79 @@ async def stock_of(session: AsyncSession, store_id: str, part_no: str, now: date
     return await stock_view(session, stock)
 
 
+# The lists: a store's caller sees its own store's, whatever store it names; HQ the one it
+# names, or every store's.
+
+def list_parts(*, limit: int, cursor: str | None, category: str | None, q: str | None) -> PartList:
+    items, next_cursor = catalogue.page(limit=limit, cursor=cursor, category=category, q=q)
+    return PartList(items=[PartPublic.model_validate(p) for p in items], next_cursor=next_cursor)
+
+
+def part(part_no: str) -> PartPublic:
+    return PartPublic.model_validate(catalogue.get(part_no))
+
+
+async def list_stock(session: AsyncSession, principal: Principal, *, store_id: str | None, limit: int,
+                     cursor: str | None, part_no: str | None, below_reorder_point: bool | None) -> StockList:
+    rows, next_cursor = await repository.stock_page(
+        session, store_id=principal.store_id or store_id, limit=limit, cursor=cursor, part_no=part_no,
+        below_reorder_point=below_reorder_point)
+    return StockList(items=await stock_views(session, list(rows)), next_cursor=next_cursor)
+
+
+async def list_receipts(session: AsyncSession, principal: Principal, *, store_id: str | None, limit: int,
+                        cursor: str | None, purchase_order_id: str | None) -> ReceiptList:
+    rows, next_cursor = await repository.receipt_page(
+        session, store_id=principal.store_id or store_id, limit=limit, cursor=cursor,
+        purchase_order_id=purchase_order_id)
+    return ReceiptList(items=[receipt_public(r) for r in rows], next_cursor=next_cursor)
+
+
+async def list_movements(session: AsyncSession, principal: Principal, part_no: str, *, store_id: str | None,
+                         limit: int, cursor: str | None) -> MovementList:
+    """The part's ledger in the acting store, newest first."""
+    catalogue.get(part_no)
+    rows, next_cursor = await repository.movement_page(session, acting_store_id(principal, store_id), part_no,
+                                                       limit, cursor)
+    return MovementList(items=[movement_public(m) for m in rows], next_cursor=next_cursor)
+
+
+async def list_reservations(session: AsyncSession, principal: Principal, *, store_id: str | None, limit: int,
+                            cursor: str | None, repair_order_id: str | None, status: str | None,
+                            part_no: str | None) -> ReservationList:
+    rows, next_cursor = await repository.reservation_page(
+        session, store_id=principal.store_id or store_id, limit=limit, cursor=cursor,
+        repair_order_id=repair_order_id, status=status, part_no=part_no)
+    return ReservationList(items=[reservation_public(r) for r in rows], next_cursor=next_cursor)
+
+
+async def get_visible_receipt(session: AsyncSession, principal: Principal, receipt_id: str) -> StockReceipt:
+    receipt = await repository.get_receipt(session, receipt_id)
+    if receipt is None or not principal.can_see_store(receipt.store_id):
+        raise NotFound("receipt not found")
+    return receipt
+
+
 # --- receipts, adjustments, counter issues ---------------------------------------------
+
+async def receive_stock(session: AsyncSession, clock: Clock, principal: Principal, store_id: str,
+                        data: ReceiptCreate) -> ReceiptPublic:
+    """Goods in without a purchase order; a line's cost defaults to the catalogue's dealer cost."""
+    lines = []
+    for i, line in enumerate(data.lines):
+        found = catalogue.require(line.part_no, f"lines[{i}].part_no")
+        cost = line.unit_cost_fen if line.unit_cost_fen is not None else found["dealer_cost_fen"]
+        lines.append(ReceiptLineIn(part_no=line.part_no, qty=line.qty, unit_cost_fen=cost))
+    receipt, filled = await receive(session, clock, principal, store_id, data.reference, lines)
+    return receipt_public(receipt, filled)
+
+
+async def stock_change(session: AsyncSession, movement: StockMovement, stock: Stock) -> StockChange:
+    """A ledger entry and the stock it left, as the API shows them."""
+    await session.flush()  # the movement's id is the database's
+    return StockChange(movement=movement_public(movement), stock=await stock_view(session, stock))
+
+
 
 async def receive(session: AsyncSession, clock: Clock, principal: Principal, store_id: str, reference: str,
                   lines: list[ReceiptLineIn], purchase_order_id: str | None = None) -> tuple[StockReceipt, list[Reservation]]:

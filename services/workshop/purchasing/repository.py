@@ -40,10 +40,12 @@ async def lines_of(session: AsyncSession, po_ids: list[str]) -> dict[str, list[P
     return out
 
 
-async def page(session: AsyncSession, *, store_filter, limit: int, cursor: str | None, status: str | None = None):
+async def page(session: AsyncSession, *, store_id: str | None, limit: int, cursor: str | None,
+               status: str | None = None):
+    """One page of purchase orders; each filter given narrows it."""
     stmt = select(PurchaseOrder)
-    if store_filter is not None:
-        stmt = stmt.where(store_filter)
+    if store_id:
+        stmt = stmt.where(PurchaseOrder.store_id == store_id)
     if status:
         stmt = stmt.where(PurchaseOrder.status == status)
     return await paginate(session, stmt, PurchaseOrder.id, limit, cursor)

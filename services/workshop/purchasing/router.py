@@ -5,10 +5,8 @@ from fastapi import APIRouter, Depends, Query
 from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute, require_access
 from services.common.errors import Conflict, InvalidTransition, NotFound, ValidationFailed, problem_responses
 from services.common.identity import Principal
-from services.common.stores import acting_store_id, active_store, visible_store_filter
-from services.workshop.parts.router import receipt_public
-from services.workshop.purchasing import repository, service
-from services.workshop.purchasing.models import PurchaseOrder
+from services.common.stores import acting_store_id, active_store
+from services.workshop.purchasing import service
 from services.workshop.purchasing.schemas import (
     PurchaseOrderCreate, PurchaseOrderList, PurchaseOrderPublic, PurchaseOrderReceipt, PurchaseOrderReceive,
     PurchaseOrderStatus, ReorderSuggestionList,
@@ -37,10 +35,8 @@ async def create_purchase_order(body: PurchaseOrderCreate, session: SessionDep, 
 async def list_purchase_orders(session: SessionDep, principal: Parts, limit: LimitQuery = 50, cursor: CursorQuery = None,
                                status: Annotated[PurchaseOrderStatus | None, Query()] = None,
                                store_id: Annotated[str | None, Query(description="HQ only: one store")] = None):
-    rows, next_cursor = await repository.page(
-        session, store_filter=visible_store_filter(principal, PurchaseOrder.store_id, store_id), limit=limit,
-        cursor=cursor, status=status)
-    return PurchaseOrderList(items=await service.views(session, list(rows)), next_cursor=next_cursor)
+    return await service.list_purchase_orders(session, principal, store_id=store_id, limit=limit, cursor=cursor,
+                                              status=status)
 
 
 @purchase_orders_router.get("/{po_id}", response_model=PurchaseOrderPublic, responses=problem_responses(NotFound))
@@ -54,7 +50,7 @@ async def receive_purchase_order(po_id: str, body: PurchaseOrderReceive, session
                                  principal: Parts):
     """A delivery against the order, in full or in part; backorders are filled first-in first-out."""
     po, receipt, filled = await service.receive(session, clock, principal, po_id, body)
-    return PurchaseOrderReceipt(purchase_order=await service.view(session, po), receipt=receipt_public(receipt, filled))
+    return await service.receipt_view(session, po, receipt, filled)
 
 
 @purchase_orders_router.post("/{po_id}/cancel", response_model=PurchaseOrderPublic,

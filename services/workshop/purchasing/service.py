@@ -16,11 +16,12 @@ from services.workshop.parts import catalogue
 from services.workshop.parts import repository as parts
 from services.workshop.parts import service as stock
 from services.workshop.parts.models import Reservation, StockReceipt
+from services.workshop.parts.schemas import receipt_public
 from services.workshop.purchasing import repository
 from services.workshop.purchasing.models import PurchaseOrder, PurchaseOrderLine
 from services.workshop.purchasing.schemas import (
-    PurchaseOrderCreate, PurchaseOrderLinePublic, PurchaseOrderPublic, PurchaseOrderReceive, ReorderSuggestion,
-    ReorderSuggestionList,
+    PurchaseOrderCreate, PurchaseOrderLinePublic, PurchaseOrderList, PurchaseOrderPublic, PurchaseOrderReceipt,
+    PurchaseOrderReceive, ReorderSuggestion, ReorderSuggestionList,
 )
 
 
@@ -41,6 +42,20 @@ async def views(session: AsyncSession, pos: list[PurchaseOrder]) -> list[Purchas
         )
         for po in pos
     ]
+
+
+async def list_purchase_orders(session: AsyncSession, principal: Principal, *, store_id: str | None, limit: int,
+                               cursor: str | None, status: str | None) -> PurchaseOrderList:
+    # A store's caller sees its own, whatever store it names; HQ the one it names, or all.
+    rows, next_cursor = await repository.page(session, store_id=principal.store_id or store_id, limit=limit,
+                                              cursor=cursor, status=status)
+    return PurchaseOrderList(items=await views(session, list(rows)), next_cursor=next_cursor)
+
+
+async def receipt_view(session: AsyncSession, po: PurchaseOrder, receipt: StockReceipt,
+                       filled: list[Reservation]) -> PurchaseOrderReceipt:
+    """The order after a delivery against it, and the delivery's receipt."""
+    return PurchaseOrderReceipt(purchase_order=await view(session, po), receipt=receipt_public(receipt, filled))
 
 
 async def create(session: AsyncSession, clock: Clock, principal: Principal, store: KnownStore,

@@ -11,11 +11,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.clock import Clock
 from services.common.identity import Principal
-from services.common.stores import store_zone, visible_store_filter
-from services.common.tables import KnownStore
+from services.common.stores import store_zone
 from services.workshop.base import HUNDREDTH, seconds_to_hours
 from services.workshop.comebacks import repository as comebacks
 from services.workshop.jobs import repository as jobs
+from services.workshop.reports import repository
 from services.workshop.reports.schemas import TechnicianFigures, TechnicianReport, TechnicianReportRow
 from services.workshop.technicians import repository as technicians
 from services.workshop.technicians.models import Technician
@@ -28,7 +28,7 @@ def _efficiency(flat: Decimal, clocked: Decimal) -> Decimal | None:
 
 
 async def _window(session: AsyncSession, store_id: str, date_from: date, date_to: date) -> tuple[datetime, datetime]:
-    zone = store_zone(await session.get(KnownStore, store_id))
+    zone = store_zone(await repository.store(session, store_id))
     start = datetime.combine(date_from, time(0), zone).astimezone(timezone.utc)
     end = datetime.combine(date_to + timedelta(days=1), time(0), zone).astimezone(timezone.utc)
     return start, end
@@ -36,7 +36,8 @@ async def _window(session: AsyncSession, store_id: str, date_from: date, date_to
 
 async def technician_report(session: AsyncSession, clock: Clock, principal: Principal, date_from: date, date_to: date,
                             store_id: str | None) -> TechnicianReport:
-    roster = await technicians.in_stores(session, visible_store_filter(principal, Technician.store_id, store_id))
+    # A store's caller reports on its own store, whatever store it names; HQ on the one it names, or all.
+    roster = await technicians.in_stores(session, principal.store_id or store_id)
     by_store: dict[str, list[Technician]] = defaultdict(list)
     for t in roster:
         by_store[t.store_id].append(t)

@@ -26,18 +26,20 @@ async def by_ids(session: AsyncSession, ids: set[str]) -> list[Technician]:
     return list((await session.exec(select(Technician).where(Technician.id.in_(ids)))).all())
 
 
-async def in_stores(session: AsyncSession, store_filter) -> list[Technician]:
+async def in_stores(session: AsyncSession, store_id: str | None) -> list[Technician]:
+    """The roster of one store, or of every store (None), by store and name."""
     stmt = select(Technician)
-    if store_filter is not None:
-        stmt = stmt.where(store_filter)
+    if store_id:
+        stmt = stmt.where(Technician.store_id == store_id)
     return list((await session.exec(stmt.order_by(Technician.store_id, Technician.name))).all())
 
 
-async def page(session: AsyncSession, *, store_filter, limit: int, cursor: str | None,
+async def page(session: AsyncSession, *, store_id: str | None, limit: int, cursor: str | None,
                skill: str | None = None, active: bool | None = None):
+    """One page of technicians; each filter given narrows it (`skill`: may be given that category)."""
     stmt = select(Technician)
-    if store_filter is not None:
-        stmt = stmt.where(store_filter)
+    if store_id:
+        stmt = stmt.where(Technician.store_id == store_id)
     if active is not None:
         stmt = stmt.where(Technician.active == active)
     if skill:

@@ -5,9 +5,7 @@ from fastapi import APIRouter, Depends, Query
 from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute, require_access, require_roles
 from services.common.errors import Conflict, NotFound, StaleVersion, ValidationFailed, problem_responses
 from services.common.identity import Principal
-from services.common.stores import visible_store_filter
-from services.workshop.technicians import repository, service
-from services.workshop.technicians.models import Technician
+from services.workshop.technicians import service
 from services.workshop.technicians.schemas import (
     TechnicianCreate, TechnicianList, TechnicianPublic, TechnicianUpdate, skill_categories,
 )
@@ -18,14 +16,10 @@ Reader = Annotated[Principal, Depends(require_access("workshop_jobs"))]
 Manager = Annotated[Principal, Depends(require_roles("hq_admin", "store_manager", "outlet_api"))]
 
 
-def _public(t: Technician) -> TechnicianPublic:
-    return TechnicianPublic.model_validate(t, from_attributes=True)
-
-
 @router.post("", status_code=201, response_model=TechnicianPublic,
              responses=problem_responses(Conflict, NotFound, ValidationFailed))
 async def create_technician(body: TechnicianCreate, session: SessionDep, clock: ClockDep, principal: Manager):
-    return _public(await service.create(session, clock, principal, body))
+    return service.public(await service.create(session, clock, principal, body))
 
 
 @router.get("", response_model=TechnicianList, responses=problem_responses(ValidationFailed))
@@ -35,19 +29,17 @@ async def list_technicians(session: SessionDep, principal: Reader, limit: LimitQ
                            active: Annotated[bool | None, Query()] = None):
     if skill is not None and skill not in skill_categories():
         raise ValidationFailed("skill", "not an operation category")
-    rows, next_cursor = await repository.page(
-        session, store_filter=visible_store_filter(principal, Technician.store_id, store_id),
-        limit=limit, cursor=cursor, skill=skill, active=active)
-    return TechnicianList(items=[_public(r) for r in rows], next_cursor=next_cursor)
+    return await service.list_technicians(session, principal, store_id=store_id, limit=limit, cursor=cursor,
+                                          skill=skill, active=active)
 
 
 @router.get("/{technician_id}", response_model=TechnicianPublic, responses=problem_responses(NotFound))
 async def get_technician(technician_id: str, session: SessionDep, principal: Reader):
-    return _public(await service.get_visible(session, principal, technician_id))
+    return service.public(await service.get_visible(session, principal, technician_id))
 
 
 @router.patch("/{technician_id}", response_model=TechnicianPublic,
               responses=problem_responses(NotFound, Conflict, StaleVersion))
 async def update_technician(technician_id: str, body: TechnicianUpdate, session: SessionDep, clock: ClockDep,
                             principal: Manager):
-    return _public(await service.update(session, clock, principal, technician_id, body))
+    return service.public(await service.update(session, clock, principal, technician_id, body))

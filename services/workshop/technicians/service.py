@@ -9,7 +9,7 @@ from services.common.ids import new_id
 from services.common.stores import active_store
 from services.workshop.technicians import repository
 from services.workshop.technicians.models import Technician
-from services.workshop.technicians.schemas import TechnicianCreate, TechnicianUpdate
+from services.workshop.technicians.schemas import TechnicianCreate, TechnicianList, TechnicianPublic, TechnicianUpdate
 
 
 async def _principal_free(session: AsyncSession, store_id: str, principal_id: str | None, keep: str | None = None) -> None:
@@ -28,6 +28,18 @@ async def create(session: AsyncSession, clock: Clock, principal: Principal, data
                             principal_id=data.principal_id, active=True, created_at=now, updated_at=now)
     session.add(technician)
     return technician
+
+
+def public(technician: Technician) -> TechnicianPublic:
+    return TechnicianPublic.model_validate(technician, from_attributes=True)
+
+
+async def list_technicians(session: AsyncSession, principal: Principal, *, store_id: str | None, limit: int,
+                           cursor: str | None, skill: str | None, active: bool | None) -> TechnicianList:
+    # A store's caller sees its own roster, whatever store it names; HQ the one it names, or all.
+    rows, next_cursor = await repository.page(session, store_id=principal.store_id or store_id, limit=limit,
+                                              cursor=cursor, skill=skill, active=active)
+    return TechnicianList(items=[public(r) for r in rows], next_cursor=next_cursor)
 
 
 async def get_visible(session: AsyncSession, principal: Principal, technician_id: str) -> Technician:
