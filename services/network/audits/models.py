@@ -1,10 +1,11 @@
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field
 
 from services.common.db import UTCDateTime
+from services.common.modeljson import ModelJSON
+from services.network.audits.schemas import AuditItemOut
 from services.network.base import NetworkModel
 
 
@@ -19,7 +20,7 @@ class Audit(NetworkModel, table=True):
     store_id: str = Field(sa_column=sa.Column(sa.String(64), sa.ForeignKey("stores.id"), nullable=False))
     audited_at: datetime = Field(sa_type=UTCDateTime)
     auditor: str
-    items: list[dict[str, Any]] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
+    items: list[AuditItemOut] = Field(sa_column=sa.Column(ModelJSON(list[AuditItemOut]), nullable=False))
     score_centi: int
     pass_mark: int
     passed: bool
@@ -38,7 +39,7 @@ class CorrectiveAction(NetworkModel, table=True):
     title: str
     score: int
     due_at: datetime = Field(sa_type=UTCDateTime)
-    status: str  # open | closed
+    status: str  # an ActionStatus
     opened_at: datetime = Field(sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_by: str | None = None

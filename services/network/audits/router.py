@@ -1,4 +1,4 @@
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
@@ -15,6 +15,7 @@ from services.common.errors import InvalidTransition, NotFound, ValidationFailed
 from services.common.identity import Principal
 from services.network.audits import service
 from services.network.audits.schemas import (
+    ActionStatus,
     AuditCreate,
     AuditList,
     AuditPublic,
@@ -54,7 +55,7 @@ async def get_audit(store_id: str, audit_id: str, session: SessionDep, clock: Cl
 @router.get("/corrective-actions", response_model=CorrectiveActionList, responses=problem_responses(NotFound))
 async def list_corrective_actions(store_id: str, session: SessionDep, clock: ClockDep, principal: Reader,
                                   limit: LimitQuery = 50, cursor: CursorQuery = None,
-                                  status: Annotated[Literal["open", "closed"] | None, Query()] = None):
+                                  status: Annotated[ActionStatus | None, Query()] = None):
     store = await stores.get_visible(session, principal, store_id)
     return await service.list_corrective_actions(session, clock, store, limit=limit, cursor=cursor, status=status)
 

@@ -1,6 +1,6 @@
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
@@ -20,7 +20,16 @@ class AuditCreate(BaseModel):
     note: str | None = Field(default=None, max_length=4000)
 
 
+class ActionStatus(StrEnum):
+    """Where a corrective action stands."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 class AuditItemOut(BaseModel):
+    """One standard as an audit scored it (an audit keeps its items in this shape)."""
+
     code: str
     title: str
     weight: int
@@ -36,7 +45,7 @@ class CorrectiveActionPublic(BaseModel):
     title: str
     score: int
     due_at: datetime
-    status: Literal["open", "closed"]
+    status: ActionStatus
     overdue: bool = False
     opened_at: datetime
     closed_at: datetime | None = None

@@ -15,7 +15,9 @@ from services.common.ids import new_id
 from services.network.audits import repository
 from services.network.audits.models import Audit, CorrectiveAction
 from services.network.audits.schemas import (
+    ActionStatus,
     AuditCreate,
+    AuditItemOut,
     AuditList,
     AuditPublic,
     CorrectiveActionList,
@@ -30,14 +32,14 @@ def standards() -> dict:
     return reference.load("audit_standards")
 
 
-def weighted_score(items: list[dict]) -> Decimal:
+def weighted_score(items: list[AuditItemOut]) -> Decimal:
     """Σ score × weight / Σ weight, to two decimals, half up."""
-    total_weight = sum(i["weight"] for i in items)
-    points = sum(i["score"] * i["weight"] for i in items)
+    total_weight = sum(i.weight for i in items)
+    points = sum(i.score * i.weight for i in items)
     return (Decimal(points) / Decimal(total_weight)).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
-def _scored_items(data: AuditCreate) -> list[dict]:
+def _scored_items(data: AuditCreate) -> list[AuditItemOut]:
     known = {s["code"]: s for s in standards()["items"]}
     seen: set[str] = set()
     items = []
@@ -48,8 +50,8 @@ def _scored_items(data: AuditCreate) -> list[dict]:
             raise ValidationFailed(f"items.{index}.code", f"standard {item.code} is scored twice")
         seen.add(item.code)
         standard = known[item.code]
-        items.append(dict(code=item.code, title=standard["title"], weight=standard["weight"], score=item.score,
-                          note=item.note))
+        items.append(AuditItemOut(code=item.code, title=standard["title"], weight=standard["weight"], score=item.score,
+                                  note=item.note))
     missing = [code for code in known if code not in seen]
     if missing:
         # Every standard is scored: a skipped one would silently raise the average.
@@ -76,10 +78,10 @@ async def record(session: AsyncSession, clock: Clock, settings, principal: Princ
     if not passed:
         due = audited_at + timedelta(days=settings.corrective_action_due_days)
         for item in items:
-            if item["score"] < pass_mark:
+            if item.score < pass_mark:
                 actions.append(CorrectiveAction(
-                    id=new_id(), audit_id=audit.id, store_id=store.id, item_code=item["code"], title=item["title"],
-                    score=item["score"], due_at=due, status="open", opened_at=now,
+                    id=new_id(), audit_id=audit.id, store_id=store.id, item_code=item.code, title=item.title,
+                    score=item.score, due_at=due, status=ActionStatus.OPEN, opened_at=now,
                 ))
         session.add_all(actions)
     elif store.status == "onboarding" and await onboarding_repository.get(
@@ -92,7 +94,7 @@ async def record(session: AsyncSession, clock: Clock, settings, principal: Princ
 
 def action_public(action: CorrectiveAction, now: datetime) -> CorrectiveActionPublic:
     public = CorrectiveActionPublic.model_validate(action, from_attributes=True)
-    public.overdue = action.status == "open" and action.due_at < now
+    public.overdue = action.status == ActionStatus.OPEN and action.due_at < now
     return public
 
 
@@ -121,7 +123,7 @@ async def get_audit(session: AsyncSession, clock: Clock, store: Store, audit_id:
 
 
 async def list_corrective_actions(session: AsyncSession, clock: Clock, store: Store, *, limit: int,
-                                  cursor: str | None, status: str | None = None) -> CorrectiveActionList:
+                                  cursor: str | None, status: ActionStatus | None = None) -> CorrectiveActionList:
     rows, next_cursor = await repository.actions_page(session, store.id, limit=limit, cursor=cursor, status=status)
     now = clock.now()
     return CorrectiveActionList(items=[action_public(r, now) for r in rows], next_cursor=next_cursor)
@@ -132,9 +134,9 @@ async def close_action(session: AsyncSession, clock: Clock, principal: Principal
     action = await repository.action_for_update(session, action_id)
     if action is None or action.store_id != store.id:
         raise NotFound("corrective action not found")
-    if action.status != "open":
+    if action.status != ActionStatus.OPEN:
         raise InvalidTransition(action.status, "close")
-    action.status, action.closed_at, action.closed_by = "closed", clock.now(), principal.id
+    action.status, action.closed_at, action.closed_by = ActionStatus.CLOSED, clock.now(), principal.id
     action.resolution = resolution
     action.version += 1
     session.add(action)

@@ -9,34 +9,85 @@ integer amount); the difference to the facts stored before is applied to the per
 daily figures. Amounts are integers: counts, fen, microseconds, micro-hours."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, Callable
+from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.common.events.catalogue import crm, network, reception, workshop
+from services.common.events.catalogue import network, reception, workshop
 from services.common.events.envelope import CloudEvent, Event
 from services.network.kpis import repository
 from services.network.kpis.broadcaster import note_change
 from services.network.kpis.models import KpiEntity, KpiFact
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PAY_TYPES = ("customer", "warranty", "insurance", "internal", "goodwill")
 FINAL_DECISIONS = ("approved", "partially_approved", "rejected")
 MICRO = Decimal(1_000_000)
 
-# Counters summed over the window's days.
-WINDOW_METRICS = (
-    "ro_opened", "ro_delivered", *(f"revenue_{p}_fen" for p in PAY_TYPES), "cp_labour_fen", "cp_labour_uh",
-    "appt_scheduled", "appt_checked_in", "comebacks", "cb_due", "cb_on_time", "csi_sum", "csi_count", "cb_reached",
-    "cb_closed", "claims_submitted", "claims_decided", "claims_approved_fen", "claim_cycle_us", "parts_reserved",
-    "parts_filled", "rsa_arrivals", "rsa_response_us", "tech_flat_uh", "tech_clocked_uh",
-)
+
+class Metric(StrEnum):
+    """The per-store daily counters the KPIs are computed from (kpi_facts.metric, kpi_daily.metric)."""
+
+    RO_OPENED = "ro_opened"
+    RO_DELIVERED = "ro_delivered"
+    REVENUE_CUSTOMER_FEN = "revenue_customer_fen"
+    REVENUE_WARRANTY_FEN = "revenue_warranty_fen"
+    REVENUE_INSURANCE_FEN = "revenue_insurance_fen"
+    REVENUE_INTERNAL_FEN = "revenue_internal_fen"
+    REVENUE_GOODWILL_FEN = "revenue_goodwill_fen"
+    CP_LABOUR_FEN = "cp_labour_fen"  # customer-pay labour revenue
+    CP_LABOUR_UH = "cp_labour_uh"  # customer-pay labour hours sold, in micro-hours
+    APPT_SCHEDULED = "appt_scheduled"
+    APPT_CHECKED_IN = "appt_checked_in"
+    COMEBACKS = "comebacks"
+    CB_DUE = "cb_due"
+    CB_ON_TIME = "cb_on_time"
+    CSI_SUM = "csi_sum"
+    CSI_COUNT = "csi_count"
+    CB_REACHED = "cb_reached"
+    CB_CLOSED = "cb_closed"
+    CLAIMS_SUBMITTED = "claims_submitted"
+    CLAIMS_DECIDED = "claims_decided"
+    CLAIMS_APPROVED_FEN = "claims_approved_fen"
+    CLAIM_CYCLE_US = "claim_cycle_us"
+    PARTS_RESERVED = "parts_reserved"
+    PARTS_FILLED = "parts_filled"
+    RSA_ARRIVALS = "rsa_arrivals"
+    RSA_RESPONSE_US = "rsa_response_us"
+    TECH_FLAT_UH = "tech_flat_uh"
+    TECH_CLOCKED_UH = "tech_clocked_uh"
+    COMPLAINTS_OPENED = "complaints_opened"
+    COMPLAINTS_CLOSED = "complaints_closed"
+    COMPLAINTS_OVERDUE_FROM = "complaints_overdue_from"
+    COMPLAINTS_OVERDUE_UNTIL = "complaints_overdue_until"
+
+
+REVENUE_METRICS = {pay_type: Metric(f"revenue_{pay_type}_fen") for pay_type in PAY_TYPES}
 # Counters summed over every day up to the window's end (states at the end of the window).
-SNAPSHOT_METRICS = ("complaints_opened", "complaints_closed", "complaints_overdue_from", "complaints_overdue_until")
+SNAPSHOT_METRICS = (Metric.COMPLAINTS_OPENED, Metric.COMPLAINTS_CLOSED, Metric.COMPLAINTS_OVERDUE_FROM,
+                    Metric.COMPLAINTS_OVERDUE_UNTIL)
+# Counters summed over the window's days.
+WINDOW_METRICS = tuple(m for m in Metric if m not in SNAPSHOT_METRICS)
+
+
+class EntityKind(StrEnum):
+    """What a KPI entity is (kpi_entities.kind); each kind has its way to derive facts."""
+
+    REPAIR_ORDER = "repair_order"
+    APPOINTMENT = "appointment"
+    ROADSIDE = "roadside"
+    JOB = "job"
+    RESERVATION = "reservation"
+    COMEBACK = "comeback"
+    CALLBACK = "callback"
+    COMPLAINT = "complaint"
+    CLAIM = "claim"
 
 
 def micros(moment: datetime) -> int:
@@ -52,17 +103,17 @@ def micro_hours(text: str | None) -> int:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(timezone.utc).isoformat() if moment else None
+    return moment.astimezone(UTC).isoformat() if moment else None
 
 
-def _dt(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+def _dt(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 @dataclass
 class Touch:
     key: str
-    kind: str
+    kind: EntityKind
     store_id: str
     fields: dict[str, Any]
 
@@ -79,19 +130,20 @@ def _revenue(lines: list[reception.RepairOrderLine]) -> dict[str, Any]:
 
 
 def _ro(e, **fields) -> Touch:
-    return Touch(f"ro:{e.repair_order_id}", "repair_order", e.store_id, fields)
+    return Touch(f"ro:{e.repair_order_id}", EntityKind.REPAIR_ORDER, e.store_id, fields)
 
 
 def _appt(e, **fields) -> Touch:
-    return Touch(f"appt:{e.appointment_id}", "appointment", e.store_id, {"scheduled_at": _iso(e.scheduled_at), **fields})
+    return Touch(f"appt:{e.appointment_id}", EntityKind.APPOINTMENT, e.store_id,
+                 {"scheduled_at": _iso(e.scheduled_at), **fields})
 
 
 def _callback(e, **fields) -> Touch:
-    return Touch(f"cb:{e.callback_id}", "callback", e.store_id, {"due_at": _iso(e.due_at), **fields})
+    return Touch(f"cb:{e.callback_id}", EntityKind.CALLBACK, e.store_id, {"due_at": _iso(e.due_at), **fields})
 
 
 def _complaint(e, **fields) -> Touch:
-    return Touch(f"cmp:{e.complaint_id}", "complaint", e.store_id, fields)
+    return Touch(f"cmp:{e.complaint_id}", EntityKind.COMPLAINT, e.store_id, fields)
 
 
 def _claim_decided(e: network.ClaimDecided) -> Touch | None:
@@ -99,11 +151,11 @@ def _claim_decided(e: network.ClaimDecided) -> Touch | None:
         return None  # a first approval awaiting the second is not a decision yet
     decision = {"submitted_at": _iso(e.submitted_at), "decided_at": _iso(e.decided_at), "status": e.status,
                 "approved_fen": e.amount_approved_fen}
-    return Touch(f"clm:{e.claim_id}", "claim", e.store_id, {f"decision:{micros(e.submitted_at)}": decision})
+    return Touch(f"clm:{e.claim_id}", EntityKind.CLAIM, e.store_id, {f"decision:{micros(e.submitted_at)}": decision})
 
 
 def _reservation_issued(e: workshop.ReservationIssued) -> Touch:
-    return Touch(f"rsv:{e.reservation_id}", "reservation", e.store_id, {
+    return Touch(f"rsv:{e.reservation_id}", EntityKind.RESERVATION, e.store_id, {
         "issued_at": _iso(e.issued_at), "reserved_at": _iso(e.reserved_at), "filled_from_stock": e.filled_from_stock})
 
 
@@ -118,14 +170,15 @@ EXTRACTORS: dict[str, Callable[[Any], Touch | None]] = {
     "reception.appointment.cancelled": lambda e: _appt(e, cancelled=True),
     "reception.appointment.no_show": lambda e: _appt(e, no_show=True),
     "reception.appointment.checked_in": lambda e: _appt(e, checked_in=True),
-    "reception.roadside.resolved": lambda e: Touch(f"rsa:{e.roadside_id}", "roadside", e.store_id, {
+    "reception.roadside.resolved": lambda e: Touch(f"rsa:{e.roadside_id}", EntityKind.ROADSIDE, e.store_id, {
         "requested_at": _iso(e.requested_at), "arrived_at": _iso(e.arrived_at)}),
-    "workshop.job.qc_passed": lambda e: Touch(f"job:{e.job_id}", "job", e.store_id, {
-        "passed_at": _iso(e.passed_at), "flat_uh": micro_hours(e.flat_rate_hours), "clocked_uh": micro_hours(e.clocked_hours)}),
-    "workshop.reservation.backordered": lambda e: Touch(f"rsv:{e.reservation_id}", "reservation", e.store_id, {
+    "workshop.job.qc_passed": lambda e: Touch(f"job:{e.job_id}", EntityKind.JOB, e.store_id, {
+        "passed_at": _iso(e.passed_at), "flat_uh": micro_hours(e.flat_rate_hours),
+        "clocked_uh": micro_hours(e.clocked_hours)}),
+    "workshop.reservation.backordered": lambda e: Touch(f"rsv:{e.reservation_id}", EntityKind.RESERVATION, e.store_id, {
         "backordered_at": _iso(e.backordered_at), "backordered": True}),
     "workshop.reservation.issued": _reservation_issued,
-    "workshop.comeback.detected": lambda e: Touch(f"cmb:{e.comeback_id}", "comeback", e.store_id, {
+    "workshop.comeback.detected": lambda e: Touch(f"cmb:{e.comeback_id}", EntityKind.COMEBACK, e.store_id, {
         "detected_at": _iso(e.detected_at)}),
     "crm.callback.created": lambda e: _callback(e),
     "crm.callback.completed": lambda e: _callback(e, completed_at=_iso(e.completed_at), overall=e.overall),
@@ -133,13 +186,13 @@ EXTRACTORS: dict[str, Callable[[Any], Touch | None]] = {
     "crm.complaint.opened": lambda e: _complaint(e, opened_at=_iso(e.opened_at), due_at=_iso(e.due_at)),
     "crm.complaint.escalated": lambda e: _complaint(e, due_at=_iso(e.due_at)),
     "crm.complaint.closed": lambda e: _complaint(e, opened_at=_iso(e.opened_at), closed_at=_iso(e.closed_at)),
-    "network.claim.submitted": lambda e: Touch(f"clm:{e.claim_id}", "claim", e.store_id, {
+    "network.claim.submitted": lambda e: Touch(f"clm:{e.claim_id}", EntityKind.CLAIM, e.store_id, {
         f"submitted:{e.submission_count}": _iso(e.submitted_at)}),
     "network.claim.decided": _claim_decided,
 }
 KPI_EVENT_TYPES = tuple(EXTRACTORS)
 
-Facts = dict[str, tuple[str, date, int]]  # fact suffix -> (metric, local day, amount)
+Facts = dict[str, tuple[Metric, date, int]]  # fact suffix -> (metric, local day, amount)
 
 
 class _Facts:
@@ -147,101 +200,101 @@ class _Facts:
         self.zone = zone
         self.out: Facts = {}
 
-    def add(self, suffix: str, metric: str, moment: str | None, value: int) -> None:
+    def add(self, suffix: str, metric: Metric, moment: str | None, value: int) -> None:
         if moment is not None and value:
             self.out[suffix] = (metric, _dt(moment).astimezone(self.zone).date(), value)
 
 
 def _repair_order(v: dict, f: _Facts) -> None:
-    f.add("opened", "ro_opened", v.get("opened_at"), 1)
-    f.add("delivered", "ro_delivered", v.get("delivered_at"), 1)
+    f.add("opened", Metric.RO_OPENED, v.get("opened_at"), 1)
+    f.add("delivered", Metric.RO_DELIVERED, v.get("delivered_at"), 1)
     for pay_type, amount in (v.get("revenue") or {}).items():
-        f.add(f"revenue_{pay_type}", f"revenue_{pay_type}_fen", v.get("settled_at"), amount)
-    f.add("cp_labour_fen", "cp_labour_fen", v.get("settled_at"), v.get("cp_labour_fen", 0))
-    f.add("cp_labour_uh", "cp_labour_uh", v.get("settled_at"), v.get("cp_labour_uh", 0))
+        f.add(f"revenue_{pay_type}", REVENUE_METRICS[pay_type], v.get("settled_at"), amount)
+    f.add("cp_labour_fen", Metric.CP_LABOUR_FEN, v.get("settled_at"), v.get("cp_labour_fen", 0))
+    f.add("cp_labour_uh", Metric.CP_LABOUR_UH, v.get("settled_at"), v.get("cp_labour_uh", 0))
 
 
 def _appointment(v: dict, f: _Facts) -> None:
     if v.get("cancelled"):
         return
-    f.add("scheduled", "appt_scheduled", v.get("scheduled_at"), 1)
+    f.add("scheduled", Metric.APPT_SCHEDULED, v.get("scheduled_at"), 1)
     if v.get("checked_in"):
-        f.add("checked_in", "appt_checked_in", v.get("scheduled_at"), 1)
+        f.add("checked_in", Metric.APPT_CHECKED_IN, v.get("scheduled_at"), 1)
 
 
 def _roadside(v: dict, f: _Facts) -> None:
     if v.get("arrived_at") and v.get("requested_at"):
-        f.add("arrival", "rsa_arrivals", v["arrived_at"], 1)
-        f.add("response", "rsa_response_us", v["arrived_at"],
+        f.add("arrival", Metric.RSA_ARRIVALS, v["arrived_at"], 1)
+        f.add("response", Metric.RSA_RESPONSE_US, v["arrived_at"],
               max(0, micros(_dt(v["arrived_at"])) - micros(_dt(v["requested_at"]))))
 
 
 def _job(v: dict, f: _Facts) -> None:
-    f.add("flat", "tech_flat_uh", v.get("passed_at"), v.get("flat_uh", 0))
-    f.add("clocked", "tech_clocked_uh", v.get("passed_at"), v.get("clocked_uh", 0))
+    f.add("flat", Metric.TECH_FLAT_UH, v.get("passed_at"), v.get("flat_uh", 0))
+    f.add("clocked", Metric.TECH_CLOCKED_UH, v.get("passed_at"), v.get("clocked_uh", 0))
 
 
 def _reservation(v: dict, f: _Facts) -> None:
     made = v.get("reserved_at") or v.get("backordered_at") or v.get("issued_at")
-    f.add("reserved", "parts_reserved", made, 1)
+    f.add("reserved", Metric.PARTS_RESERVED, made, 1)
     if v.get("filled_from_stock") and not v.get("backordered"):
-        f.add("filled", "parts_filled", made, 1)
+        f.add("filled", Metric.PARTS_FILLED, made, 1)
 
 
 def _comeback(v: dict, f: _Facts) -> None:
-    f.add("detected", "comebacks", v.get("detected_at"), 1)
+    f.add("detected", Metric.COMEBACKS, v.get("detected_at"), 1)
 
 
 def _callback_facts(v: dict, f: _Facts) -> None:
     due, completed = v.get("due_at"), v.get("completed_at")
-    f.add("due", "cb_due", due, 1)
+    f.add("due", Metric.CB_DUE, due, 1)
     if completed:
         if due and _dt(completed) <= _dt(due):
-            f.add("on_time", "cb_on_time", due, 1)
-        f.add("reached", "cb_reached", completed, 1)
-        f.add("closed", "cb_closed", completed, 1)
+            f.add("on_time", Metric.CB_ON_TIME, due, 1)
+        f.add("reached", Metric.CB_REACHED, completed, 1)
+        f.add("closed", Metric.CB_CLOSED, completed, 1)
         if v.get("overall") is not None:
-            f.add("csi_sum", "csi_sum", completed, v["overall"])
-            f.add("csi_count", "csi_count", completed, 1)
+            f.add("csi_sum", Metric.CSI_SUM, completed, v["overall"])
+            f.add("csi_count", Metric.CSI_COUNT, completed, 1)
     elif v.get("unreachable_at"):
-        f.add("closed", "cb_closed", v["unreachable_at"], 1)
+        f.add("closed", Metric.CB_CLOSED, v["unreachable_at"], 1)
 
 
 def _complaint_facts(v: dict, f: _Facts) -> None:
     opened, closed, due = v.get("opened_at"), v.get("closed_at"), v.get("due_at")
-    f.add("opened", "complaints_opened", opened, 1)
-    f.add("closed", "complaints_closed", closed, 1)
+    f.add("opened", Metric.COMPLAINTS_OPENED, opened, 1)
+    f.add("closed", Metric.COMPLAINTS_CLOSED, closed, 1)
     # Overdue from its due time until it is closed; closed in time, it never was.
     if due and not (closed and _dt(closed) <= _dt(due)):
-        f.add("overdue_from", "complaints_overdue_from", due, 1)
-        f.add("overdue_until", "complaints_overdue_until", closed, 1)
+        f.add("overdue_from", Metric.COMPLAINTS_OVERDUE_FROM, due, 1)
+        f.add("overdue_until", Metric.COMPLAINTS_OVERDUE_UNTIL, closed, 1)
 
 
 def _claim(v: dict, f: _Facts) -> None:
     submissions = [v[k] for k in v if k.startswith("submitted:")]
     if submissions:
-        f.add("submitted", "claims_submitted", min(submissions, key=lambda s: _dt(s)), 1)
+        f.add("submitted", Metric.CLAIMS_SUBMITTED, min(submissions, key=_dt), 1)
     for name, decision in v.items():
         if not name.startswith("decision:"):
             continue
         at = decision["decided_at"]
-        f.add(f"{name}:decided", "claims_decided", at, 1)
-        f.add(f"{name}:cycle", "claim_cycle_us", at,
+        f.add(f"{name}:decided", Metric.CLAIMS_DECIDED, at, 1)
+        f.add(f"{name}:cycle", Metric.CLAIM_CYCLE_US, at,
               max(0, micros(_dt(at)) - micros(_dt(decision["submitted_at"]))))
         if decision["status"] in ("approved", "partially_approved"):
-            f.add(f"{name}:approved", "claims_approved_fen", at, decision["approved_fen"])
+            f.add(f"{name}:approved", Metric.CLAIMS_APPROVED_FEN, at, decision["approved_fen"])
 
 
-DERIVERS: dict[str, Callable[[dict, _Facts], None]] = {
-    "repair_order": _repair_order, "appointment": _appointment, "roadside": _roadside, "job": _job,
-    "reservation": _reservation, "comeback": _comeback, "callback": _callback_facts, "complaint": _complaint_facts,
-    "claim": _claim,
+DERIVERS: dict[EntityKind, Callable[[dict, _Facts], None]] = {
+    EntityKind.REPAIR_ORDER: _repair_order, EntityKind.APPOINTMENT: _appointment, EntityKind.ROADSIDE: _roadside,
+    EntityKind.JOB: _job, EntityKind.RESERVATION: _reservation, EntityKind.COMEBACK: _comeback,
+    EntityKind.CALLBACK: _callback_facts, EntityKind.COMPLAINT: _complaint_facts, EntityKind.CLAIM: _claim,
 }
 
 
 def derive(kind: str, values: dict, zone: ZoneInfo) -> Facts:
     facts = _Facts(zone)
-    DERIVERS[kind](values, facts)
+    DERIVERS[EntityKind(kind)](values, facts)
     return facts.out
 
 
@@ -268,7 +321,8 @@ async def project(session: AsyncSession, event: Event, envelope: CloudEvent) -> 
     entity = await repository.entity_for_update(session, touch.key)
     if entity is None:
         state, _ = merge({}, touch.fields, stamp)
-        entity = KpiEntity(key=touch.key, kind=touch.kind, store_id=touch.store_id, state=state, updated_at=envelope.time)
+        entity = KpiEntity(key=touch.key, kind=touch.kind, store_id=touch.store_id, state=state,
+                           updated_at=envelope.time)
         session.add(entity)
         await session.flush()  # a concurrent projector of the same entity fails here and retries
     else:
@@ -295,7 +349,8 @@ async def project(session: AsyncSession, event: Event, envelope: CloudEvent) -> 
     for key, (metric, day, value) in wanted.items():
         old = existing.get(key)
         if old is None:
-            session.add(KpiFact(key=key, entity_key=entity.key, store_id=entity.store_id, day=day, metric=metric, value=value))
+            session.add(KpiFact(key=key, entity_key=entity.key, store_id=entity.store_id, day=day, metric=metric,
+                                value=value))
             bump(day, metric, value)
         elif (old.metric, old.day, old.value) != (metric, day, value):
             bump(old.day, old.metric, -old.value)
@@ -306,7 +361,7 @@ async def project(session: AsyncSession, event: Event, envelope: CloudEvent) -> 
     if not deltas:
         return False
     await session.flush()
-    for (store_id, day, metric), amount in deltas.items():
-        await repository.add_to_daily(session, store_id, day, metric, amount)
+    for (store_id, day, counter), amount in deltas.items():
+        await repository.add_to_daily(session, store_id, day, counter, amount)
         note_change(session, store_id, day)
     return True

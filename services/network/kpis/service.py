@@ -15,7 +15,7 @@ from services.common import reference
 from services.common.errors import NotFound
 from services.common.identity import Principal
 from services.network.kpis import repository
-from services.network.kpis.projection import PAY_TYPES, SNAPSHOT_METRICS, WINDOW_METRICS
+from services.network.kpis.projection import REVENUE_METRICS, SNAPSHOT_METRICS, WINDOW_METRICS, Metric
 from services.network.kpis.schemas import Figures, KpiReport, Revenue, StoreFigures
 from services.network.stores.models import Store
 
@@ -29,31 +29,36 @@ def _ratio(numerator: Decimal | int, denominator: Decimal | int, places: Decimal
     return (Decimal(numerator) / Decimal(denominator)).quantize(places, ROUND_HALF_UP)
 
 
-def figures(c: dict[str, int]) -> dict:
+def figures(c: dict[str, int]) -> Figures:
     """The KPIs from one set of summed counters (missing counters are zero)."""
-    n = lambda name: c.get(name, 0)  # noqa: E731
-    revenue = {p: n(f"revenue_{p}_fen") for p in PAY_TYPES}
-    delivered = n("ro_delivered")
-    labour_rate = _ratio(Decimal(n("cp_labour_fen")) * 1_000_000, n("cp_labour_uh"), Decimal(1))
-    return dict(
-        repair_orders_opened=n("ro_opened"),
+
+    def n(metric: Metric) -> int:
+        return c.get(metric, 0)
+
+    revenue = {pay_type: n(metric) for pay_type, metric in REVENUE_METRICS.items()}
+    delivered = n(Metric.RO_DELIVERED)
+    labour_rate = _ratio(Decimal(n(Metric.CP_LABOUR_FEN)) * 1_000_000, n(Metric.CP_LABOUR_UH), Decimal(1))
+    comeback_rate = _ratio(n(Metric.COMEBACKS), delivered, RATE)
+    return Figures(
+        repair_orders_opened=n(Metric.RO_OPENED),
         repair_orders_delivered=delivered,
         revenue_fen=Revenue(**revenue, total=sum(revenue.values())),
-        appointment_show_rate=_ratio(n("appt_checked_in"), n("appt_scheduled"), RATE),
-        first_time_fix_rate=None if not delivered else 1 - _ratio(n("comebacks"), delivered, RATE),
-        comebacks=n("comebacks"),
-        callback_sla_rate=_ratio(n("cb_on_time"), n("cb_due"), RATE),
-        csi_average=_ratio(n("csi_sum"), n("csi_count"), MEAN),
-        complaints_open=n("complaints_opened") - n("complaints_closed"),
-        complaints_overdue=n("complaints_overdue_from") - n("complaints_overdue_until"),
-        claims_submitted=n("claims_submitted"),
-        claims_approved_fen=n("claims_approved_fen"),
-        claim_cycle_hours=_ratio(n("claim_cycle_us"), Decimal(n("claims_decided")) * 3_600_000_000, MEAN),
-        parts_fill_rate=_ratio(n("parts_filled"), n("parts_reserved"), RATE),
-        roadside_response_minutes=_ratio(n("rsa_response_us"), Decimal(n("rsa_arrivals")) * 60_000_000, MEAN),
-        technician_efficiency=_ratio(n("tech_flat_uh"), n("tech_clocked_uh"), RATE),
+        appointment_show_rate=_ratio(n(Metric.APPT_CHECKED_IN), n(Metric.APPT_SCHEDULED), RATE),
+        first_time_fix_rate=None if comeback_rate is None else 1 - comeback_rate,
+        comebacks=n(Metric.COMEBACKS),
+        callback_sla_rate=_ratio(n(Metric.CB_ON_TIME), n(Metric.CB_DUE), RATE),
+        csi_average=_ratio(n(Metric.CSI_SUM), n(Metric.CSI_COUNT), MEAN),
+        complaints_open=n(Metric.COMPLAINTS_OPENED) - n(Metric.COMPLAINTS_CLOSED),
+        complaints_overdue=n(Metric.COMPLAINTS_OVERDUE_FROM) - n(Metric.COMPLAINTS_OVERDUE_UNTIL),
+        claims_submitted=n(Metric.CLAIMS_SUBMITTED),
+        claims_approved_fen=n(Metric.CLAIMS_APPROVED_FEN),
+        claim_cycle_hours=_ratio(n(Metric.CLAIM_CYCLE_US), Decimal(n(Metric.CLAIMS_DECIDED)) * 3_600_000_000, MEAN),
+        parts_fill_rate=_ratio(n(Metric.PARTS_FILLED), n(Metric.PARTS_RESERVED), RATE),
+        roadside_response_minutes=_ratio(n(Metric.RSA_RESPONSE_US), Decimal(n(Metric.RSA_ARRIVALS)) * 60_000_000,
+                                         MEAN),
+        technician_efficiency=_ratio(n(Metric.TECH_FLAT_UH), n(Metric.TECH_CLOCKED_UH), RATE),
         effective_labour_rate_fen=None if labour_rate is None else int(labour_rate),
-        callback_reach_rate=_ratio(n("cb_reached"), n("cb_closed"), RATE),
+        callback_reach_rate=_ratio(n(Metric.CB_REACHED), n(Metric.CB_CLOSED), RATE),
     )
 
 
@@ -100,6 +105,6 @@ async def report(session: AsyncSession, since: date, until: date, stores: list[S
             network[metric] = network.get(metric, 0) + value
     return KpiReport(
         from_=since, to=until,
-        stores=[StoreFigures(store_id=s.id, store_code=s.code, **figures(per_store[s.id])) for s in stores],
-        network=Figures(**figures(network)),
+        stores=[StoreFigures(store_id=s.id, store_code=s.code, **dict(figures(per_store[s.id]))) for s in stores],
+        network=figures(network),
     )
