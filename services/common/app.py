@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 
 from .api import NO_OTEL, RequestContextMiddleware, install_platform_routes
 from .clock import Clock, clock_from_setting
-from .consumer import EventConsumer, EventHandlers
+from .consumer import EventConsumer, EventHandlers, HandlerContext
 from .db import Database
 from .errors import install_error_handlers
 from .kafka import broker_reachable, ensure_topics_with_retry
@@ -115,6 +115,9 @@ def create_service_app(
     app.state.db = db
     app.state.clock = clock or clock_from_setting(settings.clock)
     app.state.runtime = ServiceRuntime(settings=settings, db=db, clock=app.state.clock)
+    # The app's handlers run with its clock and settings, whoever applies its events (its
+    # consumer, a dead-letter replay, a test's deliver).
+    handlers.context = HandlerContext(clock=app.state.clock, settings=settings)
     app.state.handlers = handlers
     app.state.spec = spec
     app.add_middleware(RequestContextMiddleware)

@@ -12,20 +12,22 @@ import asyncio
 import contextlib
 import functools
 import traceback
-from types import SimpleNamespace
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from prometheus_client import Counter
 from pydantic import ValidationError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from . import context
+from .clock import Clock
 from .db import Database, is_connection_error
 from .events.envelope import CloudEvent, Event, catalogue
 from .kafka import make_producer
@@ -37,7 +39,21 @@ log = get_logger(__name__)
 APPLIED = Counter("events_applied_total", "Events applied by this service", ["service", "type"])
 DEAD = Counter("events_dead_lettered_total", "Events sent to the dead-letter topic", ["service", "type"])
 
-Handler = Callable[[AsyncSession, Any, CloudEvent], Awaitable[None]]
+SettingsT = TypeVar("SettingsT", bound=PlatformSettings)
+
+
+@dataclass(frozen=True)
+class HandlerContext(Generic[SettingsT]):
+    """What every handler is given of the service it runs in, besides the session and the
+    event: the clock business time is read from, and the service's settings. An app's
+    handlers are bound to its own (services.common.app), so a test's clock reaches them."""
+
+    clock: Clock
+    settings: SettingsT
+
+
+# handler(session, event, envelope, ctx)
+Handler = Callable[[AsyncSession, Any, CloudEvent, HandlerContext[Any]], Awaitable[None]]
 
 
 class PoisonEvent(Exception):
@@ -56,6 +72,9 @@ class EventHandlers:
     # look up. A type with one promises its handler reads only through that (and through
     # what the handler itself adds to it), so its events need no flush between them.
     prefetchers: dict[str, Prefetch] = field(default_factory=dict)
+    # What every handler is given when it runs; a service's registry has none, the app's
+    # copy of it has the app's.
+    context: HandlerContext[Any] | None = None
 
     def on(self, *event_types: str):
         def register(fn: Handler) -> Handler:
@@ -77,9 +96,19 @@ class EventHandlers:
 
         return register
 
-    def include(self, other: "EventHandlers") -> None:
+    def include(self, other: EventHandlers) -> None:
         self.handlers.update(other.handlers)
         self.prefetchers.update(other.prefetchers)
+
+    def bound(self, context: HandlerContext[Any]) -> EventHandlers:
+        """These handlers, given `context` when they run."""
+        return EventHandlers(dict(self.handlers), dict(self.prefetchers), context)
+
+    def running_context(self) -> HandlerContext[Any]:
+        if self.context is None:
+            raise RuntimeError("these handlers have no clock and settings to run with: apply events through an "
+                               "app's handlers (app.state.handlers) or EventHandlers.bound(...)")
+        return self.context
 
     @property
     def services(self) -> set[str]:
@@ -98,9 +127,10 @@ async def apply_event(db: Database, handlers: EventHandlers, envelope: CloudEven
     if handler is None:
         return Outcome.IGNORED
     payload = _payload(envelope)
+    ctx = handlers.running_context()
     try:
         async with db.transaction() as session:
-            return await _apply_in(session, db, handler, envelope, payload, topic)
+            return await _apply_in(session, handler, envelope, payload, topic, ctx)
     except sa.exc.IntegrityError:
         async with db.transaction() as session:
             if await session.get(InboxEvent, envelope.id) is not None:
@@ -118,23 +148,26 @@ async def apply_events(db: Database, handlers: EventHandlers, envelopes: list[tu
         handler = handlers.handlers.get(envelope.type)
         work.append((envelope, topic, handler, _payload(envelope) if handler is not None else None))
     handled = [(envelope, topic) for envelope, topic, handler, _ in work if handler is not None]
+    if not handled:
+        return [Outcome.IGNORED] * len(work)
+    ctx = handlers.running_context()
     outcomes = []
     async with db.transaction() as session:
         claimed = await _claim_all(session, db, handled)
         by_type: dict[str, list[Event]] = {}
-        for envelope, _, handler, payload in work:
-            if handler is not None and envelope.id in claimed and envelope.type in handlers.prefetchers:
+        for envelope, _, _, payload in work:
+            if payload is not None and envelope.id in claimed and envelope.type in handlers.prefetchers:
                 by_type.setdefault(envelope.type, []).append(payload)
         for event_type, payloads in by_type.items():
             await handlers.prefetchers[event_type](session, payloads)
         for envelope, _, handler, payload in work:
-            if handler is None:
+            if handler is None or payload is None:
                 outcomes.append(Outcome.IGNORED)
             elif envelope.id not in claimed:
                 outcomes.append(Outcome.DUPLICATE)
             else:
                 claimed.discard(envelope.id)  # the same event twice in one fetch: the second is a duplicate
-                await _handle(session, handler, envelope, payload)
+                await _handle(session, handler, envelope, payload, ctx)
                 if envelope.type not in handlers.prefetchers:
                     await session.flush()
                 outcomes.append(Outcome.APPLIED)
@@ -146,7 +179,7 @@ async def _claim_all(session: AsyncSession, db: Database, envelopes: list[tuple[
     duplicates (applied before, or twice in the batch)."""
     if not envelopes:
         return set()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rows = list({e.id: dict(event_id=e.id, event_type=e.type, source_topic=topic, applied_at=now)
                  for e, topic in envelopes}.values())
     # One statement for any number of rows (SQLAlchemy sends them as one multi-row INSERT):
@@ -167,26 +200,28 @@ def _payload(envelope: CloudEvent) -> Event:
         raise PoisonEvent(f"payload does not match {envelope.type}: {exc}") from exc
 
 
-async def _apply_in(session: AsyncSession, db: Database, handler: Handler, envelope: CloudEvent, payload: Event,
-                    topic: str) -> str:
+async def _apply_in(session: AsyncSession, handler: Handler, envelope: CloudEvent, payload: Event, topic: str,
+                    ctx: HandlerContext[Any]) -> str:
     # Claim the event id first, in one round trip: a duplicate inserts nothing; a
     # concurrent duplicate blocks on the row until the first commits, then inserts nothing.
-    row = dict(event_id=envelope.id, event_type=envelope.type, source_topic=topic, applied_at=datetime.now(timezone.utc))
+    row = dict(event_id=envelope.id, event_type=envelope.type, source_topic=topic,
+               applied_at=datetime.now(UTC))
     claimed = (await session.execute(_claim_statement(), row)).first()
     if claimed is None:
         return Outcome.DUPLICATE
-    await _handle(session, handler, envelope, payload)
+    await _handle(session, handler, envelope, payload, ctx)
     await session.flush()
     return Outcome.APPLIED
 
 
-async def _handle(session: AsyncSession, handler: Handler, envelope: CloudEvent, payload: Event) -> None:
+async def _handle(session: AsyncSession, handler: Handler, envelope: CloudEvent, payload: Event,
+                  ctx: HandlerContext[Any]) -> None:
     tokens = (
         context.correlation_id.set(envelope.correlationid or envelope.id),
         context.causation_id.set(envelope.id),
     )
     try:
-        await handler(session, payload, envelope)
+        await handler(session, payload, envelope, ctx)
     finally:
         context.correlation_id.reset(tokens[0])
         context.causation_id.reset(tokens[1])
@@ -202,7 +237,7 @@ class EventConsumer:
         self.duplicates = 0
         self.dead_lettered = 0
         self._consumer: AIOKafkaConsumer | None = None
-        self._dlq_producer = None
+        self._dlq_producer: AIOKafkaProducer | None = None
 
     def _make_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -292,7 +327,7 @@ class EventConsumer:
                 # dead-lettering and its waiting out of a database outage.
                 log.info("batch not applied whole, applying one by one", error=repr(exc), events=len(records))
             else:
-                for record, (envelope, _), outcome in zip(records, envelopes, outcomes):
+                for record, (envelope, _), outcome in zip(records, envelopes, outcomes, strict=True):
                     self._count(record, envelope, outcome)
                 return
         for record in records:
@@ -336,9 +371,10 @@ class EventConsumer:
                 delay = min(delay * 2, 5.0)
 
     async def dead_letter(self, record, error: str, attempts: int) -> None:
-        if self._dlq_producer is None:
-            self._dlq_producer = make_producer(self.settings, client_id=f"{self.settings.service_name}-dlq")
-            await self._dlq_producer.start()
+        producer = self._dlq_producer
+        if producer is None:
+            producer = self._dlq_producer = make_producer(self.settings, client_id=f"{self.settings.service_name}-dlq")
+            await producer.start()
         headers = [
             ("dlq.error", error[:4000].encode()),
             ("dlq.consumer", self.settings.service_name.encode()),
@@ -347,7 +383,7 @@ class EventConsumer:
             ("dlq.original_offset", str(record.offset).encode()),
             ("dlq.attempts", str(attempts).encode()),
         ]
-        await self._dlq_producer.send_and_wait(record.topic + ".dlq", value=record.value, key=record.key, headers=headers)
+        await producer.send_and_wait(record.topic + ".dlq", value=record.value, key=record.key, headers=headers)
         self.dead_lettered += 1
 
     async def _close_dlq(self) -> None:
@@ -394,7 +430,8 @@ async def replay_dead_letters(db: Database, settings: PlatformSettings, handlers
                     try:
                         # Inside the try: an unreadable dead letter must not stop the replay of the rest.
                         envelope = CloudEvent.from_json(record.value)
-                        outcome = await apply_event(db, handlers, envelope, headers.get("dlq.original_topic", b"").decode())
+                        topic = headers.get("dlq.original_topic", b"").decode()
+                        outcome = await apply_event(db, handlers, envelope, topic)
                         counts["replayed" if outcome == Outcome.APPLIED else "skipped"] += 1
                     except Exception as exc:
                         counts["failed"] += 1

@@ -2,11 +2,12 @@
 rules for which store a caller acts in."""
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from .consumer import EventHandlers
+from .consumer import EventHandlers, HandlerContext
 from .errors import Conflict, NotFound, ValidationFailed
 from .events.catalogue.network import StoreActivated, StoreCreated, StoreSuspended
 from .events.envelope import CloudEvent
@@ -17,7 +18,8 @@ store_handlers = EventHandlers()
 
 
 @store_handlers.on("network.store.created", "network.store.activated", "network.store.suspended")
-async def keep_store(session: AsyncSession, event: StoreCreated | StoreActivated | StoreSuspended, envelope: CloudEvent) -> None:
+async def keep_store(session: AsyncSession, event: StoreCreated | StoreActivated | StoreSuspended, envelope: CloudEvent,
+                     ctx: HandlerContext[Any]) -> None:
     store = await session.get(KnownStore, event.store_id)
     if store is None:
         store = KnownStore(id=event.store_id, code=event.code, name=event.name, kind=event.kind,

@@ -2,40 +2,47 @@
 bookings and repair orders are all CRM knows of customers, vehicles and visits."""
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.common.consumer import EventHandlers
+from services.common.consumer import EventHandlers, HandlerContext
 from services.common.events.catalogue import reception as rx
 from services.common.events.envelope import CloudEvent
 from services.crm.callbacks import service as callbacks
 from services.crm.churn import service as churn
 from services.crm.customers import service as customers
 from services.crm.reminders import service as reminders
+from services.crm.settings import CrmSettings
 
 handlers = EventHandlers()
 
 
 @handlers.on("reception.appointment.booked")
-async def appointment_booked(session: AsyncSession, event: rx.AppointmentBooked, envelope: CloudEvent) -> None:
+async def appointment_booked(session: AsyncSession, event: rx.AppointmentBooked, envelope: CloudEvent,
+                             ctx: HandlerContext[CrmSettings]) -> None:
     _, vehicle = await customers.booking_changed(session, event, "booked", event.booked_at)
-    await reminders.convert(session, vehicle.vin, event.booked_at, f"appointment:{event.appointment_id}", event.store_id)
+    await reminders.convert(session, vehicle.vin, event.booked_at, f"appointment:{event.appointment_id}",
+                            event.store_id)
 
 
 @handlers.on("reception.appointment.cancelled")
-async def appointment_cancelled(session: AsyncSession, event: rx.AppointmentCancelled, envelope: CloudEvent) -> None:
+async def appointment_cancelled(session: AsyncSession, event: rx.AppointmentCancelled, envelope: CloudEvent,
+                                ctx: HandlerContext[CrmSettings]) -> None:
     await customers.booking_changed(session, event, "cancelled", event.cancelled_at)
 
 
 @handlers.on("reception.appointment.no_show")
-async def appointment_no_show(session: AsyncSession, event: rx.AppointmentNoShow, envelope: CloudEvent) -> None:
+async def appointment_no_show(session: AsyncSession, event: rx.AppointmentNoShow, envelope: CloudEvent,
+                              ctx: HandlerContext[CrmSettings]) -> None:
     await customers.booking_changed(session, event, "no_show", event.marked_at)
 
 
 @handlers.on("reception.appointment.checked_in")
-async def appointment_checked_in(session: AsyncSession, event: rx.AppointmentCheckedIn, envelope: CloudEvent) -> None:
+async def appointment_checked_in(session: AsyncSession, event: rx.AppointmentCheckedIn, envelope: CloudEvent,
+                                 ctx: HandlerContext[CrmSettings]) -> None:
     await customers.booking_changed(session, event, "checked_in", event.checked_in_at)
 
 
 @handlers.on("reception.repair_order.opened")
-async def repair_order_opened(session: AsyncSession, event: rx.RepairOrderOpened, envelope: CloudEvent) -> None:
+async def repair_order_opened(session: AsyncSession, event: rx.RepairOrderOpened, envelope: CloudEvent,
+                              ctx: HandlerContext[CrmSettings]) -> None:
     customer, vehicle, _ = await customers.order_opened(session, event)
     visit = f"repair_order:{event.repair_order_id}"
     if event.appointment_id is None:
@@ -45,7 +52,8 @@ async def repair_order_opened(session: AsyncSession, event: rx.RepairOrderOpened
 
 
 @handlers.on("reception.repair_order.delivered")
-async def repair_order_delivered(session: AsyncSession, event: rx.RepairOrderDelivered, envelope: CloudEvent) -> None:
+async def repair_order_delivered(session: AsyncSession, event: rx.RepairOrderDelivered, envelope: CloudEvent,
+                                 ctx: HandlerContext[CrmSettings]) -> None:
     # Every read below looks up rows that existed before this event, never ones it adds, so
     # its writes go in one flush at the end (the consumer's) instead of one before each
     # read: the unit of work was most of what a delivery cost to apply.
@@ -64,5 +72,6 @@ async def preload_deliveries(session: AsyncSession, events: list[rx.RepairOrderD
 
 
 @handlers.on("reception.repair_order.cancelled")
-async def repair_order_cancelled(session: AsyncSession, event: rx.RepairOrderCancelled, envelope: CloudEvent) -> None:
+async def repair_order_cancelled(session: AsyncSession, event: rx.RepairOrderCancelled, envelope: CloudEvent,
+                                 ctx: HandlerContext[CrmSettings]) -> None:
     await customers.order_cancelled(session, event)

@@ -6,13 +6,9 @@ guards on its own keys (one job and one reservation per order line), so an appro
 twice under different event ids still makes one of each."""
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
-
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.common.clock import Clock, SystemClock
-from services.common.consumer import EventHandlers
+from services.common.consumer import EventHandlers, HandlerContext
 from services.common.events.catalogue.reception import RepairOrderApproved, RepairOrderCancelled, RepairOrderDelivered
 from services.common.events.envelope import CloudEvent
 from services.workshop.comebacks import service as comebacks
@@ -25,30 +21,9 @@ from services.workshop.settings import WorkshopSettings
 handlers = EventHandlers()
 
 
-@dataclass(frozen=True)
-class HandlerContext:
-    """What handlers need from the app they run in: its clock and its settings."""
-
-    clock: Clock
-    settings: WorkshopSettings
-
-
-@functools.cache
-def _standalone() -> HandlerContext:
-    # For tools that apply events outside an app (dead-letter replay).
-    return HandlerContext(clock=SystemClock(), settings=WorkshopSettings())
-
-
-def bind(app_handlers: EventHandlers, context: HandlerContext) -> None:
-    """Point an app's copies of these handlers at its own clock and settings."""
-    for event_type, fn in handlers.handlers.items():
-        app_handlers.handlers[event_type] = functools.partial(fn, ctx=context)
-
-
 @handlers.on("reception.repair_order.approved")
 async def repair_order_approved(session: AsyncSession, event: RepairOrderApproved, envelope: CloudEvent,
-                                ctx: HandlerContext | None = None) -> None:
-    ctx = ctx or _standalone()
+                                ctx: HandlerContext[WorkshopSettings]) -> None:
     now = ctx.clock.now()
     order = await orders.record_approval(session, now, event)
     if order.status == "cancelled":
@@ -56,17 +31,17 @@ async def repair_order_approved(session: AsyncSession, event: RepairOrderApprove
     for line in event.lines:
         if line.kind != "labor":
             continue
-        job = await jobs.create_from_line(session, now, order, line) or await job_rows.by_line(session, order.id, line.line_id)
+        job = (await jobs.create_from_line(session, now, order, line)
+               or await job_rows.by_line(session, order.id, line.line_id))
         await comebacks.detect(session, now, ctx.settings.comeback_window_days, order, line, job, event.approved_at)
     # Stock rows are locked in part-number order, as everywhere else.
-    for line in sorted((l for l in event.lines if l.kind == "part"), key=lambda l: (l.part_no or "", l.line_id)):
+    for line in sorted((p for p in event.lines if p.kind == "part"), key=lambda p: (p.part_no or "", p.line_id)):
         await parts.reserve_for_line(session, now, store_id=order.store_id, repair_order_id=order.id, line=line)
 
 
 @handlers.on("reception.repair_order.cancelled")
 async def repair_order_cancelled(session: AsyncSession, event: RepairOrderCancelled, envelope: CloudEvent,
-                                 ctx: HandlerContext | None = None) -> None:
-    ctx = ctx or _standalone()
+                                 ctx: HandlerContext[WorkshopSettings]) -> None:
     now = ctx.clock.now()
     # Lock order: stock and reservations, then jobs, then the order row (as issue and QC do).
     await parts.release_order(session, now, event.repair_order_id)
@@ -76,7 +51,6 @@ async def repair_order_cancelled(session: AsyncSession, event: RepairOrderCancel
 
 @handlers.on("reception.repair_order.delivered")
 async def repair_order_delivered(session: AsyncSession, event: RepairOrderDelivered, envelope: CloudEvent,
-                                 ctx: HandlerContext | None = None) -> None:
-    ctx = ctx or _standalone()
+                                 ctx: HandlerContext[WorkshopSettings]) -> None:
     await comebacks.record_delivery(session, event)
     await orders.mark_delivered(session, ctx.clock.now(), event.repair_order_id, event.delivered_at)

@@ -27,7 +27,4 @@ spec = ServiceSpec(
 
 
 def create_app(settings: WorkshopSettings | None = None, *, role: Role = "all", clock: Clock | None = None) -> FastAPI:
-    settings = settings or WorkshopSettings()
-    app = create_service_app(spec, settings, role=role, clock=clock)
-    events.bind(app.state.handlers, events.HandlerContext(clock=app.state.clock, settings=settings))
-    return app
+    return create_service_app(spec, settings or WorkshopSettings(), role=role, clock=clock)

@@ -10,10 +10,10 @@ tests (tests/common/test_delivery.py, test_broker_outage.py) so that they can ki
 `produce` writes `crm.reminder.sent` events through the outbox, one per transaction, each
 with a sequence number `seq` (an extra field) and subject `vehicle-NNN` (seq modulo K), from
 one or more concurrent writers; it writes only the sequence numbers not yet in the outbox, so
-a killed producer restarted writes no event twice and skips none. `consume` applies them through EventConsumer and the inbox; its handler
-writes one `probe_applied` row per application (never unique), so a second application of
-one event is visible. Events whose payload says `poison: true` are refused unless
-PROBE_FIX_DEPLOYED=1 says the fix is out.
+a killed producer restarted writes no event twice and skips none. `consume` applies them
+through EventConsumer and the inbox; its handler writes one `probe_applied` row per
+application (never unique), so a second application of one event is visible. Events whose
+payload says `poison: true` are refused unless PROBE_FIX_DEPLOYED=1 says the fix is out.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ import os
 import signal
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,8 @@ from pydantic_settings import SettingsConfigDict
 from sqlmodel import Field, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.common.consumer import EventConsumer, EventHandlers, replay_dead_letters
+from services.common.clock import SystemClock
+from services.common.consumer import EventConsumer, EventHandlers, HandlerContext, replay_dead_letters
 from services.common.db import Database, UTCDateTime, model_base
 from services.common.events.catalogue.crm import ReminderSent
 from services.common.events.envelope import CloudEvent
@@ -95,7 +96,8 @@ handlers = EventHandlers()
 
 
 @handlers.on(EVENT_TYPE)
-async def record_application(session: AsyncSession, event: ReminderSent, envelope: CloudEvent) -> None:
+async def record_application(session: AsyncSession, event: ReminderSent, envelope: CloudEvent,
+                             ctx: HandlerContext[ProbeSettings]) -> None:
     extra = event.model_extra or {}
     if extra.get("poison") and os.environ.get(FIX_FLAG) != "1":
         raise ValueError(f"probe cannot apply reminder {event.reminder_id}: poison payload")
@@ -103,7 +105,7 @@ async def record_application(session: AsyncSession, event: ReminderSent, envelop
     if pace:
         await asyncio.sleep(pace)
     session.add(Applied(event_id=envelope.id, key=envelope.subject, seq=int(extra["seq"]),
-                        applied_at=datetime.now(timezone.utc)))
+                        applied_at=ctx.clock.now()))
 
 
 class CrashingConsumer(EventConsumer):
@@ -113,6 +115,11 @@ class CrashingConsumer(EventConsumer):
     async def commit(self, consumer, offsets) -> None:
         sys.stdout.flush()
         os._exit(CRASH_EXIT_CODE)
+
+
+def bound(settings: ProbeSettings) -> EventHandlers:
+    """The probe's handlers as a service's app has them: with a clock and its settings."""
+    return handlers.bound(HandlerContext(clock=SystemClock(), settings=settings))
 
 
 def settings_from(args: argparse.Namespace) -> ProbeSettings:
@@ -162,7 +169,7 @@ async def produce(args: argparse.Namespace) -> None:
                     await asyncio.sleep(max(0.0, began + n * args.writers / args.rate - time.monotonic()))
                 event = ReminderSent(
                     reminder_id=new_id(), store_id=STORE_ID, vin=f"LPROBE{seq:011d}", kind="periodic_maintenance",
-                    channel="sms", sent_at=datetime.now(timezone.utc), seq=seq,
+                    channel="sms", sent_at=datetime.now(UTC), seq=seq,
                     **({"poison": True} if seq in poison else {}),
                 )
                 async with db.transaction() as session:
@@ -192,7 +199,7 @@ async def consume(args: argparse.Namespace) -> None:
     settings = settings_from(args)
     db = Database(args.db)
     stop = stop_on_signals()
-    runner = (CrashingConsumer if args.crash_at_commit else EventConsumer)(db, settings, handlers)
+    runner = (CrashingConsumer if args.crash_at_commit else EventConsumer)(db, settings, bound(settings))
     try:
         await ensure_topics_with_retry(settings, stop)
         await runner.run(stop)
@@ -206,7 +213,7 @@ async def replay(args: argparse.Namespace) -> None:
     settings = settings_from(args)
     db = Database(args.db)
     try:
-        counts = await replay_dead_letters(db, settings, handlers)
+        counts = await replay_dead_letters(db, settings, bound(settings))
         write_stats(args, {"role": "replay", **counts})
     finally:
         await db.dispose()

@@ -3,21 +3,23 @@ written in one transaction, so the same event twice has one effect."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from services.common.consumer import EventHandlers, Outcome, PoisonEvent, apply_event, apply_events
+from services.common.clock import ManualClock
+from services.common.consumer import EventHandlers, HandlerContext, Outcome, PoisonEvent, apply_event, apply_events
 from services.common.db import Database
 from services.common.events.catalogue.crm import ReminderSent
 from services.common.events.envelope import CloudEvent
 from services.common.tables import InboxEvent
-from tests.common.probe import Applied, handlers as probe_handlers
+from tests.common.probe import Applied, ProbeSettings, bound
 from tests.support.platform import eventually
 
-NOW = datetime(2026, 11, 28, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+probe_handlers = bound(ProbeSettings())
 
 
 def reminder_event(seq: int = 1, **extra) -> CloudEvent:
@@ -72,7 +74,8 @@ async def test_a_batch_applies_each_event_once_even_when_one_arrives_twice_in_it
 
 async def test_a_batch_with_a_failing_event_applies_nothing(db):
     with pytest.raises(ValueError, match="poison payload"):
-        await apply_events(db, probe_handlers, [(reminder_event(1), "crm.events"), (reminder_event(2, poison=True), "")])
+        await apply_events(db, probe_handlers,
+                           [(reminder_event(1), "crm.events"), (reminder_event(2, poison=True), "")])
     assert await inbox(db) == [] and await applications(db) == []
 
 
@@ -114,16 +117,16 @@ async def test_on_postgresql_two_concurrent_deliveries_of_one_event_apply_it_onc
     first_db, second_db = Database(database_url), Database(database_url)
     entered, release = asyncio.Event(), asyncio.Event()
     calls = 0
-    handlers = EventHandlers()
+    handlers = EventHandlers(context=probe_handlers.context)
 
     @handlers.on("crm.reminder.sent")
-    async def slow_first(session, event, envelope):
+    async def slow_first(session, event, envelope, ctx):
         nonlocal calls
         calls += 1
         if calls == 1:
             entered.set()
             await release.wait()  # the first delivery is mid-transaction...
-        await probe_handlers.handlers["crm.reminder.sent"](session, event, envelope)
+        await probe_handlers.handlers["crm.reminder.sent"](session, event, envelope, ctx)
 
     envelope = reminder_event()
     try:
@@ -155,3 +158,21 @@ async def test_on_postgresql_two_concurrent_deliveries_of_one_event_apply_it_onc
         assert len(await applications(db)) == 1 and len(await inbox(db)) == 1
     finally:
         await db.dispose()
+
+
+async def test_every_handler_is_given_the_clock_and_settings_its_handlers_are_bound_to(db):
+    seen: list[HandlerContext] = []
+    handlers = EventHandlers()
+
+    @handlers.on("crm.reminder.sent")
+    async def note(session, event, envelope, ctx):
+        seen.append(ctx)
+
+    context = HandlerContext(clock=ManualClock(NOW), settings=ProbeSettings())
+    with pytest.raises(RuntimeError, match="no clock and settings"):
+        await apply_event(db, handlers, reminder_event(1))
+    assert await apply_event(db, handlers.bound(context), reminder_event(2)) == Outcome.APPLIED
+    assert await apply_events(db, handlers.bound(context), [(reminder_event(3), "crm.events")]) == [Outcome.APPLIED]
+
+    assert seen == [context, context]
+    assert [row.event_type for row in await inbox(db)] == ["crm.reminder.sent"] * 2

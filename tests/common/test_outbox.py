@@ -3,7 +3,7 @@ and only if the change it describes does."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -18,10 +18,10 @@ from services.common.events.envelope import CloudEvent
 from services.common.ids import new_id
 from services.common.outbox import NOTIFY_CHANNEL, emit
 from services.common.tables import OutboxMessage
-from tests.common.probe import Note
+from tests.common.probe import Note, ProbeSettings, bound
 from tests.support.platform import eventually
 
-NOW = datetime(2026, 11, 28, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 
 
 def reminder(n: int = 1) -> ReminderSent:
@@ -113,11 +113,11 @@ async def test_the_request_id_becomes_the_correlation_id(db):
 
 
 async def test_an_event_emitted_while_handling_another_is_caused_by_it_and_keeps_its_correlation(db):
-    handlers = EventHandlers()
+    handlers = EventHandlers(context=bound(ProbeSettings()).context)
     emitted: list[CloudEvent] = []
 
     @handlers.on("crm.reminder.sent")
-    async def follow_up(session, event, envelope):
+    async def follow_up(session, event, envelope, ctx):
         emitted.append(await emit(session, reminder(2), subject="rem-2", store_id="store-1"))
 
     incoming = CloudEvent.wrap(reminder(1), subject="rem-1", store_id="store-1", correlation_id="req-9")

@@ -8,22 +8,25 @@ that changed, an order opened and delivered in the same batch, a duplicate."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from services.common.consumer import Outcome, apply_event, apply_events
+from services.common.clock import SystemClock
+from services.common.consumer import HandlerContext, Outcome, apply_event, apply_events
 from services.common.db import Database
 from services.common.ids import new_id
 from services.common.migrations import upgrade
 from services.crm.churn.models import ChurnEpisode
 from services.crm.main import spec
+from services.crm.settings import CrmSettings
 from tests.crm import factories as f
 from tests.support.events import store_created
 
-T0 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 STORE, OTHER = new_id(), new_id()
+HANDLERS = spec.handlers.bound(HandlerContext(clock=SystemClock(), settings=CrmSettings()))
 
 
 def at(hours: float) -> datetime:
@@ -52,19 +55,23 @@ def batch() -> list:
     # Applied in batches of five: the sale, the late event and the buy-back of car 1 share one.
     return [
         f.opened(STORE, at(24), repair_order_id=ro1, customer=f.person("王先生", phone(1)), vehicle=f.car(vin(1))),
-        f.delivered(STORE, at(26), repair_order_id=ro1, customer=f.person("王先生", phone(1)), vehicle=f.car(vin(1))),
-        twice,                                                                               # a returning customer, renamed
+        f.delivered(STORE, at(26), repair_order_id=ro1, customer=f.person("王先生", phone(1)),
+                    vehicle=f.car(vin(1))),
+        twice,  # a returning customer, renamed
         f.delivered(STORE, at(28), customer=f.person("王先生", phone(1)), vehicle=f.car(vin(3))),  # second car
         appointment,
         f.delivered(STORE, at(40), repair_order_id=ro4, customer=f.person("李女士", phone(3)),
                     vehicle=f.car(vin(1), plate="沪B99999")),                                   # car 1 sold on
-        f.delivered(STORE, at(35), customer=f.person("王先生", phone(1)), vehicle=f.car(vin(1))),  # late: its former owner
-        f.delivered(STORE, at(45), customer=f.person("王先生", phone(1)), vehicle=f.car(vin(1))),  # who buys it back
+        # late: its former owner
+        f.delivered(STORE, at(35), customer=f.person("王先生", phone(1)), vehicle=f.car(vin(1))),
+        # who buys it back
+        f.delivered(STORE, at(45), customer=f.person("王先生", phone(1)), vehicle=f.car(vin(1))),
         twice,                                                                               # the same event again
         f.delivered(STORE, at(50), customer=f.person("孙先生", phone(4)), vehicle=f.car(vin(4))),
         f.opened(STORE, at(52), repair_order_id=ro7, customer=f.person("周先生", phone(5)), vehicle=f.car(vin(5))),
         f.cancelled_order(STORE, ro7, at(53)),
-        f.delivered(OTHER, at(54), customer=f.person("王先生", phone(1)), vehicle=f.car(vin(1))),  # known at another store
+        # known at another store
+        f.delivered(OTHER, at(54), customer=f.person("王先生", phone(1)), vehicle=f.car(vin(1))),
         f.delivered(STORE, at(60), customer=f.person("吴女士", phone(6)), vehicle=f.car(vin(6))),
         f.delivered(STORE, at(61), customer=f.person("吴女士", phone(6)), vehicle=f.car(vin(6))),  # back the next hour
     ]
@@ -78,11 +85,13 @@ async def _state(db: Database) -> dict:
                     "v.first_seen_at, v.updated_at FROM vehicles v JOIN customers c ON c.id = v.customer_id",
         "owners": "SELECT o.vin, o.store_id, c.phone, o.phone, o.since, o.until FROM vehicle_owners o "
                   "JOIN customers c ON c.id = o.customer_id",
-        "repair_orders": "SELECT r.id, r.store_id, r.status, r.vin, c.phone, r.opened_at, r.delivered_at, r.cancelled_at, "
-                         "r.amount_fen, r.customer_due_fen FROM repair_orders r LEFT JOIN customers c ON c.id = r.customer_id",
+        "repair_orders": "SELECT r.id, r.store_id, r.status, r.vin, c.phone, r.opened_at, r.delivered_at, "
+                         "r.cancelled_at, r.amount_fen, r.customer_due_fen FROM repair_orders r "
+                         "LEFT JOIN customers c ON c.id = r.customer_id",
         "callbacks": "SELECT b.origin_key, b.store_id, b.kind, b.repair_order_id, b.due_at, b.status, c.phone, b.vin "
                      "FROM callbacks b LEFT JOIN customers c ON c.id = b.customer_id",
-        "appointments": "SELECT a.id, a.status, c.phone, a.vin FROM appointments a JOIN customers c ON c.id = a.customer_id",
+        "appointments": "SELECT a.id, a.status, c.phone, a.vin FROM appointments a "
+                        "JOIN customers c ON c.id = a.customer_id",
         "episodes": "SELECT c.phone, e.open_key IS NULL, e.ended_at, e.ended_by FROM churn_episodes e "
                     "JOIN customers c ON c.id = e.customer_id",
         "emitted": "SELECT event_type, key FROM outbox WHERE event_type <> 'crm.callback.created' "
@@ -111,17 +120,17 @@ async def test_a_batch_applied_in_one_transaction_leaves_crm_as_one_at_a_time_do
         before = history()
         for db in (one_by_one, batched):
             for envelope in before:
-                await apply_event(db, spec.handlers, envelope)
+                await apply_event(db, HANDLERS, envelope)
             await _open_episode(db, phone(2))
 
         events = batch()
-        singles = [await apply_event(one_by_one, spec.handlers, e, "reception.events") for e in events]
+        singles = [await apply_event(one_by_one, HANDLERS, e, "reception.events") for e in events]
         grouped: list[str] = []
         # Batches of five put rows of one customer and car in several batches; one batch holds
         # the duplicate together with its first delivery.
         for start in range(0, len(events), batch_size):
             chunk = events[start:start + batch_size]
-            grouped += await apply_events(batched, spec.handlers, [(e, "reception.events") for e in chunk])
+            grouped += await apply_events(batched, HANDLERS, [(e, "reception.events") for e in chunk])
 
         assert grouped == singles
         assert singles.count(Outcome.DUPLICATE) == 1 and Outcome.IGNORED not in singles

@@ -19,14 +19,17 @@ SAMPLES = {
     "network.store.suspended": lambda s: f.store_event(StoreSuspended, "st-x", D, status="suspended", reason="audit",
                                                        suspended_at=D),
     "reception.repair_order.opened": lambda s: f.order_opened(s, repair_order_id="ro-1", opened_at=D),
-    "reception.repair_order.settled": lambda s: f.order_settled(s, [labour("BRK-0500", "0.7"), part("XB-57450-S01", 1, 52900)]),
+    "reception.repair_order.settled": lambda s: f.order_settled(
+        s, [labour("BRK-0500", "0.7"), part("XB-57450-S01", 1, 52900)]),
     "reception.repair_order.delivered": lambda s: f.order_delivered(
-        s, [labour("MNT-0100", "0.5", 38000, "customer")], repair_order_id="ro-2", opened_at=D, settled_at=D, delivered_at=D),
+        s, [labour("MNT-0100", "0.5", 38000, "customer")], repair_order_id="ro-2", opened_at=D, settled_at=D,
+        delivered_at=D),
     "reception.appointment.booked": lambda s: f.appointment_booked(s, "ap-1", D, D - timedelta(days=1)),
     "reception.appointment.cancelled": lambda s: f.appointment_cancelled(s, "ap-2", D, D),
     "reception.appointment.no_show": lambda s: f.appointment_no_show(s, "ap-3", D, D),
     "reception.appointment.checked_in": lambda s: f.appointment_checked_in(s, "ap-4", D, D),
-    "reception.roadside.resolved": lambda s: f.roadside_resolved(s, "rs-1", D, D + timedelta(minutes=40), D + timedelta(hours=2)),
+    "reception.roadside.resolved": lambda s: f.roadside_resolved(s, "rs-1", D, D + timedelta(minutes=40),
+                                                                  D + timedelta(hours=2)),
     "workshop.job.qc_passed": lambda s: f.job_qc_passed(s, "job-1", D, "1.0", "1.2"),
     "workshop.reservation.backordered": lambda s: f.reservation_backordered(s, "rv-1", D),
     "workshop.reservation.issued": lambda s: f.reservation_issued(s, "rv-2", D, D),
@@ -67,5 +70,5 @@ async def test_a_handler_given_the_same_event_twice_has_one_effect(client, hq, e
     # As a rebuild does: past the inbox, straight into the handler.
     handler = app.state.handlers.handlers[event_type]
     async with app.state.db.transaction() as session:
-        await handler(session, envelope.payload(), envelope)
+        await handler(session, envelope.payload(), envelope, app.state.handlers.context)
     assert await snapshot(app) == once
