@@ -21,7 +21,8 @@ async def due_time(session: AsyncSession, store_id: str, start: datetime, days: 
 
 
 async def open_callback(session: AsyncSession, *, store_id: str, kind: str, origin_key: str, start: datetime, days: int,
-                        created_at: datetime, repair_order_id: str | None = None, repair_order_number: str | None = None,
+                        created_at: datetime, repair_order_id: str | None = None,
+                        repair_order_number: str | None = None,
                         complaint_id: str | None = None, customer_id: str | None = None, vin: str | None = None,
                         advisor_id: str | None = None) -> Callback:
     existing = await repository.by_origin(session, origin_key)

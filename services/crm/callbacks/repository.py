@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
@@ -30,7 +30,7 @@ async def load_by_origin(session: AsyncSession, origin_keys: set[str], *, none_o
     rows = batch.begin(session)
     wanted = rows.not_asked("callback", origin_keys - none_of)
     if wanted:
-        (await session.exec(select(Callback).where(Callback.origin_key.in_(wanted)))).all()
+        (await session.exec(select(Callback).where(col(Callback.origin_key).in_(wanted)))).all()
     rows.ask("callback", origin_keys)
 
 
@@ -59,14 +59,14 @@ async def page(session: AsyncSession, *, store_id: str | None, status: str | Non
 async def attempts_of(session: AsyncSession, callback_ids: list[str]) -> list[CallbackAttempt]:
     if not callback_ids:
         return []
-    stmt = select(CallbackAttempt).where(CallbackAttempt.callback_id.in_(callback_ids))
-    return list((await session.exec(stmt.order_by(CallbackAttempt.made_at, CallbackAttempt.id))).all())
+    stmt = select(CallbackAttempt).where(col(CallbackAttempt.callback_id).in_(callback_ids))
+    return list((await session.exec(stmt.order_by(col(CallbackAttempt.made_at), CallbackAttempt.id))).all())
 
 
 async def surveys_of(session: AsyncSession, callback_ids: list[str]) -> list[Survey]:
     if not callback_ids:
         return []
-    return list((await session.exec(select(Survey).where(Survey.callback_id.in_(callback_ids)))).all())
+    return list((await session.exec(select(Survey).where(col(Survey.callback_id).in_(callback_ids)))).all())
 
 
 async def due_between(session: AsyncSession, store_id: str, start: datetime, end: datetime) -> list[Callback]:
@@ -76,12 +76,13 @@ async def due_between(session: AsyncSession, store_id: str, start: datetime, end
 
 async def closed_between(session: AsyncSession, store_id: str, start: datetime, end: datetime) -> list[Callback]:
     """Callbacks that ended (survey recorded, or unreachable) inside [start, end)."""
-    done = select(Callback).where(Callback.store_id == store_id, Callback.completed_at >= start, Callback.completed_at < end)
-    gave_up = select(Callback).where(Callback.store_id == store_id, Callback.unreachable_at >= start,
-                                     Callback.unreachable_at < end)
+    done = select(Callback).where(Callback.store_id == store_id, col(Callback.completed_at) >= start,
+                                  col(Callback.completed_at) < end)
+    gave_up = select(Callback).where(Callback.store_id == store_id, col(Callback.unreachable_at) >= start,
+                                     col(Callback.unreachable_at) < end)
     return list((await session.exec(done)).all()) + list((await session.exec(gave_up)).all())
 
 
 async def surveys_between(session: AsyncSession, store_id: str, start: datetime, end: datetime) -> list[Survey]:
     stmt = select(Survey).where(Survey.store_id == store_id, Survey.recorded_at >= start, Survey.recorded_at < end)
-    return list((await session.exec(stmt.order_by(Survey.recorded_at, Survey.id))).all())
+    return list((await session.exec(stmt.order_by(col(Survey.recorded_at), Survey.id))).all())

@@ -17,10 +17,15 @@ from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.outbox import emit
 from services.common.stores import ensure_visible
+from services.common.versioning import check_version
 from services.crm.callbacks import planning, repository
 from services.crm.callbacks.models import Callback, CallbackAttempt, Survey
 from services.crm.callbacks.schemas import (
-    AttemptPublic, CallbackCustomer, CallbackPublic, SurveyCreate, SurveyPublic,
+    AttemptPublic,
+    CallbackCustomer,
+    CallbackPublic,
+    SurveyCreate,
+    SurveyPublic,
 )
 from services.crm.complaints import repository as complaint_records
 from services.crm.complaints import service as complaints
@@ -28,7 +33,6 @@ from services.crm.customers import repository as customers
 from services.crm.customers.models import Customer
 from services.crm.customers.service import default_preferences
 from services.crm.localtime import zone_of
-from services.common.versioning import check_version
 
 
 class InvalidSurvey(DomainError):
@@ -72,7 +76,8 @@ async def preload_first_callbacks(session: AsyncSession, events: list[RepairOrde
         none_of={_first(e.repair_order_id) for e in events if e.repair_order_id not in orders_on_file})
 
 
-async def visible_callback(session: AsyncSession, principal: Principal, callback_id: str, *, lock: bool = False) -> Callback:
+async def visible_callback(session: AsyncSession, principal: Principal, callback_id: str, *,
+                           lock: bool = False) -> Callback:
     callback = await (repository.get_for_update if lock else repository.get)(session, callback_id)
     if callback is None:
         raise NotFound("callback not found")
@@ -113,7 +118,8 @@ async def record_attempt(session: AsyncSession, clock: Clock, principal: Princip
         callback.unanswered += 1
         if callback.unanswered >= _survey()["max_attempts"]:
             callback.status, callback.unreachable_at = "unreachable", now
-            await emit(session, CallbackUnreachable(**_event_fields(callback), attempts=callback.attempts, marked_at=now),
+            await emit(session,
+                       CallbackUnreachable(**_event_fields(callback), attempts=callback.attempts, marked_at=now),
                        subject=callback.id, store_id=callback.store_id, time=now)
     callback.version += 1
     session.add(callback)

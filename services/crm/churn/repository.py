@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
@@ -27,19 +27,19 @@ async def load_open_episodes(session: AsyncSession, customer_ids: set[str]) -> N
     rows = batch.begin(session)
     ids = rows.not_asked("open_episode", customer_ids)
     if ids:
-        (await session.exec(select(ChurnEpisode).where(ChurnEpisode.open_key.in_(ids)))).all()
+        (await session.exec(select(ChurnEpisode).where(col(ChurnEpisode.open_key).in_(ids)))).all()
         rows.ask("open_episode", ids)
 
 
 async def open_episodes_of_store(session: AsyncSession, store_id: str) -> dict[str, ChurnEpisode]:
-    stmt = select(ChurnEpisode).where(ChurnEpisode.store_id == store_id, ChurnEpisode.open_key.is_not(None))
+    stmt = select(ChurnEpisode).where(ChurnEpisode.store_id == store_id, col(ChurnEpisode.open_key).is_not(None))
     return {e.customer_id: e for e in (await session.exec(stmt)).all()}
 
 
 async def away_since(session: AsyncSession, store_id: str, before: datetime, now: datetime) -> list[Customer]:
     """Customers of the store whose last visit was before `before` and who hold no booking."""
-    stmt = select(Customer).where(Customer.store_id == store_id, Customer.last_visit_at.is_not(None),
-                                  Customer.last_visit_at < before, ~upcoming_booking_exists(Customer.id, now))
+    stmt = select(Customer).where(Customer.store_id == store_id, col(Customer.last_visit_at).is_not(None),
+                                  col(Customer.last_visit_at) < before, ~upcoming_booking_exists(Customer.id, now))
     return list((await session.exec(stmt.order_by(Customer.id))).all())
 
 
@@ -53,7 +53,7 @@ async def page(session: AsyncSession, *, store_id: str | None, level: str | None
     if level:
         stmt = stmt.where(ChurnEpisode.level == level)
     if not include_ended:
-        stmt = stmt.where(ChurnEpisode.open_key.is_not(None))
+        stmt = stmt.where(col(ChurnEpisode.open_key).is_not(None))
     if not include_booked:
         stmt = stmt.where(~upcoming_booking_exists(ChurnEpisode.customer_id, now))
     return await paginate(session, stmt, ChurnEpisode.id, limit, cursor)
@@ -62,5 +62,5 @@ async def page(session: AsyncSession, *, store_id: str | None, level: str | None
 async def episodes_during(session: AsyncSession, store_id: str, start: datetime, end: datetime) -> list[ChurnEpisode]:
     """Absences found before `end` that had not ended before `start`."""
     stmt = select(ChurnEpisode).where(ChurnEpisode.store_id == store_id, ChurnEpisode.detected_at < end,
-                                      (ChurnEpisode.ended_at.is_(None)) | (ChurnEpisode.ended_at >= start))
+                                      (col(ChurnEpisode.ended_at).is_(None)) | (col(ChurnEpisode.ended_at) >= start))
     return list((await session.exec(stmt)).all())

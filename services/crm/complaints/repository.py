@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
@@ -39,9 +39,9 @@ async def page(session: AsyncSession, *, store_id: str | None, status: str | Non
     if escalated is not None:
         stmt = stmt.where(Complaint.escalated == escalated)
     if overdue is True:
-        stmt = stmt.where(Complaint.status.in_(OPEN_STATES), Complaint.due_at < now)
+        stmt = stmt.where(col(Complaint.status).in_(OPEN_STATES), Complaint.due_at < now)
     elif overdue is False:
-        stmt = stmt.where(~(Complaint.status.in_(OPEN_STATES) & (Complaint.due_at < now)))
+        stmt = stmt.where(~(col(Complaint.status).in_(OPEN_STATES) & (Complaint.due_at < now)))
     if customer_id:
         stmt = stmt.where(Complaint.customer_id == customer_id)
     if repair_order_id:
@@ -60,28 +60,28 @@ async def escalation(session: AsyncSession, complaint_id: str, reason: str) -> C
 async def escalations_of(session: AsyncSession, complaint_ids: list[str]) -> list[ComplaintEscalation]:
     if not complaint_ids:
         return []
-    stmt = select(ComplaintEscalation).where(ComplaintEscalation.complaint_id.in_(complaint_ids))
-    return list((await session.exec(stmt.order_by(ComplaintEscalation.escalated_at))).all())
+    stmt = select(ComplaintEscalation).where(col(ComplaintEscalation.complaint_id).in_(complaint_ids))
+    return list((await session.exec(stmt.order_by(col(ComplaintEscalation.escalated_at)))).all())
 
 
 async def steps_of(session: AsyncSession, complaint_ids: list[str]) -> list[ComplaintStep]:
     if not complaint_ids:
         return []
-    stmt = select(ComplaintStep).where(ComplaintStep.complaint_id.in_(complaint_ids))
-    return list((await session.exec(stmt.order_by(ComplaintStep.at, ComplaintStep.id))).all())
+    stmt = select(ComplaintStep).where(col(ComplaintStep.complaint_id).in_(complaint_ids))
+    return list((await session.exec(stmt.order_by(col(ComplaintStep.at), ComplaintStep.id))).all())
 
 
 async def follow_ups_of(session: AsyncSession, complaint_ids: list[str]) -> list[Callback]:
     if not complaint_ids:
         return []
-    stmt = select(Callback).where(Callback.complaint_id.in_(complaint_ids), Callback.kind == "follow_up")
-    return list((await session.exec(stmt.order_by(Callback.created_at, Callback.id))).all())
+    stmt = select(Callback).where(col(Callback.complaint_id).in_(complaint_ids), Callback.kind == "follow_up")
+    return list((await session.exec(stmt.order_by(col(Callback.created_at), Callback.id))).all())
 
 
 async def opened_from_callbacks(session: AsyncSession, callback_ids: list[str]) -> list[Complaint]:
     if not callback_ids:
         return []
-    return list((await session.exec(select(Complaint).where(Complaint.callback_id.in_(callback_ids)))).all())
+    return list((await session.exec(select(Complaint).where(col(Complaint.callback_id).in_(callback_ids)))).all())
 
 
 async def overdue_without_escalation(session: AsyncSession, store_id: str, now: datetime) -> list[Complaint]:
@@ -90,16 +90,16 @@ async def overdue_without_escalation(session: AsyncSession, store_id: str, now: 
         .where(ComplaintEscalation.complaint_id == Complaint.id, ComplaintEscalation.reason == "overdue")
         .exists()
     )
-    stmt = select(Complaint).where(Complaint.store_id == store_id, Complaint.status.in_(OPEN_STATES),
+    stmt = select(Complaint).where(Complaint.store_id == store_id, col(Complaint.status).in_(OPEN_STATES),
                                    Complaint.due_at < now, ~already)
-    return list((await session.exec(stmt.order_by(Complaint.due_at))).all())
+    return list((await session.exec(stmt.order_by(col(Complaint.due_at)))).all())
 
 
 def _alive_during(store_id: str, start: datetime, end: datetime):
     """Complaints opened before `end` and not closed before `start`: the only ones a period's
     figures can count (closed is final, so one closed earlier cannot be open at the end)."""
     return (Complaint.store_id == store_id, Complaint.opened_at < end,
-            (Complaint.closed_at.is_(None)) | (Complaint.closed_at >= start))
+            (col(Complaint.closed_at).is_(None)) | (col(Complaint.closed_at) >= start))
 
 
 async def store_complaints_during(session: AsyncSession, store_id: str, start: datetime,
@@ -111,8 +111,8 @@ async def store_steps_during(session: AsyncSession, store_id: str, start: dateti
                              end: datetime) -> list[ComplaintStep]:
     """The history, up to `end`, of the complaints alive during [start, end), oldest first."""
     alive = select(Complaint.id).where(*_alive_during(store_id, start, end))
-    stmt = select(ComplaintStep).where(ComplaintStep.complaint_id.in_(alive), ComplaintStep.at < end)
-    return list((await session.exec(stmt.order_by(ComplaintStep.at, ComplaintStep.id))).all())
+    stmt = select(ComplaintStep).where(col(ComplaintStep.complaint_id).in_(alive), ComplaintStep.at < end)
+    return list((await session.exec(stmt.order_by(col(ComplaintStep.at), ComplaintStep.id))).all())
 
 
 async def store_escalations_between(session: AsyncSession, store_id: str, start: datetime,

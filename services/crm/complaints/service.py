@@ -17,13 +17,13 @@ from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.outbox import emit
 from services.common.stores import active_store, ensure_visible
+from services.common.versioning import check_version
 from services.crm.callbacks import planning
 from services.crm.callbacks.models import Callback, Survey
 from services.crm.complaints import repository
 from services.crm.complaints.models import Complaint, ComplaintEscalation, ComplaintStep
 from services.crm.complaints.schemas import ComplaintCreate, ComplaintPublic, EscalationPublic, StepPublic
 from services.crm.customers import repository as customers
-from services.common.versioning import check_version
 
 DEADLINE = {"critical": timedelta(hours=48), "high": timedelta(hours=48), "medium": timedelta(days=5),
             "low": timedelta(days=5)}
@@ -76,7 +76,8 @@ async def escalate(session: AsyncSession, complaint: Complaint, reason: str, at:
     complaint.escalated = True
     session.add(complaint)
     _step(session, complaint, "escalated", at, SYSTEM, reason)
-    await emit(session, ComplaintEscalated(**_fields(complaint), reason=reason, due_at=complaint.due_at, escalated_at=at),
+    await emit(session,
+               ComplaintEscalated(**_fields(complaint), reason=reason, due_at=complaint.due_at, escalated_at=at),
                subject=complaint.id, store_id=complaint.store_id, time=at)
     return True
 
@@ -103,7 +104,8 @@ async def open_from_survey(session: AsyncSession, callback: Callback, survey: Su
     return opened
 
 
-async def follow_up_answered(session: AsyncSession, complaint_id: str, survey: Survey, at: datetime) -> Complaint | None:
+async def follow_up_answered(session: AsyncSession, complaint_id: str, survey: Survey,
+                             at: datetime) -> Complaint | None:
     complaint = await repository.get_for_update(session, complaint_id)
     if complaint is None or complaint.status != "resolved":
         return complaint

@@ -2,7 +2,7 @@ import base64
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.errors import ValidationFailed
@@ -22,7 +22,7 @@ async def customer(session: AsyncSession, customer_id: str) -> Customer | None:
 async def customers_by_id(session: AsyncSession, ids: set[str]) -> dict[str, Customer]:
     if not ids:
         return {}
-    return {c.id: c for c in (await session.exec(select(Customer).where(Customer.id.in_(ids)))).all()}
+    return {c.id: c for c in (await session.exec(select(Customer).where(col(Customer.id).in_(ids)))).all()}
 
 
 async def customer_by_phone(session: AsyncSession, store_id: str, phone: str) -> Customer | None:
@@ -42,7 +42,7 @@ async def customers_page(session: AsyncSession, *, store_id: str | None, phone: 
     if phone:
         stmt = stmt.where(Customer.phone == phone)
     if name:
-        stmt = stmt.where(Customer.name.contains(name, autoescape=True))
+        stmt = stmt.where(col(Customer.name).contains(name, autoescape=True))
     if club_member is not None:
         stmt = stmt.where(Customer.club_member == club_member)
     return await paginate(session, stmt, Customer.id, limit, cursor)
@@ -59,7 +59,7 @@ async def open_owners(session: AsyncSession, vin: str) -> list[VehicleOwner]:
     rows = await batch.answering(session, "open_owners", vin)
     if rows is not None:
         return [o for o in rows.of(VehicleOwner) if o.vin == vin and o.until is None]
-    stmt = select(VehicleOwner).where(VehicleOwner.vin == vin, VehicleOwner.until.is_(None))
+    stmt = select(VehicleOwner).where(VehicleOwner.vin == vin, col(VehicleOwner.until).is_(None))
     return list((await session.exec(stmt)).all())
 
 
@@ -70,7 +70,7 @@ async def owners_of_vehicle(session: AsyncSession, vin: str, store_id: str | Non
     stmt = select(VehicleOwner).where(VehicleOwner.vin == vin)
     if store_id:
         stmt = stmt.where(VehicleOwner.store_id == store_id)
-    return list((await session.exec(stmt.order_by(VehicleOwner.since, VehicleOwner.id))).all())
+    return list((await session.exec(stmt.order_by(col(VehicleOwner.since), VehicleOwner.id))).all())
 
 
 async def vehicles_of_customers(session: AsyncSession, customer_ids: list[str]) -> list[tuple[VehicleOwner, Vehicle]]:
@@ -78,9 +78,9 @@ async def vehicles_of_customers(session: AsyncSession, customer_ids: list[str]) 
         return []
     stmt = (
         select(VehicleOwner, Vehicle)
-        .join(Vehicle, Vehicle.vin == VehicleOwner.vin)
-        .where(VehicleOwner.customer_id.in_(customer_ids))
-        .order_by(VehicleOwner.since, VehicleOwner.id)
+        .join(Vehicle, col(Vehicle.vin) == VehicleOwner.vin)
+        .where(col(VehicleOwner.customer_id).in_(customer_ids))
+        .order_by(col(VehicleOwner.since), VehicleOwner.id)
     )
     return list((await session.exec(stmt)).all())
 
@@ -101,8 +101,8 @@ async def load_customers(session: AsyncSession, keys: set[tuple[str, str]]) -> l
     keys = rows.not_asked("customer", keys)
     if not keys:
         return []
-    stmt = select(Customer).where(Customer.phone.in_({p for _, p in keys}),
-                                  Customer.store_id.in_({s for s, _ in keys}))
+    stmt = select(Customer).where(col(Customer.phone).in_({p for _, p in keys}),
+                                  col(Customer.store_id).in_({s for s, _ in keys}))
     found = list((await session.exec(stmt)).all())
     rows.ask("customer", keys)
     return found
@@ -114,11 +114,11 @@ async def load_vehicles(session: AsyncSession, vins: set[str]) -> None:
     vins = rows.not_asked("vehicle", vins)
     if not vins:
         return
-    known = [v.vin for v in (await session.exec(select(Vehicle).where(Vehicle.vin.in_(vins)))).all()]
+    known = [v.vin for v in (await session.exec(select(Vehicle).where(col(Vehicle.vin).in_(vins)))).all()]
     # Owners are written only together with their vehicle (know_vehicle): a vehicle never
     # seen has none, and a batch of new cars needs no query for them.
     if known:
-        stmt = select(VehicleOwner).where(VehicleOwner.vin.in_(known), VehicleOwner.until.is_(None))
+        stmt = select(VehicleOwner).where(col(VehicleOwner.vin).in_(known), col(VehicleOwner.until).is_(None))
         (await session.exec(stmt)).all()
     rows.ask("vehicle", vins)
     rows.ask("open_owners", vins)
@@ -130,7 +130,7 @@ async def load_repair_orders(session: AsyncSession, ids: set[str]) -> set[str]:
     ids = rows.not_asked("repair_order", ids)
     if not ids:
         return set()
-    found = {o.id for o in (await session.exec(select(RepairOrder).where(RepairOrder.id.in_(ids)))).all()}
+    found = {o.id for o in (await session.exec(select(RepairOrder).where(col(RepairOrder.id).in_(ids)))).all()}
     rows.ask("repair_order", ids)
     return found
 
@@ -156,13 +156,15 @@ async def service_history(session: AsyncSession, vin: str, store_id: str | None,
         stmt = stmt.where(RepairOrder.store_id == store_id)
     if cursor:
         when, ro_id = _decode(cursor)
-        stmt = stmt.where(sa.or_(RepairOrder.delivered_at < when,
-                                 sa.and_(RepairOrder.delivered_at == when, RepairOrder.id < ro_id)))
-    stmt = stmt.order_by(RepairOrder.delivered_at.desc(), RepairOrder.id.desc()).limit(limit + 1)
+        stmt = stmt.where(sa.or_(col(RepairOrder.delivered_at) < when,
+                                 sa.and_(col(RepairOrder.delivered_at) == when, col(RepairOrder.id) < ro_id)))
+    stmt = stmt.order_by(col(RepairOrder.delivered_at).desc(), col(RepairOrder.id).desc()).limit(limit + 1)
     rows = list((await session.exec(stmt)).all())
     if len(rows) > limit:
         rows = rows[:limit]
-        return rows, _encode(rows[-1].delivered_at, rows[-1].id)
+        last = rows[-1]
+        assert last.delivered_at is not None  # a delivered order has its delivery time
+        return rows, _encode(last.delivered_at, last.id)
     return rows, None
 
 
@@ -170,7 +172,7 @@ async def delivered_orders_of_vehicle(session: AsyncSession, vin: str) -> list[R
     stmt = (
         select(RepairOrder)
         .where(RepairOrder.vin == vin, RepairOrder.status == "delivered")
-        .order_by(RepairOrder.delivered_at)
+        .order_by(col(RepairOrder.delivered_at))
     )
     return list((await session.exec(stmt)).all())
 
@@ -180,10 +182,10 @@ async def mileage_readings(session: AsyncSession, vin: str) -> list[tuple[dateti
     when = sa.func.coalesce(RepairOrder.opened_at, RepairOrder.delivered_at)
     stmt = (
         select(when, RepairOrder.mileage_km)
-        .where(RepairOrder.vin == vin, RepairOrder.mileage_km.is_not(None), when.is_not(None))
+        .where(RepairOrder.vin == vin, col(RepairOrder.mileage_km).is_not(None), when.is_not(None))
         .order_by(when)
     )
-    return [(row[0], row[1]) for row in (await session.exec(stmt)).all()]
+    return [(when_, km) for when_, km in (await session.exec(stmt)).all() if km is not None]
 
 
 async def appointment(session: AsyncSession, appointment_id: str) -> Appointment | None:
@@ -208,7 +210,7 @@ async def booked_customers(session: AsyncSession, customer_ids: set[str], now: d
     if not customer_ids:
         return set()
     stmt = select(Appointment.customer_id).where(
-        Appointment.customer_id.in_(customer_ids),
+        col(Appointment.customer_id).in_(customer_ids),
         Appointment.status == "booked",
         Appointment.scheduled_at >= now - BOOKING_GRACE,
     )

@@ -19,13 +19,21 @@ from services.common.events.catalogue import reception as rx
 from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.stores import ensure_visible
+from services.common.versioning import check_version
 from services.crm.customers import repository
 from services.crm.customers.models import Appointment, Customer, RepairOrder, Vehicle, VehicleOwner
 from services.crm.customers.schemas import (
-    ContactPreferences, CustomerPublic, CustomerUpdate, Operation, Owner, OwnedVehicle, PartUsed, Visit, VehicleHistory,
+    ContactPreferences,
+    CustomerPublic,
+    CustomerUpdate,
+    Operation,
+    OwnedVehicle,
+    Owner,
+    PartUsed,
+    VehicleHistory,
+    Visit,
 )
 from services.crm.localtime import local_date, zone_of
-from services.common.versioning import check_version
 
 _PHONE_NOISE = re.compile(r"[\s\-().]")
 _CHINA_PREFIX = re.compile(r"^(?:\+86|0086)(1\d{10})$")
@@ -68,12 +76,14 @@ async def know_customer(session: AsyncSession, store_id: str, person: rx.Custome
     return customer
 
 
-async def know_vehicle(session: AsyncSession, store_id: str, data: rx.Vehicle, owner: Customer, at: datetime) -> Vehicle:
+async def know_vehicle(session: AsyncSession, store_id: str, data: rx.Vehicle, owner: Customer,
+                       at: datetime) -> Vehicle:
     vin = data.vin.strip().upper()
     vehicle = await repository.vehicle(session, vin)
     if vehicle is None:
         vehicle = Vehicle(vin=vin, plate=data.plate, model=data.model, sold_at=data.sold_at, home_store_id=store_id,
-                          customer_id=owner.id, owner_phone=owner.phone, owner_since=at, first_seen_at=at, updated_at=at)
+                          customer_id=owner.id, owner_phone=owner.phone, owner_since=at, first_seen_at=at,
+                          updated_at=at)
         first_owner = VehicleOwner(id=new_id(), vin=vin, store_id=store_id, customer_id=owner.id, phone=owner.phone,
                                    since=at)
         session.add(vehicle)
@@ -152,7 +162,8 @@ def _history_lines(lines: list[rx.RepairOrderLine]) -> tuple[list[dict], list[di
     return operations, parts, amount
 
 
-async def order_delivered(session: AsyncSession, event: rx.RepairOrderDelivered) -> tuple[Customer, Vehicle, RepairOrder]:
+async def order_delivered(session: AsyncSession,
+                          event: rx.RepairOrderDelivered) -> tuple[Customer, Vehicle, RepairOrder]:
     customer = await know_customer(session, event.store_id, event.customer, event.delivered_at)
     vehicle = await know_vehicle(session, event.store_id, event.vehicle, customer, event.delivered_at)
     record_visit(session, customer, event.delivered_at)
@@ -191,9 +202,9 @@ async def booking_changed(session: AsyncSession, event: rx.AppointmentBooked | r
     vehicle = await know_vehicle(session, event.store_id, event.vehicle, customer, at)
     booking = await repository.appointment(session, event.appointment_id)
     if booking is None:
-        booking = Appointment(id=event.appointment_id, store_id=event.store_id, customer_id=customer.id, vin=vehicle.vin,
-                              service_type=event.service_type, status=status, scheduled_at=event.scheduled_at,
-                              updated_at=at)
+        booking = Appointment(id=event.appointment_id, store_id=event.store_id, customer_id=customer.id,
+                              vin=vehicle.vin, service_type=event.service_type, status=status,
+                              scheduled_at=event.scheduled_at, updated_at=at)
     elif booking.status in _FINAL_BOOKING_STATES:
         return customer, vehicle  # an end state is never undone by a late "booked"
     booking.status, booking.scheduled_at, booking.updated_at = status, event.scheduled_at, at
@@ -232,7 +243,8 @@ async def to_public(session: AsyncSession, customers: list[Customer]) -> list[Cu
             since=owner.since, until=owner.until, current=owner.until is None))
     return [
         CustomerPublic(
-            id=c.id, store_id=c.store_id, name=c.name, phone=c.phone, club_member=c.club_member, club_since=c.club_since,
+            id=c.id, store_id=c.store_id, name=c.name, phone=c.phone, club_member=c.club_member,
+            club_since=c.club_since,
             contact_preferences=ContactPreferences.model_validate(c.contact_preferences or default_preferences()),
             first_seen_at=c.first_seen_at, last_visit_at=c.last_visit_at, vehicles=owned[c.id], version=c.version,
             created_at=c.created_at, updated_at=c.updated_at,
@@ -287,7 +299,8 @@ async def vehicle_history(session: AsyncSession, principal: Principal, vin: str,
         vin=vehicle.vin, plate=vehicle.plate, model=vehicle.model, sold_at=vehicle.sold_at,
         owners=[Owner(customer_id=o.customer_id, store_id=o.store_id, since=o.since, until=o.until) for o in owners],
         items=[
-            Visit(repair_order_id=o.id, number=o.number, store_id=o.store_id, date=o.delivered_at, opened_at=o.opened_at,
+            Visit(repair_order_id=o.id, number=o.number, store_id=o.store_id, date=o.delivered_at,
+                  opened_at=o.opened_at,
                   mileage_km=o.mileage_km, operations=o.operations, parts=o.parts, amount_fen=o.amount_fen,
                   customer_due_fen=o.customer_due_fen, advisor={"id": o.advisor_id, "name": o.advisor_name})
             for o in orders

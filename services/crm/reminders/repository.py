@@ -1,6 +1,6 @@
 from datetime import date, datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
@@ -39,7 +39,7 @@ async def page(session: AsyncSession, *, store_id: str | None, status: str | Non
 
 
 async def open_for_vin(session: AsyncSession, vin: str) -> list[Reminder]:
-    stmt = select(Reminder).where(Reminder.vin == vin, Reminder.status.in_(OPEN_STATES))
+    stmt = select(Reminder).where(Reminder.vin == vin, col(Reminder.status).in_(OPEN_STATES))
     return list((await session.exec(stmt)).all())
 
 
@@ -50,23 +50,23 @@ async def vehicles_of_store(session: AsyncSession, store_id: str) -> list[Vehicl
 
 async def orders_of_store_vehicles(session: AsyncSession, store_id: str) -> list[RepairOrder]:
     vins = select(Vehicle.vin).where(Vehicle.home_store_id == store_id)
-    stmt = select(RepairOrder).where(RepairOrder.vin.in_(vins), RepairOrder.status != "cancelled")
+    stmt = select(RepairOrder).where(col(RepairOrder.vin).in_(vins), RepairOrder.status != "cancelled")
     return list((await session.exec(stmt)).all())
 
 
 async def reminders_of_store_vehicles(session: AsyncSession, store_id: str) -> list[Reminder]:
     vins = select(Vehicle.vin).where(Vehicle.home_store_id == store_id)
-    return list((await session.exec(select(Reminder).where(Reminder.vin.in_(vins)))).all())
+    return list((await session.exec(select(Reminder).where(col(Reminder.vin).in_(vins)))).all())
 
 
 async def booked_vins(session: AsyncSession, store_id: str, now: datetime) -> set[str]:
     vins = select(Vehicle.vin).where(Vehicle.home_store_id == store_id)
-    stmt = select(Appointment.vin).where(Appointment.vin.in_(vins), Appointment.status == "booked",
+    stmt = select(Appointment.vin).where(col(Appointment.vin).in_(vins), Appointment.status == "booked",
                                          Appointment.scheduled_at >= now - BOOKING_GRACE)
     return set((await session.exec(stmt)).all())
 
 
 async def to_expire(session: AsyncSession, store_id: str, due_before: date) -> list[Reminder]:
-    stmt = select(Reminder).where(Reminder.store_id == store_id, Reminder.status.in_(OPEN_STATES),
+    stmt = select(Reminder).where(Reminder.store_id == store_id, col(Reminder.status).in_(OPEN_STATES),
                                   Reminder.due_on < due_before)
     return list((await session.exec(stmt)).all())

@@ -9,10 +9,10 @@ The daily job reminds the next milestone 14 days ahead, once; a booking or a vis
 the VIN converts it; one left unanswered expires a while after its due day."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Iterator
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -178,7 +178,8 @@ async def daily_run(session: AsyncSession, store: KnownStore, now: datetime, exp
         session.add(Reminder(
             id=new_id(), store_id=store.id, vin=vehicle.vin, customer_id=owner.id, kind=milestone.kind,
             milestone=milestone.key, op_code=milestone.op_code, due_on=milestone.due_on, due_km=milestone.due_km,
-            projected_km=meter.on(milestone.due_on), km_per_month=int(meter.km_per_month.to_integral_value(ROUND_HALF_UP)),
+            projected_km=meter.on(milestone.due_on),
+            km_per_month=int(meter.km_per_month.to_integral_value(ROUND_HALF_UP)),
             reason=milestone.reason, status="pending", created_at=now,
         ))
         made += 1
@@ -209,7 +210,8 @@ async def visible_reminder(session: AsyncSession, principal: Principal, reminder
     return reminder
 
 
-async def mark_sent(session: AsyncSession, clock: Clock, principal: Principal, reminder_id: str, channel: str) -> Reminder:
+async def mark_sent(session: AsyncSession, clock: Clock, principal: Principal, reminder_id: str,
+                    channel: str) -> Reminder:
     reminder = await visible_reminder(session, principal, reminder_id, lock=True)
     if reminder.status != "pending":
         raise InvalidTransition(reminder.status, "send")
@@ -218,7 +220,8 @@ async def mark_sent(session: AsyncSession, clock: Clock, principal: Principal, r
     if prefs.get("marketing_opt_out"):
         raise ValidationFailed("channel", "the customer opted out of reminders")
     if channel not in prefs.get("channels", []):
-        raise ValidationFailed("channel", f"the customer accepts only: {', '.join(prefs.get('channels', [])) or 'none'}")
+        accepted = ", ".join(prefs.get("channels", [])) or "none"
+        raise ValidationFailed("channel", f"the customer accepts only: {accepted}")
     now = clock.now()
     reminder.status, reminder.sent_at, reminder.channel, reminder.sent_by = "sent", now, channel, principal.id
     reminder.version += 1

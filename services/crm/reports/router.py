@@ -41,7 +41,8 @@ async def weekly_report(session: SessionDep, clock: ClockDep, principal: Crm,
 async def monthly_report(session: SessionDep, clock: ClockDep, principal: Crm,
                          month: Annotated[str | None, Query(description="e.g. 2026-02; default: last month")] = None,
                          format: Format = "json", store_id: StoreQuery = None,
-                         fresh: Annotated[bool, Query(description="compute now even when a stored one exists")] = False):
+                         fresh: Annotated[bool, Query(
+                             description="compute now even when a stored one exists")] = False):
     store = acting_store_id(principal, store_id)
     period = await service.asked_period(session, store, "monthly", month, clock.now())
     return _answer(await service.report_for(session, principal, store, period, clock.now(), fresh), format)

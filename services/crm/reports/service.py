@@ -30,7 +30,16 @@ from services.crm.localtime import Period, add_months, iso_week, local_date, mon
 from services.crm.reports import repository
 from services.crm.reports.models import Report
 from services.crm.reports.schemas import (
-    CallbackFigures, Callbacks, Churn, Complaints, Outcomes, ReportBody, ReportPublic, Satisfaction, Score, Verbatim,
+    CallbackFigures,
+    Callbacks,
+    Churn,
+    Complaints,
+    Outcomes,
+    ReportBody,
+    ReportPublic,
+    Satisfaction,
+    Score,
+    Verbatim,
 )
 
 SCHEDULE = "schedule"
@@ -177,7 +186,8 @@ async def generate(session: AsyncSession, store: KnownStore, period: Period, now
         return None
     body, start, end, zone = await compute(session, store.id, period)
     report = Report(id=new_id(), store_id=store.id, kind=period.kind, period=period.label, starts_at=start, ends_at=end,
-                    timezone=zone, generated_at=now, trigger=trigger, generated_by=by, body=body.model_dump(mode="json"))
+                    timezone=zone, generated_at=now, trigger=trigger, generated_by=by,
+                    body=body.model_dump(mode="json"))
     session.add(report)
     await session.flush()
     return report

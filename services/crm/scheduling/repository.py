@@ -1,7 +1,7 @@
 from datetime import date
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.tables import KnownStore
@@ -10,7 +10,8 @@ from services.crm.scheduling.models import JobRun
 
 async def lock_store_job(session: AsyncSession, job: str, store_id: str) -> None:
     """Until the transaction ends, no other worker runs this job for this store."""
-    await session.exec(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))").bindparams(k=f"crm-job:{job}:{store_id}"))
+    conn = await session.connection()
+    await conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"crm-job:{job}:{store_id}"})
 
 
 async def run_of_day(session: AsyncSession, job: str, store_id: str, day: date) -> JobRun | None:
@@ -27,7 +28,7 @@ async def latest_runs(session: AsyncSession, store_id: str | None, per_job: int 
     stmt = select(JobRun)
     if store_id:
         stmt = stmt.where(JobRun.store_id == store_id)
-    rows = list((await session.exec(stmt.order_by(JobRun.run_date.desc(), JobRun.last_run_at.desc()))).all())
+    rows = list((await session.exec(stmt.order_by(col(JobRun.run_date).desc(), col(JobRun.last_run_at).desc()))).all())
     seen: dict[tuple[str, str], int] = {}
     latest = []
     for row in rows:

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
@@ -18,7 +18,7 @@ async def latest_delivery(session: AsyncSession, *, vin: str, op_code: str, sinc
         .where(DeliveredOperation.vin == vin, DeliveredOperation.op_code == op_code,
                DeliveredOperation.delivered_at >= since, DeliveredOperation.delivered_at <= until,
                DeliveredOperation.repair_order_id != exclude_order)
-        .order_by(DeliveredOperation.delivered_at.desc())
+        .order_by(col(DeliveredOperation.delivered_at).desc())
         .limit(1)
     )
     return (await session.exec(stmt)).first()
@@ -53,8 +53,10 @@ async def by_original_technician(session: AsyncSession, technician_ids: set[str]
     if not technician_ids:
         return {}
     stmt = select(Comeback.original_technician_id).where(
-        Comeback.original_technician_id.in_(technician_ids), Comeback.detected_at >= start, Comeback.detected_at < end)
+        col(Comeback.original_technician_id).in_(technician_ids), Comeback.detected_at >= start,
+        Comeback.detected_at < end)
     counts: dict[str, int] = {}
     for tech in (await session.exec(stmt)).all():
-        counts[tech] = counts.get(tech, 0) + 1
+        if tech is not None:  # the IN above leaves none out; this tells the type checker
+            counts[tech] = counts.get(tech, 0) + 1
     return counts

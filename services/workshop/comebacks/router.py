@@ -15,7 +15,8 @@ Reader = Annotated[Principal, Depends(require_access("workshop_jobs"))]
 @router.get("", response_model=ComebackList)
 async def list_comebacks(session: SessionDep, principal: Reader, limit: LimitQuery = 50, cursor: CursorQuery = None,
                          vin: Annotated[str | None, Query()] = None,
-                         technician_id: Annotated[str | None, Query(description="the technician of the first repair")] = None,
+                         technician_id: Annotated[str | None, Query(
+                             description="the technician of the first repair")] = None,
                          repair_order_id: Annotated[str | None, Query()] = None,
                          store_id: Annotated[str | None, Query(description="HQ only: one store")] = None):
     return await service.list_comebacks(session, principal, store_id=store_id, limit=limit, cursor=cursor, vin=vin,
@@ -24,4 +25,5 @@ async def list_comebacks(session: SessionDep, principal: Reader, limit: LimitQue
 
 @router.get("/{comeback_id}", response_model=ComebackPublic, responses=problem_responses(NotFound))
 async def get_comeback(comeback_id: str, session: SessionDep, principal: Reader):
-    return ComebackPublic.model_validate(await service.get_visible(session, principal, comeback_id), from_attributes=True)
+    comeback = await service.get_visible(session, principal, comeback_id)
+    return ComebackPublic.model_validate(comeback, from_attributes=True)

@@ -1,7 +1,7 @@
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
@@ -55,12 +55,13 @@ async def page(session: AsyncSession, *, store_id: str | None, limit: int, curso
 
 
 async def open_interval(session: AsyncSession, job_id: str) -> WorkInterval | None:
-    stmt = select(WorkInterval).where(WorkInterval.job_id == job_id, WorkInterval.ended_at.is_(None))
+    stmt = select(WorkInterval).where(WorkInterval.job_id == job_id, col(WorkInterval.ended_at).is_(None))
     return (await session.exec(stmt.execution_options(populate_existing=True))).first()
 
 
 async def intervals(session: AsyncSession, job_id: str) -> list[WorkInterval]:
-    stmt = select(WorkInterval).where(WorkInterval.job_id == job_id).order_by(WorkInterval.started_at, WorkInterval.id)
+    stmt = (select(WorkInterval).where(WorkInterval.job_id == job_id)
+            .order_by(col(WorkInterval.started_at), WorkInterval.id))
     return list((await session.exec(stmt)).all())
 
 
@@ -70,13 +71,14 @@ async def worked_by(session: AsyncSession, job_id: str) -> set[str]:
 
 
 async def checks(session: AsyncSession, job_id: str) -> list[QualityCheck]:
-    stmt = select(QualityCheck).where(QualityCheck.job_id == job_id).order_by(QualityCheck.checked_at, QualityCheck.id)
+    stmt = (select(QualityCheck).where(QualityCheck.job_id == job_id)
+            .order_by(col(QualityCheck.checked_at), QualityCheck.id))
     return list((await session.exec(stmt)).all())
 
 
 async def passed_between(session: AsyncSession, store_id: str, start: datetime, end: datetime) -> list[Job]:
     stmt = select(Job).where(Job.store_id == store_id, Job.status == "qc_passed",
-                             Job.qc_passed_at >= start, Job.qc_passed_at < end)
+                             col(Job.qc_passed_at) >= start, col(Job.qc_passed_at) < end)
     return list((await session.exec(stmt)).all())
 
 
@@ -90,9 +92,10 @@ async def failures_between(session: AsyncSession, store_id: str, start: datetime
     return {tech: count for tech, count in (await session.exec(stmt)).all() if tech}
 
 
-async def intervals_overlapping(session: AsyncSession, store_id: str, start: datetime, end: datetime) -> list[WorkInterval]:
+async def intervals_overlapping(session: AsyncSession, store_id: str, start: datetime,
+                                end: datetime) -> list[WorkInterval]:
     stmt = select(WorkInterval).where(
         WorkInterval.store_id == store_id, WorkInterval.started_at < end,
-        sa.or_(WorkInterval.ended_at.is_(None), WorkInterval.ended_at > start),
+        sa.or_(col(WorkInterval.ended_at).is_(None), col(WorkInterval.ended_at) > start),
     )
     return list((await session.exec(stmt)).all())

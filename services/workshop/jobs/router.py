@@ -10,7 +10,8 @@ from services.workshop.jobs.schemas import JobAssign, JobComplete, JobDetail, Jo
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=TransactionalRoute)
 # require_access looks at the method: read-only roles may GET here, and get 403 on a POST.
-Reader = Writer = Annotated[Principal, Depends(require_access("workshop_jobs"))]
+Reader = Annotated[Principal, Depends(require_access("workshop_jobs"))]
+Writer = Reader
 ACTION_ERRORS = problem_responses(NotFound, InvalidTransition, Forbidden)
 
 
@@ -57,7 +58,8 @@ async def complete_job(job_id: str, session: SessionDep, clock: ClockDep, princi
     return await service.detail(session, await service.complete(session, clock, principal, job_id, notes))
 
 
-@router.post("/{job_id}/qc", response_model=JobDetail, responses=problem_responses(NotFound, InvalidTransition, Conflict))
+@router.post("/{job_id}/qc", response_model=JobDetail,
+             responses=problem_responses(NotFound, InvalidTransition, Conflict))
 async def quality_check(job_id: str, body: JobQualityCheck, session: SessionDep, clock: ClockDep, principal: Writer):
     job = await service.quality_check(session, clock, principal, job_id, passed=body.result == "pass",
                                       inspector=body.inspector, notes=body.notes)

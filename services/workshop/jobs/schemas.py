@@ -24,7 +24,8 @@ class JobComplete(BaseModel):
 class JobQualityCheck(BaseModel):
     result: Literal["pass", "fail"]
     inspector: str | None = Field(default=None, min_length=1, max_length=200,
-                                  description="who inspected, as shown on the job card; the signed caller is recorded as the inspector principal")
+                                  description="who inspected, as shown on the job card; the signed caller is "
+                                              "recorded as the inspector principal")
     notes: str = Field(default="", max_length=5000)
 
 
@@ -78,7 +79,8 @@ class JobPublic(BaseModel):
 
 
 class JobDetail(JobPublic):
-    clocked_on_since: datetime | None = Field(default=None, description="start of the open work interval, if clocked on now")
+    clocked_on_since: datetime | None = Field(default=None,
+                                              description="start of the open work interval, if clocked on now")
     work_intervals: list[WorkIntervalPublic]
     quality_checks: list[QualityCheckPublic]
 

@@ -153,7 +153,8 @@ async def assign(session: AsyncSession, clock: Clock, principal: Principal, job_
     if not technician.active:
         raise ValidationFailed("technician_id", "technician is not active")
     if job.category is not None and job.category not in technician.skills:
-        raise ValidationFailed("technician_id", f"technician lacks the {job.category} skill operation {job.op_code} needs",
+        raise ValidationFailed("technician_id",
+                               f"technician lacks the {job.category} skill operation {job.op_code} needs",
                                required_skill=job.category)
     job.technician_id = technician.id
     job.assigned_at = clock.now()
@@ -173,7 +174,8 @@ async def start(session: AsyncSession, clock: Clock, principal: Principal, job_i
     job.started_at = job.started_at or now
     job.status = "in_progress"
     _touch(session, job)
-    await emit(session, JobStarted(**_event_fields(job), started_at=now), subject=job.id, store_id=job.store_id, time=now)
+    await emit(session, JobStarted(**_event_fields(job), started_at=now), subject=job.id, store_id=job.store_id,
+               time=now)
     await orders.mark_work_started(session, clock, job.repair_order_id)
     return job
 

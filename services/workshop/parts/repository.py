@@ -2,7 +2,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.ids import new_id
@@ -55,7 +55,7 @@ async def backordered_short(session: AsyncSession, store_id: str, part_nos: list
         .group_by(Reservation.part_no)
     )
     if part_nos is not None:
-        stmt = stmt.where(Reservation.part_no.in_(part_nos))
+        stmt = stmt.where(col(Reservation.part_no).in_(part_nos))
     return {part: int(short or 0) for part, short in (await session.exec(stmt)).all()}
 
 
@@ -71,8 +71,8 @@ async def movement_page(session: AsyncSession, store_id: str, part_no: str, limi
             before = int(decode_cursor(cursor))
         except ValueError:
             before = 0
-        stmt = stmt.where(StockMovement.id < before)
-    rows = list((await session.exec(stmt.order_by(StockMovement.id.desc()).limit(limit + 1))).all())
+        stmt = stmt.where(col(StockMovement.id) < before)
+    rows = list((await session.exec(stmt.order_by(col(StockMovement.id).desc()).limit(limit + 1))).all())
     if len(rows) > limit:
         rows = rows[:limit]
         return rows, encode_cursor(str(rows[-1].id))
@@ -112,7 +112,7 @@ async def backorder_queue(session: AsyncSession, store_id: str, part_no: str) ->
     stmt = (
         select(Reservation)
         .where(Reservation.store_id == store_id, Reservation.part_no == part_no, Reservation.status == "backordered")
-        .order_by(Reservation.queue_seq)
+        .order_by(col(Reservation.queue_seq))
         .with_for_update()
     )
     return list((await session.exec(stmt.execution_options(populate_existing=True))).all())

@@ -8,9 +8,25 @@ from services.common.identity import Principal
 from services.common.stores import acting_store_id, active_store
 from services.workshop.parts import service
 from services.workshop.parts.schemas import (
-    AdjustmentCreate, BinUpdate, IssueCreate, MovementList, PartList, PartPublic, ReceiptCreate, ReceiptList,
-    ReceiptPublic, ReorderPolicy, ReservationList, ReservationPublic, ReservationStatus, ReturnCreate, StockChange,
-    StockList, StockPublic, receipt_public, reservation_public,
+    AdjustmentCreate,
+    BinUpdate,
+    IssueCreate,
+    MovementList,
+    PartList,
+    PartPublic,
+    ReceiptCreate,
+    ReceiptList,
+    ReceiptPublic,
+    ReorderPolicy,
+    ReservationList,
+    ReservationPublic,
+    ReservationStatus,
+    ReturnCreate,
+    StockChange,
+    StockList,
+    StockPublic,
+    receipt_public,
+    reservation_public,
 )
 
 Parts = Annotated[Principal, Depends(require_access("workshop_parts"))]
@@ -26,7 +42,8 @@ reservations_router = APIRouter(prefix="/v1/reservations", tags=["reservations"]
 @parts_router.get("", response_model=PartList)
 async def list_parts(_: Parts, limit: LimitQuery = 50, cursor: CursorQuery = None,
                      category: Annotated[str | None, Query()] = None,
-                     q: Annotated[str | None, Query(max_length=100, description="part number or name contains")] = None):
+                     q: Annotated[str | None, Query(max_length=100,
+                                                    description="part number or name contains")] = None):
     return service.list_parts(limit=limit, cursor=cursor, category=category, q=q)
 
 

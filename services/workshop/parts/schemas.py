@@ -141,7 +141,8 @@ class StockChange(BaseModel):
 
 
 class ReorderPolicy(BaseModel):
-    reorder_point: int | None = Field(ge=0, le=MAX_UNITS, description="alert and suggest when available falls below; null clears the policy")
+    reorder_point: int | None = Field(
+        ge=0, le=MAX_UNITS, description="alert and suggest when available falls below; null clears the policy")
     reorder_quantity: int | None = Field(default=None, ge=1, le=MAX_UNITS, description="order in multiples of this")
     store_id: str | None = None
 

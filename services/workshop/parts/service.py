@@ -1,10 +1,11 @@
 """Stock per store, its append-only ledger, and reservations for approved part lines.
 
-Every change to a part's stock locks that stock row first (SELECT ... FOR UPDATE) and then, if needed, the reservations of that part, in
-that order, so concurrent issues, receipts and cancellations serialise on the row and
-never deadlock. Each change writes one ledger movement carrying both deltas, so the sum
-of the ledger is on hand (and reserved) at every commit. Backorders are filled strictly
-in arrival order: stock that arrives goes to the oldest waiting reservation first."""
+Every change to a part's stock locks that stock row first (SELECT ... FOR UPDATE) and then,
+if needed, the reservations of that part, in that order, so concurrent issues, receipts
+and cancellations serialise on the row and never deadlock. Each change writes one ledger
+movement carrying both deltas, so the sum of the ledger is on hand (and reserved) at
+every commit. Backorders are filled strictly in arrival order: stock that arrives goes to
+the oldest waiting reservation first."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -28,8 +29,20 @@ from services.workshop.orders import service as orders
 from services.workshop.parts import catalogue, repository
 from services.workshop.parts.models import Reservation, Stock, StockMovement, StockReceipt
 from services.workshop.parts.schemas import (
-    MovementList, PartList, PartPublic, ReceiptCreate, ReceiptList, ReceiptPublic, ReorderPolicy, ReservationList,
-    StockChange, StockList, StockPublic, movement_public, receipt_public, reservation_public,
+    MovementList,
+    PartList,
+    PartPublic,
+    ReceiptCreate,
+    ReceiptList,
+    ReceiptPublic,
+    ReorderPolicy,
+    ReservationList,
+    StockChange,
+    StockList,
+    StockPublic,
+    movement_public,
+    receipt_public,
+    reservation_public,
 )
 
 log = get_logger(__name__)
@@ -223,15 +236,17 @@ async def stock_change(session: AsyncSession, movement: StockMovement, stock: St
 
 
 async def receive(session: AsyncSession, clock: Clock, principal: Principal, store_id: str, reference: str,
-                  lines: list[ReceiptLineIn], purchase_order_id: str | None = None) -> tuple[StockReceipt, list[Reservation]]:
+                  lines: list[ReceiptLineIn],
+                  purchase_order_id: str | None = None) -> tuple[StockReceipt, list[Reservation]]:
     now = clock.now()
     receipt = StockReceipt(id=new_id(), store_id=store_id, reference=reference, purchase_order_id=purchase_order_id,
-                           lines=[{"part_no": l.part_no, "qty": l.qty, "unit_cost_fen": l.unit_cost_fen} for l in lines],
+                           lines=[{"part_no": x.part_no, "qty": x.qty, "unit_cost_fen": x.unit_cost_fen}
+                                  for x in lines],
                            received_at=now, received_by=principal.id)
     session.add(receipt)
     filled: list[Reservation] = []
     # Rows are locked in part-number order, the same order everyone uses, so receipts never deadlock.
-    for line in sorted(lines, key=lambda l: l.part_no):
+    for line in sorted(lines, key=lambda x: x.part_no):
         stock = await _locked_stock(session, store_id, line.part_no, now)
         total = stock.on_hand + line.qty
         stock.average_cost_fen = int(
@@ -354,7 +369,8 @@ async def _lock_pair(session: AsyncSession, reservation: Reservation) -> tuple[S
     return stock, locked
 
 
-async def issue_reservation(session: AsyncSession, clock: Clock, principal: Principal, reservation_id: str) -> Reservation:
+async def issue_reservation(session: AsyncSession, clock: Clock, principal: Principal,
+                            reservation_id: str) -> Reservation:
     found = await get_visible_reservation(session, principal, reservation_id)
     stock, reservation = await _lock_pair(session, found)
     if reservation.status != "reserved":

@@ -1,6 +1,6 @@
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
@@ -33,7 +33,7 @@ async def lines_of(session: AsyncSession, po_ids: list[str]) -> dict[str, list[P
     out: dict[str, list[PurchaseOrderLine]] = {i: [] for i in po_ids}
     if not po_ids:
         return out
-    stmt = (select(PurchaseOrderLine).where(PurchaseOrderLine.purchase_order_id.in_(po_ids))
+    stmt = (select(PurchaseOrderLine).where(col(PurchaseOrderLine.purchase_order_id).in_(po_ids))
             .order_by(PurchaseOrderLine.part_no).execution_options(populate_existing=True))
     for line in (await session.exec(stmt)).all():
         out[line.purchase_order_id].append(line)
@@ -56,8 +56,8 @@ async def on_order(session: AsyncSession, store_id: str) -> dict[str, int]:
     stmt = (
         select(PurchaseOrderLine.part_no,
                sa.func.sum(PurchaseOrderLine.quantity - PurchaseOrderLine.received_quantity))
-        .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
-        .where(PurchaseOrder.store_id == store_id, PurchaseOrder.status.in_(OPEN))
+        .join(PurchaseOrder, col(PurchaseOrder.id) == PurchaseOrderLine.purchase_order_id)
+        .where(PurchaseOrder.store_id == store_id, col(PurchaseOrder.status).in_(OPEN))
         .group_by(PurchaseOrderLine.part_no)
     )
     return {part: int(units or 0) for part, units in (await session.exec(stmt)).all()}

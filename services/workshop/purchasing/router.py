@@ -8,13 +8,20 @@ from services.common.identity import Principal
 from services.common.stores import acting_store_id, active_store
 from services.workshop.purchasing import service
 from services.workshop.purchasing.schemas import (
-    PurchaseOrderCreate, PurchaseOrderList, PurchaseOrderPublic, PurchaseOrderReceipt, PurchaseOrderReceive,
-    PurchaseOrderStatus, ReorderSuggestionList,
+    PurchaseOrderCreate,
+    PurchaseOrderList,
+    PurchaseOrderPublic,
+    PurchaseOrderReceipt,
+    PurchaseOrderReceive,
+    PurchaseOrderStatus,
+    ReorderSuggestionList,
 )
 
 Parts = Annotated[Principal, Depends(require_access("workshop_parts"))]
-purchase_orders_router = APIRouter(prefix="/v1/purchase-orders", tags=["purchase orders"], route_class=TransactionalRoute)
-suggestions_router = APIRouter(prefix="/v1/reorder-suggestions", tags=["purchase orders"], route_class=TransactionalRoute)
+purchase_orders_router = APIRouter(prefix="/v1/purchase-orders", tags=["purchase orders"],
+                                   route_class=TransactionalRoute)
+suggestions_router = APIRouter(prefix="/v1/reorder-suggestions", tags=["purchase orders"],
+                               route_class=TransactionalRoute)
 
 
 @suggestions_router.get("", response_model=ReorderSuggestionList, responses=problem_responses(ValidationFailed))
@@ -32,7 +39,8 @@ async def create_purchase_order(body: PurchaseOrderCreate, session: SessionDep, 
 
 
 @purchase_orders_router.get("", response_model=PurchaseOrderList)
-async def list_purchase_orders(session: SessionDep, principal: Parts, limit: LimitQuery = 50, cursor: CursorQuery = None,
+async def list_purchase_orders(session: SessionDep, principal: Parts, limit: LimitQuery = 50,
+                               cursor: CursorQuery = None,
                                status: Annotated[PurchaseOrderStatus | None, Query()] = None,
                                store_id: Annotated[str | None, Query(description="HQ only: one store")] = None):
     return await service.list_purchase_orders(session, principal, store_id=store_id, limit=limit, cursor=cursor,

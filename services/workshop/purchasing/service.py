@@ -20,8 +20,14 @@ from services.workshop.parts.schemas import receipt_public
 from services.workshop.purchasing import repository
 from services.workshop.purchasing.models import PurchaseOrder, PurchaseOrderLine
 from services.workshop.purchasing.schemas import (
-    PurchaseOrderCreate, PurchaseOrderLinePublic, PurchaseOrderList, PurchaseOrderPublic, PurchaseOrderReceipt,
-    PurchaseOrderReceive, ReorderSuggestion, ReorderSuggestionList,
+    PurchaseOrderCreate,
+    PurchaseOrderLinePublic,
+    PurchaseOrderList,
+    PurchaseOrderPublic,
+    PurchaseOrderReceipt,
+    PurchaseOrderReceive,
+    ReorderSuggestion,
+    ReorderSuggestionList,
 )
 
 
@@ -36,9 +42,10 @@ async def views(session: AsyncSession, pos: list[PurchaseOrder]) -> list[Purchas
             id=po.id, store_id=po.store_id, number=po.number, supplier=po.supplier, status=po.status, note=po.note,
             total_fen=po.total_fen, created_at=po.created_at, created_by=po.created_by, received_at=po.received_at,
             cancelled_at=po.cancelled_at, version=po.version,
-            lines=[PurchaseOrderLinePublic(part_no=l.part_no, name=catalogue.name_of(l.part_no), quantity=l.quantity,
-                                           received_quantity=l.received_quantity, outstanding=l.outstanding,
-                                           unit_cost_fen=l.unit_cost_fen) for l in lines[po.id]],
+            lines=[PurchaseOrderLinePublic(part_no=line.part_no, name=catalogue.name_of(line.part_no),
+                                           quantity=line.quantity, received_quantity=line.received_quantity,
+                                           outstanding=line.outstanding, unit_cost_fen=line.unit_cost_fen)
+                   for line in lines[po.id]],
         )
         for po in pos
     ]
@@ -67,11 +74,12 @@ async def create(session: AsyncSession, clock: Clock, principal: Principal, stor
     seq = await repository.next_number(session, store.id, "purchase_order")
     now = clock.now()
     po = PurchaseOrder(id=new_id(), store_id=store.id, number=f"{store.code}-PO-{seq:06d}", supplier=data.supplier,
-                       status="open", note=data.note, total_fen=sum(l.qty * c for l, c in zip(data.lines, costs)),
+                       status="open", note=data.note,
+                       total_fen=sum(line.qty * cost for line, cost in zip(data.lines, costs, strict=True)),
                        created_at=now, created_by=principal.id)
     session.add(po)
     await session.flush()
-    for line, cost in zip(data.lines, costs):
+    for line, cost in zip(data.lines, costs, strict=True):
         session.add(PurchaseOrderLine(id=new_id(), purchase_order_id=po.id, store_id=store.id, part_no=line.part_no,
                                       quantity=line.qty, unit_cost_fen=cost))
     await session.flush()
@@ -98,20 +106,21 @@ async def receive(session: AsyncSession, clock: Clock, principal: Principal, po_
     po = await _locked(session, principal, po_id)
     if po.status not in repository.OPEN:
         raise InvalidTransition(po.status, "receive")
-    lines = {l.part_no: l for l in (await repository.lines_of(session, [po.id]))[po.id]}
+    lines = {line.part_no: line for line in (await repository.lines_of(session, [po.id]))[po.id]}
     incoming = []
     for i, received in enumerate(data.lines):
         line = lines.get(received.part_no)
         if line is None:
             raise ValidationFailed(f"lines[{i}].part_no", f"{received.part_no} is not on purchase order {po.number}")
         if received.qty > line.outstanding:
-            raise ValidationFailed(f"lines[{i}].qty", f"only {line.outstanding} unit(s) of {line.part_no} are outstanding")
+            raise ValidationFailed(f"lines[{i}].qty",
+                                   f"only {line.outstanding} unit(s) of {line.part_no} are outstanding")
         line.received_quantity += received.qty
         session.add(line)
         incoming.append(stock.ReceiptLineIn(part_no=line.part_no, qty=received.qty, unit_cost_fen=line.unit_cost_fen))
     receipt, filled = await stock.receive(session, clock, principal, po.store_id, data.reference, incoming,
                                           purchase_order_id=po.id)
-    if all(l.outstanding == 0 for l in lines.values()):
+    if all(line.outstanding == 0 for line in lines.values()):
         po.status = "received"
         po.received_at = receipt.received_at
     else:

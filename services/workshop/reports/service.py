@@ -4,7 +4,7 @@ the store's local days."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,8 +29,8 @@ def _efficiency(flat: Decimal, clocked: Decimal) -> Decimal | None:
 
 async def _window(session: AsyncSession, store_id: str, date_from: date, date_to: date) -> tuple[datetime, datetime]:
     zone = store_zone(await repository.store(session, store_id))
-    start = datetime.combine(date_from, time(0), zone).astimezone(timezone.utc)
-    end = datetime.combine(date_to + timedelta(days=1), time(0), zone).astimezone(timezone.utc)
+    start = datetime.combine(date_from, time(0), zone).astimezone(UTC)
+    end = datetime.combine(date_to + timedelta(days=1), time(0), zone).astimezone(UTC)
     return start, end
 
 

@@ -1,5 +1,5 @@
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
@@ -23,7 +23,7 @@ async def by_principal(session: AsyncSession, store_id: str, principal_id: str) 
 async def by_ids(session: AsyncSession, ids: set[str]) -> list[Technician]:
     if not ids:
         return []
-    return list((await session.exec(select(Technician).where(Technician.id.in_(ids)))).all())
+    return list((await session.exec(select(Technician).where(col(Technician.id).in_(ids)))).all())
 
 
 async def in_stores(session: AsyncSession, store_id: str | None) -> list[Technician]:

@@ -2,12 +2,24 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute, require_access, require_roles
+from services.common.api import (
+    ClockDep,
+    CursorQuery,
+    LimitQuery,
+    SessionDep,
+    TransactionalRoute,
+    require_access,
+    require_roles,
+)
 from services.common.errors import Conflict, NotFound, StaleVersion, ValidationFailed, problem_responses
 from services.common.identity import Principal
 from services.workshop.technicians import service
 from services.workshop.technicians.schemas import (
-    TechnicianCreate, TechnicianList, TechnicianPublic, TechnicianUpdate, skill_categories,
+    TechnicianCreate,
+    TechnicianList,
+    TechnicianPublic,
+    TechnicianUpdate,
+    skill_categories,
 )
 
 router = APIRouter(prefix="/v1/technicians", tags=["technicians"], route_class=TransactionalRoute)

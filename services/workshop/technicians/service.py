@@ -12,7 +12,8 @@ from services.workshop.technicians.models import Technician
 from services.workshop.technicians.schemas import TechnicianCreate, TechnicianList, TechnicianPublic, TechnicianUpdate
 
 
-async def _principal_free(session: AsyncSession, store_id: str, principal_id: str | None, keep: str | None = None) -> None:
+async def _principal_free(session: AsyncSession, store_id: str, principal_id: str | None,
+                          keep: str | None = None) -> None:
     if principal_id is None:
         return
     other = await repository.by_principal(session, store_id, principal_id)
