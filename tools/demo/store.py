@@ -37,6 +37,8 @@ OUTLET_ORDERS_PER_DAY = 0.6
 
 
 def poisson(rng: random.Random, lam: float) -> int:
+    """How many of something happen in a day, drawn from the story's own stream (Knuth's
+    method: a library's sampler would draw from another generator and change the story)."""
     if lam <= 0:
         return 0
     limit, k, p = math.exp(-lam), 0, 1.0
