@@ -22,11 +22,12 @@ from bench.stats import summary_ms
 from services.common.identity import Principal, sign
 from services.common.migrations import upgrade
 from services.common.settings import DEV_IDENTITY_SECRET
+from services.network.kpis.projection import Metric
 
 STORES = 20
 DAYS = 365
-KPI_METRICS = ("repair_orders_opened", "repair_orders_delivered", "revenue_customer_fen", "comebacks",
-               "callbacks_due", "callbacks_on_time", "claims_submitted", "claims_approved_fen")
+KPI_METRICS = (Metric.RO_OPENED, Metric.RO_DELIVERED, Metric.REVENUE_CUSTOMER_FEN, Metric.COMEBACKS, Metric.CB_DUE,
+               Metric.CB_ON_TIME, Metric.CLAIMS_SUBMITTED, Metric.CLAIMS_APPROVED_FEN)
 
 
 def _dsn(url: str) -> str:
@@ -47,7 +48,8 @@ async def _load(reception_url: str, network_url: str, total: int) -> None:
             SELECT lpad(g::text, 12, '0') || '-0000-7000-8000-000000000000',
                    'store-' || (g % $2),
                    'GS-' || (g % $2) || '-' || lpad(g::text, 9, '0'),
-                   (ARRAY['open','approved','in_progress','ready','settled','delivered','delivered','delivered'])[1 + g % 8],
+                   (ARRAY['open','approved','in_progress','ready','settled','delivered','delivered','delivered'])
+                       [1 + g % 8],
                    '{"name": "Customer", "phone": "13800000000"}'::json,
                    json_build_object('vin', 'LGRWT' || lpad(g::text, 12, '0'), 'plate', '沪A00000', 'model', 'Sedan'),
                    'LGRWT' || lpad((g % 200000)::text, 12, '0'),
@@ -64,18 +66,19 @@ async def _load(reception_url: str, network_url: str, total: int) -> None:
             FROM generate_series(0, $1 - 1) s ON CONFLICT DO NOTHING""", STORES)
         await nw.execute("""
             INSERT INTO kpi_entities (key, kind, store_id, state, updated_at)
-            SELECT 'ro:' || g, 'repair_order', 'store-' || (g % $2), '{"opened_at": "2026-01-01T00:00:00Z"}'::json, now()
+            SELECT 'ro:' || g, 'repair_order', 'store-' || (g % $2), '{"opened_at": "2026-01-01T00:00:00Z"}'::json,
+                   now()
             FROM generate_series(1, $1) g""", total, STORES)
         await nw.execute("""
             INSERT INTO kpi_facts (key, entity_key, store_id, day, metric, value)
             SELECT 'ro:' || g || ':' || m, 'ro:' || g, 'store-' || (g % $2), current_date - (g % $3), m, 1
-            FROM generate_series(1, $1) g, unnest(ARRAY['repair_orders_opened', 'repair_orders_delivered']) m""",
-                         total, STORES, DAYS)
+            FROM generate_series(1, $1) g, unnest($4::text[]) m""",
+                         total, STORES, DAYS, [Metric.RO_OPENED.value, Metric.RO_DELIVERED.value])
         await nw.execute("""
             INSERT INTO kpi_daily (store_id, day, metric, value)
             SELECT 'store-' || s, current_date - d, m, 1 + (s * 7 + d) % 40
             FROM generate_series(0, $1 - 1) s, generate_series(0, $2 - 1) d, unnest($3::text[]) m
-            ON CONFLICT DO NOTHING""", STORES, DAYS, list(KPI_METRICS))
+            ON CONFLICT DO NOTHING""", STORES, DAYS, [m.value for m in KPI_METRICS])
         await nw.execute("ANALYZE")
     finally:
         await rx.close()
@@ -102,8 +105,12 @@ async def _measure(reception_url: str, network_url: str, repeats: int) -> dict:
     results = {}
     rx = reception_app(ReceptionSettings(database_url=reception_url, kafka_bootstrap_servers="127.0.0.1:1"), role="api")
     nw = network_app(NetworkSettings(database_url=network_url, kafka_bootstrap_servers="127.0.0.1:1"), role="api")
-    advisor = lambda: sign(Principal("advisor", "service_advisor", "store-3"), uuid.uuid4().hex, DEV_IDENTITY_SECRET)
-    hq = lambda: sign(Principal("hq", "hq_analyst"), uuid.uuid4().hex, DEV_IDENTITY_SECRET)
+    def advisor() -> dict[str, str]:
+        return sign(Principal("advisor", "service_advisor", "store-3"), uuid.uuid4().hex, DEV_IDENTITY_SECRET)
+
+    def hq() -> dict[str, str]:
+        return sign(Principal("hq", "hq_analyst"), uuid.uuid4().hex, DEV_IDENTITY_SECRET)
+
     async with rx.router.lifespan_context(rx), nw.router.lifespan_context(nw):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=rx), base_url="http://rx") as c:
             await _timed(c, "/v1/repair-orders", advisor, {"limit": 50}, 5)  # warm
@@ -125,7 +132,8 @@ async def _measure(reception_url: str, network_url: str, repeats: int) -> dict:
             await _timed(c, "/v1/kpis", hq, month, 3)
             results["kpis_network_30_days"] = await _timed(c, "/v1/kpis", hq, month, repeats)
             results["kpis_network_365_days"] = await _timed(c, "/v1/kpis", hq, year, repeats)
-            results["kpis_one_store_30_days"] = await _timed(c, "/v1/kpis", hq, {**month, "store_id": "store-3"}, repeats)
+            results["kpis_one_store_30_days"] = await _timed(c, "/v1/kpis", hq, {**month, "store_id": "store-3"},
+                                                            repeats)
     return results
 
 
