@@ -9,9 +9,11 @@ import time
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-HQ_ROLES = frozenset({"hq_admin", "hq_analyst"})
+# region_manager is an HQ role for now: it sees every store until regions scope it.
+HQ_ROLES = frozenset({"hq_admin", "hq_analyst", "region_manager"})
 STORE_ROLES = frozenset(
-    {"store_manager", "service_advisor", "technician", "parts_clerk", "crm_agent", "outlet_api"}
+    {"store_manager", "service_manager", "service_advisor", "technician", "parts_clerk", "crm_agent",
+     "warranty_clerk", "cashier", "outlet_api"}
 )
 # The gateway itself, e.g. for key introspection; never given to a caller.
 SYSTEM_ROLE = "system"

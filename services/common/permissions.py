@@ -10,28 +10,49 @@ from typing import Literal
 Level = Literal["r", "w"]
 
 MATRIX: dict[str, dict[str, Level]] = {
-    "network": {"hq_admin": "w", "hq_analyst": "r", "store_manager": "r", "outlet_api": "r"},
+    "network": {
+        "hq_admin": "w", "hq_analyst": "r", "region_manager": "r", "store_manager": "r", "service_manager": "r",
+        "outlet_api": "r",
+    },
+    # The staff directory: a store's managers keep their own store's people; everyone reads
+    # their own store's (HQ roles every store's). Finer rules in services/network/people.
+    "people": {
+        "hq_admin": "w", "hq_analyst": "r", "region_manager": "r", "store_manager": "w", "service_manager": "w",
+        "service_advisor": "r", "technician": "r", "parts_clerk": "r", "crm_agent": "r", "warranty_clerk": "r",
+        "cashier": "r", "outlet_api": "r",
+    },
+    # A cashier settles orders at reception; the warranty clerk reads orders to file claims.
     "reception": {
-        "hq_admin": "w", "hq_analyst": "r", "store_manager": "w", "service_advisor": "w",
-        "technician": "r", "parts_clerk": "r", "crm_agent": "r", "outlet_api": "w",
+        "hq_admin": "w", "hq_analyst": "r", "store_manager": "w", "service_manager": "w", "service_advisor": "w",
+        "technician": "r", "parts_clerk": "r", "crm_agent": "r", "warranty_clerk": "r", "cashier": "w",
+        "outlet_api": "w",
     },
     "workshop_jobs": {
-        "hq_admin": "w", "hq_analyst": "r", "store_manager": "w", "service_advisor": "r",
+        "hq_admin": "w", "hq_analyst": "r", "store_manager": "w", "service_manager": "w", "service_advisor": "r",
         "technician": "w", "parts_clerk": "r", "outlet_api": "w",
     },
     "workshop_parts": {
-        "hq_admin": "w", "hq_analyst": "r", "store_manager": "w", "service_advisor": "r",
+        "hq_admin": "w", "hq_analyst": "r", "store_manager": "w", "service_manager": "w", "service_advisor": "r",
         "technician": "r", "parts_clerk": "w", "outlet_api": "w",
     },
     "crm": {
-        "hq_admin": "w", "hq_analyst": "r", "store_manager": "w", "service_advisor": "w",
+        "hq_admin": "w", "hq_analyst": "r", "store_manager": "w", "service_manager": "w", "service_advisor": "w",
         "crm_agent": "w", "outlet_api": "r",
     },
     # hq_admin writes by reviewing; store roles write by submitting.
-    "claims": {"hq_admin": "w", "hq_analyst": "r", "store_manager": "w", "service_advisor": "w", "outlet_api": "w"},
+    "claims": {
+        "hq_admin": "w", "hq_analyst": "r", "region_manager": "r", "store_manager": "w", "service_manager": "w",
+        "service_advisor": "w", "warranty_clerk": "w", "outlet_api": "w",
+    },
     # hq_admin writes by issuing and paying; store roles write by confirming.
-    "settlements": {"hq_admin": "w", "hq_analyst": "r", "store_manager": "w", "service_advisor": "r", "outlet_api": "w"},
-    "kpis": {"hq_admin": "r", "hq_analyst": "r", "store_manager": "r", "outlet_api": "r"},
+    "settlements": {
+        "hq_admin": "w", "hq_analyst": "r", "region_manager": "r", "store_manager": "w", "service_manager": "w",
+        "service_advisor": "r", "warranty_clerk": "r", "outlet_api": "w",
+    },
+    "kpis": {
+        "hq_admin": "r", "hq_analyst": "r", "region_manager": "r", "store_manager": "r", "service_manager": "r",
+        "outlet_api": "r",
+    },
 }
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -63,6 +84,8 @@ def area_for(service: str, path: str) -> str | None:
             return "claims"
         if path.startswith("/v1/settlements"):
             return "settlements"
+        if path.startswith("/v1/people"):
+            return "people"
         if path.startswith("/v1/kpis/rebuild"):
             return "network"  # rebuilding projections is administration, not reading KPIs
         if path.startswith("/v1/kpis"):

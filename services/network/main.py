@@ -15,6 +15,7 @@ from services.network.keys.service import ensure_bootstrap_key
 from services.network.kpis import router as kpis
 from services.network.kpis.broadcaster import KpiBroadcaster, attach
 from services.network.onboarding import router as onboarding
+from services.network.people import router as people
 from services.network.settings import NetworkSettings
 from services.network.settlements import router as settlements
 from services.network.stores import router as stores
@@ -30,9 +31,10 @@ async def _startup(runtime: ServiceRuntime) -> None:
 spec = ServiceSpec(
     name="network",
     title="Network service",
-    description="Stores and partner outlets, onboarding, API keys, audits, warranty claims, settlements, HQ KPIs.",
+    description="Stores and partner outlets, onboarding, API keys, the staff directory, audits, warranty claims, "
+                "settlements, HQ KPIs.",
     routers=[stores.router, onboarding.router, audits.router, applications.router, keys.router, keys.internal,
-             claims.router, settlements.router, kpis.router, kpis.live],
+             claims.router, settlements.router, kpis.router, kpis.live, people.router],
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
     startup=_startup,

@@ -33,6 +33,14 @@ def store_body(code: str | None = None, kind: str = "dealer_store", timezone_nam
             "city": "Shanghai", "timezone": timezone_name}
 
 
+def person_body(assignments: list[tuple[str, str]], **overrides: Any) -> dict:
+    """A staff member with a role in each (store id, role) given; a fresh employee number."""
+    body = {"name": "Zhang Wei", "phone": "13912345678", "employee_no": f"E-{new_id()[-8:].upper()}",
+            "assignments": [{"store_id": store_id, "role": role} for store_id, role in assignments]}
+    body.update(overrides)
+    return body
+
+
 # ---- repair order lines -------------------------------------------------------------
 
 def labour(op_code: str, hours: str, unit_price_fen: int = 26000, pay_type: str = "warranty", **kw) -> dict:

@@ -5,8 +5,9 @@ from pydantic import BaseModel, Field
 
 from services.common.pagination import Page
 
-KeyRole = Literal["hq_admin", "hq_analyst", "store_manager", "service_advisor", "technician",
-                  "parts_clerk", "crm_agent", "outlet_api"]
+# Every caller role of services.common.identity (tests/network/test_people_api.py checks they agree).
+KeyRole = Literal["hq_admin", "hq_analyst", "region_manager", "store_manager", "service_manager", "service_advisor",
+                  "technician", "parts_clerk", "crm_agent", "warranty_clerk", "cashier", "outlet_api"]
 
 
 class ApiKeyCreate(BaseModel):

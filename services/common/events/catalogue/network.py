@@ -1,7 +1,9 @@
 """Events network emits."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict
 
 from ..envelope import Event, event_type
 
@@ -95,3 +97,44 @@ class SettlementPaid(Event):
     total_fen: int
     reference: str
     paid_at: datetime
+
+
+class PersonAssignment(BaseModel):
+    """A person's role in one store."""
+
+    model_config = ConfigDict(extra="allow")
+
+    store_id: str
+    role: str
+
+
+class _PersonEvent(Event):
+    """A person of the staff directory as they stand after the change: a consumer keeps
+    its copy from the latest event alone."""
+
+    person_id: str
+    employee_no: str
+    name: str
+    status: str  # active | left
+    assignments: list[PersonAssignment]
+
+
+@event_type("network.person.registered", aggregate="person")
+class PersonRegistered(_PersonEvent):
+    registered_by: str
+    registered_at: datetime
+
+
+@event_type("network.person.assignments_changed", aggregate="person")
+class PersonAssignmentsChanged(_PersonEvent):
+    reason: str
+    changed_by: str
+    changed_at: datetime
+
+
+@event_type("network.person.left", aggregate="person")
+class PersonLeft(_PersonEvent):
+    left_on: date
+    reason: str | None = None
+    recorded_by: str
+    left_at: datetime

@@ -1,0 +1,218 @@
+"""The staff directory: the people who work in the group's stores, the stores each works
+in and their role in each (one role per store: an advisor in one store can manage another).
+
+States: active → left. A leave is recorded once; a second is 409 with the current state.
+Assignments change only while a person is active.
+
+Who may (the matrix's `people` area, then these rules):
+- hq_admin registers and changes anyone, in any active store.
+- a store's store_manager or service_manager registers and changes the people of their own
+  store: assignments name their own store only, and a change leaves the person's other
+  stores as they are. A service manager neither makes, changes nor removes a store manager.
+  A store records a leave only for someone who works in no other store (HQ does otherwise).
+- everyone else reads: HQ roles every person, a store's callers the people of their store,
+  each with that store's assignment only.
+
+Every change emits an event carrying the person as they now stand, so a consumer keeps its
+copy from the latest event alone."""
+from collections.abc import Sequence
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common.clock import Clock
+from services.common.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from services.common.events.catalogue.network import (
+    PersonAssignment,
+    PersonAssignmentsChanged,
+    PersonLeft,
+    PersonRegistered,
+)
+from services.common.identity import Principal
+from services.common.ids import new_id
+from services.common.outbox import emit
+from services.common.versioning import check_version
+from services.network.people import repository
+from services.network.people.models import Assignment, Person
+from services.network.people.schemas import (
+    AssignmentIn,
+    AssignmentPublic,
+    AssignmentsReplace,
+    PersonCreate,
+    PersonLeave,
+    PersonList,
+    PersonPublic,
+    PersonStatus,
+    StaffRole,
+)
+from services.network.stores import repository as stores
+
+# A person can work in stores of several time zones; the day a leave defaults to is the
+# group's (its head office keeps the personnel files in China time).
+GROUP_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+# ---- who may ----------------------------------------------------------------------
+
+def _may_write_role(principal: Principal, role: str, field: str) -> None:
+    if principal.role == "service_manager" and role == StaffRole.STORE_MANAGER:
+        raise Forbidden("a service manager does not appoint, change or remove a store manager", field=field)
+
+
+async def _checked(session: AsyncSession, principal: Principal, wanted: Sequence[AssignmentIn]) -> list[AssignmentIn]:
+    """The assignments asked for, each in a store the caller may assign to and that is active."""
+    seen: set[str] = set()
+    for index, item in enumerate(wanted):
+        field = f"assignments.{index}.store_id"
+        if item.store_id in seen:
+            raise ValidationFailed(field, "one role per store: the store is named twice")
+        seen.add(item.store_id)
+        # Checked before the store is looked up: whether another store exists is not ours to tell.
+        if principal.store_id and item.store_id != principal.store_id:
+            raise Forbidden("a store assigns people to its own store only", field=field)
+        _may_write_role(principal, item.role, f"assignments.{index}.role")
+        store = await stores.get(session, item.store_id)
+        if store is None:
+            raise ValidationFailed(field, "no such store")
+        if store.status != "active":
+            raise Conflict(f"store {store.code} is {store.status}; people are assigned to active stores only",
+                           field=field, current_state=store.status)
+    return list(wanted)
+
+
+# ---- reading ----------------------------------------------------------------------
+
+def public(person: Person, assignments: Sequence[Assignment], principal: Principal) -> PersonPublic:
+    shown = [a for a in assignments if principal.can_see_store(a.store_id)]
+    return PersonPublic(
+        id=person.id, employee_no=person.employee_no, name=person.name, phone=person.phone,
+        status=PersonStatus(person.status),
+        assignments=[AssignmentPublic(store_id=a.store_id, role=StaffRole(a.role), assigned_at=a.assigned_at)
+                     for a in shown],
+        left_on=person.left_on, left_reason=person.left_reason, created_at=person.created_at,
+        updated_at=person.updated_at, version=person.version,
+    )
+
+
+async def get_visible(session: AsyncSession, principal: Principal, person_id: str, *,
+                      for_update: bool = False) -> tuple[Person, list[Assignment]]:
+    """The person and all their assignments, if the caller may see them: HQ anyone, a
+    store's caller the people assigned to their store. Anyone else is 404."""
+    person = await repository.get(session, person_id, for_update=for_update)
+    if person is None:
+        raise NotFound("person not found")
+    assignments = (await repository.assignments_of(session, [person.id]))[person.id]
+    if not principal.is_hq and not any(a.store_id == principal.store_id for a in assignments):
+        raise NotFound("person not found")
+    return person, assignments
+
+
+async def list_people(session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None,
+                      store_id: str | None = None, status: PersonStatus | None = None,
+                      role: StaffRole | None = None) -> PersonList:
+    """HQ lists everyone or one store's people; a store's caller lists its own store's, and
+    naming another store finds nobody."""
+    if principal.store_id and store_id and store_id != principal.store_id:
+        return PersonList(items=[], next_cursor=None)
+    rows, next_cursor = await repository.page(session, limit=limit, cursor=cursor,
+                                              store_id=principal.store_id or store_id, status=status, role=role)
+    assignments = await repository.assignments_of(session, [r.id for r in rows])
+    return PersonList(items=[public(r, assignments[r.id], principal) for r in rows], next_cursor=next_cursor)
+
+
+# ---- changing ---------------------------------------------------------------------
+
+def _as_event(person: Person, assignments: Sequence[Assignment]) -> dict:
+    return dict(person_id=person.id, employee_no=person.employee_no, name=person.name, status=person.status,
+                assignments=[PersonAssignment(store_id=a.store_id, role=a.role) for a in assignments])
+
+
+async def register(session: AsyncSession, clock: Clock, principal: Principal, data: PersonCreate) -> PersonPublic:
+    wanted = await _checked(session, principal, data.assignments)
+    if await repository.by_employee_no(session, data.employee_no) is not None:
+        raise Conflict(f"employee number {data.employee_no} is taken", field="employee_no")
+    now = clock.now()
+    person = Person(id=new_id(), employee_no=data.employee_no, name=data.name, phone=data.phone,
+                    status=PersonStatus.ACTIVE, created_at=now, updated_at=now)
+    assignments = [Assignment(person_id=person.id, store_id=a.store_id, role=a.role, assigned_at=now)
+                   for a in sorted(wanted, key=lambda a: a.store_id)]
+    session.add(person)
+    try:
+        # Flushed here so that a number registered at the same moment by someone else is a
+        # 409 on employee_no rather than a failed commit.
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"employee number {data.employee_no} is taken", field="employee_no") from exc
+    session.add_all(assignments)
+    await emit(session, PersonRegistered(**_as_event(person, assignments), registered_by=principal.id,
+                                         registered_at=now),
+               subject=person.id, store_id=None, time=now)
+    return public(person, assignments, principal)
+
+
+async def replace_assignments(session: AsyncSession, clock: Clock, principal: Principal, person_id: str,
+                              data: AssignmentsReplace, if_match: int | None = None) -> PersonPublic:
+    person, current = await get_visible(session, principal, person_id, for_update=True)
+    check_version(person.version, if_match)
+    if person.status != PersonStatus.ACTIVE:
+        raise InvalidTransition(person.status, "change assignments")
+    wanted = {a.store_id: a for a in await _checked(session, principal, data.assignments)}
+    # A store's caller replaces its own store's assignment; the others are not theirs to touch.
+    mine = [a for a in current if principal.is_hq or a.store_id == principal.store_id]
+    for a in mine:
+        if a.store_id not in wanted or wanted[a.store_id].role != a.role:
+            _may_write_role(principal, a.role, "assignments")
+    now = clock.now()
+    await repository.remove(session, [a for a in mine if a.store_id not in wanted])
+    mine_stores = {a.store_id for a in mine}
+    kept = {a.store_id: a for a in current if a.store_id in wanted or a.store_id not in mine_stores}
+    for store_id, item in wanted.items():
+        held = kept.get(store_id)
+        if held is None:
+            kept[store_id] = Assignment(person_id=person.id, store_id=store_id, role=item.role, assigned_at=now)
+            session.add(kept[store_id])
+        elif held.role != item.role:
+            held.role, held.assigned_at = item.role, now
+            session.add(held)
+    assignments = [kept[k] for k in sorted(kept)]
+    person.updated_at, person.version = now, person.version + 1
+    session.add(person)
+    await emit(session, PersonAssignmentsChanged(**_as_event(person, assignments), reason=data.reason,
+                                                 changed_by=principal.id, changed_at=now),
+               subject=person.id, store_id=None, time=now)
+    return public(person, assignments, principal)
+
+
+async def leave(session: AsyncSession, clock: Clock, principal: Principal, person_id: str,
+                data: PersonLeave) -> PersonPublic:
+    person, assignments = await get_visible(session, principal, person_id, for_update=True)
+    if person.status == PersonStatus.LEFT:
+        raise InvalidTransition(person.status, "leave", left_on=person.left_on.isoformat() if person.left_on else None,
+                                version=person.version)
+    if not principal.is_hq:
+        if any(a.store_id != principal.store_id for a in assignments):
+            raise Forbidden("this person works in other stores too: remove your store's assignment, "
+                            "or ask HQ to record the leave")
+        for a in assignments:
+            _may_write_role(principal, a.role, "person")
+    now = clock.now()
+    today = now.astimezone(GROUP_ZONE).date()
+    left_on = data.left_on or today
+    _check_left_on(left_on, today, person.created_at.astimezone(GROUP_ZONE).date())
+    person.status, person.left_on, person.left_reason = PersonStatus.LEFT, left_on, data.reason
+    person.updated_at, person.version = now, person.version + 1
+    session.add(person)
+    await emit(session, PersonLeft(**_as_event(person, assignments), left_on=left_on, reason=data.reason,
+                                   recorded_by=principal.id, left_at=now),
+               subject=person.id, store_id=None, time=now)
+    return public(person, assignments, principal)
+
+
+def _check_left_on(left_on: date, today: date, registered_on: date) -> None:
+    if left_on > today:
+        # The leave takes effect at once (sign-in stops), so it is recorded when it has happened.
+        raise ValidationFailed("left_on", "a leave is recorded on or after the last day, not before it")
+    if left_on < registered_on:
+        raise ValidationFailed("left_on", f"before the person was registered ({registered_on.isoformat()})")
