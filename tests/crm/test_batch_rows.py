@@ -98,3 +98,15 @@ async def test_a_key_the_preload_did_not_ask_about_is_looked_up_after_this_batch
         assert found is added
         assert any(s.startswith("INSERT INTO customers") for s in sent)
         assert any(s.startswith("SELECT") and "FROM customers" in s for s in sent)
+
+
+async def test_a_row_whose_key_is_assigned_is_found_under_its_new_key_only(db):
+    async with db.transaction() as session:
+        await customers.load_customers(session, {(STORE, "13800138005"), (STORE, "13800138006")})
+        with session.no_autoflush:
+            added = customer("13800138005")
+            session.add(added)
+            assert await customers.customer_by_phone(session, STORE, "13800138005") is added
+            added.phone = "13800138006"
+            assert await customers.customer_by_phone(session, STORE, "13800138006") is added
+            assert await customers.customer_by_phone(session, STORE, "13800138005") is None

@@ -20,7 +20,7 @@ async def get_for_update(session: AsyncSession, callback_id: str) -> Callback | 
 async def by_origin(session: AsyncSession, origin_key: str) -> Callback | None:
     rows = await batch.answering(session, "callback", origin_key)
     if rows is not None:
-        return next((c for c in rows.of(Callback) if c.origin_key == origin_key), None)
+        return next(iter(rows.find(Callback, origin_key=origin_key)), None)
     return (await session.exec(select(Callback).where(Callback.origin_key == origin_key))).first()
 
 

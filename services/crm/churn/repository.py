@@ -15,10 +15,10 @@ async def open_episode(session: AsyncSession, customer: Customer) -> ChurnEpisod
     if rows is not None and rows.added(customer):
         # Episodes are written by churn detection, for customers already on file: one this
         # transaction added has none in the database, only any the session holds.
-        return next((e for e in rows.of(ChurnEpisode) if e.open_key == customer.id), None)
+        return next(iter(rows.find(ChurnEpisode, open_key=customer.id)), None)
     rows = await batch.answering(session, "open_episode", customer.id)
     if rows is not None:
-        return next((e for e in rows.of(ChurnEpisode) if e.open_key == customer.id), None)
+        return next(iter(rows.find(ChurnEpisode, open_key=customer.id)), None)
     return (await session.exec(select(ChurnEpisode).where(ChurnEpisode.open_key == customer.id))).first()
 
 

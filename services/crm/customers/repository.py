@@ -28,7 +28,7 @@ async def customers_by_id(session: AsyncSession, ids: set[str]) -> dict[str, Cus
 async def customer_by_phone(session: AsyncSession, store_id: str, phone: str) -> Customer | None:
     rows = await batch.answering(session, "customer", (store_id, phone))
     if rows is not None:
-        return next((c for c in rows.of(Customer) if c.phone == phone and c.store_id == store_id), None)
+        return next(iter(rows.find(Customer, store_id=store_id, phone=phone)), None)
     stmt = select(Customer).where(Customer.store_id == store_id, Customer.phone == phone)
     return (await session.exec(stmt)).first()
 
@@ -51,14 +51,14 @@ async def customers_page(session: AsyncSession, *, store_id: str | None, phone: 
 async def vehicle(session: AsyncSession, vin: str) -> Vehicle | None:
     rows = await batch.answering(session, "vehicle", vin)
     if rows is not None:
-        return next((v for v in rows.of(Vehicle) if v.vin == vin), None)
+        return next(iter(rows.find(Vehicle, vin=vin)), None)
     return await session.get(Vehicle, vin)
 
 
 async def open_owners(session: AsyncSession, vin: str) -> list[VehicleOwner]:
     rows = await batch.answering(session, "open_owners", vin)
     if rows is not None:
-        return [o for o in rows.of(VehicleOwner) if o.vin == vin and o.until is None]
+        return [o for o in rows.find(VehicleOwner, vin=vin) if o.until is None]
     stmt = select(VehicleOwner).where(VehicleOwner.vin == vin, col(VehicleOwner.until).is_(None))
     return list((await session.exec(stmt)).all())
 
@@ -88,7 +88,7 @@ async def vehicles_of_customers(session: AsyncSession, customer_ids: list[str]) 
 async def repair_order(session: AsyncSession, repair_order_id: str) -> RepairOrder | None:
     rows = await batch.answering(session, "repair_order", repair_order_id)
     if rows is not None:
-        return next((o for o in rows.of(RepairOrder) if o.id == repair_order_id), None)
+        return next(iter(rows.find(RepairOrder, id=repair_order_id)), None)
     return await session.get(RepairOrder, repair_order_id)
 
 
