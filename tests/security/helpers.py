@@ -7,8 +7,12 @@ from datetime import UTC, datetime
 
 import httpx
 
-STORE_ROLES = ("store_manager", "service_advisor", "technician", "parts_clerk", "crm_agent", "outlet_api")
-HQ_ROLES = ("hq_admin", "hq_analyst")
+from services.common.identity import HQ_ROLES as _HQ_ROLES
+from services.common.identity import STORE_ROLES as _STORE_ROLES
+
+# Every caller role the platform knows, so a new role is tried by the matrix tests at once.
+STORE_ROLES = tuple(sorted(_STORE_ROLES))
+HQ_ROLES = tuple(sorted(_HQ_ROLES))
 
 
 def new_store(hq: httpx.Client, *, kind: str = "dealer_store", timezone: str | None = None) -> dict:

@@ -147,6 +147,7 @@ OBJECT_OF = {
     "audit_id": lambda made: made["audit"]["id"],
     "action_id": lambda made: made["audit"]["corrective_actions"][0]["id"],
     "store_id": lambda made: made["staff"].id,
+    "person_id": lambda made: made["person"]["id"],
 }
 NOT_A_STORE_OBJECT = {
     "part_no": "a catalogue part: every store has its own stock of it",
@@ -226,6 +227,11 @@ async def test_another_stores_objects_are_invisible_to_every_store_role(platform
     with platform.api(platform.bootstrap_key) as hq:
         other = new_store(hq)
         keys = {role: new_key(hq, role, other["id"])["key"] for role in STORE_ROLES}
+        person = hq.post("/api/network/v1/people", json={
+            "name": "Zhou Min", "phone": "13700137000", "employee_no": "M-" + uuid.uuid4().hex[:10].upper(),
+            "assignments": [{"store_id": made["staff"].id, "role": "service_advisor"}]})
+        assert person.status_code == 201, person.text
+        made["person"] = person.json()
     cases = list(_object_cases(document, made))
     assert len({url for _, _, url, *_ in cases}) > 40, cases
     limit = asyncio.Semaphore(24)
