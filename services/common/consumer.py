@@ -184,7 +184,7 @@ async def _claim_all(session: AsyncSession, db: Database, envelopes: list[tuple[
                  for e, topic in envelopes}.values())
     # One statement for any number of rows (SQLAlchemy sends them as one multi-row INSERT):
     # a statement with the rows written into its VALUES is compiled anew every time.
-    return {row[0] for row in (await session.execute(_claim_statement(), rows)).all()}
+    return {row[0] for row in (await session.exec(_claim_statement(), params=rows)).all()}
 
 
 @functools.cache
@@ -206,7 +206,7 @@ async def _apply_in(session: AsyncSession, handler: Handler, envelope: CloudEven
     # concurrent duplicate blocks on the row until the first commits, then inserts nothing.
     row = dict(event_id=envelope.id, event_type=envelope.type, source_topic=topic,
                applied_at=datetime.now(UTC))
-    claimed = (await session.execute(_claim_statement(), row)).first()
+    claimed = (await session.exec(_claim_statement(), params=row)).first()
     if claimed is None:
         return Outcome.DUPLICATE
     await _handle(session, handler, envelope, payload, ctx)

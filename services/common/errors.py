@@ -118,7 +118,7 @@ class ValidationFailed(DomainError):
     status, type, title = 422, "validation", "Invalid input"
 
     def __init__(self, field: str, message: str, **extra: Any) -> None:
-        super().__init__(f"{field}: {message}", errors=[FieldError(field=field, message=message)], **extra)
+        super().__init__(f"{field}: {message}", errors=[{"field": field, "message": message}], **extra)
 
 
 class Unauthorized(DomainError):

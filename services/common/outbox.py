@@ -1,7 +1,7 @@
 """Outbox writer: the event is written in the caller's own transaction."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -38,11 +38,13 @@ async def emit(
             event_type=envelope.type,
             key=subject,
             payload=envelope.to_json(),
-            created_at=datetime.now(timezone.utc),
+            created_at=datetime.now(UTC),
         )
     )
     if not session.info.get(OUTBOX_WRITTEN):
         session.info[OUTBOX_WRITTEN] = True
         # Delivered at commit, so relays in other processes wake at once.
-        await session.execute(sa.text(f"NOTIFY {NOTIFY_CHANNEL}"))
+        # On the session's own connection, inside its transaction (SQLModel's session.exec
+        # types no text statements, and its session.execute is deprecated).
+        await (await session.connection()).execute(sa.text(f"NOTIFY {NOTIFY_CHANNEL}"))
     return envelope

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from aiokafka.partitioner import DefaultPartitioner
-from sqlalchemy.dialects.postgresql import ARRAY
 from prometheus_client import Counter, Gauge
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
+from sqlmodel import select
 
 from .db import Database
 from .kafka import make_producer, topic_for_type
@@ -163,7 +164,7 @@ class OutboxRelay:
         else:
             table = OutboxMessage.__table__
             stmt = (
-                sa.select(table.c.id, table.c.event_type, table.c.key, table.c.payload)
+                select(table.c.id, table.c.event_type, table.c.key, table.c.payload)
                 .where(table.c.sent_at.is_(None))
                 .order_by(table.c.id)
                 .limit(self.settings.relay_batch_size)
@@ -171,7 +172,7 @@ class OutboxRelay:
             if skip:
                 stmt = stmt.where(table.c.id.not_in(skip))
             async with self.db.transaction() as session:
-                rows = [(i, t, k.encode(), p.encode()) for i, t, k, p in (await session.execute(stmt)).all()]
+                rows = [(i, t, k.encode(), p.encode()) for i, t, k, p in (await session.exec(stmt)).all()]
         PENDING.labels(self.settings.service_name).set(len(rows))
         return rows
 
@@ -233,7 +234,7 @@ class OutboxRelay:
         table = OutboxMessage.__table__
         sent = table.c.id == sa.any_(self._id_array(ids))
         async with self.db.transaction() as session:
-            await session.execute(sa.update(table).where(sent).values(sent_at=datetime.now(timezone.utc)))
+            await session.exec(sa.update(table).where(sent).values(sent_at=datetime.now(UTC)))
         self.published += len(ids)
         PUBLISHED.labels(self.settings.service_name).inc(len(ids))
         return len(ids)

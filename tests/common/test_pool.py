@@ -14,7 +14,7 @@ from services.common.db import Database, is_connection_error
 
 async def _backend_pid(db: Database) -> int:
     async with db.transaction() as session:
-        return (await session.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+        return (await session.exec(sa.text("SELECT pg_backend_pid()"))).scalar_one()
 
 
 async def _queries_sent(db: Database, work) -> list[str]:

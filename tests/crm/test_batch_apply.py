@@ -105,8 +105,8 @@ async def _state(db: Database) -> dict:
 
 async def _open_episode(db: Database, phone_number: str) -> None:
     async with db.transaction() as session:
-        customer_id = (await session.execute(sa.text("SELECT id FROM customers WHERE phone = :p"),
-                                             {"p": phone_number})).scalar_one()
+        customer_id = (await session.exec(sa.text("SELECT id FROM customers WHERE phone = :p"),
+                                          params={"p": phone_number})).scalar_one()
         session.add(ChurnEpisode(id=new_id(), store_id=STORE, customer_id=customer_id, open_key=customer_id,
                                  level="at_risk", last_visit_at=at(0), reason="away", detected_at=at(10)))
 

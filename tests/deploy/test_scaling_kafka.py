@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +106,8 @@ async def run(pg_database, kafka_bootstrap, topic_prefix, tmp_path):
         await probe.close()
 
 
-async def test_two_consumer_replicas_in_one_group_share_the_partitions_and_apply_each_event_once_through_a_rebalance(run):
+async def test_two_consumer_replicas_in_one_group_share_the_partitions_and_apply_each_event_once_through_a_rebalance(
+        run):
     events = 2000
     settings = run.settings.model_copy(update={"kafka_topic_partitions": PARTITIONS})
     await ensure_topics(settings, [run.topic, run.topic + ".dlq"])
@@ -214,7 +215,7 @@ async def test_publishing_relay_killed_mid_stream_the_standby_takes_over_and_no_
 
     await eventually(a_quarter_published, timeout=30, message=f"leader idle\n{run.logs()}")
     assert leader.kill() == SIGKILLED
-    killed_at, killed_clock = datetime.now(timezone.utc), time.monotonic()
+    killed_at, killed_clock = datetime.now(UTC), time.monotonic()
     # Not a count of the leader's marks: a commit it had already sent may still land.
     written_at_kill = await run.sent()
 
@@ -275,7 +276,7 @@ async def _lock_holders(run: ProbeRun) -> int:
         " AND classid = :high AND objid = :low AND objsubid = 1"
     )
     async with run.db.transaction() as session:
-        result = await session.execute(query, {"high": RELAY_LOCK_KEY >> 32, "low": RELAY_LOCK_KEY & 0xFFFFFFFF})
+        result = await session.exec(query, params={"high": RELAY_LOCK_KEY >> 32, "low": RELAY_LOCK_KEY & 0xFFFFFFFF})
         return result.scalar_one()
 
 
@@ -293,7 +294,7 @@ async def _publish(run: ProbeRun, seqs: range) -> None:
         sent = []
         for seq in seqs:
             event = ReminderSent(reminder_id=new_id(), store_id=STORE_ID, vin=f"LPROBE{seq:011d}",
-                                 kind="periodic_maintenance", channel="sms", sent_at=datetime.now(timezone.utc), seq=seq)
+                                 kind="periodic_maintenance", channel="sms", sent_at=datetime.now(UTC), seq=seq)
             key = key_for(seq, KEYS)
             envelope = CloudEvent.wrap(event, subject=key, store_id=STORE_ID)
             sent.append(await producer.send(run.topic, value=envelope.to_json().encode(), key=key.encode()))

@@ -60,7 +60,8 @@ def codes(claim: dict) -> list[str]:
 
 async def outbox_types(client) -> list[str]:
     async with client.app.state.db.transaction() as session:
-        rows = (await session.execute(sa.select(OutboxMessage.event_type, OutboxMessage.payload).order_by(OutboxMessage.id))).all()
+        rows = (await session.exec(sa.select(OutboxMessage.event_type, OutboxMessage.payload)
+                                   .order_by(OutboxMessage.id))).all()
     return [(t, json.loads(p)["data"]) for t, p in rows]
 
 
@@ -132,7 +133,8 @@ async def test_R05_a_line_already_claimed_is_refused_with_409(client, store, adv
     duplicate = await advisor.post("/v1/claims", json=claim_body(order))
     assert duplicate.status_code == 409
     problem = duplicate.json()
-    assert [(f["code"], f["line_id"]) for f in problem["findings"]] == [("R05", lines[0]["line_id"]), ("R05", lines[1]["line_id"])]
+    assert [(f["code"], f["line_id"]) for f in problem["findings"]] == [
+        ("R05", lines[0]["line_id"]), ("R05", lines[1]["line_id"])]
     assert problem["claim_ids"] == [first["id"]]
     # The line nobody claimed yet can still be claimed on its own.
     rest = await submit(advisor, claim_body(order, line_ids=[lines[2]["line_id"]], causal_part_no=None))
@@ -268,8 +270,10 @@ async def test_claims_are_store_scoped_and_only_hq_admin_decides(client, hq, sto
     assert (await stranger.get(f"/v1/claims/{claim['id']}")).status_code == 404
     assert (await stranger.get("/v1/claims")).json()["items"] == []
     assert (await stranger.get(f"/v1/claims?store_id={store['id']}")).json()["items"] == []
-    assert (await Caller(client, "hq_analyst").get(f"/v1/claims?store_id={store['id']}")).json()["items"][0]["id"] == claim["id"]
+    listed = (await Caller(client, "hq_analyst").get(f"/v1/claims?store_id={store['id']}")).json()["items"]
+    assert listed[0]["id"] == claim["id"]
     for role in ("hq_analyst", "store_manager", "service_advisor"):
         caller = Caller(client, role, store_id=None if role.startswith("hq") else store["id"])
-        assert (await caller.post(f"/v1/claims/{claim['id']}/decision", json={"decision": "approve"})).status_code == 403
+        decided = await caller.post(f"/v1/claims/{claim['id']}/decision", json={"decision": "approve"})
+        assert decided.status_code == 403
     assert (await Caller(client, "technician", store_id=store["id"]).get("/v1/claims")).status_code == 403

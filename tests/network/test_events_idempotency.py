@@ -48,7 +48,7 @@ TABLES = ("known_stores", "repair_orders", "kpi_entities", "kpi_facts", "kpi_dai
 
 async def snapshot(app) -> dict:
     async with app.state.db.transaction() as session:
-        return {t: sorted(map(repr, (await session.execute(sa.text(f"SELECT * FROM {t}"))).all())) for t in TABLES}
+        return {t: sorted(map(repr, (await session.exec(sa.text(f"SELECT * FROM {t}"))).all())) for t in TABLES}
 
 
 def test_every_handled_event_type_has_a_sample(client):

@@ -3,7 +3,7 @@ over the same seeded events after live consumption and after a rebuild from the 
 and the stream pushes a change."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -33,7 +33,8 @@ async def test_kpis_equal_the_reference_after_live_consumption_and_after_a_rebui
         assert expected["network"] != expected["stores"][shanghai["id"]]
         events = [e for s in seeded for e in s.events]
         for service in ("reception", "workshop", "crm", "network"):
-            await publish(kafka_bootstrap, settings.topic(service), *(e for e in events if e.type.startswith(service + ".")))
+            await publish(kafka_bootstrap, settings.topic(service),
+                          *(e for e in events if e.type.startswith(service + ".")))
 
         url = f"/v1/kpis?from={WINDOW[0]}&to={WINDOW[1]}"
 
@@ -45,7 +46,7 @@ async def test_kpis_equal_the_reference_after_live_consumption_and_after_a_rebui
         await eventually(figures_match, timeout=60, message="live KPIs never matched the reference")
 
         async with client.app.state.db.transaction() as session:
-            await session.execute(sa.text("DELETE FROM kpi_daily"))
+            await session.exec(sa.text("DELETE FROM kpi_daily"))
         assert answer_of((await hq.get(url)).json()) != expected
         rebuilt = await hq.post("/v1/kpis/rebuild")
         assert rebuilt.status_code == 200, rebuilt.text
@@ -62,7 +63,7 @@ async def test_kpis_equal_the_reference_after_live_consumption_and_after_a_rebui
         async with served(client.app) as base_url:
             async with subscribed(base_url, "/v1/kpis/stream", identity("hq_analyst")) as stream:
                 assert (await stream.next_of("ready"))["stores"] == "all"
-                afternoon = datetime.combine(day, time(15), ZoneInfo("Asia/Shanghai")).astimezone(timezone.utc)
+                afternoon = datetime.combine(day, time(15), ZoneInfo("Asia/Shanghai")).astimezone(UTC)
                 comeback = f.comeback_detected(shanghai["id"], "c-late", afternoon)
                 await publish(kafka_bootstrap, settings.topic("workshop"), comeback)
                 pushed = await stream.next_of("kpi", timeout=20)

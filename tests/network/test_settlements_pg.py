@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -23,7 +23,7 @@ from tests.support.events import deliver
 from tests.support.platform import Caller, eventually
 
 DECEMBER = "2026-12"
-AFTER_DECEMBER = datetime(2027, 1, 2, 1, 0, tzinfo=timezone.utc)
+AFTER_DECEMBER = datetime(2027, 1, 2, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -50,11 +50,12 @@ async def approved_claims(client, hq: Caller, store_id: str, count: int) -> list
 
 async def settlement_rows(client) -> list[tuple[str, str]]:
     async with client.app.state.db.transaction() as session:
-        return [tuple(r) for r in (await session.execute(sa.text(
+        return [tuple(r) for r in (await session.exec(sa.text(
             "SELECT settlement_id, claim_id FROM settlement_claims ORDER BY claim_id"))).all()]
 
 
-async def test_two_settlements_issued_at_once_for_one_store_and_month_one_wins_and_no_claim_is_on_both(client, hq, clock):
+async def test_two_settlements_issued_at_once_for_one_store_and_month_one_wins_and_no_claim_is_on_both(
+        client, hq, clock):
     store = await create_store(hq)
     claims = await approved_claims(client, hq, store["id"], 3)
     clock.set(AFTER_DECEMBER)
@@ -68,7 +69,8 @@ async def test_two_settlements_issued_at_once_for_one_store_and_month_one_wins_a
     assert len(rows) == 3 and {s for s, _ in rows} == {winner["id"]} and len({c for _, c in rows}) == 3
 
 
-async def test_the_database_refuses_a_claim_on_a_second_settlement_even_when_both_read_it_as_unsettled(client, hq, pg_url):
+async def test_the_database_refuses_a_claim_on_a_second_settlement_even_when_both_read_it_as_unsettled(
+        client, hq, pg_url):
     store = await create_store(hq)
     claims = await approved_claims(client, hq, store["id"], 2)
     db = client.app.state.db
@@ -85,7 +87,8 @@ async def test_the_database_refuses_a_claim_on_a_second_settlement_even_when_bot
 
             async def second_waits_on_a_lock():
                 return await admin.fetchval(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'")
 
             await eventually(second_waits_on_a_lock, timeout=10, message="the second settlement never waited")
             assert not racing.done()
@@ -120,7 +123,8 @@ async def test_a_settlement_is_issued_confirmed_by_its_store_and_paid_by_hq(clie
     sid = settlement["id"]
     assert (await hq.post(f"{url}/{sid}/pay", json={"reference": "TRX-1"})).status_code == 409
     assert (await hq.post(f"{url}/{sid}/confirm")).status_code == 403
-    assert (await Caller(client, "service_advisor", store_id=store["id"]).post(f"{url}/{sid}/confirm")).status_code == 403
+    advisor = Caller(client, "service_advisor", store_id=store["id"])
+    assert (await advisor.post(f"{url}/{sid}/confirm")).status_code == 403
     other = await create_store(hq)
     assert (await Caller(client, "store_manager", store_id=other["id"]).post(f"{url}/{sid}/confirm")).status_code == 404
     manager = Caller(client, "store_manager", store_id=store["id"], principal_id="manager-1")
@@ -137,7 +141,7 @@ async def test_a_settlement_is_issued_confirmed_by_its_store_and_paid_by_hq(clie
     assert (await Caller(client, "store_manager", store_id=other["id"]).get(url)).json()["items"] == []
 
     async with client.app.state.db.transaction() as session:
-        events = [(t, json.loads(p)["data"]) for t, p in (await session.execute(
+        events = [(t, json.loads(p)["data"]) for t, p in (await session.exec(
             sa.select(OutboxMessage.event_type, OutboxMessage.payload).where(
                 OutboxMessage.event_type.like("network.settlement.%")).order_by(OutboxMessage.id))).all()]
     assert [(t, d["settlement_id"], d["total_fen"]) for t, d in events] == [
