@@ -141,3 +141,39 @@ def pg_url(pg_database) -> str:
 @pytest.fixture
 def topic_prefix() -> str:
     return unique_prefix()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(request, tmp_path_factory):
+    """The staff's OpenID Connect provider (deploy.oidc.provisioning.OidcProvider): a Keycloak
+    started on first use, on a database of the session's PostgreSQL, with the tests' password-grant
+    client. OIDC_ISSUER_URL and OIDC_PROVISIONING_SECRET name a running one instead (started with
+    `python -m deploy.oidc.keycloak start --password-grant-client`; the secret is in its credentials.json)."""
+    from deploy.oidc.provisioning import PASSWORD_GRANT_CLIENT_ID, OidcProvider
+
+    issuer = os.environ.get("OIDC_ISSUER_URL")
+    if issuer:
+        secret = os.environ.get("OIDC_PROVISIONING_SECRET")
+        if not secret:
+            raise RuntimeError("OIDC_ISSUER_URL is set without OIDC_PROVISIONING_SECRET (see credentials.json)")
+        yield OidcProvider(issuer=issuer.rstrip("/"), provisioning_client_secret=secret,
+                           password_grant_client_id=PASSWORD_GRANT_CLIENT_ID)
+        return
+    from deploy.oidc.keycloak import KeycloakServer
+
+    # asked for only here, so a session given OIDC_ISSUER_URL and nothing else needs no PostgreSQL
+    pg_admin_url = request.getfixturevalue("pg_admin_url")
+    run = _admin_runner(pg_admin_url)
+    name = f"keycloak_{uuid.uuid4().hex[:8]}"
+    run(f'CREATE DATABASE "{name}"')
+    url = make_url(pg_admin_url).set(drivername="postgresql", database=name).render_as_string(hide_password=False)
+    server = KeycloakServer(tmp_path_factory.mktemp("keycloak"), url, password_grant_client=True)
+    server.start()
+    try:
+        yield server.provider
+    finally:
+        server.stop()
+        try:
+            run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        except Exception:
+            pass
