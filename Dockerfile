@@ -85,6 +85,7 @@ COPY <<'EOF' /usr/local/bin/healthcheck
 #!/usr/bin/env python3
 import os
 import sys
+import urllib.error
 import urllib.request
 
 API_PORTS = {"reception": 8101, "workshop": 8102, "crm": 8103, "network": 8104}
@@ -130,7 +131,11 @@ def main():
     try:
         with urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=4) as resp:
             return 0 if resp.status == 200 else 1
-    except Exception as exc:  # any failure means unhealthy
+    except urllib.error.HTTPError as exc:  # an answer, but not a healthy one
+        exc.close()
+        print(f"healthcheck {host}:{port}{path}: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # no answer at all means unhealthy too
         print(f"healthcheck {host}:{port}{path}: {exc}", file=sys.stderr)
         return 1
 
