@@ -123,8 +123,6 @@ def test_image_healthcheck_reports_the_processes_health(healthcheck_module, monk
         monkeypatch.setenv("CRM_HOST", "0.0.0.0")
         for path, status in (("/healthz", 0), ("/readyz", 1)):
             monkeypatch.setattr("sys.argv", ["healthcheck", path])
-            # An HTTP error answer's connection is closed by the script itself: a leak here
-            # would be a ResourceWarning, which the suite turns into an error.
             assert healthcheck_module.main() == status, path
             gc.collect()
         monkeypatch.setenv("CRM_PORT", str(free_port()))  # nothing listens there
