@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test test-fast bench demo asyncapi kafka-jars clean lint
+.PHONY: help install run test test-fast bench demo asyncapi kafka-jars keycloak clean lint
 
 help:
 	@echo "make run       start Kafka, the four services and the gateway (Ctrl-C stops all)"
@@ -25,10 +25,14 @@ install: $(STAMP)
 kafka-jars: $(STAMP)
 	$(PY) -m deploy.kafka.broker fetch
 
+# Keycloak, the staff's OpenID Connect provider: fetched and built once into .cache/.
+keycloak: $(STAMP)
+	$(PY) -m deploy.oidc.keycloak fetch
+
 run: install kafka-jars
 	$(PY) -m deploy.local
 
-test: install kafka-jars
+test: install kafka-jars keycloak
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: install
