@@ -1,4 +1,4 @@
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
@@ -13,7 +13,8 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"], route_class=Transacti
 Crm = Annotated[Principal, Depends(require_access("crm"))]
 Format = Annotated[Literal["json", "csv"], Query(description="csv: one row per figure")]
 StoreQuery = Annotated[str | None, Query(description="HQ: the store (required for HQ)")]
-CSV_RESPONSE = {200: {"content": {"text/csv": {}}, "description": "the report, as JSON or CSV"}}
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "the report, as JSON or CSV"}}
 REPORT_RESPONSES = {**CSV_RESPONSE, **problem_responses(NotFound, ValidationFailed)}
 
 
