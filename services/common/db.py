@@ -8,16 +8,15 @@ import asyncio
 import copy
 import functools
 import time as _time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import AsyncIterator, Callable
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import registry
 from sqlalchemy.util import await_only
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -36,12 +35,12 @@ class UTCDateTime(sa.types.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
 
 def empty_dict() -> dict:
@@ -54,13 +53,6 @@ def empty_dict() -> dict:
 def empty_list() -> list:
     """See empty_dict."""
     return []
-
-
-def model_base(name: str) -> type[SQLModel]:
-    """A SQLModel base with its own metadata, so each service's tables stay its own even
-    when several services are imported into one process (tests, tools). Its rows are built
-    by `_new_row`."""
-    return type(name, (SQLModel,), {"__init__": _new_row}, registry=registry())
 
 
 # Values that are never mutated in place, so a default of one of these types is shared,
@@ -107,6 +99,17 @@ def _new_row(self, **values) -> None:
     object.__setattr__(self, "__pydantic_fields_set__", given)
     object.__setattr__(self, "__pydantic_extra__", None)
     object.__setattr__(self, "__pydantic_private__", None)
+
+
+class ServiceModel(SQLModel):
+    """Base of every service's models. Its rows are built by `_new_row`. A service's own base
+    subclasses it with a registry of its own, so each service's tables stay its own even when
+    several services are imported into one process (tests, tools):
+
+        class NetworkModel(ServiceModel, registry=registry()): ...
+    """
+
+    __init__ = _new_row
 
 
 # A pooled connection unused for longer than this is checked before it is handed out.

@@ -6,11 +6,16 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import registry
 from sqlmodel import Field
 
-from .db import UTCDateTime, empty_dict, model_base
+from .db import ServiceModel, UTCDateTime, empty_dict
 
-PlatformModel = model_base("PlatformModel")
+
+class PlatformModel(ServiceModel, registry=registry()):
+    """Base of the tables every service database has."""
+
+
 BigId = sa.BigInteger()
 
 

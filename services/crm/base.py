@@ -1,3 +1,8 @@
-from services.common.db import model_base
+"""CRM's own SQLModel metadata."""
+from sqlalchemy.orm import registry
 
-CrmModel = model_base("CrmModel")
+from services.common.db import ServiceModel
+
+
+class CrmModel(ServiceModel, registry=registry()):
+    """Base of CRM's tables."""

@@ -1,3 +1,8 @@
-from services.common.db import model_base
+"""Network's own SQLModel metadata."""
+from sqlalchemy.orm import registry
 
-NetworkModel = model_base("NetworkModel")
+from services.common.db import ServiceModel
+
+
+class NetworkModel(ServiceModel, registry=registry()):
+    """Base of network's tables."""

@@ -1,3 +1,8 @@
-from services.common.db import model_base
+"""Reception's own SQLModel metadata."""
+from sqlalchemy.orm import registry
 
-ReceptionModel = model_base("ReceptionModel")
+from services.common.db import ServiceModel
+
+
+class ReceptionModel(ServiceModel, registry=registry()):
+    """Base of reception's tables."""

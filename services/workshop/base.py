@@ -4,10 +4,14 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import registry
 
-from services.common.db import model_base
+from services.common.db import ServiceModel
 
-WorkshopModel = model_base("WorkshopModel")
+
+class WorkshopModel(ServiceModel, registry=registry()):
+    """Base of the workshop's tables."""
+
 
 HUNDREDTH = Decimal("0.01")
 BigId = sa.BigInteger()

@@ -30,12 +30,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic_settings import SettingsConfigDict
+from sqlalchemy.orm import registry
 from sqlmodel import Field, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.clock import SystemClock
 from services.common.consumer import EventConsumer, EventHandlers, HandlerContext, replay_dead_letters
-from services.common.db import Database, UTCDateTime, model_base
+from services.common.db import Database, ServiceModel, UTCDateTime
 from services.common.events.catalogue.crm import ReminderSent
 from services.common.events.envelope import CloudEvent
 from services.common.ids import new_id
@@ -55,7 +56,8 @@ FIX_FLAG = "PROBE_FIX_DEPLOYED"
 # tell that crash from any other way of dying.
 CRASH_EXIT_CODE = 86
 
-ProbeModel = model_base("ProbeModel")
+class ProbeModel(ServiceModel, registry=registry()):
+    """The probe's own tables."""
 BigId = sa.BigInteger()
 
 
