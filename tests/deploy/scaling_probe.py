@@ -29,7 +29,7 @@ from services.common.db import Database
 from services.common.kafka import ensure_topics_with_retry
 from services.common.logging import configure_logging
 from services.common.relay import OutboxRelay
-from tests.common.probe import handlers, settings_from, stop_on_signals
+from tests.common.probe import bound, settings_from, stop_on_signals
 
 
 class StatusFile:
@@ -128,7 +128,7 @@ async def consume(args: argparse.Namespace) -> None:
     db = Database(args.db)
     stop = stop_on_signals()
     status = StatusFile(args.status)
-    runner = RecordingConsumer(db, settings, handlers, status=status)
+    runner = RecordingConsumer(db, settings, bound(settings), status=status)
     try:
         await ensure_topics_with_retry(settings, stop)
         await runner.run(stop)
