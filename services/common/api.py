@@ -4,7 +4,8 @@ metrics, health, readiness and the AsyncAPI document."""
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any, Callable
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.routing import APIRoute

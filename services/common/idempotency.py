@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -43,6 +43,6 @@ def remember(session: AsyncSession, scope: str, key: str, fingerprint: str, meth
         IdempotencyRecord(
             scope=scope, key=key, request_hash=fingerprint, method=method, path=path,
             status_code=status_code, response_body=body.decode(), response_headers=headers,
-            created_at=datetime.now(timezone.utc),
+            created_at=datetime.now(UTC),
         )
     )

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 # region_manager is an HQ role for now: it sees every store until regions scope it.
 HQ_ROLES = frozenset({"hq_admin", "hq_analyst", "region_manager"})

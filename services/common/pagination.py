@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import base64
-from typing import Any, Generic, Sequence, TypeVar
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy.sql import Select

@@ -5,14 +5,14 @@ Producers and consumers import the same models; nobody copies them."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..ids import new_id
 
-catalogue: dict[str, type["Event"]] = {}
+catalogue: dict[str, type[Event]] = {}
 
 
 class Event(BaseModel):
@@ -70,12 +70,12 @@ class CloudEvent(BaseModel):
         time: datetime | None = None,
         correlation_id: str | None = None,
         causation_id: str | None = None,
-    ) -> "CloudEvent":
+    ) -> CloudEvent:
         return cls(
             source=f"/services/{event.service()}",
             type=event.type,
             subject=subject,
-            time=time or datetime.now(timezone.utc),
+            time=time or datetime.now(UTC),
             data=event.model_dump(mode="json"),
             storeid=store_id,
             correlationid=correlation_id,
@@ -87,7 +87,7 @@ class CloudEvent(BaseModel):
         return self.model_dump_json(exclude_none=True)
 
     @classmethod
-    def from_json(cls, raw: bytes | str) -> "CloudEvent":
+    def from_json(cls, raw: bytes | str) -> CloudEvent:
         return cls.model_validate(json.loads(raw))
 
     def payload(self) -> Event:

@@ -4,11 +4,18 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 
 from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute, require_access
-from services.common.errors import Conflict, InvalidTransition, NotFound, StaleVersion, ValidationFailed, problem_responses
+from services.common.errors import (
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    StaleVersion,
+    ValidationFailed,
+    problem_responses,
+)
 from services.common.identity import Principal
+from services.common.versioning import IfMatch, expected_version
 from services.crm.callbacks import service
 from services.crm.callbacks.schemas import AttemptCreate, CallbackCancel, CallbackList, CallbackPublic, SurveyCreate
-from services.common.versioning import IfMatch, expected_version
 
 router = APIRouter(prefix="/v1/callbacks", tags=["callbacks"], route_class=TransactionalRoute)
 Crm = Annotated[Principal, Depends(require_access("crm"))]

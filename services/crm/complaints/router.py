@@ -3,13 +3,26 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute, require_access
-from services.common.errors import Conflict, InvalidTransition, NotFound, StaleVersion, ValidationFailed, problem_responses
+from services.common.errors import (
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    StaleVersion,
+    ValidationFailed,
+    problem_responses,
+)
 from services.common.identity import Principal
+from services.common.versioning import IfMatch, expected_version
 from services.crm.complaints import service
 from services.crm.complaints.schemas import (
-    ComplaintAssign, ComplaintCreate, ComplaintList, ComplaintPublic, ComplaintResolve, Severity, Status,
+    ComplaintAssign,
+    ComplaintCreate,
+    ComplaintList,
+    ComplaintPublic,
+    ComplaintResolve,
+    Severity,
+    Status,
 )
-from services.common.versioning import IfMatch, expected_version
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"], route_class=TransactionalRoute)
 Crm = Annotated[Principal, Depends(require_access("crm"))]

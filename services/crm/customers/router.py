@@ -2,12 +2,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from services.common.api import CursorQuery, LimitQuery, SessionDep, ClockDep, TransactionalRoute, require_access
+from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute, require_access
 from services.common.errors import NotFound, StaleVersion, ValidationFailed, problem_responses
 from services.common.identity import Principal
+from services.common.versioning import IfMatch, PreconditionRequired, etag, expected_version
 from services.crm.customers import service
 from services.crm.customers.schemas import CustomerList, CustomerPublic, CustomerUpdate, VehicleHistory
-from services.common.versioning import IfMatch, PreconditionRequired, etag, expected_version
 
 router = APIRouter(prefix="/v1", tags=["customers"], route_class=TransactionalRoute)
 Crm = Annotated[Principal, Depends(require_access("crm"))]

@@ -6,8 +6,8 @@ subscriber never hears of a change that was rolled back."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import date
-from typing import Iterable
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import event as sa_event
@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 RESYNC = "resync"
 _CHANGES = "kpi_changes"
-_by_engine: "WeakKeyDictionary[Engine, KpiBroadcaster]" = WeakKeyDictionary()
+_by_engine: WeakKeyDictionary[Engine, KpiBroadcaster] = WeakKeyDictionary()
 
 Change = tuple[str, date]
 

@@ -1,12 +1,11 @@
 """Dependencies every reception router uses (no routes of its own)."""
 from typing import Annotated
 
-from fastapi import Depends, Header, Path, Query, Request, Response
+from fastapi import Depends, Path, Query, Request, Response
 
 from services.common.api import require_access
-from services.common.versioning import IfMatch, etag  # noqa: F401  (re-exported to the routers)
-from services.common.errors import ValidationFailed
 from services.common.identity import Principal
+from services.common.versioning import IfMatch, etag  # noqa: F401  (re-exported to the routers)
 from services.reception.settings import ReceptionSettings
 
 # Ids are what we issue (UUIDs) and what network issues; anything else cannot name an object,
