@@ -152,6 +152,16 @@ def hq_runs_the_network(checked: Checked) -> None:
             checked.post(hq, f"/api/network/v1/stores/{outlet}/onboarding/{item['code']}/complete")
         assert checked.post(hq, f"/api/network/v1/stores/{outlet}/activate")["status"] == "active"
 
+        # HQ registers the outlet's service manager in the staff directory; later the person leaves.
+        employee_no = "E-" + uuid.uuid4().hex[:8].upper()
+        person = checked.post(hq, "/api/network/v1/people", {
+            "name": "Qian Li", "phone": "13900000003", "employee_no": employee_no,
+            "assignments": [{"store_id": outlet, "role": "service_manager"}],
+        }, 201, unchanged=lambda: _count(hq, "/api/network/v1/people", lambda p: p["employee_no"] == employee_no))
+        left = checked.post(hq, f"/api/network/v1/people/{person['id']}/leave", {"reason": "moved to another group"},
+                            unchanged=lambda: hq.get(f"/api/network/v1/people/{person['id']}").json())
+        assert left["status"] == "left"
+
         # A rebuild answered once is not run again by its retry: the replay names the first run's consumer group.
         rebuilt = checked.post(hq, "/api/network/v1/kpis/rebuild", None, 200)
         assert rebuilt["events_read"] > 0 and rebuilt["events_skipped"] == 0, rebuilt
