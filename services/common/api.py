@@ -61,7 +61,8 @@ class TransactionalRoute(APIRoute):
                 principal = _principal_or_none(request)
                 if principal is not None:
                     scope = f"{principal.store_id or '*'}:{principal.id}"
-                    fingerprint = idempotency.request_fingerprint(request.method, request.url.path, await request.body())
+                    body = await request.body()
+                    fingerprint = idempotency.request_fingerprint(request.method, request.url.path, body)
             for attempt in (1, 2):
                 try:
                     async with db.transaction() as session:

@@ -68,14 +68,14 @@ def _signed_values(principal: Principal, request_id: str, secret: bytes, now: fl
 
 
 def sign(principal: Principal, request_id: str, secret: str, now: float | None = None) -> dict[str, str]:
-    return dict(zip(_NAMES, _signed_values(principal, request_id, secret.encode(), now)))
+    return dict(zip(_NAMES, _signed_values(principal, request_id, secret.encode(), now), strict=True))
 
 
 def signed_headers(principal: Principal, request_id: str, secret: bytes,
                    now: float | None = None) -> list[tuple[bytes, bytes]]:
     """`sign` as raw ASGI header pairs, for the gateway's hot path."""
     values = _signed_values(principal, request_id, secret, now)
-    return [(name, value.encode()) for name, value in zip(_RAW_NAMES, values)]
+    return [(name, value.encode()) for name, value in zip(_RAW_NAMES, values, strict=True)]
 
 
 def verify(headers: Mapping[str, str], secret: str, max_age: int = 60, now: float | None = None) -> Principal:

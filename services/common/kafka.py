@@ -48,7 +48,11 @@ async def ensure_topics(settings: PlatformSettings, topics: list[str] | None = N
         if not wanted:
             return
         new = [
-            NewTopic(name=t, num_partitions=settings.kafka_topic_partitions, replication_factor=settings.kafka_replication_factor)
+            NewTopic(
+                name=t,
+                num_partitions=settings.kafka_topic_partitions,
+                replication_factor=settings.kafka_replication_factor,
+            )
             for t in wanted
         ]
         try:

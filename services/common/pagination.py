@@ -36,7 +36,9 @@ def decode_cursor(cursor: str) -> str:
     return value
 
 
-async def paginate(session, stmt: Select, id_column, limit: int, cursor: str | None) -> tuple[Sequence[Any], str | None]:
+async def paginate(
+    session, stmt: Select, id_column, limit: int, cursor: str | None
+) -> tuple[Sequence[Any], str | None]:
     """Run `stmt` newest first, one page of `limit` rows after `cursor`."""
     if cursor:
         stmt = stmt.where(id_column < decode_cursor(cursor))

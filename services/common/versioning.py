@@ -28,7 +28,10 @@ def parse_if_match(value: str | None) -> int | None:
     return int(raw)
 
 
-def _if_match(if_match: Annotated[str | None, Header(alias="If-Match", description='the version read, e.g. "3"; stale → 412')] = None) -> int | None:
+_IF_MATCH_HEADER = Header(alias="If-Match", description='the version read, e.g. "3"; stale → 412')
+
+
+def _if_match(if_match: Annotated[str | None, _IF_MATCH_HEADER] = None) -> int | None:
     return parse_if_match(if_match)
 
 

@@ -9,7 +9,9 @@ class NetworkSettings(PlatformSettings):
 
     service_name: str = "network"
     port: int = 8104
-    bootstrap_key: str | None = Field(default=None, validation_alias=AliasChoices("PLATFORM_BOOTSTRAP_KEY", "NETWORK_BOOTSTRAP_KEY"))
+    bootstrap_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("PLATFORM_BOOTSTRAP_KEY", "NETWORK_BOOTSTRAP_KEY")
+    )
     # The public application form: at most this many submissions per client address and window,
     # on top of the gateway's own limit (the form is the one route without a key).
     application_rate_limit: int = Field(default=5, ge=1)

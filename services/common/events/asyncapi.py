@@ -72,7 +72,9 @@ def build_asyncapi() -> dict:
         "info": {
             "title": "After-sales platform events",
             "version": "1.0.0",
-            "description": "CloudEvents 1.0 (structured JSON) with extensions storeid, correlationid, causationid, dataversion.",
+            "description": (
+                "CloudEvents 1.0 (structured JSON) with extensions storeid, correlationid, causationid, dataversion."
+            ),
         },
         "defaultContentType": "application/cloudevents+json",
         "channels": channels,
@@ -100,5 +102,6 @@ def write(target: Path = DOCS) -> list[Path]:
 
 
 if __name__ == "__main__":
-    argparse.ArgumentParser(description="Write docs/events/asyncapi.json and one JSON Schema per event type").parse_args()
+    parser = argparse.ArgumentParser(description="Write docs/events/asyncapi.json and one JSON Schema per event type")
+    parser.parse_args()
     print(f"wrote {len(write())} files under {DOCS.relative_to(REPO_ROOT)}")

@@ -27,7 +27,8 @@ class Callback(CrmModel, table=True):
     # The advisor who served the order: the one person who may not make this call.
     advisor_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
     due_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False, index=True))
-    status: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))  # pending | completed | unreachable | cancelled
+    # pending | completed | unreachable | cancelled
+    status: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     attempts: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, default=0))
     unanswered: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, default=0))
     reached_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))

@@ -21,7 +21,9 @@ class Customer(CrmModel, table=True):
     name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
     club_member: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False, default=False))
     club_since: date | None = Field(default=None, sa_column=sa.Column(sa.Date, nullable=True))
-    contact_preferences: dict[str, Any] = Field(default_factory=empty_dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    contact_preferences: dict[str, Any] = Field(
+        default_factory=empty_dict, sa_column=sa.Column(sa.JSON, nullable=False)
+    )
     first_seen_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     last_visit_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     # When reception last told us the name, so a late, older event cannot undo a newer name.

@@ -66,7 +66,9 @@ async def rebuild(db: Database, settings: PlatformSettings, *, broadcaster: KpiB
         broadcaster.publish(RESYNC)
     group = f"{settings.consumer_group}.kpi-rebuild.{new_id()}"
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, group_id=group, client_id=f"{settings.service_name}-kpi-rebuild",
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=group,
+        client_id=f"{settings.service_name}-kpi-rebuild",
         enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=500, request_timeout_ms=15000,
     )
     read = applied = skipped = 0

@@ -24,7 +24,8 @@ async def record(session: AsyncSession, event: RepairOrderSettled | RepairOrderD
     # Delivery is a fact however the two events arrive.
     order.delivered_at = order.delivered_at or delivered_at
     if envelope.time >= order.updated_at:
-        order.number, order.vin, order.plate, order.model = event.number, event.vehicle.vin, event.vehicle.plate, event.vehicle.model
+        order.number, order.vin = event.number, event.vehicle.vin
+        order.plate, order.model = event.vehicle.plate, event.vehicle.model
         order.sold_at = event.vehicle.sold_at or order.sold_at
         order.mileage_km, order.opened_at, order.settled_at = event.mileage_km, event.opened_at, event.settled_at
         order.lines = [line.model_dump(mode="json") for line in event.lines]

@@ -78,7 +78,9 @@ class Approval(ReceptionModel, table=True):
     __tablename__ = "repair_order_approvals"
 
     id: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
-    repair_order_id: str = Field(sa_column=sa.Column(sa.String(64), sa.ForeignKey("repair_orders.id"), nullable=False, index=True))
+    repair_order_id: str = Field(
+        sa_column=sa.Column(sa.String(64), sa.ForeignKey("repair_orders.id"), nullable=False, index=True)
+    )
     store_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     approved_by: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
     channel: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
@@ -97,7 +99,9 @@ class Invoice(ReceptionModel, table=True):
     number: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
     store_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     # One invoice per order: a retried settlement can never issue a second.
-    repair_order_id: str = Field(sa_column=sa.Column(sa.String(64), sa.ForeignKey("repair_orders.id"), nullable=False, unique=True))
+    repair_order_id: str = Field(
+        sa_column=sa.Column(sa.String(64), sa.ForeignKey("repair_orders.id"), nullable=False, unique=True)
+    )
     issued_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     issued_by: dict[str, Any] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
     totals: dict[str, Any] = Field(sa_column=sa.Column(sa.JSON, nullable=False))

@@ -57,10 +57,16 @@ class Insurance(Input):
 
 
 class CheckIn(Input):
-    store_id: str | None = Field(default=None, description="HQ callers name the store; store callers check in to their own")
+    store_id: str | None = Field(
+        default=None, description="HQ callers name the store; store callers check in to their own"
+    )
     appointment_id: str | None = None
-    customer: Customer | None = Field(default=None, description="a walk-in's customer; taken from the appointment otherwise")
-    vehicle: Vehicle | None = Field(default=None, description="a walk-in's vehicle; taken from the appointment otherwise")
+    customer: Customer | None = Field(
+        default=None, description="a walk-in's customer; taken from the appointment otherwise"
+    )
+    vehicle: Vehicle | None = Field(
+        default=None, description="a walk-in's vehicle; taken from the appointment otherwise"
+    )
     mileage_km: int = Field(ge=0, le=2_000_000)
     mileage_correction_reason: str | None = Field(
         default=None, min_length=1, max_length=500,
@@ -73,14 +79,20 @@ class CheckIn(Input):
 
 class LineCreate(Input):
     kind: LineKind
-    op_code: str | None = Field(default=None, max_length=32, description="labour operation (data/labor_operations.json)")
+    op_code: str | None = Field(
+        default=None, max_length=32, description="labour operation (data/labor_operations.json)"
+    )
     part_no: str | None = Field(default=None, max_length=32, description="part number (data/parts.json)")
     description: str | None = Field(default=None, min_length=1, max_length=500,
                                     description="defaults to the catalogue's for labour and parts")
-    quantity: Decimal | None = Field(default=None, gt=0, le=Decimal("9999.99"), decimal_places=2,
-                                     description="hours for labour (default: flat-rate hours), units otherwise (default 1)")
-    unit_price_fen: int | None = Field(default=None, ge=0, le=100_000_000, strict=True,
-                                       description="default: the store's labour rate per hour, or the part's list price")
+    quantity: Decimal | None = Field(
+        default=None, gt=0, le=Decimal("9999.99"), decimal_places=2,
+        description="hours for labour (default: flat-rate hours), units otherwise (default 1)",
+    )
+    unit_price_fen: int | None = Field(
+        default=None, ge=0, le=100_000_000, strict=True,
+        description="default: the store's labour rate per hour, or the part's list price",
+    )
     pay_type: PayType = "customer"
 
     @field_validator("quantity")

@@ -42,8 +42,10 @@ class Resolve(Input):
     mileage_km: int | None = Field(default=None, ge=0, le=2_000_000,
                                    description="for a tow: the odometer read at the scene")
     mileage_correction_reason: str | None = Field(default=None, min_length=1, max_length=500)
-    complaint: str | None = Field(default=None, min_length=1, max_length=4000,
-                                  description="for a tow: the towed car's repair order complaint (default: the problem)")
+    complaint: str | None = Field(
+        default=None, min_length=1, max_length=4000,
+        description="for a tow: the towed car's repair order complaint (default: the problem)",
+    )
 
 
 class RoadsidePublic(BaseModel):

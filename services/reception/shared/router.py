@@ -15,7 +15,9 @@ AppointmentId = Annotated[str, Path(pattern=ID_PATTERN)]
 RepairOrderId = Annotated[str, Path(pattern=ID_PATTERN)]
 LineId = Annotated[str, Path(pattern=ID_PATTERN)]
 RoadsideId = Annotated[str, Path(pattern=ID_PATTERN)]
-StoreQuery = Annotated[str | None, Query(pattern=ID_PATTERN, description="HQ callers name the store (lists: narrow to it)")]
+StoreQuery = Annotated[
+    str | None, Query(pattern=ID_PATTERN, description="HQ callers name the store (lists: narrow to it)")
+]
 IdQuery = Annotated[str | None, Query(pattern=ID_PATTERN)]
 VinQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9]{1,17}$", description="VIN (any case)")]
 NumberQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9-]{1,64}$", description="repair order number")]

@@ -31,7 +31,9 @@ class Vehicle(Input):
     vin: str = Field(min_length=17, max_length=17, description="17 characters; letters I, O and Q are not used")
     plate: str | None = Field(default=None, min_length=1, max_length=16)
     model: str | None = Field(default=None, min_length=1, max_length=100)
-    sold_at: date | None = Field(default=None, description="date of first sale; starts warranty and maintenance schedule")
+    sold_at: date | None = Field(
+        default=None, description="date of first sale; starts warranty and maintenance schedule"
+    )
 
     @field_validator("vin", mode="before")
     @classmethod

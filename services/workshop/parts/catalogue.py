@@ -28,7 +28,9 @@ def name_of(part_no: str) -> str:
     return part["name"] if part else part_no
 
 
-def page(*, limit: int, cursor: str | None, category: str | None = None, q: str | None = None) -> tuple[list[dict], str | None]:
+def page(
+    *, limit: int, cursor: str | None, category: str | None = None, q: str | None = None
+) -> tuple[list[dict], str | None]:
     """Catalogue order is part number order; the cursor is the last part number seen."""
     items = sorted(parts().values(), key=lambda p: p["part_no"])
     if category:

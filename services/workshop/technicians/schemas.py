@@ -16,7 +16,8 @@ def _check_skills(skills: list[str] | None) -> list[str] | None:
     known = skill_categories()
     unknown = sorted(set(skills) - known)
     if unknown:
-        raise ValueError(f"unknown skill(s) {', '.join(unknown)}; skills are operation categories: {', '.join(sorted(known))}")
+        categories = ", ".join(sorted(known))
+        raise ValueError(f"unknown skill(s) {', '.join(unknown)}; skills are operation categories: {categories}")
     return sorted(set(skills))
 
 
