@@ -221,7 +221,7 @@ async def authenticate(gate: Gate, header: str | None, instance: str) -> Princip
         if len(_principals) >= 10_000:
             _principals.clear()
         principal = _principals[who] = Principal(id=info.id, role=info.role, store_id=info.store_id,
-                                                 name=header_safe(info.name))
+                                                 name=header_safe(info.name), credential=f"key:{info.id}")
     return principal
 
 

@@ -25,18 +25,25 @@ H_PRINCIPAL = "X-Principal-Id"
 H_NAME = "X-Principal-Name"
 H_ROLE = "X-Principal-Role"
 H_STORE = "X-Principal-Store"
+# The key or sign-in the principal came with, kept beside the person on what they do.
+H_CREDENTIAL = "X-Principal-Credential"
 H_REQUEST = "X-Request-ID"
 H_TIMESTAMP = "X-Identity-Timestamp"
 H_SIGNATURE = "X-Identity-Signature"
-IDENTITY_HEADERS = (H_PRINCIPAL, H_NAME, H_ROLE, H_STORE, H_TIMESTAMP, H_SIGNATURE)
+IDENTITY_HEADERS = (H_PRINCIPAL, H_NAME, H_ROLE, H_STORE, H_CREDENTIAL, H_TIMESTAMP, H_SIGNATURE)
 
 
 @dataclass(frozen=True)
 class Principal:
+    """Who is calling. `id` is the person when a person calls (signed in, or with a key
+    issued to them), so four-eyes rules compare people; a machine's key is its own `id`.
+    `credential` names what they came with ("key:<id>", "token:<session>")."""
+
     id: str
     role: str
     store_id: str | None = None
     name: str = ""
+    credential: str = ""
 
     @property
     def is_hq(self) -> bool:
@@ -52,11 +59,12 @@ class IdentityError(Exception):
 
 def _message(principal: Principal, request_id: str, timestamp: str) -> bytes:
     return "\n".join(
-        [principal.id, principal.name, principal.role, principal.store_id or "", request_id, timestamp]
+        [principal.id, principal.name, principal.role, principal.store_id or "", principal.credential, request_id,
+         timestamp]
     ).encode()
 
 
-_NAMES = (H_PRINCIPAL, H_NAME, H_ROLE, H_STORE, H_REQUEST, H_TIMESTAMP, H_SIGNATURE)
+_NAMES = (H_PRINCIPAL, H_NAME, H_ROLE, H_STORE, H_CREDENTIAL, H_REQUEST, H_TIMESTAMP, H_SIGNATURE)
 _RAW_NAMES = tuple(h.lower().encode() for h in _NAMES)
 
 
@@ -64,7 +72,8 @@ def _signed_values(principal: Principal, request_id: str, secret: bytes, now: fl
     """The identity header values, in `_NAMES` order, the signature last."""
     ts = str(int(now if now is not None else time.time()))
     mac = hmac.digest(secret, _message(principal, request_id, ts), "sha256").hex()
-    return principal.id, principal.name, principal.role, principal.store_id or "", request_id, ts, mac
+    return (principal.id, principal.name, principal.role, principal.store_id or "", principal.credential, request_id,
+            ts, mac)
 
 
 def sign(principal: Principal, request_id: str, secret: str, now: float | None = None) -> dict[str, str]:
@@ -92,7 +101,8 @@ def verify(headers: Mapping[str, str], secret: str, max_age: int = 60, now: floa
     current = now if now is not None else time.time()
     if abs(current - issued) > max_age:
         raise IdentityError("stale identity")
-    principal = Principal(id=pid, role=role, store_id=get(H_STORE) or None, name=get(H_NAME) or "")
+    principal = Principal(id=pid, role=role, store_id=get(H_STORE) or None, name=get(H_NAME) or "",
+                          credential=get(H_CREDENTIAL) or "")
     expected = hmac.digest(secret.encode(), _message(principal, get(H_REQUEST) or "", ts), "sha256").hex()
     if not hmac.compare_digest(expected, sig):
         raise IdentityError("bad identity signature")

@@ -42,6 +42,7 @@ def test_an_hq_principal_without_a_store_verifies():
     (ident.H_ROLE, "store_manager"),
     (ident.H_STORE, "store-2"),
     (ident.H_STORE, ""),
+    (ident.H_CREDENTIAL, "key:another"),
     (ident.H_REQUEST, "req-2"),
     (ident.H_TIMESTAMP, str(int(NOW) + 1)),
     (ident.H_SIGNATURE, "0" * 64),
