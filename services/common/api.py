@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.routing import APIRoute
+from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -55,20 +56,21 @@ class TransactionalRoute(APIRoute):
         async def handler(request: Request) -> Response:
             db: Database = request.app.state.db
             key = request.headers.get(idempotency.HEADER) if request.method == "POST" else None
-            scope = fingerprint = None
+            # (scope, key, request fingerprint) of a POST with a key from a known caller
+            keyed: tuple[str, str, str] | None = None
             if key is not None:
                 idempotency.check_key(key)
                 principal = _principal_or_none(request)
                 if principal is not None:
                     scope = f"{principal.store_id or '*'}:{principal.id}"
                     body = await request.body()
-                    fingerprint = idempotency.request_fingerprint(request.method, request.url.path, body)
+                    keyed = scope, key, idempotency.request_fingerprint(request.method, request.url.path, body)
             for attempt in (1, 2):
                 try:
                     async with db.transaction() as session:
                         request.state.session = session
-                        if scope is not None:
-                            record = await idempotency.lookup(session, scope, key, fingerprint)
+                        if keyed is not None:
+                            record = await idempotency.lookup(session, *keyed)
                             if record is not None:
                                 return Response(
                                     content=record.response_body, status_code=record.status_code,
@@ -78,16 +80,16 @@ class TransactionalRoute(APIRoute):
                         response = await original(request)
                         if response.status_code >= 400:
                             raise _Rollback(response)
-                        if scope is not None:
+                        if keyed is not None:
                             kept = {k: v for k, v in response.headers.items() if k.lower() in ("location", "etag")}
-                            idempotency.remember(session, scope, key, fingerprint, request.method,
+                            idempotency.remember(session, *keyed, request.method,
                                                  request.url.path, response.status_code, response.body, kept)
                     return response
                 except _Rollback as rollback:
                     return rollback.response
                 except IntegrityError:
                     # A concurrent request with the same key won the race: replay its answer.
-                    if scope is None or attempt == 2:
+                    if keyed is None or attempt == 2:
                         raise
             raise AssertionError("unreachable")
 
@@ -145,7 +147,7 @@ def require_roles(*roles: str):
 
 
 # FastAPI's OpenTelemetry hooks, all off: the platform's Prometheus metrics and logs cover them.
-NO_OTEL = {"tracing": False, "metrics": False, "logs": False}
+NO_OTEL: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 class RequestContextMiddleware:

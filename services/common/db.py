@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -58,15 +59,19 @@ def empty_list() -> list:
 # Values that are never mutated in place, so a default of one of these types is shared,
 # not copied, between rows.
 _IMMUTABLE = (str, int, float, bool, bytes, Decimal, datetime, date, time, timedelta, type(None), frozenset, tuple)
-_ROW_PLANS: dict[type, tuple[frozenset[str], tuple[tuple[str, object, bool], ...]]] = {}
+# (name, default, factory): with `factory` true the default is called for each row. The
+# default's type is the field's, which differs from field to field.
+_FieldDefault = tuple[str, Any, bool]
+_RowPlan = tuple[frozenset[str], tuple[_FieldDefault, ...]]
+_ROW_PLANS: dict[type[SQLModel], _RowPlan] = {}
 
 
-def _row_plan(cls: type) -> tuple[frozenset[str], tuple[tuple[str, object, bool], ...]]:
+def _row_plan(cls: type[SQLModel]) -> _RowPlan:
     """The model's field names, and for each optional field either its default (shared,
     being immutable) or a function making a fresh one, worked out once per class."""
     plan = _ROW_PLANS.get(cls)
     if plan is None:
-        defaults = []
+        defaults: list[_FieldDefault] = []
         for name, field in cls.model_fields.items():
             if field.default_factory is not None:
                 defaults.append((name, field.default_factory, True))
@@ -110,6 +115,15 @@ class ServiceModel(SQLModel):
     """
 
     __init__ = _new_row
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """A table model's Core table, for statements on the table itself (upserts, bulk updates).
+    SQLModel does not declare `__table__` to type checkers; the mapper's local table is it."""
+    table = sa.inspect(model).local_table
+    if not isinstance(table, sa.Table):
+        raise TypeError(f"{model.__name__} is not mapped to one table")
+    return table
 
 
 # A pooled connection unused for longer than this is checked before it is handed out.

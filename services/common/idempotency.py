@@ -38,11 +38,11 @@ async def lookup(session: AsyncSession, scope: str, key: str, fingerprint: str) 
 
 
 def remember(session: AsyncSession, scope: str, key: str, fingerprint: str, method: str, path: str,
-             status_code: int, body: bytes, headers: dict[str, str]) -> None:
+             status_code: int, body: bytes | memoryview, headers: dict[str, str]) -> None:
     session.add(
         IdempotencyRecord(
             scope=scope, key=key, request_hash=fingerprint, method=method, path=path,
-            status_code=status_code, response_body=body.decode(), response_headers=headers,
+            status_code=status_code, response_body=str(body, "utf-8"), response_headers=headers,
             created_at=datetime.now(UTC),
         )
     )

@@ -14,13 +14,15 @@ from collections import deque
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
 from prometheus_client import Counter, Gauge
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
-from .db import Database
+from .db import Database, table_of
 from .kafka import make_producer, topic_for_type
 from .logging import get_logger
 from .outbox import NOTIFY_CHANNEL
@@ -28,6 +30,7 @@ from .settings import PlatformSettings
 from .tables import OutboxMessage
 
 _PARTITIONER = DefaultPartitioner()
+_OUTBOX = table_of(OutboxMessage)
 
 log = get_logger(__name__)
 PUBLISHED = Counter("outbox_published_total", "Outbox rows published to Kafka", ["service"])
@@ -40,7 +43,7 @@ class OutboxRelay:
         self.db = db
         self.settings = settings
         self._wake = asyncio.Event()
-        self._producer = None
+        self._producer: AIOKafkaProducer | None = None
         self._lock_conn = None  # asyncpg connection holding the leader lock (PostgreSQL)
         self.published = 0
         db.on_outbox_commit(self.wake)
@@ -162,7 +165,7 @@ class OutboxRelay:
             # this is most of what the relay adds to a bare producer (see docs/performance.md).
             rows = await self._lock_conn.fetch(self._read_sql, skip, self.settings.relay_batch_size)
         else:
-            table = OutboxMessage.__table__
+            table = _OUTBOX
             stmt = (
                 select(table.c.id, table.c.event_type, table.c.key, table.c.payload)
                 .where(table.c.sent_at.is_(None))
@@ -180,7 +183,7 @@ class OutboxRelay:
     # every row with every in-flight id (measured: 55 ms against 7 ms for 3,000 ids).
     _read_sql = (
         f"SELECT o.id, o.event_type, convert_to(o.key, 'UTF8'), convert_to(o.payload, 'UTF8') "
-        f"FROM {OutboxMessage.__table__.name} o WHERE o.sent_at IS NULL "
+        f"FROM {_OUTBOX.name} o WHERE o.sent_at IS NULL "
         f"AND NOT EXISTS (SELECT 1 FROM unnest($1::bigint[]) AS busy(id) WHERE busy.id = o.id) ORDER BY o.id LIMIT $2"
     )
 
@@ -199,11 +202,13 @@ class OutboxRelay:
         order of each key's events holds."""
         # (make_producer leaves the producer its default partitioner, the same class.)
         producer = self._producer
+        if producer is None:
+            raise RuntimeError("the relay sends only with its producer started")
         cluster = producer.client.cluster
         partitioner = _PARTITIONER
         topics: dict[str, str] = {}
         partitions: dict[str, tuple[list[int], list[int]]] = {}
-        open_batches: dict[tuple[str, int], object] = {}
+        open_batches: dict[tuple[str, int], BatchBuilder] = {}
         futures = []
         for _, event_type, key, payload in rows:
             topic = topics.get(event_type) or topics.setdefault(event_type, topic_for_type(self.settings, event_type))
@@ -231,7 +236,7 @@ class OutboxRelay:
     async def _confirm(self, ids: list[int], futures: list[asyncio.Future]) -> int:
         """Mark rows sent only once the broker has acknowledged every one of them."""
         await asyncio.gather(*futures)
-        table = OutboxMessage.__table__
+        table = _OUTBOX
         sent = table.c.id == sa.any_(self._id_array(ids))
         async with self.db.transaction() as session:
             await session.exec(sa.update(table).where(sent).values(sent_at=datetime.now(UTC)))

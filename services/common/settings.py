@@ -26,8 +26,12 @@ class PlatformSettings(BaseSettings):
     env: Literal["development", "test", "production"] = shared("PLATFORM_ENV", default="development")
     host: str = "127.0.0.1"
     port: int = 8100
-    worker_port: int | None = None
-    database_url: str | None = None
+    # Defaults worked out from the fields above them (pydantic passes those, validated).
+    worker_port: int = Field(default_factory=lambda fields: fields["port"] + 100)
+    # `make run`'s PostgreSQL, one database per service as in production.
+    database_url: str = Field(
+        default_factory=lambda fields: f"postgresql+asyncpg://postgres@127.0.0.1:5432/{fields['service_name']}"
+    )
     kafka_bootstrap_servers: str = shared("KAFKA_BOOTSTRAP_SERVERS", default="127.0.0.1:9092")
     kafka_topic_partitions: int = shared("KAFKA_TOPIC_PARTITIONS", default=3)
     kafka_replication_factor: int = shared("KAFKA_REPLICATION_FACTOR", default=1)
@@ -53,12 +57,7 @@ class PlatformSettings(BaseSettings):
     clock: str = shared("PLATFORM_CLOCK", default="system")
 
     @model_validator(mode="after")
-    def _defaults_and_secrets(self):
-        if self.database_url is None:
-            # `make run`'s PostgreSQL, one database per service as in production.
-            self.database_url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.service_name}"
-        if self.worker_port is None:
-            self.worker_port = self.port + 100
+    def _secrets(self):
         if self.env == "production" and (
             self.identity_secret == DEV_IDENTITY_SECRET or len(self.identity_secret) < 32
         ):
