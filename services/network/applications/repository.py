@@ -1,4 +1,4 @@
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
@@ -17,7 +17,7 @@ async def get_for_update(session: AsyncSession, application_id: str) -> OutletAp
 async def open_for_licence(session: AsyncSession, license_no: str) -> OutletApplication | None:
     """A submitted or approved application for this business licence, if any."""
     stmt = select(OutletApplication).where(
-        OutletApplication.license_no == license_no, OutletApplication.status.in_(("submitted", "approved"))
+        OutletApplication.license_no == license_no, col(OutletApplication.status).in_(("submitted", "approved"))
     )
     return (await session.exec(stmt)).first()
 

@@ -1,4 +1,4 @@
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
@@ -12,7 +12,7 @@ async def get(session: AsyncSession, audit_id: str) -> Audit | None:
 async def actions_of(session: AsyncSession, audit_ids: list[str]) -> list[CorrectiveAction]:
     if not audit_ids:
         return []
-    stmt = select(CorrectiveAction).where(CorrectiveAction.audit_id.in_(audit_ids)).order_by(CorrectiveAction.id)
+    stmt = select(CorrectiveAction).where(col(CorrectiveAction.audit_id).in_(audit_ids)).order_by(CorrectiveAction.id)
     return list((await session.exec(stmt)).all())
 
 

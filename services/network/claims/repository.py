@@ -1,4 +1,4 @@
-from sqlmodel import delete, select
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
@@ -16,8 +16,8 @@ async def get_for_update(session: AsyncSession, claim_id: str) -> Claim | None:
 async def lines_of(session: AsyncSession, claim_ids: list[str]) -> dict[str, list[ClaimLine]]:
     out: dict[str, list[ClaimLine]] = {cid: [] for cid in claim_ids}
     if claim_ids:
-        stmt = (select(ClaimLine).where(ClaimLine.claim_id.in_(claim_ids))
-                .order_by(ClaimLine.claim_id, ClaimLine.position))
+        stmt = (select(ClaimLine).where(col(ClaimLine.claim_id).in_(claim_ids))
+                .order_by(ClaimLine.claim_id, col(ClaimLine.position)))
         for line in (await session.exec(stmt)).all():
             out[line.claim_id].append(line)
     return out
@@ -29,19 +29,21 @@ async def history_of(session: AsyncSession, claim_id: str) -> list[ClaimHistory]
 
 
 async def claimed(session: AsyncSession, repair_order_id: str, line_ids: list[str]) -> list[ClaimedLine]:
-    stmt = select(ClaimedLine).where(ClaimedLine.repair_order_id == repair_order_id, ClaimedLine.line_id.in_(line_ids))
+    stmt = select(ClaimedLine).where(
+        ClaimedLine.repair_order_id == repair_order_id, col(ClaimedLine.line_id).in_(line_ids)
+    )
     return list((await session.exec(stmt)).all())
 
 
 async def release_lines(session: AsyncSession, claim_id: str, line_ids: list[str] | None = None) -> None:
-    stmt = delete(ClaimedLine).where(ClaimedLine.claim_id == claim_id)
+    stmt = delete(ClaimedLine).where(col(ClaimedLine.claim_id) == claim_id)
     if line_ids is not None:
-        stmt = stmt.where(ClaimedLine.line_id.in_(line_ids))
+        stmt = stmt.where(col(ClaimedLine.line_id).in_(line_ids))
     await session.exec(stmt)
 
 
 async def delete_lines(session: AsyncSession, claim_id: str) -> None:
-    await session.exec(delete(ClaimLine).where(ClaimLine.claim_id == claim_id))
+    await session.exec(delete(ClaimLine).where(col(ClaimLine.claim_id) == claim_id))
 
 
 async def page(session: AsyncSession, *, limit: int, cursor: str | None, store_id: str | None = None,
@@ -59,8 +61,8 @@ async def page(session: AsyncSession, *, limit: int, cursor: str | None, store_i
 
 async def settleable(session: AsyncSession, store_id: str, decided_before) -> list[Claim]:
     stmt = select(Claim).where(
-        Claim.store_id == store_id, Claim.status.in_(("approved", "partially_approved")),
-        Claim.settlement_id.is_(None), Claim.decided_at < decided_before,
+        Claim.store_id == store_id, col(Claim.status).in_(("approved", "partially_approved")),
+        col(Claim.settlement_id).is_(None), Claim.decided_at < decided_before,
     ).order_by(Claim.id)
     return list((await session.exec(stmt)).all())
 
@@ -68,4 +70,4 @@ async def settleable(session: AsyncSession, store_id: str, decided_before) -> li
 async def by_ids(session: AsyncSession, claim_ids: list[str]) -> list[Claim]:
     if not claim_ids:
         return []
-    return list((await session.exec(select(Claim).where(Claim.id.in_(claim_ids)).order_by(Claim.id))).all())
+    return list((await session.exec(select(Claim).where(col(Claim.id).in_(claim_ids)).order_by(Claim.id))).all())

@@ -3,12 +3,14 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlmodel import delete, select
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.common.db import table_of
 from services.network.kpis.models import KpiDaily, KpiEntity, KpiFact
 from services.network.stores.models import Store
 
+_KPI_DAILY = table_of(KpiDaily)
 DEFAULT_ZONE = "Asia/Shanghai"
 
 
@@ -27,7 +29,7 @@ async def store_zone(session: AsyncSession, store_id: str) -> ZoneInfo:
 
 async def add_to_daily(session: AsyncSession, store_id: str, day: date, metric: str, amount: int) -> None:
     """value += amount in one statement, so projectors in several processes never lose an update."""
-    table = KpiDaily.__table__
+    table = _KPI_DAILY
     stmt = pg_insert(table).values(store_id=store_id, day=day, metric=metric, value=amount)
     stmt = stmt.on_conflict_do_update(index_elements=[table.c.store_id, table.c.day, table.c.metric],
                                       set_={"value": table.c.value + stmt.excluded.value})
@@ -38,12 +40,12 @@ async def sums(session: AsyncSession, metrics: tuple[str, ...], *, until: date, 
                store_ids: list[str] | None = None) -> dict[str, dict[str, int]]:
     """store id -> metric -> Σ value over the days in [since, until] (since None: from the start)."""
     stmt = (select(KpiDaily.store_id, KpiDaily.metric, sa.func.sum(KpiDaily.value))
-            .where(KpiDaily.metric.in_(metrics), KpiDaily.day <= until)
+            .where(col(KpiDaily.metric).in_(metrics), KpiDaily.day <= until)
             .group_by(KpiDaily.store_id, KpiDaily.metric))
     if since is not None:
         stmt = stmt.where(KpiDaily.day >= since)
     if store_ids is not None:
-        stmt = stmt.where(KpiDaily.store_id.in_(store_ids))
+        stmt = stmt.where(col(KpiDaily.store_id).in_(store_ids))
     out: dict[str, dict[str, int]] = {}
     for store_id, metric, total in (await session.exec(stmt)).all():
         out.setdefault(store_id, {})[metric] = int(total or 0)

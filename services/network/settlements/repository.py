@@ -1,4 +1,4 @@
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
@@ -17,8 +17,8 @@ async def get_for_update(session: AsyncSession, settlement_id: str) -> Settlemen
 async def claims_of(session: AsyncSession, settlement_ids: list[str]) -> dict[str, list[tuple[SettlementClaim, Claim]]]:
     out: dict[str, list] = {sid: [] for sid in settlement_ids}
     if settlement_ids:
-        stmt = (select(SettlementClaim, Claim).join(Claim, Claim.id == SettlementClaim.claim_id)
-                .where(SettlementClaim.settlement_id.in_(settlement_ids)).order_by(SettlementClaim.claim_id))
+        stmt = (select(SettlementClaim, Claim).join(Claim, col(Claim.id) == SettlementClaim.claim_id)
+                .where(col(SettlementClaim.settlement_id).in_(settlement_ids)).order_by(SettlementClaim.claim_id))
         for link, claim in (await session.exec(stmt)).all():
             out[link.settlement_id].append((link, claim))
     return out

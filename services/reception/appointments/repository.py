@@ -1,7 +1,7 @@
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
@@ -21,7 +21,7 @@ async def get(session: AsyncSession, appointment_id: str, *, for_update: bool = 
 async def count_in_slot(session: AsyncSession, store_id: str, slot_start: datetime) -> int:
     stmt = select(sa.func.count()).select_from(Appointment).where(
         Appointment.store_id == store_id, Appointment.slot_start == slot_start,
-        Appointment.status.in_(HOLDS_A_PLACE),
+        col(Appointment.status).in_(HOLDS_A_PLACE),
     )
     return (await session.exec(stmt)).one()
 
@@ -30,8 +30,8 @@ async def counts_by_slot(session: AsyncSession, store_id: str, first: datetime, 
     stmt = (
         select(Appointment.slot_start, sa.func.count())
         .where(Appointment.store_id == store_id, Appointment.slot_start >= first, Appointment.slot_start <= last,
-               Appointment.status.in_(HOLDS_A_PLACE))
-        .group_by(Appointment.slot_start)
+               col(Appointment.status).in_(HOLDS_A_PLACE))
+        .group_by(col(Appointment.slot_start))
     )
     return {slot: n for slot, n in (await session.exec(stmt)).all()}
 

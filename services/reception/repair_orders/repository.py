@@ -1,4 +1,4 @@
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
@@ -17,7 +17,7 @@ async def last_seen(session: AsyncSession, store_id: str, vin: str) -> RepairOrd
     stmt = (
         select(RepairOrder)
         .where(RepairOrder.store_id == store_id, RepairOrder.vin == vin)
-        .order_by(RepairOrder.opened_at.desc(), RepairOrder.id.desc())
+        .order_by(col(RepairOrder.opened_at).desc(), col(RepairOrder.id).desc())
         .limit(1)
     )
     return (await session.exec(stmt)).first()
@@ -25,13 +25,13 @@ async def last_seen(session: AsyncSession, store_id: str, vin: str) -> RepairOrd
 
 async def lines(session: AsyncSession, repair_order_id: str) -> list[RepairOrderLine]:
     stmt = (select(RepairOrderLine).where(RepairOrderLine.repair_order_id == repair_order_id)
-            .order_by(RepairOrderLine.position))
+            .order_by(col(RepairOrderLine.position)))
     return list((await session.exec(stmt)).all())
 
 
 async def approvals(session: AsyncSession, repair_order_id: str) -> list[Approval]:
     stmt = (select(Approval).where(Approval.repair_order_id == repair_order_id)
-            .order_by(Approval.approved_at, Approval.id))
+            .order_by(col(Approval.approved_at), Approval.id))
     return list((await session.exec(stmt)).all())
 
 

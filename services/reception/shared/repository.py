@@ -1,9 +1,12 @@
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.common.db import table_of
 from services.common.tables import KnownStore
 from services.reception.shared.models import Counter, StateChange
+
+_COUNTERS = table_of(Counter)
 
 
 async def known_store(session: AsyncSession, store_id: str) -> KnownStore | None:
@@ -16,7 +19,7 @@ async def next_value(session: AsyncSession, name: str) -> int:
 
     The upsert takes the counter row's lock until the transaction ends, so concurrent
     callers get distinct values and a rolled-back caller leaves no gap."""
-    table = Counter.__table__
+    table = _COUNTERS
     stmt = (
         insert(table)
         .values(name=name, value=1)
@@ -34,6 +37,6 @@ async def history(session: AsyncSession, aggregate: str, aggregate_id: str) -> l
     stmt = (
         select(StateChange)
         .where(StateChange.aggregate == aggregate, StateChange.aggregate_id == aggregate_id)
-        .order_by(StateChange.id)
+        .order_by(col(StateChange.id))
     )
     return list((await session.exec(stmt)).all())
