@@ -2,7 +2,7 @@
 rules for which store a caller acts in."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -40,7 +40,14 @@ async def get_store(session: AsyncSession, store_id: str) -> KnownStore:
     return store
 
 
-def store_zone(store: KnownStore | None) -> ZoneInfo:
+class Zoned(Protocol):
+    """A store as anything that knows its time zone: our registry's copy, or network's own store."""
+
+    @property
+    def timezone(self) -> str: ...
+
+
+def store_zone(store: Zoned | None) -> ZoneInfo:
     return ZoneInfo(store.timezone if store else "Asia/Shanghai")
 
 

@@ -52,5 +52,7 @@ def create_app(settings: NetworkSettings | None = None, *, role: Role = "all", c
                                                       settings.application_rate_window_seconds)
     app.state.kpi_broadcaster = KpiBroadcaster(settings.kpi_stream_queue_size)
     attach(app.state.db.engine.sync_engine, app.state.kpi_broadcaster)
-    app.add_exception_handler(ApplicationRateLimited, _rate_limited)
+    # The decorator's form, as install_error_handlers registers its own: Starlette's
+    # add_exception_handler is typed for handlers of any Exception only.
+    app.exception_handler(ApplicationRateLimited)(_rate_limited)
     return app

@@ -57,7 +57,7 @@ def attach(engine: Engine, broadcaster: KpiBroadcaster) -> None:
 
 
 def broadcaster_for(session: AsyncSession) -> KpiBroadcaster | None:
-    return _by_engine.get(session.get_bind())
+    return _by_engine.get(session.get_bind().engine)
 
 
 def note_change(session: AsyncSession, store_id: str, day: date) -> None:

@@ -111,5 +111,7 @@ async def rebuild_kpis(request: Request, principal: HqAdmin):
             # A retry running at the same time stored its result first: answer as it did.
             async with state.db.transaction() as session:
                 record = await idempotency.lookup(session, scope, key, fingerprint)
+            if record is None:
+                raise  # the answer this key collided with is gone again: the conflict stands
     return Response(content=record.response_body, status_code=record.status_code, media_type="application/json",
                     headers={**record.response_headers, "Idempotent-Replayed": "true"})
