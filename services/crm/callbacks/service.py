@@ -226,6 +226,7 @@ async def to_public(session: AsyncSession, callbacks: list[Callback], now: datet
     surveys = {s.callback_id: s for s in await repository.surveys_of(session, ids)}
     opened: dict[str, list[str]] = {}
     for complaint in sorted(await complaint_records.opened_from_callbacks(session, ids), key=lambda c: c.id):
+        assert complaint.callback_id is not None  # found by their callbacks' ids
         opened.setdefault(complaint.callback_id, []).append(complaint.id)
     people = await customers.customers_by_id(session, {c.customer_id for c in callbacks if c.customer_id})
     zones = {}

@@ -44,7 +44,9 @@ async def detect(session: AsyncSession, store: KnownStore, now: datetime) -> dic
     episodes = await repository.open_episodes_of_store(session, store.id)
     found = worsened = 0
     for customer in await repository.away_since(session, store.id, cutoff, now):
-        last_day = local_date(customer.last_visit_at, zone)
+        last_visit_at = customer.last_visit_at
+        assert last_visit_at is not None  # away_since finds customers by their last visit
+        last_day = local_date(last_visit_at, zone)
         months = months_between(last_day, today)
         if months < at_risk_after:
             continue
@@ -54,7 +56,7 @@ async def detect(session: AsyncSession, store: KnownStore, now: datetime) -> dic
             reason = reason_for(last_day, months, level)
             session.add(ChurnEpisode(
                 id=new_id(), store_id=store.id, customer_id=customer.id, open_key=customer.id, level=level,
-                last_visit_at=customer.last_visit_at, reason=reason, detected_at=now,
+                last_visit_at=last_visit_at, reason=reason, detected_at=now,
                 at_risk_at=now, lost_at=now if level == "lost" else None,
             ))
             await emit(session, CustomerChurnDetected(customer_id=customer.id, store_id=store.id, level=level,

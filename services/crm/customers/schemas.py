@@ -8,11 +8,15 @@ from services.common.pagination import Page
 Channel = Literal["phone", "sms", "wechat", "email"]
 
 
+def _default_channels() -> list[Channel]:
+    return ["phone", "sms", "wechat"]
+
+
 class ContactPreferences(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channels: list[Channel] = Field(
-        default_factory=lambda: ["phone", "sms", "wechat"],
+        default_factory=_default_channels,
         description="channels the customer agreed to be contacted on (reminders use one of them)",
     )
     marketing_opt_out: bool = Field(default=False, description="no maintenance reminders at all")

@@ -91,6 +91,12 @@ def _is_maintenance(order: RepairOrder) -> bool:
     return any(op.get("op_code") in codes for op in order.operations)
 
 
+def _delivered_at(order: RepairOrder) -> datetime:
+    delivered_at = order.delivered_at
+    assert delivered_at is not None  # schedule is given delivered orders only
+    return delivered_at
+
+
 def schedule(vehicle: Vehicle, delivered: list[RepairOrder], meter: Odometer, zone: ZoneInfo) -> Iterator[Milestone]:
     """The vehicle's milestones in order; endless, the caller stops."""
     policy = reference.maintenance_policy()
@@ -102,8 +108,8 @@ def schedule(vehicle: Vehicle, delivered: list[RepairOrder], meter: Odometer, zo
 
     maintained = [o for o in delivered if _is_maintenance(o)]
     if maintained or (vehicle.sold_at is None and delivered):
-        base = max(maintained or delivered, key=lambda o: o.delivered_at)
-        base_day = local_date(base.delivered_at, zone)
+        base = max(maintained or delivered, key=_delivered_at)
+        base_day = local_date(_delivered_at(base), zone)
         base_km = base.mileage_km if base.mileage_km is not None else meter.on(base_day)
         what = "maintenance" if maintained else "visit"
         for n in range(1, MAX_MILESTONES):
@@ -148,6 +154,7 @@ async def daily_run(session: AsyncSession, store: KnownStore, now: datetime, exp
     vehicles = await repository.vehicles_of_store(session, store.id)
     orders: dict[str, list[RepairOrder]] = {}
     for order in await repository.orders_of_store_vehicles(session, store.id):
+        assert order.vin is not None  # found by the store's vehicles' VINs
         orders.setdefault(order.vin, []).append(order)
     reminded: dict[str, list[Reminder]] = {}
     for reminder in await repository.reminders_of_store_vehicles(session, store.id):
@@ -165,8 +172,8 @@ async def daily_run(session: AsyncSession, store: KnownStore, now: datetime, exp
             continue
         history = orders.get(vehicle.vin, [])
         readings = sorted(
-            (local_date(o.opened_at or o.delivered_at, zone), o.mileage_km)
-            for o in history if o.mileage_km is not None and (o.opened_at or o.delivered_at)
+            (local_date(seen_at, zone), o.mileage_km)
+            for o in history if o.mileage_km is not None and (seen_at := o.opened_at or o.delivered_at)
         )
         delivered = [o for o in history if o.status == "delivered" and o.delivered_at]
         meter = odometer(readings, vehicle.sold_at)

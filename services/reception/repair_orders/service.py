@@ -392,7 +392,9 @@ def split_by_payer(order: RepairOrder) -> list[dict[str, Any]]:
         payers.append({"payer": "brand", "name": "brand warranty", "pay_types": ["warranty"],
                        "amount_fen": t["warranty_fen"], "tax_fen": 0, "total_fen": t["warranty_fen"]})
     if t["insurance_fen"]:
-        payers.append({"payer": "insurer", "name": order.insurance["insurer"], "claim_no": order.insurance["claim_no"],
+        insurance = order.insurance
+        assert insurance is not None  # an insurance line is refused on an order without insurance
+        payers.append({"payer": "insurer", "name": insurance["insurer"], "claim_no": insurance["claim_no"],
                        "pay_types": ["insurance"], "amount_fen": t["insurance_fen"], "tax_fen": 0,
                        "total_fen": t["insurance_fen"]})
     store_paid = t["internal_fen"] + t["goodwill_fen"]

@@ -46,7 +46,12 @@ def flat_rate_for(line: RepairOrderLine) -> Decimal:
     operation = labor_operations().get(line.op_code or "")
     sold = line.flat_rate_hours or (None if operation else line.quantity)
     try:
-        value = hours(sold) if sold else hours(operation["flat_rate_hours"])
+        if sold:
+            value = hours(sold)
+        elif operation:
+            value = hours(operation["flat_rate_hours"])
+        else:
+            raise PoisonEvent(f"labour line {line.line_id} has no hours")
     except InvalidOperation as exc:
         raise PoisonEvent(f"labour line {line.line_id} has hours {sold!r} that are not a number") from exc
     if not value.is_finite() or not 0 <= value <= 999:
@@ -135,11 +140,13 @@ async def _close_interval(session: AsyncSession, job: Job, now: datetime, by: st
 
 
 async def _clock_on(session: AsyncSession, principal: Principal, job: Job, now: datetime) -> None:
-    for other in await repository.running_for_technician(session, job.technician_id, except_job=job.id):
+    technician_id = job.technician_id
+    assert technician_id is not None  # only an assigned job starts or resumes
+    for other in await repository.running_for_technician(session, technician_id, except_job=job.id):
         await _close_interval(session, other, now, principal.id, "switch")
         other.status = "paused"
         _touch(session, other)
-    session.add(WorkInterval(id=new_id(), job_id=job.id, store_id=job.store_id, technician_id=job.technician_id,
+    session.add(WorkInterval(id=new_id(), job_id=job.id, store_id=job.store_id, technician_id=technician_id,
                              started_at=now, started_by=principal.id))
 
 
@@ -224,6 +231,7 @@ async def quality_check(session: AsyncSession, clock: Clock, principal: Principa
     if job.status != "completed":
         raise InvalidTransition(job.status, "qc")
     # Four eyes: nobody checks work they did, whether they call in person or name themselves.
+    assert job.technician_id is not None  # a completed job was started, so assigned
     workers = await technicians.by_ids(session, await repository.worked_by(session, job.id) | {job.technician_id})
     own = {principal.id} | ({inspector} if inspector else set())
     if any(t.principal_id in own or t.id in own for t in workers):

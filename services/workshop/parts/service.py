@@ -157,7 +157,9 @@ async def stock_of(session: AsyncSession, store_id: str, part_no: str, now: date
     catalogue.get(part_no)
     stock = await repository.get_stock(session, store_id, part_no)
     if stock is None:
-        stock = Stock(id=None, store_id=store_id, part_no=part_no, updated_at=now, version=0)
+        # Never stocked here: an empty row's figures, with no id as there is no row.
+        empty = Stock(id="", store_id=store_id, part_no=part_no, updated_at=now, version=0)
+        return (await stock_view(session, empty)).model_copy(update={"id": None})
     return await stock_view(session, stock)
 
 

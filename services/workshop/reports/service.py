@@ -49,9 +49,11 @@ async def technician_report(session: AsyncSession, clock: Clock, principal: Prin
         clocked: dict[str, int] = defaultdict(int)
         passed: dict[str, int] = defaultdict(int)
         for job in await jobs.passed_between(session, sid, start, end):
-            flat[job.technician_id] += job.flat_rate_hours
-            clocked[job.technician_id] += job.clocked_seconds
-            passed[job.technician_id] += 1
+            technician_id = job.technician_id
+            assert technician_id is not None  # a job passed its check was done by its technician
+            flat[technician_id] += job.flat_rate_hours
+            clocked[technician_id] += job.clocked_seconds
+            passed[technician_id] += 1
         worked: dict[str, float] = defaultdict(float)
         for interval in await jobs.intervals_overlapping(session, sid, start, end):
             stop = min(interval.ended_at or now, end)
