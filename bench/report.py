@@ -19,20 +19,23 @@ def write_report(results: Path) -> Path:
              "ratios are measured side by side in one run. Regenerate with `make bench`.", ""]
     gw = _load(results, "gateway")
     if gw:
-        lines += ["## Gateway against a direct call and nginx",
+        lines += ["## Gateway against a direct call" + (" and nginx" if gw.get("nginx", True) else ""),
                   f"wrk, 1 thread; {gw.get('rounds', 1)} interleaved rounds of {gw['seconds']} s per path at "
                   f"{gw['connections']} connections, the median round shown. One at a time: for "
                   f"{gw.get('single_seconds', '')} s one request after another over one connection per path, the "
-                  "three paths taking turns request by request, so the machine's drift reaches all three alike. "
-                  f"Upstream: {gw['upstream']}.", "",
+                  "paths taking turns request by request, so the machine's drift reaches all of them alike. "
+                  f"Upstream: {gw['upstream']}."
+                  + (f" The gateway forwards with {gw['production_client']} in production (GATEWAY_UPSTREAM_CLIENT)."
+                     if gw.get("production_client") else ""), "",
                   f"| request | path | req/s at {gw['connections']} | p50 ms | p99 ms | throughput vs direct "
-                  "| added p50 ms | p50 ms, one at a time | added p50 ms, one at a time |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "| added p50 ms | p50 ms, one at a time | added p50 ms, one at a time | proxy CPU ms per request |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for method in ("GET", "POST"):
             for name, row in gw[method].items():
                 lines.append(f"| {method} | {name} | {row['requests_per_s']} | {row['p50_ms']} | {row['p99_ms']} | "
                              f"{row.get('throughput_vs_direct', 1.0)} | {row.get('added_p50_ms', 0.0)} | "
-                             f"{row.get('single_p50_ms', '')} | {row.get('added_single_p50_ms', 0.0)} |")
+                             f"{row.get('single_p50_ms', '')} | {row.get('added_single_p50_ms', 0.0)} | "
+                             f"{row.get('proxy_cpu_ms_per_request', '')} |")
         lines += ["", f"Target: {gw['target']}.", ""]
     relay = _load(results, "relay")
     pipeline = _load(results, "pipeline")
