@@ -25,7 +25,9 @@ class Proposal(BaseModel):
     decision: Literal["approve", "partial"]
     approvals: dict[str, LineDecision]  # by line id
     amount_approved_fen: int
-    by: str
+    by: str  # the person (or a machine's own key): a second approval must come from someone else
+    by_name: str | None = None
+    credential: str | None = None  # the key or sign-in the first approval came with
     at: StoredInstant
     note: str = ""
 
@@ -54,8 +56,12 @@ class Claim(NetworkModel, table=True):
     first_submitted_at: datetime = Field(sa_type=UTCDateTime)
     submitted_at: datetime = Field(sa_type=UTCDateTime)
     submitted_by: str
+    submitted_by_name: str | None = None
+    submitted_by_credential: str | None = None
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_by: str | None = None
+    decided_by_name: str | None = None
+    decided_by_credential: str | None = None
     reason_code: str | None = None
     decision_note: str | None = None
     # While awaiting a second approval: the first reviewer's decision, line by line.
@@ -110,6 +116,8 @@ class ClaimHistory(NetworkModel, table=True):
     claim_id: str = Field(sa_column=sa.Column(sa.String(64), sa.ForeignKey("claims.id"), nullable=False, index=True))
     at: datetime = Field(sa_type=UTCDateTime)
     by: str
+    by_name: str | None = None
+    by_credential: str | None = None
     action: str
     status_after: str
     submission: int

@@ -3,7 +3,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from services.common.inputs import MAX_LINE_FEN
 from services.common.pagination import Page
+from services.common.who import Who
 from services.network.claims.codes import CoverStatus, RejectCode
 from services.network.claims.policy import Finding
 
@@ -43,7 +45,7 @@ class ClaimResubmit(BaseModel):
 
 class LineApproval(BaseModel):
     line_id: str = Field(min_length=1, max_length=64)
-    approved_fen: int = Field(ge=0)
+    approved_fen: int = Field(ge=0, le=MAX_LINE_FEN)
     adjustment_code: str | None = Field(default=None, max_length=8,
                                         description="A01..A03, or a reject code for a line cut to nothing")
 
@@ -86,6 +88,7 @@ class PendingApproval(BaseModel):
     decision: Literal["approve", "partial"]
     amount_approved_fen: int
     by: str
+    approver: Who = Field(description="who gave the first approval, and with which key or sign-in")
     at: datetime
     note: str = ""
 
@@ -93,6 +96,7 @@ class PendingApproval(BaseModel):
 class HistoryEntry(BaseModel):
     at: datetime
     by: str
+    who: Who
     action: str
     status_after: str
     submission: int
@@ -118,8 +122,11 @@ class ClaimPublic(BaseModel):
     first_submitted_at: datetime
     submitted_at: datetime
     submitted_by: str
+    submitter: Who
     decided_at: datetime | None = None
     decided_by: str | None = None
+    decider: Who | None = Field(default=None, description="who made the decision (the second approver of a "
+                                                           "four-eyes claim), and with which key or sign-in")
     reason_code: RejectCode | None = None
     decision_note: str | None = None
     pending_approval: PendingApproval | None = None

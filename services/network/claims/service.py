@@ -17,6 +17,7 @@ from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.outbox import emit
 from services.common.stores import ensure_visible, store_zone
+from services.common.who import Who
 from services.network.claims import policy, repository
 from services.network.claims.codes import AdjustmentCode, RejectCode, line_cut
 from services.network.claims.models import Claim, ClaimedLine, ClaimHistory, ClaimLine, LineDecision, Proposal
@@ -28,6 +29,7 @@ from services.network.claims.schemas import (
     ClaimResubmit,
     ClaimStatus,
 )
+from services.network.keys import repository as keys
 from services.network.repair_orders import repository as orders
 from services.network.repair_orders.models import ClosedRepairOrder
 from services.network.repair_orders.schemas import OrderLine
@@ -108,8 +110,9 @@ def _line_rows(claim_id: str, priced: list[policy.PricedLine]) -> list[ClaimLine
     return rows
 
 
-def _history(claim: Claim, by: str, action: str, now: datetime, **detail) -> ClaimHistory:
-    return ClaimHistory(id=new_id(), claim_id=claim.id, at=now, by=by, action=action, status_after=claim.status,
+def _history(claim: Claim, by: Principal, action: str, now: datetime, **detail) -> ClaimHistory:
+    return ClaimHistory(id=new_id(), claim_id=claim.id, at=now, by=by.id, by_name=by.name or None,
+                        by_credential=by.credential or None, action=action, status_after=claim.status,
                         submission=claim.submission_count, detail=detail)
 
 
@@ -121,11 +124,13 @@ async def _emit_submitted(session: AsyncSession, claim: Claim) -> None:
     ), subject=claim.id, store_id=claim.store_id, time=claim.submitted_at)
 
 
-async def _emit_decided(session: AsyncSession, claim: Claim, by: str, at: datetime, amount_approved_fen: int) -> None:
+async def _emit_decided(session: AsyncSession, claim: Claim, by: Principal, at: datetime,
+                        amount_approved_fen: int) -> None:
     await emit(session, ClaimDecided(
         claim_id=claim.id, store_id=claim.store_id, repair_order_id=claim.repair_order_id, status=claim.status,
         amount_claimed_fen=claim.amount_claimed_fen, amount_approved_fen=amount_approved_fen,
-        reason_code=claim.reason_code, decided_by=by, submitted_at=claim.submitted_at, decided_at=at,
+        reason_code=claim.reason_code, decided_by=by.id, decided_by_name=by.name or None,
+        decided_by_credential=by.credential or None, submitted_at=claim.submitted_at, decided_at=at,
         submission_count=claim.submission_count,
     ), subject=claim.id, store_id=claim.store_id, time=at)
 
@@ -141,12 +146,13 @@ async def submit(session: AsyncSession, clock: Clock, principal: Principal, stor
         status="submitted", complaint=data.complaint, cause=data.cause, correction=data.correction,
         causal_part_no=data.causal_part_no, amount_claimed_fen=sum(line.claimed_fen for line in priced),
         precheck=check, submission_count=1, first_submitted_at=now, submitted_at=now, submitted_by=principal.id,
+        submitted_by_name=principal.name or None, submitted_by_credential=principal.credential or None,
     )
     session.add(claim)
     await session.flush()
     await _reserve_lines(session, order, claim.id, [line.line_id for line in chosen])
     session.add_all(_line_rows(claim.id, priced))
-    session.add(_history(claim, principal.id, "submitted", now, amount_claimed_fen=claim.amount_claimed_fen,
+    session.add(_history(claim, principal, "submitted", now, amount_claimed_fen=claim.amount_claimed_fen,
                          precheck_passed=check.passed))
     await _emit_submitted(session, claim)
     return claim
@@ -191,10 +197,12 @@ async def resubmit(session: AsyncSession, clock: Clock, principal: Principal, st
     claim.precheck, claim.status = check, "submitted"
     claim.submission_count += 1
     claim.submitted_at, claim.submitted_by = now, principal.id
+    claim.submitted_by_name, claim.submitted_by_credential = principal.name or None, principal.credential or None
     claim.decided_at = claim.decided_by = claim.reason_code = claim.decision_note = claim.proposal = None
+    claim.decided_by_name = claim.decided_by_credential = None
     claim.version += 1
     session.add(claim)
-    session.add(_history(claim, principal.id, "resubmitted", now, changed=changed,
+    session.add(_history(claim, principal, "resubmitted", now, changed=changed,
                          amount_claimed_fen=claim.amount_claimed_fen, precheck_passed=check.passed))
     await _emit_submitted(session, claim)
     return claim
@@ -240,6 +248,27 @@ def _approvals(lines: list[ClaimLine], data: ClaimDecision) -> dict[str, LineDec
     return result
 
 
+async def _same_person(session: AsyncSession, proposal: Proposal, principal: Principal) -> bool:
+    """Whether the second approval comes from whoever gave the first. The principal's id is
+    the person, whichever of their keys or sign-ins they use, so ids compare people; a
+    machine's key issued to nobody counts as itself. A first approval recorded before keys
+    acted as their people holds the key's id: the key's person counts then."""
+    if proposal.by == principal.id:
+        return True
+    key = await keys.get(session, proposal.by)
+    return key is not None and key.person_id is not None and key.person_id == principal.id
+
+
+def _same_approver(claim: Claim, proposal: Proposal, principal: Principal) -> Conflict:
+    first = proposal.by_name or proposal.by
+    return Conflict(
+        f"四眼原则：第二次审批须由另一人作出，{first} 已作第一次审批，同一人换用其他密钥或登录不算。"
+        f" Four eyes: the second approval must come from another person than {first}, who gave the first;"
+        " another key or sign-in of the same person does not count.",
+        current_state=claim.status, first_approved_by=proposal.by, first_approval_credential=proposal.credential,
+        credential=principal.credential or None)
+
+
 def _apply_approvals(claim: Claim, lines: list[ClaimLine], approvals: dict[str, LineDecision]) -> int:
     for line in lines:
         line.approved_fen = approvals[line.line_id].approved_fen
@@ -277,12 +306,13 @@ async def decide(session: AsyncSession, clock: Clock, principal: Principal, clai
             if claim.amount_claimed_fen >= policy.policy()["second_approval_threshold_fen"]:
                 claim.status = "pending_second_approval"
                 claim.proposal = Proposal(decision=data.decision, approvals=approvals, amount_approved_fen=total,
-                                          by=principal.id, at=now, note=data.note)
+                                          by=principal.id, by_name=principal.name or None,
+                                          credential=principal.credential or None, at=now, note=data.note)
                 session.add(claim)
-                session.add(_history(claim, principal.id, "first_approval", now, decision=data.decision,
+                session.add(_history(claim, principal, "first_approval", now, decision=data.decision,
                                      amount_approved_fen=total, note=data.note))
                 claim.version += 1
-                await _emit_decided(session, claim, principal.id, now, total)
+                await _emit_decided(session, claim, principal, now, total)
                 return claim
             _apply_approvals(claim, lines, approvals)
             action = "approved" if data.decision == "approve" else "partially_approved"
@@ -290,9 +320,8 @@ async def decide(session: AsyncSession, clock: Clock, principal: Principal, clai
         proposal = claim.proposal
         if proposal is None:
             raise InvalidTransition(claim.status, "decide", detail_reason="the first approval is missing")
-        if proposal.by == principal.id:
-            raise Conflict("the second approval must come from another principal than the first",
-                           current_state=claim.status, first_approved_by=principal.id)
+        if await _same_person(session, proposal, principal):
+            raise _same_approver(claim, proposal, principal)
         if data.decision == "reject":
             await _reject(session, claim, lines, data)
             action = "rejected"
@@ -307,12 +336,13 @@ async def decide(session: AsyncSession, clock: Clock, principal: Principal, clai
         raise InvalidTransition(claim.status, "decide")
     session.add_all(lines)
     claim.decided_at, claim.decided_by, claim.decision_note = now, principal.id, data.note or None
+    claim.decided_by_name, claim.decided_by_credential = principal.name or None, principal.credential or None
     claim.proposal = None
     claim.version += 1
     session.add(claim)
-    session.add(_history(claim, principal.id, action, now, amount_approved_fen=claim.amount_approved_fen,
+    session.add(_history(claim, principal, action, now, amount_approved_fen=claim.amount_approved_fen,
                          reason_code=claim.reason_code, note=data.note))
-    await _emit_decided(session, claim, principal.id, now, claim.amount_approved_fen or 0)
+    await _emit_decided(session, claim, principal, now, claim.amount_approved_fen or 0)
     return claim
 
 
@@ -366,12 +396,19 @@ def public(claim: Claim, lines: list[ClaimLine], history: list[ClaimHistory] | N
         # A line's cover as stored: members a line no plan covers does not have stay absent.
         lines=[{**line.model_dump(), "coverage": line.coverage.model_dump(mode="json", exclude_unset=True)}
                for line in lines],
-        pending_approval=None if proposal is None else proposal.model_dump(exclude={"approvals"}),
-        history=None if history is None else [h.model_dump() for h in history],
+        submitter=Who.stored(claim.submitted_by, claim.submitted_by_name, claim.submitted_by_credential),
+        decider=(Who.stored(claim.decided_by, claim.decided_by_name, claim.decided_by_credential)
+                 if claim.decided_by else None),
+        pending_approval=None if proposal is None else {
+            **proposal.model_dump(exclude={"approvals"}),
+            "approver": Who.stored(proposal.by, proposal.by_name, proposal.credential)},
+        history=None if history is None else [
+            {**h.model_dump(), "who": Who.stored(h.by, h.by_name, h.by_credential)} for h in history],
     )
 
 
-async def mark_settled(session: AsyncSession, claims: list[Claim], now: datetime, by: str, settlement_id: str) -> None:
+async def mark_settled(session: AsyncSession, claims: list[Claim], now: datetime, by: Principal,
+                       settlement_id: str) -> None:
     for claim in claims:
         if claim.status not in ("approved", "partially_approved"):
             raise InvalidTransition(claim.status, "settle", claim_id=claim.id)

@@ -1,8 +1,9 @@
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
 from services.network.keys.models import ApiKey
+from services.network.people.models import Person
 
 
 async def by_hash(session: AsyncSession, key_hash: str) -> ApiKey | None:
@@ -18,3 +19,17 @@ async def page(session: AsyncSession, *, limit: int, cursor: str | None, store_i
     if store_id:
         stmt = stmt.where(ApiKey.store_id == store_id)
     return await paginate(session, stmt, ApiKey.id, limit, cursor)
+
+
+async def active_of_person(session: AsyncSession, person_id: str) -> list[ApiKey]:
+    stmt = (select(ApiKey).where(ApiKey.person_id == person_id, col(ApiKey.revoked_at).is_(None))
+            .order_by(col(ApiKey.id)).with_for_update())
+    return list((await session.exec(stmt)).all())
+
+
+async def people(session: AsyncSession, person_ids: set[str]) -> dict[str, Person]:
+    """The people keys are issued to, by id."""
+    if not person_ids:
+        return {}
+    rows = await session.exec(select(Person).where(col(Person.id).in_(sorted(person_ids))))
+    return {p.id: p for p in rows.all()}

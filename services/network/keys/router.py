@@ -32,7 +32,7 @@ Gateway = Annotated[Principal, Depends(require_roles("system"))]
 @router.post("", status_code=201, response_model=ApiKeyIssued, responses=problem_responses(Conflict, ValidationFailed))
 async def issue_key(body: ApiKeyCreate, session: SessionDep, clock: ClockDep, principal: HqAdmin):
     key, token = await service.issue(session, clock, principal, body)
-    return ApiKeyIssued(**ApiKeyPublic.model_validate(key, from_attributes=True).model_dump(), key=token)
+    return ApiKeyIssued(**key.model_dump(), key=token)
 
 
 @router.get("", response_model=ApiKeyList)
@@ -41,9 +41,15 @@ async def list_keys(session: SessionDep, principal: Reader, limit: LimitQuery = 
     return await service.list_keys(session, principal, limit=limit, cursor=cursor, store_id=store_id)
 
 
+@router.get("/{key_id}", response_model=ApiKeyPublic, responses=problem_responses(NotFound))
+async def get_key(key_id: str, session: SessionDep, principal: Reader):
+    return await service.get_visible(session, principal, key_id)
+
+
 @router.delete("/{key_id}", response_model=ApiKeyPublic, responses=problem_responses(NotFound, InvalidTransition))
-async def revoke_key(key_id: str, session: SessionDep, clock: ClockDep, _: HqAdmin):
-    return ApiKeyPublic.model_validate(await service.revoke(session, clock, key_id), from_attributes=True)
+async def revoke_key(key_id: str, session: SessionDep, clock: ClockDep, principal: HqAdmin,
+                     reason: Annotated[str | None, Query(min_length=1, max_length=500)] = None):
+    return await service.revoke(session, clock, principal, key_id, reason)
 
 
 # For the gateway only (signed with the system role); not part of the public contract.

@@ -1,8 +1,14 @@
 """API keys: opaque random tokens, stored as SHA-256 hashes (the tokens carry 256 bits
 of randomness, so a slow password hash adds nothing), bound to a role and, for store
-roles, to one active store."""
+roles, to one active store.
+
+A key is issued to a person of the staff directory, or to nobody (a machine's key). A
+person's key acts as the person: introspection gives the gateway the person's id and
+name, so what the key does is recorded as the person's, and four-eyes rules count the
+person once however many keys they hold. A person who leaves loses their keys."""
 import hashlib
 import secrets
+from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -12,12 +18,18 @@ from services.common.events.catalogue.network import ApiKeyIssued, ApiKeyRevoked
 from services.common.identity import HQ_ROLES, Principal
 from services.common.ids import new_id
 from services.common.outbox import emit
+from services.common.who import Who
 from services.network.keys import repository
 from services.network.keys.models import ApiKey
-from services.network.keys.schemas import ApiKeyCreate, ApiKeyList, ApiKeyPublic, IntrospectResult
+from services.network.keys.schemas import ApiKeyCreate, ApiKeyList, ApiKeyPublic, IntrospectResult, KeyPerson
+from services.network.people import repository as people
+from services.network.people.models import Person
 from services.network.stores import repository as stores
 
 BOOTSTRAP_KEY_ID = "bootstrap-hq-admin"
+# Roles that are a system's, never a person's (an outlet's own software).
+MACHINE_ROLES = frozenset({"outlet_api"})
+PERSON_LEFT = "person left"
 
 
 def hash_key(token: str) -> str:
@@ -28,7 +40,26 @@ def new_token() -> str:
     return "ak_" + secrets.token_urlsafe(32)
 
 
-async def issue(session: AsyncSession, clock: Clock, principal: Principal, data: ApiKeyCreate) -> tuple[ApiKey, str]:
+async def _holder(session: AsyncSession, data: ApiKeyCreate) -> Person | None:
+    """The person the key is issued to: active, and for a store key, working in that store."""
+    if data.person_id is None:
+        return None
+    if data.role in MACHINE_ROLES:
+        raise ValidationFailed("person_id", f"a {data.role} key is an outlet system's, not a person's")
+    person = await people.get(session, data.person_id)
+    if person is None:
+        raise ValidationFailed("person_id", "no such person in the staff directory")
+    if person.status != "active":
+        raise ValidationFailed("person_id", f"{person.name} has {person.status}; keys are issued to active staff only")
+    if data.store_id is not None:
+        assigned = (await people.assignments_of(session, [person.id]))[person.id]
+        if not any(a.store_id == data.store_id for a in assigned):
+            raise ValidationFailed("person_id", f"{person.name} is not assigned to this key's store")
+    return person
+
+
+async def issue(session: AsyncSession, clock: Clock, principal: Principal,
+                data: ApiKeyCreate) -> tuple[ApiKeyPublic, str]:
     if data.role in HQ_ROLES:
         if data.store_id is not None:  # "" too: it would be kept as a store id no store has
             raise ValidationFailed("store_id", "HQ keys are not bound to a store")
@@ -41,15 +72,35 @@ async def issue(session: AsyncSession, clock: Clock, principal: Principal, data:
         if store.status != "active":
             raise Conflict(f"store {store.code} is {store.status}; keys are issued to active stores only",
                            current_state=store.status)
+    person = await _holder(session, data)
     token = new_token()
     now = clock.now()
     key = ApiKey(id=new_id(), key_hash=hash_key(token), prefix=token[:8], role=data.role, store_id=data.store_id,
-                 label=data.label, created_by=principal.id, created_at=now)
+                 label=data.label, person_id=data.person_id, created_by=principal.id,
+                 created_by_name=principal.name or None, created_by_credential=principal.credential or None,
+                 created_at=now)
     session.add(key)
     await emit(session, ApiKeyIssued(key_id=key.id, role=key.role, store_id=key.store_id, label=key.label,
-                                     issued_at=now),
+                                     person_id=key.person_id, issued_by=principal.id, issued_at=now),
                subject=key.id, store_id=key.store_id, time=now)
-    return key, token
+    return public(key, person), token
+
+
+def public(key: ApiKey, person: Person | None) -> ApiKeyPublic:
+    return ApiKeyPublic(
+        id=key.id, role=key.role, store_id=key.store_id, label=key.label, prefix=key.prefix, person_id=key.person_id,
+        person=KeyPerson(person_id=person.id, name=person.name) if person is not None else None,
+        created_by=Who.stored(key.created_by, key.created_by_name, key.created_by_credential),
+        created_at=key.created_at, revoked_at=key.revoked_at,
+        revoked_by=(Who.stored(key.revoked_by, key.revoked_by_name, key.revoked_by_credential)
+                    if key.revoked_by else None),
+        revoked_reason=key.revoked_reason,
+    )
+
+
+async def _public_all(session: AsyncSession, keys: list[ApiKey]) -> list[ApiKeyPublic]:
+    holders = await repository.people(session, {k.person_id for k in keys if k.person_id})
+    return [public(k, holders.get(k.person_id) if k.person_id else None) for k in keys]
 
 
 async def list_keys(session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None,
@@ -57,31 +108,66 @@ async def list_keys(session: AsyncSession, principal: Principal, *, limit: int, 
     """HQ lists every key, or one store's; a store's caller lists its own store's keys, whatever it names."""
     rows, next_cursor = await repository.page(session, limit=limit, cursor=cursor,
                                               store_id=principal.store_id or store_id)
-    return ApiKeyList(items=[ApiKeyPublic.model_validate(r, from_attributes=True) for r in rows],
-                      next_cursor=next_cursor)
+    return ApiKeyList(items=await _public_all(session, list(rows)), next_cursor=next_cursor)
 
 
-async def revoke(session: AsyncSession, clock: Clock, key_id: str) -> ApiKey:
+async def get_visible(session: AsyncSession, principal: Principal, key_id: str) -> ApiKeyPublic:
+    key = await repository.get(session, key_id)
+    if key is None:
+        raise NotFound("api key not found")
+    # An HQ key is no store's: a store's caller sees its own store's keys only.
+    if not principal.is_hq and key.store_id != principal.store_id:
+        raise NotFound("api key not found")
+    return (await _public_all(session, [key]))[0]
+
+
+def _revoke(key: ApiKey, principal: Principal, now: datetime, reason: str | None) -> ApiKeyRevoked:
+    key.revoked_at, key.revoked_reason = now, reason
+    key.revoked_by, key.revoked_by_name = principal.id, principal.name or None
+    key.revoked_by_credential = principal.credential or None
+    return ApiKeyRevoked(key_id=key.id, role=key.role, store_id=key.store_id, person_id=key.person_id,
+                         reason=reason, revoked_by=principal.id, revoked_at=now)
+
+
+async def revoke(session: AsyncSession, clock: Clock, principal: Principal, key_id: str,
+                 reason: str | None = None) -> ApiKeyPublic:
     key = await repository.get(session, key_id)
     if key is None:
         raise NotFound("api key not found")
     if key.revoked_at is not None:
         raise InvalidTransition("revoked", "revoke")
     now = clock.now()
-    key.revoked_at = now
+    event = _revoke(key, principal, now, reason)
     session.add(key)
-    await emit(session, ApiKeyRevoked(key_id=key.id, role=key.role, store_id=key.store_id, revoked_at=now),
-               subject=key.id, store_id=key.store_id, time=now)
-    return key
+    await emit(session, event, subject=key.id, store_id=key.store_id, time=now)
+    return (await _public_all(session, [key]))[0]
+
+
+async def revoke_for_person(session: AsyncSession, clock: Clock, principal: Principal, person_id: str,
+                            reason: str) -> list[ApiKey]:
+    """Every key still working that was issued to the person, revoked as one by one would
+    be: each with its event, which the gateway acts on within seconds."""
+    now = clock.now()
+    keys = await repository.active_of_person(session, person_id)
+    for key in keys:
+        event = _revoke(key, principal, now, reason)
+        session.add(key)
+        await emit(session, event, subject=key.id, store_id=key.store_id, time=now)
+    return keys
 
 
 async def introspect(session: AsyncSession, token: str) -> IntrospectResult:
     key = await repository.by_hash(session, hash_key(token))
     if key is None:
         return IntrospectResult(active=False, reason="unknown key")
-    base = dict(id=key.id, role=key.role, store_id=key.store_id, name=key.label)
+    person = await people.get(session, key.person_id) if key.person_id else None
+    base = dict(id=key.id, role=key.role, store_id=key.store_id, name=key.label,
+                person_id=key.person_id, person_name=person.name if person else None)
     if key.revoked_at is not None:
         return IntrospectResult(active=False, reason="revoked", **base)
+    if person is not None and person.status != "active":
+        # Their keys are revoked as they leave; this holds for one revoked in no other way.
+        return IntrospectResult(active=False, reason=PERSON_LEFT, **base)
     if key.store_id:
         store = await stores.get(session, key.store_id)
         status = store.status if store else "unknown"
@@ -104,4 +190,5 @@ async def ensure_bootstrap_key(session: AsyncSession, clock: Clock, token: str) 
     if other is not None:
         return
     session.add(ApiKey(id=BOOTSTRAP_KEY_ID, key_hash=wanted, prefix=token[:8], role="hq_admin", store_id=None,
-                       label="bootstrap HQ admin", created_by="platform", created_at=clock.now()))
+                       label="bootstrap HQ admin", created_by="platform", created_by_name="platform",
+                       created_at=clock.now()))

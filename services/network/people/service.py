@@ -2,6 +2,8 @@
 in and their role in each (one role per store: an advisor in one store can manage another).
 
 States: active → left. A leave is recorded once; a second is 409 with the current state.
+A leave revokes every API key issued to the person (reason "person left"), in the same
+transaction, each with the revocation event the gateway acts on.
 Assignments change only while a person is active.
 
 Who may (the matrix's `people` area, then these rules):
@@ -34,6 +36,7 @@ from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.outbox import emit
 from services.common.versioning import check_version
+from services.network.keys import service as keys
 from services.network.people import repository
 from services.network.people.models import Assignment, Person
 from services.network.people.schemas import (
@@ -207,6 +210,7 @@ async def leave(session: AsyncSession, clock: Clock, principal: Principal, perso
     await emit(session, PersonLeft(**_as_event(person, assignments), left_on=left_on, reason=data.reason,
                                    recorded_by=principal.id, left_at=now),
                subject=person.id, store_id=None, time=now)
+    await keys.revoke_for_person(session, clock, principal, person.id, keys.PERSON_LEFT)
     return public(person, assignments, principal)
 
 

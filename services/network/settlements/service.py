@@ -103,7 +103,7 @@ async def pay(session: AsyncSession, clock: Clock, principal: Principal, settlem
         raise InvalidTransition(settlement.status, "pay")
     now = clock.now()
     links = (await repository.claims_of(session, [settlement.id]))[settlement.id]
-    await claims.mark_settled(session, [claim for _, claim in links], now, principal.id, settlement.id)
+    await claims.mark_settled(session, [claim for _, claim in links], now, principal, settlement.id)
     settlement.status, settlement.paid_at, settlement.paid_by = "paid", now, principal.id
     settlement.reference = reference
     settlement.version += 1

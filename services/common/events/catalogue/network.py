@@ -41,6 +41,8 @@ class ApiKeyIssued(Event):
     role: str
     store_id: str | None = None
     label: str
+    person_id: str | None = None  # the person the key is issued to; none for a machine's key
+    issued_by: str | None = None
     issued_at: datetime
 
 
@@ -49,6 +51,9 @@ class ApiKeyRevoked(Event):
     key_id: str
     role: str
     store_id: str | None = None
+    person_id: str | None = None
+    reason: str | None = None  # "person left" when the key went with its person
+    revoked_by: str | None = None
     revoked_at: datetime
 
 
@@ -72,7 +77,9 @@ class ClaimDecided(_ClaimEvent):
     amount_claimed_fen: int
     amount_approved_fen: int
     reason_code: str | None = None
-    decided_by: str
+    decided_by: str  # the person (or a machine's own key)
+    decided_by_name: str | None = None
+    decided_by_credential: str | None = None  # the key or sign-in they decided with
     submitted_at: datetime
     decided_at: datetime
     submission_count: int | None = None  # which submission this decides (a rejected claim may be resubmitted once)
