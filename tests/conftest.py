@@ -145,11 +145,11 @@ def topic_prefix() -> str:
 
 @pytest.fixture(scope="session")
 def oidc_provider(request, tmp_path_factory):
-    """The staff's OpenID Connect provider (deploy.oidc.provisioning.OidcProvider): a Keycloak
+    """The staff's OpenID Connect provider (deploy.oidc.keycloak.OidcProvider): a Keycloak
     started on first use, on a database of the session's PostgreSQL, with the tests' password-grant
     client. OIDC_ISSUER_URL and OIDC_PROVISIONING_SECRET name a running one instead (started with
     `python -m deploy.oidc.keycloak start --password-grant-client`; the secret is in its credentials.json)."""
-    from deploy.oidc.provisioning import PASSWORD_GRANT_CLIENT_ID, OidcProvider
+    from deploy.oidc.keycloak import PASSWORD_GRANT_CLIENT_ID, OidcProvider
 
     issuer = os.environ.get("OIDC_ISSUER_URL")
     if issuer:

@@ -1,2 +1,2 @@
-"""The staff's OpenID Connect provider: a local Keycloak (keycloak.py) and the directory's client of its admin API
-(provisioning.py)."""
+"""The staff's OpenID Connect provider: a local Keycloak (keycloak.py). Network's client of its admin API is
+services/network/people/accounts.py."""

@@ -53,14 +53,20 @@ import sys
 import threading
 import time
 import weakref
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from deploy.oidc.provisioning import PASSWORD_GRANT_CLIENT_ID, PROVISIONING_CLIENT_ID, REALM, OidcProvider
 from deploy.processes import children, free_ports, pid_alive, port_accepts, wait_gone
+from services.network.people.accounts import PROVISIONING_CLIENT_ID, REALM, ProviderAdmin
+
+API_AUDIENCE = "aftersales-api"
+DASHBOARD_CLIENT_ID = "hq-dashboard"
+# Only in realms started with password_grant_client=True (the tests'): make run's realm has no such client.
+PASSWORD_GRANT_CLIENT_ID = "aftersales-tests"
 
 KEYCLOAK_VERSION = "26.7.3"
 MIN_JAVA = 21
@@ -91,6 +97,45 @@ LOG_DIR_NAME = "logs"
 
 class KeycloakError(RuntimeError):
     """Keycloak could not be fetched, started or stopped."""
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    """The provider as the platform sees it: where it is, the platform's clients and the
+    provisioning client's secret."""
+
+    issuer: str  # http://127.0.0.1:<port>/realms/aftersales
+    provisioning_client_secret: str
+    provisioning_client_id: str = PROVISIONING_CLIENT_ID
+    dashboard_client_id: str = DASHBOARD_CLIENT_ID
+    password_grant_client_id: str | None = None  # only in realms started for tests
+    audience: str = API_AUDIENCE
+
+    @property
+    def base_url(self) -> str:
+        return self.issuer.split("/realms/", 1)[0]
+
+    @property
+    def realm(self) -> str:
+        return self.issuer.rstrip("/").rsplit("/", 1)[1]
+
+    @property
+    def discovery_url(self) -> str:
+        return f"{self.issuer}/.well-known/openid-configuration"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.issuer}/protocol/openid-connect/token"
+
+    @property
+    def admin_url(self) -> str:
+        return f"{self.base_url}/admin/realms/{self.realm}"
+
+    @property
+    def admin(self) -> ProviderAdmin:
+        """What network's provisioning needs (services.network.people.accounts.StaffAccounts)."""
+        return ProviderAdmin(self.base_url, self.provisioning_client_secret, realm=self.realm,
+                             client_id=self.provisioning_client_id)
 
 
 # --------------------------------------------------------------------------- the distribution

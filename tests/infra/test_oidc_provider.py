@@ -1,5 +1,6 @@
 """The staff's OpenID Connect provider (deploy/oidc): a real Keycloak, staff accounts provisioned
-through its admin API, tokens verified with joserfc against the keys the provider publishes."""
+through its admin API (services/network/people/accounts.py), tokens verified with joserfc against
+the keys the provider publishes."""
 
 from __future__ import annotations
 
@@ -12,13 +13,9 @@ from joserfc import jwt
 from joserfc.errors import BadSignatureError, ExpiredTokenError, InvalidClaimError
 from joserfc.jwk import KeySet
 
-from deploy.oidc.provisioning import (
-    OidcProvider,
-    SignInRefused,
-    StaffAccount,
-    StaffAccounts,
-    password_grant,
-)
+from deploy.oidc.keycloak import OidcProvider
+from services.network.people.accounts import StaffAccount, StaffAccounts
+from tests.support.oidc import SignInRefused, password_grant
 
 # The first test here starts Keycloak (about 20 s on a quiet machine, minutes on a busy one).
 pytestmark = pytest.mark.timeout(600)
@@ -38,7 +35,7 @@ def staff(**overrides: object) -> StaffAccount:
 
 @pytest.fixture
 async def accounts(oidc_provider: OidcProvider):
-    async with StaffAccounts(oidc_provider) as accounts:
+    async with StaffAccounts(oidc_provider.admin) as accounts:
         yield accounts
 
 
