@@ -7,7 +7,8 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from urllib.parse import unquote
 
 # region_manager is an HQ role for now: it sees every store until regions scope it.
 HQ_ROLES = frozenset({"hq_admin", "hq_analyst", "region_manager"})
@@ -108,7 +109,9 @@ def verify(headers: Mapping[str, str], secret: str, max_age: int = 60, now: floa
         raise IdentityError("bad identity signature")
     if role not in ROLES:
         raise IdentityError("unknown role")
-    return principal
+    # Header values travel as ASCII: the gateway sends a name in Chinese percent-encoded
+    # (UTF-8), and the signature covers it as sent; who-fields keep it as written.
+    return replace(principal, name=unquote(principal.name)) if "%" in principal.name else principal
 
 
 def has_role(principal: Principal, roles: Iterable[str]) -> bool:

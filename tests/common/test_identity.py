@@ -125,3 +125,12 @@ async def test_a_route_needing_a_principal_answers_401_problem_for_missing_tampe
         assert response.status_code == 401
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["type"].endswith("/unauthorized")
+
+
+def test_a_name_sent_percent_encoded_is_verified_as_sent_and_read_as_written():
+    # The gateway percent-encodes a name in Chinese (header values are ASCII); the
+    # signature covers the encoded text, and who-fields get the name as written.
+    sent = Principal(id="person-7", role="service_advisor", store_id="store-1", name="%E7%8E%8B%E8%8A%B3 100%25",
+                     credential="key:k-7")
+
+    assert verify(sign(sent, "req-1", SECRET, now=NOW), SECRET, now=NOW).name == "王芳 100%"

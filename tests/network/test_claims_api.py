@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from services.common.tables import OutboxMessage
 from tests.network.conftest import create_store
-from tests.network.factories import T0, fee, labour, order_settled, part
+from tests.network.factories import T0, fee, labour, order_settled, part, person_body
 from tests.support.events import deliver
 from tests.support.platform import Caller
 
@@ -195,6 +195,80 @@ async def test_four_eyes_a_claim_of_10000_cny_or_more_needs_a_second_approver(cl
     assert again.status_code == 409 and again.json()["current_state"] == "approved"
     decided = [d["status"] for t, d in await outbox_types(client) if t == "network.claim.decided"]
     assert decided == ["pending_second_approval", "approved"]
+
+
+async def turbo_claim(client, store, advisor) -> dict:
+    """A claim of 11,550 CNY: past the 10,000 CNY at which two approvals are needed."""
+    order = await closed_order(client, store["id"], [labour("ENG-0810", "5.5"), part("XB-18900-TC1", 1, 1012000)])
+    return await submit(advisor, claim_body(order, causal_part_no="XB-18900-TC1"))
+
+
+async def test_four_eyes_two_keys_of_one_person_cannot_give_both_approvals(client, store, advisor):
+    claim = await turbo_claim(client, store, advisor)
+    url = f"/v1/claims/{claim['id']}/decision"
+    # The gateway signs a person's key as the person, with the key as the credential.
+    first_key, second_key = (Caller(client, "hq_admin", principal_id="person-zhou", name="周敏", credential=c)
+                             for c in ("key:k-zhou-1", "key:k-zhou-2"))
+    pending = await first_key.post(url, json={"decision": "approve", "note": "genuine failure"})
+    assert pending.status_code == 200, pending.text
+    assert pending.json()["pending_approval"]["approver"] == {
+        "person_id": "person-zhou", "name": "周敏", "credential": "key:k-zhou-1"}
+
+    refused = await second_key.post(url, json={"decision": "approve"})
+    assert refused.status_code == 409, refused.text
+    problem = refused.json()
+    assert (problem["current_state"], problem["first_approved_by"], problem["first_approval_credential"],
+            problem["credential"]) == ("pending_second_approval", "person-zhou", "key:k-zhou-1", "key:k-zhou-2")
+    assert "another person" in problem["detail"] and "周敏" in problem["detail"]
+
+    other = Caller(client, "hq_admin", principal_id="person-li", name="李强", credential="token:s-li-1")
+    approved = await other.post(url, json={"decision": "approve"})
+    assert approved.status_code == 200, approved.text
+    body = approved.json()
+    assert (body["status"], body["decided_by"]) == ("approved", "person-li")
+    assert body["decider"] == {"person_id": "person-li", "name": "李强", "credential": "token:s-li-1"}
+    assert [(h["action"], h["who"]) for h in body["history"][1:]] == [
+        ("first_approval", {"person_id": "person-zhou", "name": "周敏", "credential": "key:k-zhou-1"}),
+        ("second_approval", {"person_id": "person-li", "name": "李强", "credential": "token:s-li-1"})]
+    decided = [d for t, d in await outbox_types(client) if t == "network.claim.decided"]
+    assert [(d["decided_by"], d["decided_by_name"], d["decided_by_credential"]) for d in decided] == [
+        ("person-zhou", "周敏", "key:k-zhou-1"), ("person-li", "李强", "token:s-li-1")]
+
+
+async def test_four_eyes_a_machine_key_without_a_person_counts_as_itself(client, store, advisor):
+    claim = await turbo_claim(client, store, advisor)
+    url = f"/v1/claims/{claim['id']}/decision"
+    first, second = (Caller(client, "hq_admin", principal_id=k, name="review robot", credential=f"key:{k}")
+                     for k in ("k-robot-1", "k-robot-2"))
+    assert (await first.post(url, json={"decision": "approve"})).status_code == 200
+    assert (await first.post(url, json={"decision": "approve"})).status_code == 409
+    approved = await second.post(url, json={"decision": "approve"})
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["decider"] == {"person_id": "k-robot-2", "name": "review robot",
+                                          "credential": "key:k-robot-2"}
+
+
+async def test_four_eyes_a_first_approval_recorded_under_a_persons_key_counts_as_that_person(
+        client, store, advisor, hq):
+    """Approvals given before keys acted as their people hold the key's id; the key's
+    person may not give the second approval with another key."""
+    person = await hq.post("/v1/people", json=person_body([(store["id"], "store_manager")], name="周敏"))
+    assert person.status_code == 201, person.text
+    person_id = person.json()["id"]
+    keys = []
+    for label in ("zhou 1", "zhou 2"):
+        issued = await hq.post("/v1/api-keys", json={"role": "hq_admin", "label": label, "person_id": person_id})
+        assert issued.status_code == 201, issued.text
+        keys.append(issued.json()["id"])
+    claim = await turbo_claim(client, store, advisor)
+    url = f"/v1/claims/{claim['id']}/decision"
+    as_key_itself = Caller(client, "hq_admin", principal_id=keys[0], credential=f"key:{keys[0]}")
+    assert (await as_key_itself.post(url, json={"decision": "approve"})).status_code == 200
+    as_person = Caller(client, "hq_admin", principal_id=person_id, name="周敏", credential=f"key:{keys[1]}")
+    refused = await as_person.post(url, json={"decision": "approve"})
+    assert refused.status_code == 409 and refused.json()["first_approved_by"] == keys[0], refused.text
+    assert (await Caller(client, "hq_admin", principal_id="person-li").post(
+        url, json={"decision": "approve"})).status_code == 200
 
 
 async def test_a_claim_below_the_threshold_is_approved_by_one_reviewer(client, store, advisor, hq):

@@ -3,10 +3,13 @@ and polling instead of sleeping."""
 from __future__ import annotations
 
 import asyncio
+import string
 import time
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -15,21 +18,26 @@ from services.common.settings import DEV_IDENTITY_SECRET
 
 
 def identity(role: str, store_id: str | None = None, principal_id: str | None = None, name: str = "",
-             secret: str = DEV_IDENTITY_SECRET) -> dict[str, str]:
-    """Headers the gateway would send for this caller."""
+             secret: str = DEV_IDENTITY_SECRET, credential: str = "") -> dict[str, str]:
+    """Headers the gateway would send for this caller (a name in Chinese percent-encoded, as the gateway sends it)."""
     pid = principal_id or f"{role}-{store_id or 'hq'}"
-    return sign(Principal(id=pid, role=role, store_id=store_id, name=name or pid), uuid.uuid4().hex, secret)
+    sent_name = quote(name or pid, safe=string.punctuation.replace("%", "") + " ")
+    return sign(Principal(id=pid, role=role, store_id=store_id, name=sent_name, credential=credential),
+                uuid.uuid4().hex, secret)
 
 
 class Caller:
     """An httpx client that signs every request afresh as one principal."""
 
-    def __init__(self, client: httpx.AsyncClient, role: str, store_id: str | None = None, principal_id: str | None = None):
+    def __init__(self, client: httpx.AsyncClient, role: str, store_id: str | None = None,
+                 principal_id: str | None = None, *, name: str = "", credential: str = ""):
         self.client, self.role, self.store_id = client, role, store_id
         self.principal_id = principal_id or f"{role}-{store_id or 'hq'}"
+        self.name, self.credential = name, credential
 
     def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
-        return {**identity(self.role, self.store_id, self.principal_id), **(extra or {})}
+        return {**identity(self.role, self.store_id, self.principal_id, self.name, credential=self.credential),
+                **(extra or {})}
 
     async def get(self, url: str, **kw) -> httpx.Response:
         return await self.client.get(url, headers=self._headers(kw.pop("headers", None)), **kw)

@@ -4,15 +4,15 @@ claims, their history and decisions recording the name and credential beside the
 Every new column is nullable: keys issued to nobody, and rows written before names and
 credentials were kept, have none.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-04
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
