@@ -44,14 +44,18 @@ class KeyInfo:
     role: str | None = None
     store_id: str | None = None
     name: str = ""
+    # The person the key is issued to, whom it acts as; none for a machine's key.
+    person_id: str | None = None
+    person_name: str = ""
     store_status: str | None = None
     reason: str | None = None
 
     @classmethod
     def from_introspection(cls, body: dict, fetched: float) -> KeyInfo:
         return cls(active=bool(body.get("active")), fetched=fetched, id=body.get("id"), role=body.get("role"),
-                   store_id=body.get("store_id"), name=body.get("name") or "",
-                   store_status=body.get("store_status"), reason=body.get("reason"))
+                   store_id=body.get("store_id"), name=body.get("name") or "", person_id=body.get("person_id"),
+                   person_name=body.get("person_name") or "", store_status=body.get("store_status"),
+                   reason=body.get("reason"))
 
 
 class IntrospectionFailed(Exception):

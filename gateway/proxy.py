@@ -215,18 +215,21 @@ async def authenticate(gate: Gate, header: str | None, instance: str) -> Princip
     if info.role not in CALLER_ROLES or not info.id:
         REFUSED.labels("forbidden").inc()
         return problem(403, "this key has no caller role", instance=instance)
-    who = (info.id, info.role, info.store_id, info.name)
+    # A key issued to a person acts as the person, so four-eyes rules count people whatever
+    # keys they hold; a machine's key, issued to nobody, acts as itself.
+    name = info.person_name if info.person_id else info.name
+    who = (info.id, info.role, info.store_id, info.person_id, name)
     principal = _principals.get(who)
     if principal is None:
         if len(_principals) >= 10_000:
             _principals.clear()
-        principal = _principals[who] = Principal(id=info.id, role=info.role, store_id=info.store_id,
-                                                 name=header_safe(info.name), credential=f"key:{info.id}")
+        principal = _principals[who] = Principal(id=info.person_id or info.id, role=info.role, store_id=info.store_id,
+                                                 name=header_safe(name), credential=f"key:{info.id}")
     return principal
 
 
 # The same key's principal on every request: built (and its name percent-encoded) once.
-_principals: dict[tuple[str, str, str | None, str], Principal] = {}
+_principals: dict[tuple[str, str, str | None, str | None, str], Principal] = {}
 
 
 async def read_body(receive: Receive, limit: int) -> bytes | None:

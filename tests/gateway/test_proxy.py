@@ -45,9 +45,11 @@ async def test_signs_the_callers_identity_for_the_service():
         key = rig.key("store_manager", "store-a", name="上海浦东 经理", key_id="key-42")
         response = await rig.client.get("/api/crm/v1/complaints", headers=rig.bearer(key))
         principal = response.json()["principal"]
-        # Principal id is the key id; a non-ASCII label travels percent-encoded, signed as sent.
-        assert principal == {"id": "key-42", "role": "store_manager", "store_id": "store-a",
-                             "name": "%E4%B8%8A%E6%B5%B7%E6%B5%A6%E4%B8%9C %E7%BB%8F%E7%90%86"}
+        # Principal id is the key id; a non-ASCII label travels percent-encoded, signed as
+        # sent, and the service reads it as written.
+        assert principal == {"id": "key-42", "role": "store_manager", "store_id": "store-a", "name": "上海浦东 经理"}
+        assert response.json()["headers"]["x-principal-name"] == (
+            "%E4%B8%8A%E6%B5%B7%E6%B5%A6%E4%B8%9C %E7%BB%8F%E7%90%86")
 
 
 async def test_callers_cannot_vouch_for_themselves_or_leak_their_key_upstream():
