@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
@@ -21,6 +22,7 @@ from .db import Database
 from .errors import Forbidden, Unauthorized
 from .identity import H_REQUEST, IdentityError, Principal, verify
 from .ids import new_request_id
+from .inputs import document_problems, text_problem
 from .pagination import DEFAULT_LIMIT, MAX_LIMIT
 from .permissions import allowed
 from .settings import PlatformSettings
@@ -144,6 +146,34 @@ def require_roles(*roles: str):
         return principal
 
     return dependency
+
+
+def _parsed_as_json(request: Request) -> bool:
+    # As FastAPI decides whether a body is JSON: no content type, or a JSON one.
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return not media or media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def refuse_unstorable_input(request: Request) -> None:
+    """An app-wide dependency (services.common.inputs says why): a 422 naming each path or
+    query parameter, and body field, whose text no column can keep, or the body nested too
+    deep, before the route's own validation and any query."""
+    errors: list[dict[str, Any]] = []
+    for where, values in (("path", request.path_params.items()), ("query", request.query_params.multi_items())):
+        for name, value in values:
+            problem = text_problem(value) if isinstance(value, str) else None
+            if problem:
+                errors.append({"loc": (where, name), "msg": problem, "type": "value_error"})
+    # Only a route that takes a body has had it parsed, and cached on the request, by FastAPI.
+    if getattr(request.scope.get("route"), "body_field", None) is not None and _parsed_as_json(request):
+        try:
+            document = await request.json()
+        except ValueError:
+            document = None  # not JSON: FastAPI has answered that already
+        errors += [{"loc": ("body", *path), "msg": problem, "type": "value_error"}
+                   for path, problem in document_problems(document)]
+    if errors:
+        raise RequestValidationError(errors)
 
 
 # FastAPI's OpenTelemetry hooks, all off: the platform's Prometheus metrics and logs cover them.

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
-from .api import NO_OTEL, RequestContextMiddleware, install_platform_routes
+from .api import NO_OTEL, RequestContextMiddleware, install_platform_routes, refuse_unstorable_input
 from .clock import Clock, clock_from_setting
 from .consumer import EventConsumer, EventHandlers, HandlerContext
 from .db import Database
@@ -109,7 +109,9 @@ def create_service_app(
     app = FastAPI(title=spec.title, version=spec.version, description=spec.description, lifespan=lifespan,
                   # Our own Prometheus metrics and logs cover this; skipping FastAPI's OpenTelemetry
                   # hooks saves a provider lookup on every request.
-                  telemetry=NO_OTEL)
+                  telemetry=NO_OTEL,
+                  # Text no column can keep, and bodies nested too deep, are refused before any route.
+                  dependencies=[Depends(refuse_unstorable_input)])
     db = Database(settings.database_url)
     app.state.settings = settings
     app.state.db = db

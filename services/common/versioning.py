@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header
 
 from .errors import DomainError, StaleVersion, ValidationFailed
+from .inputs import MAX_VERSION
 
 
 class PreconditionRequired(DomainError):
@@ -23,7 +24,7 @@ def parse_if_match(value: str | None) -> int | None:
     if value is None or value.strip() == "*":
         return None
     raw = value.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_VERSION:
         raise ValidationFailed("If-Match", 'must be the version read, e.g. "3"')
     return int(raw)
 

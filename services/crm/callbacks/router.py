@@ -1,4 +1,3 @@
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -13,6 +12,7 @@ from services.common.errors import (
     problem_responses,
 )
 from services.common.identity import Principal
+from services.common.inputs import Moment
 from services.common.versioning import IfMatch, expected_version
 from services.crm.callbacks import service
 from services.crm.callbacks.schemas import AttemptCreate, CallbackCancel, CallbackList, CallbackPublic, SurveyCreate
@@ -26,7 +26,7 @@ async def list_callbacks(session: SessionDep, clock: ClockDep, principal: Crm, l
                          cursor: CursorQuery = None,
                          status: Literal["pending", "completed", "unreachable", "cancelled"] | None = None,
                          kind: Literal["first", "follow_up"] | None = None,
-                         due_before: datetime | None = None,
+                         due_before: Moment | None = None,
                          repair_order_id: Annotated[str | None, Query(max_length=64)] = None,
                          customer_id: Annotated[str | None, Query(max_length=64)] = None,
                          complaint_id: Annotated[str | None, Query(max_length=64)] = None,

@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
@@ -18,7 +18,10 @@ class AttemptCreate(BaseModel):
 class SurveyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    answers: dict[str, StrictInt] = Field(description="question code (data/survey.json) -> 1..5")
+    # The survey's own scale (data/survey.json) is checked by the service; this only keeps
+    # a number no scale has from going further.
+    answers: dict[str, Annotated[StrictInt, Field(ge=0, le=10)]] = Field(
+        description="question code (data/survey.json) -> 1..5")
     verbatim: str | None = Field(default=None, max_length=4000, description="the customer's own words, kept as said")
 
 

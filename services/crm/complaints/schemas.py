@@ -3,6 +3,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.common.inputs import Moment
 from services.common.pagination import Page
 
 Severity = Literal["low", "medium", "high", "critical"]
@@ -24,7 +25,7 @@ class ComplaintAssign(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     owner: str = Field(min_length=1, max_length=64, description="the principal who owns the complaint")
-    due_at: datetime | None = Field(default=None, description="sooner than the deadline if wanted; never later")
+    due_at: Moment | None = Field(default=None, description="sooner than the deadline if wanted; never later")
 
 
 class ComplaintResolve(BaseModel):

@@ -3,6 +3,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from services.common.inputs import MAX_VERSION, Day
 from services.common.pagination import Page
 
 Channel = Literal["phone", "sms", "wechat", "email"]
@@ -66,9 +67,9 @@ class CustomerUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     club_member: bool | None = None
-    club_since: date | None = Field(default=None, description="defaults to today (store time) when joining")
+    club_since: Day | None = Field(default=None, description="defaults to today (store time) when joining")
     contact_preferences: ContactPreferences | None = None
-    version: int | None = Field(default=None, ge=1, description="the version read; or send If-Match")
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION, description="the version read; or send If-Match")
 
 
 class Owner(BaseModel):

@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -6,6 +5,7 @@ from fastapi import APIRouter, Depends, Query
 from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute, require_access
 from services.common.errors import InvalidTransition, NotFound, ValidationFailed, problem_responses
 from services.common.identity import Principal
+from services.common.inputs import Day
 from services.crm.reminders import service
 from services.crm.reminders.schemas import Kind, ReminderList, ReminderPublic, ReminderSend, Status
 
@@ -16,7 +16,7 @@ Crm = Annotated[Principal, Depends(require_access("crm"))]
 @router.get("", response_model=ReminderList, responses=problem_responses(ValidationFailed))
 async def list_reminders(session: SessionDep, principal: Crm, limit: LimitQuery = 50, cursor: CursorQuery = None,
                          status: Status | None = None, kind: Kind | None = None,
-                         due_before: Annotated[date | None, Query(description="due day before this day")] = None,
+                         due_before: Annotated[Day | None, Query(description="due day before this day")] = None,
                          vin: Annotated[str | None, Query(max_length=32)] = None,
                          customer_id: Annotated[str | None, Query(max_length=64)] = None,
                          store_id: Annotated[str | None, Query(description="HQ: one store only")] = None):

@@ -4,6 +4,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from services.common.inputs import Moment
 from services.common.pagination import Page
 
 
@@ -16,7 +17,7 @@ class AuditItemIn(BaseModel):
 class AuditCreate(BaseModel):
     items: list[AuditItemIn] = Field(min_length=1, max_length=100,
                                      description="one entry for every standard of data/audit_standards.json")
-    audited_at: datetime | None = Field(default=None, description="when the site visit took place; default now")
+    audited_at: Moment | None = Field(default=None, description="when the site visit took place; default now")
     note: str | None = Field(default=None, max_length=4000)
 
 

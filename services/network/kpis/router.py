@@ -1,5 +1,5 @@
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ from services.common import idempotency
 from services.common.api import ClockDep, SessionDep, TransactionalRoute, require_access, require_roles
 from services.common.errors import NotFound, ValidationFailed, problem_responses
 from services.common.identity import Principal
+from services.common.inputs import Day
 from services.network.kpis import service
 from services.network.kpis.broadcaster import RESYNC
 from services.network.kpis.rebuild import rebuild
@@ -30,9 +31,9 @@ HQ_ZONE = "Asia/Shanghai"
 @router.get("", response_model=KpiReport, responses=problem_responses(NotFound, ValidationFailed))
 async def get_kpis(session: SessionDep, clock: ClockDep, principal: Reader,
                    store_id: Annotated[str | None, Query()] = None,
-                   since: Annotated[date | None, Query(
+                   since: Annotated[Day | None, Query(
                        alias="from", description="first local day; default the 1st of `to`'s month")] = None,
-                   until: Annotated[date | None, Query(
+                   until: Annotated[Day | None, Query(
                        alias="to", description="last local day, inclusive; default today")] = None):
     until = until or clock.now().astimezone(ZoneInfo(HQ_ZONE)).date()
     since = since or until.replace(day=1)

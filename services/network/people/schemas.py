@@ -5,6 +5,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field, field_validator
 
+from services.common.inputs import Day
 from services.common.pagination import Page
 
 
@@ -94,7 +95,7 @@ class AssignmentsReplace(BaseModel):
 
 
 class PersonLeave(BaseModel):
-    left_on: date | None = Field(default=None, description="the last day; default today (China time)")
+    left_on: Day | None = Field(default=None, description="the last day; default today (China time)")
     reason: str | None = Field(default=None, max_length=500)
 
     @field_validator("reason")

@@ -1,4 +1,3 @@
-from datetime import date as Date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -13,6 +12,7 @@ from services.common.errors import (
     ValidationFailed,
     problem_responses,
 )
+from services.common.inputs import Day
 from services.reception.appointments import service
 from services.reception.appointments.schemas import (
     AppointmentCancel,
@@ -39,7 +39,7 @@ async def book_appointment(body: AppointmentCreate, session: SessionDep, clock: 
 
 @router.get("", response_model=AppointmentList)
 async def list_appointments(session: SessionDep, principal: Caller, limit: LimitQuery = 50, cursor: CursorQuery = None,
-                            date: Annotated[Date | None, Query(description="local date of the store")] = None,
+                            date: Annotated[Day | None, Query(description="local date of the store")] = None,
                             status: Annotated[AppointmentStatus | None, Query()] = None,
                             vin: VinQuery = None,
                             store_id: StoreQuery = None):
@@ -49,7 +49,7 @@ async def list_appointments(session: SessionDep, principal: Caller, limit: Limit
 
 @router.get("/availability", response_model=Availability, responses=problem_responses(NotFound, ValidationFailed))
 async def appointment_availability(session: SessionDep, clock: ClockDep, settings: SettingsDep, principal: Caller,
-                                   date: Annotated[Date, Query(description="local date of the store")],
+                                   date: Annotated[Day, Query(description="local date of the store")],
                                    store_id: StoreQuery = None):
     return await service.availability(session, clock, settings, principal, store_id, date)
 

@@ -1,8 +1,9 @@
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
+from services.common.inputs import AwareMoment
 from services.common.pagination import Page
 from services.reception.shared.schemas import Actor, Customer, HistoryEntry, Input, Vehicle
 
@@ -19,7 +20,7 @@ class AppointmentCreate(Input):
     customer: Customer
     vehicle: Vehicle
     service_type: ServiceType
-    scheduled_at: AwareDatetime
+    scheduled_at: AwareMoment
     note: str | None = Field(default=None, max_length=2000)
 
 

@@ -1,9 +1,10 @@
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
+from services.common.inputs import AwareMoment, Day
 from services.common.pagination import Page
 from services.reception.shared.schemas import Actor, Customer, HistoryEntry, Input, Vehicle
 
@@ -52,7 +53,7 @@ class Insurance(Input):
     insurer: str = Field(min_length=1, max_length=100)
     claim_no: str = Field(min_length=1, max_length=64)
     policy_no: str | None = Field(default=None, max_length=64)
-    accident_date: date | None = None
+    accident_date: Day | None = None
     surveyor: str | None = Field(default=None, max_length=100)
 
 
@@ -103,7 +104,7 @@ class LineCreate(Input):
 
 
 class Estimate(Input):
-    promised_at: AwareDatetime | None = Field(default=None, description="when the car is promised back")
+    promised_at: AwareMoment | None = Field(default=None, description="when the car is promised back")
 
 
 class Approve(Input):

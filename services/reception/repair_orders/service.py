@@ -24,6 +24,7 @@ from services.common.events.catalogue.reception import (
 )
 from services.common.identity import Principal
 from services.common.ids import new_id
+from services.common.inputs import MAX_HOURS, MAX_LINE_FEN
 from services.common.logging import get_logger
 from services.common.outbox import emit
 from services.common.reference import labor_operations, parts
@@ -240,10 +241,16 @@ def price_line(data: LineCreate, settings: ReceptionSettings, store: KnownStore,
         raise ValidationFailed("pay_type", f"{what} is not covered by warranty")
     if data.pay_type == "insurance" and not insurance:
         raise ValidationFailed("pay_type", "this order has no insurer and claim number; set its insurance first")
+    if data.kind == "labor" and quantity > MAX_HOURS:
+        raise ValidationFailed("quantity", f"a labour line is at most {MAX_HOURS} hours")
+    amount = fen(quantity * unit_price)
+    if amount > MAX_LINE_FEN:
+        raise ValidationFailed("quantity" if data.unit_price_fen is None else "unit_price_fen",
+                               f"a line comes to at most {MAX_LINE_FEN} fen; this one is {amount}")
     return dict(
         kind=data.kind, op_code=data.op_code, part_no=data.part_no, description=description,
         quantity=quantity, flat_rate_hours=flat_rate, unit_price_fen=unit_price,
-        amount_fen=fen(quantity * unit_price), pay_type=data.pay_type,
+        amount_fen=amount, pay_type=data.pay_type,
     )
 
 

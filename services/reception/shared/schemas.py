@@ -1,7 +1,9 @@
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from services.common.inputs import Day
 
 # A VIN has 17 characters and never the letters I, O or Q (ISO 3779, GB 16735).
 VIN_PATTERN = r"^[A-HJ-NPR-Z0-9]{17}$"
@@ -31,7 +33,7 @@ class Vehicle(Input):
     vin: str = Field(min_length=17, max_length=17, description="17 characters; letters I, O and Q are not used")
     plate: str | None = Field(default=None, min_length=1, max_length=16)
     model: str | None = Field(default=None, min_length=1, max_length=100)
-    sold_at: date | None = Field(
+    sold_at: Day | None = Field(
         default=None, description="date of first sale; starts warranty and maintenance schedule"
     )
 

@@ -4,12 +4,13 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from services.common.inputs import MAX_LINE_FEN, MAX_QUANTITY
 from services.common.pagination import Page
 
 if TYPE_CHECKING:
     from services.workshop.parts.models import Reservation, StockMovement, StockReceipt
 
-MAX_UNITS = 100_000
+MAX_UNITS = MAX_QUANTITY
 PartNo = Field(min_length=1, max_length=32)
 MovementKind = Literal["receipt", "reservation", "release", "issue", "return", "adjustment"]
 ReservationStatus = Literal["reserved", "backordered", "issued", "released"]
@@ -79,10 +80,21 @@ class MovementPublic(BaseModel):
 MovementList = Page[MovementPublic]
 
 
+def line_amount_within_bounds(qty: int, unit_cost_fen: int | None) -> None:
+    if unit_cost_fen is not None and qty * unit_cost_fen > MAX_LINE_FEN:
+        raise ValueError(f"qty × unit_cost_fen must be at most {MAX_LINE_FEN} fen a line")
+
+
 class ReceiptLine(BaseModel):
     part_no: str = PartNo
     qty: int = Field(gt=0, le=MAX_UNITS)
-    unit_cost_fen: int | None = Field(default=None, ge=0, description="defaults to the catalogue dealer cost")
+    unit_cost_fen: int | None = Field(default=None, ge=0, le=MAX_LINE_FEN,
+                                      description="defaults to the catalogue dealer cost")
+
+    @model_validator(mode="after")
+    def _amount(self):
+        line_amount_within_bounds(self.qty, self.unit_cost_fen)
+        return self
 
 
 class ReceiptCreate(BaseModel):

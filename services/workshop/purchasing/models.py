@@ -21,7 +21,7 @@ class PurchaseOrder(WorkshopModel, table=True):
     # open | partially_received | received | cancelled
     status: str = Field(sa_column=sa.Column(sa.String(20), nullable=False))
     note: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
-    total_fen: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
+    total_fen: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
     created_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     created_by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     received_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))

@@ -1,10 +1,11 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
+from services.common.inputs import MAX_LINE_FEN
 from services.common.pagination import Page
-from services.workshop.parts.schemas import MAX_UNITS, ReceiptPublic, _unique_parts
+from services.workshop.parts.schemas import MAX_UNITS, ReceiptPublic, _unique_parts, line_amount_within_bounds
 
 PurchaseOrderStatus = Literal["open", "partially_received", "received", "cancelled"]
 
@@ -12,7 +13,13 @@ PurchaseOrderStatus = Literal["open", "partially_received", "received", "cancell
 class PurchaseOrderLineIn(BaseModel):
     part_no: str = Field(min_length=1, max_length=32)
     qty: int = Field(gt=0, le=MAX_UNITS)
-    unit_cost_fen: int | None = Field(default=None, ge=0, description="defaults to the catalogue dealer cost")
+    unit_cost_fen: int | None = Field(default=None, ge=0, le=MAX_LINE_FEN,
+                                      description="defaults to the catalogue dealer cost")
+
+    @model_validator(mode="after")
+    def _amount(self):
+        line_amount_within_bounds(self.qty, self.unit_cost_fen)
+        return self
 
 
 class PurchaseOrderCreate(BaseModel):

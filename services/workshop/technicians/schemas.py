@@ -2,6 +2,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator
 
+from services.common.inputs import MAX_VERSION
 from services.common.pagination import Page
 from services.common.reference import labor_operations
 
@@ -34,7 +35,7 @@ class TechnicianCreate(BaseModel):
 
 
 class TechnicianUpdate(BaseModel):
-    version: int = Field(ge=1, description="the version you read; a stale one is 412")
+    version: int = Field(ge=1, le=MAX_VERSION, description="the version you read; a stale one is 412")
     name: str | None = Field(default=None, min_length=1, max_length=200)
     skills: list[str] | None = Field(default=None, max_length=50)
     principal_id: str | None = Field(default=None, min_length=1, max_length=64)
