@@ -1,10 +1,10 @@
-"""Invalidation of cached keys from network's events.
+"""Invalidation of cached keys, and the latest word on signed-in people, from network's events.
 
 The gateway has no database and no offsets to keep: it reads `<prefix>network.events`
 from the latest offset, with no consumer group, so every gateway replica sees every
 event (a shared group would split the partitions and each replica would miss most
-revocations). While this feed is not live, the key cache falls back to a TTL of a
-couple of seconds, so a revocation still bites within seconds."""
+revocations). While this feed is not live, the key and person caches fall back to a TTL
+of a couple of seconds, so a revocation or a leave still bites within seconds."""
 from __future__ import annotations
 
 import asyncio
@@ -18,21 +18,24 @@ from services.common.kafka import ensure_topics
 from services.common.logging import get_logger
 
 from .keys import KeyCache
+from .people import PeopleCache
 from .settings import GatewaySettings
 
 log = get_logger(__name__)
 APPLIED = Counter("gateway_key_events_total", "network events applied to the key cache", ["type"])
 LIVE = Gauge("gateway_key_events_live", "1 while the key invalidation feed is live")
 
-HANDLED = ("network.api_key.revoked", "network.store.suspended", "network.store.activated")
+PERSON_EVENTS = ("network.person.registered", "network.person.assignments_changed", "network.person.left")
+HANDLED = ("network.api_key.revoked", "network.store.suspended", "network.store.activated", *PERSON_EVENTS)
 # A partition that has not answered a fetch for this long means the feed is not live.
 LIVE_WITHIN_SECONDS = 3.0
 
 
 class KeyEventFeed:
-    def __init__(self, settings: GatewaySettings, cache: KeyCache) -> None:
+    def __init__(self, settings: GatewaySettings, cache: KeyCache, people: PeopleCache | None = None) -> None:
         self.settings = settings
         self.cache = cache
+        self.people = people
         self.topic = settings.topic("network")
         self._consumer: AIOKafkaConsumer | None = None
         self.applied = 0
@@ -59,11 +62,15 @@ class KeyEventFeed:
             hits = self.cache.store_suspended(str(data.get("store_id")))
         elif envelope.type == "network.store.activated":
             hits = self.cache.store_reactivated(str(data.get("store_id")))
+        elif envelope.type in PERSON_EVENTS:
+            if self.people is None:
+                return
+            hits = 0 if self.people.person_changed(data) is None else 1
         else:
             return
         self.applied += 1
         APPLIED.labels(envelope.type).inc()
-        log.info("key cache invalidated", event_type=envelope.type, subject=envelope.subject, entries=hits)
+        log.info("cache updated from event", event_type=envelope.type, subject=envelope.subject, entries=hits)
 
     async def run(self, stop: asyncio.Event) -> None:
         delay = 0.5

@@ -6,8 +6,11 @@ import base64
 import hashlib
 import re
 import time
+from collections.abc import Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import FastAPI, Request
@@ -17,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common import context
+from services.common.clock import Clock, clock_from_setting
 from services.common.events.asyncapi import build_asyncapi
 from services.common.identity import Principal, sign
 from services.common.ids import new_id, new_request_id
@@ -26,9 +30,11 @@ from . import proxy
 from .contract import ContractCache
 from .keyevents import KeyEventFeed
 from .keys import IntrospectionFailed, KeyCache
+from .people import PeopleCache
 from .problems import problem
 from .ratelimit import TokenBuckets
 from .settings import SERVICES, GatewaySettings
+from .tokens import SignInUnavailable, TokenVerifier
 from .upstream import create_upstream
 
 log = get_logger(__name__)
@@ -42,7 +48,7 @@ GATEWAY_PRINCIPAL = Principal(id="gateway", role="system", name="gateway")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 CORS_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-Request-ID",
-                "X-Application-Token", "Accept"]
+                "X-Application-Token", "X-Store-Id", "Accept"]
 
 
 _SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
@@ -191,9 +197,11 @@ def _swagger_assets() -> Path | None:
     return Path(swagger_ui_bundle.swagger_ui_path)
 
 
-def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """`clock` is the wall clock tokens are checked against (exp, nbf); PLATFORM_CLOCK's by default."""
     settings = settings or GatewaySettings()
     configure_logging("gateway", settings.log_level)
+    clock = clock or clock_from_setting(settings.clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -202,7 +210,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         if settings.key_events:
             tasks.append(asyncio.create_task(app.state.feed.run(stop), name="gateway-key-events"))
         tasks.append(asyncio.create_task(contract.warm(stop), name="gateway-contract"))
-        log.info("gateway started", upstreams=settings.upstreams, key_events=settings.key_events)
+        if tokens is not None:
+            tasks.append(asyncio.create_task(tokens.warm(stop), name="gateway-oidc"))
+        log.info("gateway started", upstreams=settings.upstreams, key_events=settings.key_events,
+                 oidc_issuer=settings.oidc_issuer)
         try:
             yield
         finally:
@@ -253,14 +264,52 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     keys = KeyCache(introspect, ttl=settings.key_cache_ttl_seconds,
                     fallback_ttl=settings.key_cache_fallback_ttl_seconds, stale=settings.key_cache_stale_seconds,
                     max_entries=settings.key_cache_max_entries)
-    feed = KeyEventFeed(settings, keys)
+
+    async def person(person_id: str) -> Mapping[str, Any] | None:
+        rid = context.request_id.get() or new_id()
+        try:
+            response = await client.get(
+                f"{settings.upstream('network')}/v1/people/{quote(person_id, safe='')}",
+                headers=sign(GATEWAY_PRINCIPAL, rid, settings.identity_secret), timeout=settings.introspect_timeout,
+            )
+        except httpx.HTTPError as exc:
+            raise IntrospectionFailed(repr(exc)) from exc
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            if response.status_code in (401, 403):
+                log.error("network refused the gateway's person lookup; check PLATFORM_IDENTITY_SECRET",
+                          status=response.status_code)
+            raise IntrospectionFailed(f"network answered {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise IntrospectionFailed("network answered no JSON") from exc
+        if not isinstance(body, dict):
+            raise IntrospectionFailed("network answered no person")
+        return body
+
+    tokens: TokenVerifier | None = None
+    people: PeopleCache | None = None
+    if settings.oidc_issuer:
+        tokens = TokenVerifier(client, issuer=settings.oidc_issuer, audience=settings.oidc_audience, clock=clock,
+                               leeway_seconds=settings.oidc_leeway_seconds, jwks_ttl=settings.oidc_jwks_ttl_seconds,
+                               refetch_min=settings.oidc_jwks_refetch_min_seconds,
+                               fetch_timeout=settings.oidc_fetch_timeout)
+        people = PeopleCache(person, ttl=settings.person_cache_ttl_seconds,
+                             fallback_ttl=settings.person_cache_fallback_ttl_seconds,
+                             stale=settings.person_cache_stale_seconds, max_entries=settings.person_cache_max_entries)
+    feed = KeyEventFeed(settings, keys, people)
     keys.feed_live = feed.live
+    if people is not None:
+        people.feed_live = feed.live
     upstream = create_upstream(settings.upstream_client, settings.upstream_limits)
     gate = proxy.Gate(
         settings=settings, upstream=upstream, keys=keys,
         per_key=TokenBuckets(settings.rate_limit_key_per_second, settings.rate_limit_key_burst),
         per_client=TokenBuckets(settings.rate_limit_client_per_second, settings.rate_limit_client_burst),
         public=TokenBuckets(settings.rate_limit_public_per_minute / 60.0, settings.rate_limit_public_burst),
+        tokens=tokens, people=people,
     )
     contract = ContractCache(client, settings.upstreams, settings.openapi_cache_seconds, settings.openapi_fetch_timeout)
     app.state.settings = settings
@@ -268,6 +317,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.keys = keys
     app.state.feed = feed
     app.state.gate = gate
+    app.state.tokens = tokens
+    app.state.people = people
+    app.state.clock = clock
     app.state.contract = contract
 
     # Proxied calls skip FastAPI's routing and dependency resolution, which cost the
@@ -302,6 +354,24 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         # The key feed is reported, not required: without it keys are re-checked every couple of seconds.
         body = {"status": "ready" if ok else "not ready", "checks": checks, "key_events_live": feed.live()}
         return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/auth/config", include_in_schema=False)
+    async def auth_config():
+        """What a store app or the dashboard needs to sign staff in (public)."""
+        if tokens is None:
+            return problem(404, "staff sign-in is not configured on this gateway (GATEWAY_OIDC_ISSUER); "
+                           "callers use API keys", instance="/auth/config")
+        try:
+            provider = await tokens.provider()
+        except SignInUnavailable as exc:
+            log.warning("sign-in provider unavailable for /auth/config", error=str(exc))
+            return problem(503, "the sign-in provider cannot be reached right now", instance="/auth/config",
+                           headers={"Retry-After": "5"})
+        return JSONResponse({
+            "issuer": provider.issuer, "client_id": settings.oidc_client_id, "audience": settings.oidc_audience,
+            "authorization_endpoint": provider.authorization_endpoint, "token_endpoint": provider.token_endpoint,
+            "end_session_endpoint": provider.end_session_endpoint, "scopes": settings.oidc_scopes.split(),
+        }, headers={"Cache-Control": "public, max-age=300"})
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics():

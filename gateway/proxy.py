@@ -24,9 +24,11 @@ from services.common.logging import get_logger
 from services.common.permissions import allowed, area_for
 
 from .keys import KeyCache, NetworkUnavailable, well_formed
+from .people import PeopleCache, StoreNotChosen, acting_as
 from .problems import problem, too_many
 from .ratelimit import TokenBuckets
 from .settings import SERVICES, GatewaySettings
+from .tokens import SignInUnavailable, TokenRefused, TokenVerifier
 from .upstream import CONNECT, NO_ANSWER, TIMEOUT, Upstream, UpstreamFailure
 
 log = get_logger(__name__)
@@ -64,6 +66,9 @@ class Gate:
     per_key: TokenBuckets
     per_client: TokenBuckets
     public: TokenBuckets
+    # Staff sign-in; None when no OpenID Connect provider is configured.
+    tokens: TokenVerifier | None = None
+    people: PeopleCache | None = None
 
     def __post_init__(self) -> None:
         self.secret = self.settings.identity_secret.encode()
@@ -166,7 +171,7 @@ async def handle(gate: Gate, call: Call) -> Response | Answer:
                 REFUSED.labels("rate_public").inc()
                 return too_many("too many applications from this address", wait, instance=instance, limit="public")
     else:
-        outcome = await authenticate(gate, call.header(b"authorization"), instance)
+        outcome = await authenticate(gate, call.header(b"authorization"), instance, call.headers)
         if isinstance(outcome, Response):
             return outcome
         principal = outcome
@@ -180,7 +185,7 @@ async def handle(gate: Gate, call: Call) -> Response | Answer:
         wait = gate.per_key.take(principal.id)
         if wait:
             REFUSED.labels("rate_key").inc()
-            return too_many("too many requests for this API key", wait, instance=instance, limit="key")
+            return too_many("too many requests for this API key or person", wait, instance=instance, limit="key")
 
     call.scope["state"]["principal_id"] = principal.id
     body = await read_body(call.receive, settings.max_body_bytes)
@@ -191,15 +196,20 @@ async def handle(gate: Gate, call: Call) -> Response | Answer:
     return await forward(gate, call, principal, body)
 
 
-async def authenticate(gate: Gate, header: str | None, instance: str) -> Principal | Response:
+async def authenticate(gate: Gate, header: str | None, instance: str,
+                       headers: dict[bytes, bytes] | None = None) -> Principal | Response:
     if not header:
         REFUSED.labels("no_key").inc()
-        return problem(401, "an API key is required: send Authorization: Bearer <key>", instance=instance)
+        return problem(401, "an API key or access token is required: send Authorization: Bearer <key or token>",
+                       instance=instance)
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
+    # An access token is a JWT (three dot-separated parts); API keys start "ak_".
+    if not token.startswith("ak_") and token.count(".") == 2 and scheme.lower() == "bearer":
+        return await sign_in(gate, token, instance, headers or {})
     if scheme.lower() != "bearer" or not well_formed(token):
         REFUSED.labels("bad_key").inc()
-        return problem(401, "malformed Authorization header: expected Bearer <key>", instance=instance)
+        return problem(401, "malformed Authorization header: expected Bearer <key or token>", instance=instance)
     try:
         info, _source = await gate.keys.resolve(token)
     except NetworkUnavailable:
@@ -230,6 +240,46 @@ async def authenticate(gate: Gate, header: str | None, instance: str) -> Princip
 
 # The same key's principal on every request: built (and its name percent-encoded) once.
 _principals: dict[tuple[str, str, str | None, str | None, str], Principal] = {}
+
+
+async def sign_in(gate: Gate, token: str, instance: str, headers: dict[bytes, bytes]) -> Principal | Response:
+    """A person signed in through the provider: the token verified, the person looked up in
+    the staff directory, and the store they act for chosen (X-Store-Id)."""
+    if gate.tokens is None or gate.people is None:
+        REFUSED.labels("no_signin").inc()
+        return problem(401, "access tokens are not accepted here: this gateway has no sign-in provider "
+                       "configured (GATEWAY_OIDC_ISSUER); use an API key", instance=instance)
+    try:
+        claims = await gate.tokens.verify(token)
+    except TokenRefused as exc:
+        REFUSED.labels("bad_token").inc()
+        return problem(401, f"access token refused: {exc}", instance=instance)
+    except SignInUnavailable as exc:
+        REFUSED.labels("signin_unavailable").inc()
+        log.warning("access token cannot be checked", error=str(exc))
+        return problem(503, "the access token cannot be checked right now; try again shortly", instance=instance,
+                       headers={"Retry-After": "5"})
+    person_id: str = claims["person_id"]
+    try:
+        person, _source = await gate.people.resolve(person_id)
+    except NetworkUnavailable:
+        REFUSED.labels("people_unavailable").inc()
+        return problem(503, "the staff directory cannot be asked right now; try again shortly", instance=instance,
+                       headers={"Retry-After": "5"})
+    if not person.active:
+        REFUSED.labels("person_inactive").inc()
+        detail = "you have left the group" if person.found else "you are not in the staff directory"
+        return problem(401, f"sign-in refused: {detail}", instance=instance, person_id=person_id)
+    wanted = headers.get(b"x-store-id")
+    try:
+        role, store_id = acting_as(person, wanted.decode("latin-1").strip() if wanted else None)
+    except StoreNotChosen as exc:
+        REFUSED.labels("store_not_chosen").inc()
+        return problem(exc.status, exc.detail, instance=instance, **exc.extra)
+    # The provider's session (sid), or the token itself (jti) where it names none.
+    session = claims.get("sid") or claims.get("jti") or ""
+    return Principal(id=person.id, role=role, store_id=store_id, name=header_safe(person.name),
+                     credential="token:" + header_safe(str(session)[:128]))
 
 
 async def read_body(receive: Receive, limit: int) -> bytes | None:

@@ -4,8 +4,9 @@ PLATFORM_ENV) come from PlatformSettings."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from services.common.settings import PlatformSettings
@@ -49,7 +50,27 @@ class GatewaySettings(PlatformSettings):
     key_cache_stale_seconds: float = 600.0
     key_cache_max_entries: int = 100_000
     introspect_timeout: float = 2.0
-    key_events: bool = True  # consume network.events to invalidate cached keys
+    key_events: bool = True  # consume network.events to invalidate cached keys (and refresh cached people)
+
+    # Staff sign-in: access tokens of the group's OpenID Connect provider beside API keys.
+    # Without an issuer, tokens are refused (401) and API keys work as ever.
+    oidc_issuer: str | None = None
+    oidc_audience: str = "aftersales-api"
+    # The store apps' and HQ dashboard's public client (authorization code + PKCE), for /auth/config.
+    oidc_client_id: str = "hq-dashboard"
+    oidc_scopes: str = "openid profile"
+    # Clocks of the provider and the gateway may disagree by this much (exp, nbf, iat).
+    oidc_leeway_seconds: int = 30
+    # Signing keys are fetched again after this long, and at once for a key id we do not
+    # know (the provider rotated its keys), but at most once per `oidc_jwks_refetch_min_seconds`.
+    oidc_jwks_ttl_seconds: float = 600.0
+    oidc_jwks_refetch_min_seconds: float = 10.0
+    oidc_fetch_timeout: float = 5.0
+    # The signed-in people of the staff directory, cached as keys are (gateway/people.py).
+    person_cache_ttl_seconds: float = 30.0
+    person_cache_fallback_ttl_seconds: float = 2.0
+    person_cache_stale_seconds: float = 600.0
+    person_cache_max_entries: int = 100_000
 
     # Token buckets: rate is tokens per second, burst the bucket size.
     rate_limit_key_per_second: float = 20.0
@@ -83,6 +104,25 @@ class GatewaySettings(PlatformSettings):
                 return json.loads(value)
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
+
+    @field_validator("oidc_issuer", mode="before")
+    @classmethod
+    def _no_empty_issuer(cls, value):
+        # GATEWAY_OIDC_ISSUER= (set but empty) means no provider, as unset does.
+        return value or None
+
+    @model_validator(mode="after")
+    def _issuer_over_tls(self):
+        issuer = self.oidc_issuer
+        if issuer is not None:
+            url = urlsplit(issuer)
+            if url.scheme not in ("https", "http") or not url.hostname:
+                raise ValueError(f"GATEWAY_OIDC_ISSUER must be an http(s) URL, got {issuer!r}")
+            # Tokens and keys from a provider reached in clear could be anyone's.
+            if self.env == "production" and url.scheme != "https" and url.hostname not in ("127.0.0.1", "::1",
+                                                                                           "localhost"):
+                raise ValueError("GATEWAY_OIDC_ISSUER must be https in production (http only on loopback)")
+        return self
 
     @property
     def upstream_limits(self) -> UpstreamLimits:

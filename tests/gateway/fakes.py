@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from gateway.main import create_app
 from gateway.settings import GatewaySettings
+from services.common.clock import Clock
 from services.common.identity import IdentityError, verify
 from tests.gateway.servers import Served
 
@@ -91,13 +92,39 @@ def echo_app(service: str, delays: dict[str, float] | None = None) -> Starlette:
 
 
 class FakeNetwork:
-    """network's introspection, with keys the test declares."""
+    """network's introspection, with keys the test declares, and its staff directory's
+    GET /v1/people/{id}, with the people the test declares."""
 
     def __init__(self, delays: dict[str, float] | None = None) -> None:
         self.keys: dict[str, dict] = {}
+        self.people: dict[str, dict] = {}
         self.introspections = 0
+        self.person_lookups = 0
         self.app = echo_app("network", delays)
         self.app.router.routes.insert(0, Route("/v1/internal/introspect", self._introspect, methods=["POST"]))
+        self.app.router.routes.insert(0, Route("/v1/people/{person_id}", self._person, methods=["GET"]))
+
+    def add_person(self, person_id: str, name: str, assignments: dict[str, str], *, status: str = "active",
+                   **extra: Any) -> dict:
+        """A person as network's directory answers it: `assignments` maps store to role."""
+        self.people[person_id] = person = {
+            "id": person_id, "employee_no": f"E{len(self.people):04d}", "name": name, "phone": "13800138000",
+            "status": status, "assignments": [{"store_id": s, "role": r, "assigned_at": "2026-01-05T08:00:00Z"}
+                                              for s, r in assignments.items()], **extra}
+        return person
+
+    async def _person(self, request: Request) -> Response:
+        try:
+            principal = verify(request.headers, SECRET)
+        except IdentityError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=401)
+        if principal.role != "system":
+            return JSONResponse({"detail": "system only"}, status_code=403)
+        self.person_lookups += 1
+        person = self.people.get(request.path_params["person_id"])
+        if person is None:
+            return JSONResponse({"status": 404, "detail": "person not found"}, status_code=404)
+        return JSONResponse(person)
 
     def add_key(self, token: str, key_id: str, role: str, store_id: str | None = None, name: str = "",
                 active: bool = True, reason: str | None = None) -> str:
@@ -186,10 +213,10 @@ class Rig:
 
 
 @asynccontextmanager
-async def gateway(*, own: dict[str, str] | None = None, **overrides) -> AsyncIterator[Rig]:
+async def gateway(*, own: dict[str, str] | None = None, clock: Clock | None = None, **overrides) -> AsyncIterator[Rig]:
     """The gateway in this process, its upstream client (the production one unless
     `upstream_client` says otherwise) forwarding over real sockets to stand-ins served by
-    uvicorn; `own` names services the test serves itself, by URL."""
+    uvicorn; `own` names services the test serves itself, by URL; `clock` is its wall clock."""
     own = own or {}
     delays: dict[str, float] = {}
     network = FakeNetwork(delays)
@@ -198,7 +225,7 @@ async def gateway(*, own: dict[str, str] | None = None, **overrides) -> AsyncIte
     await services.start()
     try:
         urls = {f"{s}_url": own.get(s) or services.url(s) for s in apps}
-        app = create_app(settings(**{**urls, **overrides}))
+        app = create_app(settings(**{**urls, **overrides}), clock=clock)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app, client=(CLIENT_ADDRESS, 40000))
             async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
