@@ -286,3 +286,50 @@ async def test_every_number_in_a_body_has_an_upper_bound_a_column_can_hold(servi
             if most is None or most > cap:
                 unbounded.append(f"{method} {template} {leaf.name}: maximum {most}, at most {cap}")
     assert not unbounded, f"{service.name}:\n" + "\n".join(unbounded)
+
+
+# ---- sums past a column, from bodies that are otherwise right ---------------------------
+
+@asynccontextmanager
+async def one_service(name: str, migrated_database):
+    async with service_on(name, migrated_database(SERVICES[name][1].migrations_dir, f"hostile_{name}")) as s:
+        yield s
+
+
+async def test_a_purchase_order_adding_up_past_an_integer_of_fen_is_kept_whole(migrated_database):
+    # Three lines of 10,000,000 CNY each: 30,000,000 CNY, past the 21,474,836.47 CNY an INTEGER of fen holds.
+    lines = [{"part_no": part_no, "qty": 10_000, "unit_cost_fen": 100_000}
+             for part_no in ("XB-15400-001", "XB-08880-430", "XB-17220-010")]
+    async with one_service("workshop", migrated_database) as workshop:
+        clerk = workshop.headers("parts_clerk", workshop.store_id)
+        r = await workshop.client.post("/v1/purchase-orders", json={"lines": lines}, headers=clerk)
+        assert r.status_code == 201, r.text
+        assert r.json()["total_fen"] == 3_000_000_000
+        assert (await workshop.client.get(f"/v1/purchase-orders/{r.json()['id']}", headers=clerk)
+                ).json()["total_fen"] == 3_000_000_000
+
+        one_more_fen = {"lines": [{"part_no": "XB-15400-001", "qty": 10_000, "unit_cost_fen": 100_001}]}
+        r = await workshop.client.post("/v1/purchase-orders", json=one_more_fen, headers=clerk)
+        assert r.status_code == 422 and _named(r, "lines.0"), r.text
+
+
+async def test_a_repair_order_line_past_ten_million_cny_or_a_thousand_hours_is_422_naming_the_field(
+        migrated_database):
+    from tests.reception import factories
+
+    async with one_service("reception", migrated_database) as reception:
+        advisor = reception.headers("service_advisor", reception.store_id)
+        r = await reception.client.post("/v1/repair-orders", json=factories.check_in(), headers=advisor)
+        assert r.status_code == 201, r.text
+        lines = f"/v1/repair-orders/{r.json()['id']}/lines"
+
+        cases = {
+            "unit_price_fen": factories.part(quantity="11", unit_price_fen=100_000_000),  # 11,000,000 CNY
+            "quantity": factories.labour(quantity="1000.5"),
+        }
+        for field, line in cases.items():
+            r = await reception.client.post(lines, json=line, headers=advisor)
+            assert r.status_code == 422 and _named(r, field), (field, r.text)
+        at_most = await reception.client.post(lines, json=factories.part(quantity="10", unit_price_fen=100_000_000),
+                                              headers=advisor)
+        assert at_most.status_code == 201 and at_most.json()["lines"][-1]["amount_fen"] == 1_000_000_000, at_most.text
