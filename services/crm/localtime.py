@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.common import reference
 from services.common.clock import add_months
 from services.common.errors import ValidationFailed
+from services.common.inputs import EARLIEST, LATEST
 from services.common.stores import store_zone
 from services.common.tables import KnownStore
 
@@ -80,7 +81,8 @@ class Period:
         return local_midnight(self.first_day, zone), local_midnight(self.end_day, zone)
 
 
-YEARS = range(1970, 9999)  # beyond these, UTC conversions of the store's days overflow
+# The platform's dates (services.common.inputs); far beyond them UTC conversions of the store's days overflow.
+YEARS = range(EARLIEST.year, LATEST.year + 1)
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 

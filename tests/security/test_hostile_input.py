@@ -333,3 +333,17 @@ async def test_a_repair_order_line_past_ten_million_cny_or_a_thousand_hours_is_4
         at_most = await reception.client.post(lines, json=factories.part(quantity="10", unit_price_fen=100_000_000),
                                               headers=advisor)
         assert at_most.status_code == 201 and at_most.json()["lines"][-1]["amount_fen"] == 1_000_000_000, at_most.text
+
+
+async def test_crm_report_periods_far_from_today_are_422_naming_the_period(migrated_database):
+    periods = {"weekly": ("week", ("0001-W01", "1969-W52", "2101-W01", "9998-W52", "9999-W52")),
+               "monthly": ("month", ("0001-01", "1969-12", "2101-01", "9998-12", "9999-12"))}
+    async with one_service("crm", migrated_database) as crm:
+        manager = crm.headers("store_manager", crm.store_id)
+        for kind, (name, labels) in periods.items():
+            for label in labels:
+                r = await crm.client.get(f"/v1/reports/{kind}", params={name: label, "fresh": "true"}, headers=manager)
+                assert r.status_code == 422 and _named(r, name), (kind, label, r.text)
+            r = await crm.client.get(f"/v1/reports/{kind}", params={name: labels[0].replace("0001", "2026")},
+                                     headers=manager)
+            assert r.status_code == 200, r.text
