@@ -36,6 +36,16 @@ class ScheduledJob:
 
 
 @dataclass
+class ConsumerGroup:
+    """Event types a service applies in a consumer group of their own (`<service>.<name>`), so
+    that what their handlers wait for (network's identity provider) holds back nothing else.
+    Their dead letters and a test's `deliver` go through the app's handlers as all others do."""
+
+    name: str
+    handlers: EventHandlers
+
+
+@dataclass
 class ServiceSpec:
     name: str
     title: str
@@ -47,6 +57,7 @@ class ServiceSpec:
     description: str = ""
     # Runs once after migrations, before serving (e.g. network's bootstrap key).
     startup: Callable[[ServiceRuntime], Awaitable[None]] | None = None
+    consumer_groups: Sequence[ConsumerGroup] = ()
 
 
 @dataclass
@@ -56,6 +67,7 @@ class ServiceRuntime:
     clock: Clock
     relay: OutboxRelay | None = None
     consumer: EventConsumer | None = None
+    group_consumers: list[EventConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -72,6 +84,10 @@ def create_service_app(
     handlers = EventHandlers()
     handlers.include(store_handlers)
     handlers.include(spec.handlers)
+    grouped: set[str] = set()
+    for group in spec.consumer_groups:
+        handlers.include(group.handlers)
+        grouped.update(group.handlers.handlers)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -82,12 +98,17 @@ def create_service_app(
             await spec.startup(runtime)
         if role in ("worker", "all"):
             runtime.relay = OutboxRelay(runtime.db, settings)
-            runtime.consumer = EventConsumer(runtime.db, settings, handlers)
+            runtime.consumer = EventConsumer(runtime.db, settings,
+                                             handlers.subset(t for t in handlers.handlers if t not in grouped))
+            runtime.group_consumers = [
+                EventConsumer(runtime.db, settings, handlers.subset(group.handlers.handlers), group=group.name)
+                for group in spec.consumer_groups]
             app.state.consumer = runtime.consumer
 
             async def start_workers():
                 await ensure_topics_with_retry(settings, runtime.stop)
-                await asyncio.gather(runtime.relay.run(runtime.stop), runtime.consumer.run(runtime.stop))
+                await asyncio.gather(runtime.relay.run(runtime.stop), runtime.consumer.run(runtime.stop),
+                                     *(consumer.run(runtime.stop) for consumer in runtime.group_consumers))
 
             runtime.tasks.append(asyncio.create_task(start_workers(), name=f"{spec.name}-events"))
             for job in spec.scheduled:

@@ -5,14 +5,16 @@ recorded in the inbox in one database transaction (the events a fetch brought sh
 transaction, all or none, falling back to one by one); offsets are committed only after
 that. Redelivery therefore changes nothing. Handler failures retry with backoff; an
 event that keeps failing (or cannot be parsed) goes to `<topic>.dlq` with the error and
-the consumer moves on. An unreachable database is waited out, never dead-lettered."""
+the consumer moves on. An unreachable database, or a provider a handler needs (its handler
+raises a ConnectionError), is waited out, never dead-lettered; a stop meanwhile leaves the
+event to the next start."""
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import functools
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -103,6 +105,12 @@ class EventHandlers:
     def bound(self, context: HandlerContext[Any]) -> EventHandlers:
         """These handlers, given `context` when they run."""
         return EventHandlers(dict(self.handlers), dict(self.prefetchers), context)
+
+    def subset(self, event_types: Iterable[str]) -> EventHandlers:
+        """The handlers of these event types only, run with the same context."""
+        wanted = set(event_types)
+        return EventHandlers({t: h for t, h in self.handlers.items() if t in wanted},
+                             {t: p for t, p in self.prefetchers.items() if t in wanted}, self.context)
 
     def running_context(self) -> HandlerContext[Any]:
         if self.context is None:
@@ -228,11 +236,17 @@ async def _handle(session: AsyncSession, handler: Handler, envelope: CloudEvent,
 
 
 class EventConsumer:
-    def __init__(self, db: Database, settings: PlatformSettings, handlers: EventHandlers) -> None:
+    """`group` names a consumer group of the service's own besides its main one
+    (`<service>.<group>`), for events whose handlers wait on something the others do not."""
+
+    def __init__(self, db: Database, settings: PlatformSettings, handlers: EventHandlers, *,
+                 group: str | None = None) -> None:
         self.db = db
         self.settings = settings
         self.handlers = handlers
         self.topics = sorted(settings.topic(s) for s in handlers.services)
+        self.group_id = settings.consumer_group + (f".{group}" if group else "")
+        self.client_id = f"{settings.service_name}-consumer" + (f"-{group}" if group else "")
         self.applied = 0
         self.duplicates = 0
         self.dead_lettered = 0
@@ -243,8 +257,8 @@ class EventConsumer:
         return AIOKafkaConsumer(
             *self.topics,
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
-            group_id=self.settings.consumer_group,
-            client_id=f"{self.settings.service_name}-consumer",
+            group_id=self.group_id,
+            client_id=self.client_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=500,
@@ -354,8 +368,13 @@ class EventConsumer:
                 self._count(record, envelope, await apply_event(self.db, self.handlers, envelope, record.topic))
                 return
             except Exception as exc:
-                if is_connection_error(exc) and not stop.is_set():
-                    log.warning("database unreachable, waiting", error=repr(exc), event_id=envelope.id)
+                if is_connection_error(exc):
+                    if stop.is_set():
+                        # Stopping while the database (or a provider a handler needs) is away: the
+                        # event stays unapplied and its offset uncommitted, so it is applied after the
+                        # restart instead of being dead-lettered by the retries below.
+                        raise
+                    log.warning("database or provider unreachable, waiting", error=repr(exc), event_id=envelope.id)
                     await asyncio.sleep(min(delay, 5.0))
                     delay = min(delay * 2, 5.0)
                     attempt -= 1

@@ -1,16 +1,22 @@
 """Events network handles (besides the store registry every service keeps): reception's
-closed repair orders for warranty claims, and every event that feeds an HQ KPI."""
+closed repair orders for warranty claims, every event that feeds an HQ KPI, and, in a
+consumer group of their own (`accounts`), its own staff directory's changes, which it pushes to
+the group's identity provider: while the provider is away only they wait."""
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.consumer import EventHandlers, HandlerContext
+from services.common.events.catalogue.network import PersonAssignmentsChanged, PersonLeft, PersonRegistered
 from services.common.events.catalogue.reception import RepairOrderDelivered, RepairOrderSettled
 from services.common.events.envelope import CloudEvent, Event
 from services.network.kpis.projection import KPI_EVENT_TYPES, project
+from services.network.people import service as people
 from services.network.repair_orders import service as repair_orders
 from services.network.settings import NetworkSettings
 
 handlers = EventHandlers()
+account_handlers = EventHandlers()
 CLOSED_ORDER_TYPES = ("reception.repair_order.settled", "reception.repair_order.delivered")
+PERSON_EVENT_TYPES = ("network.person.registered", "network.person.assignments_changed", "network.person.left")
 
 
 @handlers.on(*CLOSED_ORDER_TYPES)
@@ -24,3 +30,9 @@ async def closed_repair_order(session: AsyncSession, event: RepairOrderSettled |
 async def kpi_event(session: AsyncSession, event: Event, envelope: CloudEvent,
                     ctx: HandlerContext[NetworkSettings]) -> None:
     await project(session, event, envelope)
+
+
+@account_handlers.on(*PERSON_EVENT_TYPES)
+async def person_changed(session: AsyncSession, event: PersonRegistered | PersonAssignmentsChanged | PersonLeft,
+                         envelope: CloudEvent, ctx: HandlerContext[NetworkSettings]) -> None:
+    await people.push_account(session, ctx.settings.provider_admin, event.person_id)

@@ -2,14 +2,15 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 
-from services.common.app import Role, ServiceRuntime, ServiceSpec, create_service_app
+from services.common.app import ConsumerGroup, Role, ServiceRuntime, ServiceSpec, create_service_app
 from services.common.clock import Clock
 from services.common.errors import problem_response
+from services.common.logging import get_logger
 from services.network.applications import router as applications
 from services.network.applications.service import ApplicationRateLimited, SubmissionLimiter
 from services.network.audits import router as audits
 from services.network.claims import router as claims
-from services.network.events import handlers
+from services.network.events import account_handlers, handlers
 from services.network.keys import router as keys
 from services.network.keys.service import ensure_bootstrap_key
 from services.network.kpis import router as kpis
@@ -38,7 +39,9 @@ spec = ServiceSpec(
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
     startup=_startup,
+    consumer_groups=[ConsumerGroup("accounts", account_handlers)],
 )
+log = get_logger(__name__)
 
 
 async def _rate_limited(request: Request, exc: ApplicationRateLimited):
@@ -48,6 +51,8 @@ async def _rate_limited(request: Request, exc: ApplicationRateLimited):
 def create_app(settings: NetworkSettings | None = None, *, role: Role = "all", clock: Clock | None = None) -> FastAPI:
     settings = settings or NetworkSettings()
     app = create_service_app(spec, settings, role=role, clock=clock)
+    if settings.provider_admin is None:
+        log.info("staff accounts are not provisioned and sign-ins cannot be issued: NETWORK_OIDC_ADMIN_URL is unset")
     app.state.application_limiter = SubmissionLimiter(settings.application_rate_limit,
                                                       settings.application_rate_window_seconds)
     app.state.kpi_broadcaster = KpiBroadcaster(settings.kpi_stream_queue_size)

@@ -1,7 +1,8 @@
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.common.settings import PlatformSettings
+from services.network.people.accounts import PROVISIONING_CLIENT_ID, REALM, ProviderAdmin
 
 
 class NetworkSettings(PlatformSettings):
@@ -21,3 +22,26 @@ class NetworkSettings(PlatformSettings):
     # Per subscriber of /v1/kpis/stream: changes waiting to be sent before the subscriber is
     # told to reload instead (a slow client never holds the projection back).
     kpi_stream_queue_size: int = Field(default=256, ge=1)
+    # Staff accounts at the group's OpenID Connect provider (Keycloak), kept from the staff
+    # directory. The provider's server (http://host:port, without /realms/...); unset: accounts
+    # are not provisioned and sign-ins cannot be issued.
+    oidc_admin_url: str | None = None
+    oidc_realm: str = REALM
+    oidc_client_id: str = PROVISIONING_CLIENT_ID
+    oidc_client_secret: SecretStr | None = None
+    oidc_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _provider(self):
+        if self.oidc_admin_url and not self.oidc_client_secret:
+            raise ValueError("NETWORK_OIDC_ADMIN_URL is set without NETWORK_OIDC_CLIENT_SECRET, the provisioning "
+                             "client's secret")
+        return self
+
+    @property
+    def provider_admin(self) -> ProviderAdmin | None:
+        """Where staff accounts are provisioned, or None when that is off."""
+        if not self.oidc_admin_url or self.oidc_client_secret is None:
+            return None
+        return ProviderAdmin(self.oidc_admin_url, self.oidc_client_secret.get_secret_value(), realm=self.oidc_realm,
+                             client_id=self.oidc_client_id, timeout_seconds=self.oidc_timeout_seconds)

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.common.events.catalogue.network import StoreActivated, StoreCreated, StoreSuspended
+from services.network.events import PERSON_EVENT_TYPES
 from tests.network import factories as f
 from tests.network.factories import T0, labour, part
 from tests.support.events import deliver
@@ -52,7 +53,9 @@ async def snapshot(app) -> dict:
 
 
 def test_every_handled_event_type_has_a_sample(client):
-    assert set(SAMPLES) == set(client.app.state.handlers.handlers)
+    # The staff directory's own events change accounts at the identity provider, not tables here:
+    # given twice against a real Keycloak in test_people_accounts_keycloak.py.
+    assert set(SAMPLES) | set(PERSON_EVENT_TYPES) == set(client.app.state.handlers.handlers)
 
 
 @pytest.mark.parametrize("event_type", sorted(SAMPLES))

@@ -78,7 +78,7 @@ async def test_hq_registers_a_person_with_a_role_in_each_of_two_stores_and_says_
     [event] = await events(client, "network.person.registered")
     assert (event["subject"], event.get("storeid")) == (person["id"], None)
     assert event["data"] == {
-        "person_id": person["id"], "employee_no": "SH-0042", "name": "王芳", "status": "active",
+        "person_id": person["id"], "employee_no": "SH-0042", "name": "王芳", "status": "active", "hq_role": None,
         "assignments": sorted([{"store_id": store_a["id"], "role": "service_advisor"},
                                {"store_id": store_b["id"], "role": "store_manager"}], key=lambda a: a["store_id"]),
         "registered_by": "hq-admin-1", "registered_at": event["data"]["registered_at"],
@@ -356,3 +356,101 @@ async def test_the_new_roles_get_what_the_matrix_says_from_the_service(client, h
     assert (await region.get(f"/v1/stores/{store_a['id']}")).status_code == 200
     assert (await region.post("/v1/claims/x/decision", json={"decision": "approve", "note": ""})).status_code == 403
     assert (await staff(client, "service_manager", store_a).get("/v1/kpis")).status_code == 200
+
+
+# ---- HQ staff ---------------------------------------------------------------------
+
+async def test_hq_staff_are_registered_with_an_hq_role_and_no_store_and_only_hq_sees_them(client, hq, store_a):
+    analyst = await register(hq, hq_role="hq_analyst", name="赵敏", employee_no="HQ-0007")
+    assert (analyst["hq_role"], analyst["assignments"], analyst["status"]) == ("hq_analyst", [], "active")
+    both = await register(hq, (store_a, "store_manager"), hq_role="region_manager")
+    assert (both["hq_role"], roles(both)) == ("region_manager", {store_a["id"]: "store_manager"})
+
+    [event, _] = await events(client, "network.person.registered")
+    assert (event["data"]["hq_role"], event["data"]["assignments"]) == ("hq_analyst", [])
+    # HQ sees them; a store sees its own people only, with the HQ role they hold.
+    assert (await Caller(client, "region_manager").get(f"/v1/people/{analyst['id']}")).status_code == 200
+    manager_a = staff(client, "store_manager", store_a)
+    assert (await manager_a.get(f"/v1/people/{analyst['id']}")).status_code == 404
+    assert (await manager_a.get(f"/v1/people/{both['id']}")).json()["hq_role"] == "region_manager"
+
+
+async def test_only_an_hq_admin_gives_or_takes_an_hq_role(client, hq, store_a):
+    manager_a = staff(client, "store_manager", store_a)
+    refused = await manager_a.post("/v1/people", json=person_body([(store_a["id"], "technician")],
+                                                                  hq_role="hq_admin"))
+    assert refused.status_code == 403 and refused.json()["field"] == "hq_role"
+    person = await register(manager_a, (store_a, "service_advisor"))
+    url = f"/v1/people/{person['id']}/assignments"
+    own_store = [{"store_id": store_a["id"], "role": "service_advisor"}]
+    promoted_by_store = await put(manager_a, url, {"assignments": own_store, "hq_role": "hq_admin", "reason": "x"})
+    assert promoted_by_store.status_code == 403 and promoted_by_store.json()["field"] == "hq_role"
+
+    promoted = await put(hq, url, {"assignments": own_store, "hq_role": "region_manager", "reason": "East region"})
+    assert promoted.status_code == 200, promoted.text
+    assert (promoted.json()["hq_role"], promoted.json()["version"]) == ("region_manager", 2)
+    [changed] = await events(client, "network.person.assignments_changed")
+    assert changed["data"]["hq_role"] == "region_manager"
+    # Left out of the body, the HQ role stays; null takes it away.
+    kept = await put(manager_a, url, {"assignments": [{"store_id": store_a["id"], "role": "cashier"}],
+                                      "reason": "front desk"})
+    assert (kept.status_code, kept.json()["hq_role"]) == (200, "region_manager")
+    taken = await put(hq, url, {"assignments": [{"store_id": store_a["id"], "role": "cashier"}], "hq_role": None,
+                                "reason": "back to the store"})
+    assert (taken.status_code, taken.json()["hq_role"]) == (200, None)
+
+
+async def test_a_person_keeps_a_store_or_an_hq_role_until_they_leave(client, hq, store_a, store_b):
+    nothing = await hq.post("/v1/people", json={k: v for k, v in person_body([]).items() if k != "assignments"})
+    assert nothing.status_code == 422 and problem_fields(nothing) == {"assignments"}
+    advisor = await register(hq, (store_a, "service_advisor"))
+    emptied = await put(staff(client, "store_manager", store_a), f"/v1/people/{advisor['id']}/assignments",
+                        {"assignments": [], "reason": "gone"})
+    assert emptied.status_code == 422 and problem_fields(emptied) == {"assignments"}
+    analyst = await register(hq, hq_role="hq_analyst")
+    unroled = await put(hq, f"/v1/people/{analyst['id']}/assignments",
+                        {"assignments": [], "hq_role": None, "reason": "x"})
+    assert unroled.status_code == 422 and problem_fields(unroled) == {"assignments"}
+    # With an HQ role a person may have no store: the store takes its own assignment off.
+    regional = await register(hq, (store_a, "store_manager"), hq_role="region_manager")
+    off_store = await put(staff(client, "store_manager", store_a), f"/v1/people/{regional['id']}/assignments",
+                          {"assignments": [], "reason": "region only"})
+    assert off_store.status_code == 200 and off_store.json()["assignments"] == []
+    assert (await hq.get(f"/v1/people/{regional['id']}")).json()["hq_role"] == "region_manager"
+    # A store records no leave for someone with an HQ role: HQ does.
+    cover = await register(hq, (store_b, "technician"), hq_role="hq_analyst")
+    assert (await staff(client, "store_manager", store_b).post(f"/v1/people/{cover['id']}/leave")).status_code == 403
+    assert (await hq.post(f"/v1/people/{cover['id']}/leave")).status_code == 200
+
+
+# ---- sign-in ----------------------------------------------------------------------
+# Against a real identity provider: tests/network/test_people_accounts_keycloak.py.
+
+async def test_a_sign_in_is_issued_by_an_hq_admin_or_the_manager_of_the_persons_only_store(
+        client, hq, store_a, store_b):
+    advisor = await register(hq, (store_a, "service_advisor"))
+    url = f"/v1/people/{advisor['id']}/sign-in"
+    for caller in (staff(client, "service_manager", store_a), staff(client, "service_advisor", store_a)):
+        refused = await caller.post(url)
+        assert refused.status_code == 403, (caller.role, refused.text)
+    assert (await Caller(client, "hq_analyst").post(url)).status_code == 403
+    assert (await staff(client, "store_manager", store_b).post(url)).status_code == 404
+    # A password opens every desk the person holds: HQ's to give when they work elsewhere too.
+    two_stores = await register(hq, (store_a, "technician"), (store_b, "technician"))
+    with_hq = await register(hq, (store_a, "technician"), hq_role="hq_analyst")
+    for person in (two_stores, with_hq):
+        refused = await staff(client, "store_manager", store_a).post(f"/v1/people/{person['id']}/sign-in")
+        assert refused.status_code == 403, refused.text
+    # Allowed, but this platform has no identity provider configured: 503 saying so.
+    for caller in (hq, staff(client, "store_manager", store_a)):
+        off = await caller.post(url)
+        assert off.status_code == 503 and "NETWORK_OIDC_ADMIN_URL" in off.json()["detail"], off.text
+    assert (await hq.post(f"/v1/people/{advisor['id']}/leave")).status_code == 200
+    left = await hq.post(url)
+    assert left.status_code == 409 and left.json()["current_state"] == "left"
+
+
+async def test_a_sign_in_refuses_an_idempotency_key_since_its_answer_is_kept_nowhere(client, hq, store_a):
+    advisor = await register(hq, (store_a, "service_advisor"))
+    keyed = await hq.post(f"/v1/people/{advisor['id']}/sign-in", headers={"Idempotency-Key": "k-1"})
+    assert keyed.status_code == 422 and problem_fields(keyed) == {"Idempotency-Key"}

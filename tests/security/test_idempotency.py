@@ -78,6 +78,17 @@ class Checked:
         self.routes.add(route)
         return first.json()
 
+    def refused(self, http: httpx.Client, url: str) -> None:
+        """A route whose answer may not be stored to replay (a one-time password): a key is a
+        422 naming the header, and is not remembered, so the same key is refused again."""
+        route = self.route(url)
+        headers = {"Idempotency-Key": uuid.uuid4().hex}
+        for _ in range(2):
+            answer = http.post(url, headers=headers)
+            assert answer.status_code == 422, f"POST {url} with a key: {answer.status_code} {answer.text}"
+            assert [e.get("field") for e in answer.json().get("errors", [])] == ["Idempotency-Key"], answer.text
+        self.routes.add(route)
+
     def walk(self, walk: Callable[["Checked"], Any]) -> Any:
         name = walk.__name__
         if name not in self._walks:
@@ -158,6 +169,8 @@ def hq_runs_the_network(checked: Checked) -> None:
             "name": "Qian Li", "phone": "13900000003", "employee_no": employee_no,
             "assignments": [{"store_id": outlet, "role": "service_manager"}],
         }, 201, unchanged=lambda: _count(hq, "/api/network/v1/people", lambda p: p["employee_no"] == employee_no))
+        # A sign-in's answer holds a one-time password, kept nowhere: no key is taken, a retry issues anew.
+        checked.refused(hq, f"/api/network/v1/people/{person['id']}/sign-in")
         left = checked.post(hq, f"/api/network/v1/people/{person['id']}/leave", {"reason": "moved to another group"},
                             unchanged=lambda: hq.get(f"/api/network/v1/people/{person['id']}").json())
         assert left["status"] == "left"

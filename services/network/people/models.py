@@ -18,6 +18,8 @@ class Person(NetworkModel, table=True):
     name: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
     phone: str = Field(sa_column=sa.Column(sa.String(11), nullable=False))
     status: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))  # a PersonStatus
+    # The person's role at head office (an HqRole), besides or instead of roles in stores.
+    hq_role: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
     left_on: date | None = None
     left_reason: str | None = Field(default=None, sa_column=sa.Column(sa.String(500), nullable=True))
     created_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,7 +1,8 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from services.common import idempotency
 from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute, require_access
 from services.common.errors import (
     Conflict,
@@ -22,12 +23,22 @@ from services.network.people.schemas import (
     PersonList,
     PersonPublic,
     PersonStatus,
+    SignInIssued,
     StaffRole,
 )
+from services.network.people.service import SignInUnavailable
+from services.network.settings import NetworkSettings
 
 router = APIRouter(prefix="/v1/people", tags=["staff directory"], route_class=TransactionalRoute)
 # Reads and writes by the matrix's `people` area; the service adds which store and role.
 Access = Annotated[Principal, Depends(require_access("people"))]
+
+
+def _settings(request: Request) -> NetworkSettings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[NetworkSettings, Depends(_settings)]
 
 
 @router.post("", status_code=201, response_model=PersonPublic,
@@ -64,3 +75,17 @@ async def replace_assignments(person_id: str, body: AssignmentsReplace, session:
 async def record_leave(person_id: str, session: SessionDep, clock: ClockDep, principal: Access,
                        body: PersonLeave | None = None):
     return await service.leave(session, clock, principal, person_id, body or PersonLeave())
+
+
+@router.post("/{person_id}/sign-in", status_code=201, response_model=SignInIssued,
+             responses=problem_responses(NotFound, Forbidden, InvalidTransition, ValidationFailed, SignInUnavailable))
+async def issue_sign_in(person_id: str, request: Request, response: Response, session: SessionDep,
+                        principal: Access, settings: SettingsDep):
+    """A one-time password for the person's sign-in at the group's identity provider, which asks
+    them to choose their own at the first sign-in. Answered once: nothing here keeps it."""
+    if idempotency.HEADER in request.headers:
+        # A replay would need the answer stored, password and all; issuing again is the retry.
+        raise ValidationFailed(idempotency.HEADER, "not taken here: the answer holds a one-time password that is "
+                                                   "kept nowhere to be replayed; a retry issues a new one")
+    response.headers["Cache-Control"] = "no-store"
+    return await service.issue_sign_in(session, principal, person_id, settings.provider_admin)

@@ -3,7 +3,7 @@ import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from services.common.inputs import Day
 from services.common.pagination import Page
@@ -23,9 +23,20 @@ class StaffRole(StrEnum):
     CASHIER = "cashier"
 
 
+class HqRole(StrEnum):
+    """A person's role at head office: the HQ roles of services.common.identity."""
+
+    HQ_ADMIN = "hq_admin"
+    HQ_ANALYST = "hq_analyst"
+    REGION_MANAGER = "region_manager"
+
+
 class PersonStatus(StrEnum):
     ACTIVE = "active"
     LEFT = "left"
+
+
+NO_ROLE = "a person works in at least one store or holds an HQ role"
 
 
 # A mainland mobile number (the 1[3-9] prefixes of MIIT's plan): 11 digits.
@@ -68,8 +79,19 @@ class PersonCreate(BaseModel):
                        description="mainland mobile; +86, spaces and hyphens allowed; kept as the 11 digits")
     employee_no: str = Field(min_length=2, max_length=32, pattern=r"^[A-Z0-9][A-Z0-9-]*$",
                              description="unique across the group")
-    assignments: list[AssignmentIn] = Field(min_length=1, max_length=20,
-                                            description="the stores the person works in, one role per store")
+    hq_role: HqRole | None = Field(default=None, description="the person's role at head office; hq_admin sets it")
+    # validate_default: an absent list is checked too (against hq_role, validated before it).
+    assignments: list[AssignmentIn] = Field(
+        default_factory=list, max_length=20, validate_default=True,
+        description="the stores the person works in, one role per store; none for HQ staff with an hq_role")
+
+    @field_validator("assignments")
+    @classmethod
+    def _some_role(cls, value: list[AssignmentIn], info: ValidationInfo) -> list[AssignmentIn]:
+        # hq_role missing from info.data failed its own check, which names it.
+        if not value and "hq_role" in info.data and info.data["hq_role"] is None:
+            raise ValueError(NO_ROLE)
+        return value
 
     @field_validator("name")
     @classmethod
@@ -86,6 +108,9 @@ class AssignmentsReplace(BaseModel):
     assignments: list[AssignmentIn] = Field(max_length=20, description=(
         "the person's stores and roles from now on; a store's caller names its own store only, "
         "and the person's other stores stay as they are"))
+    hq_role: HqRole | None = Field(default=None, description=(
+        "the person's role at head office from now on (null: none); left out, it stays as it is. "
+        "hq_admin only"))
     reason: str = Field(min_length=1, max_length=500)
 
     @field_validator("reason")
@@ -116,6 +141,7 @@ class PersonPublic(BaseModel):
     name: str
     phone: str
     status: PersonStatus
+    hq_role: HqRole | None = None
     assignments: list[AssignmentPublic] = Field(
         description="every store for HQ; a store's caller sees its own store's assignment only")
     left_on: date | None = None
@@ -126,3 +152,12 @@ class PersonPublic(BaseModel):
 
 
 PersonList = Page[PersonPublic]
+
+
+class SignInIssued(BaseModel):
+    """A one-time password for the person's sign-in, answered once: the platform keeps no copy.
+    The provider asks the person to choose their own password when they first sign in with it."""
+
+    person_id: str
+    username: str = Field(description="the employee number")
+    temporary_password: str

@@ -124,6 +124,7 @@ class _PersonEvent(Event):
     name: str
     status: str  # active | left
     assignments: list[PersonAssignment]
+    hq_role: str | None = None  # hq_admin | hq_analyst | region_manager, for HQ staff
 
 
 @event_type("network.person.registered", aggregate="person")
