@@ -31,8 +31,10 @@ async def store(admin):
     return await create_store(admin)
 
 
-async def register(hq: Caller, store: dict, role: str = "service_advisor", name: str = "王芳") -> dict:
-    response = await hq.post("/v1/people", json=person_body([(store["id"], role)], name=name))
+async def register(hq: Caller, store: dict | None, role: str = "service_advisor", name: str = "王芳",
+                   **fields) -> dict:
+    assignments = [(store["id"], role)] if store is not None else []
+    response = await hq.post("/v1/people", json=person_body(assignments, name=name, **fields))
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -103,10 +105,12 @@ async def test_a_key_goes_only_to_an_active_person_working_in_its_store(client, 
     mine = await register(admin, store, role="crm_agent")
     machine = await admin.post("/v1/api-keys", json={**body, "role": "outlet_api", "person_id": mine["id"]})
     assert refused_field(machine) == "person_id"
-    # HQ keys are bound to no store: any active person may hold one.
-    assert (await issue(admin, "hq_analyst", person=elsewhere))["person_id"] == elsewhere["id"]
-    assert await events(client, "network.api_key.issued") == [] or all(
-        e["person_id"] == elsewhere["id"] for e in await events(client, "network.api_key.issued"))
+    # HQ keys are bound to no store: they go to HQ staff.
+    hq_body = {"role": "hq_analyst", "label": "analyst"}
+    assert "holds no HQ role" in (await admin.post("/v1/api-keys", json={**hq_body, "person_id": mine["id"]})).text
+    analyst = await register(admin, None, name="孙丽", hq_role="hq_analyst")
+    assert (await issue(admin, "hq_analyst", person=analyst))["person_id"] == analyst["id"]
+    assert [e["person_id"] for e in await events(client, "network.api_key.issued")] == [analyst["id"]]
 
 
 async def test_introspection_gives_the_gateway_the_person_behind_a_key(client, admin, gateway, store):
@@ -120,7 +124,7 @@ async def test_introspection_gives_the_gateway_the_person_behind_a_key(client, a
 
 
 async def test_a_person_who_leaves_loses_their_keys_with_the_reason_and_an_event_each(client, admin, gateway, store):
-    person = await register(admin, store)
+    person = await register(admin, store, hq_role="hq_analyst")
     colleague = await register(admin, store, name="赵磊")
     theirs = [await issue(admin, "service_advisor", store, person), await issue(admin, "hq_analyst", person=person)]
     kept = [await issue(admin, "service_advisor", store, colleague), await issue(admin, "outlet_api", store)]

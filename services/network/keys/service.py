@@ -41,7 +41,8 @@ def new_token() -> str:
 
 
 async def _holder(session: AsyncSession, data: ApiKeyCreate) -> Person | None:
-    """The person the key is issued to: active, and for a store key, working in that store."""
+    """The person the key is issued to: active, and working where the key acts: in its store
+    for a store key, at head office (an HQ role) for an HQ key."""
     if data.person_id is None:
         return None
     if data.role in MACHINE_ROLES:
@@ -55,6 +56,8 @@ async def _holder(session: AsyncSession, data: ApiKeyCreate) -> Person | None:
         assigned = (await people.assignments_of(session, [person.id]))[person.id]
         if not any(a.store_id == data.store_id for a in assigned):
             raise ValidationFailed("person_id", f"{person.name} is not assigned to this key's store")
+    elif data.role in HQ_ROLES and person.hq_role is None:
+        raise ValidationFailed("person_id", f"{person.name} holds no HQ role; HQ keys go to HQ staff")
     return person
 
 
