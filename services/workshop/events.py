@@ -1,5 +1,6 @@
 """Events the workshop handles: reception's approvals make jobs and reservations (and are
-checked for comebacks), cancellations release them, deliveries are kept for comebacks.
+checked for comebacks), cancellations release them, deliveries are kept for comebacks;
+network's person events keep the workshop's copy of the staff directory (technicians).
 
 Each handler runs in the consumer's transaction with the event's inbox record, and also
 guards on its own keys (one job and one reservation per order line), so an approval sent
@@ -9,6 +10,7 @@ from __future__ import annotations
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.consumer import EventHandlers, HandlerContext
+from services.common.events.catalogue.network import PersonAssignmentsChanged, PersonLeft, PersonRegistered
 from services.common.events.catalogue.reception import RepairOrderApproved, RepairOrderCancelled, RepairOrderDelivered
 from services.common.events.envelope import CloudEvent
 from services.workshop.comebacks import service as comebacks
@@ -17,6 +19,7 @@ from services.workshop.jobs import service as jobs
 from services.workshop.orders import service as orders
 from services.workshop.parts import service as parts
 from services.workshop.settings import WorkshopSettings
+from services.workshop.technicians import service as technicians
 
 handlers = EventHandlers()
 
@@ -54,3 +57,9 @@ async def repair_order_delivered(session: AsyncSession, event: RepairOrderDelive
                                  ctx: HandlerContext[WorkshopSettings]) -> None:
     await comebacks.record_delivery(session, event)
     await orders.mark_delivered(session, ctx.clock.now(), event.repair_order_id, event.delivered_at)
+
+
+@handlers.on("network.person.registered", "network.person.assignments_changed", "network.person.left")
+async def person_changed(session: AsyncSession, event: PersonRegistered | PersonAssignmentsChanged | PersonLeft,
+                         envelope: CloudEvent, ctx: HandlerContext[WorkshopSettings]) -> None:
+    await technicians.keep_staff_member(session, event, envelope.time)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.clock import Clock
-from services.common.errors import NotFound
+from services.common.errors import NotFound, ValidationFailed
 from services.common.events.catalogue.reception import RepairOrderApproved
 from services.common.events.catalogue.workshop import RepairOrderReady, RepairOrderWorkStarted
 from services.common.identity import Principal
@@ -38,6 +38,16 @@ async def get_visible(session: AsyncSession, principal: Principal, order_id: str
     order = await repository.get(session, order_id)
     if order is None or not principal.can_see_store(order.store_id):
         raise NotFound("repair order not found")
+    return order
+
+
+async def of_store(session: AsyncSession, store_id: str, order_id: str,
+                   field: str = "repair_order_id") -> WorkshopOrder:
+    """The order a request names, which must be one of the store it acts in: another store's
+    (or one the workshop never saw approved) is a 422 naming the field, not a link across stores."""
+    order = await repository.get(session, order_id)
+    if order is None or order.store_id != store_id:
+        raise ValidationFailed(field, "no repair order of this store has that id")
     return order
 
 

@@ -280,6 +280,8 @@ async def issue_from_stock(session: AsyncSession, clock: Clock, principal: Princ
                            qty: int, *, reference: str | None, repair_order_id: str | None,
                            reason: str | None) -> tuple[StockMovement, Stock]:
     catalogue.require(part_no, "part_no")
+    if repair_order_id is not None:
+        await orders.of_store(session, store_id, repair_order_id)
     now = clock.now()
     stock = await _locked_stock(session, store_id, part_no, now)
     if stock.available < qty:

@@ -22,3 +22,15 @@ class Technician(WorkshopModel, table=True):
     created_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     version: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False))
+
+
+class StaffMember(WorkshopModel, table=True):
+    """A person of network's staff directory as the workshop knows them, from its events:
+    the stores they work in decide which store's technician they may be linked to."""
+
+    __tablename__ = "staff_members"
+
+    person_id: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
+    status: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))  # active | left
+    store_ids: list[str] = Field(default_factory=empty_list, sa_column=sa.Column(sa.JSON, nullable=False))
+    updated_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))

@@ -3,7 +3,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
-from services.workshop.technicians.models import Technician
+from services.workshop.technicians.models import StaffMember, Technician
 
 
 async def get(session: AsyncSession, technician_id: str) -> Technician | None:
@@ -18,6 +18,10 @@ async def get_for_update(session: AsyncSession, technician_id: str) -> Technicia
 async def by_principal(session: AsyncSession, store_id: str, principal_id: str) -> Technician | None:
     stmt = select(Technician).where(Technician.store_id == store_id, Technician.principal_id == principal_id)
     return (await session.exec(stmt)).first()
+
+
+async def staff_member(session: AsyncSession, person_id: str) -> StaffMember | None:
+    return await session.get(StaffMember, person_id)
 
 
 async def by_ids(session: AsyncSession, ids: set[str]) -> list[Technician]:

@@ -1,14 +1,19 @@
 """Technicians: who works in which store, which operation categories they may be given,
-and which principal (API key) they work under, so quality checks can apply four eyes."""
+and which principal (a person of the staff directory, or an API key) they work under, so
+quality checks can apply four eyes. A person works under a technician of a store they
+work in: the workshop keeps its copy of the staff directory from network's events."""
+from datetime import datetime
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.clock import Clock
-from services.common.errors import Conflict, NotFound, StaleVersion
+from services.common.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from services.common.events.catalogue.network import PersonAssignmentsChanged, PersonLeft, PersonRegistered
 from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.stores import active_store
 from services.workshop.technicians import repository
-from services.workshop.technicians.models import Technician
+from services.workshop.technicians.models import StaffMember, Technician
 from services.workshop.technicians.schemas import TechnicianCreate, TechnicianList, TechnicianPublic, TechnicianUpdate
 
 
@@ -16,6 +21,12 @@ async def _principal_free(session: AsyncSession, store_id: str, principal_id: st
                           keep: str | None = None) -> None:
     if principal_id is None:
         return
+    # An id the directory does not name is a machine's key (or a person not heard of yet).
+    person = await repository.staff_member(session, principal_id)
+    if person is not None and person.status != "active":
+        raise ValidationFailed("principal_id", "that person has left")
+    if person is not None and store_id not in person.store_ids:
+        raise ValidationFailed("principal_id", "that person does not work in this store")
     other = await repository.by_principal(session, store_id, principal_id)
     if other is not None and other.id != keep:
         raise Conflict(f"principal {principal_id} is already linked to technician {other.id}", field="principal_id")
@@ -29,6 +40,19 @@ async def create(session: AsyncSession, clock: Clock, principal: Principal, data
                             principal_id=data.principal_id, active=True, created_at=now, updated_at=now)
     session.add(technician)
     return technician
+
+
+async def keep_staff_member(session: AsyncSession, event: PersonRegistered | PersonAssignmentsChanged | PersonLeft,
+                            at: datetime) -> None:
+    """The person as the latest event tells: each event carries the whole person."""
+    person = await repository.staff_member(session, event.person_id)
+    if person is not None and person.updated_at > at:
+        return  # an older event arriving late must not undo a newer state
+    if person is None:
+        person = StaffMember(person_id=event.person_id, status=event.status, store_ids=[], updated_at=at)
+    person.status, person.updated_at = event.status, at
+    person.store_ids = sorted({a.store_id for a in event.assignments})
+    session.add(person)
 
 
 def public(technician: Technician) -> TechnicianPublic:
