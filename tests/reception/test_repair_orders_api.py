@@ -4,6 +4,7 @@ from datetime import timedelta
 from services.common.events.catalogue.network import StoreSuspended
 from tests.reception import factories
 from tests.support.events import envelope_for
+from tests.support.platform import Caller
 
 
 async def test_check_in_opens_an_order_numbered_by_store_and_local_day_with_the_caller_as_advisor(reception):
@@ -12,11 +13,32 @@ async def test_check_in_opens_an_order_numbered_by_store_and_local_day_with_the_
     assert first["number"] == "SH-PD-01-20261201-0001"
     assert second["number"] == "SH-PD-01-20261201-0002"
     assert first["status"] == "open"
-    assert first["advisor"] == {"id": "advisor-li", "name": "advisor-li", "role": "service_advisor"}
+    assert first["advisor"] == {"id": "advisor-li", "person_id": "advisor-li", "name": "advisor-li",
+                                "role": "service_advisor", "credential": None}
     assert first["inspection"]["exterior_damage"] == [{"position": "rear_bumper", "kind": "scratch",
                                                        "note": "10 cm, left side"}]
     assert first["inspection"]["fuel_level"] == "half"
     assert first["store_id"] == reception.store_id
+
+
+async def test_who_fields_name_the_person_and_the_key_or_sign_in_they_used(reception):
+    # As the gateway signs a key issued to a person: the person's id and name, the key as credential.
+    wang = Caller(reception.client, "service_advisor", reception.store_id, "person-wang", name="王芳",
+                  credential="key:k-wang-1")
+    order = await reception.open_order(caller=wang)
+    who = {"id": "person-wang", "person_id": "person-wang", "name": "王芳", "role": "service_advisor",
+           "credential": "key:k-wang-1"}
+    assert order["advisor"] == who
+    with_line = await reception.add_line(order, factories.labour(), caller=wang)
+    assert with_line["lines"][-1]["added_by"] == who
+    # The same person signed in on a tablet: another credential, the same person.
+    tablet = Caller(reception.client, "service_advisor", reception.store_id, "person-wang", name="王芳",
+                    credential="token:s-tablet")
+    estimated = await reception.act(order, "estimate", caller=tablet)
+    assert [h["by"] for h in estimated["history"]] == [who, {**who, "credential": "token:s-tablet"}]
+    [opened] = await reception.outbox("reception.repair_order.opened", subject=order["id"])
+    assert opened["data"]["advisor"] == {"id": "person-wang", "name": "王芳", "role": "service_advisor",
+                                         "credential": "key:k-wang-1"}
 
 
 async def test_numbers_follow_the_store_local_day_not_utc(reception):

@@ -26,6 +26,8 @@ class StateChange(ReceptionModel, table=True):
     by_id: str = Field(sa_column=sa.Column(sa.String(128), nullable=False))
     by_name: str = Field(default="", sa_column=sa.Column(sa.String(200), nullable=False))
     by_role: str = Field(default="", sa_column=sa.Column(sa.String(32), nullable=False))
+    # The key or sign-in the change was made with; none for a service acting on an event.
+    by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     detail: dict[str, Any] = Field(default_factory=empty_dict, sa_column=sa.Column(sa.JSON, nullable=False))
 

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from services.common.inputs import Day
 
@@ -53,9 +53,19 @@ class Vehicle(Input):
 
 
 class Actor(BaseModel):
+    """Who did it: the person (for a machine's own key, the key), and the key or sign-in used."""
+
     id: str
     name: str = ""
     role: str = ""
+    credential: str | None = Field(default=None, description='"key:<key id>" or "token:<sign-in>"; null where it '
+                                                             "was not recorded or a service acted on an event")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def person_id(self) -> str:
+        """The staff directory's person: the same as `id`, named as every who-field names it."""
+        return self.id
 
 
 class HistoryEntry(BaseModel):

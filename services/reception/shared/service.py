@@ -20,18 +20,23 @@ ONE_FEN = Decimal(1)
 
 @dataclass(frozen=True)
 class Who:
-    """Who made a change: a caller's principal, or a service acting on an event."""
+    """Who made a change: a caller's principal (the person, or a machine's own key, and the
+    key or sign-in they came with), or a service acting on an event."""
 
     id: str
     name: str = ""
     role: str = ""
+    credential: str = ""
 
     @classmethod
     def of(cls, principal: Principal) -> "Who":
-        return cls(id=principal.id, name=principal.name, role=principal.role)
+        return cls(id=principal.id, name=principal.name, role=principal.role, credential=principal.credential)
 
     def as_dict(self) -> dict[str, str]:
-        return {"id": self.id, "name": self.name, "role": self.role}
+        who = {"id": self.id, "name": self.name, "role": self.role}
+        if self.credential:
+            who["credential"] = self.credential
+        return who
 
 
 WORKSHOP = Who(id="workshop", name="workshop service", role="system")
@@ -86,13 +91,14 @@ def record_change(session: AsyncSession, *, aggregate: str, aggregate_id: str, s
     repository.add_change(session, StateChange(
         aggregate=aggregate, aggregate_id=aggregate_id, store_id=store_id, action=action,
         from_status=from_status, to_status=to_status, by_id=by.id, by_name=by.name, by_role=by.role,
-        at=at, detail=detail or {},
+        by_credential=by.credential or None, at=at, detail=detail or {},
     ))
 
 
 async def history(session: AsyncSession, aggregate: str, aggregate_id: str) -> list[HistoryEntry]:
     return [
         HistoryEntry(at=c.at, action=c.action, from_status=c.from_status, to_status=c.to_status,
-                     by=Actor(id=c.by_id, name=c.by_name, role=c.by_role), detail=c.detail)
+                     by=Actor(id=c.by_id, name=c.by_name, role=c.by_role, credential=c.by_credential),
+                     detail=c.detail)
         for c in await repository.history(session, aggregate, aggregate_id)
     ]

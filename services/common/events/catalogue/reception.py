@@ -30,9 +30,10 @@ class Vehicle(_Part):
 
 
 class Principal(_Part):
-    id: str
+    id: str  # the person (for a machine's own key, the key)
     name: str = ""
     role: str = ""
+    credential: str | None = None  # the key or sign-in they came with
 
 
 class RepairOrderLine(_Part):
