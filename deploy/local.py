@@ -2,18 +2,24 @@
 
 1. PostgreSQL (deploy/postgres/cluster.py) in var/pg on 127.0.0.1:5432, with one
    database per service, as in production; created on the first run, kept afterwards.
-2. A Kafka broker (deploy/kafka/broker.py) in var/kafka on 127.0.0.1:9092.
-3. The four services (API, relay and consumers in one process each; each brings its
+2. Keycloak (deploy/oidc/keycloak.py), the staff's sign-in, in var/keycloak on
+   127.0.0.1:8180 with its own database "keycloak" in that cluster; it starts while the
+   rest does. Network provisions staff accounts there and the gateway trusts its tokens.
+   Without Java 21 or newer the platform runs without sign-in (API keys only), and says so.
+3. A Kafka broker (deploy/kafka/broker.py) in var/kafka on 127.0.0.1:9092.
+4. The four services (API, relay and consumers in one process each; each brings its
    database's schema up to date as it starts) and the gateway, under honcho.
 
-The database's and the broker's own logs go to var/log/. The terminal shows each process
-starting, one banner once the gateway and every service answer /readyz, and from then on
-only warnings and errors (LOG_LEVEL=INFO shows everything). Ctrl-C or SIGTERM stops the
-services and the gateway first, then the broker, then the database.
+The database's, Keycloak's and the broker's own logs go to var/log/. The terminal shows
+each process starting, one banner once the gateway, every service and Keycloak are ready,
+and from then on only warnings and errors (LOG_LEVEL=INFO shows everything). Ctrl-C or
+SIGTERM stops the services and the gateway first, then the broker, Keycloak, the database.
 
 Environment: <SERVICE>_DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS use a database or broker
-of your own instead; LOCAL_PG_PORT, LOCAL_KAFKA_PORT, GATEWAY_PORT and <SERVICE>_PORT
-move the ports; LOCAL_VAR_DIR moves var/; PLATFORM_BOOTSTRAP_KEY fixes the HQ admin key.
+of your own instead, NETWORK_OIDC_ADMIN_URL (with NETWORK_OIDC_CLIENT_SECRET) a provider
+of your own; LOCAL_PG_PORT, LOCAL_KAFKA_PORT, LOCAL_KEYCLOAK_PORT, GATEWAY_PORT and
+<SERVICE>_PORT move the ports; LOCAL_SIGN_IN=off runs without Keycloak; LOCAL_VAR_DIR
+moves var/; PLATFORM_BOOTSTRAP_KEY fixes the HQ admin key.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ import datetime
 import os
 import secrets
 import shlex
+import shutil
 import signal
 import sys
 import threading
@@ -37,6 +44,17 @@ from honcho.manager import Manager
 from honcho.printer import Message, Printer
 
 from deploy.kafka.broker import KAFKA_VERSION, KafkaBroker, KafkaBrokerError
+from deploy.oidc.keycloak import (
+    API_AUDIENCE,
+    CREDENTIALS_FILE_NAME,
+    DASHBOARD_CLIENT_ID,
+    KEYCLOAK_VERSION,
+    KeycloakError,
+    KeycloakServer,
+    dist_present,
+    fetch_dist,
+    find_java_home,
+)
 from deploy.postgres.cluster import PostgresCluster, PostgresError, ensure_binaries, find_bindir, server_version
 from deploy.processes import HOST, port_accepts
 from gateway.settings import GatewaySettings
@@ -54,6 +72,8 @@ BANNER = "\0banner"  # the printer's name for the banner, which it prints withou
 # A service waits up to 15 s for its relay and consumers to finish before it exits.
 SERVICE_STOP_SECONDS = 30
 READY_PATIENCE_SECONDS = 180  # then one warning names what is not ready yet
+# A first start on an empty database imports the realm: 20 s on a quiet machine, two minutes on a busy one.
+KEYCLOAK_START_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -63,6 +83,43 @@ class Ports:
     kafka_controller: int
     gateway: int
     services: dict[str, int]
+    keycloak: int = 8180
+    keycloak_management: int = 9180
+
+
+class SignIn:
+    """Keycloak started in a thread of its own while the broker and the services start; the
+    banner waits for it. A failure is kept and told once (the platform goes on without sign-in)."""
+
+    def __init__(self, server: KeycloakServer) -> None:
+        self.server = server
+        self.error: str | None = None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._start, name="keycloak", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _start(self) -> None:
+        try:
+            fetch_dist()  # outside the server's lock: a stop meanwhile need not wait for a download
+            if not self._stopping.is_set():
+                self.server.start(timeout=KEYCLOAK_START_SECONDS)
+        except (KeycloakError, OSError) as exc:
+            self.error = str(exc).strip().splitlines()[0]
+
+    def wait(self, stopping: threading.Event) -> bool:
+        """True once Keycloak is ready; False if it failed or the platform is stopping."""
+        while self._thread.is_alive():
+            if stopping.wait(0.5):
+                return False
+        return self.error is None
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.server.stop()
+        self._thread.join(SERVICE_STOP_SECONDS)
+        self.server.stop()  # one the thread spawned while the first stop ran
 
 
 class Terminal(Printer):
@@ -91,21 +148,27 @@ def main(argv: list[str] | None = None) -> int:
         kafka=args.kafka_port, kafka_controller=args.kafka_controller_port or args.kafka_port + 1,
         services={name: int(os.environ.get(f"{name.upper()}_PORT") or settings.model_fields["port"].default)
                   for name, settings in SERVICES.items()},
+        keycloak=args.keycloak_port, keycloak_management=args.keycloak_management_port,
     )
     env = _platform_env(var, ports)
-    terminal = Terminal(sys.stdout, width=max(len(name) for name in [*SERVICES, "postgres", "gateway"]))
+    terminal = Terminal(sys.stdout, width=max(len(name) for name in [*SERVICES, "postgres", "gateway", "keycloak"]))
 
     signal.signal(signal.SIGINT, _interrupt)  # until honcho's loop takes over
     signal.signal(signal.SIGTERM, _interrupt)
-    with contextlib.ExitStack() as running:  # unwinds last in, first out: the broker, then the database
+    with contextlib.ExitStack() as running:  # unwinds last in, first out: the broker, Keycloak, the database
         try:
             database_url = None
+            cluster = None
             if any(f"{name.upper()}_DATABASE_URL" not in env for name in SERVICES):
                 cluster = PostgresCluster(var / "pg", port=ports.postgres, durable=True,
                                           log_file=var / "log" / "postgres.log")
                 running.callback(_stop, terminal, "postgres", cluster.stop)
                 _start_postgres(terminal, cluster, env, var)
                 database_url = cluster.url("") + "<service>"
+            sign_in = _sign_in(terminal, cluster, env, var, ports) if args.sign_in else None
+            if sign_in is not None:
+                running.callback(_stop, terminal, "keycloak", sign_in.stop)
+                sign_in.start()
             if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
                 broker = KafkaBroker(var / "kafka", port=ports.kafka, controller_port=ports.kafka_controller,
                                      out_file=var / "log" / "kafka.log")
@@ -122,9 +185,9 @@ def main(argv: list[str] | None = None) -> int:
             manager.add_process("gateway", f"{services_ready} && exec {shlex.join([sys.executable, '-m', 'gateway'])}",
                                 env=env, cwd=str(REPO))
             readiness["gateway"] = f"http://{HOST}:{ports.gateway}/readyz"
-            banner = _banner(env, ports, var, database_url)
             stopping = threading.Event()
-            threading.Thread(target=_announce_when_ready, args=(manager, readiness, banner, stopping),
+            threading.Thread(target=_announce_when_ready,
+                             args=(manager, readiness, env, ports, var, database_url, sign_in, stopping),
                              name="readiness", daemon=True).start()
             try:
                 # Until Ctrl-C, SIGTERM or a process exits; then honcho stops all of them (and keeps
@@ -165,6 +228,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     gateway_port = GatewaySettings.model_fields["port"].default
     parser.add_argument("--gateway-port", type=int, default=int(environ("GATEWAY_PORT") or gateway_port),
                         help=f"the gateway's port (GATEWAY_PORT; default {gateway_port})")
+    parser.add_argument("--keycloak-port", type=int, default=int(environ("LOCAL_KEYCLOAK_PORT") or 8180),
+                        help="Keycloak's port, the staff's sign-in (LOCAL_KEYCLOAK_PORT; default 8180)")
+    parser.add_argument("--keycloak-management-port", type=int,
+                        default=int(environ("LOCAL_KEYCLOAK_MANAGEMENT_PORT") or 9180),
+                        help="Keycloak's health port (LOCAL_KEYCLOAK_MANAGEMENT_PORT; default 9180)")
+    parser.add_argument("--no-sign-in", dest="sign_in", action="store_false",
+                        default=(environ("LOCAL_SIGN_IN") or "on").lower() not in ("off", "0", "no", "false"),
+                        help="run without Keycloak: API keys only (LOCAL_SIGN_IN=off)")
     commands = parser.add_subparsers(dest="command", title="commands (none: run the platform)")
     waiting = commands.add_parser("await", help="wait until every URL answers 200 (how the gateway waits)")
     waiting.add_argument("urls", nargs="+", metavar="URL")
@@ -229,36 +300,93 @@ def _start_kafka(terminal: Terminal, broker: KafkaBroker, env: dict[str, str], v
     terminal.say("kafka", f"ready (pid {broker.pid})")
 
 
+def _sign_in(terminal: Terminal, cluster: PostgresCluster | None, env: dict[str, str], var: Path,
+             ports: Ports) -> SignIn | None:
+    """Keycloak for the staff's sign-in, with network and the gateway configured for it; None
+    (said once) when the caller brings a provider, or this machine cannot run it."""
+    if env.get("NETWORK_OIDC_ADMIN_URL"):
+        terminal.say("keycloak", f"not started: network provisions staff at NETWORK_OIDC_ADMIN_URL="
+                                 f"{env['NETWORK_OIDC_ADMIN_URL']}")
+        return None
+    data_dir = var / "keycloak"
+    try:
+        if cluster is None:
+            raise KeycloakError("Keycloak keeps its data in make run's PostgreSQL, which does not run when every "
+                                "<SERVICE>_DATABASE_URL is given")
+        java_home = find_java_home()
+        if not dist_present() and shutil.which("mvn") is None:
+            raise KeycloakError("Maven (`mvn`) is needed once to fetch Keycloak and is not on PATH")
+        left_running = KeycloakServer(data_dir, None, ports.keycloak, ports.keycloak_management).is_running()
+        taken = [port for port in (ports.keycloak, ports.keycloak_management) if port_accepts(port, HOST, timeout=0.2)]
+        if taken and not left_running:
+            raise KeycloakError(f"{HOST}:{taken[0]} is taken; run on other ports: "
+                                f"LOCAL_KEYCLOAK_PORT={ports.keycloak + 10} "
+                                f"LOCAL_KEYCLOAK_MANAGEMENT_PORT={ports.keycloak_management + 10} make run")
+    except KeycloakError as exc:
+        terminal.say("keycloak", f"sign-in off, API keys only: {exc}")
+        return None
+    server = KeycloakServer(data_dir, cluster.ensure_database("keycloak"), ports.keycloak, ports.keycloak_management,
+                            log_file=var / "log" / "keycloak.log")
+    secret = server.credentials["provisioning_secret"]  # made on the first run, kept in var/keycloak
+    env["NETWORK_OIDC_ADMIN_URL"] = server.base_url
+    env["NETWORK_OIDC_CLIENT_SECRET"] = secret
+    env.setdefault("GATEWAY_OIDC_ISSUER", server.issuer)
+    env.setdefault("GATEWAY_OIDC_AUDIENCE", API_AUDIENCE)
+    env.setdefault("GATEWAY_OIDC_CLIENT_ID", DASHBOARD_CLIENT_ID)
+    fetching = "" if dist_present() else ", fetched first (once, about 170 MB)"
+    terminal.say("keycloak", f"starting Keycloak {KEYCLOAK_VERSION} (Java at {java_home}{fetching}) in "
+                             f"{_shown(var / 'keycloak')} on {server.base_url} (log {_shown(server.log_file)})")
+    return SignIn(server)
+
+
 def _stop(terminal: Terminal, name: str, stop: Callable[[], None]) -> None:
     terminal.say(name, "stopping")
     try:
         stop()
-    except (PostgresError, KafkaBrokerError) as exc:
+    except (PostgresError, KafkaBrokerError, KeycloakError) as exc:
         terminal.say(name, f"did not stop cleanly: {exc}")
     else:
         terminal.say(name, "stopped")
 
 
-def _banner(env: dict[str, str], ports: Ports, var: Path, database_url: str | None) -> str:
+def _banner(env: dict[str, str], ports: Ports, var: Path, database_url: str | None,
+            keycloak: KeycloakServer | None) -> str:
     gateway = f"http://{HOST}:{ports.gateway}"
+    signing_in = [] if keycloak is None else [
+        f"  sign-in       {keycloak.issuer}  (staff, by employee number)",
+        f"                admin console {keycloak.base_url}/admin/  (user and password in "
+        f"{_shown(keycloak.data_dir / CREDENTIALS_FILE_NAME)})",
+    ]
     lines = [
         "",
         "  平台已就绪 platform ready",
         f"  gateway       {gateway}  (docs /docs, dashboard /dashboard)",
         f"  HQ admin key  {env['PLATFORM_BOOTSTRAP_KEY']}",
+        *signing_in,
         *([f"  postgres      {database_url}"] if database_url else []),
         f"  kafka         {env['KAFKA_BOOTSTRAP_SERVERS']}",
-        f"  logs          {_shown(var / 'log')}/ (PostgreSQL, Kafka)",
+        f"  logs          {_shown(var / 'log')}/ (PostgreSQL, Kafka{', Keycloak' if keycloak else ''})",
         "  Ctrl-C stops everything. Below: warnings and errors only (LOG_LEVEL=INFO shows all).",
         "",
     ]
     return "\n".join(lines)
 
 
-def _announce_when_ready(manager: Manager, readiness: dict[str, str], banner: str, stopping: threading.Event) -> None:
-    """Hand the banner to honcho's printing loop once every /readyz answers 200."""
-    if _wait_ready(readiness, stopping, lambda text: _tell(manager, "system", text)):
-        _tell(manager, BANNER, banner)
+def _announce_when_ready(manager: Manager, readiness: dict[str, str], env: dict[str, str], ports: Ports, var: Path,
+                         database_url: str | None, sign_in: SignIn | None, stopping: threading.Event) -> None:
+    """Hand the banner to honcho's printing loop once every /readyz answers 200 and Keycloak is
+    ready, or has failed: then it says why once, and the banner has no sign-in."""
+    if not _wait_ready(readiness, stopping, lambda text: _tell(manager, "system", text)):
+        return
+    keycloak = None
+    if sign_in is not None:
+        if sign_in.wait(stopping):
+            keycloak = sign_in.server
+        elif stopping.is_set():
+            return
+        else:
+            _tell(manager, "keycloak", f"sign-in off, API keys only: Keycloak did not start: {sign_in.error}")
+    _tell(manager, BANNER, _banner(env, ports, var, database_url, keycloak))
 
 
 def _wait_ready(readiness: dict[str, str], stopping: threading.Event, slow: Callable[[str], None]) -> bool:

@@ -146,7 +146,8 @@ def _marker_text() -> str:
     return digest + "\n"
 
 
-def _dist_present() -> bool:
+def dist_present() -> bool:
+    """Whether the distribution is fetched and built (else the next start fetches it, with Maven)."""
     try:
         return _MARKER.read_text() == _marker_text() and (DIST_DIR / "bin" / "kc.sh").is_file()
     except FileNotFoundError:
@@ -159,7 +160,7 @@ def fetch_dist() -> Path:
     A marker (a hash of pom.xml and the build options) makes later calls return at once.
     Concurrent callers are serialised by a file lock.
     """
-    if _dist_present():
+    if dist_present():
         return DIST_DIR
     mvn = shutil.which("mvn")
     if mvn is None:
@@ -167,7 +168,7 @@ def fetch_dist() -> Path:
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     with open(CACHE_DIR / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if _dist_present():  # another process fetched it while we waited
+        if dist_present():  # another process fetched it while we waited
             return DIST_DIR
         partial = CACHE_DIR / "dist.partial"
         shutil.rmtree(partial, ignore_errors=True)
@@ -409,7 +410,10 @@ class KeycloakServer:
     # -- lifecycle -------------------------------------------------------------
 
     def start(self, timeout: float = 240) -> KeycloakServer:
-        """Start Keycloak and wait until the realm serves OpenID discovery and the platform's client signs in."""
+        """Start Keycloak and wait until the realm serves OpenID discovery and the platform's client signs in.
+
+        The wait holds no lock: a stop() from another thread meanwhile (Ctrl-C while `make run`
+        starts) stops the server at once, and this start then fails with a KeycloakError."""
         with self._lock:
             if self.is_running():
                 if self._proc is None:  # found via the pid file: report the ports it really uses
@@ -425,13 +429,13 @@ class KeycloakServer:
                     raise KeycloakError(f"{HOST}:{port} is already in use by another process")
             self._prepare_home(dist)
             self._spawn(java_home)
-            try:
-                self._wait_ready(deadline)
-            except BaseException:
-                self.kill()
-                raise
-            _LIVE_SERVERS.add(self)
-            return self
+            _LIVE_SERVERS.add(self)  # from now on, stopped at interpreter exit whatever happens to the wait
+        try:
+            self._wait_ready(deadline)
+        except BaseException:
+            self.kill()
+            raise
+        return self
 
     def stop(self, timeout: float = 60) -> None:
         """SIGTERM Keycloak's process group (a clean shutdown); SIGKILL after timeout."""
@@ -542,8 +546,9 @@ class KeycloakServer:
         health = f"http://{HOST}:{self.management_port}/health/ready"
         with httpx.Client() as http:
             while True:
-                if self._proc is None or self._proc.poll() is not None:
-                    code = None if self._proc is None else self._proc.returncode
+                proc = self._proc  # read once: a stop() in another thread sets it to None
+                if proc is None or proc.poll() is not None:
+                    code = None if proc is None else proc.returncode
                     raise KeycloakError(f"Keycloak exited during start (code {code}).\n{self._log_tail()}")
                 if time.monotonic() >= deadline:
                     raise KeycloakError(
