@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: help install run test test-fast bench demo asyncapi kafka-jars keycloak clean lint
 
 help:
-	@echo "make run       start Kafka, the four services and the gateway (Ctrl-C stops all)"
+	@echo "make run       start PostgreSQL, Keycloak, Kafka, the four services and the gateway (Ctrl-C stops all)"
 	@echo "make test      run every test (starts and stops Kafka and PostgreSQL itself)"
 	@echo "make lint      ruff and mypy on services/, gateway/ and deploy/"
 	@echo "make bench     benchmarks; results in bench/results/ and docs/performance.md"
@@ -48,6 +48,6 @@ demo: install
 asyncapi: install
 	$(PY) -m services.common.events.asyncapi
 
-# Stops nothing: run it with the platform stopped. Removes the local database and broker data too.
+# Stops nothing: run it with the platform stopped. Removes the local database, broker and Keycloak data too.
 clean:
-	rm -rf var/pg var/kafka var/log .pytest_cache
+	rm -rf var/pg var/kafka var/keycloak var/log .pytest_cache
