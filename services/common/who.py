@@ -28,3 +28,14 @@ class Who(BaseModel):
     def stored(cls, person_id: str, name: str | None, credential: str | None) -> Who:
         """From a row's columns; a row from before names were kept shows the id as the name."""
         return cls(person_id=person_id, name=name or person_id, credential=credential or None)
+
+
+def known_as(principal: Principal) -> frozenset[str]:
+    """The ids a record may know the caller by: the person, and the key they came with. A
+    roster linked to a key before keys acted as their people still recognises the key's
+    holder, so a rule such as "nobody checks their own work" cannot be side-stepped by the
+    key now answering to its person's id."""
+    ids = {principal.id}
+    if principal.credential.startswith("key:"):
+        ids.add(principal.credential.removeprefix("key:"))
+    return frozenset(ids)

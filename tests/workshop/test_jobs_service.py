@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from tests.support.platform import Caller
 from tests.workshop.factories import approved, fee, labor, outbox, part
 
 
@@ -91,6 +92,44 @@ async def test_quality_check_by_the_technician_who_did_the_job_is_refused(shop):
     assert event["data"]["inspector"] == "foreman-wu"
     assert Decimal(event["data"]["clocked_hours"]) == Decimal("0.83")
     assert Decimal(event["data"]["flat_rate_hours"]) == Decimal("1.00")
+
+
+async def test_clocking_and_checks_name_the_person_and_the_key_or_sign_in_they_used(shop):
+    _, job = await _one_job(shop)
+    # The roster links the technician's key, as it did before keys answered to their person;
+    # the gateway now signs that key as the person, with the key as credential.
+    tech = await shop.technician(principal_id="k-li")
+    li = Caller(shop.client, "technician", shop.store_id, "person-li", name="李伟", credential="key:k-li")
+    url = f"/v1/jobs/{job['id']}"
+    assert (await shop.manager.post(f"{url}/assign", json={"technician_id": tech["id"]})).status_code == 200
+    assert (await li.post(f"{url}/start")).status_code == 200
+    shop.clock.advance(minutes=40)
+    assert (await li.post(f"{url}/complete", json={"notes": "pads replaced"})).status_code == 200
+
+    # Li's own sign-in cannot pass his work either: the roster knows the key, the check the person.
+    own = await li.post(f"{url}/qc", json={"result": "pass"})
+    assert own.status_code == 409 and own.json()["rule"] == "four_eyes"
+    wu = Caller(shop.client, "technician", shop.store_id, "person-wu", name="吴刚", credential="token:s-wu")
+    passed = await wu.post(f"{url}/qc", json={"result": "pass", "inspector": "Foreman Wu"})
+    assert passed.status_code == 200, passed.text
+    body = passed.json()
+    li_who = {"person_id": "person-li", "name": "李伟", "credential": "key:k-li"}
+    [interval] = body["work_intervals"]
+    assert (interval["started_by_person"], interval["ended_by_person"]) == (li_who, li_who)
+    assert body["completed_by_person"] == li_who
+    [check] = body["quality_checks"]
+    assert (check["inspector"], check["inspector_name"]) == ("person-wu", "Foreman Wu")
+    assert check["inspector_person"] == {"person_id": "person-wu", "name": "吴刚", "credential": "token:s-wu"}
+
+
+async def test_a_technician_linked_by_key_clocks_only_on_their_own_jobs_when_the_key_answers_to_a_person(shop):
+    _, job = await _one_job(shop)
+    await shop.technician("Li Wei", principal_id="k-li")
+    zhou = await shop.technician("Zhou Min", principal_id="tech-zhou")
+    await shop.manager.post(f"/v1/jobs/{job['id']}/assign", json={"technician_id": zhou["id"]})
+    li = Caller(shop.client, "technician", shop.store_id, "person-li", name="李伟", credential="key:k-li")
+    refused = await li.post(f"/v1/jobs/{job['id']}/start")
+    assert refused.status_code == 403, refused.text
 
 
 async def test_failed_check_sends_the_job_to_rework_and_counts_it(shop):

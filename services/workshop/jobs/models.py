@@ -45,6 +45,8 @@ class Job(WorkshopModel, table=True):
     started_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     completed_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     completed_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
+    completed_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    completed_by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     qc_passed_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     cancelled_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     version: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False))
@@ -62,8 +64,12 @@ class WorkInterval(WorkshopModel, table=True):
     technician_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     started_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     started_by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    started_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    started_by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     ended_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     ended_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
+    ended_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    ended_by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     # pause | complete | switch (the technician clocked onto another job) | cancel
     end_reason: str | None = Field(default=None, sa_column=sa.Column(sa.String(16), nullable=True))
     seconds: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, nullable=True))
@@ -79,7 +85,11 @@ class QualityCheck(WorkshopModel, table=True):
     # The technician whose work was checked (the one assigned at the time).
     technician_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
     result: str = Field(sa_column=sa.Column(sa.String(8), nullable=False))
+    # The signed caller (the person, or a machine's own key), their name and what they came
+    # with; inspector_name is the name on the job card, which the caller may give.
     inspector: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     inspector_name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    inspector_person_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    inspector_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     notes: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
     checked_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))

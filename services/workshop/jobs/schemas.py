@@ -5,10 +5,11 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field
 
 from services.common.pagination import Page
+from services.common.who import Who
 from services.workshop.base import seconds_to_hours
 
 if TYPE_CHECKING:
-    from services.workshop.jobs.models import Job
+    from services.workshop.jobs.models import Job, QualityCheck, WorkInterval
 
 JobStatus = Literal["pending", "assigned", "in_progress", "paused", "completed", "rework", "qc_passed", "cancelled"]
 
@@ -34,8 +35,10 @@ class WorkIntervalPublic(BaseModel):
     technician_id: str
     started_at: datetime
     started_by: str
+    started_by_person: Who = Field(description="who clocked on, and with which key or sign-in")
     ended_at: datetime | None = None
     ended_by: str | None = None
+    ended_by_person: Who | None = None
     end_reason: str | None = None
     seconds: int | None = None
 
@@ -45,7 +48,8 @@ class QualityCheckPublic(BaseModel):
     technician_id: str | None = None
     result: Literal["pass", "fail"]
     inspector: str
-    inspector_name: str
+    inspector_name: str = Field(description="the inspector as shown on the job card")
+    inspector_person: Who = Field(description="who made the check (the signed caller), and with which key or sign-in")
     notes: str
     checked_at: datetime
 
@@ -73,6 +77,7 @@ class JobPublic(BaseModel):
     started_at: datetime | None = None
     completed_at: datetime | None = None
     completed_by: str | None = None
+    completed_by_person: Who | None = None
     qc_passed_at: datetime | None = None
     cancelled_at: datetime | None = None
     version: int
@@ -90,4 +95,20 @@ JobList = Page[JobPublic]
 
 def job_public(job: "Job") -> JobPublic:
     """A job as the API shows it: its clocked seconds as hours."""
-    return JobPublic.model_validate({**job.model_dump(), "clocked_hours": seconds_to_hours(job.clocked_seconds)})
+    completed_by = (Who.stored(job.completed_by, job.completed_by_name, job.completed_by_credential)
+                    if job.completed_by else None)
+    return JobPublic.model_validate({**job.model_dump(), "clocked_hours": seconds_to_hours(job.clocked_seconds),
+                                     "completed_by_person": completed_by})
+
+
+def interval_public(interval: "WorkInterval") -> WorkIntervalPublic:
+    ended_by = (Who.stored(interval.ended_by, interval.ended_by_name, interval.ended_by_credential)
+                if interval.ended_by else None)
+    return WorkIntervalPublic.model_validate({
+        **interval.model_dump(), "ended_by_person": ended_by,
+        "started_by_person": Who.stored(interval.started_by, interval.started_by_name, interval.started_by_credential)})
+
+
+def check_public(check: "QualityCheck") -> QualityCheckPublic:
+    return QualityCheckPublic.model_validate({**check.model_dump(), "inspector_person": Who.stored(
+        check.inspector, check.inspector_person_name, check.inspector_credential)})

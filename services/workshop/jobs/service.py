@@ -22,10 +22,11 @@ from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.outbox import emit
 from services.common.reference import labor_operations
+from services.common.who import known_as
 from services.workshop.base import hours, seconds_to_hours
 from services.workshop.jobs import repository
 from services.workshop.jobs.models import Job, QualityCheck, WorkInterval
-from services.workshop.jobs.schemas import JobDetail, JobList, QualityCheckPublic, WorkIntervalPublic, job_public
+from services.workshop.jobs.schemas import JobDetail, JobList, check_public, interval_public, job_public
 from services.workshop.orders import service as orders
 from services.workshop.orders.models import WorkshopOrder
 from services.workshop.technicians import repository as technicians
@@ -83,9 +84,8 @@ async def detail(session: AsyncSession, job: Job) -> JobDetail:
     open_since = next((i.started_at for i in intervals if i.ended_at is None), None)
     return JobDetail(
         **job_public(job).model_dump(), clocked_on_since=open_since,
-        work_intervals=[WorkIntervalPublic.model_validate(i, from_attributes=True) for i in intervals],
-        quality_checks=[QualityCheckPublic.model_validate(c, from_attributes=True)
-                        for c in await repository.checks(session, job.id)],
+        work_intervals=[interval_public(i) for i in intervals],
+        quality_checks=[check_public(c) for c in await repository.checks(session, job.id)],
     )
 
 
@@ -122,17 +122,18 @@ async def _check_worker(session: AsyncSession, principal: Principal, job: Job) -
     """A technician linked to a roster entry clocks only on jobs given to them."""
     if principal.role != "technician":
         return
-    me = await technicians.by_principal(session, job.store_id, principal.id)
+    me = await technicians.by_any_principal(session, job.store_id, known_as(principal), principal.id)
     if me is not None and me.id != job.technician_id:
         raise Forbidden("this job is assigned to another technician")
 
 
-async def _close_interval(session: AsyncSession, job: Job, now: datetime, by: str, reason: str) -> None:
+async def _close_interval(session: AsyncSession, job: Job, now: datetime, by: Principal, reason: str) -> None:
     interval = await repository.open_interval(session, job.id)
     if interval is None:
         return
     interval.ended_at = max(now, interval.started_at)
-    interval.ended_by = by
+    interval.ended_by, interval.ended_by_name = by.id, by.name or None
+    interval.ended_by_credential = by.credential or None
     interval.end_reason = reason
     interval.seconds = int((interval.ended_at - interval.started_at).total_seconds())
     job.clocked_seconds += interval.seconds
@@ -143,11 +144,12 @@ async def _clock_on(session: AsyncSession, principal: Principal, job: Job, now: 
     technician_id = job.technician_id
     assert technician_id is not None  # only an assigned job starts or resumes
     for other in await repository.running_for_technician(session, technician_id, except_job=job.id):
-        await _close_interval(session, other, now, principal.id, "switch")
+        await _close_interval(session, other, now, principal, "switch")
         other.status = "paused"
         _touch(session, other)
     session.add(WorkInterval(id=new_id(), job_id=job.id, store_id=job.store_id, technician_id=technician_id,
-                             started_at=now, started_by=principal.id))
+                             started_at=now, started_by=principal.id, started_by_name=principal.name or None,
+                             started_by_credential=principal.credential or None))
 
 
 async def assign(session: AsyncSession, clock: Clock, principal: Principal, job_id: str, technician_id: str) -> Job:
@@ -192,7 +194,7 @@ async def pause(session: AsyncSession, clock: Clock, principal: Principal, job_i
     if job.status != "in_progress":
         raise InvalidTransition(job.status, "pause")
     await _check_worker(session, principal, job)
-    await _close_interval(session, job, clock.now(), principal.id, "pause")
+    await _close_interval(session, job, clock.now(), principal, "pause")
     job.status = "paused"
     _touch(session, job)
     return job
@@ -215,10 +217,11 @@ async def complete(session: AsyncSession, clock: Clock, principal: Principal, jo
         raise InvalidTransition(job.status, "complete")
     await _check_worker(session, principal, job)
     now = clock.now()
-    await _close_interval(session, job, now, principal.id, "complete")
+    await _close_interval(session, job, now, principal, "complete")
     job.status = "completed"
     job.completed_at = now
     job.completed_by = principal.id
+    job.completed_by_name, job.completed_by_credential = principal.name or None, principal.credential or None
     if notes:
         job.notes = notes
     _touch(session, job)
@@ -233,14 +236,16 @@ async def quality_check(session: AsyncSession, clock: Clock, principal: Principa
     # Four eyes: nobody checks work they did, whether they call in person or name themselves.
     assert job.technician_id is not None  # a completed job was started, so assigned
     workers = await technicians.by_ids(session, await repository.worked_by(session, job.id) | {job.technician_id})
-    own = {principal.id} | ({inspector} if inspector else set())
+    own = known_as(principal) | ({inspector} if inspector else set())
     if any(t.principal_id in own or t.id in own for t in workers):
         raise Conflict("the quality check must be made by someone other than the technician who did the job",
                        rule="four_eyes", current_state=job.status)
     now = clock.now()
     session.add(QualityCheck(id=new_id(), job_id=job.id, store_id=job.store_id, technician_id=job.technician_id,
                              result="pass" if passed else "fail", inspector=principal.id,
-                             inspector_name=inspector or principal.name or principal.id, notes=notes, checked_at=now))
+                             inspector_name=inspector or principal.name or principal.id,
+                             inspector_person_name=principal.name or None,
+                             inspector_credential=principal.credential or None, notes=notes, checked_at=now))
     if passed:
         job.status = "qc_passed"
         job.qc_passed_at = now
@@ -260,12 +265,16 @@ async def quality_check(session: AsyncSession, clock: Clock, principal: Principa
     return job
 
 
+# Who clocks a technician off when reception cancels the order: the workshop itself.
+ON_CANCELLED_ORDER = Principal(id="system", role="system", name="workshop")
+
+
 async def cancel_order_jobs(session: AsyncSession, now: datetime, repair_order_id: str) -> list[Job]:
     cancelled = []
     for job in await repository.of_order(session, repair_order_id, for_update=True):
         if job.status in FINAL:
             continue
-        await _close_interval(session, job, now, "system", "cancel")
+        await _close_interval(session, job, now, ON_CANCELLED_ORDER, "cancel")
         job.status = "cancelled"
         job.cancelled_at = now
         _touch(session, job)

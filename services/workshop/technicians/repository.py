@@ -24,6 +24,14 @@ async def staff_member(session: AsyncSession, person_id: str) -> StaffMember | N
     return await session.get(StaffMember, person_id)
 
 
+async def by_any_principal(session: AsyncSession, store_id: str, principal_ids: frozenset[str],
+                           first: str) -> Technician | None:
+    """The technician linked to any of these ids, the one linked to `first` if several are."""
+    stmt = select(Technician).where(Technician.store_id == store_id, col(Technician.principal_id).in_(principal_ids))
+    found = list((await session.exec(stmt)).all())
+    return next((t for t in found if t.principal_id == first), found[0] if found else None)
+
+
 async def by_ids(session: AsyncSession, ids: set[str]) -> list[Technician]:
     if not ids:
         return []

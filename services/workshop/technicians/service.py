@@ -12,6 +12,7 @@ from services.common.events.catalogue.network import PersonAssignmentsChanged, P
 from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.stores import active_store
+from services.common.who import known_as
 from services.workshop.technicians import repository
 from services.workshop.technicians.models import StaffMember, Technician
 from services.workshop.technicians.schemas import TechnicianCreate, TechnicianList, TechnicianPublic, TechnicianUpdate
@@ -96,4 +97,4 @@ async def update(session: AsyncSession, clock: Clock, principal: Principal, tech
 
 async def linked_to(session: AsyncSession, principal: Principal, store_id: str) -> Technician | None:
     """The technician record a caller works under in this store, if it is linked to one."""
-    return await repository.by_principal(session, store_id, principal.id)
+    return await repository.by_any_principal(session, store_id, known_as(principal), principal.id)
