@@ -40,7 +40,8 @@ class Vehicle(CrmModel, table=True):
     plate: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
     model: str | None = Field(default=None, sa_column=sa.Column(sa.String(100), nullable=True))
     sold_at: date | None = Field(default=None, sa_column=sa.Column(sa.Date, nullable=True))
-    # The store that saw the vehicle last; its maintenance reminders go out from there.
+    # The store that saw the vehicle first; its maintenance reminders go out from there. A
+    # visit at another store does not move it (services/crm/customers/service.py).
     home_store_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, index=True))
     customer_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     owner_phone: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))

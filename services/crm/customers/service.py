@@ -2,10 +2,13 @@
 
 A customer is one phone number in one store (the same person at two stores is two
 customers: each store keeps its own relationship). A vehicle is one VIN across the
-group; when it turns up with another phone number it has changed hands, and the
-previous ownership is closed, not overwritten. Events may arrive out of order (they
-are keyed by appointment or repair order, not by customer), so every change is
-applied only when it is newer than what is kept."""
+group, with a home store (the first to see it; its reminders go out from there). When
+it turns up at its home store with another phone number it has changed hands, and the
+previous ownership is closed, not overwritten. When it turns up at another store, that
+store keeps its own visit and customer, but the vehicle's owner, home store and what
+the home store knows of it do not move: that takes a transfer of ownership. Events may
+arrive out of order (they are keyed by appointment or repair order, not by customer),
+so every change is applied only when it is newer than what is kept."""
 from __future__ import annotations
 
 import re
@@ -89,14 +92,24 @@ async def know_vehicle(session: AsyncSession, store_id: str, data: rx.Vehicle, o
         session.add(vehicle)
         session.add(first_owner)
         return vehicle
+    home = store_id == vehicle.home_store_id
     newer = at >= vehicle.updated_at
     for attr in ("plate", "model", "sold_at"):
         value = getattr(data, attr)
-        if value is not None and (newer or getattr(vehicle, attr) is None):
+        # Another store's visit fills in what is not known, and corrects nothing.
+        if value is not None and ((home and newer) or getattr(vehicle, attr) is None):
             setattr(vehicle, attr, value)
     if at < vehicle.first_seen_at:
         vehicle.first_seen_at = at
     open_rows = await repository.open_owners(session, vin)
+    if not home:
+        # Whoever brings the car to another store is that store's customer, not its owner;
+        # the owner, under the owner's number, is known there as well.
+        if owner.phone == vehicle.owner_phone and not any(r.customer_id == owner.id for r in open_rows):
+            session.add(VehicleOwner(id=new_id(), vin=vin, store_id=store_id, customer_id=owner.id,
+                                     phone=owner.phone, since=at))
+        session.add(vehicle)
+        return vehicle
     if owner.phone != vehicle.owner_phone:
         if at >= vehicle.owner_since:
             # Sold on: every ownership under the old number ends now.
@@ -116,12 +129,11 @@ async def know_vehicle(session: AsyncSession, store_id: str, data: rx.Vehicle, o
                 session.add(VehicleOwner(id=new_id(), vin=vin, store_id=store_id, customer_id=owner.id,
                                          phone=owner.phone, since=at, until=vehicle.owner_since))
     elif not any(r.customer_id == owner.id for r in open_rows):
-        # The same owner known at another store of the group.
         new_owner = VehicleOwner(id=new_id(), vin=vin, store_id=store_id, customer_id=owner.id, phone=owner.phone,
                                  since=at)
         session.add(new_owner)
     if newer:
-        vehicle.home_store_id, vehicle.customer_id, vehicle.updated_at = store_id, owner.id, at
+        vehicle.customer_id, vehicle.updated_at = owner.id, at
     session.add(vehicle)
     return vehicle
 
@@ -292,7 +304,10 @@ async def vehicle_history(session: AsyncSession, principal: Principal, vin: str,
     vehicle = await repository.vehicle(session, vin)
     store_id = principal.store_id
     owners = await repository.owners_of_vehicle(session, vin, store_id) if vehicle else []
-    if vehicle is None or (store_id and not owners):
+    # A store sees a vehicle one of its customers owns, or one it has serviced.
+    serviced = bool(store_id and vehicle and not owners
+                    and (await repository.service_history(session, vin, store_id, 1, None))[0])
+    if vehicle is None or (store_id and not owners and not serviced):
         raise NotFound("vehicle not found")
     orders, next_cursor = await repository.service_history(session, vin, store_id, limit, cursor)
     return VehicleHistory(
