@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from tests.crm import factories as f
+from tests.support.platform import Caller
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FULL_SATISFIED = {"speed": 5, "price": 5, "advisor": 5, "quality": 5, "cleanliness": 5, "overall": 5}
@@ -56,6 +57,30 @@ async def test_the_advisor_who_served_the_order_may_not_make_its_callback(crm):
     colleague = crm.as_("service_advisor", "advisor-wang")
     r = await colleague.post(f"/v1/callbacks/{callback['id']}/survey", json={"answers": FULL_SATISFIED})
     assert r.status_code == 201 and r.json()["status"] == "completed"
+
+
+async def test_the_advisor_may_not_call_through_a_key_that_now_answers_to_them(crm):
+    # An order served before keys answered to their person names the advisor's key; the
+    # gateway now signs that key as the advisor's person, with the key as credential.
+    callback = await first_callback(crm, advisor_id="k-advisor-li")
+    li = Caller(crm.client, "service_advisor", crm.store_id, "person-li", name="李顾问", credential="key:k-advisor-li")
+    r = await li.post(f"/v1/callbacks/{callback['id']}/attempts", json={"outcome": "reached"})
+    assert r.status_code == 409 and r.json()["rule"] == "advisor_may_not_call"
+
+
+async def test_callback_who_fields_name_the_agent_and_the_key_or_sign_in_used(crm):
+    callback = await first_callback(crm)
+    url = f"/v1/callbacks/{callback['id']}"
+    by_key = Caller(crm.client, "crm_agent", crm.store_id, "person-zhao", name="赵丽", credential="key:k-zhao")
+    by_sign_in = Caller(crm.client, "crm_agent", crm.store_id, "person-zhao", name="赵丽", credential="token:s-zhao")
+    assert (await by_key.post(f"{url}/attempts", json={"outcome": "no_answer"})).status_code == 201
+    done = await by_sign_in.post(f"{url}/survey", json={"answers": FULL_SATISFIED})
+    assert done.status_code == 201, done.text
+    body = done.json()
+    key_who = {"person_id": "person-zhao", "name": "赵丽", "credential": "key:k-zhao"}
+    sign_in_who = {**key_who, "credential": "token:s-zhao"}
+    assert [a["made_by_person"] for a in body["attempts"]] == [key_who, sign_in_who]
+    assert body["survey"]["agent_person"] == sign_in_who and body["completed_by_person"] == sign_in_who
 
 
 async def test_three_unanswered_attempts_make_the_customer_unreachable(crm):

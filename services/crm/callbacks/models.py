@@ -34,6 +34,8 @@ class Callback(CrmModel, table=True):
     reached_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     completed_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     completed_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
+    completed_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    completed_by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     on_time: bool | None = Field(default=None, sa_column=sa.Column(sa.Boolean, nullable=True))
     unreachable_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     cancelled_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
@@ -51,6 +53,8 @@ class CallbackAttempt(CrmModel, table=True):
     outcome: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))  # reached | no_answer | wrong_number
     note: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
     made_by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    made_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    made_by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     made_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
 
 
@@ -72,4 +76,6 @@ class Survey(CrmModel, table=True):
     # {department: {question_code: score}} of the answers at or below the survey's low marks.
     low_answers: dict[str, Any] = Field(default_factory=empty_dict, sa_column=sa.Column(sa.JSON, nullable=False))
     agent: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    agent_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    agent_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     recorded_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False, index=True))

@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from services.common.pagination import Page
+from services.common.who import Who
 
 Outcome = Literal["reached", "no_answer", "wrong_number"]
 
@@ -36,6 +37,7 @@ class AttemptPublic(BaseModel):
     outcome: Outcome
     note: str
     made_by: str
+    made_by_person: Who = Field(description="who made the call, and with which key or sign-in")
     made_at: datetime
 
 
@@ -46,6 +48,7 @@ class SurveyPublic(BaseModel):
     low_answers: dict[str, dict[str, int]]
     complaints_opened: list[str] = Field(default_factory=list, description="complaints this survey opened")
     agent: str
+    agent_person: Who = Field(description="the callback agent, and the key or sign-in they recorded it with")
     recorded_at: datetime
 
 
@@ -77,6 +80,7 @@ class CallbackPublic(BaseModel):
     survey: SurveyPublic | None = None
     completed_at: datetime | None = None
     completed_by: str | None = None
+    completed_by_person: Who | None = None
     on_time: bool | None = None
     unreachable_at: datetime | None = None
     cancelled_at: datetime | None = None

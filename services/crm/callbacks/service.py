@@ -18,6 +18,7 @@ from services.common.ids import new_id
 from services.common.outbox import emit
 from services.common.stores import ensure_visible
 from services.common.versioning import check_version
+from services.common.who import Who, known_as
 from services.crm.callbacks import planning, repository
 from services.crm.callbacks.models import Callback, CallbackAttempt, Survey
 from services.crm.callbacks.schemas import (
@@ -86,7 +87,9 @@ async def visible_callback(session: AsyncSession, principal: Principal, callback
 
 
 def _may_call(principal: Principal, callback: Callback) -> None:
-    if callback.advisor_id and principal.id == callback.advisor_id:
+    # The order may name the advisor's person or, from before keys answered to their
+    # person, the advisor's key: either is the same person calling.
+    if callback.advisor_id and callback.advisor_id in known_as(principal):
         raise Conflict("the service advisor who served this order may not make its callback",
                        rule="advisor_may_not_call", advisor_id=callback.advisor_id)
 
@@ -109,7 +112,8 @@ async def record_attempt(session: AsyncSession, clock: Clock, principal: Princip
     _may_call(principal, callback)
     now = clock.now()
     session.add(CallbackAttempt(id=new_id(), callback_id=callback.id, store_id=callback.store_id, outcome=outcome,
-                                note=note, made_by=principal.id, made_at=now))
+                                note=note, made_by=principal.id, made_by_name=principal.name or None,
+                                made_by_credential=principal.credential or None, made_at=now))
     callback.attempts += 1
     if outcome == "reached":
         callback.reached_at = callback.reached_at or now
@@ -169,16 +173,20 @@ async def record_survey(session: AsyncSession, clock: Clock, principal: Principa
     if callback.reached_at is None:
         # Answers mean the customer was reached, whether or not the agent logged the call first.
         session.add(CallbackAttempt(id=new_id(), callback_id=callback.id, store_id=callback.store_id, outcome="reached",
-                                    note="survey recorded", made_by=principal.id, made_at=now))
+                                    note="survey recorded", made_by=principal.id,
+                                    made_by_name=principal.name or None,
+                                    made_by_credential=principal.credential or None, made_at=now))
         callback.attempts += 1
         callback.reached_at = now
     low = low_answers(data.answers) if callback.kind == "first" else {}
     survey = Survey(id=new_id(), callback_id=callback.id, store_id=callback.store_id, kind=callback.kind,
                     customer_id=callback.customer_id, repair_order_id=callback.repair_order_id,
                     complaint_id=callback.complaint_id, answers=dict(data.answers), overall=data.answers.get("overall"),
-                    verbatim=data.verbatim, low_answers=low, agent=principal.id, recorded_at=now)
+                    verbatim=data.verbatim, low_answers=low, agent=principal.id, agent_name=principal.name or None,
+                    agent_credential=principal.credential or None, recorded_at=now)
     session.add(survey)
     callback.status, callback.completed_at, callback.completed_by = "completed", now, principal.id
+    callback.completed_by_name, callback.completed_by_credential = principal.name or None, principal.credential or None
     callback.on_time = now <= callback.due_at
     callback.version += 1
     session.add(callback)
@@ -221,8 +229,9 @@ async def to_public(session: AsyncSession, callbacks: list[Callback], now: datet
     ids = [c.id for c in callbacks]
     attempts: dict[str, list[AttemptPublic]] = {i: [] for i in ids}
     for a in await repository.attempts_of(session, ids):
-        attempts[a.callback_id].append(AttemptPublic(id=a.id, outcome=a.outcome, note=a.note, made_by=a.made_by,
-                                                     made_at=a.made_at))
+        attempts[a.callback_id].append(AttemptPublic(
+            id=a.id, outcome=a.outcome, note=a.note, made_by=a.made_by,
+            made_by_person=Who.stored(a.made_by, a.made_by_name, a.made_by_credential), made_at=a.made_at))
     surveys = {s.callback_id: s for s in await repository.surveys_of(session, ids)}
     opened: dict[str, list[str]] = {}
     for complaint in sorted(await complaint_records.opened_from_callbacks(session, ids), key=lambda c: c.id):
@@ -238,7 +247,9 @@ async def to_public(session: AsyncSession, callbacks: list[Callback], now: datet
         survey = surveys.get(c.id)
         answered = SurveyPublic(
             answers=survey.answers, overall=survey.overall, verbatim=survey.verbatim, low_answers=survey.low_answers,
-            complaints_opened=opened.get(c.id, []), agent=survey.agent, recorded_at=survey.recorded_at,
+            complaints_opened=opened.get(c.id, []), agent=survey.agent,
+            agent_person=Who.stored(survey.agent, survey.agent_name, survey.agent_credential),
+            recorded_at=survey.recorded_at,
         ) if survey else None
         out.append(CallbackPublic(
             id=c.id, store_id=c.store_id, kind=c.kind, repair_order_id=c.repair_order_id,
@@ -252,6 +263,8 @@ async def to_public(session: AsyncSession, callbacks: list[Callback], now: datet
             overdue=c.status == "pending" and now > c.due_at, status=c.status, attempts=attempts[c.id],
             unanswered_attempts=c.unanswered, survey=answered,
             completed_at=c.completed_at, completed_by=c.completed_by, on_time=c.on_time,
+            completed_by_person=(Who.stored(c.completed_by, c.completed_by_name, c.completed_by_credential)
+                                 if c.completed_by else None),
             unreachable_at=c.unreachable_at,
             cancelled_at=c.cancelled_at, cancel_reason=c.cancel_reason, created_at=c.created_at, version=c.version,
         ))
