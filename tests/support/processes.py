@@ -18,7 +18,10 @@ prefix, identity secret and bootstrap key, a database per service from
 (/readyz with all four services, /healthz otherwise) and reads network's events, so a
 revocation bites within seconds from the first request. `platform.api(key)` is an httpx
 client on the gateway; `identity_secret` lets a test sign headers for a service port.
-Settings go in through `env=` (every process) and `gateway_env=`. Logs go to files in the
+Settings go in through `env=` (every process) and `gateway_env=`; `oidc=` (an
+`OidcProvider`, e.g. the `oidc_provider` fixture's) makes the gateway accept that provider's
+access tokens (GATEWAY_OIDC_ISSUER, _AUDIENCE, _CLIENT_ID) and network keep staff accounts
+there (NETWORK_OIDC_ADMIN_URL, _REALM, _CLIENT_ID, _CLIENT_SECRET). Logs go to files in the
 folder given (use pytest's `tmp_path`), and a process that fails to become ready raises
 with the tail of its log.
 
@@ -39,11 +42,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 import httpx
 
 from tests.support.platform import unique_prefix
+
+if TYPE_CHECKING:
+    from deploy.oidc.keycloak import OidcProvider
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("reception", "workshop", "crm", "network")
@@ -201,7 +207,8 @@ class Platform:
     def __init__(self, log_dir: Path, *, kafka_bootstrap: str, database_url: Callable[[str], str],
                  services: Iterable[str] | None = None, gateway: bool = True,
                  topic_prefix: str | None = None, env: Mapping[str, str] | None = None,
-                 gateway_env: Mapping[str, str] | None = None, ready_timeout: float = 90.0) -> None:
+                 gateway_env: Mapping[str, str] | None = None, ready_timeout: float = 90.0,
+                 oidc: OidcProvider | None = None) -> None:
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.topic_prefix = topic_prefix or unique_prefix()
@@ -220,6 +227,10 @@ class Platform:
             "PLATFORM_BOOTSTRAP_KEY": self.bootstrap_key,
             "LOG_LEVEL": "INFO",
         })
+        if oidc is not None:
+            admin = oidc.admin
+            base.update({"NETWORK_OIDC_ADMIN_URL": admin.base_url, "NETWORK_OIDC_REALM": admin.realm,
+                         "NETWORK_OIDC_CLIENT_ID": admin.client_id, "NETWORK_OIDC_CLIENT_SECRET": admin.client_secret})
         base.update(env or {})
         self.env = base
         self.services: dict[str, Process] = {}
@@ -239,6 +250,9 @@ class Platform:
                 # A service not started here points at a closed port: the gateway answers 503 for it.
                 target = self.services[name].url if name in self.services else f"http://127.0.0.1:{free_port()}"
                 gw_env[f"GATEWAY_{name.upper()}_URL"] = target
+            if oidc is not None:
+                gw_env.update({"GATEWAY_OIDC_ISSUER": oidc.issuer, "GATEWAY_OIDC_AUDIENCE": oidc.audience,
+                               "GATEWAY_OIDC_CLIENT_ID": oidc.dashboard_client_id})
             gw_env.update(gateway_env or {})
             self.gateway = Process("gateway", [sys.executable, "-m", "gateway"], gw_env, port, self.log_dir)
 
