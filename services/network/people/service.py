@@ -306,6 +306,8 @@ async def push_account(session: AsyncSession, admin: ProviderAdmin | None, perso
     if person is None:
         log.warning("no such person to provision", person_id=person_id)
         return
+    # A client (and service token) per change: people change a few times a day, and nothing is
+    # kept open across the event loops a worker, a replay or a test runs this in.
     async with StaffAccounts(admin) as accounts:
         if person.status == PersonStatus.ACTIVE:
             await accounts.upsert(_account(person))
