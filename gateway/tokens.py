@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 from joserfc import jws, jwt
-from joserfc.errors import ExpiredTokenError, InvalidClaimError, JoseError, MissingClaimError
+from joserfc.errors import BadSignatureError, ExpiredTokenError, InvalidClaimError, JoseError, MissingClaimError
 from joserfc.jwk import ECKey, RSAKey, import_key
 from prometheus_client import Counter
 
@@ -211,7 +211,7 @@ class TokenVerifier:
         except (JoseError, ValueError, UnicodeError) as exc:
             raise TokenRefused("not a signed JWT") from exc
         alg = header.get("alg")
-        if alg not in ALGORITHMS:
+        if not isinstance(alg, str) or alg not in ALGORITHMS:
             raise TokenRefused(f"alg {alg!r} is not accepted (RS256 or ES256)")
         kid = header.get("kid")
         if kid is not None and not isinstance(kid, str):
@@ -224,8 +224,10 @@ class TokenVerifier:
             raise TokenRefused(f"key {kid!r} does not sign with {alg}")
         try:
             claims = jwt.decode(token, key, algorithms=[alg]).claims
-        except JoseError as exc:
+        except BadSignatureError as exc:
             raise TokenRefused("bad signature") from exc
+        except JoseError as exc:
+            raise TokenRefused(f"not a valid signed JWT ({exc.error})") from exc
         try:
             self._claims.validate(claims)
         except ExpiredTokenError as exc:

@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 from starlette.applications import Starlette
@@ -97,6 +99,13 @@ class LocalProvider:
         """alg none: no signature at all."""
         head = b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
         return f"{head}.{b64(json.dumps(self.claims(person_id, **claims)).encode())}."
+
+    def signed_raw(self, header: dict[str, Any], payload: bytes) -> str:
+        """RS256-signed by the signing key over whatever header and payload, however odd."""
+        assert isinstance(self.signing, RSAKey)
+        signing_input = f"{b64(json.dumps(header).encode())}.{b64(payload)}"
+        signature = self.signing.private_key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return f"{signing_input}.{b64(signature)}"
 
     def hs256_with_public_key(self, person_id: str = "p-1") -> str:
         """The old confusion attack: HMAC-signed with the provider's public key (anyone has it) as the secret."""

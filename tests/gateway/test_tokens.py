@@ -4,6 +4,7 @@ stand-in network's staff directory: which tokens are accepted, which person and 
 request then runs as, and what happens when keys rotate or the provider is away."""
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
@@ -119,7 +120,7 @@ async def test_tokens_for_another_audience_or_from_another_issuer_or_without_a_p
         assert not rig.services.service_calls("reception")
 
 
-async def test_unsigned_symmetric_forged_and_foreign_signatures_are_refused():
+async def test_unsigned_symmetric_forged_foreign_and_malformed_tokens_are_401_never_500():
     async with local_provider() as idp, gateway(oidc_issuer=idp.issuer) as rig:
         rig.network.add_person("p-1", "Li", {"store-a": "service_advisor"})
         impostor = RSAKey.generate_key(2048, parameters={"kid": idp.signing.kid})  # a published kid, another key
@@ -134,6 +135,12 @@ async def test_unsigned_symmetric_forged_and_foreign_signatures_are_refused():
             "payload changed after signing": f"{head}.{tampered_body}.{signature}",
             "RS384": idp.token("p-1", alg="RS384"),
             "not a JWT at all": "a.b.c",
+            "alg given as a list": idp.signed_raw({"alg": ["RS256"], "kid": idp.signing.kid},
+                                                  json.dumps(idp.claims("p-1")).encode()),
+            "kid given as an object": idp.signed_raw({"alg": "RS256", "kid": {"k": 1}},
+                                                     json.dumps(idp.claims("p-1")).encode()),
+            "payload not an object": idp.signed_raw({"alg": "RS256", "kid": idp.signing.kid}, b"[1, 2]"),
+            "payload not JSON": idp.signed_raw({"alg": "RS256", "kid": idp.signing.kid}, b"\xff\xfe"),
         }
         for what, bad in refusals.items():
             response = await as_person(rig, bad)
