@@ -441,10 +441,10 @@ async def test_a_sign_in_is_issued_by_an_hq_admin_or_the_manager_of_the_persons_
     for person in (two_stores, with_hq):
         refused = await staff(client, "store_manager", store_a).post(f"/v1/people/{person['id']}/sign-in")
         assert refused.status_code == 403, refused.text
-    # Allowed, but this platform has no identity provider configured: 503 saying so.
+    # Allowed, but this platform has no identity provider configured: 409 saying so.
     for caller in (hq, staff(client, "store_manager", store_a)):
         off = await caller.post(url)
-        assert off.status_code == 503 and "NETWORK_OIDC_ADMIN_URL" in off.json()["detail"], off.text
+        assert off.status_code == 409 and "NETWORK_OIDC_ADMIN_URL" in off.json()["detail"], off.text
     assert (await hq.post(f"/v1/people/{advisor['id']}/leave")).status_code == 200
     left = await hq.post(url)
     assert left.status_code == 409 and left.json()["current_state"] == "left"

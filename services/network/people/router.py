@@ -78,7 +78,7 @@ async def record_leave(person_id: str, session: SessionDep, clock: ClockDep, pri
 
 
 @router.post("/{person_id}/sign-in", status_code=201, response_model=SignInIssued,
-             responses=problem_responses(NotFound, Forbidden, InvalidTransition, ValidationFailed, SignInUnavailable))
+             responses=problem_responses(NotFound, Forbidden, Conflict, ValidationFailed, SignInUnavailable))
 async def issue_sign_in(person_id: str, request: Request, response: Response, session: SessionDep,
                         principal: Access, settings: SettingsDep):
     """A one-time password for the person's sign-in at the group's identity provider, which asks

@@ -79,7 +79,7 @@ log = get_logger(__name__)
 
 
 class SignInUnavailable(DomainError):
-    """The identity provider is not set up here, unreachable, or refused the platform (503)."""
+    """The identity provider is unreachable, or refused the platform (503): worth trying again later."""
 
     status, type, title = 503, "unavailable", "Service unavailable"
 
@@ -324,8 +324,8 @@ async def issue_sign_in(session: AsyncSession, principal: Principal, person_id: 
     if person.status != PersonStatus.ACTIVE:
         raise InvalidTransition(person.status, "issue a sign-in")
     if admin is None:
-        raise SignInUnavailable("sign-in is not set up here: no identity provider is configured "
-                                "(NETWORK_OIDC_ADMIN_URL)")
+        # The platform's state, not a failure of the moment: no retry helps until it is configured.
+        raise Conflict("sign-in is not set up here: no identity provider is configured (NETWORK_OIDC_ADMIN_URL)")
     password = temporary_password()
     try:
         async with StaffAccounts(admin) as accounts:
