@@ -1,12 +1,15 @@
 """Events CRM handles (besides the store registry every service keeps): reception's
-bookings and repair orders are all CRM knows of customers, vehicles and visits."""
+bookings and repair orders are all CRM knows of customers, vehicles and visits; network's
+person events keep CRM's copy of the staff directory (who may own a complaint)."""
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.consumer import EventHandlers, HandlerContext
 from services.common.events.catalogue import reception as rx
 from services.common.events.envelope import CloudEvent
+from services.common.staff import PERSON_EVENTS, PersonEvent
 from services.crm.callbacks import service as callbacks
 from services.crm.churn import service as churn
+from services.crm.complaints import service as complaints
 from services.crm.customers import service as customers
 from services.crm.reminders import service as reminders
 from services.crm.settings import CrmSettings
@@ -75,3 +78,9 @@ async def preload_deliveries(session: AsyncSession, events: list[rx.RepairOrderD
 async def repair_order_cancelled(session: AsyncSession, event: rx.RepairOrderCancelled, envelope: CloudEvent,
                                  ctx: HandlerContext[CrmSettings]) -> None:
     await customers.order_cancelled(session, event)
+
+
+@handlers.on(*PERSON_EVENTS)
+async def person_changed(session: AsyncSession, event: PersonEvent, envelope: CloudEvent,
+                         ctx: HandlerContext[CrmSettings]) -> None:
+    await complaints.keep_staff_member(session, event, envelope.time)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.consumer import EventHandlers, HandlerContext
-from services.common.events.catalogue.network import PersonAssignmentsChanged, PersonLeft, PersonRegistered
 from services.common.events.catalogue.reception import RepairOrderApproved, RepairOrderCancelled, RepairOrderDelivered
 from services.common.events.envelope import CloudEvent
+from services.common.staff import PERSON_EVENTS, PersonEvent
 from services.workshop.comebacks import service as comebacks
 from services.workshop.jobs import repository as job_rows
 from services.workshop.jobs import service as jobs
@@ -59,7 +59,7 @@ async def repair_order_delivered(session: AsyncSession, event: RepairOrderDelive
     await orders.mark_delivered(session, ctx.clock.now(), event.repair_order_id, event.delivered_at)
 
 
-@handlers.on("network.person.registered", "network.person.assignments_changed", "network.person.left")
-async def person_changed(session: AsyncSession, event: PersonRegistered | PersonAssignmentsChanged | PersonLeft,
-                         envelope: CloudEvent, ctx: HandlerContext[WorkshopSettings]) -> None:
+@handlers.on(*PERSON_EVENTS)
+async def person_changed(session: AsyncSession, event: PersonEvent, envelope: CloudEvent,
+                         ctx: HandlerContext[WorkshopSettings]) -> None:
     await technicians.keep_staff_member(session, event, envelope.time)

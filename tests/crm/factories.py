@@ -4,6 +4,7 @@ from __future__ import annotations
 import itertools
 from datetime import date, datetime, timedelta
 
+from services.common.events.catalogue import network as nw
 from services.common.events.catalogue import reception as rx
 from services.common.events.envelope import CloudEvent
 from services.common.ids import new_id
@@ -102,3 +103,28 @@ def no_show(store_id: str, at: datetime, appointment_id: str, scheduled_at: date
 def checked_in(store_id: str, at: datetime, appointment_id: str, scheduled_at: datetime, **kw) -> CloudEvent:
     return _appointment(rx.AppointmentCheckedIn, store_id, at, scheduled_at, appointment_id, kw.get("customer"),
                         kw.get("vehicle"), repair_order_id=new_id(), checked_in_at=at)
+
+
+# --- network's staff directory, as its person events tell CRM --------------------------
+
+def _staff(cls, person_id: str, at: datetime, store_ids: list[str], status: str, hq_role: str | None,
+           **fields) -> CloudEvent:
+    event = cls(person_id=person_id, employee_no=f"E-{person_id[-6:].upper()}", name="周敏", status=status,
+                assignments=[nw.PersonAssignment(store_id=s, role="crm_agent") for s in store_ids], hq_role=hq_role,
+                **fields)
+    return envelope_for(event, subject=person_id, store_id=None, time=at)
+
+
+def staff_registered(person_id: str, at: datetime, store_ids: list[str], hq_role: str | None = None) -> CloudEvent:
+    return _staff(nw.PersonRegistered, person_id, at, store_ids, "active", hq_role, registered_by="hq-admin",
+                  registered_at=at)
+
+
+def staff_reassigned(person_id: str, at: datetime, store_ids: list[str]) -> CloudEvent:
+    return _staff(nw.PersonAssignmentsChanged, person_id, at, store_ids, "active", None, reason="moved",
+                  changed_by="hq-admin", changed_at=at)
+
+
+def staff_left(person_id: str, at: datetime, store_ids: list[str]) -> CloudEvent:
+    return _staff(nw.PersonLeft, person_id, at, store_ids, "left", None, left_on=at.date(), recorded_by="hq-admin",
+                  left_at=at)

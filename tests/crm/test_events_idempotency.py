@@ -30,6 +30,9 @@ def cases(store_id: str) -> dict:
         "reception.repair_order.delivered": f.delivered(store_id, WHEN, repair_order_id="ro-1"),
         "reception.repair_order.cancelled": f.cancelled_order(store_id, "ro-1", WHEN),
         "network.store.created": store_created(code="GZ-TH-01"),
+        "network.person.registered": f.staff_registered("person-1", WHEN, [store_id]),
+        "network.person.assignments_changed": f.staff_reassigned("person-1", WHEN, [store_id]),
+        "network.person.left": f.staff_left("person-1", WHEN, [store_id]),
     }
 
 

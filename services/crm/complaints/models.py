@@ -3,7 +3,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from services.common.db import UTCDateTime
+from services.common.db import UTCDateTime, empty_list
 from services.crm.base import CrmModel
 
 
@@ -68,3 +68,16 @@ class ComplaintStep(CrmModel, table=True):
     at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     note: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
+
+
+class StaffMember(CrmModel, table=True):
+    """A person of network's staff directory as CRM knows them, from its events: a
+    complaint's owner works in the complaint's store, or at head office."""
+
+    __tablename__ = "staff_members"
+
+    person_id: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
+    status: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))  # active | left
+    store_ids: list[str] = Field(default_factory=empty_list, sa_column=sa.Column(sa.JSON, nullable=False))
+    hq_role: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
+    updated_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))

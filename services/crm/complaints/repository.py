@@ -5,7 +5,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
 from services.crm.callbacks.models import Callback
-from services.crm.complaints.models import Complaint, ComplaintEscalation, ComplaintStep
+from services.crm.complaints.models import Complaint, ComplaintEscalation, ComplaintStep, StaffMember
 
 OPEN_STATES = ("open", "assigned")
 
@@ -17,6 +17,10 @@ async def get(session: AsyncSession, complaint_id: str) -> Complaint | None:
 async def get_for_update(session: AsyncSession, complaint_id: str) -> Complaint | None:
     stmt = select(Complaint).where(Complaint.id == complaint_id).with_for_update()
     return (await session.exec(stmt)).first()
+
+
+async def staff_member(session: AsyncSession, person_id: str) -> StaffMember | None:
+    return await session.get(StaffMember, person_id)
 
 
 async def by_origin(session: AsyncSession, origin_key: str) -> Complaint | None:

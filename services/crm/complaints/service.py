@@ -16,12 +16,13 @@ from services.common.events.catalogue.crm import ComplaintClosed, ComplaintEscal
 from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.outbox import emit
+from services.common.staff import PersonEvent, refusal, take_person_event
 from services.common.stores import active_store, ensure_visible
 from services.common.versioning import check_version
 from services.crm.callbacks import planning
 from services.crm.callbacks.models import Callback, Survey
 from services.crm.complaints import repository
-from services.crm.complaints.models import Complaint, ComplaintEscalation, ComplaintStep
+from services.crm.complaints.models import Complaint, ComplaintEscalation, ComplaintStep, StaffMember
 from services.crm.complaints.schemas import ComplaintCreate, ComplaintPublic, EscalationPublic, StepPublic
 from services.crm.customers import repository as customers
 
@@ -164,6 +165,9 @@ async def assign(session: AsyncSession, clock: Clock, principal: Principal, comp
     check_version(complaint.version, expected)
     if complaint.status not in repository.OPEN_STATES:
         raise InvalidTransition(complaint.status, "assign")
+    problem = refusal(await repository.staff_member(session, owner), complaint.store_id, head_office=True)
+    if problem:
+        raise ValidationFailed("owner", problem)
     now = clock.now()
     if due_at is not None:
         if due_at.tzinfo is None:
@@ -180,6 +184,15 @@ async def assign(session: AsyncSession, clock: Clock, principal: Principal, comp
     _step(session, complaint, "assigned", now, principal.id, owner)
     await session.flush()
     return complaint
+
+
+async def keep_staff_member(session: AsyncSession, event: PersonEvent, at: datetime) -> None:
+    person = await repository.staff_member(session, event.person_id)
+    if person is None:
+        person = StaffMember(person_id=event.person_id, status=event.status, store_ids=[], updated_at=at)
+    if take_person_event(person, event, at):
+        person.hq_role = event.hq_role
+        session.add(person)
 
 
 async def resolve(session: AsyncSession, clock: Clock, principal: Principal, complaint_id: str, resolution: str,

@@ -8,9 +8,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.clock import Clock
 from services.common.errors import Conflict, NotFound, StaleVersion, ValidationFailed
-from services.common.events.catalogue.network import PersonAssignmentsChanged, PersonLeft, PersonRegistered
 from services.common.identity import Principal
 from services.common.ids import new_id
+from services.common.staff import PersonEvent, refusal, take_person_event
 from services.common.stores import active_store
 from services.common.who import known_as
 from services.workshop.technicians import repository
@@ -22,12 +22,9 @@ async def _principal_free(session: AsyncSession, store_id: str, principal_id: st
                           keep: str | None = None) -> None:
     if principal_id is None:
         return
-    # An id the directory does not name is a machine's key (or a person not heard of yet).
-    person = await repository.staff_member(session, principal_id)
-    if person is not None and person.status != "active":
-        raise ValidationFailed("principal_id", "that person has left")
-    if person is not None and store_id not in person.store_ids:
-        raise ValidationFailed("principal_id", "that person does not work in this store")
+    problem = refusal(await repository.staff_member(session, principal_id), store_id)
+    if problem:
+        raise ValidationFailed("principal_id", problem)
     other = await repository.by_principal(session, store_id, principal_id)
     if other is not None and other.id != keep:
         raise Conflict(f"principal {principal_id} is already linked to technician {other.id}", field="principal_id")
@@ -43,17 +40,12 @@ async def create(session: AsyncSession, clock: Clock, principal: Principal, data
     return technician
 
 
-async def keep_staff_member(session: AsyncSession, event: PersonRegistered | PersonAssignmentsChanged | PersonLeft,
-                            at: datetime) -> None:
-    """The person as the latest event tells: each event carries the whole person."""
+async def keep_staff_member(session: AsyncSession, event: PersonEvent, at: datetime) -> None:
     person = await repository.staff_member(session, event.person_id)
-    if person is not None and person.updated_at > at:
-        return  # an older event arriving late must not undo a newer state
     if person is None:
         person = StaffMember(person_id=event.person_id, status=event.status, store_ids=[], updated_at=at)
-    person.status, person.updated_at = event.status, at
-    person.store_ids = sorted({a.store_id for a in event.assignments})
-    session.add(person)
+    if take_person_event(person, event, at):
+        session.add(person)
 
 
 def public(technician: Technician) -> TechnicianPublic:
