@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from services.common.errors import PROBLEM_JSON
+from services.common.errors import PROBLEM_JSON, problem_schema
 from services.common.idempotency import MAX_KEY_LENGTH
 from services.common.identity import HQ_ROLES, STORE_ROLES
 from services.common.logging import get_logger
@@ -25,18 +25,6 @@ log = get_logger(__name__)
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 CALLER_ROLES = sorted(HQ_ROLES | STORE_ROLES)
 
-PROBLEM_SCHEMA = {
-    "type": "object",
-    "description": "RFC 9457 problem details",
-    "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-        "detail": {"type": "string"}, "instance": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object", "properties": {
-            "field": {"type": "string"}, "message": {"type": "string"}}}},
-    },
-    "required": ["type", "title", "status"],
-    "additionalProperties": True,
-}
 GATEWAY_ERRORS = {
     "401": "Missing, malformed, unknown or revoked API key",
     "403": "The caller's role may not do this (permission matrix), or its store is suspended",
@@ -77,7 +65,7 @@ def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
 def merge(documents: dict[str, dict], *, version: str = "1.0.0", missing: list[str] | None = None) -> dict:
     """The merged document from each service's own OpenAPI (pure; no I/O)."""
     paths: dict[str, dict] = {}
-    components: dict[str, dict] = {"schemas": {"Problem": PROBLEM_SCHEMA}}
+    components: dict[str, dict] = {"schemas": {"Problem": problem_schema()}}
     tags: list[dict] = []
     for service in SERVICES:
         doc = documents.get(service)
