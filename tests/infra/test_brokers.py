@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from deploy.kafka.broker import KafkaBroker
 from deploy.postgres.cluster import PostgresCluster, PostgresError
 from deploy.processes import pid_alive
+from tests.support.platform import eventually
 
 
 @pytest.fixture
@@ -28,6 +29,10 @@ def kafka_broker(tmp_path):
         broker.stop()
 
 
+async def _listed(admin: AIOKafkaAdminClient, topic: str) -> bool:
+    return topic in await admin.list_topics()
+
+
 async def test_kafka_broker_round_trip_and_stop(kafka_broker: KafkaBroker):
     bootstrap = kafka_broker.bootstrap_servers
     assert bootstrap == f"127.0.0.1:{kafka_broker.port}"
@@ -37,7 +42,9 @@ async def test_kafka_broker_round_trip_and_stop(kafka_broker: KafkaBroker):
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
-        assert topic in await admin.list_topics()
+        # The topic is created by the controller; the broker lists it once its metadata
+        # has caught up, which a loaded machine can delay past the create call's answer.
+        await eventually(lambda: _listed(admin, topic), timeout=30)
     finally:
         await admin.close()
 
