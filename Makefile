@@ -4,12 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test test-fast bench demo asyncapi kafka-jars keycloak clean lint
+.PHONY: help install run test test-fast fuzz bench demo asyncapi kafka-jars keycloak clean lint
 
 help:
 	@echo "make run       start PostgreSQL, Keycloak, Kafka, the four services and the gateway (Ctrl-C stops all)"
 	@echo "make test      run every test (starts and stops Kafka and PostgreSQL itself)"
 	@echo "make lint      ruff and mypy on services/, gateway/ and deploy/"
+	@echo "make fuzz      Schemathesis on the merged contract, 30,000 requests (FUZZ_REQUESTS=...)"
 	@echo "make bench     benchmarks; results in bench/results/ and docs/performance.md"
 	@echo "make demo      fill a running platform with a realistic network (DEMO_ARGS='--scale 1')"
 	@echo "make asyncapi  regenerate docs/events/ from the event catalogue"
@@ -34,6 +35,12 @@ run: install kafka-jars
 
 test: install kafka-jars keycloak
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# make test's Schemathesis run (tests/security/test_schemathesis.py) with ten times its
+# requests, following the contract's OpenAPI links; -rP prints the count and the answers.
+FUZZ_REQUESTS ?= 30000
+fuzz: install kafka-jars keycloak
+	FUZZ_REQUESTS=$(FUZZ_REQUESTS) FUZZ_STATEFUL=links $(PY) -m pytest -q -rP tests/security/test_schemathesis.py $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check services gateway deploy
