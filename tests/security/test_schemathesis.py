@@ -11,12 +11,14 @@ operations run at once; FUZZ_STATEFUL=links also follows the contract's OpenAPI 
 from each answer (`make fuzz` sets it)."""
 from __future__ import annotations
 
+import ast
+import functools
 import math
 import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,7 +31,7 @@ from hypothesis import strategies as st
 from schemathesis import DataGenerationMethod
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 from schemathesis.internal.result import Ok
-from schemathesis.models import APIOperation, Case
+from schemathesis.models import APIOperation, Case, Status
 from schemathesis.runner import events, from_schema
 from schemathesis.runner.serialization import SerializedCheck, SerializedTestResult
 from schemathesis.stateful import Stateful
@@ -147,10 +149,29 @@ def describe(check: SerializedCheck) -> str:
     return line + (f"\n      body {body[:300]!r}" if body else "")
 
 
-def failures_of(result: SerializedTestResult) -> list[str]:
-    found = [describe(check) for check in result.checks if check.value.name == "failure"]
+def failures_of(result: SerializedTestResult, status: Status) -> list[str]:
+    found = [describe(check) for check in result.checks if check.value == Status.failure]
     found += [f"{result.verbose_name}: {error.title}: {error.exception.strip()[:500]}" for error in result.errors]
+    if result.is_flaky:
+        found.append(f"{result.verbose_name}: flaky (failed once, and not when Hypothesis ran it again)")
+    if not found and status in (Status.failure, Status.error):
+        found.append(f"{result.verbose_name}: {status.value}")
     return found
+
+
+def one_parse_at_a_time(parse: Callable[..., Any]) -> Callable[..., Any]:
+    """CPython 3.11 keeps the AST constructor's recursion depth per interpreter, not per
+    thread: two threads in `ast.parse` at once can raise SystemError ("AST constructor
+    recursion depth mismatch"). Hypothesis parses lambdas' source to describe strategies,
+    in every worker, and took that error for a flaky operation (seen here one run in three)."""
+    lock = threading.Lock()
+
+    @functools.wraps(parse)
+    def parse_alone(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return parse(*args, **kwargs)
+
+    return parse_alone
 
 
 def first_event(lines: Iterable[bytes]) -> str | None:
@@ -197,7 +218,8 @@ def read_first_events(operation: APIOperation, examples: int, headers: dict[str,
 
 
 @pytest.mark.timeout(120 + FUZZ_REQUESTS // 10)
-def test_merged_contract_holds_under_generated_requests(platform: Platform) -> None:
+def test_merged_contract_holds_under_generated_requests(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ast, "parse", one_parse_at_a_time(ast.parse))
     assert platform.gateway is not None
     gateway = platform.gateway.url
     document = httpx.get(gateway + "/openapi.json", timeout=30).raise_for_status().json()
@@ -222,7 +244,7 @@ def test_merged_contract_holds_under_generated_requests(platform: Platform) -> N
     with call_hooks(sent):
         for event in runner.execute():
             if isinstance(event, events.AfterExecution | events.AfterStatefulExecution):
-                failures += failures_of(event.result)
+                failures += failures_of(event.result, event.status)
             elif isinstance(event, events.InternalError):
                 failures.append(f"Schemathesis stopped: {event.title}: {event.message}")
         for operation in streams:
