@@ -1,0 +1,21 @@
+"""who did it is a person: complaints and reminders keep the person and the credential they used
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-05
+"""
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
