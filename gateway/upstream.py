@@ -92,6 +92,32 @@ def create_upstream(client: UpstreamClient, limits: UpstreamLimits) -> Upstream:
     return HttpxUpstream(limits)
 
 
+# A service that answered 5xx may have closed the connection without saying so: uvicorn
+# sends the 500 that Starlette's error middleware writes for an exception and then closes
+# the transport, with no `Connection: close`. The pool would hand that connection to the
+# next request, which meets the close on the wire and fails before any byte of an answer.
+# For GET and the other idempotent methods a retry would do, but a POST cannot be retried:
+# "closed before any answer" is also what a service killed while it handled the POST looks
+# like, and the gateway cannot tell the two apart, so a retry could apply it twice for a
+# caller without an Idempotency-Key. So the connection that carried a 5xx is never reused:
+# one new connection per server error, and no request ever meets the close.
+def _server_error(status: int) -> bool:
+    return status >= 500
+
+
+class _NoReuseAfterServerError(aiohttp.ClientResponse):
+    async def start(self, connection: aiohttp.connector.Connection) -> aiohttp.ClientResponse:
+        protocol = connection.protocol
+        await super().start(connection)
+        if _server_error(self.status) and protocol is not None:
+            # Closed when the answer is read and released, instead of going back to the pool;
+            # an answer that came whole with its head went back already: closed there.
+            protocol.force_close()
+            if self.connection is None:
+                protocol.close()
+        return self
+
+
 class AiohttpUpstream:
     """aiohttp's ClientSession on a TCPConnector: a pool of `max_connections` for all
     services, idle connections closed after `keepalive_seconds`. The session is opened on
@@ -115,6 +141,7 @@ class AiohttpUpstream:
                                          keepalive_timeout=limits.keepalive_seconds, ttl_dns_cache=10)
         self._session = aiohttp.ClientSession(
             connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False, trust_env=False,
+            response_class=_NoReuseAfterServerError,
             skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"), timeout=self._timeout)
         return self._session
 
@@ -225,6 +252,17 @@ class HttpxUpstream:
         if response.status_code == 101:
             await response.aclose()
             raise UpstreamFailure(BROKEN, "the service switched protocols")
+        if _server_error(response.status_code):
+            # As for aiohttp (_NoReuseAfterServerError): closed under the pool, which finds it
+            # closed when it next looks and drops it.
+            network = response.extensions.get("network_stream")
+
+            async def close() -> None:
+                if network is not None:
+                    await network.aclose()
+                await response.aclose()
+        else:
+            close = response.aclose
 
         async def read() -> bytes:
             try:
@@ -243,7 +281,7 @@ class HttpxUpstream:
 
         return UpstreamAnswer(status=response.status_code, headers=list(response.headers.raw),
                               content_type=response.headers.get("content-type", ""),
-                              _read=read, _chunks=chunks, close=response.aclose)
+                              _read=read, _chunks=chunks, close=close)
 
     async def aclose(self) -> None:
         await self._transport.aclose()

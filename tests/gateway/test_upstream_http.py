@@ -13,8 +13,8 @@ from starlette.routing import Route
 
 from gateway.main import create_app
 from services.common.identity import verify
-from tests.gateway.fakes import SECRET, settings
-from tests.gateway.servers import serve
+from tests.gateway.fakes import SECRET, gateway, settings
+from tests.gateway.servers import serve, wire_server
 from tests.support.processes import free_port
 
 TOKEN = "ak_streaming_hq_0123456789"
@@ -108,3 +108,39 @@ async def test_a_slow_service_is_504_and_a_closed_port_is_503():
             down = await client.get("/api/reception/v1/appointments", headers=headers)
             assert down.status_code == 503
             assert down.json()["type"].endswith("/upstream-unavailable") and down.headers["retry-after"]
+
+
+SERVER_ERROR = (b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; charset=utf-8\r\n"
+                b"content-length: 21\r\n\r\nInternal Server Error")
+CREATED = b'HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: 12\r\n\r\n{"ok": true}'
+
+
+async def test_a_post_after_a_500_is_not_sent_on_the_connection_the_service_dropped(upstream_client):
+    """uvicorn sends the 500 that Starlette's error middleware writes for an exception and
+    then closes the connection without a `Connection: close`. Here the service answers 500
+    and closes that connection when the next request comes on it, unread and unanswered
+    (its close crossing the request on the wire, as on a busy machine): the POST must go on
+    a fresh connection, once, and not come back as 502."""
+
+    async def answer(request, writer, number):
+        earlier = [r for n, r in service.numbered if n == number][:-1]
+        if earlier and earlier[-1].target == b"/v1/fails":
+            writer.close()
+        elif request.target == b"/v1/fails":
+            writer.write(SERVER_ERROR)
+        else:
+            writer.write(CREATED)
+
+    async with wire_server(answer) as service, gateway(own={"reception": service.url},
+                                                         upstream_client=upstream_client) as rig:
+        headers = {"Authorization": f"Bearer {rig.key('hq_admin')}"}
+        failed = await rig.client.post("/api/reception/v1/fails", content=b"{}", headers=headers)
+        assert failed.status_code == 500 and failed.text == "Internal Server Error"
+        created = await rig.client.post("/api/reception/v1/orders", content=b'{"n": 1}', headers=headers)
+        assert created.status_code == 201, created.text
+        # Sent once, on a connection of its own; the one that carried the 500 never saw it.
+        (failed_on, first), (created_on, second) = service.numbered
+        assert (first.target, second.target) == (b"/v1/fails", b"/v1/orders") and failed_on != created_on
+        # Good answers still keep their connection alive.
+        again = await rig.client.post("/api/reception/v1/orders", content=b'{"n": 2}', headers=headers)
+        assert again.status_code == 201 and service.connections == 2
