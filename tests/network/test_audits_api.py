@@ -19,7 +19,9 @@ def items(scores: dict[str, int]) -> list[dict]:
 
 async def test_a_failed_audit_scores_by_weight_and_opens_corrective_actions_with_due_dates(network_db, clock):
     async with network_service(network_settings(network_db, corrective_action_due_days=14), clock) as client:
-        hq = Caller(client, "hq_admin", principal_id="auditor-1")
+        # The auditor records with a key issued to her; another person closes with his sign-in.
+        hq = Caller(client, "hq_admin", principal_id="auditor-1", name="孙丽", credential="key:k-sun-1")
+        closer = Caller(client, "hq_admin", principal_id="person-li", name="李强", credential="token:s-li-1")
         store = await create_store(hq)
         response = await hq.post(f"/v1/stores/{store['id']}/audits", json={"items": items(SCORES)})
         assert response.status_code == 201, response.text
@@ -27,6 +29,7 @@ async def test_a_failed_audit_scores_by_weight_and_opens_corrective_actions_with
         weights = {s["code"]: s["weight"] for s in STANDARDS["items"]}
         assert sum(SCORES[c] * weights[c] for c in SCORES) == 7775 and sum(weights.values()) == 100
         assert (audit["score"], audit["pass_mark"], audit["passed"], audit["auditor"]) == ("77.75", 80, False, "auditor-1")
+        assert (audit["auditor_name"], audit["auditor_credential"]) == ("孙丽", "key:k-sun-1")
         actions = audit["corrective_actions"]
         assert sorted(a["item_code"] for a in actions) == ["reception_process", "staff_certification", "workshop_equipment"]
         due = datetime.fromisoformat(actions[0]["due_at"])
@@ -37,9 +40,16 @@ async def test_a_failed_audit_scores_by_weight_and_opens_corrective_actions_with
         clock.advance(timedelta(days=15))
         open_actions = (await hq.get(f"/v1/stores/{store['id']}/corrective-actions?status=open")).json()["items"]
         assert len(open_actions) == 3 and all(a["overdue"] for a in open_actions)
-        closed = await hq.post(f"/v1/stores/{store['id']}/corrective-actions/{actions[0]['id']}/close",
-                               json={"resolution": "new lift installed"})
+        closed = await closer.post(f"/v1/stores/{store['id']}/corrective-actions/{actions[0]['id']}/close",
+                                   json={"resolution": "new lift installed"})
         assert closed.status_code == 200 and closed.json()["status"] == "closed"
+        assert (closed.json()["closed_by"], closed.json()["closed_by_name"], closed.json()["closed_by_credential"]) == (
+            "person-li", "李强", "token:s-li-1")
+        [read] = (await hq.get(f"/v1/stores/{store['id']}/audits")).json()["items"]
+        assert (read["auditor"], read["auditor_name"], read["auditor_credential"]) == (
+            "auditor-1", "孙丽", "key:k-sun-1")
+        assert [(a["closed_by"], a["closed_by_name"], a["closed_by_credential"]) for a in read["corrective_actions"]
+                if a["id"] == actions[0]["id"]] == [("person-li", "李强", "token:s-li-1")]
         again = await hq.post(f"/v1/stores/{store['id']}/corrective-actions/{actions[0]['id']}/close",
                               json={"resolution": "again"})
         assert again.status_code == 409 and again.json()["current_state"] == "closed"

@@ -70,3 +70,32 @@ async def test_migrations_build_the_models_tables_with_their_guards_and_go_down_
     await asyncio.to_thread(upgrade, spec.migrations_dir, url)
     diffs, tables, _ = await _inspect(url)
     assert NEW_TABLES <= tables and diffs == []
+
+
+async def test_who_person_keeps_each_earlier_who_field_as_its_name_and_records_no_credential(pg_database):
+    url = pg_database("network_who_person")
+    await asyncio.to_thread(command.upgrade, alembic_config(spec.migrations_dir, url), "0007")
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(
+                "INSERT INTO stores (id, code, name, kind, region, city, timezone, status, created_at) VALUES "
+                "('s1', 'KS-01', 'Kunshan', 'dealer', 'Jiangsu', 'Kunshan', 'Asia/Shanghai', 'active', now())"))
+            await conn.execute(sa.text(
+                "INSERT INTO settlements (id, store_id, period, status, total_fen, issued_at, issued_by, confirmed_at,"
+                " confirmed_by, version) VALUES ('st1', 's1', '2026-11', 'confirmed', 100, now(), 'hq-admin-1', now(),"
+                " 'manager-1', 2)"))
+            await conn.execute(sa.text(
+                "INSERT INTO onboarding_items (store_id, item_code, completed_at, completed_by) VALUES "
+                "('s1', 'staff_trained', now(), 'hq-admin-2')"))
+        await asyncio.to_thread(command.upgrade, alembic_config(spec.migrations_dir, url), "0008")
+        async with engine.connect() as conn:
+            settlement = (await conn.execute(sa.text(
+                "SELECT issued_by_name, issued_by_credential, confirmed_by_name, confirmed_by_credential, paid_by_name,"
+                " paid_by_credential FROM settlements"))).one()
+            item = (await conn.execute(sa.text(
+                "SELECT completed_by_name, completed_by_credential FROM onboarding_items"))).one()
+    finally:
+        await engine.dispose()
+    assert tuple(settlement) == ("hq-admin-1", None, "manager-1", None, None, None)
+    assert tuple(item) == ("hq-admin-2", None)

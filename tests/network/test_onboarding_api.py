@@ -153,3 +153,36 @@ async def test_a_dealer_store_needs_no_checklist_to_be_reinstated(client, hq):
     assert reinstated.status_code == 200 and reinstated.json()["status"] == "active"
     again = await hq.post(f"/v1/stores/{store['id']}/activate")
     assert again.status_code == 409 and again.json()["current_state"] == "active"
+
+
+async def test_the_review_and_each_ticked_item_name_the_person_and_their_credential_and_the_applicant_sees_no_reviewer(
+        client):
+    applicant = anonymous(client)
+    submitted = (await applicant.post("/v1/outlet-applications", json=application_body())).json()
+    # 周敏 reviews and ticks off with a key issued to her; 孙丽 audits signed in.
+    reviewer = Caller(client, "hq_admin", principal_id="person-zhou", name="周敏", credential="key:k-zhou-1")
+    auditor = Caller(client, "hq_admin", principal_id="person-sun", name="孙丽", credential="token:s-sun-1")
+    reviewed = (await reviewer.post(f"/v1/outlet-applications/{submitted['id']}/review",
+                                    json={"decision": "approve", "reason": "licence verified"})).json()
+    reviewer_fields = ("reviewed_by", "reviewed_by_name", "reviewed_by_credential")
+    assert tuple(reviewed[f] for f in reviewer_fields) == ("person-zhou", "周敏", "key:k-zhou-1")
+    analyst = Caller(client, "hq_analyst", principal_id="person-wu", name="吴刚", credential="token:s-wu-1")
+    read_by_hq = (await analyst.get(f"/v1/outlet-applications/{submitted['id']}")).json()
+    assert tuple(read_by_hq[f] for f in reviewer_fields) == ("person-zhou", "周敏", "key:k-zhou-1")
+    listed = (await analyst.get("/v1/outlet-applications?status=approved")).json()["items"]
+    assert [tuple(a[f] for f in reviewer_fields) for a in listed] == [("person-zhou", "周敏", "key:k-zhou-1")]
+    read_by_applicant = (await applicant.get(f"/v1/outlet-applications/{submitted['id']}",
+                                             headers={"X-Application-Token": submitted["status_token"]})).json()
+    assert read_by_applicant["status"] == "approved"
+    assert tuple(read_by_applicant[f] for f in reviewer_fields) == (None, None, None)
+
+    store_id = reviewed["store_id"]
+    audit = await auditor.post(f"/v1/stores/{store_id}/audits", json={
+        "items": [{"code": s["code"], "score": 90} for s in reference.load("audit_standards")["items"]]})
+    assert audit.status_code == 201 and audit.json()["passed"] is True
+    ticked = await reviewer.post(f"/v1/stores/{store_id}/onboarding/staff_trained/complete")
+    assert ticked.status_code == 200, ticked.text
+    done = {i["code"]: (i["completed_by"], i["completed_by_name"], i["completed_by_credential"])
+            for i in (await analyst.get(f"/v1/stores/{store_id}/onboarding")).json()["items"] if i["done"]}
+    assert done == {"facility_audit_passed": ("person-sun", "孙丽", "token:s-sun-1"),
+                    "staff_trained": ("person-zhou", "周敏", "key:k-zhou-1")}

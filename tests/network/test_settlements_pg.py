@@ -102,7 +102,8 @@ async def test_the_database_refuses_a_claim_on_a_second_settlement_even_when_bot
     assert len(rows) == 2 and len({s for s, _ in rows}) == 1
 
 
-async def test_a_settlement_is_issued_confirmed_by_its_store_and_paid_by_hq(client, hq, clock):
+async def test_a_settlement_is_issued_confirmed_by_its_store_and_paid_by_hq_each_step_naming_the_person(
+        client, hq, clock):
     store = await create_store(hq)
     december = await approved_claims(client, hq, store["id"], 2)
     url = "/v1/settlements"
@@ -110,9 +111,16 @@ async def test_a_settlement_is_issued_confirmed_by_its_store_and_paid_by_hq(clie
     assert not_begun.status_code == 422 and not_begun.json()["errors"][0]["field"] == "period"
     clock.set(AFTER_DECEMBER)
     january = await approved_claims(client, hq, store["id"], 1)  # decided after December's end
-    issued = await hq.post(url, json={"store_id": store["id"], "period": DECEMBER})
+    # Three people: HQ's issuer with a key issued to her, the store's manager signed in, and
+    # HQ's cashier with a key of his own; the gateway signs a person's key as the person.
+    issuer = Caller(client, "hq_admin", principal_id="person-zhou", name="周敏", credential="key:k-zhou-1")
+    payer = Caller(client, "hq_admin", principal_id="person-li", name="李强", credential="key:k-li-7")
+    issued = await issuer.post(url, json={"store_id": store["id"], "period": DECEMBER})
     assert issued.status_code == 201, issued.text
     settlement = issued.json()
+    assert (settlement["issued_by"], settlement["issued_by_name"], settlement["issued_by_credential"]) == (
+        "person-zhou", "周敏", "key:k-zhou-1")
+    assert settlement["confirmed_by"] is settlement["confirmed_by_name"] is settlement["paid_by_credential"] is None
     assert sorted(c["id"] for c in settlement["claims"]) == sorted(c["id"] for c in december)
     assert (settlement["status"], settlement["total_fen"]) == ("issued", 142200)
     nothing_left = await hq.post(url, json={"store_id": store["id"], "period": DECEMBER})
@@ -127,12 +135,19 @@ async def test_a_settlement_is_issued_confirmed_by_its_store_and_paid_by_hq(clie
     assert (await advisor.post(f"{url}/{sid}/confirm")).status_code == 403
     other = await create_store(hq)
     assert (await Caller(client, "store_manager", store_id=other["id"]).post(f"{url}/{sid}/confirm")).status_code == 404
-    manager = Caller(client, "store_manager", store_id=store["id"], principal_id="manager-1")
-    confirmed = await manager.post(f"{url}/{sid}/confirm")
-    assert (confirmed.json()["status"], confirmed.json()["confirmed_by"]) == ("confirmed", "manager-1")
-    paid = await hq.post(f"{url}/{sid}/pay", json={"reference": "TRX-20270105-001"})
+    manager = Caller(client, "store_manager", store_id=store["id"], principal_id="manager-1", name="王芳",
+                     credential="token:s-wang-3")
+    confirmed = (await manager.post(f"{url}/{sid}/confirm")).json()
+    assert (confirmed["status"], confirmed["confirmed_by"], confirmed["confirmed_by_name"],
+            confirmed["confirmed_by_credential"]) == ("confirmed", "manager-1", "王芳", "token:s-wang-3")
+    paid = await payer.post(f"{url}/{sid}/pay", json={"reference": "TRX-20270105-001"})
     assert paid.status_code == 200, paid.text
     assert (paid.json()["status"], paid.json()["reference"]) == ("paid", "TRX-20270105-001")
+    read = (await manager.get(f"{url}/{sid}")).json()
+    who_fields = ("issued_by", "confirmed_by", "paid_by")
+    assert [(read[f], read[f"{f}_name"], read[f"{f}_credential"]) for f in who_fields] == [
+        ("person-zhou", "周敏", "key:k-zhou-1"), ("manager-1", "王芳", "token:s-wang-3"),
+        ("person-li", "李强", "key:k-li-7")]
     for claim in december:
         body = (await hq.get(f"/v1/claims/{claim['id']}")).json()
         assert body["status"] == "settled" and body["settled_at"] is not None

@@ -28,7 +28,10 @@ class OutletApplication(NetworkModel, table=True):
     client_address: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
     submitted_at: datetime = Field(sa_type=UTCDateTime)
     reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Who: the person (or a machine's own key), their name, and the key or sign-in they used.
     reviewed_by: str | None = None
+    reviewed_by_name: str | None = None
+    reviewed_by_credential: str | None = None
     review_reason: str | None = None
     store_id: str | None = Field(default=None, foreign_key="stores.id")
     version: int = 1

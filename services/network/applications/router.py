@@ -62,7 +62,8 @@ async def list_applications(session: SessionDep, _: HqReader, limit: LimitQuery 
 @router.get("/{application_id}", response_model=ApplicationPublic, responses=problem_responses(NotFound))
 async def get_application(application_id: str, session: SessionDep, principal: PrincipalDep,
                           x_application_token: Annotated[str | None, Header(max_length=200)] = None):
-    return await service.get_for_caller(session, principal, application_id, x_application_token)
+    application = await service.get_for_caller(session, principal, application_id, x_application_token)
+    return service.public(application, principal)
 
 
 @router.post("/{application_id}/review", response_model=ApplicationPublic,

@@ -76,6 +76,12 @@ class ApplicationPublic(BaseModel):
     status: ApplicationStatus
     submitted_at: datetime
     reviewed_at: datetime | None = None
+    # HQ's people are not the applicant's business: these three are null on the applicant's own read.
+    reviewed_by: str | None = Field(default=None, description="the HQ person who reviewed it (for a machine's own "
+                                                              "key, the key's id); HQ callers only")
+    reviewed_by_name: str | None = Field(default=None, description="their name when they reviewed it; HQ callers only")
+    reviewed_by_credential: str | None = Field(
+        default=None, description='the key or sign-in they used: "key:<key id>" or "token:<sign-in>"; HQ callers only')
     review_reason: str | None = None
     store_id: str | None = None
     version: int

@@ -105,6 +105,15 @@ async def list_applications(session: AsyncSession, *, limit: int, cursor: str | 
                            next_cursor=next_cursor)
 
 
+def public(application: OutletApplication, principal: Principal) -> ApplicationPublic:
+    """An application as its caller may see it: the applicant, reading with the status
+    token, is not told which HQ person reviewed it."""
+    view = ApplicationPublic.model_validate(application, from_attributes=True)
+    if principal.is_hq:
+        return view
+    return view.model_copy(update={"reviewed_by": None, "reviewed_by_name": None, "reviewed_by_credential": None})
+
+
 async def get_for_caller(session: AsyncSession, principal: Principal, application_id: str,
                          token: str | None) -> OutletApplication:
     """HQ reads any application; anyone else needs the application's status token. A wrong
@@ -142,6 +151,8 @@ async def review(session: AsyncSession, clock: Clock, principal: Principal, appl
         await session.flush()  # the store row first: the application refers to it
         application.status, application.store_id = "approved", store.id
     application.reviewed_at, application.reviewed_by = now, principal.id
+    application.reviewed_by_name = principal.name or principal.id
+    application.reviewed_by_credential = principal.credential or None
     application.review_reason = data.reason.strip() or None
     application.version += 1
     session.add(application)

@@ -19,7 +19,10 @@ class Audit(NetworkModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     store_id: str = Field(sa_column=sa.Column(sa.String(64), sa.ForeignKey("stores.id"), nullable=False))
     audited_at: datetime = Field(sa_type=UTCDateTime)
+    # Who: the person (or a machine's own key), their name, and the key or sign-in they used.
     auditor: str
+    auditor_name: str | None = None
+    auditor_credential: str | None = None
     items: list[AuditItemOut] = Field(sa_column=sa.Column(ModelJSON(list[AuditItemOut]), nullable=False))
     score_centi: int
     pass_mark: int
@@ -43,5 +46,7 @@ class CorrectiveAction(NetworkModel, table=True):
     opened_at: datetime = Field(sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_by: str | None = None
+    closed_by_name: str | None = None
+    closed_by_credential: str | None = None
     resolution: str | None = None
     version: int = 1

@@ -7,6 +7,8 @@ from pydantic import BaseModel, Field
 from services.common.inputs import Moment
 from services.common.pagination import Page
 
+CREDENTIAL = 'the key or sign-in they used: "key:<key id>" or "token:<sign-in>"; null where it was not recorded'
+
 
 class AuditItemIn(BaseModel):
     code: str = Field(min_length=1, max_length=64)
@@ -50,7 +52,10 @@ class CorrectiveActionPublic(BaseModel):
     overdue: bool = False
     opened_at: datetime
     closed_at: datetime | None = None
-    closed_by: str | None = None
+    closed_by: str | None = Field(default=None, description="the person who closed it (for a machine's own key, "
+                                                            "the key's id)")
+    closed_by_name: str | None = Field(default=None, description="their name when they closed it")
+    closed_by_credential: str | None = Field(default=None, description=CREDENTIAL)
     resolution: str | None = None
     version: int
 
@@ -59,7 +64,9 @@ class AuditPublic(BaseModel):
     id: str
     store_id: str
     audited_at: datetime
-    auditor: str
+    auditor: str = Field(description="the person who recorded the audit (for a machine's own key, the key's id)")
+    auditor_name: str | None = Field(default=None, description="their name when they recorded it")
+    auditor_credential: str | None = Field(default=None, description=CREDENTIAL)
     items: list[AuditItemOut]
     score: Decimal = Field(description="weighted score 0..100, two decimals")
     pass_mark: int

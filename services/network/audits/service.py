@@ -71,7 +71,9 @@ async def record(session: AsyncSession, clock: Clock, settings, principal: Princ
     score = weighted_score(items)
     pass_mark = standards()["pass_mark"]
     passed = score >= pass_mark
-    audit = Audit(id=new_id(), store_id=store.id, audited_at=audited_at, auditor=principal.id, items=items,
+    audit = Audit(id=new_id(), store_id=store.id, audited_at=audited_at, auditor=principal.id,
+                  auditor_name=principal.name or principal.id, auditor_credential=principal.credential or None,
+                  items=items,
                   score_centi=int(score * 100), pass_mark=pass_mark, passed=passed, note=data.note, created_at=now)
     session.add(audit)
     actions = []
@@ -87,7 +89,7 @@ async def record(session: AsyncSession, clock: Clock, settings, principal: Princ
     elif store.status == "onboarding" and await onboarding_repository.get(
             session, store.id, onboarding.FACILITY_AUDIT_ITEM) is None:
         await session.flush()
-        await onboarding.complete_item(session, clock, store, onboarding.FACILITY_AUDIT_ITEM, principal.id,
+        await onboarding.complete_item(session, clock, store, onboarding.FACILITY_AUDIT_ITEM, principal,
                                        f"audit {audit.id} passed with {score}", at=now)
     return audit, actions
 
@@ -100,7 +102,8 @@ def action_public(action: CorrectiveAction, now: datetime) -> CorrectiveActionPu
 
 def audit_public(audit: Audit, actions: list[CorrectiveAction], now: datetime) -> AuditPublic:
     return AuditPublic(
-        id=audit.id, store_id=audit.store_id, audited_at=audit.audited_at, auditor=audit.auditor, items=audit.items,
+        id=audit.id, store_id=audit.store_id, audited_at=audit.audited_at, auditor=audit.auditor,
+        auditor_name=audit.auditor_name, auditor_credential=audit.auditor_credential, items=audit.items,
         score=(Decimal(audit.score_centi) / 100).quantize(Decimal("0.01")), pass_mark=audit.pass_mark,
         passed=audit.passed, note=audit.note, corrective_actions=[action_public(a, now) for a in actions],
     )
@@ -137,6 +140,7 @@ async def close_action(session: AsyncSession, clock: Clock, principal: Principal
     if action.status != ActionStatus.OPEN:
         raise InvalidTransition(action.status, "close")
     action.status, action.closed_at, action.closed_by = ActionStatus.CLOSED, clock.now(), principal.id
+    action.closed_by_name, action.closed_by_credential = principal.name or principal.id, principal.credential or None
     action.resolution = resolution
     action.version += 1
     session.add(action)

@@ -30,7 +30,7 @@ async def get_checklist(store_id: str, session: SessionDep, principal: Reader):
 async def complete_item(store_id: str, item_code: str, session: SessionDep, clock: ClockDep, principal: HqAdmin,
                         body: Annotated[ItemComplete | None, Body()] = None):
     store = await _locked_store(session, principal, store_id)
-    return await service.tick_off(session, clock, store, item_code, principal.id, body.note if body else None)
+    return await service.tick_off(session, clock, store, item_code, principal, body.note if body else None)
 
 
 @router.post("/{store_id}/activate", response_model=StorePublic,

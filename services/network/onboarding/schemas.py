@@ -8,7 +8,12 @@ class ChecklistItem(BaseModel):
     title: str
     done: bool
     completed_at: datetime | None = None
-    completed_by: str | None = None
+    completed_by: str | None = Field(default=None, description="the person who ticked it off (for a machine's own "
+                                                               "key, the key's id)")
+    completed_by_name: str | None = Field(default=None, description="their name when they ticked it off")
+    completed_by_credential: str | None = Field(
+        default=None, description='the key or sign-in they used: "key:<key id>" or "token:<sign-in>"; '
+                                  'null where it was not recorded')
     note: str | None = None
 
 

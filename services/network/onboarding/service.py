@@ -7,6 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.common import reference
 from services.common.clock import Clock
 from services.common.errors import InvalidTransition, NotFound
+from services.common.identity import Principal
 from services.network.onboarding import repository
 from services.network.onboarding.models import OnboardingItem
 from services.network.onboarding.schemas import Checklist, ChecklistItem
@@ -28,12 +29,13 @@ async def checklist(session: AsyncSession, store: Store) -> Checklist:
         items.append(ChecklistItem(
             code=item["code"], title=item["title"], done=row is not None,
             completed_at=row.completed_at if row else None, completed_by=row.completed_by if row else None,
-            note=row.note if row else None,
+            completed_by_name=row.completed_by_name if row else None,
+            completed_by_credential=row.completed_by_credential if row else None, note=row.note if row else None,
         ))
     return Checklist(store_id=store.id, store_status=store.status, complete=all(i.done for i in items), items=items)
 
 
-async def complete_item(session: AsyncSession, clock: Clock, store: Store, item_code: str, by: str,
+async def complete_item(session: AsyncSession, clock: Clock, store: Store, item_code: str, by: Principal,
                         note: str | None = None, *, at: datetime | None = None) -> OnboardingItem:
     if item_code not in {item["code"] for item in checklist_items()}:
         raise NotFound(f"no checklist item {item_code}")
@@ -42,13 +44,13 @@ async def complete_item(session: AsyncSession, clock: Clock, store: Store, item_
     existing = await repository.get(session, store.id, item_code)
     if existing is not None:
         raise InvalidTransition("done", f"complete {item_code}")
-    row = OnboardingItem(store_id=store.id, item_code=item_code, completed_at=at or clock.now(), completed_by=by,
-                         note=note)
+    row = OnboardingItem(store_id=store.id, item_code=item_code, completed_at=at or clock.now(), completed_by=by.id,
+                         completed_by_name=by.name or by.id, completed_by_credential=by.credential or None, note=note)
     session.add(row)
     return row
 
 
-async def tick_off(session: AsyncSession, clock: Clock, store: Store, item_code: str, by: str,
+async def tick_off(session: AsyncSession, clock: Clock, store: Store, item_code: str, by: Principal,
                    note: str | None = None) -> Checklist:
     """HQ ticks an item off by hand; answers the checklist as it now stands."""
     await complete_item(session, clock, store, item_code, by, note)

@@ -19,11 +19,18 @@ class Settlement(NetworkModel, table=True):
     status: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))  # issued | confirmed | paid
     total_fen: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     issued_at: datetime = Field(sa_type=UTCDateTime)
+    # Who: the person (or a machine's own key), their name, and the key or sign-in they used.
     issued_by: str
+    issued_by_name: str | None = None
+    issued_by_credential: str | None = None
     confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     confirmed_by: str | None = None
+    confirmed_by_name: str | None = None
+    confirmed_by_credential: str | None = None
     paid_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     paid_by: str | None = None
+    paid_by_name: str | None = None
+    paid_by_credential: str | None = None
     reference: str | None = None
     version: int = 1
 

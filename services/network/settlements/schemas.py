@@ -7,6 +7,7 @@ from services.common.pagination import Page
 
 PERIOD = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 SettlementStatus = Literal["issued", "confirmed", "paid"]
+CREDENTIAL = 'the key or sign-in they used: "key:<key id>" or "token:<sign-in>"; null where it was not recorded'
 
 
 class SettlementCreate(BaseModel):
@@ -33,11 +34,17 @@ class SettlementPublic(BaseModel):
     claims: list[SettledClaim]
     total_fen: int
     issued_at: datetime
-    issued_by: str
+    issued_by: str = Field(description="the person who issued it (for a machine's own key, the key's id)")
+    issued_by_name: str | None = Field(default=None, description="their name when they issued it")
+    issued_by_credential: str | None = Field(default=None, description=CREDENTIAL)
     confirmed_at: datetime | None = None
-    confirmed_by: str | None = None
+    confirmed_by: str | None = Field(default=None, description="the store's person who confirmed it")
+    confirmed_by_name: str | None = None
+    confirmed_by_credential: str | None = Field(default=None, description=CREDENTIAL)
     paid_at: datetime | None = None
-    paid_by: str | None = None
+    paid_by: str | None = Field(default=None, description="the person who recorded the payment")
+    paid_by_name: str | None = None
+    paid_by_credential: str | None = Field(default=None, description=CREDENTIAL)
     reference: str | None = None
     version: int
 

@@ -52,7 +52,8 @@ async def record(session: AsyncSession, now: datetime, principal: Principal, sto
     store_id = store.id  # read now: a failed flush expires every loaded object
     settlement = Settlement(id=new_id(), store_id=store_id, period=period, status="issued",
                             total_fen=sum(c.amount_approved_fen or 0 for c in found), issued_at=now,
-                            issued_by=principal.id)
+                            issued_by=principal.id, issued_by_name=principal.name or principal.id,
+                            issued_by_credential=principal.credential or None)
     session.add(settlement)
     await session.flush()
     session.add_all([SettlementClaim(settlement_id=settlement.id, claim_id=c.id,
@@ -92,6 +93,8 @@ async def confirm(session: AsyncSession, clock: Clock, principal: Principal, set
     if settlement.status != "issued":
         raise InvalidTransition(settlement.status, "confirm")
     settlement.status, settlement.confirmed_at, settlement.confirmed_by = "confirmed", clock.now(), principal.id
+    settlement.confirmed_by_name = principal.name or principal.id
+    settlement.confirmed_by_credential = principal.credential or None
     settlement.version += 1
     session.add(settlement)
     return settlement
@@ -105,6 +108,8 @@ async def pay(session: AsyncSession, clock: Clock, principal: Principal, settlem
     links = (await repository.claims_of(session, [settlement.id]))[settlement.id]
     await claims.mark_settled(session, [claim for _, claim in links], now, principal, settlement.id)
     settlement.status, settlement.paid_at, settlement.paid_by = "paid", now, principal.id
+    settlement.paid_by_name = principal.name or principal.id
+    settlement.paid_by_credential = principal.credential or None
     settlement.reference = reference
     settlement.version += 1
     session.add(settlement)
