@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import httpx
+from pydantic import BaseModel, Field
 
 from services.common.errors import PROBLEM_JSON, problem_schema
 from services.common.idempotency import MAX_KEY_LENGTH
@@ -35,6 +36,43 @@ GATEWAY_ERRORS = {
     "504": "The service did not answer in time",
 }
 _WITH_BODY = {"post", "put", "patch"}
+AUTH_CONFIG_PATH = "/auth/config"
+
+
+class AuthConfig(BaseModel):
+    """How a store app or the HQ dashboard signs staff in: the group's OpenID Connect provider
+    and the public client to use with the authorization code flow and PKCE (S256)."""
+
+    issuer: str = Field(description="the provider's issuer; `iss` of its tokens")
+    client_id: str = Field(description="the public client (no secret) to sign in with, e.g. hq-dashboard")
+    audience: str = Field(description="`aud` the gateway requires of access tokens")
+    authorization_endpoint: str | None = Field(description="where the browser goes to sign in")
+    token_endpoint: str | None = Field(description="where the code and the PKCE verifier are exchanged for tokens, "
+                                                   "and tokens refreshed")
+    end_session_endpoint: str | None = Field(description="where signing out ends the provider's session")
+    scopes: list[str] = Field(description="the scopes to ask for")
+
+
+def gateway_paths() -> tuple[dict[str, dict], dict[str, dict]]:
+    """The gateway's own public operations for the merged document: (paths, component schemas)."""
+    schema = AuthConfig.model_json_schema(ref_template="#/components/schemas/{model}")
+    operation = {
+        "operationId": "gateway_auth_config",
+        "summary": "How staff sign in",
+        "description": ("Public. The staff's OpenID Connect provider and the public client with which the HQ "
+                        "dashboard and store apps sign people in (authorization code flow with PKCE S256); "
+                        "the access token then goes in `Authorization: Bearer`. May be cached for 5 minutes."),
+        "tags": ["gateway: sign-in"],
+        "security": [],
+        "responses": {
+            "200": {"description": "The provider and the client",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AuthConfig"}}}},
+            "503": {"description": "The provider cannot be reached right now; see Retry-After",
+                    "content": _problem_ref()},
+        },
+        "x-permission": {"area": None, "public": True},
+    }
+    return {AUTH_CONFIG_PATH: {"get": operation}}, {"AuthConfig": schema}
 
 
 def is_public_operation(service: str, path: str, method: str) -> bool:
@@ -62,8 +100,10 @@ def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
     return node
 
 
-def merge(documents: dict[str, dict], *, version: str = "1.0.0", missing: list[str] | None = None) -> dict:
-    """The merged document from each service's own OpenAPI (pure; no I/O)."""
+def merge(documents: dict[str, dict], *, version: str = "1.0.0", missing: list[str] | None = None,
+          sign_in: bool = False) -> dict:
+    """The merged document from each service's own OpenAPI (pure; no I/O); with `sign_in` (a
+    gateway that trusts a provider), the gateway's own `/auth/config` too."""
     paths: dict[str, dict] = {}
     components: dict[str, dict] = {"schemas": {"Problem": problem_schema()}}
     tags: list[dict] = []
@@ -101,6 +141,11 @@ def merge(documents: dict[str, dict], *, version: str = "1.0.0", missing: list[s
             paths[f"/api/{service}{path}"] = item
         tags.extend({"name": t, "description": f"{service} service"} for t in sorted(seen_tags))
 
+    if sign_in:
+        own_paths, own_schemas = gateway_paths()
+        paths.update(own_paths)
+        components["schemas"].update(own_schemas)
+        tags.append({"name": "gateway: sign-in", "description": "the gateway itself: how staff sign in"})
     components["securitySchemes"] = {
         "bearerAuth": {"type": "http", "scheme": "bearer",
                        "description": "An API key issued by network: `Authorization: Bearer <key>`"},
@@ -176,6 +221,8 @@ class ContractCache:
 
     def __init__(self, client: httpx.AsyncClient, upstreams: dict[str, str], ttl: float, timeout: float = 3.0) -> None:
         self.client, self.upstreams, self.ttl, self.timeout = client, upstreams, ttl, timeout
+        # Whether the gateway offers staff sign-in: its /auth/config is documented only then.
+        self.sign_in = False
         self._known: dict[str, dict] = {}
         self._merged: dict | None = None
         self._built = float("-inf")
@@ -195,7 +242,7 @@ class ContractCache:
                 if doc is not None:
                     self._known[service] = doc
             missing = [s for s in self.upstreams if s not in self._known]
-            self._merged = merge(self._known, missing=missing)
+            self._merged = merge(self._known, missing=missing, sign_in=self.sign_in)
             if full:
                 self._built = time.monotonic()
             return self._merged

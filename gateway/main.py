@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 from fastapi import FastAPI, Request
@@ -27,7 +27,7 @@ from services.common.ids import new_id, new_request_id
 from services.common.logging import configure_logging, get_logger
 
 from . import proxy
-from .contract import ContractCache
+from .contract import AuthConfig, ContractCache
 from .keyevents import KeyEventFeed
 from .keys import IntrospectionFailed, KeyCache
 from .people import PeopleCache
@@ -180,11 +180,18 @@ def _inline_hashes(html: str, tag: str) -> list[str]:
     return ["'sha256-" + base64.b64encode(hashlib.sha256(b.encode()).digest()).decode() + "'" for b in blocks]
 
 
-def _dashboard() -> tuple[str, str]:
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _dashboard(sign_in_issuer: str | None = None) -> tuple[str, str]:
     html = (STATIC / "dashboard.html").read_text(encoding="utf-8")
-    # Inline code is allowed by its hash only: nothing injected can run, nothing leaves for elsewhere.
+    # Inline code is allowed by its hash only: nothing injected can run, and nothing leaves but for
+    # this gateway and, with staff sign-in, the provider's origin (the token call: code and refresh).
+    connect = "'self'" if sign_in_issuer is None else f"'self' {_origin(sign_in_issuer)}"
     csp = ("default-src 'none'; script-src " + " ".join(_inline_hashes(html, "script")) + "; style-src "
-           + " ".join(_inline_hashes(html, "style")) + "; connect-src 'self'; img-src 'self' data:; "
+           + " ".join(_inline_hashes(html, "style")) + f"; connect-src {connect}; img-src 'self' data:; "
            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
     return html, csp
 
@@ -355,6 +362,9 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
         body = {"status": "ready" if ok else "not ready", "checks": checks, "key_events_live": feed.live()}
         return JSONResponse(body, status_code=200 if ok else 503)
 
+    # Documented in the merged contract (gateway/contract.py), where sign-in is configured.
+    contract.sign_in = tokens is not None
+
     @app.get("/auth/config", include_in_schema=False)
     async def auth_config():
         """What a store app or the dashboard needs to sign staff in (public)."""
@@ -367,11 +377,12 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
             log.warning("sign-in provider unavailable for /auth/config", error=str(exc))
             return problem(503, "the sign-in provider cannot be reached right now", instance="/auth/config",
                            headers={"Retry-After": "5"})
-        return JSONResponse({
-            "issuer": provider.issuer, "client_id": settings.oidc_client_id, "audience": settings.oidc_audience,
-            "authorization_endpoint": provider.authorization_endpoint, "token_endpoint": provider.token_endpoint,
-            "end_session_endpoint": provider.end_session_endpoint, "scopes": settings.oidc_scopes.split(),
-        }, headers={"Cache-Control": "public, max-age=300"})
+        config = AuthConfig(
+            issuer=provider.issuer, client_id=settings.oidc_client_id, audience=settings.oidc_audience,
+            authorization_endpoint=provider.authorization_endpoint, token_endpoint=provider.token_endpoint,
+            end_session_endpoint=provider.end_session_endpoint, scopes=settings.oidc_scopes.split(),
+        )
+        return JSONResponse(config.model_dump(mode="json"), headers={"Cache-Control": "public, max-age=300"})
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics():
@@ -408,7 +419,7 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
             return problem(404, "no such asset")
         return FileResponse(assets / name, headers={"Cache-Control": "public, max-age=86400"})
 
-    dashboard_html, dashboard_csp = _dashboard()
+    dashboard_html, dashboard_csp = _dashboard(settings.oidc_issuer)
 
     @app.get("/dashboard", include_in_schema=False)
     async def dashboard():

@@ -19,10 +19,18 @@ On its first start with a database it imports the realm ``aftersales`` from
 
 Python API::
 
-    from deploy.oidc.keycloak import KeycloakServer
+    from deploy.oidc.keycloak import KeycloakServer, allow_dashboard
 
     with KeycloakServer(tmp / "keycloak", db_url) as kc:       # free ports picked automatically
         use(kc.provider)    # OidcProvider: issuer, provisioning client and secret
+        allow_dashboard(kc.provider, "http://127.0.0.1:8765/dashboard")   # one more gateway's dashboard
+
+The HQ dashboard signs in through the public client ``hq-dashboard`` (authorization code with
+PKCE S256, no secret). Its exact addresses (``dashboard_urls``, by default the gateway's default
+``http://127.0.0.1:8000/dashboard``) are its redirect URIs; its web origins, which the browser's
+token call must come from, are those addresses' origins (Keycloak's ``+``). They are put into
+the realm at its import and again, through the admin API, at every start, so a kept realm
+follows a gateway that moved.
 
 Command line (``python -m deploy.oidc.keycloak --help``)::
 
@@ -53,7 +61,8 @@ import sys
 import threading
 import time
 import weakref
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -65,6 +74,8 @@ from services.network.people.accounts import PROVISIONING_CLIENT_ID, REALM, Prov
 
 API_AUDIENCE = "aftersales-api"
 DASHBOARD_CLIENT_ID = "hq-dashboard"
+# Where `make run`'s gateway serves the dashboard (GatewaySettings' default port).
+DEFAULT_DASHBOARD_URL = "http://127.0.0.1:8000/dashboard"
 # Only in realms started with password_grant_client=True (the tests'): make run's realm has no such client.
 PASSWORD_GRANT_CLIENT_ID = "aftersales-tests"
 
@@ -110,6 +121,9 @@ class OidcProvider:
     dashboard_client_id: str = DASHBOARD_CLIENT_ID
     password_grant_client_id: str | None = None  # only in realms started for tests
     audience: str = API_AUDIENCE
+    # The master realm's bootstrap admin (user, password), for the launcher and tests only
+    # (allow_dashboard): None when the provider was named by its issuer alone. Never a service's.
+    console_login: tuple[str, str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def base_url(self) -> str:
@@ -282,15 +296,44 @@ def _write_private(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def realm_representation(provisioning_secret: str, *, password_grant_client: bool) -> dict[str, Any]:
-    """The realm Keycloak imports: the template with its secret, user profile and, for tests, the test client."""
+def dashboard_address(url: str) -> str:
+    """The dashboard's address as a redirect URI: an absolute http(s) URL, no query or fragment."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"not a dashboard address (http(s)://host[:port]/path): {url!r}")
+    return url
+
+
+def _with_dashboards(client: dict[str, Any], urls: Iterable[str]) -> bool:
+    """Add each address to the client's redirect URIs; whether any was new. The client's web
+    origins (`+`) and post-logout redirects (`+`) follow its redirect URIs, so the origin of each
+    address may call the token endpoint and each address is where a sign-out may come back to."""
+    redirects: list[str] = client.setdefault("redirectUris", [])
+    added = False
+    for url in urls:
+        if dashboard_address(url) not in redirects:
+            redirects.append(url)
+            added = True
+    attributes = client.setdefault("attributes", {})
+    if client.get("webOrigins") != ["+"] or attributes.get("post.logout.redirect.uris") != "+":
+        client["webOrigins"] = ["+"]
+        attributes["post.logout.redirect.uris"] = "+"
+        added = True
+    return added
+
+
+def realm_representation(provisioning_secret: str, *, password_grant_client: bool,
+                         dashboard_urls: Iterable[str] = (DEFAULT_DASHBOARD_URL,)) -> dict[str, Any]:
+    """The realm Keycloak imports: the template with its secret, user profile, the dashboard's
+    addresses and, for tests, the test client."""
     realm = json.loads(REALM_TEMPLATE.read_text())
     clients = {client["clientId"]: client for client in realm["clients"]}
     clients[PROVISIONING_CLIENT_ID]["secret"] = provisioning_secret
+    _with_dashboards(clients[DASHBOARD_CLIENT_ID], dashboard_urls)
     profile = realm["components"]["org.keycloak.userprofile.UserProfileProvider"][0]
     profile["config"]["kc.user.profile.config"] = [json.dumps(json.loads(USER_PROFILE.read_text()))]
     if password_grant_client:
-        dashboard = clients["hq-dashboard"]
+        dashboard = clients[DASHBOARD_CLIENT_ID]
         realm["clients"].append({
             "clientId": PASSWORD_GRANT_CLIENT_ID,
             "name": "测试登录 Test sign-in (password grant)",
@@ -303,6 +346,39 @@ def realm_representation(provisioning_secret: str, *, password_grant_client: boo
             "protocolMappers": dashboard["protocolMappers"],
         })
     return realm
+
+
+def allow_dashboard(provider: OidcProvider, url: str, *, timeout: float = 30) -> bool:
+    """Let the dashboard at ``url`` (a gateway's ``/dashboard``) sign in through ``hq-dashboard``:
+    its address becomes a redirect URI, and so its origin a web origin and the address a place
+    to come back to after signing out. Through the admin API, as the master realm's bootstrap
+    admin (``provider.console_login``). Whether the client changed; a KeycloakError if Keycloak
+    refuses or cannot be reached."""
+    address = dashboard_address(url)
+    if provider.console_login is None:
+        raise KeycloakError("allow_dashboard needs the bootstrap admin (OidcProvider.console_login), "
+                            "which a provider named by its issuer alone does not have")
+    username, password = provider.console_login
+    with httpx.Client(timeout=timeout, trust_env=False) as http:
+        try:
+            signed_in = http.post(f"{provider.base_url}/realms/master/protocol/openid-connect/token", data={
+                "grant_type": "password", "client_id": "admin-cli", "username": username, "password": password})
+            if signed_in.status_code != 200:
+                raise KeycloakError(f"Keycloak refuses the bootstrap admin ({signed_in.status_code} "
+                                    f"{signed_in.text[:200]}): the dashboard at {address} cannot be allowed")
+            auth = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+            found = http.get(f"{provider.admin_url}/clients", params={"clientId": provider.dashboard_client_id},
+                             headers=auth)
+            found.raise_for_status()
+            if not found.json():
+                raise KeycloakError(f"realm {provider.realm} has no client {provider.dashboard_client_id}")
+            client = found.json()[0]
+            if not _with_dashboards(client, [address]):
+                return False
+            http.put(f"{provider.admin_url}/clients/{client['id']}", json=client, headers=auth).raise_for_status()
+        except httpx.HTTPError as exc:
+            raise KeycloakError(f"cannot allow the dashboard at {address}: {exc!r}") from exc
+    return True
 
 
 # Servers started by this process and not detached: stopped when the interpreter exits.
@@ -326,10 +402,12 @@ class KeycloakServer:
 
     ``port``/``management_port`` 0 means: pick a free port now. ``password_grant_client`` adds
     the tests' client that may use the password grant, when the realm is first imported.
+    ``dashboard_urls``: where gateways serve the HQ dashboard, allowed to sign in (allow_dashboard).
     """
 
     def __init__(self, data_dir: Path, db_url: str | None = None, port: int = 0, management_port: int = 0, *,
-                 password_grant_client: bool = False, console: bool = False, log_file: Path | None = None):
+                 password_grant_client: bool = False, console: bool = False, log_file: Path | None = None,
+                 dashboard_urls: Iterable[str] = (DEFAULT_DASHBOARD_URL,)):
         self.data_dir = Path(data_dir).resolve()
         self.db_url = db_url
         if db_url is not None:
@@ -343,6 +421,7 @@ class KeycloakServer:
         self.port = int(port)
         self.management_port = int(management_port)
         self.password_grant_client = password_grant_client
+        self.dashboard_urls = tuple(dashboard_address(url) for url in dashboard_urls)
         self.console = console  # True: Keycloak writes to this process's stdout/stderr instead of log_file
         self._log_file = None if log_file is None else Path(log_file).resolve()
         self._proc: subprocess.Popen[bytes] | None = None
@@ -392,6 +471,7 @@ class KeycloakServer:
             issuer=self.issuer,
             provisioning_client_secret=self.credentials["provisioning_secret"],
             password_grant_client_id=PASSWORD_GRANT_CLIENT_ID if self.password_grant_client else None,
+            console_login=(self.credentials["admin_username"], self.credentials["admin_password"]),
         )
 
     @property
@@ -435,6 +515,13 @@ class KeycloakServer:
         except BaseException:
             self.kill()
             raise
+        # The import only fills an empty database: a kept realm is given today's addresses here.
+        # Said, not fatal: keys and tokens work without it, only the dashboard's sign-in does not.
+        for url in self.dashboard_urls:
+            try:
+                allow_dashboard(self.provider, url, timeout=_remaining(deadline))
+            except KeycloakError as exc:
+                print(f"warning: the dashboard at {url} cannot sign in through Keycloak: {exc}", file=sys.stderr)
         return self
 
     def stop(self, timeout: float = 60) -> None:
@@ -491,7 +578,8 @@ class KeycloakServer:
             if not link.is_symlink():
                 link.symlink_to(dist / name, target_is_directory=True)
         realm = realm_representation(self.credentials["provisioning_secret"],
-                                     password_grant_client=self.password_grant_client)
+                                     password_grant_client=self.password_grant_client,
+                                     dashboard_urls=self.dashboard_urls)
         realm_file = home / "data" / "import" / f"{REALM}-realm.json"
         _write_private(realm_file, json.dumps(realm, ensure_ascii=False, indent=1))
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -669,6 +757,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="health endpoints' port; 0 = any free port (default 9180)")
     parser.add_argument("--password-grant-client", action="store_true",
                         help=f"add the tests' client {PASSWORD_GRANT_CLIENT_ID!r} (password grant) at first import")
+    parser.add_argument("--dashboard-url", action="append", dest="dashboard_urls", metavar="URL",
+                        help=f"a gateway's dashboard allowed to sign in through {DASHBOARD_CLIENT_ID!r}; repeatable "
+                             f"(default {DEFAULT_DASHBOARD_URL})")
     parser.add_argument("--timeout", type=float, default=240, help="seconds to wait for start (default 240)")
     args = parser.parse_args(argv)
 
@@ -704,7 +795,8 @@ def main(argv: list[str] | None = None) -> int:
             raise KeycloakError(f"Keycloak from {data_dir} already runs (pid {last.pid}, issuer {last.issuer})")
         if args.command == "start":
             server = KeycloakServer(data_dir, args.db_url, args.port, args.management_port,
-                                    password_grant_client=args.password_grant_client)
+                                    password_grant_client=args.password_grant_client,
+                                    dashboard_urls=args.dashboard_urls or (DEFAULT_DASHBOARD_URL,))
             started = time.monotonic()
             server.start(timeout=args.timeout)
             server.detach()
@@ -714,7 +806,8 @@ def main(argv: list[str] | None = None) -> int:
 
         # run: foreground until SIGINT/SIGTERM, then a clean shutdown
         server = KeycloakServer(data_dir, args.db_url, args.port, args.management_port,
-                                password_grant_client=args.password_grant_client, console=True)
+                                password_grant_client=args.password_grant_client, console=True,
+                                dashboard_urls=args.dashboard_urls or (DEFAULT_DASHBOARD_URL,))
         stop_requested = threading.Event()
 
         def _on_signal(signum: int, _frame: object) -> None:
