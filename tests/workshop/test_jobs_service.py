@@ -109,17 +109,28 @@ async def test_clocking_and_checks_name_the_person_and_the_key_or_sign_in_they_u
     # Li's own sign-in cannot pass his work either: the roster knows the key, the check the person.
     own = await li.post(f"{url}/qc", json={"result": "pass"})
     assert own.status_code == 409 and own.json()["rule"] == "four_eyes"
+    # 赵磊 fails it with a key issued to him; Li reworks it; 吴刚 passes it signed in.
+    zhao = Caller(shop.client, "service_manager", shop.store_id, "person-zhao", name="赵磊", credential="key:k-zhao-2")
+    assert (await zhao.post(f"{url}/qc", json={"result": "fail", "notes": "squeal"})).status_code == 200
+    assert (await li.post(f"{url}/start")).status_code == 200
+    shop.clock.advance(minutes=10)
+    assert (await li.post(f"{url}/complete")).status_code == 200
     wu = Caller(shop.client, "technician", shop.store_id, "person-wu", name="吴刚", credential="token:s-wu")
     passed = await wu.post(f"{url}/qc", json={"result": "pass", "inspector": "Foreman Wu"})
     assert passed.status_code == 200, passed.text
     body = passed.json()
     li_who = {"person_id": "person-li", "name": "李伟", "credential": "key:k-li"}
-    [interval] = body["work_intervals"]
-    assert (interval["started_by_person"], interval["ended_by_person"]) == (li_who, li_who)
+    assert [(i["started_by_person"], i["ended_by_person"]) for i in body["work_intervals"]] == [(li_who, li_who)] * 2
     assert body["completed_by_person"] == li_who
-    [check] = body["quality_checks"]
+    failed_check, check = body["quality_checks"]
+    assert failed_check["inspector_person"] == {"person_id": "person-zhao", "name": "赵磊", "credential": "key:k-zhao-2"}
     assert (check["inspector"], check["inspector_name"]) == ("person-wu", "Foreman Wu")
     assert check["inspector_person"] == {"person_id": "person-wu", "name": "吴刚", "credential": "token:s-wu"}
+    # The events carry the person and what they came with too (the name as signed, not the job card's).
+    (failed,) = await outbox(shop.app, "workshop.job.qc_failed")
+    (passed_event,) = await outbox(shop.app, "workshop.job.qc_passed")
+    assert [(e["data"]["inspector"], e["data"]["inspector_name"], e["data"]["inspector_credential"])
+            for e in (failed, passed_event)] == [("person-zhao", "赵磊", "key:k-zhao-2"), ("person-wu", "吴刚", "token:s-wu")]
 
 
 async def test_a_technician_linked_by_key_clocks_only_on_their_own_jobs_when_the_key_answers_to_a_person(shop):

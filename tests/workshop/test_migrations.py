@@ -56,3 +56,27 @@ async def test_migrations_build_the_models_schema_and_come_down_again(pg_url):
     _, tables, _ = await _inspect(database_url)
     assert tables <= {"alembic_version"}
     await asyncio.to_thread(upgrade, spec.migrations_dir, database_url)  # and up again
+
+
+async def test_who_person_keeps_each_earlier_who_field_as_its_name_and_records_no_credential(pg_url):
+    from alembic import command
+
+    await asyncio.to_thread(command.upgrade, alembic_config(spec.migrations_dir, pg_url), "0004")
+    engine = create_async_engine(pg_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(
+                "INSERT INTO purchase_orders (id, store_id, number, supplier, status, total_fen, created_at, created_by,"
+                " version) VALUES ('po1', 's1', 'SH-PO-000001', 'brand', 'open', 100, now(), 'clerk-1', 1)"))
+            await conn.execute(sa.text(
+                "INSERT INTO stock_receipts (id, store_id, reference, lines, received_at, received_by) VALUES "
+                "('r1', 's1', 'DN-1', '[]', now(), 'clerk-2')"))
+        await asyncio.to_thread(command.upgrade, alembic_config(spec.migrations_dir, pg_url), "0005")
+        async with engine.connect() as conn:
+            po = (await conn.execute(sa.text(
+                "SELECT created_by_name, created_by_credential FROM purchase_orders"))).one()
+            receipt = (await conn.execute(sa.text(
+                "SELECT received_by_name, received_by_credential FROM stock_receipts"))).one()
+    finally:
+        await engine.dispose()
+    assert (tuple(po), tuple(receipt)) == (("clerk-1", None), ("clerk-2", None))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tests.support.platform import Caller
 from tests.workshop.factories import approved, cancelled, outbox, part, put
 
 PADS = "XB-45022-F10"
@@ -168,3 +169,33 @@ async def test_bins_are_kept_per_store(shop):
     assert r.status_code == 200 and r.json()["bin"] == "A-03-2"
     other = shop.caller("parts_clerk", "clerk-2", shop.other_store_id)
     assert (await other.get(f"/v1/stock/{FILTER}")).json()["bin"] is None
+
+
+async def test_receipts_movements_and_issued_reservations_name_the_person_and_the_key_or_sign_in_they_used(shop):
+    # 张伟 receives with a key issued to him; 陈静 issues and adjusts signed in.
+    zhang = Caller(shop.client, "parts_clerk", shop.store_id, "person-zhang", name="张伟", credential="key:k-zhang-1")
+    chen = Caller(shop.client, "parts_clerk", shop.store_id, "person-chen", name="陈静", credential="token:s-chen-4")
+    received = await zhang.post("/v1/stock/receipts", json={"reference": "DN-9", "lines": [{"part_no": FILTER, "qty": 4}]})
+    assert received.status_code == 201, received.text
+    receipt = received.json()
+    assert (receipt["received_by"], receipt["received_by_name"], receipt["received_by_credential"]) == (
+        "person-zhang", "张伟", "key:k-zhang-1")
+    env = approved(shop.store_id, [part(FILTER, "1")], approved_at=shop.clock.now())
+    await shop.deliver(env)
+    (reservation,) = await shop.reservations_of(env.subject)
+    issued = await chen.post(f"/v1/reservations/{reservation['id']}/issue")
+    assert issued.status_code == 200, issued.text
+    assert (issued.json()["issued_by"], issued.json()["issued_by_name"], issued.json()["issued_by_credential"]) == (
+        "person-chen", "陈静", "token:s-chen-4")
+    adjusted = await chen.post("/v1/stock/adjustments", json={"part_no": FILTER, "delta": -1, "reason": "damaged"})
+    assert adjusted.status_code == 201, adjusted.text
+
+    moves = (await zhang.get(f"/v1/stock/{FILTER}/movements")).json()["items"]
+    assert [(m["kind"], m["principal_id"], m["principal_name"], m["principal_credential"]) for m in moves] == [
+        ("adjustment", "person-chen", "陈静", "token:s-chen-4"),
+        ("issue", "person-chen", "陈静", "token:s-chen-4"),
+        ("reservation", None, None, None),  # the workshop's own, on reception's approval
+        ("receipt", "person-zhang", "张伟", "key:k-zhang-1")]
+    [listed] = (await chen.get("/v1/stock/receipts")).json()["items"]
+    assert (listed["received_by"], listed["received_by_name"], listed["received_by_credential"]) == (
+        "person-zhang", "张伟", "key:k-zhang-1")

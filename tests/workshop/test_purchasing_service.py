@@ -1,6 +1,7 @@
 """Reorder points, low-stock alerts, suggestions, and purchase orders received in parts."""
 from __future__ import annotations
 
+from tests.support.platform import Caller
 from tests.workshop.factories import approved, outbox, part, put
 
 OIL = "XB-08880-430"
@@ -105,3 +106,25 @@ async def test_cancelled_purchase_order_is_no_longer_on_order(shop):
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     assert [s["part_no"] for s in (await shop.clerk.get("/v1/reorder-suggestions")).json()["items"]] == [OIL]
     assert (await shop.clerk.post(f"/v1/purchase-orders/{po['id']}/cancel")).status_code == 409
+
+
+async def test_a_purchase_order_and_its_receipt_name_who_raised_and_who_received_it(shop):
+    # 张伟 raises it with a key issued to him; 陈静 receives it signed in.
+    zhang = Caller(shop.client, "parts_clerk", shop.store_id, "person-zhang", name="张伟", credential="key:k-zhang-1")
+    chen = Caller(shop.client, "parts_clerk", shop.store_id, "person-chen", name="陈静", credential="token:s-chen-4")
+    raised = await zhang.post("/v1/purchase-orders", json={"lines": [{"part_no": PADS, "qty": 2}]})
+    assert raised.status_code == 201, raised.text
+    po = raised.json()
+    assert (po["created_by"], po["created_by_name"], po["created_by_credential"]) == (
+        "person-zhang", "张伟", "key:k-zhang-1")
+    received = await chen.post(f"/v1/purchase-orders/{po['id']}/receive",
+                               json={"reference": "DN-80", "lines": [{"part_no": PADS, "qty": 2}]})
+    assert received.status_code == 200, received.text
+    receipt = received.json()["receipt"]
+    assert (receipt["received_by"], receipt["received_by_name"], receipt["received_by_credential"]) == (
+        "person-chen", "陈静", "token:s-chen-4")
+    read = (await chen.get(f"/v1/purchase-orders/{po['id']}")).json()
+    assert (read["created_by"], read["created_by_name"], read["created_by_credential"]) == (
+        "person-zhang", "张伟", "key:k-zhang-1")
+    [listed] = (await chen.get("/v1/purchase-orders")).json()["items"]
+    assert (listed["created_by_name"], listed["created_by_credential"]) == ("张伟", "key:k-zhang-1")

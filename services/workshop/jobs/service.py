@@ -42,6 +42,12 @@ def _event_fields(job: Job) -> dict:
                 op_code=job.op_code, technician_id=job.technician_id)
 
 
+def _inspector(principal: Principal) -> dict:
+    """A quality check event's who-fields: the person, their name and what they came with."""
+    return dict(inspector=principal.id, inspector_name=principal.name or principal.id,
+                inspector_credential=principal.credential or None)
+
+
 def flat_rate_for(line: RepairOrderLine) -> Decimal:
     """The hours the line was sold at; else the catalogue's; else the line's quantity."""
     operation = labor_operations().get(line.op_code or "")
@@ -251,7 +257,7 @@ async def quality_check(session: AsyncSession, clock: Clock, principal: Principa
         job.qc_passed_at = now
         _touch(session, job)
         await emit(session, JobQcPassed(
-            **_event_fields(job), inspector=principal.id, flat_rate_hours=str(job.flat_rate_hours),
+            **_event_fields(job), **_inspector(principal), flat_rate_hours=str(job.flat_rate_hours),
             clocked_hours=str(seconds_to_hours(job.clocked_seconds)), rework_count=job.rework_count, passed_at=now,
         ), subject=job.id, store_id=job.store_id, time=now)
         await orders.check_ready(session, clock, job.repair_order_id)
@@ -259,7 +265,7 @@ async def quality_check(session: AsyncSession, clock: Clock, principal: Principa
         job.status = "rework"
         job.rework_count += 1
         _touch(session, job)
-        await emit(session, JobQcFailed(**_event_fields(job), inspector=principal.id, notes=notes,
+        await emit(session, JobQcFailed(**_event_fields(job), **_inspector(principal), notes=notes,
                                         rework_count=job.rework_count, failed_at=now),
                    subject=job.id, store_id=job.store_id, time=now)
     return job

@@ -62,7 +62,11 @@ class StockMovement(WorkshopModel, table=True):
     repair_order_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
     receipt_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
     reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    # Who moved it: the person (or a machine's own key), their name, and the key or sign-in
+    # they used; none for what the workshop does itself (reservations from reception's events).
     principal_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
+    principal_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    principal_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     created_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
 
 
@@ -94,6 +98,8 @@ class Reservation(WorkshopModel, table=True):
     filled_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     issued_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     issued_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
+    issued_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    issued_by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     released_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     version: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False))
 
@@ -114,3 +120,5 @@ class StockReceipt(WorkshopModel, table=True):
     lines: list[dict] = Field(default_factory=empty_list, sa_column=sa.Column(sa.JSON, nullable=False))
     received_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     received_by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    received_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    received_by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))

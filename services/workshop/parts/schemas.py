@@ -14,6 +14,7 @@ MAX_UNITS = MAX_QUANTITY
 PartNo = Field(min_length=1, max_length=32)
 MovementKind = Literal["receipt", "reservation", "release", "issue", "return", "adjustment"]
 ReservationStatus = Literal["reserved", "backordered", "issued", "released"]
+CREDENTIAL = 'the key or sign-in they used: "key:<key id>" or "token:<sign-in>"; null where it was not recorded'
 
 
 def _unique_parts(lines: list) -> list:
@@ -73,7 +74,10 @@ class MovementPublic(BaseModel):
     repair_order_id: str | None = None
     receipt_id: str | None = None
     reason: str | None = None
-    principal_id: str | None = None
+    principal_id: str | None = Field(default=None, description="who moved it: the person (for a machine's own key, "
+                                                               "the key's id); null for the workshop's own moves")
+    principal_name: str | None = Field(default=None, description="their name when they moved it")
+    principal_credential: str | None = Field(default=None, description=CREDENTIAL)
     created_at: datetime
 
 
@@ -115,7 +119,9 @@ class ReceiptPublic(BaseModel):
     purchase_order_id: str | None = None
     lines: list[dict]
     received_at: datetime
-    received_by: str
+    received_by: str = Field(description="the person who received the goods (for a machine's own key, the key's id)")
+    received_by_name: str | None = Field(default=None, description="their name when they received them")
+    received_by_credential: str | None = Field(default=None, description=CREDENTIAL)
     filled_reservations: list[str] = Field(default_factory=list, description="backorders this receipt filled")
 
 
@@ -188,7 +194,10 @@ class ReservationPublic(BaseModel):
     reserved_at: datetime
     filled_at: datetime | None = None
     issued_at: datetime | None = None
-    issued_by: str | None = None
+    issued_by: str | None = Field(default=None, description="the person who issued the parts (for a machine's own "
+                                                            "key, the key's id)")
+    issued_by_name: str | None = Field(default=None, description="their name when they issued them")
+    issued_by_credential: str | None = Field(default=None, description=CREDENTIAL)
     released_at: datetime | None = None
     version: int
 

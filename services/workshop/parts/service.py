@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import TypedDict
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -74,6 +75,19 @@ async def _locked_stock(session: AsyncSession, store_id: str, part_no: str, now:
     stock = await repository.lock_stock(session, store_id, part_no)
     assert stock is not None
     return stock
+
+
+class MovedBy(TypedDict):
+    """A movement's who-columns: the person, their name and the key or sign-in they used."""
+
+    principal_id: str
+    principal_name: str
+    principal_credential: str | None
+
+
+def _moved_by(principal: Principal) -> MovedBy:
+    return MovedBy(principal_id=principal.id, principal_name=principal.name or principal.id,
+                   principal_credential=principal.credential or None)
 
 
 def _move(session: AsyncSession, stock: Stock, kind: str, now: datetime, *, on_hand: int = 0, reserved: int = 0,
@@ -244,7 +258,8 @@ async def receive(session: AsyncSession, clock: Clock, principal: Principal, sto
     receipt = StockReceipt(id=new_id(), store_id=store_id, reference=reference, purchase_order_id=purchase_order_id,
                            lines=[{"part_no": x.part_no, "qty": x.qty, "unit_cost_fen": x.unit_cost_fen}
                                   for x in lines],
-                           received_at=now, received_by=principal.id)
+                           received_at=now, received_by=principal.id, received_by_name=principal.name or principal.id,
+                           received_by_credential=principal.credential or None)
     session.add(receipt)
     filled: list[Reservation] = []
     # Rows are locked in part-number order, the same order everyone uses, so receipts never deadlock.
@@ -255,7 +270,7 @@ async def receive(session: AsyncSession, clock: Clock, principal: Principal, sto
             ((Decimal(stock.on_hand) * stock.average_cost_fen + Decimal(line.qty) * line.unit_cost_fen) / total)
             .quantize(Decimal(1), ROUND_HALF_UP))
         _move(session, stock, "receipt", now, on_hand=line.qty, unit_cost_fen=line.unit_cost_fen,
-              receipt_id=receipt.id, reference=reference, principal_id=principal.id)
+              receipt_id=receipt.id, reference=reference, **_moved_by(principal))
         filled += await _fill_backorders(session, stock, now)
         await _watch_reorder_point(session, stock, now)
     return receipt, filled
@@ -269,7 +284,7 @@ async def adjust(session: AsyncSession, clock: Clock, principal: Principal, stor
     if stock.on_hand + delta < stock.reserved:
         raise Conflict(f"only {stock.available} unit(s) of {part_no} are free; reserved units cannot be adjusted away",
                        available=stock.available, errors=[{"field": "delta", "message": "more than available"}])
-    movement = _move(session, stock, "adjustment", now, on_hand=delta, reason=reason, principal_id=principal.id)
+    movement = _move(session, stock, "adjustment", now, on_hand=delta, reason=reason, **_moved_by(principal))
     if delta > 0:
         await _fill_backorders(session, stock, now)
     await _watch_reorder_point(session, stock, now)
@@ -288,7 +303,7 @@ async def issue_from_stock(session: AsyncSession, clock: Clock, principal: Princ
         raise Conflict(f"only {stock.available} unit(s) of {part_no} available", available=stock.available,
                        errors=[{"field": "qty", "message": "more than available"}])
     movement = _move(session, stock, "issue", now, on_hand=-qty, reference=reference, repair_order_id=repair_order_id,
-                     reason=reason, principal_id=principal.id)
+                     reason=reason, **_moved_by(principal))
     await _watch_reorder_point(session, stock, now)
     return movement, stock
 
@@ -381,11 +396,12 @@ async def issue_reservation(session: AsyncSession, clock: Clock, principal: Prin
         raise InvalidTransition(reservation.status, "issue", short=reservation.short)
     now = clock.now()
     _move(session, stock, "issue", now, on_hand=-reservation.quantity, reserved=-reservation.quantity,
-          reservation_id=reservation.id, repair_order_id=reservation.repair_order_id, principal_id=principal.id)
+          reservation_id=reservation.id, repair_order_id=reservation.repair_order_id, **_moved_by(principal))
     reservation.status = "issued"
     reservation.issued_quantity = reservation.quantity
     reservation.issued_at = now
-    reservation.issued_by = principal.id
+    reservation.issued_by, reservation.issued_by_name = principal.id, principal.name or principal.id
+    reservation.issued_by_credential = principal.credential or None
     reservation.version += 1
     session.add(reservation)
     await emit(session, ReservationIssued(
@@ -410,7 +426,7 @@ async def return_reservation(session: AsyncSession, clock: Clock, principal: Pri
         raise ValidationFailed("quantity", f"only {outstanding} issued unit(s) are not yet returned")
     now = clock.now()
     _move(session, stock, "return", now, on_hand=quantity, reservation_id=reservation.id,
-          repair_order_id=reservation.repair_order_id, reason=reason, principal_id=principal.id)
+          repair_order_id=reservation.repair_order_id, reason=reason, **_moved_by(principal))
     reservation.returned_quantity += quantity
     reservation.version += 1
     session.add(reservation)

@@ -24,6 +24,8 @@ class PurchaseOrder(WorkshopModel, table=True):
     total_fen: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
     created_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     created_by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    created_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    created_by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     received_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     cancelled_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     version: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False))

@@ -5,7 +5,13 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from services.common.inputs import MAX_LINE_FEN
 from services.common.pagination import Page
-from services.workshop.parts.schemas import MAX_UNITS, ReceiptPublic, _unique_parts, line_amount_within_bounds
+from services.workshop.parts.schemas import (
+    CREDENTIAL,
+    MAX_UNITS,
+    ReceiptPublic,
+    _unique_parts,
+    line_amount_within_bounds,
+)
 
 PurchaseOrderStatus = Literal["open", "partially_received", "received", "cancelled"]
 
@@ -53,7 +59,9 @@ class PurchaseOrderPublic(BaseModel):
     total_fen: int
     lines: list[PurchaseOrderLinePublic]
     created_at: datetime
-    created_by: str
+    created_by: str = Field(description="the person who raised it (for a machine's own key, the key's id)")
+    created_by_name: str | None = Field(default=None, description="their name when they raised it")
+    created_by_credential: str | None = Field(default=None, description=CREDENTIAL)
     received_at: datetime | None = None
     cancelled_at: datetime | None = None
     version: int

@@ -40,8 +40,9 @@ async def views(session: AsyncSession, pos: list[PurchaseOrder]) -> list[Purchas
     return [
         PurchaseOrderPublic(
             id=po.id, store_id=po.store_id, number=po.number, supplier=po.supplier, status=po.status, note=po.note,
-            total_fen=po.total_fen, created_at=po.created_at, created_by=po.created_by, received_at=po.received_at,
-            cancelled_at=po.cancelled_at, version=po.version,
+            total_fen=po.total_fen, created_at=po.created_at, created_by=po.created_by,
+            created_by_name=po.created_by_name, created_by_credential=po.created_by_credential,
+            received_at=po.received_at, cancelled_at=po.cancelled_at, version=po.version,
             lines=[PurchaseOrderLinePublic(part_no=line.part_no, name=catalogue.name_of(line.part_no),
                                            quantity=line.quantity, received_quantity=line.received_quantity,
                                            outstanding=line.outstanding, unit_cost_fen=line.unit_cost_fen)
@@ -76,7 +77,8 @@ async def create(session: AsyncSession, clock: Clock, principal: Principal, stor
     po = PurchaseOrder(id=new_id(), store_id=store.id, number=f"{store.code}-PO-{seq:06d}", supplier=data.supplier,
                        status="open", note=data.note,
                        total_fen=sum(line.qty * cost for line, cost in zip(data.lines, costs, strict=True)),
-                       created_at=now, created_by=principal.id)
+                       created_at=now, created_by=principal.id, created_by_name=principal.name or principal.id,
+                       created_by_credential=principal.credential or None)
     session.add(po)
     await session.flush()
     for line, cost in zip(data.lines, costs, strict=True):

@@ -26,9 +26,16 @@ class JobStarted(_JobEvent):
     started_at: datetime
 
 
+class _QualityCheckEvent(_JobEvent):
+    inspector: str  # the person who checked (or a machine's own key)
+    # Their name as signed (not the name the caller may write on the job card) and the key
+    # or sign-in they checked with; absent from events sent before they were carried.
+    inspector_name: str | None = None
+    inspector_credential: str | None = None
+
+
 @event_type("workshop.job.qc_passed", aggregate="job")
-class JobQcPassed(_JobEvent):
-    inspector: str
+class JobQcPassed(_QualityCheckEvent):
     flat_rate_hours: str
     clocked_hours: str
     rework_count: int = 0
@@ -36,8 +43,7 @@ class JobQcPassed(_JobEvent):
 
 
 @event_type("workshop.job.qc_failed", aggregate="job")
-class JobQcFailed(_JobEvent):
-    inspector: str
+class JobQcFailed(_QualityCheckEvent):
     notes: str = ""
     rework_count: int
     failed_at: datetime
