@@ -1,4 +1,3 @@
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -6,13 +5,12 @@ from fastapi import FastAPI
 
 from services.common.app import Role, ScheduledJob, ServiceSpec, create_service_app
 from services.common.clock import Clock
+from services.crm.callbacks import clerk_router as clerk
 from services.crm.callbacks import router as callbacks
 from services.crm.churn import router as churn
 from services.crm.complaints import router as complaints
 from services.crm.customers import router as customers
 from services.crm.events import handlers
-from services.crm.messages import router as messages
-from services.crm.messages import sender
 from services.crm.reminders import router as reminders
 from services.crm.reports import router as reports
 from services.crm.scheduling import router as jobs
@@ -23,9 +21,9 @@ spec = ServiceSpec(
     name="crm",
     title="CRM service",
     description="Customers, vehicles and service history, callbacks with surveys, complaints, maintenance reminders, "
-                "churn, club members, weekly and monthly reports; messages to customers by SMS, WeChat and email.",
+                "churn, club members, weekly and monthly reports.",
     routers=[customers.router, callbacks.router, complaints.router, reminders.router, churn.router, reports.router,
-             jobs.router, messages.router],
+             jobs.router, clerk.router],
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
     scheduled=[ScheduledJob(name=job.name, run=partial(run_scheduled, job), every_seconds=job.every_seconds)
@@ -34,8 +32,4 @@ spec = ServiceSpec(
 
 
 def create_app(settings: CrmSettings | None = None, *, role: Role = "all", clock: Clock | None = None) -> FastAPI:
-    settings = settings or CrmSettings()
-    # The sender of customer messages runs in the worker, as long as the worker does (sender.job).
-    sending = ScheduledJob(name="customer_messages", run=sender.job(settings),
-                           every_seconds=settings.messages_poll_seconds)
-    return create_service_app(replace(spec, scheduled=[*spec.scheduled, sending]), settings, role=role, clock=clock)
+    return create_service_app(spec, settings or CrmSettings(), role=role, clock=clock)

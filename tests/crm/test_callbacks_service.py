@@ -24,23 +24,23 @@ async def first_callback(crm, **kw) -> dict:
     return callback
 
 
-async def test_delivery_gives_a_callback_due_three_days_later_moved_into_the_next_call_window(crm):
-    # Delivered 13:00 Shanghai; 3 days later is 13:00, between the 10-12 and 15-18 windows.
+async def test_delivery_gives_a_callback_due_in_the_last_call_window_of_day_three(crm):
+    # Delivered 13:00 Shanghai on 2 March; day 3 is 5 March, whose last window is 15:00-18:00.
     callback = await first_callback(crm, delivered_at=local(2026, 3, 2, 13, 0))
     assert callback["kind"] == "first" and callback["status"] == "pending"
     due = datetime.fromisoformat(callback["due_at"])
-    assert due == local(2026, 3, 5, 15, 0)
-    assert due.astimezone(timezone.utc) == datetime(2026, 3, 5, 7, 0, tzinfo=timezone.utc)
-    assert callback["due_at_local"] == "2026-03-05T15:00:00+08:00"
+    assert due == local(2026, 3, 5, 17, 59)
+    assert due.astimezone(timezone.utc) == datetime(2026, 3, 5, 9, 59, tzinfo=timezone.utc)
+    assert callback["due_at_local"] == "2026-03-05T17:59:00+08:00"
     [created] = await crm.emitted("crm.callback.created")
     assert created["data"]["callback_id"] == callback["id"] and created["data"]["kind"] == "first"
 
 
-async def test_a_due_time_inside_a_window_is_kept_and_one_after_the_last_window_goes_to_next_morning(crm):
-    inside = await first_callback(crm, delivered_at=local(2026, 3, 2, 11, 15))
-    assert datetime.fromisoformat(inside["due_at"]) == local(2026, 3, 5, 11, 15)
+async def test_a_morning_or_evening_delivery_is_due_on_day_three_never_day_four(crm):
+    morning = await first_callback(crm, delivered_at=local(2026, 3, 2, 11, 15))
+    assert datetime.fromisoformat(morning["due_at"]) == local(2026, 3, 5, 17, 59)
     evening = await first_callback(crm, delivered_at=local(2026, 3, 2, 18, 0), customer=f.person(phone="13900000001"))
-    assert datetime.fromisoformat(evening["due_at"]) == local(2026, 3, 6, 10, 0)
+    assert datetime.fromisoformat(evening["due_at"]) == local(2026, 3, 5, 17, 59)
 
 
 async def test_the_advisor_who_served_the_order_may_not_make_its_callback(crm):
@@ -278,7 +278,7 @@ async def test_a_callback_can_be_cancelled_with_a_reason_but_only_while_pending(
 async def test_list_filters_by_status_and_due_time(crm):
     early = await first_callback(crm, delivered_at=local(2026, 3, 2, 11, 0))
     await first_callback(crm, delivered_at=local(2026, 3, 3, 11, 0), customer=f.person(phone="13900000002"))
-    r = await crm.agent.get("/v1/callbacks", params={"due_before": "2026-03-05T12:00:00+08:00", "status": "pending"})
+    r = await crm.agent.get("/v1/callbacks", params={"due_before": "2026-03-05T18:00:00+08:00", "status": "pending"})
     assert [c["id"] for c in r.json()["items"]] == [early["id"]]
     r = await crm.agent.get("/v1/callbacks", params={"due_before": "2026-03-05T12:00:00"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "due_before"

@@ -1,4 +1,4 @@
-"""Churn: at risk after 12 months without a visit, lost after 18, never while a booking
+"""Churn: at risk after the 12-month periodic interval plus a grace month without a visit, lost after 18, never while a booking
 is open; one announcement per absence. The store's today is Monday 2 March 2026 (Shanghai)."""
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ def local(*args) -> datetime:
 
 
 PEOPLE = {
-    "twelve_months": (f.person("周", "13100000001"), f.car(vin="LSVCHURN000000001"), local(2025, 3, 2, 16)),
-    "a_day_short": (f.person("吴", "13100000002"), f.car(vin="LSVCHURN000000002"), local(2025, 3, 3, 11)),
+    "thirteen_months": (f.person("周", "13100000001"), f.car(vin="LSVCHURN000000001"), local(2025, 2, 2, 16)),
+    "a_day_short": (f.person("吴", "13100000002"), f.car(vin="LSVCHURN000000002"), local(2025, 2, 3, 11)),
     "nineteen_months": (f.person("郑", "13100000003"), f.car(vin="LSVCHURN000000003"), local(2024, 8, 1, 11)),
     "booked": (f.person("冯", "13100000004"), f.car(vin="LSVCHURN000000004"), local(2025, 1, 1, 11)),
     "recent": (f.person("陈", "13100000005"), f.car(vin="LSVCHURN000000005"), local(2025, 6, 1, 11)),
@@ -47,19 +47,19 @@ async def churn_list(crm, **params) -> dict[str, dict]:
     return {item["customer_id"]: item for item in r.json()["items"]}
 
 
-async def test_customers_away_twelve_months_are_at_risk_eighteen_lost_and_the_rest_are_not_found(crm):
+async def test_customers_away_thirteen_months_are_at_risk_eighteen_lost_and_the_rest_are_not_found(crm):
     ids = await seed(crm)
     assert await detect(crm) == {"detected": 2, "became_lost": 0}
     found = await churn_list(crm)
-    assert set(found) == {ids["twelve_months"], ids["nineteen_months"]}
-    at_risk, lost = found[ids["twelve_months"]], found[ids["nineteen_months"]]
-    assert at_risk["level"] == "at_risk" and at_risk["months_without_visit"] == 12
-    assert at_risk["reason"].startswith("no visit since 2025-03-02 (12 months")
+    assert set(found) == {ids["thirteen_months"], ids["nineteen_months"]}
+    at_risk, lost = found[ids["thirteen_months"]], found[ids["nineteen_months"]]
+    assert at_risk["level"] == "at_risk" and at_risk["months_without_visit"] == 13
+    assert at_risk["reason"].startswith("no visit since 2025-02-02 (13 months, at risk from 13)")
     assert at_risk["reason"].endswith("no booking") and at_risk["has_booking"] is False
     assert lost["level"] == "lost" and lost["months_without_visit"] == 19
     events = {e["data"]["customer_id"]: e["data"] for e in await crm.emitted("crm.customer.churn_detected")}
-    assert {k: v["level"] for k, v in events.items()} == {ids["twelve_months"]: "at_risk", ids["nineteen_months"]: "lost"}
-    assert events[ids["twelve_months"]]["reason"] == at_risk["reason"]
+    assert {k: v["level"] for k, v in events.items()} == {ids["thirteen_months"]: "at_risk", ids["nineteen_months"]: "lost"}
+    assert events[ids["thirteen_months"]]["reason"] == at_risk["reason"]
 
 
 async def test_one_announcement_per_absence_even_when_at_risk_becomes_lost(crm):
@@ -70,9 +70,9 @@ async def test_one_announcement_per_absence_even_when_at_risk_becomes_lost(crm):
     result = await detect(crm)
     assert result["became_lost"] == 1
     found = await churn_list(crm)
-    assert found[ids["twelve_months"]]["level"] == "lost"
+    assert found[ids["thirteen_months"]]["level"] == "lost"
     announced = [e["data"]["customer_id"] for e in await crm.emitted("crm.customer.churn_detected")]
-    assert announced.count(ids["twelve_months"]) == 1
+    assert announced.count(ids["thirteen_months"]) == 1
     # Newly away since the spring: the day-short customer and the recent one (15 months).
     assert {ids["a_day_short"], ids["recent"]} <= set(found)
 
@@ -80,15 +80,15 @@ async def test_one_announcement_per_absence_even_when_at_risk_becomes_lost(crm):
 async def test_a_visit_ends_the_absence_and_a_later_absence_is_a_new_episode(crm):
     ids = await seed(crm)
     await detect(crm)
-    who, vehicle, _ = PEOPLE["twelve_months"]
+    who, vehicle, _ = PEOPLE["thirteen_months"]
     await crm.deliver(f.opened(crm.store_id, local(2026, 3, 10, 10), customer=who, vehicle=vehicle))
-    assert ids["twelve_months"] not in await churn_list(crm)
-    ended = (await churn_list(crm, include_ended="true"))[ids["twelve_months"]]
+    assert ids["thirteen_months"] not in await churn_list(crm)
+    ended = (await churn_list(crm, include_ended="true"))[ids["thirteen_months"]]
     assert ended["ended_by"].startswith("repair_order:") and ended["ended_at"]
-    crm.clock.set(local(2027, 3, 11, 10))
+    crm.clock.set(local(2027, 4, 11, 10))
     await detect(crm)
     announced = [e["data"]["customer_id"] for e in await crm.emitted("crm.customer.churn_detected")]
-    assert announced.count(ids["twelve_months"]) == 2
+    assert announced.count(ids["thirteen_months"]) == 2
 
 
 async def test_a_customer_who_books_leaves_the_list(crm):

@@ -62,12 +62,12 @@ async def test_a_critical_complaint_goes_to_hq_at_once_and_again_when_overdue(cr
     assert reasons == ["critical", "overdue"]
 
 
-async def test_assigning_sets_the_owner_and_may_only_shorten_the_deadline(crm):
+async def test_assigning_sets_the_owner_and_a_later_date_needs_a_reason(crm):
     opened = await complaint(crm, "medium")
     url = f"/v1/complaints/{opened['id']}/assign"
     later = (datetime.fromisoformat(opened["due_at"]) + timedelta(hours=1)).isoformat()
     r = await crm.manager.post(url, json={"owner": "foreman-zhou", "due_at": later})
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "due_at"
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "due_reason"
     past = (crm.clock.now() - timedelta(hours=1)).isoformat()
     assert (await crm.manager.post(url, json={"owner": "foreman-zhou", "due_at": past})).status_code == 422
     sooner = (crm.clock.now() + timedelta(days=1)).isoformat()

@@ -37,10 +37,11 @@ async def at(crm, when: datetime, call):
 
 
 async def seed_week(crm) -> None:
-    # Delivered Friday 27 February to Monday 2 March at 11:00: due Monday to Thursday at 11:00.
+    # Delivered Friday 27 February to Monday 2 March at 11:00: due Monday to Thursday at 17:59,
+    # inside the last call window of day 3.
     o1, o2, o3, o4 = (order(crm, n, local(2026, 2, 27, 11) + timedelta(days=n - 1)) for n in range(1, 5))
-    o5 = order(crm, 5, local(2026, 3, 5, 19))  # due Monday 9 March 10:00: next week
-    x = order(crm, 6, local(2025, 3, 5, 11))  # twelve months away on Thursday 5 March
+    o5 = order(crm, 5, local(2026, 3, 6, 19))  # due Monday 9 March 17:59: next week
+    x = order(crm, 6, local(2025, 2, 5, 11))  # thirteen months (12 and a grace month) away on Thursday 5 March
     y = order(crm, 7, local(2024, 8, 20, 11))  # long lost
     await crm.deliver(o1, o2, o3, o4, o5, x, y)
     agent, manager = crm.agent, crm.manager
@@ -78,8 +79,8 @@ async def seed_week(crm) -> None:
 # - first surveys O1 and O2. reception = speed+advisor: 5,5,2,3 -> 15/4 = 3.75, one low (speed 2);
 #   parts = price: 4,3 -> 3.5; workshop = quality, cleanliness, paint: 5,4,4,4,5 -> 22/5 = 4.4;
 #   store = overall: 5,3 -> 4.0, one low (3 is at the overall mark). CSI 4.0.
-# - first callbacks due in the week: O1..O4 (O5 is due next Monday). O1 on time, O2 half an hour
-#   late, O3 unreachable, O4 pending: SLA 1/4. Follow-ups due Fri 11:00 and Sat 10:00, both on time.
+# - first callbacks due in the week: O1..O4 (O5 is due next Monday). O1 on time, O2 at 11:30,
+#   ahead of its 17:59 deadline (on time), O3 unreachable, O4 pending: SLA 2/4. Follow-ups due Fri 11:00 and Sat 10:00, both on time.
 #   Ended in the week: 4 surveys and 1 unreachable: reach 4/5.
 # - complaints opened: reception (medium) and store (low) from O2, workshop (critical, manual).
 #   Resolved twice (reception, workshop), closed once (workshop), reopened once (reception).
@@ -106,8 +107,8 @@ EXPECTED = {
         },
     },
     "callbacks": {
-        "first": {"due": 4, "completed_on_time": 1, "completed_late": 1, "unreachable": 1, "cancelled": 0,
-                  "pending": 1, "sla_rate": 0.25},
+        "first": {"due": 4, "completed_on_time": 2, "completed_late": 0, "unreachable": 1, "cancelled": 0,
+                  "pending": 1, "sla_rate": 0.5},
         "follow_up": {"due": 2, "completed_on_time": 2, "completed_late": 0, "unreachable": 0, "cancelled": 0,
                       "pending": 0, "sla_rate": 1.0},
         "closed": 5, "reached": 4, "reach_rate": 0.8,
@@ -184,7 +185,7 @@ async def test_a_report_comes_as_csv_with_every_figure_and_the_customers_words(c
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert rows[0] == ["section", "metric", "value"]
     figures = {(s, m): v for s, m, v in rows[1:]}
-    assert figures[("callbacks", "first.sla_rate")] == "0.25"
+    assert figures[("callbacks", "first.sla_rate")] == "0.5"
     assert figures[("satisfaction", "by_department.reception.average")] == "3.75"
     assert figures[("complaints", "overdue_at_end")] == "1"
     assert figures[("churn", "rate")] == "0.2857"

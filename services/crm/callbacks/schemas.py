@@ -5,6 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from services.common.pagination import Page
 from services.common.who import Who
+from services.crm.callbacks.clerk_schemas import NextService, ScriptLine
 
 Outcome = Literal["reached", "no_answer", "wrong_number"]
 
@@ -24,6 +25,9 @@ class SurveyCreate(BaseModel):
     answers: dict[str, Annotated[StrictInt, Field(ge=0, le=10)]] = Field(
         description="question code (data/survey.json) -> 1..5")
     verbatim: str | None = Field(default=None, max_length=4000, description="the customer's own words, kept as said")
+    extra_answers: dict[str, list[Annotated[str, Field(max_length=32)]]] | None = Field(
+        default=None, max_length=8,
+        description="choices for data/survey_extra_questions.json, e.g. where else the car is serviced")
 
 
 class CallbackCancel(BaseModel):
@@ -46,6 +50,7 @@ class SurveyPublic(BaseModel):
     overall: int | None = None
     verbatim: str | None = None
     low_answers: dict[str, dict[str, int]]
+    extra_answers: dict[str, list[str]] | None = None
     complaints_opened: list[str] = Field(default_factory=list, description="complaints this survey opened")
     agent: str
     agent_person: Who = Field(description="the callback agent, and the key or sign-in they recorded it with")
@@ -87,6 +92,10 @@ class CallbackPublic(BaseModel):
     cancel_reason: str | None = None
     created_at: datetime
     version: int
+    script: list[ScriptLine] = Field(default_factory=list, description="the member script, for club members")
+    extra_questions: list[dict] = Field(default_factory=list,
+                                        description="questions beside the scored survey (where else it is serviced)")
+    next_service: NextService | None = Field(default=None, description="the car's next service, to offer on the call")
 
 
 CallbackList = Page[CallbackPublic]

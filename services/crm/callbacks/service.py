@@ -19,7 +19,7 @@ from services.common.outbox import emit
 from services.common.stores import ensure_visible
 from services.common.versioning import check_version
 from services.common.who import Who, known_as
-from services.crm.callbacks import planning, repository
+from services.crm.callbacks import clerk, planning, repository
 from services.crm.callbacks.models import Callback, CallbackAttempt, Survey
 from services.crm.callbacks.schemas import (
     AttemptPublic,
@@ -60,10 +60,12 @@ def _first(repair_order_id: str) -> str:
 async def first_callback(session: AsyncSession, event: RepairOrderDelivered, customer: Customer, vin: str) -> Callback:
     rules = _survey()
     days = rules["due_days_after_delivery_club_member"] if customer.club_member else rules["due_days_after_delivery"]
+    preferred = (customer.contact_preferences or {}).get("preferred_call_time")
     return await planning.open_callback(
         session, store_id=event.store_id, kind="first", origin_key=_first(event.repair_order_id),
         start=event.delivered_at, days=days, created_at=event.delivered_at, repair_order_id=event.repair_order_id,
         repair_order_number=event.number, customer_id=customer.id, vin=vin, advisor_id=event.advisor.id,
+        due_at=await planning.due_on_day(session, event.store_id, event.delivered_at, days, preferred),
     )
 
 
@@ -169,6 +171,7 @@ async def record_survey(session: AsyncSession, clock: Clock, principal: Principa
     _must_be_pending(callback, "record a survey")
     _may_call(principal, callback)
     validate_answers(callback.kind, data.answers)
+    extra = clerk.validate_extra_answers(data.extra_answers) if callback.kind == "first" else None
     now = clock.now()
     if callback.reached_at is None:
         # Answers mean the customer was reached, whether or not the agent logged the call first.
@@ -182,7 +185,8 @@ async def record_survey(session: AsyncSession, clock: Clock, principal: Principa
     survey = Survey(id=new_id(), callback_id=callback.id, store_id=callback.store_id, kind=callback.kind,
                     customer_id=callback.customer_id, repair_order_id=callback.repair_order_id,
                     complaint_id=callback.complaint_id, answers=dict(data.answers), overall=data.answers.get("overall"),
-                    verbatim=data.verbatim, low_answers=low, agent=principal.id, agent_name=principal.name or None,
+                    verbatim=data.verbatim, low_answers=low, extra_answers=extra, agent=principal.id,
+                    agent_name=principal.name or None,
                     agent_credential=principal.credential or None, recorded_at=now)
     session.add(survey)
     callback.status, callback.completed_at, callback.completed_by = "completed", now, principal.id
@@ -247,6 +251,7 @@ async def to_public(session: AsyncSession, callbacks: list[Callback], now: datet
         survey = surveys.get(c.id)
         answered = SurveyPublic(
             answers=survey.answers, overall=survey.overall, verbatim=survey.verbatim, low_answers=survey.low_answers,
+            extra_answers=survey.extra_answers,
             complaints_opened=opened.get(c.id, []), agent=survey.agent,
             agent_person=Who.stored(survey.agent, survey.agent_name, survey.agent_credential),
             recorded_at=survey.recorded_at,
@@ -267,6 +272,9 @@ async def to_public(session: AsyncSession, callbacks: list[Callback], now: datet
                                  if c.completed_by else None),
             unreachable_at=c.unreachable_at,
             cancelled_at=c.cancelled_at, cancel_reason=c.cancel_reason, created_at=c.created_at, version=c.version,
+            script=clerk.member_script(person),
+            extra_questions=list(clerk.extra_questions().values()) if c.kind == "first" else [],
+            next_service=await clerk.next_service(session, c.vin, c.store_id, now) if c.status == "pending" else None,
         ))
     return out
 

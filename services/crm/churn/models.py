@@ -25,3 +25,23 @@ class ChurnEpisode(CrmModel, table=True):
     lost_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     ended_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     ended_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(100), nullable=True))
+    # Working the absence: the cause the clerk found (data/churn_rules.json), and the visit
+    # that ended it after win-back calls.
+    cause: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
+    cause_note: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    won_back_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
+    won_back_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(100), nullable=True))
+
+
+class WinBackCall(CrmModel, table=True):
+    """A call to win back a customer who stayed away, with its result (data/churn_rules.json)."""
+
+    __tablename__ = "win_back_calls"
+
+    id: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
+    episode_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, index=True))
+    store_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    result: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
+    note: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+    made_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
+    made_by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))

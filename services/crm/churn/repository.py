@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlmodel import col, select
@@ -5,8 +6,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
 from services.crm import batch
-from services.crm.churn.models import ChurnEpisode
-from services.crm.customers.models import Customer
+from services.crm.churn.models import ChurnEpisode, WinBackCall
+from services.crm.customers.models import Customer, RepairOrder
 from services.crm.customers.repository import upcoming_booking_exists
 
 
@@ -64,3 +65,34 @@ async def episodes_during(session: AsyncSession, store_id: str, start: datetime,
     stmt = select(ChurnEpisode).where(ChurnEpisode.store_id == store_id, ChurnEpisode.detected_at < end,
                                       (col(ChurnEpisode.ended_at).is_(None)) | (col(ChurnEpisode.ended_at) >= start))
     return list((await session.exec(stmt)).all())
+
+
+async def episode(session: AsyncSession, episode_id: str) -> ChurnEpisode | None:
+    return await session.get(ChurnEpisode, episode_id)
+
+
+async def episode_ended_by(session: AsyncSession, customer_id: str, ended_by: str) -> ChurnEpisode | None:
+    stmt = select(ChurnEpisode).where(ChurnEpisode.customer_id == customer_id, ChurnEpisode.ended_by == ended_by)
+    return (await session.exec(stmt)).first()
+
+
+async def episodes_with_win_back_calls(session: AsyncSession, episode_ids: set[str]) -> set[str]:
+    stmt = select(WinBackCall.episode_id).where(col(WinBackCall.episode_id).in_(episode_ids))
+    return set((await session.exec(stmt)).all())
+
+
+async def win_back_calls_of(session: AsyncSession, episode_ids: list[str]) -> list[WinBackCall]:
+    if not episode_ids:
+        return []
+    stmt = select(WinBackCall).where(col(WinBackCall.episode_id).in_(episode_ids))
+    return list((await session.exec(stmt.order_by(col(WinBackCall.made_at), WinBackCall.id))).all())
+
+
+async def last_counted_visit(session: AsyncSession, customer_id: str, except_order: str,
+                             counted: Callable[[list[dict], int, bool], bool]) -> datetime | None:
+    """The customer's last visit that counts, leaving out `except_order` and cancelled orders."""
+    stmt = select(RepairOrder).where(RepairOrder.customer_id == customer_id, RepairOrder.id != except_order,
+                                     RepairOrder.status != "cancelled")
+    visits = [o.delivered_at or o.opened_at for o in (await session.exec(stmt)).all()
+              if counted(o.operations, o.customer_due_fen, o.status == "delivered")]
+    return max((v for v in visits if v is not None), default=None)

@@ -25,6 +25,9 @@ class Complaint(CrmModel, table=True):
     status: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))  # open | assigned | resolved | closed
     owner: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
     due_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
+    # Why the owner committed a date later than the default deadline (data/complaint_rules.json), and who did.
+    due_reason: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
+    due_committed_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
     escalated: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False, default=False))
     opened_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False, index=True))
     opened_by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Query
 from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute, require_access
 from services.common.errors import (
     Conflict,
+    Forbidden,
     InvalidTransition,
     NotFound,
     StaleVersion,
@@ -17,6 +18,7 @@ from services.crm.complaints import service
 from services.crm.complaints.schemas import (
     ComplaintAssign,
     ComplaintCreate,
+    ComplaintDueDate,
     ComplaintList,
     ComplaintPublic,
     ComplaintResolve,
@@ -65,12 +67,22 @@ async def get_complaint(complaint_id: str, session: SessionDep, clock: ClockDep,
 async def assign_complaint(complaint_id: str, body: ComplaintAssign, session: SessionDep, clock: ClockDep,
                            principal: Crm, if_match: IfMatch = None):
     complaint = await service.assign(session, clock, principal, complaint_id, body.owner, body.due_at,
-                                     expected_version(if_match, None, required=False))
+                                     expected_version(if_match, None, required=False), body.due_reason)
+    return (await service.to_public(session, [complaint], clock.now()))[0]
+
+
+@router.post("/{complaint_id}/due-date", response_model=ComplaintPublic,
+             responses=problem_responses(NotFound, Forbidden, InvalidTransition, StaleVersion, ValidationFailed))
+async def commit_due_date(complaint_id: str, body: ComplaintDueDate, session: SessionDep, clock: ClockDep,
+                          principal: Crm, if_match: IfMatch = None):
+    """The owner commits the due date; later than the deadline with a reason (parts on backorder)."""
+    complaint = await service.commit_due_date(session, clock, principal, complaint_id, body.due_at, body.reason,
+                                              expected_version(if_match, None, required=False))
     return (await service.to_public(session, [complaint], clock.now()))[0]
 
 
 @router.post("/{complaint_id}/resolve", response_model=ComplaintPublic,
-             responses=problem_responses(NotFound, InvalidTransition, StaleVersion))
+             responses=problem_responses(NotFound, Conflict, InvalidTransition, StaleVersion))
 async def resolve_complaint(complaint_id: str, body: ComplaintResolve, session: SessionDep, clock: ClockDep,
                             principal: Crm, if_match: IfMatch = None):
     """Books the follow-up callback two days later (in the call windows)."""

@@ -25,7 +25,19 @@ class ComplaintAssign(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     owner: str = Field(min_length=1, max_length=64, description="the principal who owns the complaint")
-    due_at: Moment | None = Field(default=None, description="sooner than the deadline if wanted; never later")
+    due_at: Moment | None = Field(
+        default=None, description="the date the owner commits to; later than the deadline only with due_reason")
+    due_reason: str | None = Field(
+        default=None, max_length=32, description="why later than the deadline (data/complaint_rules.json)")
+
+
+class ComplaintDueDate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    due_at: Moment = Field(description="the date the owner commits to")
+    reason: str | None = Field(
+        default=None, max_length=32,
+        description="needed for a date later than the deadline: one of data/complaint_rules.json's reasons")
 
 
 class ComplaintResolve(BaseModel):
@@ -62,6 +74,8 @@ class ComplaintPublic(BaseModel):
     status: Status
     owner: str | None = None
     due_at: datetime
+    due_reason: str | None = Field(default=None, description="why the committed date is later than the deadline")
+    due_committed_by: str | None = None
     overdue: bool
     escalated: bool
     escalations: list[EscalationPublic]

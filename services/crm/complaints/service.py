@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common import reference
 from services.common.clock import Clock
-from services.common.errors import InvalidTransition, NotFound, ValidationFailed
+from services.common.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from services.common.events.catalogue.crm import ComplaintClosed, ComplaintEscalated, ComplaintOpened
 from services.common.identity import Principal
 from services.common.ids import new_id
@@ -19,6 +19,7 @@ from services.common.outbox import emit
 from services.common.staff import PersonEvent, refusal, take_person_event
 from services.common.stores import active_store, ensure_visible
 from services.common.versioning import check_version
+from services.common.who import known_as
 from services.crm.callbacks import planning
 from services.crm.callbacks.models import Callback, Survey
 from services.crm.complaints import repository
@@ -159,8 +160,58 @@ async def visible_complaint(session: AsyncSession, principal: Principal, complai
     return complaint
 
 
+def due_rules() -> dict:
+    return reference.load("complaint_rules")
+
+
+def _commit_due(complaint: Complaint, due_at: datetime, reason: str | None, now: datetime, by: str,
+                reason_field: str) -> None:
+    """The owner signs for a date (篇19(二)2): sooner than the deadline freely; later only for a
+    listed reason such as parts on backorder, and at most so many days past the default."""
+    if due_at.tzinfo is None:
+        raise ValidationFailed("due_at", "needs a time zone offset (RFC 3339)")
+    if due_at <= now:
+        raise ValidationFailed("due_at", "is in the past")
+    rules = due_rules()
+    if due_at > complaint.due_at:
+        reasons = [r["code"] for r in rules["later_due_reasons"]]
+        if reason is None:
+            raise ValidationFailed(reason_field, f"a date later than the deadline {complaint.due_at.isoformat()} "
+                                                 f"needs a reason: one of {', '.join(reasons)}")
+        if reason not in reasons:
+            raise ValidationFailed(reason_field, f"one of {', '.join(reasons)}")
+        latest = max(complaint.opened_at + DEADLINE[complaint.severity], complaint.due_at) + timedelta(
+            days=rules["max_days_after_default"])
+        if due_at > latest:
+            raise ValidationFailed("due_at", f"at most {rules['max_days_after_default']} days past the deadline "
+                                             f"({latest.isoformat()})")
+        complaint.due_reason = reason
+    else:
+        complaint.due_reason = None
+    complaint.due_at, complaint.due_committed_by = due_at, by
+
+
+async def commit_due_date(session: AsyncSession, clock: Clock, principal: Principal, complaint_id: str,
+                          due_at: datetime, reason: str | None, expected: int | None = None) -> Complaint:
+    """The complaint's owner commits its due date."""
+    complaint = await visible_complaint(session, principal, complaint_id, lock=True)
+    check_version(complaint.version, expected)
+    if complaint.status not in repository.OPEN_STATES:
+        raise InvalidTransition(complaint.status, "commit a due date")
+    if complaint.owner is None or complaint.owner not in known_as(principal):
+        raise Forbidden("only the complaint's owner commits its due date", owner=complaint.owner)
+    now = clock.now()
+    _commit_due(complaint, due_at, reason, now, principal.id, "reason")
+    complaint.version += 1
+    complaint.updated_at = now
+    session.add(complaint)
+    _step(session, complaint, "due_committed", now, principal.id, complaint.due_reason or "")
+    await session.flush()
+    return complaint
+
+
 async def assign(session: AsyncSession, clock: Clock, principal: Principal, complaint_id: str, owner: str,
-                 due_at: datetime | None, expected: int | None = None) -> Complaint:
+                 due_at: datetime | None, expected: int | None = None, due_reason: str | None = None) -> Complaint:
     complaint = await visible_complaint(session, principal, complaint_id, lock=True)
     check_version(complaint.version, expected)
     if complaint.status not in repository.OPEN_STATES:
@@ -170,13 +221,7 @@ async def assign(session: AsyncSession, clock: Clock, principal: Principal, comp
         raise ValidationFailed("owner", problem)
     now = clock.now()
     if due_at is not None:
-        if due_at.tzinfo is None:
-            raise ValidationFailed("due_at", "needs a time zone offset (RFC 3339)")
-        if due_at <= now:
-            raise ValidationFailed("due_at", "is in the past")
-        if due_at > complaint.due_at:
-            raise ValidationFailed("due_at", f"may not be later than the deadline {complaint.due_at.isoformat()}")
-        complaint.due_at = due_at
+        _commit_due(complaint, due_at, due_reason, now, principal.id, "due_reason")
     complaint.owner, complaint.status, complaint.assigned_at = owner, "assigned", now
     complaint.version += 1
     complaint.updated_at = now
@@ -201,6 +246,11 @@ async def resolve(session: AsyncSession, clock: Clock, principal: Principal, com
     check_version(complaint.version, expected)
     if complaint.status != "assigned":
         raise InvalidTransition(complaint.status, "resolve")
+    order = await customers.repair_order(session, complaint.repair_order_id) if complaint.repair_order_id else None
+    if order is not None and order.advisor_id and order.advisor_id in known_as(principal):
+        # The advisor's own order: someone else judges that the customer's complaint is dealt with.
+        raise Conflict("the service advisor who served this order may not resolve its complaint",
+                       rule="advisor_may_not_resolve", advisor_id=order.advisor_id)
     now = clock.now()
     complaint.status, complaint.resolved_at, complaint.resolved_by = "resolved", now, principal.id
     complaint.resolution = resolution
@@ -218,7 +268,6 @@ async def resolve(session: AsyncSession, clock: Clock, principal: Principal, com
                                             closed_at=now),
                    subject=complaint.id, store_id=complaint.store_id, time=now)
         return complaint
-    order = await customers.repair_order(session, complaint.repair_order_id) if complaint.repair_order_id else None
     await planning.open_callback(
         session, store_id=complaint.store_id, kind="follow_up",
         origin_key=f"follow_up:{complaint.id}:{complaint.resolutions}", start=now, days=FOLLOW_UP_AFTER_DAYS,
@@ -262,6 +311,7 @@ async def to_public(session: AsyncSession, complaints: list[Complaint], now: dat
             id=c.id, store_id=c.store_id, source=c.source, callback_id=c.callback_id, customer_id=c.customer_id,
             repair_order_id=c.repair_order_id, department=c.department, severity=c.severity,
             description=c.description, verbatim=c.verbatim, status=c.status, owner=c.owner, due_at=c.due_at,
+            due_reason=c.due_reason, due_committed_by=c.due_committed_by,
             overdue=c.status in repository.OPEN_STATES and now > c.due_at, escalated=c.escalated,
             escalations=escalations[c.id], opened_at=c.opened_at, opened_by=c.opened_by, assigned_at=c.assigned_at,
             resolved_at=c.resolved_at, resolution=c.resolution, closed_at=c.closed_at, reopened=c.reopened,

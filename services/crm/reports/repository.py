@@ -2,11 +2,12 @@
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
-from services.crm.customers.models import Customer
+from services.crm.callbacks.models import Survey
+from services.crm.customers.models import Customer, RepairOrder
 from services.crm.reports.models import Report
 
 
@@ -36,3 +37,17 @@ async def customers_on_file(session: AsyncSession, store_id: str, end: datetime)
     stmt = select(sa.func.count()).select_from(Customer).where(Customer.store_id == store_id,
                                                                Customer.first_seen_at < end)
     return int((await session.exec(stmt)).one())
+
+
+async def orders_by_id(session: AsyncSession, ids: set[str]) -> dict[str, RepairOrder]:
+    if not ids:
+        return {}
+    return {o.id: o for o in (await session.exec(select(RepairOrder).where(col(RepairOrder.id).in_(ids)))).all()}
+
+
+async def follow_up_surveys(session: AsyncSession, complaint_ids: list[str]) -> list[Survey]:
+    """The second callbacks' answers of these complaints, oldest first."""
+    if not complaint_ids:
+        return []
+    stmt = select(Survey).where(col(Survey.complaint_id).in_(complaint_ids), Survey.kind == "follow_up")
+    return list((await session.exec(stmt.order_by(col(Survey.recorded_at), Survey.id))).all())

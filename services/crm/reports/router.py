@@ -5,9 +5,11 @@ from fastapi import APIRouter, Depends, Query, Response
 from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute, require_access
 from services.common.errors import NotFound, ValidationFailed, problem_responses
 from services.common.identity import Principal
+from services.common.inputs import Day
 from services.common.stores import acting_store_id
-from services.crm.reports import service
-from services.crm.reports.schemas import ReportList, ReportPublic, ReportSummary
+from services.crm.localtime import zone_of
+from services.crm.reports import people, service
+from services.crm.reports.schemas import DailyTally, ReportList, ReportPublic, ReportSummary
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], route_class=TransactionalRoute)
 Crm = Annotated[Principal, Depends(require_access("crm"))]
@@ -47,6 +49,61 @@ async def monthly_report(session: SessionDep, clock: ClockDep, principal: Crm,
     store = acting_store_id(principal, store_id)
     period = await service.asked_period(session, store, "monthly", month, clock.now())
     return _answer(await service.report_for(session, principal, store, period, clock.now(), fresh), format)
+
+
+TableFormat = Annotated[Literal["json", "csv", "xlsx"], Query(description="csv and xlsx: one row per complaint")]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TABLE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}, XLSX: {}}, "description": "the table, as JSON, CSV or xlsx"},
+    **problem_responses(NotFound, ValidationFailed)}
+
+
+async def _table(session, store_id: str, rows, fmt: str, name: str, title: str, answer):
+    if fmt == "json":
+        return answer
+    grid = people.table(rows, await zone_of(session, store_id))
+    if fmt == "csv":
+        return Response(people.to_csv(grid), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    return Response(people.to_xlsx(grid, title), media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+
+
+@router.get("/daily", response_model=DailyTally, responses=TABLE_RESPONSES)
+async def daily_tally(session: SessionDep, clock: ClockDep, principal: Crm,
+                      day: Annotated[Day | None, Query(description="the store's day; default today")] = None,
+                      format: TableFormat = "json", store_id: StoreQuery = None):
+    """问题客户日统计: the day's problem customers per department, each named."""
+    store = acting_store_id(principal, store_id)
+    tally = await service.daily_tally(session, principal, store, day, clock.now())
+    return await _table(session, store, tally.problem_customers, format, f"crm-daily-{tally.day}-{store}",
+                        f"问题客户 {tally.day}", tally)
+
+
+@router.get("/weekly/problem-customers", response_model=ReportPublic, responses=TABLE_RESPONSES)
+async def weekly_problem_customers(session: SessionDep, clock: ClockDep, principal: Crm,
+                                   week: Annotated[str | None, Query(description="ISO week; default: last")] = None,
+                                   format: TableFormat = "json", store_id: StoreQuery = None):
+    """周报问题客户: each problem customer of the week, what was done and the result (the
+    stored Monday report's list when there is one)."""
+    store = acting_store_id(principal, store_id)
+    period = await service.asked_period(session, store, "weekly", week, clock.now())
+    report = await service.report_for(session, principal, store, period, clock.now(), False)
+    return await _table(session, store, report.problem_customers, format, f"crm-weekly-{period.label}-{store}",
+                        f"问题客户 {period.label}", report)
+
+
+@router.get("/monthly/complaints", response_model=ReportPublic, responses=TABLE_RESPONSES)
+async def monthly_complaints(session: SessionDep, clock: ClockDep, principal: Crm,
+                             month: Annotated[str | None, Query(description="e.g. 2026-02; default: last")] = None,
+                             format: TableFormat = "json", store_id: StoreQuery = None):
+    """月度投诉表: each complaint of the month, its handling and the customer's reaction on
+    the second callback (the stored report of the 3rd when there is one)."""
+    store = acting_store_id(principal, store_id)
+    period = await service.asked_period(session, store, "monthly", month, clock.now())
+    report = await service.report_for(session, principal, store, period, clock.now(), False)
+    return await _table(session, store, report.problem_customers, format, f"crm-complaints-{period.label}-{store}",
+                        f"投诉表 {period.label}", report)
 
 
 @router.get("", response_model=ReportList, responses=problem_responses(ValidationFailed))

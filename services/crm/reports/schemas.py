@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -79,12 +79,47 @@ class Verbatim(BaseModel):
     verbatim: str
 
 
+class ProblemCustomer(BaseModel):
+    """One complaint and its customer, named: what was done, the result, and what the customer
+    said on the second callback."""
+
+    complaint_id: str
+    opened_at: datetime
+    customer_id: str | None = None
+    customer_name: str | None = None
+    phone: str | None = None
+    repair_order_number: str | None = None
+    department: str
+    severity: str
+    problem: str
+    customer_words: str | None = None
+    owner: str | None = None
+    due_at: datetime
+    due_reason: str | None = None
+    handling: str | None = Field(default=None, description="what was done (the resolution)")
+    status: str
+    result: str = Field(description="Chinese, then English")
+    second_callback_overall: int | None = None
+    reaction: str | None = Field(default=None, description="the customer's words on the second callback")
+    second_callback_at: datetime | None = None
+
+
 class ReportBody(BaseModel):
     satisfaction: Satisfaction
     callbacks: Callbacks
     complaints: Complaints
     churn: Churn
     verbatims: list[Verbatim] = Field(description="the customers' own words, for low scores")
+    problem_customers: list[ProblemCustomer] = Field(
+        default_factory=list, description="each complaint opened in the period, its customer, handling and reaction")
+
+
+class DailyTally(BaseModel):
+    store_id: str
+    day: date
+    timezone: str
+    by_department: dict[str, int] = Field(description="problem customers (complaints opened) per department")
+    problem_customers: list[ProblemCustomer]
 
 
 class ReportPublic(ReportBody):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -26,14 +26,25 @@ from services.crm.callbacks.models import Callback
 from services.crm.churn import repository as churn
 from services.crm.complaints import repository as complaints
 from services.crm.complaints.service import SATISFIED_FROM, departments
-from services.crm.localtime import Period, add_months, iso_week, local_date, month, month_of, week_of, zone_of
-from services.crm.reports import repository
+from services.crm.localtime import (
+    Period,
+    add_months,
+    iso_week,
+    local_date,
+    local_midnight,
+    month,
+    month_of,
+    week_of,
+    zone_of,
+)
+from services.crm.reports import people, repository
 from services.crm.reports.models import Report
 from services.crm.reports.schemas import (
     CallbackFigures,
     Callbacks,
     Churn,
     Complaints,
+    DailyTally,
     Outcomes,
     ReportBody,
     ReportPublic,
@@ -150,7 +161,8 @@ async def compute(session: AsyncSession, store_id: str, period: Period) -> tuple
                                       customer_id=s.customer_id, recorded_at=s.recorded_at, low_answers=low,
                                       verbatim=s.verbatim))
     body = ReportBody(satisfaction=satisfaction, callbacks=callback_figures, complaints=complaint_figures,
-                      churn=churn_figures, verbatims=verbatims)
+                      churn=churn_figures, verbatims=verbatims,
+                      problem_customers=await people.rows_for(session, opened))
     return body, start, end, zone.key
 
 
@@ -268,3 +280,16 @@ async def asked_period(session: AsyncSession, store_id: str, kind: str, label: s
     if label:
         return iso_week(label) if kind == "weekly" else month(label)
     return await default_period(session, store_id, kind, now)
+
+
+async def daily_tally(session: AsyncSession, principal: Principal, store_id: str, day: date | None,
+                      now: datetime) -> DailyTally:
+    """The store day's problem customers (complaints opened), counted per department and named."""
+    ensure_visible(principal, store_id, "store")
+    await get_store(session, store_id)
+    zone = await zone_of(session, store_id)
+    day = day or local_date(now, zone)
+    start, end = local_midnight(day, zone), local_midnight(day + timedelta(days=1), zone)
+    rows = await people.rows_for(session, await people.opened_between(session, store_id, start, end))
+    return DailyTally(store_id=store_id, day=day, timezone=zone.key, by_department=people.tally(rows),
+                      problem_customers=rows)

@@ -21,6 +21,7 @@ from services.common.ids import new_id
 from services.common.logging import get_logger
 from services.common.stores import active_store
 from services.common.tables import KnownStore
+from services.crm.callbacks import clerk
 from services.crm.churn import service as churn
 from services.crm.complaints import service as complaints
 from services.crm.localtime import local_date, zone_of
@@ -53,6 +54,10 @@ async def _churn(session, store, now, settings, trigger, by):
     return await churn.detect(session, store, now)
 
 
+async def _invitation_follow_up(session, store, now, settings, trigger, by):
+    return await clerk.invitation_follow_ups(session, store, now)
+
+
 async def _escalation(session, store, now, settings, trigger, by):
     return {"escalated": await complaints.escalate_overdue(session, store.id, now)}
 
@@ -70,8 +75,10 @@ JOBS: dict[str, Job] = {
     for job in (
         Job("maintenance_reminders", "first and periodic maintenance reminders 14 days ahead; expires unanswered ones",
             "daily", True, 300, _reminders),
-        Job("churn_detection", "customers 12 months without a visit at risk, 18 months lost, unless booked",
-            "daily", True, 300, _churn),
+        Job("churn_detection", "customers the periodic interval plus a grace month without a counted visit at risk, "
+            "18 months lost, unless booked", "daily", True, 300, _churn),
+        Job("invitation_follow_up", "a call a week after a maintenance invitation nobody booked on; a booking since "
+            "cancels it", "daily", True, 300, _invitation_follow_up),
         Job("weekly_report", "last ISO week's report, from Monday (store time)", "daily, generates on Monday",
             True, 300, _weekly),
         Job("monthly_report", "last month's report, from the 3rd (store time)", "daily, generates on the 3rd",

@@ -84,3 +84,28 @@ class CustomerChurnDetected(Event):
     last_visit_at: datetime | None = None
     reason: str
     detected_at: datetime
+
+
+class _ReturnRepairEvent(Event):
+    return_repair_id: str
+    store_id: str
+    vin: str
+    customer_id: str | None = None
+    repair_order_id: str | None = None  # the order the customer says needs doing again
+
+
+@event_type("crm.return_repair.reported", aggregate="return_repair")
+class ReturnRepairReported(_ReturnRepairEvent):
+    """A customer reported on a call that the repair needs doing again: the service manager's to act on."""
+
+    description: str
+    reported_via: str  # callback:<id> | call:<id>
+    reported_at: datetime
+
+
+@event_type("crm.return_repair.came_back", aggregate="return_repair")
+class ReturnRepairCameBack(_ReturnRepairEvent):
+    """The car of a reported return repair was brought in again: that order is the comeback."""
+
+    comeback_repair_order_id: str
+    came_back_at: datetime

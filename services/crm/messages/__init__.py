@@ -1,1 +1,0 @@
-"""Customer messages: SMS, WeChat template messages and email, sent from an outbox of their own."""
