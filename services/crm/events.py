@@ -1,10 +1,13 @@
 """Events CRM handles (besides the store registry every service keeps): reception's
 bookings and repair orders are all CRM knows of customers, vehicles and visits; network's
-person events keep CRM's copy of the staff directory (who may own a complaint)."""
+person events keep CRM's copy of the staff directory (who may own a complaint); the
+workshop's ready orders and backordered parts are what CRM tells customers of their car
+(services/crm/messages)."""
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.consumer import EventHandlers, HandlerContext
 from services.common.events.catalogue import reception as rx
+from services.common.events.catalogue import workshop as ws
 from services.common.events.envelope import CloudEvent
 from services.common.staff import PERSON_EVENTS, PersonEvent
 from services.crm.callbacks import clerk
@@ -12,6 +15,7 @@ from services.crm.callbacks import service as callbacks
 from services.crm.churn import service as churn
 from services.crm.complaints import service as complaints
 from services.crm.customers import service as customers
+from services.crm.messages import service as messages
 from services.crm.reminders import service as reminders
 from services.crm.settings import CrmSettings
 
@@ -21,10 +25,11 @@ handlers = EventHandlers()
 @handlers.on("reception.appointment.booked")
 async def appointment_booked(session: AsyncSession, event: rx.AppointmentBooked, envelope: CloudEvent,
                              ctx: HandlerContext[CrmSettings]) -> None:
-    _, vehicle = await customers.booking_changed(session, event, "booked", event.booked_at)
+    customer, vehicle = await customers.booking_changed(session, event, "booked", event.booked_at)
     await clerk.booked(session, vehicle.vin, event.appointment_id, event.booked_at)
     await reminders.convert(session, vehicle.vin, event.booked_at, f"appointment:{event.appointment_id}",
                             event.store_id)
+    await messages.booked(session, event, customer, vehicle, ctx.settings, ctx.clock.now())
 
 
 @handlers.on("reception.appointment.cancelled")
@@ -48,7 +53,8 @@ async def appointment_checked_in(session: AsyncSession, event: rx.AppointmentChe
 @handlers.on("reception.repair_order.opened")
 async def repair_order_opened(session: AsyncSession, event: rx.RepairOrderOpened, envelope: CloudEvent,
                               ctx: HandlerContext[CrmSettings]) -> None:
-    customer, vehicle, _ = await customers.order_opened(session, event)
+    customer, vehicle, order = await customers.order_opened(session, event)
+    await messages.order_known(session, order, customer, vehicle, ctx.clock.now())
     visit = f"repair_order:{event.repair_order_id}"
     if event.appointment_id is None:
         # A walk-in answers a reminder as well as a booking does.
@@ -66,7 +72,9 @@ async def repair_order_delivered(session: AsyncSession, event: rx.RepairOrderDel
     # read: the unit of work was most of what a delivery cost to apply.
     with session.no_autoflush:
         customer, vehicle, _ = await customers.order_delivered(session, event)
-        await callbacks.first_callback(session, event, customer, vehicle.vin)
+        callback = await callbacks.first_callback(session, event, customer, vehicle.vin)
+        await messages.delivered(session, event, customer, vehicle,
+                                 callback.due_at if callback.status == "pending" else None, ctx.clock.now())
         await clerk.tracking_call(session, event, customer, vehicle.vin)
         await churn.delivered(session, customer, event)
 
@@ -77,6 +85,7 @@ async def preload_deliveries(session: AsyncSession, events: list[rx.RepairOrderD
     known, orders_on_file = await customers.preload_for_orders(session, events)
     await churn.preload_open_episodes(session, known)
     await callbacks.preload_first_callbacks(session, events, orders_on_file)
+    await messages.preload_for_deliveries(session, events, {c.id for c in known})
     await clerk.preload_tracking_calls(session, events, orders_on_file)
 
 
@@ -84,6 +93,18 @@ async def preload_deliveries(session: AsyncSession, events: list[rx.RepairOrderD
 async def repair_order_cancelled(session: AsyncSession, event: rx.RepairOrderCancelled, envelope: CloudEvent,
                                  ctx: HandlerContext[CrmSettings]) -> None:
     await customers.order_cancelled(session, event)
+
+
+@handlers.on("workshop.repair_order.ready")
+async def repair_order_ready(session: AsyncSession, event: ws.RepairOrderReady, envelope: CloudEvent,
+                             ctx: HandlerContext[CrmSettings]) -> None:
+    await messages.car_ready(session, event, ctx.clock.now())
+
+
+@handlers.on("workshop.reservation.backordered")
+async def part_backordered(session: AsyncSession, event: ws.ReservationBackordered, envelope: CloudEvent,
+                           ctx: HandlerContext[CrmSettings]) -> None:
+    await messages.parts_delayed(session, event, ctx.settings, ctx.clock.now())
 
 
 @handlers.on(*PERSON_EVENTS)

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from services.crm.churn import router as churn
 from services.crm.complaints import router as complaints
 from services.crm.customers import router as customers
 from services.crm.events import handlers
+from services.crm.messages import router as messages
+from services.crm.messages import sender
 from services.crm.reminders import router as reminders
 from services.crm.reports import router as reports
 from services.crm.scheduling import router as jobs
@@ -21,9 +24,9 @@ spec = ServiceSpec(
     name="crm",
     title="CRM service",
     description="Customers, vehicles and service history, callbacks with surveys, complaints, maintenance reminders, "
-                "churn, club members, weekly and monthly reports.",
+                "churn, club members, weekly and monthly reports; messages to customers by SMS, WeChat and email.",
     routers=[customers.router, callbacks.router, complaints.router, reminders.router, churn.router, reports.router,
-             jobs.router, clerk.router],
+             jobs.router, messages.router, clerk.router],
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
     scheduled=[ScheduledJob(name=job.name, run=partial(run_scheduled, job), every_seconds=job.every_seconds)
@@ -32,4 +35,8 @@ spec = ServiceSpec(
 
 
 def create_app(settings: CrmSettings | None = None, *, role: Role = "all", clock: Clock | None = None) -> FastAPI:
-    return create_service_app(spec, settings or CrmSettings(), role=role, clock=clock)
+    settings = settings or CrmSettings()
+    # The sender of customer messages runs in the worker, as long as the worker does (sender.job).
+    sending = ScheduledJob(name="customer_messages", run=sender.job(settings),
+                           every_seconds=settings.messages_poll_seconds)
+    return create_service_app(replace(spec, scheduled=[*spec.scheduled, sending]), settings, role=role, clock=clock)

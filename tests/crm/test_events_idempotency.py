@@ -8,11 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from services.common.events.catalogue import workshop as ws
 from services.common.ids import new_id
 from services.crm.base import CrmModel
 from services.crm.events import handlers
 from tests.crm import factories as f
-from tests.support.events import store_created
+from tests.support.events import envelope_for, store_created
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WHEN = datetime(2026, 3, 1, 11, tzinfo=SHANGHAI)
@@ -33,6 +34,13 @@ def cases(store_id: str) -> dict:
         "network.person.registered": f.staff_registered("person-1", WHEN, [store_id]),
         "network.person.assignments_changed": f.staff_reassigned("person-1", WHEN, [store_id]),
         "network.person.left": f.staff_left("person-1", WHEN, [store_id]),
+        "workshop.repair_order.ready": envelope_for(
+            ws.RepairOrderReady(repair_order_id="ro-1", store_id=store_id, ready_at=WHEN, jobs=1, clocked_hours="1.0",
+                                flat_rate_hours="1.0"), subject="ro-1", store_id=store_id, time=WHEN),
+        "workshop.reservation.backordered": envelope_for(
+            ws.ReservationBackordered(reservation_id="res-1", store_id=store_id, repair_order_id="ro-1",
+                                      part_no="P-1", quantity=1, short_quantity=1, backordered_at=WHEN),
+            subject="res-1", store_id=store_id, time=WHEN),
     }
 
 

@@ -30,6 +30,7 @@ from services.crm.customers import repository as customers
 from services.crm.customers.models import RepairOrder, Vehicle
 from services.crm.customers.service import default_preferences
 from services.crm.localtime import add_months, local_date, zone_of
+from services.crm.messages import service as messages
 from services.crm.reminders import repository
 from services.crm.reminders.models import Reminder
 
@@ -182,13 +183,16 @@ async def daily_run(session: AsyncSession, store: KnownStore, now: datetime, exp
             continue
         if any(r.milestone == milestone.key for r in own):
             continue
-        session.add(Reminder(
+        reminder = Reminder(
             id=new_id(), store_id=store.id, vin=vehicle.vin, customer_id=owner.id, kind=milestone.kind,
             milestone=milestone.key, op_code=milestone.op_code, due_on=milestone.due_on, due_km=milestone.due_km,
             projected_km=meter.on(milestone.due_on),
             km_per_month=int(meter.km_per_month.to_integral_value(ROUND_HALF_UP)),
             reason=milestone.reason, status="pending", created_at=now,
-        ))
+        )
+        session.add(reminder)
+        # The letter goes out through customer messages; the reminder is marked sent when it does (letter_sent).
+        await messages.maintenance_letter(session, reminder, owner, vehicle, now)
         made += 1
     await session.flush()
     return {"made": made, "expired": expired}
@@ -206,6 +210,24 @@ async def convert(session: AsyncSession, vin: str, at: datetime, by: str, store_
         session.add(reminder)
         converted += 1
     return converted
+
+
+LETTER_SENDER = "customer-messages"
+
+
+async def letter_sent(session: AsyncSession, reminder_id: str, channel: str, at: datetime) -> None:
+    """The reminder's letter reached the provider (services/crm/messages): the reminder is
+    sent, as when staff record it by hand. A follow-up call a week later goes by this."""
+    reminder = await repository.get_for_update(session, reminder_id)
+    if reminder is None or reminder.status != "pending":
+        return
+    reminder.status, reminder.sent_at, reminder.channel, reminder.sent_by = "sent", at, channel, LETTER_SENDER
+    reminder.version += 1
+    session.add(reminder)
+    await session.flush()
+    await emit(session, ReminderSent(reminder_id=reminder.id, store_id=reminder.store_id, vin=reminder.vin,
+                                     kind=reminder.kind, channel=channel, sent_at=at),
+               subject=reminder.id, store_id=reminder.store_id, time=at)
 
 
 async def visible_reminder(session: AsyncSession, principal: Principal, reminder_id: str, *,
