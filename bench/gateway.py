@@ -5,9 +5,10 @@ through nginx as a plain reverse proxy when the machine has it, all in one run.
 wrk (Debian's package) drives the load from its own process. The upstream is the network
 service (API role only, on a PostgreSQL database of its own: no broker needed), so the
 figures compare the proxies, not the service. Direct and nginx requests carry identity
-headers signed once per run (valid for 60 s); gateway requests carry an API key, so the
-gateway does what it does in production: authenticate (cached), authorise, rate-limit,
-sign, forward."""
+headers signed for each request (method, path, body, a nonce the service accepts once), made
+before each wrk run and handed to it ready-made, since wrk's Lua cannot sign; gateway
+requests carry an API key, so the gateway does what it does in production: authenticate
+(cached), authorise, rate-limit, sign, forward."""
 from __future__ import annotations
 
 import http.client
@@ -108,6 +109,50 @@ request = function()
 end
 """
 
+# Requests signed in advance, one each: a length line, then the request as it goes on the wire.
+WRK_SIGNED_SCRIPT = """
+local pool = {{}}
+init = function(args)
+  local file = assert(io.open("{pool}", "rb"))
+  local data = file:read("*a")
+  file:close()
+  local pos = 1
+  while pos <= #data do
+    local nl = data:find("\\n", pos, true)
+    local len = tonumber(data:sub(pos, nl - 1))
+    pool[#pool + 1] = data:sub(nl + 1, nl + len)
+    pos = nl + len + 1
+  end
+end
+local i = 0
+request = function()
+  i = i + 1
+  return pool[(i - 1) % #pool + 1]
+end
+"""
+# Signed requests made for each second of a wrk run: above any rate a direct call reaches here.
+SIGNED_PER_SECOND = 4000
+
+
+def _store_body(tag: str, counter: int) -> bytes:
+    return json.dumps({"code": f"B{tag}-{counter}", "name": "Bench store", "kind": "dealer_store", "region": "East",
+                       "city": "Shanghai"}).encode()
+
+
+def _signed_pool(file: Path, target: _Path, path: str, method: str, count: int) -> None:
+    """`count` requests, each signed for itself, as raw HTTP for wrk to send one by one."""
+    tag = uuid.uuid4().hex[:6].upper()
+    with open(file, "wb") as out:
+        for counter in range(1, count + 1):
+            body = _store_body(tag, counter) if method == "POST" else b""
+            headers = {**target.headers(method, path, body), "Content-Type": "application/json",
+                       "Host": f"127.0.0.1:{target.port}"}
+            if body:
+                headers["Content-Length"] = str(len(body))
+            head = f"{method} {target.prefix}{path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            raw = head.encode() + b"\r\n" + body
+            out.write(b"%d\n" % len(raw) + raw)
+
 
 def _median(samples: list[dict]) -> dict:
     """The round with the median throughput, whole (its latencies belong to it)."""
@@ -126,12 +171,19 @@ def _cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _wrk(wrk: str, url: str, path: str, method: str, headers: dict[str, str], seconds: int, connections: int,
-         tmp: Path, pid: int | None) -> dict:
+def _wrk(wrk: str, target: _Path, path: str, method: str, seconds: int, connections: int, tmp: Path,
+         pid: int | None) -> dict:
+    url = target.url
     script = tmp / f"wrk-{uuid.uuid4().hex[:6]}.lua"
     tag = uuid.uuid4().hex[:6].upper()
-    script.write_text(WRK_SCRIPT.format(headers=_lua_table({**headers, "Content-Type": "application/json"}),
-                                        method=method, path=path, tag=tag))
+    if target.signs:
+        pool = script.with_suffix(".requests")
+        _signed_pool(pool, target, path, method, SIGNED_PER_SECOND * seconds)
+        script.write_text(WRK_SIGNED_SCRIPT.format(pool=pool))
+    else:
+        headers = target.headers(method, path, b"")
+        script.write_text(WRK_SCRIPT.format(headers=_lua_table({**headers, "Content-Type": "application/json"}),
+                                            method=method, path=target.prefix + path, tag=tag))
     cpu = _cpu_seconds(pid)
     out = subprocess.run([wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
                          capture_output=True, text=True, check=True).stdout
@@ -163,10 +215,12 @@ def _wrk(wrk: str, url: str, path: str, method: str, headers: dict[str, str], se
 
 class _Path:
     """One way to the service: its port, the prefix before the service's own path, the
-    headers that authorise a request on it, and the process whose CPU is its cost."""
+    headers that authorise a request on it (given method, the service's own path and the
+    body), whether those are signed per request, and the process whose CPU is its cost."""
 
-    def __init__(self, port: int, prefix: str, headers: Callable[[], dict[str, str]], pid: int | None) -> None:
-        self.port, self.prefix, self.headers, self.pid = port, prefix, headers, pid
+    def __init__(self, port: int, prefix: str, headers: Callable[[str, str, bytes], dict[str, str]],
+                 pid: int | None, *, signs: bool) -> None:
+        self.port, self.prefix, self.headers, self.pid, self.signs = port, prefix, headers, pid, signs
         self.url = f"http://127.0.0.1:{port}"
 
 
@@ -185,15 +239,14 @@ def _one_at_a_time(paths: dict[str, _Path], method: str, path: str, seconds: flo
             for name in order:
                 target, conn = paths[name], connections[name]
                 counter += 1
-                body = (json.dumps({"code": f"S{tag}-{counter}", "name": "Bench store", "kind": "dealer_store",
-                                    "region": "East", "city": "Shanghai"}).encode() if method == "POST" else None)
-                headers = {**target.headers(), "Content-Type": "application/json"}
+                body = _store_body(f"S{tag}", counter) if method == "POST" else b""
+                headers = {**target.headers(method, path, body), "Content-Type": "application/json"}
                 if conn.sock is None:
                     # Not timed: a new connection's first request would measure the connect too
                     # (nginx closes a kept-alive connection after 1,000 requests).
                     conn.connect()
                 started = time.perf_counter()
-                conn.request(method, target.prefix + path, body=body, headers=headers)
+                conn.request(method, target.prefix + path, body=body or None, headers=headers)
                 answer = conn.getresponse()
                 answer.read()
                 samples[name].append((time.perf_counter() - started) * 1000)
@@ -246,11 +299,12 @@ def run(create_database: Callable[[str], str] | None = None, seconds: int = 15, 
         service = start([sys.executable, "-m", "services.network", "api"], env, "network.log")
         _wait(f"http://127.0.0.1:{service_port}/healthz")
 
-        def signed() -> dict[str, str]:
-            return sign(Principal("bench", "hq_admin"), uuid.uuid4().hex, SECRET)
+        def signed(method: str, path: str, body: bytes) -> dict[str, str]:
+            return sign(Principal("bench", "hq_admin"), uuid.uuid4().hex, SECRET, method=method, target=path,
+                        service="network", body=body)
 
         bearer = {"Authorization": f"Bearer {key}"}
-        paths: dict[str, _Path] = {"direct": _Path(service_port, "", signed, service.pid)}
+        paths: dict[str, _Path] = {"direct": _Path(service_port, "", signed, service.pid, signs=True)}
         for client in CLIENTS:
             port = _free_port()
             gateway = start([sys.executable, "-m", "gateway"], {
@@ -260,13 +314,14 @@ def run(create_database: Callable[[str], str] | None = None, seconds: int = 15, 
                 "GATEWAY_RATE_LIMIT_CLIENT_PER_SECOND": "1000000", "GATEWAY_RATE_LIMIT_CLIENT_BURST": "1000000",
             }, f"gateway-{client}.log")
             _wait(f"http://127.0.0.1:{port}/healthz")
-            paths[f"gateway ({client})"] = _Path(port, "/api/network", lambda: bearer, gateway.pid)
+            paths[f"gateway ({client})"] = _Path(port, "/api/network", lambda *_: bearer, gateway.pid,
+                                                      signs=False)
         if nginx is not None:
             port = _free_port()
             (tmp / "nginx.conf").write_text(NGINX_CONF.format(dir=tmp, upstream=service_port, port=port))
             start([nginx, "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-g", "daemon off;"], env, "nginx.out")
             _wait(f"http://127.0.0.1:{port}/api/network/healthz")
-            paths["nginx"] = _Path(port, "/api/network", signed, None)
+            paths["nginx"] = _Path(port, "/api/network", signed, None, signs=True)
 
         first_gateway = paths[f"gateway ({CLIENTS[0]})"].url
         store = httpx.post(f"{first_gateway}/api/network/v1/stores", headers=bearer, json={
@@ -279,7 +334,7 @@ def run(create_database: Callable[[str], str] | None = None, seconds: int = 15, 
         for method, path in (("GET", f"/v1/stores/{store['id']}"), ("POST", "/v1/stores")):
             def measure(name: str, secs: int, method: str = method, path: str = path) -> dict:
                 target = paths[name]
-                return _wrk(wrk, target.url, target.prefix + path, method, target.headers(), secs, connections, tmp,
+                return _wrk(wrk, target, path, method, secs, connections, tmp,
                             target.pid if name.startswith("gateway") else None)
 
             for name in names:  # warm every path once (key cache, connection pools)

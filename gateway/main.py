@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.common import context
 from services.common.clock import Clock, clock_from_setting
 from services.common.events.asyncapi import build_asyncapi
-from services.common.identity import Principal, sign
+from services.common.identity import Principal, SignedAs
 from services.common.ids import new_id, new_request_id
 from services.common.logging import configure_logging, get_logger
 
@@ -254,7 +254,8 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
         try:
             response = await client.post(
                 f"{settings.upstream('network')}/v1/internal/introspect", json={"key": token},
-                headers=sign(GATEWAY_PRINCIPAL, rid, settings.identity_secret), timeout=settings.introspect_timeout,
+                auth=SignedAs(GATEWAY_PRINCIPAL, settings.identity_secret, "network", lambda: rid),
+                timeout=settings.introspect_timeout,
             )
         except httpx.HTTPError as exc:
             raise IntrospectionFailed(repr(exc)) from exc
@@ -277,7 +278,8 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
         try:
             response = await client.get(
                 f"{settings.upstream('network')}/v1/people/{quote(person_id, safe='')}",
-                headers=sign(GATEWAY_PRINCIPAL, rid, settings.identity_secret), timeout=settings.introspect_timeout,
+                auth=SignedAs(GATEWAY_PRINCIPAL, settings.identity_secret, "network", lambda: rid),
+                timeout=settings.introspect_timeout,
             )
         except httpx.HTTPError as exc:
             raise IntrospectionFailed(repr(exc)) from exc

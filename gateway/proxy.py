@@ -18,6 +18,9 @@ from services.common.identity import (
     IDENTITY_HEADERS,
     STORE_ROLES,
     Principal,
+    SignedRequest,
+    body_digest,
+    request_target,
     signed_headers,
 )
 from services.common.logging import get_logger
@@ -303,9 +306,11 @@ def _wants_stream(call: Call) -> bool:
     return b"text/event-stream" in call.headers.get(b"accept", b"") or call.path.endswith("/stream")
 
 
-def upstream_headers(call: Call, principal: Principal, secret: bytes) -> list[tuple[bytes, bytes]]:
+def upstream_headers(call: Call, principal: Principal, secret: bytes,
+                     signed: SignedRequest) -> list[tuple[bytes, bytes]]:
     """The caller's headers as raw bytes (whatever they carry, passed on unchanged), less
-    hop-by-hop, credentials and any identity claims, plus our signed identity."""
+    hop-by-hop, credentials and any identity claims, plus our identity signed over `signed`
+    (method, path and query, service, body digest) with a fresh nonce."""
     connection = call.headers.get(b"connection")
     connection_listed = ({t.strip().lower() for t in connection.split(b",") if t.strip()} if connection
                          else frozenset())
@@ -316,7 +321,7 @@ def upstream_headers(call: Call, principal: Principal, secret: bytes) -> list[tu
         if low in _DROP_REQUEST or low in connection_listed or low.startswith((b"x-principal-", b"x-identity-")):
             continue
         out.append((raw_name, raw_value))
-    out += signed_headers(principal, call.request_id, secret)
+    out += signed_headers(principal, call.request_id, secret, signed)
     # The client as we see it (already the original one when a trusted proxy said so).
     out.append((b"x-forwarded-for", call.address.encode("latin-1")))
     out.append((b"x-forwarded-proto", call.scope.get("scheme", "http").encode()))
@@ -332,17 +337,23 @@ async def forward(gate: Gate, call: Call, principal: Principal, body: bytes) -> 
     raw_path: bytes = call.scope.get("raw_path") or call.path.encode()
     prefix = f"/api/{service}".encode()
     sub_raw = raw_path[len(prefix):] if raw_path.startswith(prefix) else raw_path
-    url = settings.upstream(service) + sub_raw.decode("latin-1")
+    target = sub_raw.decode("latin-1")
     query = call.scope.get("query_string", b"")
     if query:
-        url += "?" + query.decode("latin-1")
+        target += "?" + query.decode("latin-1")
+    url = settings.upstream(service) + target
     method = call.method
     streaming = _wants_stream(call)
-    headers = upstream_headers(call, principal, gate.secret)
+    # The whole body is in hand (read_body), so its digest is of exactly what is sent.
+    signed = SignedRequest(method, request_target(target), service, body_digest(body))
+    headers = upstream_headers(call, principal, gate.secret, signed)
     started = time.perf_counter()
     attempts = 2 if method in IDEMPOTENT else 1
     instance = call.path
     for attempt in range(1, attempts + 1):
+        if attempt > 1:
+            # A fresh nonce: the service may have seen the first one before the connection went.
+            headers = upstream_headers(call, principal, gate.secret, signed)
         try:
             upstream = await gate.upstream.send(method, url, headers, body, streaming=streaming)
             break

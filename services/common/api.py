@@ -20,7 +20,7 @@ from . import context, idempotency
 from .clock import Clock
 from .db import Database
 from .errors import Forbidden, Unauthorized
-from .identity import H_REQUEST, IdentityError, Principal, verify
+from .identity import H_REQUEST, IdentityError, NonceLedger, Principal, SignedRequest, body_digest, scope_target, verify
 from .ids import new_request_id
 from .inputs import document_problems, text_problem
 from .pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -38,10 +38,34 @@ class _Rollback(Exception):
         self.response = response
 
 
-def _principal_or_none(request: Request) -> Principal | None:
-    settings: PlatformSettings = request.app.state.settings
+async def verified_principal(request: Request) -> Principal:
+    """The caller the gateway vouched for on this very request (method, path and query, this
+    service, the body read here), or IdentityError. Checked once per request and the outcome
+    kept: a nonce is accepted once, and a route may ask more than once."""
+    outcome: Principal | IdentityError | None = getattr(request.state, "identity", None)
+    if outcome is None:
+        app = request.app
+        settings: PlatformSettings = app.state.settings
+        seen: NonceLedger | None = getattr(app.state, "identity_nonces", None)
+        if seen is None:
+            seen = app.state.identity_nonces = NonceLedger(settings.identity_nonce_capacity)
+        # FastAPI has read a route's body before its dependencies run; this returns that copy.
+        body = await request.body()
+        signed = SignedRequest(request.method, scope_target(request.scope), settings.service_name, body_digest(body))
+        try:
+            outcome = verify(request.headers, settings.identity_secret, signed, settings.identity_max_age_seconds,
+                             seen=seen)
+        except IdentityError as exc:
+            outcome = exc
+        request.state.identity = outcome
+    if isinstance(outcome, IdentityError):
+        raise outcome
+    return outcome
+
+
+async def _principal_or_none(request: Request) -> Principal | None:
     try:
-        return verify(request.headers, settings.identity_secret, settings.identity_max_age_seconds)
+        return await verified_principal(request)
     except IdentityError:
         return None
 
@@ -62,7 +86,7 @@ class TransactionalRoute(APIRoute):
             keyed: tuple[str, str, str] | None = None
             if key is not None:
                 idempotency.check_key(key)
-                principal = _principal_or_none(request)
+                principal = await _principal_or_none(request)
                 if principal is not None:
                     scope = f"{principal.store_id or '*'}:{principal.id}"
                     body = await request.body()
@@ -103,9 +127,8 @@ async def get_session(request: Request) -> AsyncSession:
 
 
 async def current_principal(request: Request) -> Principal:
-    settings: PlatformSettings = request.app.state.settings
     try:
-        principal = verify(request.headers, settings.identity_secret, settings.identity_max_age_seconds)
+        principal = await verified_principal(request)
     except IdentityError as exc:
         raise Unauthorized(str(exc)) from exc
     request.state.principal = principal

@@ -38,7 +38,11 @@ class PlatformSettings(BaseSettings):
     # Tests and drills run several isolated platforms on one broker.
     kafka_topic_prefix: str = shared("KAFKA_TOPIC_PREFIX", default="")
     identity_secret: str = shared("PLATFORM_IDENTITY_SECRET", default=DEV_IDENTITY_SECRET)
-    identity_max_age_seconds: int = 60
+    # How long a signed identity is good for (either side of this process's clock); each
+    # nonce is kept that long, so it also sizes the replay ledger (docs/identity.md).
+    identity_max_age_seconds: int = 30
+    # Nonces alive at once in one process: max age x requests a second; past it the oldest go early.
+    identity_nonce_capacity: int = 500_000
     relay_batch_size: int = 1000
     relay_max_inflight_batches: int = 4
     relay_poll_seconds: float = 1.0

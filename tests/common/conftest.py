@@ -13,6 +13,7 @@ from services.common.migrations import upgrade_async
 from tests.common.harness import ProbeRun
 from tests.common.notes_app import create_app
 from tests.common.probe import MIGRATIONS
+from tests.support.platform import signer
 
 
 @pytest.fixture
@@ -27,7 +28,9 @@ async def notes_client(url: str) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(url)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://notes") as client:
+        hook = signer(app.state.settings.service_name, app.state.settings.identity_secret)
+        async with httpx.AsyncClient(transport=transport, base_url="http://notes",
+                                     event_hooks={"request": [hook]}) as client:
             client.app = app
             yield client
     finally:

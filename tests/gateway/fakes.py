@@ -23,11 +23,21 @@ from starlette.routing import Route
 from gateway.main import create_app
 from gateway.settings import GatewaySettings
 from services.common.clock import Clock
-from services.common.identity import IdentityError, verify
+from services.common.identity import IdentityError, NonceLedger, Principal, SignedRequest, scope_target, verify
 from tests.gateway.servers import Served
 
 SECRET = "test-identity-secret-0123456789-abcdef"
 CLIENT_ADDRESS = "203.0.113.7"
+# What the scraper sends for /metrics (PLATFORM_METRICS_TOKEN).
+METRICS_TOKEN = "mt_q8Zr2VbN5xLp0cTw7YhJ3dKf9GsMa4Ue"
+
+
+async def vouched(request: Request, service: str, seen: NonceLedger | None = None) -> Principal:
+    """The principal the gateway signed for, checked as a service checks it: against the
+    request as received here (method, path and query, `service`, the body) and, with `seen`,
+    refusing a nonce a second time."""
+    signed = SignedRequest.of(request.method, scope_target(request.scope), service, await request.body())
+    return verify(request.headers, SECRET, signed, seen=seen)
 
 
 def service_openapi(service: str) -> dict:
@@ -63,12 +73,14 @@ def service_openapi(service: str) -> dict:
 
 
 def echo_app(service: str, delays: dict[str, float] | None = None) -> Starlette:
+    seen = NonceLedger()
+
     async def echo(request: Request) -> Response:
         body = await request.body()
         if delays and delays.get(service):
             await asyncio.sleep(delays[service])
         try:
-            p = verify(request.headers, SECRET)
+            p = await vouched(request, service, seen)
             principal: Any = {"id": p.id, "role": p.role, "store_id": p.store_id, "name": p.name}
         except IdentityError as exc:
             principal = {"error": str(exc)}
@@ -115,7 +127,7 @@ class FakeNetwork:
 
     async def _person(self, request: Request) -> Response:
         try:
-            principal = verify(request.headers, SECRET)
+            principal = await vouched(request, "network")
         except IdentityError as exc:
             return JSONResponse({"detail": str(exc)}, status_code=401)
         if principal.role != "system":
@@ -134,7 +146,7 @@ class FakeNetwork:
 
     async def _introspect(self, request: Request) -> Response:
         try:
-            principal = verify(request.headers, SECRET)
+            principal = await vouched(request, "network")
         except IdentityError as exc:
             return JSONResponse({"detail": str(exc)}, status_code=401)
         if principal.role != "system":
@@ -193,6 +205,7 @@ def settings(**overrides) -> GatewaySettings:
         identity_secret=SECRET, key_events=False, cors_origins=["https://store.example"],
         rate_limit_key_per_second=1000, rate_limit_key_burst=1000,
         rate_limit_client_per_second=1000, rate_limit_client_burst=1000, log_level="WARNING",
+        metrics_token=METRICS_TOKEN,
     )
     values.update(overrides)
     return GatewaySettings(**values)

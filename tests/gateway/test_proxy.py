@@ -57,7 +57,7 @@ async def test_callers_cannot_vouch_for_themselves_or_leak_their_key_upstream():
         key = rig.key("technician", "store-a", key_id="key-tech")
         forged = {"X-Principal-Id": "boss", "X-Principal-Role": "hq_admin", "X-Principal-Store": "",
                   "X-Principal-Name": "boss", "X-Principal-Credential": "key:boss", "X-Identity-Timestamp": "1",
-                  "X-Identity-Signature": "00",
+                  "X-Identity-Body-Digest": "00", "X-Identity-Nonce": "n-1", "X-Identity-Signature": "00",
                   "X-Principal-Extra": "x", "Cookie": "session=1"}
         response = await rig.client.get("/api/workshop/v1/jobs", headers={**rig.bearer(key), **forged})
         echo = response.json()

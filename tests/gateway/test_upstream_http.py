@@ -12,8 +12,7 @@ from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 from gateway.main import create_app
-from services.common.identity import verify
-from tests.gateway.fakes import SECRET, gateway, settings
+from tests.gateway.fakes import gateway, settings, vouched
 from tests.gateway.servers import serve, wire_server
 from tests.support.processes import free_port
 
@@ -28,11 +27,11 @@ class SlowNetwork:
         self.stream_closed = asyncio.Event()
 
         async def introspect(request: Request):
-            assert verify(request.headers, SECRET).role == "system"
+            assert (await vouched(request, "network")).role == "system"
             return JSONResponse({"active": True, "id": "key-hq", "role": "hq_analyst", "name": "hq"})
 
         async def stream(request: Request):
-            verify(request.headers, SECRET)
+            await vouched(request, "network")
 
             async def events():
                 try:

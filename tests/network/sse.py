@@ -10,6 +10,8 @@ from typing import AsyncIterator
 import httpx
 import uvicorn
 
+from tests.support.platform import signing_client
+
 
 @asynccontextmanager
 async def served(app) -> AsyncIterator[str]:
@@ -62,7 +64,7 @@ async def subscribed(base_url: str, path: str, headers: dict[str, str]) -> Async
             elif line.startswith("data:"):
                 data.append(line[5:].strip())
 
-    async with httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(10, read=None)) as client:
+    async with signing_client(base_url, "network", timeout=httpx.Timeout(10, read=None)) as client:
         async with client.stream("GET", path, headers=headers) as response:
             assert response.status_code == 200, await response.aread()
             assert response.headers["content-type"].startswith("text/event-stream")

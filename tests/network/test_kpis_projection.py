@@ -13,7 +13,7 @@ from tests.network import factories as f
 from tests.network.conftest import create_store
 from tests.network.sse import served, subscribed
 from tests.support.events import deliver
-from tests.support.platform import Caller, identity
+from tests.support.platform import Caller, identity, signing_client
 
 DAY = date(2026, 12, 1)
 
@@ -110,9 +110,7 @@ async def test_the_stream_pushes_a_change_within_a_second_and_only_of_visible_st
 
 async def test_the_stream_checks_identity_like_every_route(client):
     async with served(client.app) as base_url:
-        import httpx
-
-        async with httpx.AsyncClient(base_url=base_url) as raw:
+        async with signing_client(base_url, "network") as raw:
             assert (await raw.get("/v1/kpis/stream")).status_code == 401
             assert (await raw.get("/v1/kpis/stream", headers=identity("technician", "st-1"))).status_code == 403
 
@@ -120,9 +118,7 @@ async def test_the_stream_checks_identity_like_every_route(client):
 async def test_a_store_principal_cannot_open_another_stores_stream(client, hq):
     a, b = await create_store(hq), await create_store(hq)
     async with served(client.app) as base_url:
-        import httpx
-
-        async with httpx.AsyncClient(base_url=base_url) as raw:
+        async with signing_client(base_url, "network") as raw:
             refused = await raw.get(f"/v1/kpis/stream?store_id={b['id']}", headers=identity("store_manager", a["id"]))
             assert refused.status_code == 404
             assert refused.headers["content-type"].startswith("application/problem+json")

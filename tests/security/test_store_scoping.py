@@ -73,11 +73,15 @@ def test_every_service_keeps_each_stores_objects_to_that_store(platform):
             assert {own, foreign} <= {i["id"] for i in both}, service
 
         # Inside the service too: a valid signed identity of store A never reaches B's object.
-        base = platform.services[service].url + path.split(f"/api/{service}", 1)[1]
+        own_path = path.split(f"/api/{service}", 1)[1]
         principal = Principal(id="direct-a", role="store_manager", store_id=a["id"], name="direct")
-        direct = httpx.get(f"{base}/{foreign}", headers=sign(principal, uuid.uuid4().hex, platform.identity_secret),
-                           timeout=15)
+
+        def direct_get(target: str, service: str = service, principal: Principal = principal) -> httpx.Response:
+            headers = sign(principal, uuid.uuid4().hex, platform.identity_secret, method="GET", target=target,
+                           service=service)
+            return httpx.get(platform.services[service].url + target, headers=headers, timeout=15)
+
+        direct = direct_get(f"{own_path}/{foreign}")
         assert direct.status_code == 404, (service, direct.text)
-        direct_list = httpx.get(base, params={"limit": 200},
-                                headers=sign(principal, uuid.uuid4().hex, platform.identity_secret), timeout=15)
+        direct_list = direct_get(f"{own_path}?limit=200")
         assert foreign not in direct_list.text, service

@@ -13,21 +13,54 @@ from urllib.parse import quote
 
 import httpx
 
-from services.common.identity import Principal, sign
+from services.common.identity import (
+    H_CREDENTIAL,
+    H_NAME,
+    H_PRINCIPAL,
+    H_REQUEST,
+    H_ROLE,
+    H_SIGNATURE,
+    H_STORE,
+    Principal,
+    sign,
+)
 from services.common.settings import DEV_IDENTITY_SECRET
 
 
 def identity(role: str, store_id: str | None = None, principal_id: str | None = None, name: str = "",
-             secret: str = DEV_IDENTITY_SECRET, credential: str = "") -> dict[str, str]:
-    """Headers the gateway would send for this caller (a name in Chinese percent-encoded, as the gateway sends it)."""
+             credential: str = "") -> dict[str, str]:
+    """Who the caller is, as the gateway would send it (a name in Chinese percent-encoded), not
+    yet signed: a client from `running` or `signing_client` signs each request that carries
+    these over its own method, path, query, body and service, with a fresh nonce, as the
+    gateway does. A header set from `services.common.identity.sign` goes as it is."""
     pid = principal_id or f"{role}-{store_id or 'hq'}"
     sent_name = quote(name or pid, safe=string.punctuation.replace("%", "") + " ")
-    return sign(Principal(id=pid, role=role, store_id=store_id, name=sent_name, credential=credential),
-                uuid.uuid4().hex, secret)
+    return {H_PRINCIPAL: pid, H_NAME: sent_name, H_ROLE: role, H_STORE: store_id or "", H_CREDENTIAL: credential}
+
+
+def signer(service: str, secret: str = DEV_IDENTITY_SECRET) -> Callable[[httpx.Request], Awaitable[None]]:
+    """An httpx request hook that signs the caller `identity` names for `service`."""
+
+    async def sign_claims(request: httpx.Request) -> None:
+        headers = request.headers
+        if H_PRINCIPAL not in headers or H_SIGNATURE in headers:
+            return
+        principal = Principal(id=headers[H_PRINCIPAL], role=headers[H_ROLE], store_id=headers.get(H_STORE) or None,
+                              name=headers.get(H_NAME, ""), credential=headers.get(H_CREDENTIAL, ""))
+        body = await request.aread()
+        headers.update(sign(principal, headers.get(H_REQUEST) or uuid.uuid4().hex, secret, method=request.method,
+                            target=request.url.raw_path, service=service, body=body))
+
+    return sign_claims
+
+
+def signing_client(base_url: str, service: str, secret: str = DEV_IDENTITY_SECRET, **kw: Any) -> httpx.AsyncClient:
+    """A client of a service running on a port that signs `identity` headers as the gateway would."""
+    return httpx.AsyncClient(base_url=base_url, event_hooks={"request": [signer(service, secret)]}, **kw)
 
 
 class Caller:
-    """An httpx client that signs every request afresh as one principal."""
+    """Requests as one principal, on a client that signs them (`running`, `signing_client`)."""
 
     def __init__(self, client: httpx.AsyncClient, role: str, store_id: str | None = None,
                  principal_id: str | None = None, *, name: str = "", credential: str = ""):
@@ -57,7 +90,10 @@ async def running(app) -> AsyncIterator[httpx.AsyncClient]:
     """Run a service app in this process (lifespan: migrations, relay, consumers)."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://service", timeout=30) as client:
+        settings = app.state.settings
+        async with httpx.AsyncClient(transport=transport, base_url="http://service", timeout=30,
+                                     event_hooks={"request": [signer(settings.service_name,
+                                                                     settings.identity_secret)]}) as client:
             yield client
 
 
