@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from tests.crm import factories as f
+from tests.support.platform import Caller
 
 
 async def complaint(crm, severity: str = "medium", **extra) -> dict:
@@ -138,3 +139,61 @@ async def test_a_stale_if_match_on_an_action_is_412(crm):
     r = await crm.manager.post(f"/v1/complaints/{opened['id']}/assign", json={"owner": "a"},
                                headers={"If-Match": '"1"'})
     assert r.status_code == 200 and r.json()["version"] == 2
+
+
+def who(item: dict, field: str) -> tuple:
+    return item[field], item[f"{field}_name"], item[f"{field}_credential"]
+
+
+async def test_each_who_of_a_complaint_and_its_history_is_the_person_with_the_key_or_sign_in_they_used(crm):
+    # 赵丽 records the survey with a key issued to her, 陈经理 assigns signed in, 钱主管
+    # resolves with a key of his own, and 孙丽 records the follow-up signed in.
+    zhao = Caller(crm.client, "crm_agent", crm.store_id, "person-zhao", name="赵丽", credential="key:k-zhao-1")
+    chen = Caller(crm.client, "store_manager", crm.store_id, "person-chen", name="陈经理", credential="token:s-chen-2")
+    qian = Caller(crm.client, "service_manager", crm.store_id, "person-qian", name="钱主管", credential="key:k-qian-3")
+    sun = Caller(crm.client, "crm_agent", crm.store_id, "person-sun", name="孙丽", credential="token:s-sun-4")
+    delivered = f.delivered(crm.store_id, crm.clock.now() - timedelta(days=1))
+    await crm.deliver(delivered)
+    [callback] = (await zhao.get("/v1/callbacks", params={"repair_order_id": delivered.subject})).json()["items"]
+    surveyed = await zhao.post(f"/v1/callbacks/{callback['id']}/survey", json={"answers": {
+        "speed": 5, "price": 5, "advisor": 5, "quality": 1, "cleanliness": 5, "overall": 5}})
+    assert surveyed.status_code == 201, surveyed.text
+    [opened] = (await chen.get("/v1/complaints")).json()["items"]
+    assert who(opened, "opened_by") == ("person-zhao", "赵丽", "key:k-zhao-1")
+    assert who(opened, "assigned_by") == who(opened, "resolved_by") == (None, None, None)
+    url = f"/v1/complaints/{opened['id']}"
+    assigned = (await chen.post(f"{url}/assign", json={"owner": "person-qian"})).json()
+    assert who(assigned, "assigned_by") == ("person-chen", "陈经理", "token:s-chen-2")
+    resolved = await qian.post(f"{url}/resolve", json={"resolution": "brake noise fixed free of charge"})
+    assert resolved.status_code == 200, resolved.text
+    assert who(resolved.json(), "resolved_by") == ("person-qian", "钱主管", "key:k-qian-3")
+    follow_up = resolved.json()["follow_up_callback_id"]
+    assert (await sun.post(f"/v1/callbacks/{follow_up}/survey", json={"answers": {"overall": 5}})).status_code == 201
+
+    closed = (await crm.agent.get(url)).json()
+    assert closed["status"] == "closed"
+    assert [(s["action"], s["by"], s["by_name"], s["by_credential"]) for s in closed["history"]] == [
+        ("opened", "person-zhao", "赵丽", "key:k-zhao-1"), ("assigned", "person-chen", "陈经理", "token:s-chen-2"),
+        ("resolved", "person-qian", "钱主管", "key:k-qian-3"), ("closed", "person-sun", "孙丽", "token:s-sun-4")]
+    assert (who(closed, "opened_by"), who(closed, "assigned_by"), who(closed, "resolved_by")) == (
+        ("person-zhao", "赵丽", "key:k-zhao-1"), ("person-chen", "陈经理", "token:s-chen-2"),
+        ("person-qian", "钱主管", "key:k-qian-3"))
+    # The callback agent event carries the person and what they came with, for each callback.
+    completed = await crm.emitted("crm.callback.completed")
+    assert [(e["data"]["callback_id"], e["data"]["agent"], e["data"]["agent_name"], e["data"]["agent_credential"])
+            for e in completed] == [(callback["id"], "person-zhao", "赵丽", "key:k-zhao-1"),
+                                    (follow_up, "person-sun", "孙丽", "token:s-sun-4")]
+
+
+async def test_a_complaint_opened_by_hand_names_who_opened_it_and_a_machine_key_names_itself(crm):
+    by_sign_in = Caller(crm.client, "crm_agent", crm.store_id, "person-sun", name="孙丽", credential="token:s-sun-4")
+    body = {"department": "workshop", "severity": "low", "description": "car returned dirty"}
+    opened = (await by_sign_in.post("/v1/complaints", json=body)).json()
+    assert who(opened, "opened_by") == ("person-sun", "孙丽", "token:s-sun-4")
+    assert [(s["by"], s["by_name"], s["by_credential"]) for s in opened["history"]] == [
+        ("person-sun", "孙丽", "token:s-sun-4")]
+    # A call centre's own key, issued to nobody and without a label: it acts as itself.
+    machine = Caller(crm.client, "crm_agent", crm.store_id, "k-dms-1", credential="key:k-dms-1")
+    from_machine = await machine.post("/v1/complaints", json=body)
+    assert from_machine.status_code == 201, from_machine.text
+    assert who(from_machine.json(), "opened_by") == ("k-dms-1", "k-dms-1", "key:k-dms-1")

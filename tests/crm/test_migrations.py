@@ -90,3 +90,38 @@ async def test_two_workers_running_a_daily_job_at_once_do_it_once(pg_url):
             runs = (await conn.execute(sa.text("SELECT runs FROM job_runs WHERE job = 'churn_detection'"))).all()
         assert events == 5
         assert [tuple(r) for r in runs] == [(1,)]
+
+
+async def test_who_person_names_earlier_who_fields_by_their_id_and_takes_the_assigner_from_the_history(pg_url):
+    from alembic import command
+
+    await asyncio.to_thread(command.upgrade, alembic_config(spec.migrations_dir, pg_url), "0003")
+    engine = create_async_engine(pg_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(
+                "INSERT INTO complaints (id, store_id, source, department, severity, description, status, owner, due_at,"
+                " escalated, opened_at, opened_by, assigned_at, resolutions, reopened, version, updated_at) VALUES"
+                " ('c1', 's1', 'manual', 'workshop', 'low', 'dirty', 'assigned', 'foreman-zhou', now(), false, now(),"
+                " 'agent-zhang', now(), 0, 0, 3, now()),"
+                " ('c2', 's1', 'manual', 'workshop', 'low', 'dirty', 'open', NULL, now(), false, now(), 'agent-zhang',"
+                " NULL, 0, 0, 1, now())"))
+            await conn.execute(sa.text(
+                "INSERT INTO complaint_steps (id, complaint_id, store_id, action, status, due_at, at, by, note) VALUES"
+                " ('s1', 'c1', 's1', 'opened', 'open', now(), now() - interval '2 hours', 'agent-zhang', ''),"
+                " ('s2', 'c1', 's1', 'assigned', 'assigned', now(), now() - interval '1 hour', 'manager-chen', 'a'),"
+                " ('s3', 'c1', 's1', 'assigned', 'assigned', now(), now(), 'manager-wang', 'foreman-zhou'),"
+                " ('s4', 'c2', 's1', 'opened', 'open', now(), now(), 'agent-zhang', '')"))
+        await asyncio.to_thread(command.upgrade, alembic_config(spec.migrations_dir, pg_url), "0004")
+        async with engine.connect() as conn:
+            complaints = [tuple(r) for r in (await conn.execute(sa.text(
+                "SELECT id, opened_by_name, opened_by_credential, assigned_by, assigned_by_name, resolved_by_name"
+                " FROM complaints ORDER BY id"))).all()]
+            steps = [tuple(r) for r in (await conn.execute(sa.text(
+                "SELECT id, by_name, by_credential FROM complaint_steps ORDER BY id"))).all()]
+    finally:
+        await engine.dispose()
+    assert complaints == [("c1", "agent-zhang", None, "manager-wang", "manager-wang", None),
+                          ("c2", "agent-zhang", None, None, None, None)]
+    assert steps == [("s1", "agent-zhang", None), ("s2", "manager-chen", None), ("s3", "manager-wang", None),
+                     ("s4", "agent-zhang", None)]

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tests.crm import factories as f
+from tests.support.platform import Caller
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BRAKES = [f.labour("BRK-0210", "Replace front brake pads", "1.2", 36000)]
@@ -146,3 +147,20 @@ async def test_reminders_are_the_stores_own(crm):
     assert (await stranger.get(f"/v1/reminders/{reminder['id']}")).status_code == 404
     r = await stranger.post(f"/v1/reminders/{reminder['id']}/sent", json={"channel": "sms"})
     assert r.status_code == 404
+
+
+async def test_each_sent_reminder_names_the_person_who_sent_it_and_the_key_or_sign_in_used(crm):
+    await seed(crm)
+    await run(crm)
+    [first] = await reminders(crm, vin=V1.vin)
+    [second] = await reminders(crm, vin=V2.vin)
+    by_key = Caller(crm.client, "crm_agent", crm.store_id, "person-zhao", name="赵丽", credential="key:k-zhao-1")
+    by_sign_in = Caller(crm.client, "crm_agent", crm.store_id, "person-sun", name="孙丽", credential="token:s-sun-4")
+    for caller, reminder in ((by_key, first), (by_sign_in, second)):
+        r = await caller.post(f"/v1/reminders/{reminder['id']}/sent", json={"channel": "wechat"})
+        assert r.status_code == 200, r.text
+    sent = {r["id"]: (r["sent_by"], r["sent_by_name"], r["sent_by_credential"]) for r in await reminders(crm)}
+    assert (sent[first["id"]], sent[second["id"]]) == (
+        ("person-zhao", "赵丽", "key:k-zhao-1"), ("person-sun", "孙丽", "token:s-sun-4"))
+    one = (await crm.agent.get(f"/v1/reminders/{first['id']}")).json()
+    assert (one["sent_by_name"], one["sent_by_credential"]) == ("赵丽", "key:k-zhao-1")

@@ -196,6 +196,8 @@ async def record_survey(session: AsyncSession, clock: Clock, principal: Principa
     session.add(callback)
     await session.flush()
     await emit(session, CallbackCompleted(**_event_fields(callback), completed_at=now, agent=principal.id,
+                                          agent_name=principal.name or principal.id,
+                                          agent_credential=principal.credential or None,
                                           on_time=callback.on_time, answers=dict(data.answers), overall=survey.overall,
                                           attempts=callback.attempts),
                subject=callback.id, store_id=callback.store_id, time=now)

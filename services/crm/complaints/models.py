@@ -30,10 +30,19 @@ class Complaint(CrmModel, table=True):
     due_committed_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
     escalated: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False, default=False))
     opened_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False, index=True))
+    # Who: the person (or a machine's own key, or "system"), their name, and the key or
+    # sign-in they used.
     opened_by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    opened_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    opened_by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     assigned_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
+    assigned_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
+    assigned_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    assigned_by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     resolved_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     resolved_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
+    resolved_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    resolved_by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     resolution: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
     closed_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     resolutions: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, default=0))
@@ -70,6 +79,8 @@ class ComplaintStep(CrmModel, table=True):
     due_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    by_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     note: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, default=""))
 
 

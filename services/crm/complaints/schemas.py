@@ -8,6 +8,7 @@ from services.common.pagination import Page
 
 Severity = Literal["low", "medium", "high", "critical"]
 Status = Literal["open", "assigned", "resolved", "closed"]
+CREDENTIAL = 'the key or sign-in they used: "key:<key id>" or "token:<sign-in>"; null where it was not recorded'
 
 
 class ComplaintCreate(BaseModel):
@@ -56,7 +57,10 @@ class StepPublic(BaseModel):
     status: Status
     due_at: datetime
     at: datetime
-    by: str
+    by: str = Field(description="who: the person (for a machine's own key, the key's id; \"system\" for the "
+                                "service's own steps)")
+    by_name: str | None = Field(default=None, description="their name then")
+    by_credential: str | None = Field(default=None, description=CREDENTIAL)
     note: str
 
 
@@ -80,9 +84,18 @@ class ComplaintPublic(BaseModel):
     escalated: bool
     escalations: list[EscalationPublic]
     opened_at: datetime
-    opened_by: str
+    opened_by: str = Field(description="the person who opened it (for a survey's complaint, the callback agent; "
+                                       "for a machine's own key, the key's id)")
+    opened_by_name: str | None = Field(default=None, description="their name then")
+    opened_by_credential: str | None = Field(default=None, description=CREDENTIAL)
     assigned_at: datetime | None = None
+    assigned_by: str | None = Field(default=None, description="the person who last assigned it")
+    assigned_by_name: str | None = None
+    assigned_by_credential: str | None = Field(default=None, description=CREDENTIAL)
     resolved_at: datetime | None = None
+    resolved_by: str | None = Field(default=None, description="the person who last resolved it")
+    resolved_by_name: str | None = None
+    resolved_by_credential: str | None = Field(default=None, description=CREDENTIAL)
     resolution: str | None = None
     closed_at: datetime | None = None
     reopened: int

@@ -44,24 +44,36 @@ def _fields(complaint: Complaint) -> dict:
                 customer_id=complaint.customer_id)
 
 
-def _step(session: AsyncSession, complaint: Complaint, action: str, at: datetime, by: str, note: str = "") -> None:
+def _step(session: AsyncSession, complaint: Complaint, action: str, at: datetime, by: str, note: str = "", *,
+          by_name: str | None = None, by_credential: str | None = None) -> None:
     session.add(ComplaintStep(id=new_id(), complaint_id=complaint.id, store_id=complaint.store_id, action=action,
-                              status=complaint.status, due_at=complaint.due_at, at=at, by=by, note=note))
+                              status=complaint.status, due_at=complaint.due_at, at=at, by=by, by_name=by_name,
+                              by_credential=by_credential, note=note))
+
+
+def _who(principal: Principal) -> dict[str, str | None]:
+    """A step's who-fields for a caller: the person, their name and the key or sign-in used."""
+    return {"by_name": principal.name or principal.id, "by_credential": principal.credential or None}
+
+
+def _agent(survey: Survey) -> dict[str, str | None]:
+    """A step's who-fields for what a survey's answers did: the agent who recorded them."""
+    return {"by_name": survey.agent_name or survey.agent, "by_credential": survey.agent_credential}
 
 
 async def _open(session: AsyncSession, *, store_id: str, source: str, department: str, severity: str,
-                description: str, at: datetime, by: str, verbatim: str | None = None, customer_id: str | None = None,
-                repair_order_id: str | None = None, callback_id: str | None = None,
-                origin_key: str | None = None) -> Complaint:
+                description: str, at: datetime, by: str, by_name: str | None, by_credential: str | None,
+                verbatim: str | None = None, customer_id: str | None = None, repair_order_id: str | None = None,
+                callback_id: str | None = None, origin_key: str | None = None) -> Complaint:
     complaint = Complaint(
         id=new_id(), store_id=store_id, source=source, origin_key=origin_key, callback_id=callback_id,
         customer_id=customer_id, repair_order_id=repair_order_id, department=department, severity=severity,
         description=description, verbatim=verbatim, status="open", due_at=at + DEADLINE[severity], opened_at=at,
-        opened_by=by, updated_at=at,
+        opened_by=by, opened_by_name=by_name, opened_by_credential=by_credential, updated_at=at,
     )
     session.add(complaint)
     await session.flush()
-    _step(session, complaint, "opened", at, by)
+    _step(session, complaint, "opened", at, by, by_name=by_name, by_credential=by_credential)
     await emit(session, ComplaintOpened(**_fields(complaint), source=source, due_at=complaint.due_at, opened_at=at),
                subject=complaint.id, store_id=store_id, time=at)
     if severity == "critical":
@@ -100,6 +112,7 @@ async def open_from_survey(session: AsyncSession, callback: Callback, survey: Su
             session, store_id=callback.store_id, source="survey", department=department,
             severity=_severity_for(min(scores.values())),
             description=f"Low survey answers after repair order {order}: {answered}", at=at, by=survey.agent,
+            by_name=survey.agent_name or survey.agent, by_credential=survey.agent_credential,
             verbatim=survey.verbatim, customer_id=callback.customer_id, repair_order_id=callback.repair_order_id,
             callback_id=callback.id, origin_key=origin,
         ))
@@ -114,7 +127,7 @@ async def follow_up_answered(session: AsyncSession, complaint_id: str, survey: S
     overall = survey.overall or 0
     if overall >= SATISFIED_FROM:
         complaint.status, complaint.closed_at = "closed", at
-        _step(session, complaint, "closed", at, survey.agent, f"follow-up overall {overall}")
+        _step(session, complaint, "closed", at, survey.agent, f"follow-up overall {overall}", **_agent(survey))
         await emit(session, ComplaintClosed(**_fields(complaint), resolution=complaint.resolution or "",
                                             opened_at=complaint.opened_at, closed_at=at),
                    subject=complaint.id, store_id=complaint.store_id, time=at)
@@ -122,7 +135,7 @@ async def follow_up_answered(session: AsyncSession, complaint_id: str, survey: S
         complaint.status = "assigned" if complaint.owner else "open"
         complaint.due_at = at + DEADLINE[complaint.severity]
         complaint.reopened += 1
-        _step(session, complaint, "reopened", at, survey.agent, f"follow-up overall {overall}")
+        _step(session, complaint, "reopened", at, survey.agent, f"follow-up overall {overall}", **_agent(survey))
     complaint.version += 1
     complaint.updated_at = at
     session.add(complaint)
@@ -148,6 +161,7 @@ async def create(session: AsyncSession, clock: Clock, principal: Principal, data
             raise ValidationFailed("repair_order_id", "the order belongs to another customer")
     return await _open(session, store_id=store.id, source="manual", department=data.department,
                        severity=data.severity, description=data.description, at=clock.now(), by=principal.id,
+                       by_name=principal.name or principal.id, by_credential=principal.credential or None,
                        customer_id=customer_id, repair_order_id=data.repair_order_id)
 
 
@@ -205,7 +219,7 @@ async def commit_due_date(session: AsyncSession, clock: Clock, principal: Princi
     complaint.version += 1
     complaint.updated_at = now
     session.add(complaint)
-    _step(session, complaint, "due_committed", now, principal.id, complaint.due_reason or "")
+    _step(session, complaint, "due_committed", now, principal.id, complaint.due_reason or "", **_who(principal))
     await session.flush()
     return complaint
 
@@ -223,10 +237,12 @@ async def assign(session: AsyncSession, clock: Clock, principal: Principal, comp
     if due_at is not None:
         _commit_due(complaint, due_at, due_reason, now, principal.id, "due_reason")
     complaint.owner, complaint.status, complaint.assigned_at = owner, "assigned", now
+    complaint.assigned_by, complaint.assigned_by_name = principal.id, principal.name or principal.id
+    complaint.assigned_by_credential = principal.credential or None
     complaint.version += 1
     complaint.updated_at = now
     session.add(complaint)
-    _step(session, complaint, "assigned", now, principal.id, owner)
+    _step(session, complaint, "assigned", now, principal.id, owner, **_who(principal))
     await session.flush()
     return complaint
 
@@ -253,17 +269,19 @@ async def resolve(session: AsyncSession, clock: Clock, principal: Principal, com
                        rule="advisor_may_not_resolve", advisor_id=order.advisor_id)
     now = clock.now()
     complaint.status, complaint.resolved_at, complaint.resolved_by = "resolved", now, principal.id
+    complaint.resolved_by_name = principal.name or principal.id
+    complaint.resolved_by_credential = principal.credential or None
     complaint.resolution = resolution
     complaint.resolutions += 1
     complaint.version += 1
     complaint.updated_at = now
     session.add(complaint)
-    _step(session, complaint, "resolved", now, principal.id, resolution)
+    _step(session, complaint, "resolved", now, principal.id, resolution, **_who(principal))
     await session.flush()
     if complaint.customer_id is None:
         # Nobody to call back: the resolution is the end of it.
         complaint.status, complaint.closed_at = "closed", now
-        _step(session, complaint, "closed", now, principal.id, "no customer on file to call back")
+        _step(session, complaint, "closed", now, principal.id, "no customer on file to call back", **_who(principal))
         await emit(session, ComplaintClosed(**_fields(complaint), resolution=resolution, opened_at=complaint.opened_at,
                                             closed_at=now),
                    subject=complaint.id, store_id=complaint.store_id, time=now)
@@ -304,7 +322,7 @@ async def to_public(session: AsyncSession, complaints: list[Complaint], now: dat
     steps: dict[str, list[StepPublic]] = {i: [] for i in ids}
     for s in await repository.steps_of(session, ids):
         steps[s.complaint_id].append(StepPublic(action=s.action, status=s.status, due_at=s.due_at, at=s.at, by=s.by,
-                                                note=s.note))
+                                                by_name=s.by_name, by_credential=s.by_credential, note=s.note))
     follow_ups = {cb.complaint_id: cb.id for cb in await repository.follow_ups_of(session, ids)}
     return [
         ComplaintPublic(
@@ -313,7 +331,11 @@ async def to_public(session: AsyncSession, complaints: list[Complaint], now: dat
             description=c.description, verbatim=c.verbatim, status=c.status, owner=c.owner, due_at=c.due_at,
             due_reason=c.due_reason, due_committed_by=c.due_committed_by,
             overdue=c.status in repository.OPEN_STATES and now > c.due_at, escalated=c.escalated,
-            escalations=escalations[c.id], opened_at=c.opened_at, opened_by=c.opened_by, assigned_at=c.assigned_at,
+            escalations=escalations[c.id], opened_at=c.opened_at, opened_by=c.opened_by,
+            opened_by_name=c.opened_by_name, opened_by_credential=c.opened_by_credential, assigned_at=c.assigned_at,
+            assigned_by=c.assigned_by, assigned_by_name=c.assigned_by_name,
+            assigned_by_credential=c.assigned_by_credential, resolved_by=c.resolved_by,
+            resolved_by_name=c.resolved_by_name, resolved_by_credential=c.resolved_by_credential,
             resolved_at=c.resolved_at, resolution=c.resolution, closed_at=c.closed_at, reopened=c.reopened,
             follow_up_callback_id=follow_ups.get(c.id), history=steps[c.id], version=c.version,
         )

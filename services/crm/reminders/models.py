@@ -30,7 +30,10 @@ class Reminder(CrmModel, table=True):
     created_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     channel: str | None = Field(default=None, sa_column=sa.Column(sa.String(16), nullable=True))
+    # Who sent it: the person (or a machine's own key), their name, and the key or sign-in they used.
     sent_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
+    sent_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    sent_by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     converted_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     converted_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(100), nullable=True))
     converted_store_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))

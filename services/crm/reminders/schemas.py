@@ -32,7 +32,12 @@ class ReminderPublic(BaseModel):
     created_at: datetime
     sent_at: datetime | None = None
     channel: str | None = None
-    sent_by: str | None = None
+    sent_by: str | None = Field(default=None, description="the person who sent it (for a machine's own key, the "
+                                                          "key's id)")
+    sent_by_name: str | None = Field(default=None, description="their name then")
+    sent_by_credential: str | None = Field(
+        default=None, description='the key or sign-in they used: "key:<key id>" or "token:<sign-in>"; '
+                                  'null where it was not recorded')
     converted_at: datetime | None = None
     converted_by: str | None = Field(default=None, description="appointment:<id> or repair_order:<id>")
     expired_at: datetime | None = None

@@ -253,6 +253,7 @@ async def mark_sent(session: AsyncSession, clock: Clock, principal: Principal, r
         raise ValidationFailed("channel", f"the customer accepts only: {accepted}")
     now = clock.now()
     reminder.status, reminder.sent_at, reminder.channel, reminder.sent_by = "sent", now, channel, principal.id
+    reminder.sent_by_name, reminder.sent_by_credential = principal.name or principal.id, principal.credential or None
     reminder.version += 1
     session.add(reminder)
     await session.flush()

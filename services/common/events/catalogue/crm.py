@@ -23,7 +23,10 @@ class CallbackCreated(_CallbackEvent):
 @event_type("crm.callback.completed", aggregate="callback")
 class CallbackCompleted(_CallbackEvent):
     completed_at: datetime
-    agent: str
+    agent: str  # the person who recorded the survey (or a machine's own key)
+    # Their name and the key or sign-in they used; absent from events sent before they were carried.
+    agent_name: str | None = None
+    agent_credential: str | None = None
     on_time: bool
     answers: dict[str, int]
     overall: int | None = None
