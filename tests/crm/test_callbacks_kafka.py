@@ -83,15 +83,15 @@ async def test_a_delivered_order_gives_a_callback_due_in_the_shanghai_call_windo
         three_days = await eventually(lambda: callback_for(regular), message="no callback for the delivered order")
         one_day = await eventually(lambda: callback_for(club), message="no callback for the club member's order")
 
-        # 13:00 + 3 days falls between the windows: 15:00 Shanghai, 07:00 UTC.
-        assert datetime.fromisoformat(three_days["due_at"]) == datetime(2026, 3, 5, 7, 0, tzinfo=timezone.utc)
-        assert three_days["due_at_local"] == "2026-03-05T15:00:00+08:00"
-        # 19:30 + 1 day is after the last window: 10:00 Shanghai next morning, 02:00 UTC.
-        assert datetime.fromisoformat(one_day["due_at"]) == datetime(2026, 3, 4, 2, 0, tzinfo=timezone.utc)
-        assert one_day["due_at_local"] == "2026-03-04T10:00:00+08:00"
+        # Due inside the last call window of day 3 (15:00-18:00 Shanghai), never later: 17:59, 09:59 UTC.
+        assert datetime.fromisoformat(three_days["due_at"]) == datetime(2026, 3, 5, 9, 59, tzinfo=timezone.utc)
+        assert three_days["due_at_local"] == "2026-03-05T17:59:00+08:00"
+        # A club member's is inside the last window of day 1, however late the car left.
+        assert datetime.fromisoformat(one_day["due_at"]) == datetime(2026, 3, 3, 9, 59, tzinfo=timezone.utc)
+        assert one_day["due_at_local"] == "2026-03-03T17:59:00+08:00"
         assert {three_days["advisor_id"], one_day["advisor_id"]} == {"advisor-li"}
 
         announced = await crm_events(settings, {three_days["id"], one_day["id"]})
-        assert announced[one_day["id"]]["data"]["due_at"] in ("2026-03-04T02:00:00Z", "2026-03-04T02:00:00+00:00")
+        assert announced[one_day["id"]]["data"]["due_at"] in ("2026-03-03T09:59:00Z", "2026-03-03T09:59:00+00:00")
         assert announced[three_days["id"]]["subject"] == three_days["id"]
         assert announced[three_days["id"]]["storeid"] == store.subject

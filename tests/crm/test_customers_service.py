@@ -115,7 +115,7 @@ async def test_a_club_member_is_called_one_day_after_delivery(crm):
     delivered = f.delivered(crm.store_id, local(2026, 3, 2, 19, 30))
     await crm.deliver(delivered)
     [callback] = (await crm.agent.get("/v1/callbacks")).json()["items"]
-    # One day later is 19:30, after the last window: the next morning's first window.
-    assert datetime.fromisoformat(callback["due_at"]) == local(2026, 3, 4, 10, 0)
+    # Delivered after the last window: due inside the last window of the next day, not a day and a night later.
+    assert datetime.fromisoformat(callback["due_at"]) == local(2026, 3, 3, 17, 59)
     assert callback["customer"]["club_member"] is True
     assert datetime.fromisoformat(callback["due_at"]) - local(2026, 3, 2, 19, 30) < timedelta(days=2)
