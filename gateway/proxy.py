@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from prometheus_client import Counter, Histogram
-from starlette.background import BackgroundTask
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from services.common.identity import (
@@ -31,6 +30,7 @@ from .people import PeopleCache, StoreNotChosen, acting_as
 from .problems import problem, too_many
 from .ratelimit import TokenBuckets
 from .settings import SERVICES, GatewaySettings
+from .streams import EventStream, StreamSlot, StreamSlots
 from .tokens import SignInUnavailable, TokenRefused, TokenVerifier
 from .upstream import CONNECT, NO_ANSWER, TIMEOUT, Upstream, UpstreamFailure
 
@@ -75,6 +75,9 @@ class Gate:
 
     def __post_init__(self) -> None:
         self.secret = self.settings.identity_secret.encode()
+        settings = self.settings
+        self.streams = StreamSlots(settings.stream_max_per_principal, settings.upstream_stream_max_connections,
+                                   settings.stream_max_seconds)
 
 
 class ClientGone(Exception):
@@ -196,7 +199,43 @@ async def handle(gate: Gate, call: Call) -> Response | Answer:
         REFUSED.labels("too_large").inc()
         return problem(413, f"request body over {settings.max_body_bytes} bytes", instance=instance,
                        max_bytes=settings.max_body_bytes)
+    if _wants_stream(call):
+        return await forward_stream(gate, call, principal, body)
     return await forward(gate, call, principal, body)
+
+
+async def forward_stream(gate: Gate, call: Call, principal: Principal, body: bytes) -> Response | Answer:
+    """A request for an event stream: counted against the principal's streams before it is
+    sent, and counted for as long as the stream is open (released when it ends however it
+    ends, or at once when the service answers with anything else)."""
+    slot = open_stream(gate, principal, call.path)
+    if isinstance(slot, Response):
+        return slot
+    try:
+        outcome = await forward(gate, call, principal, body, slot=slot)
+    except BaseException:
+        slot.release()
+        raise
+    if not isinstance(outcome, EventStream):
+        slot.release()
+    return outcome
+
+
+def open_stream(gate: Gate, principal: Principal, instance: str) -> StreamSlot | Response:
+    streams = gate.streams
+    if streams.full():
+        REFUSED.labels("streams_full").inc()
+        return problem(503, f"this gateway carries {streams.total} event streams at once and all are open; "
+                       "try again shortly", instance=instance, headers={"Retry-After": "5"})
+    slot = streams.open(principal.id)
+    if slot is None:
+        REFUSED.labels("streams").inc()
+        held = streams.held(principal.id)
+        return too_many(f"{held} event streams are open for this API key or person, and {streams.per_principal} "
+                        "is the most at once: close one, or open another when one ends",
+                        streams.retry_after(principal.id), instance=instance, limit="streams", open_streams=held,
+                        max_streams=streams.per_principal)
+    return slot
 
 
 async def authenticate(gate: Gate, header: str | None, instance: str,
@@ -331,7 +370,8 @@ def upstream_headers(call: Call, principal: Principal, secret: bytes,
     return out
 
 
-async def forward(gate: Gate, call: Call, principal: Principal, body: bytes) -> Response | Answer:
+async def forward(gate: Gate, call: Call, principal: Principal, body: bytes,
+                  slot: StreamSlot | None = None) -> Response | Answer:
     settings = gate.settings
     service = call.service
     raw_path: bytes = call.scope.get("raw_path") or call.path.encode()
@@ -370,12 +410,19 @@ async def forward(gate: Gate, call: Call, principal: Principal, body: bytes) -> 
     drop = _DROP_RESPONSE if method != "HEAD" else _DROP_RESPONSE_HEAD
     answer_headers = [(k.lower(), v) for k, v in upstream.headers if k.lower() not in drop]
     if upstream.content_type.startswith("text/event-stream"):
+        if slot is None:
+            # A stream for a request that did not look like one (no Accept, no /stream):
+            # counted all the same, and refused past the principal's limit.
+            opened = open_stream(gate, principal, instance)
+            if isinstance(opened, Response):
+                await upstream.close()
+                return opened
+            slot = opened
         # Server-sent events: passed through as they come, never buffered.
-        response = StreamingResponse(upstream.stream(), status_code=upstream.status,
-                                     background=BackgroundTask(upstream.close))
-        _set_headers(response, [(k, v) for k, v in answer_headers if k != b"cache-control"]
-                     + [(b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")])
-        return response
+        passed = [(k, v) for k, v in answer_headers if k != b"cache-control"]
+        return EventStream(upstream.status, passed + [(b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")],
+                           upstream.stream(), upstream.close, slot, heartbeat=settings.stream_heartbeat_seconds,
+                           retry_ms=settings.stream_retry_ms, service=service)
     try:
         content = await upstream.read()
     except UpstreamFailure as failure:
@@ -415,9 +462,3 @@ def _failed(service: str, failure: UpstreamFailure, instance: str, *, answering:
         return problem(502, f"{service} closed the connection without answering", instance=instance, service=service)
     detail = f"{service} broke off its answer" if answering else f"{service} gave no valid answer"
     return problem(502, detail, instance=instance, service=service)
-
-
-def _set_headers(response: Response, headers: list[tuple[bytes, bytes]]) -> None:
-    names = {k for k, _ in headers}
-    kept = [(k, v) for k, v in response.raw_headers if k not in names]
-    response.raw_headers[:] = kept + headers

@@ -41,6 +41,18 @@ class GatewaySettings(PlatformSettings):
     # the service is closing at that moment.
     upstream_keepalive_expiry: float = 4.0
 
+    # Server-sent event streams (gateway/streams.py). One principal (the person, or a
+    # machine's key) holds at most stream_max_per_principal at once, per gateway replica;
+    # all streams together at most upstream_stream_max_connections, on a pool of upstream
+    # connections of their own, so streams never take the connections other calls use. A
+    # stream ends after stream_max_seconds with `retry:` advice of stream_retry_ms, and a
+    # comment line goes every stream_heartbeat_seconds while the service sends nothing.
+    stream_max_per_principal: int = Field(default=3, ge=1)
+    upstream_stream_max_connections: int = Field(default=100, ge=1)
+    stream_max_seconds: float = Field(default=900.0, gt=0)
+    stream_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    stream_retry_ms: int = Field(default=3000, ge=0)
+
     # API-key cache. Entries are refreshed after `key_cache_ttl_seconds` while the
     # invalidation feed (network.events) is live, after `key_cache_fallback_ttl_seconds`
     # while it is not, so a revocation always bites within seconds.
@@ -130,7 +142,7 @@ class GatewaySettings(PlatformSettings):
             max_connections=self.upstream_max_connections, max_keepalive=self.upstream_max_keepalive,
             keepalive_seconds=self.upstream_keepalive_expiry, connect_timeout=self.upstream_connect_timeout,
             read_timeout=self.upstream_read_timeout, write_timeout=self.upstream_write_timeout,
-            pool_timeout=self.upstream_pool_timeout)
+            pool_timeout=self.upstream_pool_timeout, stream_max_connections=self.upstream_stream_max_connections)
 
     def upstream(self, service: str) -> str:
         return getattr(self, f"{service}_url").rstrip("/")

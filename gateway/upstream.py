@@ -4,7 +4,10 @@
 is the one `make bench` measured closer to the targets, docs/performance.md); the proxy
 sees only `Upstream.send` and the four kinds of failure below. Either way, connections are
 kept alive per service, at most `GATEWAY_UPSTREAM_MAX_CONNECTIONS` in all, and one idle
-longer than `GATEWAY_UPSTREAM_KEEPALIVE_EXPIRY` is closed rather than reused. Neither keeps
+longer than `GATEWAY_UPSTREAM_KEEPALIVE_EXPIRY`, or one that carried a 5xx answer, is closed
+rather than reused. Server-sent event streams go on a pool of their own, at most
+`GATEWAY_UPSTREAM_STREAM_MAX_CONNECTIONS`: a stream holds its connection for as long as it
+is open, and must never take one that other calls wait for. Neither keeps
 cookies (a cookie one caller's answer set must never ride on another caller's request),
 adds headers of its own, follows redirects or decompresses: the service's answer passes
 as it was sent."""
@@ -76,6 +79,7 @@ class UpstreamLimits:
     read_timeout: float         # between two reads of an answer; none for server-sent events
     write_timeout: float        # httpx only
     pool_timeout: float         # waiting for a free connection when all are busy
+    stream_max_connections: int = 100  # the separate pool for server-sent event streams
 
 
 def refuse_unsafe_headers(headers: list[tuple[bytes, bytes]]) -> None:
@@ -120,12 +124,14 @@ class _NoReuseAfterServerError(aiohttp.ClientResponse):
 
 class AiohttpUpstream:
     """aiohttp's ClientSession on a TCPConnector: a pool of `max_connections` for all
-    services, idle connections closed after `keepalive_seconds`. The session is opened on
-    the first request, inside the event loop that serves it."""
+    services, idle connections closed after `keepalive_seconds`, and a second session on a
+    connector of `stream_max_connections` for event streams. Sessions are opened on the
+    first request, inside the event loop that serves it."""
 
     def __init__(self, limits: UpstreamLimits) -> None:
         self._limits = limits
         self._session: aiohttp.ClientSession | None = None
+        self._stream_session: aiohttp.ClientSession | None = None
         # aiohttp's `connect` covers waiting for a pool slot and connecting together.
         connect = limits.pool_timeout + limits.connect_timeout
         self._timeout = aiohttp.ClientTimeout(total=None, connect=connect, sock_connect=limits.connect_timeout,
@@ -133,22 +139,29 @@ class AiohttpUpstream:
         self._stream_timeout = aiohttp.ClientTimeout(total=None, connect=connect,
                                                      sock_connect=limits.connect_timeout, sock_read=None)
 
-    def _open(self) -> aiohttp.ClientSession:
+    def _open(self, streaming: bool) -> aiohttp.ClientSession:
         limits = self._limits
         # Services are named by address or by a cluster DNS name; aiohttp resolves no IP
         # literal, and keeps a resolved name for ten seconds.
-        connector = aiohttp.TCPConnector(limit=limits.max_connections, limit_per_host=0,
-                                         keepalive_timeout=limits.keepalive_seconds, ttl_dns_cache=10)
-        self._session = aiohttp.ClientSession(
+        connector = aiohttp.TCPConnector(limit=limits.stream_max_connections if streaming else limits.max_connections,
+                                         limit_per_host=0, keepalive_timeout=limits.keepalive_seconds, ttl_dns_cache=10)
+        session = aiohttp.ClientSession(
             connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False, trust_env=False,
             response_class=_NoReuseAfterServerError,
             skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"), timeout=self._timeout)
-        return self._session
+        if streaming:
+            self._stream_session = session
+        else:
+            self._session = session
+        return session
 
     async def send(self, method: str, url: str, headers: list[tuple[bytes, bytes]], body: bytes,
                    *, streaming: bool) -> UpstreamAnswer:
         refuse_unsafe_headers(headers)
-        session = self._session or self._open()
+        if streaming:
+            session = self._stream_session or self._open(streaming=True)
+        else:
+            session = self._session or self._open(streaming=False)
         # aiohttp takes text headers and sends them as UTF-8: bytes that are UTF-8 pass
         # unchanged, any other byte is sent as the character it stands for in Latin-1.
         try:
@@ -201,8 +214,9 @@ class AiohttpUpstream:
                               _read=read, _chunks=chunks, close=close)
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        for session in (self._session, self._stream_session):
+            if session is not None:
+                await session.close()
 
 
 def _text(value: bytes) -> str:
@@ -218,11 +232,10 @@ class HttpxUpstream:
     handling are all things a proxy must not do."""
 
     def __init__(self, limits: UpstreamLimits) -> None:
-        self._transport = httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(max_connections=limits.max_connections,
-                                max_keepalive_connections=limits.max_keepalive,
+        self._transport, self._stream_transport = (httpx.AsyncHTTPTransport(
+            limits=httpx.Limits(max_connections=size, max_keepalive_connections=min(size, limits.max_keepalive),
                                 keepalive_expiry=limits.keepalive_seconds),
-            trust_env=False, retries=0)
+            trust_env=False, retries=0) for size in (limits.max_connections, limits.stream_max_connections))
         timeouts = dict(connect=limits.connect_timeout, write=limits.write_timeout, pool=limits.pool_timeout)
         self._timeout = {"timeout": {**timeouts, "read": limits.read_timeout}}
         self._stream_timeout = {"timeout": {**timeouts, "read": None}}
@@ -235,7 +248,8 @@ class HttpxUpstream:
         request = httpx.Request(method, url, headers=headers, content=body,
                                 extensions=self._stream_timeout if streaming else self._timeout)
         try:
-            response = await self._transport.handle_async_request(request)
+            transport = self._stream_transport if streaming else self._transport
+            response = await transport.handle_async_request(request)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise UpstreamFailure(CONNECT, repr(exc)) from exc
         except httpx.TimeoutException as exc:
@@ -285,3 +299,4 @@ class HttpxUpstream:
 
     async def aclose(self) -> None:
         await self._transport.aclose()
+        await self._stream_transport.aclose()
