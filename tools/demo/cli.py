@@ -8,7 +8,14 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from tools.demo.config import DEFAULT_CLOCK_FILE, DEFAULT_DAYS, DEFAULT_URL, DemoConfig, DemoError
+from tools.demo.config import (
+    DEFAULT_CLOCK_FILE,
+    DEFAULT_DAYS,
+    DEFAULT_MESSAGES_URL,
+    DEFAULT_URL,
+    DemoConfig,
+    DemoError,
+)
 from tools.demo.runner import run
 
 
@@ -33,13 +40,15 @@ def parse_args(argv: list[str] | None = None) -> DemoConfig:
     parser.add_argument("--stores-file", type=Path, default=None, help="default data/stores.json")
     parser.add_argument("--clock-file", type=Path, default=DEFAULT_CLOCK_FILE,
                         help="the file the platform reads its clock from (default var/demo-clock)")
+    parser.add_argument("--messages-url", default=os.environ.get("DEMO_MESSAGES_URL", DEFAULT_MESSAGES_URL),
+                        help="make run's message stand-ins, where what was sent is counted (default %(default)s)")
     parser.add_argument("--strict", action="store_true", help="stop at the first unexpected answer")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     return DemoConfig(url=args.url.rstrip("/"), key=args.key, seed=args.seed, scale=args.scale, days=args.days,
                       end=args.end, stores=args.stores.split(",") if args.stores else None,
                       stores_file=args.stores_file, clock_file=args.clock_file, progress=not args.quiet,
-                      strict=args.strict)
+                      strict=args.strict, messages_url=args.messages_url.rstrip("/"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ REPO = Path(__file__).resolve().parents[2]
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_CLOCK_FILE = REPO / "var" / "demo-clock"
 DEFAULT_DAYS = 60
+DEFAULT_MESSAGES_URL = "http://127.0.0.1:8190"
 
 
 @dataclass
@@ -25,6 +26,8 @@ class DemoConfig:
     progress: bool = True
     strict: bool = False  # stop at the first unexpected answer instead of counting it
     timeout: float = 60.0  # for event-driven state to appear
+    # make run's stand-ins for the message providers (deploy/messaging.py), where the demo counts what arrived.
+    messages_url: str = DEFAULT_MESSAGES_URL
 
 
 class DemoError(Exception):

@@ -74,9 +74,29 @@ class CallbackDesk:
         for order in todays:
             assert order.id is not None
             self.plan_call(order, found[order.id])
+            await self.record_consent(order, found[order.id])
         for order in todays:
             if order.fate.club_join:
                 await self.join_club(order)
+
+    async def record_consent(self, order: Order, callback: dict) -> None:
+        """At handover some customers follow the store's WeChat account, some leave an email
+        address; CRM's messages then reach them there too (SMS needs no asking: reception has
+        the number)."""
+        rng = random.Random(f"{self.demo.config.seed}:consent:{order.key}")
+        customer_id = callback.get("customer_id")
+        if not customer_id or rng.random() > 0.45:
+            return
+        body: dict = {}
+        if rng.random() < 0.7:
+            body["wechat"] = {"openid": f"o{customer_id.replace('-', '')[-20:]}", "service": True,
+                              "marketing": rng.random() < 0.8}
+        else:
+            body["email"] = {"address": f"c{customer_id.replace('-', '')[-12:]}@example.cn", "service": True,
+                             "marketing": rng.random() < 0.5}
+        await self.store.callback_desk.call("PUT", f"/api/crm/v1/customers/{customer_id}/consent", body,
+                                            expect=(200,))
+        self.demo.count(Tally.CONSENTS_RECORDED)
 
     def plan_call(self, order: Order, callback: dict) -> None:
         """Most calls are made before they are due; some customers need a second try,
@@ -143,15 +163,20 @@ class CallbackDesk:
         self.demo.count(Tally.CLUB_MEMBERS)
 
     async def send_reminders(self) -> None:
-        """The maintenance reminders CRM's nightly run made, sent by WeChat, SMS or phone."""
+        """The maintenance reminders CRM's nightly run made go out as letters through CRM's
+        messages, which mark them sent; the desk phones those whose letter could not go (no
+        channel the customer allows for invitations, or every channel failed)."""
         store = self.store
         desk = store.callback_desk
         page = await desk.get("/api/crm/v1/reminders", status="pending", limit=200, **store.for_desk())
         for reminder in sorted(page["items"], key=lambda r: r["vin"]):
-            channel = random.Random(f"{self.demo.config.seed}:{reminder['vin']}:{reminder['due_on']}").choice(
-                ["wechat", "wechat", "sms", "phone"])
-            await desk.post(f"/api/crm/v1/reminders/{reminder['id']}/sent", {"channel": channel})
-            self.demo.count(Tally.REMINDERS_SENT)
+            letters = (await desk.get("/api/crm/v1/messages", about=reminder["id"], **store.for_desk()))["items"]
+            if any(m["status"] in ("queued", "sending", "sent", "delivered") for m in letters):
+                continue  # on its way, or sent and about to be marked so
+            # 409: the letter was marked sent in the meantime.
+            await desk.call("POST", f"/api/crm/v1/reminders/{reminder['id']}/sent", {"channel": "phone"},
+                            expect=(200, 409))
+            self.demo.count(Tally.REMINDERS_PHONED)
 
 
 class ComplaintDesk:

@@ -150,6 +150,7 @@ class Demo:
             progress.close()
             await asyncio.gather(*self.tasks)
             kpis = await self.reconcile()
+            messages = await self.messages_sent()
         finally:
             for task in self.tasks:
                 task.cancel()
@@ -157,7 +158,28 @@ class Demo:
             for client in self.clients:
                 await client.aclose()
         return Summary(self.first_day, self.last_day, time.monotonic() - started, self.counts, kpis, self.errors,
-                       {s.code: s.id for s in self.stores if s.id}, self.config.url.rstrip("/"))
+                       {s.code: s.id for s in self.stores if s.id}, self.config.url.rstrip("/"), messages)
+
+    async def messages_sent(self) -> dict:
+        """What reached the message providers' stand-ins (make run starts them), and CRM's
+        messages by status, once the sender has nothing left that is due."""
+        async def drained() -> bool:
+            page = await self.hq_api.get("/api/crm/v1/messages", status="sending", limit=1)
+            return not page["items"]
+
+        try:
+            await wait_for(drained, self.config.timeout, interval=1.0, what="CRM's sender to finish")
+        except TimeoutError:
+            self.errors.append("CRM's sender still had messages in hand")
+        crm = Counter(m["status"] for m in await all_items(self.hq_api, "/api/crm/v1/messages"))
+        arrived: dict = {}
+        try:
+            async with httpx.AsyncClient(timeout=10) as http:
+                arrived = (await http.get(f"{self.config.messages_url}/_stand-in/arrived")).json()
+        except (httpx.HTTPError, ValueError):
+            # A platform of one's own (not make run's) may send to real providers, or to none.
+            arrived = {}
+        return {"arrived": arrived, "crm": dict(crm), "stand_ins": self.config.messages_url}
 
     async def preflight(self) -> None:
         """Nothing is written unless the platform answers, takes the key, holds none of

@@ -37,7 +37,8 @@ class Tally(StrEnum):
     CALLBACKS_CANCELLED = "callbacks_cancelled"
     FOLLOW_UPS_COMPLETED = "follow_ups_completed"
     CLUB_MEMBERS = "club_members"
-    REMINDERS_SENT = "reminders_sent"
+    REMINDERS_PHONED = "reminders_phoned"
+    CONSENTS_RECORDED = "consents_recorded"
     COMPLAINTS_OPENED = "complaints_opened"
     COMPLAINTS_PHONED_IN = "complaints_phoned_in"
     COMPLAINTS_RESOLVED = "complaints_resolved"
@@ -67,6 +68,8 @@ class Summary:
     errors: list[str]
     stores: dict[str, str]  # code -> id
     url: str
+    # What reached the message providers' stand-ins, per channel (deploy/messaging.py), and CRM's view.
+    messages: dict | None = None
 
     def text(self) -> str:
         c = self.counts
@@ -95,9 +98,22 @@ class Summary:
             f"{c[Tally.CLAIMS_PARTIAL]} partly approved, {c[Tally.CLAIMS_REJECTED]} rejected, "
             f"{c[Tally.CLAIMS_RESUBMITTED]} resubmitted",
             f"  settlements       {c[Tally.SETTLEMENTS_ISSUED]} issued, {c[Tally.SETTLEMENTS_PAID]} paid",
-            f"  reminders sent    {c[Tally.REMINDERS_SENT]}; club members {c[Tally.CLUB_MEMBERS]}; "
+            f"  reminders phoned  {c[Tally.REMINDERS_PHONED]} (the others went as letters); "
+            f"club members {c[Tally.CLUB_MEMBERS]}; "
             f"audits {c[Tally.AUDITS]}",
         ]
+        if self.messages is not None:
+            arrived = self.messages.get("arrived") or {}
+            per_channel = ", ".join(f"{arrived.get(ch, {}).get('messages', 0)} {name}"
+                                    for ch, name in (("sms", "SMS"), ("wechat", "WeChat"), ("email", "email")))
+            duplicates = sum(arrived.get(ch, {}).get("duplicates", 0) for ch in ("sms", "wechat", "email"))
+            crm = self.messages.get("crm") or {}
+            where = (f"{per_channel} arrived at the stand-ins; duplicates {duplicates}" if arrived
+                     else f"no stand-ins answer at {self.messages.get('stand_ins')}")
+            lines.append(
+                f"  messages          {where}; "
+                f"CRM: {', '.join(f'{n} {s}' for s, n in sorted(crm.items())) or 'not read'}; "
+                f"consents recorded {c[Tally.CONSENTS_RECORDED]}")
         if k:
             lines.append(
                 f"  KPIs (network)    delivered {k.get('repair_orders_delivered')}, revenue {_cny(revenue)}, "
