@@ -9,6 +9,10 @@
 3. A Kafka broker (deploy/kafka/broker.py) in var/kafka on 127.0.0.1:9092.
 4. The four services (API, relay and consumers in one process each; each brings its
    database's schema up to date as it starts) and the gateway, under honcho.
+5. Stand-ins for the message providers (deploy/messaging.py): SMTP on 127.0.0.1:8025 and
+   the SMS/WeChat API on 127.0.0.1:8190, which CRM sends its customer messages to, unless
+   CRM_MESSAGES_SMS_URL names a provider of your own (LOCAL_SMTP_PORT and
+   LOCAL_MESSAGING_PORT move them).
 
 The database's, Keycloak's and the broker's own logs go to var/log/. The terminal shows
 each process starting, one banner once the gateway, every service and Keycloak are ready,
@@ -44,6 +48,7 @@ from honcho.manager import Manager
 from honcho.printer import Message, Printer
 
 from deploy.kafka.broker import KAFKA_VERSION, KafkaBroker, KafkaBrokerError
+from deploy.messaging import crm_environment
 from deploy.oidc.keycloak import (
     API_AUDIENCE,
     CREDENTIALS_FILE_NAME,
@@ -151,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         keycloak=args.keycloak_port, keycloak_management=args.keycloak_management_port,
     )
     env = _platform_env(var, ports)
+    stand_ins = _message_stand_ins(env)
     terminal = Terminal(sys.stdout, width=max(len(name) for name in [*SERVICES, "postgres", "gateway", "keycloak"]))
 
     signal.signal(signal.SIGINT, _interrupt)  # until honcho's loop takes over
@@ -177,6 +183,10 @@ def main(argv: list[str] | None = None) -> int:
 
             honcho.manager.KILL_WAIT = SERVICE_STOP_SECONDS
             manager = Manager(printer=terminal)
+            if stand_ins is not None:
+                manager.add_process("messaging", "exec " + shlex.join([
+                    sys.executable, "-m", "deploy.messaging", "--http-port", str(stand_ins[0]),
+                    "--smtp-port", str(stand_ins[1])]), env=env, cwd=str(REPO))
             for name in SERVICES:
                 manager.add_process(name, "exec " + shlex.join([sys.executable, "-m", f"services.{name}", "all"]),
                                     env=env, cwd=str(REPO))
@@ -264,6 +274,25 @@ def _platform_env(var: Path, ports: Ports) -> dict[str, str]:
         env[f"{name.upper()}_PORT"] = str(port)
         env.setdefault(f"GATEWAY_{name.upper()}_URL", f"http://{HOST}:{port}")
     return env
+
+
+STAND_IN_MARK = "LOCAL_MESSAGE_STAND_INS"
+
+
+def _message_stand_ins(env: dict[str, str]) -> tuple[int, int] | None:
+    """The stand-ins' ports (HTTP, SMTP), with CRM pointed at them; None when the caller
+    configured providers of their own or the ports are taken (CRM then sends nothing)."""
+    if env.get("CRM_MESSAGES_SMS_URL") or env.get("CRM_MESSAGES_SMTP_HOST"):
+        return None
+    http_port = int(env.get("LOCAL_MESSAGING_PORT") or 8190)
+    smtp_port = int(env.get("LOCAL_SMTP_PORT") or 8025)
+    if port_accepts(http_port) or port_accepts(smtp_port):
+        print(f"message stand-ins not started: {HOST}:{http_port} or {HOST}:{smtp_port} is taken "
+              f"(LOCAL_MESSAGING_PORT, LOCAL_SMTP_PORT choose others); CRM sends no messages", flush=True)
+        return None
+    env.update(crm_environment(f"http://{HOST}:{http_port}", smtp_port))
+    env[STAND_IN_MARK] = "1"
+    return http_port, smtp_port
 
 
 def _start_postgres(terminal: Terminal, cluster: PostgresCluster, env: dict[str, str], var: Path) -> None:
@@ -362,6 +391,9 @@ def _banner(env: dict[str, str], ports: Ports, var: Path, database_url: str | No
         "  平台已就绪 platform ready",
         f"  gateway       {gateway}  (docs /docs, dashboard /dashboard)",
         f"  HQ admin key  {env['PLATFORM_BOOTSTRAP_KEY']}",
+        *([f"  messages      to stand-ins: SMS/WeChat {env['CRM_MESSAGES_WECHAT_URL']}, SMTP "
+           f"{env['CRM_MESSAGES_SMTP_HOST']}:{env['CRM_MESSAGES_SMTP_PORT']}; what arrived: "
+           f"{env['CRM_MESSAGES_WECHAT_URL']}/_stand-in/arrived"] if env.get(STAND_IN_MARK) else []),
         *signing_in,
         *([f"  postgres      {database_url}"] if database_url else []),
         f"  kafka         {env['KAFKA_BOOTSTRAP_SERVERS']}",
