@@ -96,6 +96,25 @@ def tally(rows: list[ProblemCustomer]) -> dict[str, int]:
     return counts
 
 
+SEVERITIES = {"low": "低 low", "medium": "中 medium", "high": "高 high", "critical": "紧急 critical"}
+STATUSES = {"open": "待处理 open", "assigned": "处理中 assigned", "resolved": "已处理 resolved",
+            "closed": "已关闭 closed"}
+
+
+def _words(field: str, value):
+    """A code as the store manager reads it in the download: Chinese, then English (the JSON keeps the code)."""
+    if value is None:
+        return None
+    if field == "severity":
+        return SEVERITIES.get(value, value)
+    if field == "status":
+        return STATUSES.get(value, value)
+    if field == "due_reason":
+        reason = next((r for r in reference.load("complaint_rules")["later_due_reasons"] if r["code"] == value), None)
+        return f"{reason['zh']} {reason['en']}" if reason else value
+    return value
+
+
 def _cell(value, zone) -> str | int | None:
     if isinstance(value, datetime):
         return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -109,7 +128,7 @@ def table(rows: list[ProblemCustomer], zone) -> list[list]:
     out: list[list] = [[header for _, header in COLUMNS]]
     for row in rows:
         data = row.model_dump()
-        out.append([_cell(data[field], zone) for field, _ in COLUMNS])
+        out.append([_cell(_words(field, data[field]), zone) for field, _ in COLUMNS])
     return out
 
 
