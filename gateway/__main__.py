@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import argparse
 
-import uvicorn
-
 from gateway.main import create_app
 from gateway.settings import GatewaySettings
 from services.common.heap import freeze_startup_objects
+from services.common.server import serve
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,9 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(settings)
     trusted = settings.forwarded_allow_ips
     freeze_startup_objects()
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
-                lifespan="on", proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None,
-                timeout_keep_alive=30)
+    serve(app, settings, proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None, timeout_keep_alive=30)
 
 
 if __name__ == "__main__":

@@ -94,6 +94,10 @@ class GatewaySettings(PlatformSettings):
     rate_limit_public_burst: int = 5
 
     max_body_bytes: int = 1024 * 1024
+    # A caller's request head (PlatformSettings has the timeout): below the services' own
+    # limits, so what the gateway forwards, with its identity headers added, still fits there.
+    http_max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    http_max_headers: int = Field(default=100, ge=10)
 
     # Origins of the store web apps allowed to call the API from a browser.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -5,7 +5,6 @@ import argparse
 import asyncio
 from collections.abc import Callable
 
-import uvicorn
 from fastapi import FastAPI
 
 from .app import ServiceSpec, create_service_app
@@ -14,6 +13,7 @@ from .db import Database
 from .heap import freeze_startup_objects
 from .logging import configure_logging
 from .migrations import upgrade
+from .server import serve
 from .settings import PlatformSettings
 
 
@@ -50,4 +50,4 @@ def main(spec: ServiceSpec, settings_factory: Callable[[], PlatformSettings],
     app = factory(settings, role=args.command)
     port = settings.worker_port if args.command == "worker" else settings.port
     freeze_startup_objects()
-    uvicorn.run(app, host=settings.host, port=port, log_level="warning", access_log=False, lifespan="on")
+    serve(app, settings, port=port)

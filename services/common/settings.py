@@ -56,6 +56,13 @@ class PlatformSettings(BaseSettings):
     # fetched again. Kafka's default of 500 ms put up to half a second on delivery -> callback.
     consumer_fetch_max_wait_ms: int = 100
     consumer_retry_base_seconds: float = 0.2
+    # The request head (request line and headers) an HTTP client may send: more is 431 and the
+    # connection closed; a client that has not sent all of it this long after connecting, or
+    # after its first byte on a kept-alive connection, is cut off (services.common.server).
+    # Above the gateway's (16 KiB, 100): it passes a caller's headers on and adds its own.
+    http_max_header_bytes: int = Field(default=32 * 1024, ge=1024)
+    http_max_headers: int = Field(default=150, ge=10)
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0)
     log_level: str = shared("LOG_LEVEL", default="INFO")
     # "system", or "file:<path>" for demos that replay months of activity (clock.FileClock).
     clock: str = shared("PLATFORM_CLOCK", default="system")
