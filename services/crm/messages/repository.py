@@ -96,7 +96,3 @@ async def receipts_due(session: AsyncSession, now: datetime, limit: int) -> list
             .order_by(col(Message.next_attempt_at)).limit(limit).with_for_update(skip_locked=True))
     return list((await session.exec(stmt)).all())
 
-
-async def locked(session: AsyncSession, message_id: str) -> Message | None:
-    stmt = select(Message).where(Message.id == message_id).with_for_update()
-    return (await session.exec(stmt)).first()

@@ -107,49 +107,70 @@ class Sender:
         """Settle what dead senders left, send every message due, ask for SMS receipts;
         returns how many messages were taken."""
         await self.reconcile()
-        taken = sum(await asyncio.gather(*(self._lane() for _ in range(self.settings.messages_concurrency))))
+        lanes = await asyncio.gather(*(self._lane() for _ in range(self.settings.messages_concurrency)),
+                                     return_exceptions=True)
+        for failed in (lane for lane in lanes if isinstance(lane, BaseException)):
+            if not isinstance(failed, Exception):
+                raise failed  # cancelled: the worker is stopping
+            log.warning("sender lane stopped; its message, if any, is reconciled later", error=repr(failed))
         await self.receipts()
-        return taken
+        return sum(lane for lane in lanes if isinstance(lane, int))
 
     # --- sending ------------------------------------------------------------------------
 
     async def _lane(self) -> int:
         """Take and send due messages one after another on one connection, which holds the
         advisory lock of the message in hand for as long as its call lasts."""
-        taken = 0
         async with self.db.engine.connect() as conn:
-            while True:
-                message_id: str | None = None
-                try:
-                    claim = await self._claim(conn)
-                    if claim is None:
-                        return taken
-                    taken += 1
-                    if isinstance(claim, str):
-                        continue  # settled without a call (cancelled, skipped, deferred)
-                    message_id = claim.message_id
-                    provider = self.providers[claim.channel]
-                    try:
-                        result = await asyncio.wait_for(provider.send(claim.out),
-                                                        self.settings.messages_provider_timeout_seconds + 5)
-                    except TimeoutError:
-                        result = Result(Outcome.FAILED, error_code="timeout", detail="no answer in time")
-                    await self._record(conn, claim.message_id, claim.attempt_id, result)
-                    await _unlock(conn, message_id)
-                    message_id = None
-                except BaseException:
-                    if message_id is not None:
-                        # Leave the message `sending` for a reconciliation, and its lock to go with the
-                        # connection: a cancelled or failing sender must not leave a lock in the pool.
-                        with contextlib.suppress(Exception):
-                            await conn.invalidate()
-                    raise
+            try:
+                return await self._send_until_idle(conn)
+            finally:
+                if not conn.invalidated:
+                    # A claim whose commit failed after its lock was taken must not hand the lock to
+                    # the pool with the connection.
+                    with contextlib.suppress(Exception):
+                        await conn.execute(sa.text("SELECT pg_advisory_unlock_all()"))
+                        await conn.commit()
 
-    async def _claim(self, conn: AsyncConnection) -> Claim | str | None:
+    async def _send_until_idle(self, conn: AsyncConnection) -> int:
+        taken = 0
+        recorded: str | None = None  # the message whose answer was committed last; its lock goes next
+        while True:
+            message_id: str | None = None
+            try:
+                claim = await self._claim(conn, recorded)
+                recorded = None
+                if claim is None:
+                    return taken
+                taken += 1
+                if isinstance(claim, str):
+                    continue  # settled without a call (cancelled, skipped, deferred)
+                message_id = claim.message_id
+                provider = self.providers[claim.channel]
+                try:
+                    result = await asyncio.wait_for(provider.send(claim.out),
+                                                    self.settings.messages_provider_timeout_seconds + 5)
+                except TimeoutError:
+                    result = Result(Outcome.FAILED, error_code="timeout", detail="no answer in time")
+                await self._record(conn, claim, result)
+                recorded, message_id = message_id, None
+            except BaseException:
+                if message_id is not None:
+                    # Leave the message `sending` for a reconciliation, and its lock to go with the
+                    # connection: a cancelled or failing sender must not leave a lock in the pool.
+                    with contextlib.suppress(Exception):
+                        await conn.invalidate()
+                raise
+
+    async def _claim(self, conn: AsyncConnection, recorded: str | None) -> Claim | str | None:
         """The next due message, marked `sending` and locked, ready for its call; or its id
-        when it was settled without one; or None when nothing is due."""
+        when it was settled without one; or None when nothing is due. First the lock of the
+        message recorded last goes: its answer is committed, so nobody can take it for stranded."""
         now = self.clock.now()
         async with _session(conn) as session:
+            if recorded is not None:
+                await session.exec(sa.select(sa.func.pg_advisory_unlock(  # type: ignore[call-overload]
+                    LOCK_SPACE, sa.func.hashtext(recorded))))
             message = await repository.next_due(session, now)
             if message is None:
                 return None
@@ -174,7 +195,7 @@ class Sender:
                                      channel=message.channel, outcome="sending", started_at=now)
             session.add(message)
             session.add(attempt)
-            return Claim(message.id, attempt.id, Channel(message.channel), out)
+            return Claim(message.id, Channel(message.channel), out, message, attempt)
 
     async def _settle_before_call(self, session: AsyncSession, message: Message, now: datetime) -> str | None:
         """Why the message is not sent now (then it is cancelled, skipped or deferred), or None."""
@@ -210,12 +231,14 @@ class Sender:
         message.address = consent.address
         return None
 
-    async def _record(self, conn: AsyncConnection, message_id: str, attempt_id: str, result: Result) -> None:
+    async def _record(self, conn: AsyncConnection, claim: Claim, result: Result) -> None:
         now = self.clock.now()
         async with _session(conn) as session:
-            message = await repository.locked(session, message_id)
-            attempt = await session.get(MessageAttempt, attempt_id)
-            assert message is not None and attempt is not None  # written by our own claim
+            # The rows as the claim committed them: nobody else changes a message whose lock this
+            # sender holds, so they are updated without being read again.
+            message, attempt = claim.message, claim.attempt
+            session.add(message)
+            session.add(attempt)
             attempt.outcome, attempt.finished_at, attempt.settled_by = result.outcome.value, now, "answer"
             attempt.error_code, attempt.detail = result.error_code, result.detail
             attempt.provider_message_id = result.provider_message_id
@@ -332,9 +355,10 @@ class Sender:
 @dataclass(frozen=True)
 class Claim:
     message_id: str
-    attempt_id: str
     channel: Channel
     out: Outgoing
+    message: Message
+    attempt: MessageAttempt
 
 
 class _session:
@@ -356,11 +380,6 @@ class _session:
                 await self.session.rollback()
         finally:
             await self.session.close()
-
-
-async def _unlock(conn: AsyncConnection, message_id: str) -> None:
-    await conn.execute(sa.select(sa.func.pg_advisory_unlock(LOCK_SPACE, sa.func.hashtext(message_id))))
-    await conn.commit()
 
 
 def job(settings: CrmSettings) -> Callable[[ServiceRuntime], Awaitable[None]]:
