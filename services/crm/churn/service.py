@@ -8,7 +8,7 @@ without a second announcement. The clerk works an episode: a cause from the list
 win-back calls with their results; a visit after such calls is a car won back."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,6 +28,7 @@ from services.crm.churn.schemas import ChurnPublic, WinBackCallPublic
 from services.crm.customers import repository as customers
 from services.crm.customers.models import Customer
 from services.crm.localtime import add_months, local_date, local_midnight, months_between, zone_of
+from services.crm.who import columns
 
 
 def rules() -> dict:
@@ -66,8 +67,11 @@ async def detect(session: AsyncSession, store: KnownStore, now: datetime) -> dic
     at_risk_after, lost_after = _limits()
     zone = await zone_of(session, store.id)
     today = local_date(now, zone)
-    # A last visit on or before this day is `at_risk_after` whole months ago.
-    cutoff = local_midnight(add_months(today, -at_risk_after) + timedelta(days=1), zone)
+    # Every last visit `at_risk_after` whole months ago falls before the first of the month
+    # after add_months(today, -at_risk_after); which of them are is months_between's to say:
+    # at a month's end add_months clamps (31 January and 13 months is 28 February), and a
+    # day-based cutoff found such a customer days late.
+    cutoff = local_midnight(add_months(today.replace(day=1), 1 - at_risk_after), zone)
     episodes = await repository.open_episodes_of_store(session, store.id)
     found = worsened = 0
     for customer in await repository.away_since(session, store.id, cutoff, now):
@@ -177,7 +181,7 @@ async def win_back_call(session: AsyncSession, clock: Clock, principal: Principa
     if result not in win_back_results():
         raise ValidationFailed("result", f"one of {', '.join(win_back_results())}")
     session.add(WinBackCall(id=new_id(), episode_id=episode.id, store_id=episode.store_id, result=result, note=note,
-                            made_at=clock.now(), made_by=principal.id))
+                            made_at=clock.now(), **columns("made_by", principal)))
     await session.flush()
     return episode
 
@@ -188,7 +192,8 @@ async def episodes_public(session: AsyncSession, rows: list[ChurnEpisode], now: 
     calls: dict[str, list[WinBackCallPublic]] = {e.id: [] for e in rows}
     for call in await repository.win_back_calls_of(session, [e.id for e in rows]):
         calls[call.episode_id].append(WinBackCallPublic(result=call.result, note=call.note, made_at=call.made_at,
-                                                        made_by=call.made_by))
+                                                        made_by=call.made_by, made_by_name=call.made_by_name,
+                                                        made_by_credential=call.made_by_credential))
     zones = {store_id: await zone_of(session, store_id) for store_id in {e.store_id for e in rows}}
     items = []
     for episode in rows:
