@@ -1,0 +1,21 @@
+"""targets: each store's year from HQ, split into months and down to people
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-05
+"""
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
