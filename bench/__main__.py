@@ -14,7 +14,7 @@ from bench import infra
 from bench.report import write_report
 
 RESULTS = Path(__file__).parent / "results"
-ALL = ("gateway", "relay", "pipeline", "crm_apply", "lifecycle", "growth")
+ALL = ("gateway", "relay", "pipeline", "crm_apply", "messages", "lifecycle", "growth")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> None:
             elif name == "crm_apply":
                 from bench import crm_apply
                 result = crm_apply.run(create_database, deliveries=200 if args.quick else 600)
+            elif name == "messages":
+                from bench import messages
+                result = messages.run(create_database, count=300 if args.quick else 2000)
             elif name == "lifecycle":
                 from bench import lifecycle
                 result = lifecycle.run(bootstrap, create_database, orders=20 if args.quick else 60)

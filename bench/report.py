@@ -64,6 +64,13 @@ def write_report(results: Path) -> Path:
                               for row in apply["batches"])
             lines += [f"- CRM applying a delivery straight to PostgreSQL, per delivery: {cells}."]
         lines.append("")
+    sent = _load(results, "messages")
+    if sent:
+        cells = ", ".join(f"**{row['messages_per_s']}/s** with {row['in_flight']} in flight" for row in sent["rows"])
+        lines += ["## Customer messages", "",
+                  f"CRM's message outbox, from queued to recorded as sent through the SMS stand-in "
+                  f"({sent['rows'][0]['messages']} messages each; bench/messages.py): {cells}; duplicates "
+                  f"{sum(row['duplicates'] for row in sent['rows'])}.", ""]
     life = _load(results, "lifecycle")
     if life:
         lines += ["## Whole repair-order lives through the gateway", "",
