@@ -52,6 +52,7 @@ from services.crm.customers import repository as customers
 from services.crm.customers.models import Customer
 from services.crm.localtime import local_date, zone_of
 from services.crm.reminders import service as reminders
+from services.crm.who import columns
 
 # An overdue milestone is still the next service; a year past it the schedule has moved on.
 NEXT_SERVICE_LOOKBACK_DAYS = 366
@@ -112,7 +113,8 @@ async def call_windows(session: AsyncSession, principal: Principal, store_id: st
     if own is None:
         return CallWindowsPublic(store_id=store_id, windows=[w.as_dict() for w in windows.defaults()], source="default")
     return CallWindowsPublic(store_id=store_id, windows=[w.as_dict() for w in windows.parse(own.windows)],
-                             source="store", updated_at=own.updated_at, updated_by=own.updated_by)
+                             source="store", updated_at=own.updated_at, updated_by=own.updated_by,
+                             updated_by_name=own.updated_by_name, updated_by_credential=own.updated_by_credential)
 
 
 async def set_call_windows(session: AsyncSession, clock: Clock, principal: Principal, store_id: str,
@@ -125,6 +127,7 @@ async def set_call_windows(session: AsyncSession, clock: Clock, principal: Princ
         own = StoreCallWindows(store_id=store.id, updated_at=clock.now(), updated_by=principal.id)
     own.windows = [w.as_dict() for w in parsed]
     own.updated_at, own.updated_by = clock.now(), principal.id
+    own.updated_by_name, own.updated_by_credential = principal.name or principal.id, principal.credential or None
     session.add(own)
     await session.flush()
     return await call_windows(session, principal, store.id)
@@ -273,7 +276,8 @@ async def record_result(session: AsyncSession, clock: Clock, principal: Principa
         raise ValidationFailed("result", f"one of {', '.join(allowed)}")
     now = clock.now()
     task.status, task.result, task.note = "done", result, note
-    task.done_at, task.done_by, task.done_by_name = now, principal.id, principal.name or None
+    task.done_at, task.done_by, task.done_by_name = now, principal.id, principal.name or principal.id
+    task.done_by_credential = principal.credential or None
     task.version += 1
     session.add(task)
     await session.flush()
@@ -306,6 +310,7 @@ async def tasks_public(session: AsyncSession, tasks: list[CallTask], now: dateti
             repair_order_number=t.repair_order_number, reminder_id=t.reminder_id, due_at=t.due_at,
             due_at_local=t.due_at.astimezone(zone).isoformat(), overdue=t.status == "pending" and now > t.due_at,
             status=t.status, result=t.result, note=t.note, done_at=t.done_at, done_by=t.done_by,
+            done_by_name=t.done_by_name, done_by_credential=t.done_by_credential,
             script=script + member_script(person), results=results_of(t.kind),
             next_service=await next_service(session, t.vin or (invitation.vin if invitation else None), t.store_id,
                                             now),
@@ -328,7 +333,7 @@ async def offer_booking(session: AsyncSession, clock: Clock, principal: Principa
         id=new_id(), store_id=call.store_id, customer_id=call.customer_id, vin=call.vin, via=call.via,
         op_code=upcoming.op_code,
         service_type="first_maintenance" if upcoming.kind == "first_maintenance" else "maintenance",
-        scheduled_at=scheduled_at, offered_at=now, offered_by=principal.id,
+        scheduled_at=scheduled_at, offered_at=now, **columns("offered_by", principal),
     )
     session.add(offer)
     await session.flush()
@@ -350,7 +355,8 @@ async def offer_public(session: AsyncSession, offer: BookingOffer, note: str | N
     return BookingOfferPublic(
         id=offer.id, store_id=offer.store_id, vin=offer.vin, customer_id=offer.customer_id, via=offer.via,
         op_code=offer.op_code, service_type=offer.service_type, scheduled_at=offer.scheduled_at,
-        offered_at=offer.offered_at, offered_by=offer.offered_by, appointment_id=offer.appointment_id,
+        offered_at=offer.offered_at, offered_by=offer.offered_by, offered_by_name=offer.offered_by_name,
+        offered_by_credential=offer.offered_by_credential, appointment_id=offer.appointment_id,
         booked_at=offer.booked_at, appointment_request=request,
     )
 
@@ -381,11 +387,11 @@ async def report_return_repair(session: AsyncSession, clock: Clock, principal: P
     row = ReturnRepair(id=new_id(), store_id=call.store_id, customer_id=call.customer_id, vin=call.vin,
                        repair_order_id=call.repair_order_id, repair_order_number=call.repair_order_number,
                        reported_via=call.via, description=description, status="reported", reported_at=now,
-                       reported_by=principal.id)
+                       **columns("reported_by", principal))
     session.add(row)
     await session.flush()
     await emit(session, ReturnRepairReported(**_return_fields(row), description=description, reported_via=call.via,
-                                             reported_at=now),
+                                             reported_at=now, **columns("reported_by", principal)),
                subject=row.id, store_id=row.store_id, time=now)
     return row
 
@@ -421,6 +427,7 @@ async def return_repairs_public(session: AsyncSession, rows: list[ReturnRepair])
             phone=person.phone if person else None, vin=r.vin, repair_order_id=r.repair_order_id,
             repair_order_number=r.repair_order_number, reported_via=r.reported_via, description=r.description,
             status=r.status, reported_at=r.reported_at, reported_by=r.reported_by,
+            reported_by_name=r.reported_by_name, reported_by_credential=r.reported_by_credential,
             comeback_repair_order_id=r.comeback_repair_order_id, came_back_at=r.came_back_at))
     return out
 
@@ -433,7 +440,7 @@ async def record_suggestion(session: AsyncSession, clock: Clock, principal: Prin
     if person is None or not person.club_member:
         raise Conflict("suggestions are kept for club members; this customer is not one", rule="not_a_club_member")
     row = MemberSuggestion(id=new_id(), store_id=call.store_id, customer_id=person.id, via=call.via, text=text,
-                           recorded_at=clock.now(), recorded_by=principal.id)
+                           recorded_at=clock.now(), **columns("recorded_by", principal))
     session.add(row)
     await session.flush()
     return row
@@ -451,5 +458,6 @@ async def suggestions_public(session: AsyncSession, rows: list[MemberSuggestion]
     people = await customers.customers_by_id(session, {r.customer_id for r in rows})
     return [SuggestionPublic(id=r.id, store_id=r.store_id, customer_id=r.customer_id,
                              customer_name=people[r.customer_id].name if r.customer_id in people else None,
-                             via=r.via, text=r.text, recorded_at=r.recorded_at, recorded_by=r.recorded_by)
+                             via=r.via, text=r.text, recorded_at=r.recorded_at, recorded_by=r.recorded_by,
+                             recorded_by_name=r.recorded_by_name, recorded_by_credential=r.recorded_by_credential)
             for r in rows]

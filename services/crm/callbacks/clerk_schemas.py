@@ -9,6 +9,7 @@ from services.common.inputs import AwareMoment
 from services.common.pagination import Page
 
 Part = Literal["morning", "afternoon"]
+CREDENTIAL = 'the key or sign-in they used: "key:<key id>" or "token:<sign-in>"; null where it was not recorded'
 
 
 class WindowIn(BaseModel):
@@ -30,7 +31,10 @@ class CallWindowsPublic(BaseModel):
     windows: list[dict[str, str]]
     source: Literal["store", "default"] = Field(description="the store's own, or data/call_windows.json's")
     updated_at: datetime | None = None
-    updated_by: str | None = None
+    updated_by: str | None = Field(default=None, description="the person who set the store's windows (for a "
+                                                             "machine's own key, the key's id)")
+    updated_by_name: str | None = Field(default=None, description="their name then")
+    updated_by_credential: str | None = Field(default=None, description=CREDENTIAL)
 
 
 class ScriptLine(BaseModel):
@@ -72,7 +76,11 @@ class CallTaskPublic(BaseModel):
     result: str | None = None
     note: str
     done_at: datetime | None = None
-    done_by: str | None = None
+    done_by: str | None = Field(default=None, description="the person who recorded the result (for a machine's "
+                                                          "own key, the key's id; \"system\" for a call a "
+                                                          "booking cancelled)")
+    done_by_name: str | None = Field(default=None, description="their name then")
+    done_by_credential: str | None = Field(default=None, description=CREDENTIAL)
     script: list[ScriptLine] = Field(description="what to say; club members get the member script too")
     results: list[dict[str, str]] = Field(description="the results this call may end with")
     next_service: NextService | None = None
@@ -107,7 +115,10 @@ class BookingOfferPublic(BaseModel):
     service_type: str
     scheduled_at: datetime
     offered_at: datetime
-    offered_by: str
+    offered_by: str = Field(description="the person who made the offer on the call (for a machine's own key, "
+                                        "the key's id)")
+    offered_by_name: str | None = Field(default=None, description="their name then")
+    offered_by_credential: str | None = Field(default=None, description=CREDENTIAL)
     appointment_id: str | None = None
     booked_at: datetime | None = None
     appointment_request: dict = Field(
@@ -134,7 +145,10 @@ class ReturnRepairPublic(BaseModel):
     status: Literal["reported", "came_back"]
     for_role: Literal["service_manager"] = "service_manager"
     reported_at: datetime
-    reported_by: str
+    reported_by: str = Field(description="the person who took the report on the call (for a machine's own key, "
+                                         "the key's id)")
+    reported_by_name: str | None = Field(default=None, description="their name then")
+    reported_by_credential: str | None = Field(default=None, description=CREDENTIAL)
     comeback_repair_order_id: str | None = None
     came_back_at: datetime | None = None
 
@@ -156,7 +170,9 @@ class SuggestionPublic(BaseModel):
     via: str
     text: str
     recorded_at: datetime
-    recorded_by: str
+    recorded_by: str = Field(description="the person who took it down (for a machine's own key, the key's id)")
+    recorded_by_name: str | None = Field(default=None, description="their name then")
+    recorded_by_credential: str | None = Field(default=None, description=CREDENTIAL)
 
 
 SuggestionList = Page[SuggestionPublic]

@@ -92,7 +92,10 @@ class StoreCallWindows(CrmModel, table=True):
     # [{"start": "09:30", "end": "11:30", "part": "morning"}, ...]
     windows: list[dict[str, Any]] = Field(default_factory=empty_list, sa_column=sa.Column(sa.JSON, nullable=False))
     updated_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
+    # Who: the person (or a machine's own key), their name, and the key or sign-in they used.
     updated_by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    updated_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    updated_by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
 
 
 class CallTask(CrmModel, table=True):
@@ -119,6 +122,7 @@ class CallTask(CrmModel, table=True):
     done_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     done_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
     done_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    done_by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     created_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     version: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False))
 
@@ -140,6 +144,8 @@ class ReturnRepair(CrmModel, table=True):
     status: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))  # reported | came_back
     reported_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     reported_by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    reported_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    reported_by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     comeback_repair_order_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
     came_back_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
 
@@ -156,6 +162,8 @@ class MemberSuggestion(CrmModel, table=True):
     text: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     recorded_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     recorded_by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    recorded_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    recorded_by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
 
 
 class BookingOffer(CrmModel, table=True):
@@ -174,5 +182,7 @@ class BookingOffer(CrmModel, table=True):
     scheduled_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     offered_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     offered_by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    offered_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    offered_by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     appointment_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
     booked_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))

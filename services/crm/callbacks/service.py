@@ -125,7 +125,9 @@ async def record_attempt(session: AsyncSession, clock: Clock, principal: Princip
         if callback.unanswered >= _survey()["max_attempts"]:
             callback.status, callback.unreachable_at = "unreachable", now
             await emit(session,
-                       CallbackUnreachable(**_event_fields(callback), attempts=callback.attempts, marked_at=now),
+                       CallbackUnreachable(**_event_fields(callback), attempts=callback.attempts, marked_at=now,
+                                           marked_by=principal.id, marked_by_name=principal.name or principal.id,
+                                           marked_by_credential=principal.credential or None),
                        subject=callback.id, store_id=callback.store_id, time=now)
     callback.version += 1
     session.add(callback)

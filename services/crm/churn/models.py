@@ -44,4 +44,7 @@ class WinBackCall(CrmModel, table=True):
     result: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
     note: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
     made_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
+    # Who: the person (or a machine's own key), their name, and the key or sign-in they used.
     made_by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    made_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    made_by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))

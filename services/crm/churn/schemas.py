@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.common.pagination import Page
 
 Level = Literal["at_risk", "lost"]
+CREDENTIAL = 'the key or sign-in they used: "key:<key id>" or "token:<sign-in>"; null where it was not recorded'
 
 
 class ChurnPublic(BaseModel):
@@ -38,7 +39,9 @@ class WinBackCallPublic(BaseModel):
     result: str
     note: str
     made_at: datetime
-    made_by: str
+    made_by: str = Field(description="the person who made the call (for a machine's own key, the key's id)")
+    made_by_name: str | None = Field(default=None, description="their name then")
+    made_by_credential: str | None = Field(default=None, description=CREDENTIAL)
 
 
 class CauseSet(BaseModel):

@@ -28,6 +28,8 @@ class Complaint(CrmModel, table=True):
     # Why the owner committed a date later than the default deadline (data/complaint_rules.json), and who did.
     due_reason: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
     due_committed_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
+    due_committed_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    due_committed_by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     escalated: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False, default=False))
     opened_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False, index=True))
     # Who: the person (or a machine's own key, or "system"), their name, and the key or

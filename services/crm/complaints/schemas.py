@@ -79,7 +79,10 @@ class ComplaintPublic(BaseModel):
     owner: str | None = None
     due_at: datetime
     due_reason: str | None = Field(default=None, description="why the committed date is later than the deadline")
-    due_committed_by: str | None = None
+    due_committed_by: str | None = Field(default=None, description="the person who committed the due date: the "
+                                                                   "owner, or the person who assigned it with one")
+    due_committed_by_name: str | None = Field(default=None, description="their name then")
+    due_committed_by_credential: str | None = Field(default=None, description=CREDENTIAL)
     overdue: bool
     escalated: bool
     escalations: list[EscalationPublic]

@@ -74,7 +74,8 @@ async def _open(session: AsyncSession, *, store_id: str, source: str, department
     session.add(complaint)
     await session.flush()
     _step(session, complaint, "opened", at, by, by_name=by_name, by_credential=by_credential)
-    await emit(session, ComplaintOpened(**_fields(complaint), source=source, due_at=complaint.due_at, opened_at=at),
+    await emit(session, ComplaintOpened(**_fields(complaint), source=source, due_at=complaint.due_at, opened_at=at,
+                                        opened_by=by, opened_by_name=by_name, opened_by_credential=by_credential),
                subject=complaint.id, store_id=store_id, time=at)
     if severity == "critical":
         await escalate(session, complaint, "critical", at)
@@ -129,7 +130,9 @@ async def follow_up_answered(session: AsyncSession, complaint_id: str, survey: S
         complaint.status, complaint.closed_at = "closed", at
         _step(session, complaint, "closed", at, survey.agent, f"follow-up overall {overall}", **_agent(survey))
         await emit(session, ComplaintClosed(**_fields(complaint), resolution=complaint.resolution or "",
-                                            opened_at=complaint.opened_at, closed_at=at),
+                                            opened_at=complaint.opened_at, closed_at=at, closed_by=survey.agent,
+                                            closed_by_name=survey.agent_name or survey.agent,
+                                            closed_by_credential=survey.agent_credential),
                    subject=complaint.id, store_id=complaint.store_id, time=at)
     else:
         complaint.status = "assigned" if complaint.owner else "open"
@@ -178,7 +181,7 @@ def due_rules() -> dict:
     return reference.load("complaint_rules")
 
 
-def _commit_due(complaint: Complaint, due_at: datetime, reason: str | None, now: datetime, by: str,
+def _commit_due(complaint: Complaint, due_at: datetime, reason: str | None, now: datetime, by: Principal,
                 reason_field: str) -> None:
     """The owner signs for a date (篇19(二)2): sooner than the deadline freely; later only for a
     listed reason such as parts on backorder, and at most so many days past the default."""
@@ -202,7 +205,8 @@ def _commit_due(complaint: Complaint, due_at: datetime, reason: str | None, now:
         complaint.due_reason = reason
     else:
         complaint.due_reason = None
-    complaint.due_at, complaint.due_committed_by = due_at, by
+    complaint.due_at, complaint.due_committed_by = due_at, by.id
+    complaint.due_committed_by_name, complaint.due_committed_by_credential = by.name or by.id, by.credential or None
 
 
 async def commit_due_date(session: AsyncSession, clock: Clock, principal: Principal, complaint_id: str,
@@ -215,7 +219,7 @@ async def commit_due_date(session: AsyncSession, clock: Clock, principal: Princi
     if complaint.owner is None or complaint.owner not in known_as(principal):
         raise Forbidden("only the complaint's owner commits its due date", owner=complaint.owner)
     now = clock.now()
-    _commit_due(complaint, due_at, reason, now, principal.id, "reason")
+    _commit_due(complaint, due_at, reason, now, principal, "reason")
     complaint.version += 1
     complaint.updated_at = now
     session.add(complaint)
@@ -235,7 +239,7 @@ async def assign(session: AsyncSession, clock: Clock, principal: Principal, comp
         raise ValidationFailed("owner", problem)
     now = clock.now()
     if due_at is not None:
-        _commit_due(complaint, due_at, due_reason, now, principal.id, "due_reason")
+        _commit_due(complaint, due_at, due_reason, now, principal, "due_reason")
     complaint.owner, complaint.status, complaint.assigned_at = owner, "assigned", now
     complaint.assigned_by, complaint.assigned_by_name = principal.id, principal.name or principal.id
     complaint.assigned_by_credential = principal.credential or None
@@ -283,7 +287,9 @@ async def resolve(session: AsyncSession, clock: Clock, principal: Principal, com
         complaint.status, complaint.closed_at = "closed", now
         _step(session, complaint, "closed", now, principal.id, "no customer on file to call back", **_who(principal))
         await emit(session, ComplaintClosed(**_fields(complaint), resolution=resolution, opened_at=complaint.opened_at,
-                                            closed_at=now),
+                                            closed_at=now, closed_by=principal.id,
+                                            closed_by_name=principal.name or principal.id,
+                                            closed_by_credential=principal.credential or None),
                    subject=complaint.id, store_id=complaint.store_id, time=now)
         return complaint
     await planning.open_callback(
@@ -330,6 +336,7 @@ async def to_public(session: AsyncSession, complaints: list[Complaint], now: dat
             repair_order_id=c.repair_order_id, department=c.department, severity=c.severity,
             description=c.description, verbatim=c.verbatim, status=c.status, owner=c.owner, due_at=c.due_at,
             due_reason=c.due_reason, due_committed_by=c.due_committed_by,
+            due_committed_by_name=c.due_committed_by_name, due_committed_by_credential=c.due_committed_by_credential,
             overdue=c.status in repository.OPEN_STATES and now > c.due_at, escalated=c.escalated,
             escalations=escalations[c.id], opened_at=c.opened_at, opened_by=c.opened_by,
             opened_by_name=c.opened_by_name, opened_by_credential=c.opened_by_credential, assigned_at=c.assigned_at,

@@ -33,6 +33,7 @@ from services.crm.localtime import add_months, local_date, zone_of
 from services.crm.messages import service as messages
 from services.crm.reminders import repository
 from services.crm.reminders.models import Reminder
+from services.crm.who import columns
 
 DAYS_PER_MONTH = Decimal("30.4375")
 MAX_MILESTONES = 200
@@ -226,7 +227,7 @@ async def letter_sent(session: AsyncSession, reminder_id: str, channel: str, at:
     session.add(reminder)
     await session.flush()
     await emit(session, ReminderSent(reminder_id=reminder.id, store_id=reminder.store_id, vin=reminder.vin,
-                                     kind=reminder.kind, channel=channel, sent_at=at),
+                                     kind=reminder.kind, channel=channel, sent_at=at, sent_by=LETTER_SENDER),
                subject=reminder.id, store_id=reminder.store_id, time=at)
 
 
@@ -258,7 +259,8 @@ async def mark_sent(session: AsyncSession, clock: Clock, principal: Principal, r
     session.add(reminder)
     await session.flush()
     await emit(session, ReminderSent(reminder_id=reminder.id, store_id=reminder.store_id, vin=reminder.vin,
-                                     kind=reminder.kind, channel=channel, sent_at=now),
+                                     kind=reminder.kind, channel=channel, sent_at=now,
+                                     **columns("sent_by", principal)),
                subject=reminder.id, store_id=reminder.store_id, time=now)
     return reminder
 

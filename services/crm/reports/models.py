@@ -23,5 +23,8 @@ class Report(CrmModel, table=True):
     timezone: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     generated_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     trigger: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))  # schedule | manual
+    # The person who started the job by hand (or "scheduler"), their name, and the key or sign-in they used.
     generated_by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    generated_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    generated_by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     body: dict[str, Any] = Field(default_factory=empty_dict, sa_column=sa.Column(sa.JSON, nullable=False))

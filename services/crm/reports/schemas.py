@@ -145,7 +145,12 @@ class ReportSummary(BaseModel):
     timezone: str
     generated_at: datetime
     trigger: Literal["schedule", "manual"]
-    generated_by: str
+    generated_by: str = Field(description='the person who started the job by hand (for a machine\'s own key, the '
+                                          'key\'s id), or "scheduler"')
+    generated_by_name: str | None = Field(default=None, description="their name then")
+    generated_by_credential: str | None = Field(
+        default=None, description='the key or sign-in they used: "key:<key id>" or "token:<sign-in>"; null for the '
+                                  'scheduler and where it was not recorded')
 
 
 ReportList = Page[ReportSummary]

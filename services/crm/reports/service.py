@@ -21,6 +21,7 @@ from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.stores import ensure_visible, get_store
 from services.common.tables import KnownStore
+from services.common.who import Who
 from services.crm.callbacks import repository as callbacks
 from services.crm.callbacks.models import Callback
 from services.crm.churn import repository as churn
@@ -52,6 +53,7 @@ from services.crm.reports.schemas import (
     Score,
     Verbatim,
 )
+from services.crm.who import columns
 
 SCHEDULE = "schedule"
 
@@ -192,13 +194,13 @@ async def report_for(session: AsyncSession, principal: Principal, store_id: str,
 
 
 async def generate(session: AsyncSession, store: KnownStore, period: Period, now: datetime, trigger: str,
-                   by: str) -> Report | None:
+                   by: Who) -> Report | None:
     """Store the period's report once; None when it is stored already."""
     if await repository.stored(session, store.id, period.kind, period.label) is not None:
         return None
     body, start, end, zone = await compute(session, store.id, period)
     report = Report(id=new_id(), store_id=store.id, kind=period.kind, period=period.label, starts_at=start, ends_at=end,
-                    timezone=zone, generated_at=now, trigger=trigger, generated_by=by,
+                    timezone=zone, generated_at=now, trigger=trigger, **columns("generated_by", by),
                     body=body.model_dump(mode="json"))
     session.add(report)
     await session.flush()
@@ -215,13 +217,13 @@ def last_month(today) -> Period:
     return month_of(add_months(today.replace(day=1), -1 if today.day >= 3 else -2))
 
 
-async def weekly_job(session: AsyncSession, store: KnownStore, now: datetime, trigger: str, by: str) -> dict:
+async def weekly_job(session: AsyncSession, store: KnownStore, now: datetime, trigger: str, by: Who) -> dict:
     period = last_week(local_date(now, await zone_of(session, store.id)))
     report = await generate(session, store, period, now, trigger, by)
     return {"period": period.label, "generated": 1 if report else 0}
 
 
-async def monthly_job(session: AsyncSession, store: KnownStore, now: datetime, trigger: str, by: str) -> dict:
+async def monthly_job(session: AsyncSession, store: KnownStore, now: datetime, trigger: str, by: Who) -> dict:
     period = last_month(local_date(now, await zone_of(session, store.id)))
     report = await generate(session, store, period, now, trigger, by)
     return {"period": period.label, "generated": 1 if report else 0}

@@ -23,5 +23,8 @@ class JobRun(CrmModel, table=True):
     first_run_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     last_run_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     last_trigger: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))  # schedule | manual
+    # The person who started it by hand (or "scheduler"), their name, and the key or sign-in they used.
     last_run_by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    last_run_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    last_run_by_credential: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     result: dict[str, Any] = Field(default_factory=empty_dict, sa_column=sa.Column(sa.JSON, nullable=False))

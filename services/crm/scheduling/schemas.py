@@ -30,6 +30,12 @@ class LastRun(BaseModel):
     runs: int
     last_run_at: datetime
     last_trigger: str
+    last_run_by: str | None = Field(default=None, description='the person who started it by hand (for a machine\'s '
+                                                             'own key, the key\'s id), or "scheduler"')
+    last_run_by_name: str | None = Field(default=None, description="their name then")
+    last_run_by_credential: str | None = Field(
+        default=None, description='the key or sign-in they used: "key:<key id>" or "token:<sign-in>"; null for the '
+                                  'scheduler and where it was not recorded')
     result: dict[str, Any]
 
 

@@ -21,6 +21,7 @@ from services.common.ids import new_id
 from services.common.logging import get_logger
 from services.common.stores import active_store
 from services.common.tables import KnownStore
+from services.common.who import Who
 from services.crm.callbacks import clerk
 from services.crm.churn import service as churn
 from services.crm.complaints import service as complaints
@@ -31,9 +32,11 @@ from services.crm.scheduling import repository
 from services.crm.scheduling.models import JobRun
 from services.crm.scheduling.schemas import JobList, JobPublic, JobRunResult, LastRun, StoreRun
 from services.crm.settings import CrmSettings
+from services.crm.who import columns
 
 log = get_logger(__name__)
-SCHEDULER = "scheduler"
+# Who runs a job on schedule: no person, and nothing they came with.
+SCHEDULER = Who(person_id="scheduler", name="scheduler")
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ class Job:
     schedule: str
     daily: bool
     every_seconds: float
-    work: Callable[[AsyncSession, KnownStore, datetime, CrmSettings, str, str], Awaitable[dict]]
+    work: Callable[[AsyncSession, KnownStore, datetime, CrmSettings, str, Who], Awaitable[dict]]
 
 
 async def _reminders(session, store, now, settings, trigger, by):
@@ -97,16 +100,18 @@ def job_named(name: str) -> Job:
 
 
 async def run_for_store(session: AsyncSession, job: Job, store: KnownStore, now: datetime, settings: CrmSettings,
-                        trigger: str, by: str) -> StoreRun:
+                        trigger: str, by: Who) -> StoreRun:
     day = local_date(now, await zone_of(session, store.id))
     result = await job.work(session, store, now, settings, trigger, by)
     record = await repository.run_of_day(session, job.name, store.id, day)
     if record is None:
         record = JobRun(id=new_id(), job=job.name, store_id=store.id, run_date=day, runs=1, first_run_at=now,
-                        last_run_at=now, last_trigger=trigger, last_run_by=by, result=result)
+                        last_run_at=now, last_trigger=trigger, result=result, **columns("last_run_by", by))
     else:
         record.runs += 1
-        record.last_run_at, record.last_trigger, record.last_run_by, record.result = now, trigger, by, result
+        record.last_run_at, record.last_trigger, record.result = now, trigger, result
+        record.last_run_by, record.last_run_by_name = by.person_id, by.name
+        record.last_run_by_credential = by.credential
     session.add(record)
     await session.flush()
     return StoreRun(store_id=store.id, run_date=day, runs_today=record.runs, result=result)
@@ -118,7 +123,9 @@ async def latest_runs(session: AsyncSession, principal: Principal) -> JobList:
     return JobList(items=[
         JobPublic(name=job.name, description=job.description, schedule=job.schedule, last_runs=[
             LastRun(store_id=r.store_id, run_date=r.run_date, runs=r.runs, last_run_at=r.last_run_at,
-                    last_trigger=r.last_trigger, result=r.result)
+                    last_trigger=r.last_trigger, last_run_by=r.last_run_by,
+                    last_run_by_name=r.last_run_by_name, last_run_by_credential=r.last_run_by_credential,
+                    result=r.result)
             for r in latest if r.job == job.name
         ])
         for job in JOBS.values()
@@ -134,7 +141,8 @@ async def run_by_hand(session: AsyncSession, principal: Principal, name: str, st
         stores = [await active_store(session, principal, store_id)]
     else:
         stores = await repository.active_stores(session)
-    runs = [await run_for_store(session, job, store, now, settings, "manual", principal.id) for store in stores]
+    by = Who.of(principal)
+    runs = [await run_for_store(session, job, store, now, settings, "manual", by) for store in stores]
     return JobRunResult(job=job.name, trigger="manual", ran_at=now, stores=runs)
 
 
