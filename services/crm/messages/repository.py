@@ -5,7 +5,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
-from services.crm.batch import answering, begin
+from services.crm.batch import answering, batch_rows, begin
+from services.crm.customers.models import Customer
 from services.crm.messages.models import Consent, Message, MessageAttempt
 
 _ABOUT = "messages.about"
@@ -30,10 +31,13 @@ async def about(session: AsyncSession, about_id: str, statuses: Iterable[str] | 
     return list((await session.exec(stmt.order_by(col(Message.id)))).all())
 
 
-async def consents(session: AsyncSession, customer_id: str) -> list[Consent]:
-    if (rows := await answering(session, _CONSENTS, customer_id)) is not None:
-        return rows.find(Consent, customer_id=customer_id)
-    return list((await session.exec(select(Consent).where(Consent.customer_id == customer_id))).all())
+async def consents(session: AsyncSession, customer: Customer) -> list[Consent]:
+    batch = batch_rows(session)
+    if batch is not None and batch.added(customer):
+        return []  # consent is recorded through the API, for a customer on file: none for one an event adds
+    if (rows := await answering(session, _CONSENTS, customer.id)) is not None:
+        return rows.find(Consent, customer_id=customer.id)
+    return list((await session.exec(select(Consent).where(Consent.customer_id == customer.id))).all())
 
 
 async def load_for_batch(session: AsyncSession, about_ids: set[str], customer_ids: set[str]) -> None:

@@ -68,7 +68,7 @@ def preferences_of(customer: Customer) -> dict:
 async def consents_of(session: AsyncSession, customer: Customer) -> dict[Channel, ChannelConsent]:
     """Per channel, what the customer allows: as recorded, else the default (policy.default_consent)."""
     prefs = preferences_of(customer)
-    recorded = {Channel(row.channel): row for row in await repository.consents(session, customer.id)}
+    recorded = {Channel(row.channel): row for row in await repository.consents(session, customer)}
     result = {}
     for channel in CHANNEL_ORDER:
         row = recorded.get(channel)
@@ -82,7 +82,7 @@ async def consents_of(session: AsyncSession, customer: Customer) -> dict[Channel
 
 async def consent_view(session: AsyncSession, customer: Customer) -> ConsentPublic:
     consents = await consents_of(session, customer)
-    rows = {row.channel: row for row in await repository.consents(session, customer.id)}
+    rows = {row.channel: row for row in await repository.consents(session, customer)}
     prefs = preferences_of(customer)
     service_ok = {c.channel for c in reachable(consents, Category.SERVICE, prefs)}
     marketing_ok = {c.channel for c in reachable(consents, Category.MARKETING, prefs)}
@@ -107,7 +107,7 @@ async def set_consent(session: AsyncSession, clock: Clock, principal: Principal,
     sender checks consent again when it takes a message, so one already queued is skipped."""
     customer = await visible_customer(session, principal, customer_id)
     now = clock.now()
-    rows = {row.channel: row for row in await repository.consents(session, customer.id)}
+    rows = {row.channel: row for row in await repository.consents(session, customer)}
     given: list[tuple[Channel, bool, bool, str | None]] = []
     if data.sms is not None:
         given.append((Channel.SMS, data.sms.service, data.sms.marketing, None))
