@@ -81,7 +81,8 @@ async def test_hq_registers_a_person_with_a_role_in_each_of_two_stores_and_says_
         "person_id": person["id"], "employee_no": "SH-0042", "name": "王芳", "status": "active", "hq_role": None,
         "assignments": sorted([{"store_id": store_a["id"], "role": "service_advisor"},
                                {"store_id": store_b["id"], "role": "store_manager"}], key=lambda a: a["store_id"]),
-        "registered_by": "hq-admin-1", "registered_at": event["data"]["registered_at"],
+        "registered_by": "hq-admin-1", "registered_by_name": "hq-admin-1", "registered_by_credential": None,
+        "registered_at": event["data"]["registered_at"],
     }
 
 

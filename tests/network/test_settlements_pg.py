@@ -162,3 +162,7 @@ async def test_a_settlement_is_issued_confirmed_by_its_store_and_paid_by_hq_each
     assert [(t, d["settlement_id"], d["total_fen"]) for t, d in events] == [
         ("network.settlement.issued", sid, 142200), ("network.settlement.paid", sid, 142200)]
     assert events[1][1]["reference"] == "TRX-20270105-001"
+    # Each event names the person who did it, as the settlement does.
+    assert [(d["issued_by"], d["issued_by_name"], d["issued_by_credential"]) for t, d in events[:1]] + [
+        (d["paid_by"], d["paid_by_name"], d["paid_by_credential"]) for t, d in events[1:]] == [
+        ("person-zhou", "周敏", "key:k-zhou-1"), ("person-li", "李强", "key:k-li-7")]

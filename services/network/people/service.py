@@ -170,6 +170,12 @@ async def list_people(session: AsyncSession, principal: Principal, *, limit: int
 
 # ---- changing ---------------------------------------------------------------------
 
+def _who(field: str, principal: Principal) -> dict[str, str | None]:
+    """An event's who-field: the person (or a machine's own key), their name and the key or sign-in they used."""
+    return {field: principal.id, f"{field}_name": principal.name or principal.id,
+            f"{field}_credential": principal.credential or None}
+
+
 def _as_event(person: Person, assignments: Sequence[Assignment]) -> dict:
     return dict(person_id=person.id, employee_no=person.employee_no, name=person.name, status=person.status,
                 hq_role=person.hq_role,
@@ -195,7 +201,7 @@ async def register(session: AsyncSession, clock: Clock, principal: Principal, da
     except IntegrityError as exc:
         raise Conflict(f"employee number {data.employee_no} is taken", field="employee_no") from exc
     session.add_all(assignments)
-    await emit(session, PersonRegistered(**_as_event(person, assignments), registered_by=principal.id,
+    await emit(session, PersonRegistered(**_as_event(person, assignments), **_who("registered_by", principal),
                                          registered_at=now),
                subject=person.id, store_id=None, time=now)
     return public(person, assignments, principal)
@@ -236,7 +242,7 @@ async def replace_assignments(session: AsyncSession, clock: Clock, principal: Pr
     person.updated_at, person.version = now, person.version + 1
     session.add(person)
     await emit(session, PersonAssignmentsChanged(**_as_event(person, assignments), reason=data.reason,
-                                                 changed_by=principal.id, changed_at=now),
+                                                 **_who("changed_by", principal), changed_at=now),
                subject=person.id, store_id=None, time=now)
     return public(person, assignments, principal)
 
@@ -263,7 +269,7 @@ async def leave(session: AsyncSession, clock: Clock, principal: Principal, perso
     person.updated_at, person.version = now, person.version + 1
     session.add(person)
     await emit(session, PersonLeft(**_as_event(person, assignments), left_on=left_on, reason=data.reason,
-                                   recorded_by=principal.id, left_at=now),
+                                   **_who("recorded_by", principal), left_at=now),
                subject=person.id, store_id=None, time=now)
     await keys.revoke_for_person(session, clock, principal, person.id, keys.PERSON_LEFT)
     return public(person, assignments, principal)

@@ -70,7 +70,9 @@ async def record(session: AsyncSession, now: datetime, principal: Principal, sto
         session.add(claim)
     await emit(session, SettlementIssued(settlement_id=settlement.id, store_id=store.id, period=period,
                                          claim_ids=[c.id for c in found], total_fen=settlement.total_fen,
-                                         issued_at=now),
+                                         issued_at=now, issued_by=settlement.issued_by,
+                                         issued_by_name=settlement.issued_by_name,
+                                         issued_by_credential=settlement.issued_by_credential),
                subject=settlement.id, store_id=store.id, time=now)
     return settlement
 
@@ -116,7 +118,9 @@ async def pay(session: AsyncSession, clock: Clock, principal: Principal, settlem
     await emit(session, SettlementPaid(settlement_id=settlement.id, store_id=settlement.store_id,
                                        period=settlement.period,
                                        claim_ids=[claim.id for _, claim in links], total_fen=settlement.total_fen,
-                                       reference=reference, paid_at=now),
+                                       reference=reference, paid_at=now, paid_by=settlement.paid_by,
+                                       paid_by_name=settlement.paid_by_name,
+                                       paid_by_credential=settlement.paid_by_credential),
                subject=settlement.id, store_id=settlement.store_id, time=now)
     return settlement
 

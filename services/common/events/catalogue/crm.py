@@ -37,6 +37,11 @@ class CallbackCompleted(_CallbackEvent):
 class CallbackUnreachable(_CallbackEvent):
     attempts: int
     marked_at: datetime
+    # The person whose unanswered attempt made it unreachable (or a machine's own key), their
+    # name and the key or sign-in they used; absent from events sent before they were carried.
+    marked_by: str | None = None
+    marked_by_name: str | None = None
+    marked_by_credential: str | None = None
 
 
 class _ComplaintEvent(Event):
@@ -53,6 +58,12 @@ class ComplaintOpened(_ComplaintEvent):
     source: str  # survey | manual
     due_at: datetime
     opened_at: datetime
+    # The person who opened it (for a survey's complaint, the agent who recorded the survey; or
+    # a machine's own key), their name and the key or sign-in they used; absent from events
+    # sent before they were carried.
+    opened_by: str | None = None
+    opened_by_name: str | None = None
+    opened_by_credential: str | None = None
 
 
 @event_type("crm.complaint.escalated", aggregate="complaint")
@@ -67,6 +78,12 @@ class ComplaintClosed(_ComplaintEvent):
     resolution: str
     opened_at: datetime
     closed_at: datetime
+    # Who closed it: the agent who recorded the satisfied follow-up survey, or the person who
+    # resolved a complaint with no customer to call back; their name and the key or sign-in
+    # they used. Absent from events sent before they were carried.
+    closed_by: str | None = None
+    closed_by_name: str | None = None
+    closed_by_credential: str | None = None
 
 
 @event_type("crm.reminder.sent", aggregate="reminder")
@@ -77,6 +94,12 @@ class ReminderSent(Event):
     kind: str  # first_maintenance | periodic_maintenance
     channel: str
     sent_at: datetime
+    # The person who sent it (or a machine's own key; "customer-messages" for a letter CRM's
+    # own messages sent), their name and the key or sign-in they used; absent from events sent
+    # before they were carried.
+    sent_by: str | None = None
+    sent_by_name: str | None = None
+    sent_by_credential: str | None = None
 
 
 @event_type("crm.customer.churn_detected", aggregate="customer")
@@ -104,6 +127,11 @@ class ReturnRepairReported(_ReturnRepairEvent):
     description: str
     reported_via: str  # callback:<id> | call:<id>
     reported_at: datetime
+    # The person who took the report on the call (or a machine's own key), their name and the
+    # key or sign-in they used; absent from events sent before they were carried.
+    reported_by: str | None = None
+    reported_by_name: str | None = None
+    reported_by_credential: str | None = None
 
 
 @event_type("crm.return_repair.came_back", aggregate="return_repair")

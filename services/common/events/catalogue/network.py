@@ -93,6 +93,11 @@ class SettlementIssued(Event):
     claim_ids: list[str]
     total_fen: int
     issued_at: datetime
+    # The person who issued it (or a machine's own key), their name and the key or sign-in they
+    # used; absent from events sent before they were carried.
+    issued_by: str | None = None
+    issued_by_name: str | None = None
+    issued_by_credential: str | None = None
 
 
 @event_type("network.settlement.paid", aggregate="settlement")
@@ -104,6 +109,11 @@ class SettlementPaid(Event):
     total_fen: int
     reference: str
     paid_at: datetime
+    # The person who recorded the payment (or a machine's own key), their name and the key or
+    # sign-in they used; absent from events sent before they were carried.
+    paid_by: str | None = None
+    paid_by_name: str | None = None
+    paid_by_credential: str | None = None
 
 
 class PersonAssignment(BaseModel):
@@ -129,14 +139,20 @@ class _PersonEvent(Event):
 
 @event_type("network.person.registered", aggregate="person")
 class PersonRegistered(_PersonEvent):
-    registered_by: str
+    registered_by: str  # the person (or a machine's own key)
+    # Their name and the key or sign-in they used; absent from events sent before they were carried.
+    registered_by_name: str | None = None
+    registered_by_credential: str | None = None
     registered_at: datetime
 
 
 @event_type("network.person.assignments_changed", aggregate="person")
 class PersonAssignmentsChanged(_PersonEvent):
     reason: str
-    changed_by: str
+    changed_by: str  # the person (or a machine's own key)
+    # Their name and the key or sign-in they used; absent from events sent before they were carried.
+    changed_by_name: str | None = None
+    changed_by_credential: str | None = None
     changed_at: datetime
 
 
@@ -144,5 +160,8 @@ class PersonAssignmentsChanged(_PersonEvent):
 class PersonLeft(_PersonEvent):
     left_on: date
     reason: str | None = None
-    recorded_by: str
+    recorded_by: str  # the person (or a machine's own key)
+    # Their name and the key or sign-in they used; absent from events sent before they were carried.
+    recorded_by_name: str | None = None
+    recorded_by_credential: str | None = None
     left_at: datetime
