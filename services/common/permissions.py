@@ -55,6 +55,12 @@ MATRIX: dict[str, dict[str, Level]] = {
     },
 }
 
+# Booking an appointment is the one reception write open to the information clerk as well:
+# the next service is booked on the call, while the customer is on the line (docs/crm.md).
+# The area is the path of the appointments list and of booking, nothing under it.
+MATRIX["reception_booking"] = {**MATRIX["reception"], "crm_agent": "w"}
+BOOKING_PATH = "/v1/appointments"
+
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -74,7 +80,7 @@ PUBLIC_ROUTES = (("POST", "network", "/v1/outlet-applications"),)
 def area_for(service: str, path: str) -> str | None:
     """Which area of the matrix a service path (`/v1/...`) belongs to."""
     if service == "reception":
-        return "reception"
+        return "reception_booking" if path == BOOKING_PATH else "reception"
     if service == "crm":
         return "crm"
     if service == "workshop":

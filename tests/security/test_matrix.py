@@ -14,13 +14,21 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import httpx
 
 from services.common.permissions import allowed, area_for
-from tests.security.flows import store_with_one_of_each
-from tests.security.helpers import HQ_ROLES, STORE_ROLES, new_key, new_store, new_vin
+from tests.security.flows import (
+    STAFF,
+    client,
+    deliver_repair_order,
+    first_callback,
+    open_store,
+    store_with_one_of_each,
+    vehicle,
+)
+from tests.security.helpers import HQ_ROLES, STORE_ROLES, new_key, new_store, new_vin, until, walk_in
 
 METHODS = ("get", "post", "put", "patch", "delete")
 NO_SUCH_ID = "01a20000-0000-7000-8000-000000000000"
@@ -256,3 +264,40 @@ async def test_another_stores_objects_are_invisible_to_every_store_role(platform
     async with platform.async_api(timeout=60) as client:
         await asyncio.gather(*(check(client, role, case) for role in keys for case in cases))
     assert not failures, "\n".join(failures[:40]) + f"\n({len(failures)} in all)"
+
+
+def test_the_information_clerk_books_at_reception_and_makes_no_other_reception_write(platform):
+    """crm_agent's one reception write is the booking (the next service, booked on the call):
+    the body CRM hands back goes to reception as it is; cancelling, a walk-in and roadside
+    stay refused by the gateway, naming reception's area."""
+    staff = open_store(platform, roles=STAFF + ("crm_agent",))
+    delivered = deliver_repair_order(platform, staff, car=vehicle(staff.today().replace(year=staff.today().year - 1)))
+    tomorrow = (datetime.now(staff.zone) + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    with client(platform, staff.keys["crm_agent"]) as agent:
+        callback = first_callback(agent, delivered["id"])
+        offer = agent.post(f"/api/crm/v1/callbacks/{callback['id']}/next-service-booking",
+                           json={"scheduled_at": tomorrow.isoformat()})
+        assert offer.status_code == 201, offer.text
+        booked = agent.post("/api/reception/v1/appointments", json=offer.json()["appointment_request"])
+        assert booked.status_code == 201, booked.text
+        appointment = booked.json()
+        assert appointment["vehicle"]["vin"] == delivered["vehicle"]["vin"]
+
+        def offer_booked() -> bool:
+            upcoming = agent.get(f"/api/crm/v1/callbacks/{callback['id']}").json()["next_service"] or {}
+            return (upcoming.get("booking") or {}).get("appointment_id") == appointment["id"]
+
+        until(offer_booked, 15, "CRM never marked the offer booked by reception's appointment")
+        refused = {
+            "cancel": agent.post(f"/api/reception/v1/appointments/{appointment['id']}/cancel",
+                                 json={"reason": "customer changed their mind"}),
+            "no-show": agent.post(f"/api/reception/v1/appointments/{appointment['id']}/no-show"),
+            "walk-in": walk_in(agent),
+            "roadside": agent.post("/api/reception/v1/roadside-requests", json={
+                "customer": {"name": "Liu Yang", "phone": "13900139000"}, "vehicle": vehicle(),
+                "location": {"lat": 31.2, "lng": 121.5, "address": "Century Avenue 100"}, "problem": "flat battery"}),
+        }
+        for what, response in refused.items():
+            assert response.status_code == 403, (what, response.status_code, response.text)
+            assert response.json()["area"] == "reception" and response.json()["role"] == "crm_agent", what
+        assert agent.get(f"/api/reception/v1/appointments/{appointment['id']}").json()["status"] == "booked"

@@ -1,8 +1,8 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
-from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute
+from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute, require_access
 from services.common.errors import (
     Conflict,
     Forbidden,
@@ -12,6 +12,7 @@ from services.common.errors import (
     ValidationFailed,
     problem_responses,
 )
+from services.common.identity import Principal
 from services.common.inputs import Day
 from services.reception.appointments import service
 from services.reception.appointments.schemas import (
@@ -26,12 +27,15 @@ from services.reception.shared.router import AppointmentId, Caller, IfMatch, Set
 from services.reception.shared.service import check_version
 
 router = APIRouter(prefix="/v1/appointments", tags=["appointments"], route_class=TransactionalRoute)
+# The matrix's "reception_booking" row: reception's writers, and the information clerk
+# booking the next service on a call.
+Booker = Annotated[Principal, Depends(require_access("reception_booking"))]
 
 
 @router.post("", status_code=201, response_model=AppointmentPublic,
              responses=problem_responses(Conflict, ValidationFailed, Forbidden))
 async def book_appointment(body: AppointmentCreate, session: SessionDep, clock: ClockDep, settings: SettingsDep,
-                           principal: Caller, response: Response):
+                           principal: Booker, response: Response):
     appointment = await service.book(session, clock, settings, principal, body)
     tag(response, appointment.version, f"appointments/{appointment.id}")
     return await service.public(session, appointment)
