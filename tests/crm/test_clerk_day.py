@@ -13,8 +13,8 @@ from tests.crm import factories as f
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def local(*args) -> datetime:
-    return datetime(*args, tzinfo=SHANGHAI)
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
 async def deliver(crm, at: datetime, **kw) -> str:

@@ -30,8 +30,8 @@ HANDLING = "处理中 being handled"
 AGAIN = "客户仍不满意,重新处理 customer still unsatisfied, being handled again"
 
 
-def local(*args) -> datetime:
-    return datetime(*args, tzinfo=SHANGHAI)
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
 async def at(crm, when: datetime, call) -> dict:
