@@ -267,6 +267,13 @@ def _platform_env(var: Path, ports: Ports) -> dict[str, str]:
         env["PLATFORM_IDENTITY_SECRET"] = secret_file.read_text().strip()
     if not env.get("PLATFORM_BOOTSTRAP_KEY"):
         env["PLATFORM_BOOTSTRAP_KEY"] = "ak_" + secrets.token_urlsafe(32)
+    if not env.get("PLATFORM_METRICS_TOKEN"):
+        # Kept across runs, like the identity secret, so a scraper's configuration keeps working.
+        token_file = var / "metrics-token"
+        if not token_file.exists():
+            token_file.write_text(secrets.token_urlsafe(32))
+            token_file.chmod(0o600)
+        env["PLATFORM_METRICS_TOKEN"] = token_file.read_text().strip()
     # `make demo` moves this clock to replay months of activity; without the file it is the system clock.
     env.setdefault("PLATFORM_CLOCK", f"file:{var / 'demo-clock'}")
     env["GATEWAY_PORT"] = str(ports.gateway)
@@ -391,6 +398,8 @@ def _banner(env: dict[str, str], ports: Ports, var: Path, database_url: str | No
         "  平台已就绪 platform ready",
         f"  gateway       {gateway}  (docs /docs, dashboard /dashboard)",
         f"  HQ admin key  {env['PLATFORM_BOOTSTRAP_KEY']}",
+        f"  metrics       {gateway}/metrics  (Authorization: Bearer <the token in {_shown(var / 'metrics-token')}"
+        " or PLATFORM_METRICS_TOKEN>)",
         *([f"  messages      to stand-ins: SMS/WeChat {env['CRM_MESSAGES_WECHAT_URL']}, SMTP "
            f"{env['CRM_MESSAGES_SMTP_HOST']}:{env['CRM_MESSAGES_SMTP_PORT']}; what arrived: "
            f"{env['CRM_MESSAGES_WECHAT_URL']}/_stand-in/arrived"] if env.get(STAND_IN_MARK) else []),

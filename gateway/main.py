@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.common import context
+from services.common import context, scrape
 from services.common.clock import Clock, clock_from_setting
 from services.common.events.asyncapi import build_asyncapi
 from services.common.identity import Principal, SignedAs
@@ -387,7 +387,12 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
         return JSONResponse(config.model_dump(mode="json"), headers={"Cache-Control": "public, max-age=300"})
 
     @app.get("/metrics", include_in_schema=False)
-    async def metrics():
+    async def metrics(request: Request):
+        # The gateway is the public entry: its metrics (routes, callers' failures, key lookups)
+        # are for the scraper holding PLATFORM_METRICS_TOKEN only (docs/gateway.md).
+        refused = scrape.refusal(settings.metrics_token, request.headers.get("authorization"))
+        if refused is not None:
+            return problem(401, refused, instance="/metrics", headers={"WWW-Authenticate": scrape.METRICS_REALM})
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/openapi.json", include_in_schema=False)

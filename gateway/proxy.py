@@ -57,6 +57,11 @@ _DROP_RESPONSE = {h.encode() for h in _HOP | {"content-length", "server", "date"
 # A HEAD answer's Content-Length is the length the GET would have had: passed on as it is.
 _DROP_RESPONSE_HEAD = _DROP_RESPONSE - {b"content-length"}
 _APPLICATION = re.compile(r"^/v1/outlet-applications/[^/]+$")
+# What a path may hold as sent (RFC 3986's pchar and "/"), and the encodings it may not:
+# separators (/ and \), "%" itself (an encoding a second decoder would undo) and control characters.
+_PATH_BYTES = re.compile(rb"^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*$")
+_ENCODED_REFUSED = re.compile(rb"%(?:2f|5c|25|[01][0-9a-f]|7f)", re.IGNORECASE)
+_DOT_SEGMENT = re.compile(rb"/(?:\.|%2e){1,2}(?=/|$)", re.IGNORECASE)
 
 
 @dataclass
@@ -126,6 +131,28 @@ def is_public(method: str, sub: str, headers: dict[bytes, bytes]) -> bool:
             and b"authorization" not in headers)
 
 
+def odd_path(scope: Scope, service: str) -> str | None:
+    """Why the path after /api/<service>, as the caller sent it, may not go to the service,
+    or None. It is appended to the service's base URL as sent (forward), so it must begin
+    with a plain "/" (an encoded one there would join the host's port) and hold nothing
+    that a server, or a proxy before it, may read as another path: no encoded separators
+    or second encodings, no empty or dot segments, only bytes a URL path may carry."""
+    raw: bytes = scope.get("raw_path") or quote(scope["path"]).encode()
+    prefix = b"/api/" + service.encode() + b"/"
+    if not raw.startswith(prefix):
+        return "the service must be followed by a plain /"
+    rest = raw[len(prefix) - 1:]
+    if not _PATH_BYTES.match(rest):
+        return "the path holds characters a URL path may not"
+    if _ENCODED_REFUSED.search(rest):
+        return "encoded slashes, backslashes, percent signs and control characters are not allowed in paths"
+    if b"//" in rest:
+        return "empty path segments are not allowed"
+    if _DOT_SEGMENT.search(rest):
+        return "dot segments are not allowed in paths"
+    return None
+
+
 async def serve(gate: Gate, call: Call, send: Send) -> None:
     """Answer one `/api/<service>/...` request: refused by the gateway, or the service's answer."""
     try:
@@ -149,9 +176,10 @@ async def handle(gate: Gate, call: Call) -> Response | Answer:
     if service not in SERVICES or not sub.startswith("/v1/") or sub.startswith("/v1/internal"):
         REFUSED.labels("no_route").inc()
         return problem(404, f"no such route: {instance}", instance=instance)
-    if "/." in sub and any(seg in (".", "..") for seg in sub.split("/")):
-        REFUSED.labels("no_route").inc()
-        return problem(404, "dot segments are not allowed in paths", instance=instance)
+    odd = odd_path(call.scope, service)
+    if odd is not None:
+        REFUSED.labels("odd_path").inc()
+        return problem(404, f"no such route: {odd}", instance=instance)
 
     address = call.address
     wait = gate.per_client.take(address)

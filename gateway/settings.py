@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from services.common.settings import PlatformSettings
+from services.common.settings import PlatformSettings, shared
+from services.common.strength import refuse_weak
 
 from .upstream import UpstreamClient, UpstreamLimits
 
@@ -104,6 +105,11 @@ class GatewaySettings(PlatformSettings):
     # Proxies whose X-Forwarded-For is believed (comma-separated IPs or "*"); none by default.
     forwarded_allow_ips: str | None = None
 
+    # Network issues this HQ admin key; the gateway only checks it when its environment has it
+    # (one environment for every process, as make run and compose give), so a weak one stops
+    # the platform at its entry too instead of serving with it.
+    bootstrap_key: SecretStr | None = shared("PLATFORM_BOOTSTRAP_KEY", default=None)
+
     openapi_cache_seconds: float = 60.0
     # Services build their document on first request, which takes a while on a busy machine.
     openapi_fetch_timeout: float = 15.0
@@ -119,6 +125,14 @@ class GatewaySettings(PlatformSettings):
 
                 return json.loads(value)
             return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("bootstrap_key")
+    @classmethod
+    def _long_and_random(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None  # set but empty: unset, as for network
+        refuse_weak("PLATFORM_BOOTSTRAP_KEY", value.get_secret_value())
         return value
 
     @field_validator("oidc_issuer", mode="before")

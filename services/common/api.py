@@ -16,10 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import context, idempotency
+from . import context, idempotency, scrape
 from .clock import Clock
 from .db import Database
-from .errors import Forbidden, Unauthorized
+from .errors import Forbidden, Unauthorized, problem_response
 from .identity import H_REQUEST, IdentityError, NonceLedger, Principal, SignedRequest, body_digest, scope_target, verify
 from .ids import new_request_id
 from .inputs import document_problems, text_problem
@@ -258,7 +258,12 @@ def install_platform_routes(app: FastAPI, ready_checks: dict[str, Callable[[], A
         )
 
     @app.get("/metrics", include_in_schema=False)
-    async def metrics():
+    async def metrics(request: Request):
+        refused = scrape.refusal(request.app.state.settings.metrics_token, request.headers.get("authorization"))
+        if refused is not None:
+            # Metrics name routes, stores' traffic and failures: for the scraper only.
+            return problem_response(Unauthorized(refused).problem(request.url.path),
+                                    headers={"WWW-Authenticate": scrape.METRICS_REALM})
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/asyncapi.json", include_in_schema=False)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .strength import refuse_weak
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEV_IDENTITY_SECRET = "dev-only-identity-secret-change-me"
@@ -20,7 +22,8 @@ def shared(name: str, *, default, **kwargs):
 class PlatformSettings(BaseSettings):
     """Fields every service has. Subclasses set `service_name` and an env prefix."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    # A refused setting may be a secret (PLATFORM_BOOTSTRAP_KEY): the start-up error must not print it.
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, hide_input_in_errors=True)
 
     service_name: str = "service"
     env: Literal["development", "test", "production"] = shared("PLATFORM_ENV", default="development")
@@ -66,6 +69,16 @@ class PlatformSettings(BaseSettings):
     log_level: str = shared("LOG_LEVEL", default="INFO")
     # "system", or "file:<path>" for demos that replay months of activity (clock.FileClock).
     clock: str = shared("PLATFORM_CLOCK", default="system")
+    # What a scraper sends for /metrics (services.common.scrape); unset, /metrics is refused to all.
+    metrics_token: SecretStr | None = shared("PLATFORM_METRICS_TOKEN", default=None)
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token_random(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None  # set but empty: unset
+        refuse_weak("PLATFORM_METRICS_TOKEN", value.get_secret_value())
+        return value
 
     @model_validator(mode="after")
     def _secrets(self):

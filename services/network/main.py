@@ -24,9 +24,9 @@ from services.network.stores import router as stores
 
 async def _startup(runtime: ServiceRuntime) -> None:
     settings: NetworkSettings = runtime.settings  # type: ignore[assignment]
-    if settings.bootstrap_key:
+    if settings.bootstrap_key is not None:
         async with runtime.db.transaction() as session:
-            await ensure_bootstrap_key(session, runtime.clock, settings.bootstrap_key)
+            await ensure_bootstrap_key(session, runtime.clock, settings.bootstrap_key.get_secret_value())
 
 
 spec = ServiceSpec(

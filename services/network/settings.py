@@ -1,7 +1,8 @@
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.common.settings import PlatformSettings
+from services.common.strength import refuse_weak
 from services.network.people.accounts import PROVISIONING_CLIENT_ID, REALM, ProviderAdmin
 
 
@@ -10,7 +11,7 @@ class NetworkSettings(PlatformSettings):
 
     service_name: str = "network"
     port: int = 8104
-    bootstrap_key: str | None = Field(
+    bootstrap_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("PLATFORM_BOOTSTRAP_KEY", "NETWORK_BOOTSTRAP_KEY")
     )
     # The public application form: at most this many submissions per client address and window,
@@ -30,6 +31,15 @@ class NetworkSettings(PlatformSettings):
     oidc_client_id: str = PROVISIONING_CLIENT_ID
     oidc_client_secret: SecretStr | None = None
     oidc_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("bootstrap_key")
+    @classmethod
+    def _long_and_random(cls, value: SecretStr | None) -> SecretStr | None:
+        # An HQ admin key nobody issued: a guessable one opens the whole platform. Empty means unset.
+        if value is None or not value.get_secret_value():
+            return None
+        refuse_weak("PLATFORM_BOOTSTRAP_KEY", value.get_secret_value())
+        return value
 
     @model_validator(mode="after")
     def _provider(self):

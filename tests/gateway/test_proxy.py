@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY
 
 from services.common.errors import PROBLEM_JSON
 from services.common.identity import IDENTITY_HEADERS
-from tests.gateway.fakes import CLIENT_ADDRESS, gateway
+from tests.gateway.fakes import CLIENT_ADDRESS, METRICS_TOKEN, gateway
 
 
 def retries(service: str) -> float:
@@ -28,12 +28,12 @@ def problem_of(response: httpx.Response, status: int) -> dict:
 async def test_forwards_to_the_owning_service_with_path_query_and_body():
     async with gateway() as rig:
         key = rig.key("service_advisor", "store-a")
-        response = await rig.client.post("/api/reception/v1/repair-orders/ro%2F1/lines?x=1&y=a%20b",
+        response = await rig.client.post("/api/reception/v1/repair-orders/ro%E4%B8%801/lines?x=1&y=a%20b",
                                           content=b'{"a": 1}', headers={**rig.bearer(key), "Content-Type": "application/json"})
         assert response.status_code == 200, response.text
         echo = response.json()
         assert echo["service"] == "reception"
-        assert echo["raw_path"] == "/v1/repair-orders/ro%2F1/lines"
+        assert echo["raw_path"] == "/v1/repair-orders/ro%E4%B8%801/lines"
         assert echo["query"] == "x=1&y=a%20b"
         assert echo["body"] == '{"a": 1}'
         assert echo["headers"]["content-type"] == "application/json"
@@ -319,7 +319,7 @@ async def test_health_readiness_and_metrics():
         not_ready = await rig.client.get("/readyz")
         assert not_ready.status_code == 503 and not_ready.json()["checks"]["workshop"] is False
         await rig.client.get("/api/network/v1/stores")
-        metrics = (await rig.client.get("/metrics")).text
+        metrics = (await rig.client.get("/metrics", headers=rig.bearer(METRICS_TOKEN))).text
         assert 'gateway_requests_total{method="GET",service="network",status="401"}' in metrics
         assert "gateway_key_lookups_total" in metrics
 
@@ -360,7 +360,7 @@ async def test_unknown_service_names_do_not_become_metric_series():
     async with gateway() as rig:
         for i in range(3):
             await rig.client.get(f"/api/made-up-{i}/v1/x")
-        metrics = (await rig.client.get("/metrics")).text
+        metrics = (await rig.client.get("/metrics", headers=rig.bearer(METRICS_TOKEN))).text
         assert "made-up" not in metrics
         assert 'gateway_requests_total{method="GET",service="unknown",status="404"}' in metrics
 

@@ -27,6 +27,13 @@ async def active_of_person(session: AsyncSession, person_id: str) -> list[ApiKey
     return list((await session.exec(stmt)).all())
 
 
+async def active_bootstrap_keys(session: AsyncSession, issuer: str) -> list[ApiKey]:
+    """The bootstrap keys still working: those the platform issued itself at start."""
+    stmt = (select(ApiKey).where(ApiKey.created_by == issuer, col(ApiKey.revoked_at).is_(None))
+            .order_by(col(ApiKey.id)).with_for_update())
+    return list((await session.exec(stmt)).all())
+
+
 async def people(session: AsyncSession, person_ids: set[str]) -> dict[str, Person]:
     """The people keys are issued to, by id."""
     if not person_ids:

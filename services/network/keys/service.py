@@ -17,6 +17,7 @@ from services.common.errors import Conflict, InvalidTransition, NotFound, Valida
 from services.common.events.catalogue.network import ApiKeyIssued, ApiKeyRevoked
 from services.common.identity import HQ_ROLES, Principal
 from services.common.ids import new_id
+from services.common.logging import get_logger
 from services.common.outbox import emit
 from services.common.who import Who
 from services.network.keys import repository
@@ -27,9 +28,14 @@ from services.network.people.models import Person
 from services.network.stores import repository as stores
 
 BOOTSTRAP_KEY_ID = "bootstrap-hq-admin"
+# Who issues and replaces bootstrap keys: the platform itself, at start (no caller has this id).
+BOOTSTRAP_ISSUER = "platform"
+BOOTSTRAP_PRINCIPAL = Principal(id=BOOTSTRAP_ISSUER, role="system", name=BOOTSTRAP_ISSUER)
+BOOTSTRAP_REPLACED = "replaced by a new PLATFORM_BOOTSTRAP_KEY"
 # Roles that are a system's, never a person's (an outlet's own software).
 MACHINE_ROLES = frozenset({"outlet_api"})
 PERSON_LEFT = "person left"
+log = get_logger(__name__)
 
 
 def hash_key(token: str) -> str:
@@ -180,18 +186,29 @@ async def introspect(session: AsyncSession, token: str) -> IntrospectResult:
     return IntrospectResult(active=True, **base)
 
 
-async def ensure_bootstrap_key(session: AsyncSession, clock: Clock, token: str) -> None:
-    """Make sure an hq_admin key with exactly this token exists (PLATFORM_BOOTSTRAP_KEY)."""
+async def ensure_bootstrap_key(session: AsyncSession, clock: Clock, token: str) -> ApiKey | None:
+    """Make sure an hq_admin key with exactly this token exists (PLATFORM_BOOTSTRAP_KEY), and
+    that the bootstrap keys of earlier values no longer work. The key, or None when this value
+    was revoked: a revoked bootstrap key is never revived, whoever restarts network with it;
+    HQ configures a new value instead."""
     wanted = hash_key(token)
-    existing = await repository.get(session, BOOTSTRAP_KEY_ID)
-    if existing is not None:
-        if existing.key_hash == wanted and existing.revoked_at is None:
-            return
-        await session.delete(existing)
-        await session.flush()
-    other = await repository.by_hash(session, wanted)
-    if other is not None:
-        return
-    session.add(ApiKey(id=BOOTSTRAP_KEY_ID, key_hash=wanted, prefix=token[:8], role="hq_admin", store_id=None,
-                       label="bootstrap HQ admin", created_by="platform", created_by_name="platform",
-                       created_at=clock.now()))
+    same = await repository.by_hash(session, wanted)
+    if same is not None:
+        if same.revoked_at is not None:
+            log.error("PLATFORM_BOOTSTRAP_KEY 已被吊销，不会恢复；请配置新值 / was revoked and stays revoked: "
+                      "configure a new value to have a bootstrap HQ admin key", key_id=same.id,
+                      revoked_at=same.revoked_at.isoformat(), revoked_by=same.revoked_by, reason=same.revoked_reason)
+            return None
+        return same
+    now = clock.now()
+    for old in await repository.active_bootstrap_keys(session, BOOTSTRAP_ISSUER):
+        event = _revoke(old, BOOTSTRAP_PRINCIPAL, now, BOOTSTRAP_REPLACED)
+        session.add(old)
+        await emit(session, event, subject=old.id, store_id=None, time=now)
+    # The first keeps the id it always had; later ones are kept beside the revoked ones, for the record.
+    key_id = BOOTSTRAP_KEY_ID if await repository.get(session, BOOTSTRAP_KEY_ID) is None else f"bootstrap-{new_id()}"
+    key = ApiKey(id=key_id, key_hash=wanted, prefix=token[:8], role="hq_admin", store_id=None,
+                 label="bootstrap HQ admin", created_by=BOOTSTRAP_ISSUER, created_by_name=BOOTSTRAP_ISSUER,
+                 created_at=now)
+    session.add(key)
+    return key
