@@ -20,6 +20,7 @@ from services.network.people import router as people
 from services.network.settings import NetworkSettings
 from services.network.settlements import router as settlements
 from services.network.stores import router as stores
+from services.network.targets import router as targets
 
 
 async def _startup(runtime: ServiceRuntime) -> None:
@@ -35,7 +36,7 @@ spec = ServiceSpec(
     description="Stores and partner outlets, onboarding, API keys, the staff directory, audits, warranty claims, "
                 "settlements, HQ KPIs.",
     routers=[stores.router, onboarding.router, audits.router, applications.router, keys.router, keys.internal,
-             claims.router, settlements.router, kpis.router, kpis.live, people.router],
+             claims.router, settlements.router, kpis.router, kpis.live, people.router, targets.router],
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
     startup=_startup,

@@ -162,6 +162,7 @@ NOT_A_STORE_OBJECT = {
     "name": "a CRM job, the same for every store",
     "item_code": "an onboarding checklist item, the same for every store",
     "application_id": "an outlet application, which belongs to no store (HQ reviews it)",
+    "year": "a calendar year of a store's targets: the store in the path is the object",
 }
 
 

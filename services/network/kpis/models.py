@@ -36,6 +36,8 @@ class KpiFact(NetworkModel, table=True):
     day: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
     metric: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     value: int = Field(sa_column=sa.Column(BigInt, nullable=False))
+    # The person the fact is credited to (the advisor of a repair order), where one is.
+    person_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
 
 
 class KpiDaily(NetworkModel, table=True):
@@ -48,6 +50,23 @@ class KpiDaily(NetworkModel, table=True):
     )
 
     store_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    day: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    metric: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    value: int = Field(sa_column=sa.Column(BigInt, nullable=False))
+
+
+class KpiPersonDaily(NetworkModel, table=True):
+    """Per store, person, local day and metric: the sum of the facts credited to the person
+    (kept in step with them, as kpi_daily is with all of a store's facts)."""
+
+    __tablename__ = "kpi_person_daily"
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("store_id", "person_id", "day", "metric", name="pk_kpi_person_daily"),
+        sa.Index("ix_kpi_person_daily_person_day", "person_id", "day"),
+    )
+
+    store_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    person_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     day: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
     metric: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     value: int = Field(sa_column=sa.Column(BigInt, nullable=False))

@@ -43,6 +43,8 @@ class Metric(StrEnum):
     REVENUE_GOODWILL_FEN = "revenue_goodwill_fen"
     CP_LABOUR_FEN = "cp_labour_fen"  # customer-pay labour revenue
     CP_LABOUR_UH = "cp_labour_uh"  # customer-pay labour hours sold, in micro-hours
+    LABOUR_FEN = "labour_fen"  # labour revenue of every payer (targets' labour revenue)
+    PARTS_FEN = "parts_fen"  # parts revenue of every payer (targets' parts revenue)
     APPT_SCHEDULED = "appt_scheduled"
     APPT_CHECKED_IN = "appt_checked_in"
     COMEBACKS = "comebacks"
@@ -120,17 +122,23 @@ class Touch:
 
 def _revenue(lines: list[reception.RepairOrderLine]) -> dict[str, Any]:
     revenue = {p: 0 for p in PAY_TYPES}
-    labour_fen = labour_uh = 0
+    labour_fen = labour_uh = all_labour_fen = parts_fen = 0
     for line in lines:
         revenue[line.pay_type] += line.amount_fen
+        if line.kind == "labor":
+            all_labour_fen += line.amount_fen
+        elif line.kind == "part":
+            parts_fen += line.amount_fen
         if line.kind == "labor" and line.pay_type == "customer":
             labour_fen += line.amount_fen
             labour_uh += micro_hours(line.quantity)
-    return {"revenue": revenue, "cp_labour_fen": labour_fen, "cp_labour_uh": labour_uh}
+    return {"revenue": revenue, "cp_labour_fen": labour_fen, "cp_labour_uh": labour_uh, "labour_fen": all_labour_fen,
+            "parts_fen": parts_fen}
 
 
 def _ro(e, **fields) -> Touch:
-    return Touch(f"ro:{e.repair_order_id}", EntityKind.REPAIR_ORDER, e.store_id, fields)
+    # The advisor on the order is who its count and revenue are credited to (targets per person).
+    return Touch(f"ro:{e.repair_order_id}", EntityKind.REPAIR_ORDER, e.store_id, {"advisor_id": e.advisor.id, **fields})
 
 
 def _appt(e, **fields) -> Touch:
@@ -192,7 +200,8 @@ EXTRACTORS: dict[str, Callable[[Any], Touch | None]] = {
 }
 KPI_EVENT_TYPES = tuple(EXTRACTORS)
 
-Facts = dict[str, tuple[Metric, date, int]]  # fact suffix -> (metric, local day, amount)
+# fact suffix -> (metric, local day, amount, the person it is credited to or None)
+Facts = dict[str, tuple[Metric, date, int, str | None]]
 
 
 class _Facts:
@@ -200,18 +209,21 @@ class _Facts:
         self.zone = zone
         self.out: Facts = {}
 
-    def add(self, suffix: str, metric: Metric, moment: str | None, value: int) -> None:
+    def add(self, suffix: str, metric: Metric, moment: str | None, value: int, person: str | None = None) -> None:
         if moment is not None and value:
-            self.out[suffix] = (metric, _dt(moment).astimezone(self.zone).date(), value)
+            self.out[suffix] = (metric, _dt(moment).astimezone(self.zone).date(), value, person)
 
 
 def _repair_order(v: dict, f: _Facts) -> None:
+    advisor = v.get("advisor_id")
     f.add("opened", Metric.RO_OPENED, v.get("opened_at"), 1)
-    f.add("delivered", Metric.RO_DELIVERED, v.get("delivered_at"), 1)
+    f.add("delivered", Metric.RO_DELIVERED, v.get("delivered_at"), 1, advisor)
     for pay_type, amount in (v.get("revenue") or {}).items():
         f.add(f"revenue_{pay_type}", REVENUE_METRICS[pay_type], v.get("settled_at"), amount)
     f.add("cp_labour_fen", Metric.CP_LABOUR_FEN, v.get("settled_at"), v.get("cp_labour_fen", 0))
     f.add("cp_labour_uh", Metric.CP_LABOUR_UH, v.get("settled_at"), v.get("cp_labour_uh", 0))
+    f.add("labour_fen", Metric.LABOUR_FEN, v.get("settled_at"), v.get("labour_fen", 0), advisor)
+    f.add("parts_fen", Metric.PARTS_FEN, v.get("settled_at"), v.get("parts_fen", 0), advisor)
 
 
 def _appointment(v: dict, f: _Facts) -> None:
@@ -337,31 +349,38 @@ async def project(session: AsyncSession, event: Event, envelope: CloudEvent) -> 
     wanted = {f"{entity.key}:{suffix}": fact for suffix, fact in derive(entity.kind, state["v"], zone).items()}
     existing = {fact.key: fact for fact in await repository.facts_of(session, entity.key)}
     deltas: dict[tuple[str, date, str], int] = {}
+    person_deltas: dict[tuple[str, date, str], int] = {}
 
-    def bump(day: date, metric: str, amount: int) -> None:
+    def bump(day: date, metric: str, amount: int, person: str | None) -> None:
         k = (entity.store_id, day, metric)
         deltas[k] = deltas.get(k, 0) + amount
+        if person is not None:
+            p = (person, day, metric)
+            person_deltas[p] = person_deltas.get(p, 0) + amount
 
     for key, fact in existing.items():
         if key not in wanted:
-            bump(fact.day, fact.metric, -fact.value)
+            bump(fact.day, fact.metric, -fact.value, fact.person_id)
             await session.delete(fact)
-    for key, (metric, day, value) in wanted.items():
+    for key, (metric, day, value, person) in wanted.items():
         old = existing.get(key)
         if old is None:
             session.add(KpiFact(key=key, entity_key=entity.key, store_id=entity.store_id, day=day, metric=metric,
-                                value=value))
-            bump(day, metric, value)
-        elif (old.metric, old.day, old.value) != (metric, day, value):
-            bump(old.day, old.metric, -old.value)
-            bump(day, metric, value)
-            old.metric, old.day, old.value = metric, day, value
+                                value=value, person_id=person))
+            bump(day, metric, value, person)
+        elif (old.metric, old.day, old.value, old.person_id) != (metric, day, value, person):
+            bump(old.day, old.metric, -old.value, old.person_id)
+            bump(day, metric, value, person)
+            old.metric, old.day, old.value, old.person_id = metric, day, value, person
             session.add(old)
     deltas = {k: v for k, v in deltas.items() if v}
-    if not deltas:
+    person_deltas = {k: v for k, v in person_deltas.items() if v}
+    if not deltas and not person_deltas:
         return False
     await session.flush()
     for (store_id, day, counter), amount in deltas.items():
         await repository.add_to_daily(session, store_id, day, counter, amount)
         note_change(session, store_id, day)
+    for (person, day, counter), amount in person_deltas.items():
+        await repository.add_to_person_daily(session, entity.store_id, person, day, counter, amount)
     return True

@@ -7,10 +7,11 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.db import table_of
-from services.network.kpis.models import KpiDaily, KpiEntity, KpiFact
+from services.network.kpis.models import KpiDaily, KpiEntity, KpiFact, KpiPersonDaily
 from services.network.stores.models import Store
 
 _KPI_DAILY = table_of(KpiDaily)
+_KPI_PERSON_DAILY = table_of(KpiPersonDaily)
 DEFAULT_ZONE = "Asia/Shanghai"
 
 
@@ -34,6 +35,33 @@ async def add_to_daily(session: AsyncSession, store_id: str, day: date, metric: 
     stmt = stmt.on_conflict_do_update(index_elements=[table.c.store_id, table.c.day, table.c.metric],
                                       set_={"value": table.c.value + stmt.excluded.value})
     await session.exec(stmt)
+
+
+async def add_to_person_daily(session: AsyncSession, store_id: str, person_id: str, day: date, metric: str,
+                              amount: int) -> None:
+    table = _KPI_PERSON_DAILY
+    stmt = pg_insert(table).values(store_id=store_id, person_id=person_id, day=day, metric=metric, value=amount)
+    stmt = stmt.on_conflict_do_update(index_elements=[table.c.store_id, table.c.person_id, table.c.day, table.c.metric],
+                                      set_={"value": table.c.value + stmt.excluded.value})
+    await session.exec(stmt)
+
+
+async def person_sums(session: AsyncSession, metrics: tuple[str, ...], *, since: date, until: date,
+                      store_ids: list[str] | None = None, person_id: str | None = None
+                      ) -> dict[tuple[str, str], dict[str, int]]:
+    """(store id, person id) -> metric -> Σ value over the days in [since, until]."""
+    stmt = (select(KpiPersonDaily.store_id, KpiPersonDaily.person_id, KpiPersonDaily.metric,
+                   sa.func.sum(KpiPersonDaily.value))
+            .where(col(KpiPersonDaily.metric).in_(metrics), KpiPersonDaily.day >= since, KpiPersonDaily.day <= until)
+            .group_by(KpiPersonDaily.store_id, KpiPersonDaily.person_id, KpiPersonDaily.metric))
+    if store_ids is not None:
+        stmt = stmt.where(col(KpiPersonDaily.store_id).in_(store_ids))
+    if person_id is not None:
+        stmt = stmt.where(KpiPersonDaily.person_id == person_id)
+    out: dict[tuple[str, str], dict[str, int]] = {}
+    for store_id, person, metric, total in (await session.exec(stmt)).all():
+        out.setdefault((store_id, person), {})[metric] = int(total or 0)
+    return out
 
 
 async def sums(session: AsyncSession, metrics: tuple[str, ...], *, until: date, since: date | None = None,
@@ -60,5 +88,5 @@ async def stores(session: AsyncSession, only: str | None = None) -> list[Store]:
 
 
 async def reset(session: AsyncSession) -> None:
-    for model in (KpiDaily, KpiFact, KpiEntity):
+    for model in (KpiDaily, KpiPersonDaily, KpiFact, KpiEntity):
         await session.exec(delete(model))
