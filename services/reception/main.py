@@ -9,13 +9,14 @@ from services.reception.events import handlers
 from services.reception.repair_orders import router as repair_orders
 from services.reception.roadside import router as roadside
 from services.reception.settings import ReceptionSettings
+from services.reception.stores import router as stores
 
 spec = ServiceSpec(
     name="reception",
     title="Reception service",
     description="Appointments, check-in with walk-around inspection, repair orders from estimate to handover, "
                 "settlement and payment, insurance jobs, 24-hour roadside assistance.",
-    routers=[appointments.router, repair_orders.router, roadside.router],
+    routers=[appointments.router, repair_orders.router, roadside.router, stores.router],
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
 )

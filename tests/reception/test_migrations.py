@@ -13,7 +13,8 @@ from services.reception.base import ReceptionModel
 from services.reception.main import spec
 
 TABLES = {"outbox", "inbox", "idempotency_keys", "known_stores", "appointments", "repair_orders",
-          "repair_order_lines", "repair_order_approvals", "invoices", "roadside_requests", "state_changes", "counters"}
+          "repair_order_lines", "repair_order_approvals", "invoices", "roadside_requests", "state_changes", "counters",
+          "store_settings"}
 
 
 def _models() -> sa.MetaData:

@@ -130,5 +130,6 @@ class Onboarding:
         await outlet.workshop.staff(OUTLET_TECHNICIANS, random.Random(f"{demo.config.seed}:{outlet.code}:staff"))
         await outlet.parts.stock_shelves()
         await outlet.reception.read_capacity()
+        await outlet.reception.waive_sign_off()
         outlet.operating = True
         self.demo.count(Tally.OUTLETS_ACTIVATED)

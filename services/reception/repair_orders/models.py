@@ -36,6 +36,13 @@ class RepairOrder(ReceptionModel, table=True):
     estimated_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     promised_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     approved_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
+    # The promise as first given at approval; promised_at is the one in force after moves.
+    first_promised_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
+    promise_moves: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
+    # The service manager's sign-off of a high-value estimate, and the amount it covered.
+    signed_off_by: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
+    signed_off_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
+    signed_off_fen: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
     work_started_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     ready_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))
     settled_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime, nullable=True))

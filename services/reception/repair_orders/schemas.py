@@ -2,7 +2,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, computed_field, field_validator
 
 from services.common.inputs import AwareMoment, Day
 from services.common.pagination import Page
@@ -110,6 +110,22 @@ class Estimate(Input):
 class Approve(Input):
     approved_by: str = Field(min_length=1, max_length=200, description="who approved, usually the customer")
     channel: ApprovalChannel
+    promised_at: AwareMoment | None = Field(
+        default=None,
+        description="when the car is promised back, in the future and at most RECEPTION_PROMISE_MAX_DAYS_AHEAD "
+                    "(60) days ahead; default: the estimate's promise while it is still ahead, else the store's "
+                    "closing hour of the day the labour's flat hours are done. Not on a supplement's approval: "
+                    "move the promise with POST .../promise",
+    )
+
+
+class SignOff(Input):
+    note: str | None = Field(default=None, max_length=2000, description="the manager's remark, kept in history")
+
+
+class MovePromise(Input):
+    promised_at: AwareMoment = Field(description="the new promise, in the future and within the allowed range")
+    reason: str = Field(min_length=1, max_length=500, description="why, as the customer is told")
 
 
 class Payment(Input):
@@ -225,8 +241,13 @@ class RepairOrderSummary(BaseModel):
     advisor: Actor
     opened_at: datetime
     estimated_at: datetime | None = None
-    promised_at: datetime | None = None
+    promised_at: datetime | None = Field(default=None, description="when the car is promised back, after any moves")
+    first_promised_at: datetime | None = Field(default=None, description="the promise given at approval")
+    promise_moves: int = Field(default=0, description="how often the promise was moved (reasons in history)")
     approved_at: datetime | None = None
+    signed_off_by: Actor | None = Field(default=None, description="the service manager who signed off the estimate")
+    signed_off_at: datetime | None = None
+    signed_off_fen: int | None = Field(default=None, description="the estimate's value the sign-off covers")
     work_started_at: datetime | None = None
     ready_at: datetime | None = None
     settled_at: datetime | None = None
@@ -237,8 +258,28 @@ class RepairOrderSummary(BaseModel):
     totals: Totals
     version: int
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ready_on_time(self) -> bool | None:
+        """Ready no later than the promise in force: the on-time rate counts this; null until ready."""
+        if self.promised_at is None or self.ready_at is None:
+            return None
+        return self.ready_at <= self.promised_at
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def delivered_on_time(self) -> bool | None:
+        """Handed over no later than the promise in force (a customer who comes later makes it false)."""
+        if self.promised_at is None or self.delivered_at is None:
+            return None
+        return self.delivered_at <= self.promised_at
+
 
 class RepairOrderPublic(RepairOrderSummary):
+    sign_off_needed: bool = Field(
+        default=False, description="the customer's yes waits for the service manager's sign-off "
+                                   "(POST .../sign-off): the estimate reaches the store's threshold and is not "
+                                   "signed, or grew past what was signed by more than the margin")
     lines: list[LinePublic]
     awaiting_supplement_approval: bool = Field(description="lines added after approval wait for the customer's yes")
     approvals: list[ApprovalPublic]

@@ -6,7 +6,7 @@ workshop's events. Lines added after approval are supplements: each batch needs 
 customer's own approval and is the only thing the next `repair_order.approved` carries.
 Money is integer fen, quantities Decimal; every amount is rounded once, half up."""
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,12 +14,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.clock import Clock
 from services.common.consumer import PoisonEvent
-from services.common.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from services.common.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from services.common.events.catalogue.reception import (
     RepairOrderApproved,
     RepairOrderCancelled,
     RepairOrderDelivered,
     RepairOrderOpened,
+    RepairOrderPromiseMoved,
     RepairOrderSettled,
 )
 from services.common.identity import Principal
@@ -33,7 +34,7 @@ from services.common.tables import KnownStore
 from services.reception.appointments import repository as appointments
 from services.reception.appointments import service as appointment_service
 from services.reception.appointments.models import Appointment
-from services.reception.repair_orders import repository
+from services.reception.repair_orders import policy, repository
 from services.reception.repair_orders.models import Approval, Invoice, RepairOrder, RepairOrderLine
 from services.reception.repair_orders.schemas import (
     PAY_TYPES,
@@ -44,11 +45,13 @@ from services.reception.repair_orders.schemas import (
     Inspection,
     Insurance,
     LineCreate,
+    MovePromise,
     Payment,
     RepairOrderList,
     RepairOrderPublic,
     RepairOrderStatus,
     RepairOrderSummary,
+    SignOff,
 )
 from services.reception.settings import ReceptionSettings
 from services.reception.shared import repository as counters
@@ -63,11 +66,17 @@ from services.reception.shared.service import (
     store_for_new_business,
     store_of,
 )
+from services.reception.stores import service as store_settings
 
 AGGREGATE = "repair_order"
 LINES_OPEN = ("open", "awaiting_approval", "approved", "in_progress")
 SUPPLEMENT_STATES = ("approved", "in_progress")
 CANCELLABLE = ("open", "awaiting_approval", "approved")
+# The promise can be moved while the car is still being worked on; once it is ready the
+# promise was kept or missed, and moving it then would only rewrite the record.
+PROMISE_MOVABLE = ("approved", "in_progress")
+SIGN_OFF_STATES = ("awaiting_approval", "approved", "in_progress")
+MANAGERS = ("service_manager", "store_manager")
 FINISHED = ("settled", "delivered", "cancelled")
 log = get_logger(__name__)
 
@@ -174,11 +183,16 @@ def summary(order: RepairOrder) -> RepairOrderSummary:
     return RepairOrderSummary(**{name: getattr(order, name) for name in RepairOrderSummary.model_fields})
 
 
-async def public(session: AsyncSession, order: RepairOrder) -> RepairOrderPublic:
+async def public(session: AsyncSession, order: RepairOrder,
+                 settings: ReceptionSettings | None = None) -> RepairOrderPublic:
     lines = await repository.lines(session, order.id)
     invoice = await repository.invoice_of(session, order.id)
+    waits = (settings is not None and order.status in SIGN_OFF_STATES
+             and any(line.approval_id is None for line in lines)
+             and await _sign_off_need(session, settings, order) is not None)
     return RepairOrderPublic(
         **summary(order).model_dump(),
+        sign_off_needed=waits,
         lines=[_line_public(line) for line in lines],
         awaiting_supplement_approval=(any(line.approval_id is None for line in lines)
                                       and order.status in SUPPLEMENT_STATES),
@@ -324,14 +338,96 @@ async def estimate(session: AsyncSession, clock: Clock, principal: Principal, or
     return order
 
 
-async def approve(session: AsyncSession, clock: Clock, principal: Principal, order: RepairOrder,
-                  data: Approve) -> Approval:
-    pending = [line for line in await repository.lines(session, order.id) if line.approval_id is None]
+async def _sign_off_need(session: AsyncSession, settings: ReceptionSettings,
+                         order: RepairOrder) -> policy.SignOffNeed | None:
+    rule = await store_settings.high_value_rule(session, settings, order.store_id)
+    return policy.sign_off_needed(policy.order_value_fen(order.totals), rule.threshold_fen, order.signed_off_fen,
+                                  settings.sign_off_margin_percent)
+
+
+def _cny(amount_fen: int) -> str:
+    return f"{Decimal(amount_fen) / 100:,.2f}"
+
+
+def _waits_for_sign_off(order: RepairOrder, need: policy.SignOffNeed) -> Conflict:
+    if need.grown:
+        why = (f"高额工单：签字后估价增至 {_cny(need.value_fen)} 元，超出已签金额 "
+               f"{_cny(need.signed_off_fen or 0)} 元加容差，须服务经理重新签字。 "
+               f"High-value order: the estimate grew to {need.value_fen} fen, past the "
+               f"{need.signed_off_fen} fen the service manager signed plus the margin; it needs signing again "
+               "(POST .../sign-off) before the customer's approval lets work start.")
+    else:
+        why = (f"高额工单：估价 {_cny(need.value_fen)} 元达到门店门槛 {_cny(need.threshold_fen)} 元，"
+               "须服务经理签字后方可开工。 High-value order: the estimate of "
+               f"{need.value_fen} fen reaches the store's threshold of {need.threshold_fen} fen; the service "
+               "manager signs it off (POST .../sign-off) before the customer's approval lets work start.")
+    return Conflict(why, current_state=order.status, rule=policy.HIGH_VALUE_RULE, value_fen=need.value_fen,
+                    threshold_fen=need.threshold_fen, signed_off_fen=need.signed_off_fen)
+
+
+async def sign_off(session: AsyncSession, clock: Clock, settings: ReceptionSettings, principal: Principal,
+                   order: RepairOrder, data: SignOff | None) -> RepairOrder:
+    """The service manager's yes to a high-value estimate, as it stands: a later growth past
+    the margin needs signing again. A machine's key with a manager's role signs as itself,
+    as it does everywhere on the platform; the who-field says which it was."""
+    if principal.role not in MANAGERS:
+        raise Forbidden(f"只有服务经理或店长可以签字。 Only the service manager or the store manager signs off "
+                        f"a high-value order; role {principal.role} may not.")
+    if order.status not in SIGN_OFF_STATES:
+        raise InvalidTransition(order.status, "sign off")
+    now = clock.now()
+    who = Who.of(principal)
+    value = policy.order_value_fen(order.totals)
+    rule = await store_settings.high_value_rule(session, settings, order.store_id)
+    detail: dict[str, Any] = {"signed_off_fen": value, "threshold_fen": rule.threshold_fen}
+    if data is not None and data.note:
+        detail["note"] = data.note
+    _move(session, order, order.status, "sign_off", who, now, detail)
+    order.signed_off_by, order.signed_off_at, order.signed_off_fen = who.as_dict(), now, value
+    return order
+
+
+def _promise_in_range(field: str, promised_at: datetime, now: datetime, settings: ReceptionSettings) -> None:
+    if promised_at <= now:
+        raise ValidationFailed(field, "承诺交车时间须在将来。 The promised time must be in the future.")
+    latest = now + timedelta(days=settings.promise_max_days_ahead)
+    if promised_at > latest:
+        days = settings.promise_max_days_ahead
+        raise ValidationFailed(field, f"承诺交车时间最多 {days} 天后。 The promised time is at most {days} days "
+                                      f"ahead ({latest.isoformat()}).")
+
+
+async def _promise_at_approval(session: AsyncSession, settings: ReceptionSettings, order: RepairOrder,
+                               lines: list[RepairOrderLine], given: datetime | None, now: datetime) -> datetime:
+    """The body's promise; else the estimate's while it is still ahead; else the store's
+    closing hour of the day the flat hours are done (policy.default_promise)."""
+    if given is not None:
+        _promise_in_range("promised_at", given, now, settings)
+        return given
+    latest = now + timedelta(days=settings.promise_max_days_ahead)
+    if order.promised_at is not None and now < order.promised_at <= latest:
+        return order.promised_at
+    store = await store_of(session, order.store_id)
+    hours = sum((line.quantity for line in lines if line.kind == "labor"), Decimal(0))
+    return policy.default_promise(now, store_zone(store), hours, opens_hour=settings.store_day_opens_hour,
+                                  closes_hour=settings.store_day_closes_hour, latest=latest)
+
+
+async def approve(session: AsyncSession, clock: Clock, settings: ReceptionSettings, principal: Principal,
+                  order: RepairOrder, data: Approve) -> Approval:
+    lines = await repository.lines(session, order.id)
+    pending = [line for line in lines if line.approval_id is None]
     supplement = order.status in SUPPLEMENT_STATES
     if not (order.status == "awaiting_approval" or (supplement and pending)):
         raise InvalidTransition(order.status, "approve")
     if not pending:
         raise Conflict("there are no lines to approve", current_state=order.status)
+    if supplement and data.promised_at is not None:
+        raise ValidationFailed("promised_at", "承诺时间在首次批准时给出，之后请用改期。 The promise is given at the "
+                                              "first approval; move it with POST .../promise and a reason.")
+    need = await _sign_off_need(session, settings, order)
+    if need is not None:
+        raise _waits_for_sign_off(order, need)
     now = clock.now()
     who = Who.of(principal)
     approval = Approval(
@@ -349,14 +445,45 @@ async def approve(session: AsyncSession, clock: Clock, principal: Principal, ord
         # Not a change of state, but the customer's yes belongs in the order's record.
         _move(session, order, order.status, "approve_supplement", who, now, detail)
     else:
+        promised_at = await _promise_at_approval(session, settings, order, lines, data.promised_at, now)
+        detail["promised_at"] = promised_at.isoformat()
         _move(session, order, "approved", "approve", who, now, detail)
         order.approved_at = now
+        order.promised_at = order.first_promised_at = promised_at
     await emit(session, RepairOrderApproved(
         **_ids(order), **_parties(order), approved_by=data.approved_by, channel=data.channel, approved_at=now,
         supplement=supplement, lines=[line_event(line) for line in pending], approval_id=approval.id,
-        opened_at=order.opened_at, insurance=order.insurance, totals=order.totals,
+        opened_at=order.opened_at, insurance=order.insurance, totals=order.totals, promised_at=order.promised_at,
+        signed_off_by=order.signed_off_by, signed_off_at=order.signed_off_at, signed_off_fen=order.signed_off_fen,
     ), subject=order.id, store_id=order.store_id, time=now)
     return approval
+
+
+async def move_promise(session: AsyncSession, clock: Clock, settings: ReceptionSettings, principal: Principal,
+                       order: RepairOrder, data: MovePromise) -> RepairOrder:
+    """A new promise with the reason the customer is told; the move is kept in history and
+    announced (reception.repair_order.promise_moved) so CRM can tell the customer."""
+    if order.status not in PROMISE_MOVABLE:
+        raise InvalidTransition(order.status, "move the promised time")
+    now = clock.now()
+    _promise_in_range("promised_at", data.promised_at, now, settings)
+    if data.promised_at == order.promised_at:
+        raise ValidationFailed("promised_at", "与现承诺相同。 That is the promise already in force.")
+    who = Who.of(principal)
+    previous = order.promised_at
+    _move(session, order, order.status, "move_promise", who, now, {
+        "previous_promised_at": previous.isoformat() if previous else None,
+        "promised_at": data.promised_at.isoformat(), "reason": data.reason,
+    })
+    order.promised_at = data.promised_at
+    order.first_promised_at = order.first_promised_at or previous
+    order.promise_moves += 1
+    await emit(session, RepairOrderPromiseMoved(
+        **_ids(order), customer=order.customer, vehicle=order.vehicle, advisor=order.advisor,
+        previous_promised_at=previous, promised_at=data.promised_at, first_promised_at=order.first_promised_at,
+        reason=data.reason, moved_by=who.as_dict(), moved_at=now, moves=order.promise_moves,
+    ), subject=order.id, store_id=order.store_id, time=now)
+    return order
 
 
 # ---- work progress (workshop's events) ----------------------------------------------------------
@@ -461,12 +588,16 @@ async def deliver(session: AsyncSession, clock: Clock, principal: Principal, ord
     _move(session, order, "delivered", "deliver", who, now, {"delivered_by": delivered_by})
     order.delivered_at = now
     invoice = await repository.invoice_of(session, order.id)
+    timing = summary(order)
     await emit(session, RepairOrderDelivered(
         **_ids(order), **_parties(order), delivered_by=delivered_by, opened_at=order.opened_at,
         settled_at=order.settled_at, delivered_at=now,
         lines=[line_event(line) for line in await repository.lines(session, order.id)],
         totals=order.totals, invoice_no=invoice.number if invoice else None, explained=True,
         appointment_id=order.appointment_id, roadside_id=order.roadside_id, insurance=order.insurance,
+        promised_at=order.promised_at, first_promised_at=order.first_promised_at, promise_moves=order.promise_moves,
+        ready_at=order.ready_at, ready_on_time=timing.ready_on_time, delivered_on_time=timing.delivered_on_time,
+        signed_off_by=order.signed_off_by,
     ), subject=order.id, store_id=order.store_id, time=now)
     return order
 

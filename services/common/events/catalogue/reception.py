@@ -136,6 +136,10 @@ class RepairOrderApproved(_RepairOrderEvent):
     opened_at: datetime | None = None
     insurance: dict | None = None
     totals: Totals | None = None  # the whole order's totals after this approval
+    promised_at: datetime | None = None  # the promise in force (given at the first approval)
+    signed_off_by: Principal | None = None  # the service manager who signed off a high-value estimate
+    signed_off_at: datetime | None = None
+    signed_off_fen: int | None = None  # the estimate's value (every payer, VAT included) the sign-off covers
 
 
 @event_type("reception.repair_order.cancelled", aggregate="repair_order")
@@ -184,6 +188,29 @@ class RepairOrderDelivered(_RepairOrderEvent):
     appointment_id: str | None = None
     roadside_id: str | None = None
     insurance: dict | None = None
+    promised_at: datetime | None = None  # the promise in force at handover (after any moves)
+    first_promised_at: datetime | None = None  # the promise given at approval
+    promise_moves: int | None = None
+    ready_at: datetime | None = None  # the workshop's word that the car was ready
+    ready_on_time: bool | None = None  # ready_at <= promised_at: what the on-time rate counts
+    delivered_on_time: bool | None = None  # delivered_at <= promised_at
+    signed_off_by: Principal | None = None
+
+
+@event_type("reception.repair_order.promise_moved", aggregate="repair_order")
+class RepairOrderPromiseMoved(_RepairOrderEvent):
+    """The car is promised for another time, with the reason the customer is to be told."""
+
+    promised_at: datetime
+    moved_at: datetime
+    previous_promised_at: datetime | None = None
+    first_promised_at: datetime | None = None
+    reason: str | None = None
+    moved_by: Principal | None = None
+    moves: int | None = None  # how often this order's promise has been moved, this one included
+    customer: Customer | None = None
+    vehicle: Vehicle | None = None
+    advisor: Principal | None = None
 
 
 @event_type("reception.roadside.requested", aggregate="roadside")
