@@ -51,7 +51,7 @@ class TargetSource(StrEnum):
 
 
 MAX_COUNT = 10_000_000
-MAX_FEN = 10_000_000_000_000  # 100 billion CNY
+MAX_FEN = 10_000_000_000  # 100 million CNY: the most a request states in money (tests/security/test_hostile_input.py)
 
 
 @dataclass(frozen=True)
