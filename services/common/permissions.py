@@ -53,18 +53,18 @@ MATRIX: dict[str, dict[str, Level]] = {
         "hq_admin": "r", "hq_analyst": "r", "region_manager": "r", "store_manager": "r", "service_manager": "r",
         "outlet_api": "r",
     },
-}
-
-# Booking an appointment is the one reception write open to the information clerk as well:
-# the next service is booked on the call, while the customer is on the line (docs/crm.md).
-# The area is the path of the appointments list and of booking, nothing under it.
-MATRIX["reception_booking"] = {**MATRIX["reception"], "crm_agent": "w"}
     # Targets and attainment: HQ sets a store's year, the store's managers split it into months
     # and people; the people who carry targets read their own. Finer rules in services/network/targets.
     "targets": {
         "hq_admin": "w", "hq_analyst": "r", "region_manager": "r", "store_manager": "w", "service_manager": "w",
         "service_advisor": "r", "technician": "r", "parts_clerk": "r", "crm_agent": "r", "warranty_clerk": "r",
     },
+}
+
+# Booking an appointment is the one reception write open to the information clerk as well:
+# the next service is booked on the call, while the customer is on the line (docs/crm.md).
+# The area is the path of the appointments list and of booking, nothing under it.
+MATRIX["reception_booking"] = {**MATRIX["reception"], "crm_agent": "w"}
 BOOKING_PATH = "/v1/appointments"
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -92,6 +92,8 @@ def area_for(service: str, path: str) -> str | None:
     if service == "workshop":
         return "workshop_parts" if path.startswith(_WORKSHOP_PARTS) else "workshop_jobs"
     if service == "network":
+        if path.startswith("/v1/targets") or "/targets/" in path or path.endswith("/attainment"):
+            return "targets"
         if path.startswith("/v1/claims"):
             return "claims"
         if path.startswith("/v1/settlements"):
@@ -103,6 +105,4 @@ def area_for(service: str, path: str) -> str | None:
         if path.startswith("/v1/kpis"):
             return "kpis"
         return "network"
-        if path.startswith("/v1/targets") or "/targets/" in path or path.endswith("/attainment"):
-            return "targets"
     return None
