@@ -5,6 +5,7 @@ The gateway enforces it per route and role; each service enforces it again with
 store B's objects."""
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 Level = Literal["r", "w"]
@@ -34,6 +35,11 @@ MATRIX: dict[str, dict[str, Level]] = {
     "workshop_parts": {
         "hq_admin": "w", "hq_analyst": "r", "store_manager": "w", "service_manager": "w", "service_advisor": "r",
         "technician": "r", "parts_clerk": "w", "outlet_api": "w",
+    },
+    # The work-in-progress board and what orders cost (margin's inputs): the store's managers
+    # and advisors, and HQ; not the technicians or the parts desk. Managers record sublet costs.
+    "workshop_board": {
+        "hq_admin": "w", "hq_analyst": "r", "store_manager": "w", "service_manager": "w", "service_advisor": "r",
     },
     "crm": {
         "hq_admin": "w", "hq_analyst": "r", "store_manager": "w", "service_manager": "w", "service_advisor": "w",
@@ -79,6 +85,9 @@ def allowed(area: str, role: str, method: str) -> bool:
     return method.upper() in READ_METHODS or level == "w"
 
 
+_WORKSHOP_BOARD = "/v1/work-in-progress"
+# A workshop order's cost, and the sublet costs recorded on it.
+_ORDER_COSTS = re.compile(r"^/v1/repair-orders/[^/]+/(cost|sublets)(/|$)")
 _WORKSHOP_PARTS = ("/v1/parts", "/v1/stock", "/v1/reservations", "/v1/reorder-suggestions", "/v1/purchase-orders")
 PUBLIC_ROUTES = (("POST", "network", "/v1/outlet-applications"),)
 
@@ -90,6 +99,8 @@ def area_for(service: str, path: str) -> str | None:
     if service == "crm":
         return "crm"
     if service == "workshop":
+        if path.startswith(_WORKSHOP_BOARD) or _ORDER_COSTS.match(path):
+            return "workshop_board"
         return "workshop_parts" if path.startswith(_WORKSHOP_PARTS) else "workshop_jobs"
     if service == "network":
         if path.startswith("/v1/targets") or "/targets/" in path or path.endswith("/attainment"):

@@ -1,6 +1,8 @@
-"""Events the workshop handles: reception's approvals make jobs and reservations (and are
-checked for comebacks), cancellations release them, deliveries are kept for comebacks;
-network's person events keep the workshop's copy of the staff directory (technicians).
+"""Events the workshop handles: reception's openings put an order on the board (waiting
+for approval), approvals make jobs, reservations and sublet lines (and are checked for
+comebacks) and carry the promised time, which reception may move later, cancellations release them, deliveries are kept
+for comebacks and send the order's cost; network's person events keep the workshop's
+copy of the staff directory (technicians).
 
 Each handler runs in the consumer's transaction with the event's inbox record, and also
 guards on its own keys (one job and one reservation per order line), so an approval sent
@@ -10,10 +12,17 @@ from __future__ import annotations
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.consumer import EventHandlers, HandlerContext
-from services.common.events.catalogue.reception import RepairOrderApproved, RepairOrderCancelled, RepairOrderDelivered
+from services.common.events.catalogue.reception import (
+    RepairOrderApproved,
+    RepairOrderCancelled,
+    RepairOrderDelivered,
+    RepairOrderOpened,
+    RepairOrderPromiseMoved,
+)
 from services.common.events.envelope import CloudEvent
 from services.common.staff import PERSON_EVENTS, PersonEvent
 from services.workshop.comebacks import service as comebacks
+from services.workshop.costs import service as costs
 from services.workshop.jobs import repository as job_rows
 from services.workshop.jobs import service as jobs
 from services.workshop.orders import service as orders
@@ -22,6 +31,12 @@ from services.workshop.settings import WorkshopSettings
 from services.workshop.technicians import service as technicians
 
 handlers = EventHandlers()
+
+
+@handlers.on("reception.repair_order.opened")
+async def repair_order_opened(session: AsyncSession, event: RepairOrderOpened, envelope: CloudEvent,
+                              ctx: HandlerContext[WorkshopSettings]) -> None:
+    await orders.record_opening(session, ctx.clock.now(), event)
 
 
 @handlers.on("reception.repair_order.approved")
@@ -37,9 +52,18 @@ async def repair_order_approved(session: AsyncSession, event: RepairOrderApprove
         job = (await jobs.create_from_line(session, now, order, line)
                or await job_rows.by_line(session, order.id, line.line_id))
         await comebacks.detect(session, now, ctx.settings.comeback_window_days, order, line, job, event.approved_at)
+    for line in event.lines:
+        if line.kind == "sublet":
+            await costs.record_sublet_line(session, now, order, line)
     # Stock rows are locked in part-number order, as everywhere else.
     for line in sorted((p for p in event.lines if p.kind == "part"), key=lambda p: (p.part_no or "", p.line_id)):
         await parts.reserve_for_line(session, now, store_id=order.store_id, repair_order_id=order.id, line=line)
+
+
+@handlers.on("reception.repair_order.promise_moved")
+async def repair_order_promise_moved(session: AsyncSession, event: RepairOrderPromiseMoved, envelope: CloudEvent,
+                                     ctx: HandlerContext[WorkshopSettings]) -> None:
+    await orders.move_promise(session, ctx.clock.now(), event.repair_order_id, event.promised_at)
 
 
 @handlers.on("reception.repair_order.cancelled")
@@ -55,8 +79,10 @@ async def repair_order_cancelled(session: AsyncSession, event: RepairOrderCancel
 @handlers.on("reception.repair_order.delivered")
 async def repair_order_delivered(session: AsyncSession, event: RepairOrderDelivered, envelope: CloudEvent,
                                  ctx: HandlerContext[WorkshopSettings]) -> None:
+    now = ctx.clock.now()
     await comebacks.record_delivery(session, event)
-    await orders.mark_delivered(session, ctx.clock.now(), event.repair_order_id, event.delivered_at)
+    await orders.mark_delivered(session, now, event.repair_order_id, event.delivered_at)
+    await costs.announce(session, now, event.repair_order_id)
 
 
 @handlers.on(*PERSON_EVENTS)

@@ -10,7 +10,8 @@ from typing import Any
 from sqlmodel import select
 
 from services.common.events.catalogue.reception import (
-    Customer, Principal, RepairOrderApproved, RepairOrderCancelled, RepairOrderDelivered, RepairOrderLine, Vehicle,
+    Customer, Principal, RepairOrderApproved, RepairOrderCancelled, RepairOrderDelivered, RepairOrderLine,
+    RepairOrderOpened, RepairOrderPromiseMoved, Vehicle,
 )
 from services.common.events.envelope import CloudEvent
 from services.common.ids import new_id
@@ -39,22 +40,48 @@ def fee(description: str = "environmental fee") -> RepairOrderLine:
                            amount_fen=2000, pay_type="customer")
 
 
+def sublet(description: str = "windscreen replaced by Huaxin Glass", *, amount_fen: int = 52000,
+           pay_type: str = "customer") -> RepairOrderLine:
+    return RepairOrderLine(line_id=new_id(), kind="sublet", description=description, quantity="1",
+                           unit_price_fen=amount_fen, amount_fen=amount_fen, pay_type=pay_type)
+
+
 def vehicle(vin: str = "LSVAB4BR1NN000001") -> Vehicle:
     return Vehicle(vin=vin, plate="沪A12345", model="Sedan X")
 
 
 def approved(store_id: str, lines: list[RepairOrderLine], *, repair_order_id: str | None = None,
              vin: str = "LSVAB4BR1NN000001", approved_at: datetime | None = None, supplement: bool = False,
-             number: str | None = None) -> CloudEvent:
+             number: str | None = None, promised_at: datetime | None = None) -> CloudEvent:
     order_id = repair_order_id or new_id()
     when = approved_at or datetime.now(timezone.utc)
+    # promised_at goes in as reception sends it: a field the catalogue may not declare yet.
+    promise = {"promised_at": promised_at} if promised_at else {}
     event = RepairOrderApproved(
         repair_order_id=order_id, number=number or f"SH-20260302-{next(_numbers):04d}", store_id=store_id,
         customer=Customer(name="Wang Fang", phone="13800000000"), vehicle=vehicle(vin), mileage_km=42000,
         advisor=Principal(id="advisor-1", name="Advisor Zhao", role="service_advisor"), approved_by="Wang Fang",
-        channel="in_person", approved_at=when, supplement=supplement, lines=lines,
+        channel="in_person", approved_at=when, supplement=supplement, lines=lines, **promise,
     )
     return envelope_for(event, subject=order_id, store_id=store_id, time=when)
+
+
+def opened(store_id: str, *, repair_order_id: str | None = None, opened_at: datetime,
+           vin: str = "LSVAB4BR1NN000001", number: str | None = None) -> CloudEvent:
+    order_id = repair_order_id or new_id()
+    event = RepairOrderOpened(
+        repair_order_id=order_id, number=number or f"SH-20260302-{next(_numbers):04d}", store_id=store_id,
+        customer=Customer(name="Wang Fang", phone="13800000000"), vehicle=vehicle(vin), mileage_km=42000,
+        complaint="brakes squeal", advisor=Principal(id="advisor-1", name="Advisor Zhao", role="service_advisor"),
+        opened_at=opened_at,
+    )
+    return envelope_for(event, subject=order_id, store_id=store_id, time=opened_at)
+
+
+def promise_moved(store_id: str, repair_order_id: str, *, promised_at: datetime, moved_at: datetime) -> CloudEvent:
+    event = RepairOrderPromiseMoved(repair_order_id=repair_order_id, number="SH-X", store_id=store_id,
+                                    promised_at=promised_at, moved_at=moved_at, reason="parts arrive tomorrow")
+    return envelope_for(event, subject=repair_order_id, store_id=store_id, time=moved_at)
 
 
 def cancelled(store_id: str, repair_order_id: str, *, when: datetime | None = None) -> CloudEvent:

@@ -73,6 +73,9 @@ class WorkInterval(WorkshopModel, table=True):
     # pause | complete | switch (the technician clocked onto another job) | cancel
     end_reason: str | None = Field(default=None, sa_column=sa.Column(sa.String(16), nullable=True))
     seconds: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, nullable=True))
+    # The technician's cost rate when the interval opened, so a later change of rate does not
+    # rewrite the cost of work already done.
+    hourly_cost_fen: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, nullable=True))
 
 
 class QualityCheck(WorkshopModel, table=True):

@@ -153,9 +153,11 @@ async def _clock_on(session: AsyncSession, principal: Principal, job: Job, now: 
         await _close_interval(session, other, now, principal, "switch")
         other.status = "paused"
         _touch(session, other)
+    technician = await technicians.get(session, technician_id)
     session.add(WorkInterval(id=new_id(), job_id=job.id, store_id=job.store_id, technician_id=technician_id,
                              started_at=now, started_by=principal.id, started_by_name=principal.name or None,
-                             started_by_credential=principal.credential or None))
+                             started_by_credential=principal.credential or None,
+                             hourly_cost_fen=technician.hourly_cost_fen if technician else None))
 
 
 async def assign(session: AsyncSession, clock: Clock, principal: Principal, job_id: str, technician_id: str) -> Job:

@@ -45,7 +45,10 @@ class StockMovement(WorkshopModel, table=True):
     and the sum of `reserved_delta` is reserved."""
 
     __tablename__ = "stock_movements"
-    __table_args__ = (sa.Index("ix_stock_movements_store_part", "store_id", "part_no", "id"),)
+    __table_args__ = (
+        sa.Index("ix_stock_movements_store_part", "store_id", "part_no", "id"),
+        sa.Index("ix_stock_movements_order", "repair_order_id"),
+    )
 
     id: int | None = Field(default=None, sa_column=sa.Column(BigId, primary_key=True, autoincrement=True))
     store_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
@@ -56,6 +59,7 @@ class StockMovement(WorkshopModel, table=True):
     reserved_delta: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
     on_hand_after: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
     reserved_after: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    # Receipts: the price paid; issues and returns: the part's average cost when issued.
     unit_cost_fen: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, nullable=True))
     reference: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     reservation_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
@@ -90,6 +94,9 @@ class Reservation(WorkshopModel, table=True):
     allocated: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
     issued_quantity: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
     returned_quantity: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
+    # The part's moving average cost in this store when the reservation was issued: the
+    # order's parts cost, whatever later receipts do to the average.
+    unit_cost_fen: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, nullable=True))
     # reserved | backordered | issued | released
     status: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     queue_seq: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))

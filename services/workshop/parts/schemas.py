@@ -199,6 +199,7 @@ class ReservationPublic(BaseModel):
     issued_by_name: str | None = Field(default=None, description="their name when they issued them")
     issued_by_credential: str | None = Field(default=None, description=CREDENTIAL)
     released_at: datetime | None = None
+    unit_cost_fen: int | None = Field(default=None, description="the part's average cost in the store when issued")
     version: int
 
 

@@ -107,6 +107,17 @@ def _move(session: AsyncSession, stock: Stock, kind: str, now: datetime, *, on_h
     return movement
 
 
+def _take_into_average(stock: Stock, qty: int, unit_cost_fen: int) -> None:
+    """The moving average cost per part and store: units coming in at their cost, weighed
+    against those on hand at the average (to the fen, half up)."""
+    total = stock.on_hand + qty
+    if total <= 0:
+        return
+    stock.average_cost_fen = int(
+        ((Decimal(stock.on_hand) * stock.average_cost_fen + Decimal(qty) * unit_cost_fen) / total)
+        .quantize(Decimal(1), ROUND_HALF_UP))
+
+
 async def _watch_reorder_point(session: AsyncSession, stock: Stock, now: datetime) -> None:
     """`stock.low` once each time available falls below the reorder point."""
     if stock.reorder_point is None:
@@ -265,10 +276,7 @@ async def receive(session: AsyncSession, clock: Clock, principal: Principal, sto
     # Rows are locked in part-number order, the same order everyone uses, so receipts never deadlock.
     for line in sorted(lines, key=lambda x: x.part_no):
         stock = await _locked_stock(session, store_id, line.part_no, now)
-        total = stock.on_hand + line.qty
-        stock.average_cost_fen = int(
-            ((Decimal(stock.on_hand) * stock.average_cost_fen + Decimal(line.qty) * line.unit_cost_fen) / total)
-            .quantize(Decimal(1), ROUND_HALF_UP))
+        _take_into_average(stock, line.qty, line.unit_cost_fen)
         _move(session, stock, "receipt", now, on_hand=line.qty, unit_cost_fen=line.unit_cost_fen,
               receipt_id=receipt.id, reference=reference, **_moved_by(principal))
         filled += await _fill_backorders(session, stock, now)
@@ -302,8 +310,8 @@ async def issue_from_stock(session: AsyncSession, clock: Clock, principal: Princ
     if stock.available < qty:
         raise Conflict(f"only {stock.available} unit(s) of {part_no} available", available=stock.available,
                        errors=[{"field": "qty", "message": "more than available"}])
-    movement = _move(session, stock, "issue", now, on_hand=-qty, reference=reference, repair_order_id=repair_order_id,
-                     reason=reason, **_moved_by(principal))
+    movement = _move(session, stock, "issue", now, on_hand=-qty, unit_cost_fen=stock.average_cost_fen,
+                     reference=reference, repair_order_id=repair_order_id, reason=reason, **_moved_by(principal))
     await _watch_reorder_point(session, stock, now)
     return movement, stock
 
@@ -395,8 +403,11 @@ async def issue_reservation(session: AsyncSession, clock: Clock, principal: Prin
     if reservation.status != "reserved":
         raise InvalidTransition(reservation.status, "issue", short=reservation.short)
     now = clock.now()
+    # The order's parts cost is fixed here, at the average the part has in this store now.
+    reservation.unit_cost_fen = stock.average_cost_fen
     _move(session, stock, "issue", now, on_hand=-reservation.quantity, reserved=-reservation.quantity,
-          reservation_id=reservation.id, repair_order_id=reservation.repair_order_id, **_moved_by(principal))
+          unit_cost_fen=stock.average_cost_fen, reservation_id=reservation.id,
+          repair_order_id=reservation.repair_order_id, **_moved_by(principal))
     reservation.status = "issued"
     reservation.issued_quantity = reservation.quantity
     reservation.issued_at = now
@@ -425,7 +436,10 @@ async def return_reservation(session: AsyncSession, clock: Clock, principal: Pri
     if quantity > outstanding:
         raise ValidationFailed("quantity", f"only {outstanding} issued unit(s) are not yet returned")
     now = clock.now()
-    _move(session, stock, "return", now, on_hand=quantity, reservation_id=reservation.id,
+    # Back on the shelf at the cost it left with, which the moving average takes in as a receipt would.
+    cost = reservation.unit_cost_fen if reservation.unit_cost_fen is not None else stock.average_cost_fen
+    _take_into_average(stock, quantity, cost)
+    _move(session, stock, "return", now, on_hand=quantity, unit_cost_fen=cost, reservation_id=reservation.id,
           repair_order_id=reservation.repair_order_id, reason=reason, **_moved_by(principal))
     reservation.returned_quantity += quantity
     reservation.version += 1

@@ -19,6 +19,9 @@ class Technician(WorkshopModel, table=True):
     # The API-key principal this technician works under, for four-eyes checks.
     principal_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
     active: bool = Field(default=True, sa_column=sa.Column(sa.Boolean, nullable=False))
+    # What an hour of this technician costs the store (wage and on-costs), in fen: labour
+    # cost is this rate times the hours clocked. None until the store sets it.
+    hourly_cost_fen: int | None = Field(default=None, sa_column=sa.Column(sa.Integer, nullable=True))
     created_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     version: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False))

@@ -31,7 +31,7 @@ Manager = Annotated[Principal, Depends(require_roles("hq_admin", "store_manager"
 @router.post("", status_code=201, response_model=TechnicianPublic,
              responses=problem_responses(Conflict, NotFound, ValidationFailed))
 async def create_technician(body: TechnicianCreate, session: SessionDep, clock: ClockDep, principal: Manager):
-    return service.public(await service.create(session, clock, principal, body))
+    return service.public(await service.create(session, clock, principal, body), principal)
 
 
 @router.get("", response_model=TechnicianList, responses=problem_responses(ValidationFailed))
@@ -47,11 +47,11 @@ async def list_technicians(session: SessionDep, principal: Reader, limit: LimitQ
 
 @router.get("/{technician_id}", response_model=TechnicianPublic, responses=problem_responses(NotFound))
 async def get_technician(technician_id: str, session: SessionDep, principal: Reader):
-    return service.public(await service.get_visible(session, principal, technician_id))
+    return service.public(await service.get_visible(session, principal, technician_id), principal)
 
 
 @router.patch("/{technician_id}", response_model=TechnicianPublic,
               responses=problem_responses(NotFound, Conflict, StaleVersion))
 async def update_technician(technician_id: str, body: TechnicianUpdate, session: SessionDep, clock: ClockDep,
                             principal: Manager):
-    return service.public(await service.update(session, clock, principal, technician_id, body))
+    return service.public(await service.update(session, clock, principal, technician_id, body), principal)

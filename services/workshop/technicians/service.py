@@ -10,6 +10,7 @@ from services.common.clock import Clock
 from services.common.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from services.common.identity import Principal
 from services.common.ids import new_id
+from services.common.permissions import allowed
 from services.common.staff import PersonEvent, refusal, take_person_event
 from services.common.stores import active_store
 from services.common.who import known_as
@@ -35,7 +36,8 @@ async def create(session: AsyncSession, clock: Clock, principal: Principal, data
     await _principal_free(session, store.id, data.principal_id)
     now = clock.now()
     technician = Technician(id=new_id(), store_id=store.id, name=data.name, skills=data.skills,
-                            principal_id=data.principal_id, active=True, created_at=now, updated_at=now)
+                            principal_id=data.principal_id, active=True, hourly_cost_fen=data.hourly_cost_fen,
+                            created_at=now, updated_at=now)
     session.add(technician)
     return technician
 
@@ -48,8 +50,12 @@ async def keep_staff_member(session: AsyncSession, event: PersonEvent, at: datet
         session.add(person)
 
 
-def public(technician: Technician) -> TechnicianPublic:
-    return TechnicianPublic.model_validate(technician, from_attributes=True)
+def public(technician: Technician, principal: Principal) -> TechnicianPublic:
+    """A technician as the API shows them: their cost rate only to who may read what orders cost."""
+    shown = TechnicianPublic.model_validate(technician, from_attributes=True)
+    if not allowed("workshop_board", principal.role, "GET"):
+        shown.hourly_cost_fen = None
+    return shown
 
 
 async def list_technicians(session: AsyncSession, principal: Principal, *, store_id: str | None, limit: int,
@@ -57,7 +63,7 @@ async def list_technicians(session: AsyncSession, principal: Principal, *, store
     # A store's caller sees its own roster, whatever store it names; HQ the one it names, or all.
     rows, next_cursor = await repository.page(session, store_id=principal.store_id or store_id, limit=limit,
                                               cursor=cursor, skill=skill, active=active)
-    return TechnicianList(items=[public(r) for r in rows], next_cursor=next_cursor)
+    return TechnicianList(items=[public(r, principal) for r in rows], next_cursor=next_cursor)
 
 
 async def get_visible(session: AsyncSession, principal: Principal, technician_id: str) -> Technician:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict
+
 from ..envelope import Event, event_type
 
 
@@ -114,3 +116,45 @@ class ComebackDetected(Event):
     job_id: str | None = None
     original_job_id: str | None = None
     days_since_delivery: int | None = None
+
+
+class CostedLine(BaseModel):
+    """One line of a costed order: what it cost the store, for its revenue in reception's events."""
+
+    model_config = ConfigDict(extra="allow")
+    line_id: str | None = None  # None for parts issued over the counter to the order, outside its lines
+    kind: str  # labor | part | sublet
+    pay_type: str | None = None
+    cost_fen: int
+    clocked_hours: str | None = None  # labour: Decimal as text
+    quantity: int | None = None  # parts: units issued and not returned
+
+
+class CostByPayType(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    pay_type: str
+    parts_cost_fen: int = 0
+    labor_cost_fen: int = 0
+    sublet_cost_fen: int = 0
+
+
+@event_type("workshop.order.costed", aggregate="repair_order")
+class OrderCosted(Event):
+    """What a delivered order cost the store, once per order, for network's gross margin:
+    parts at their average cost when issued, labour at the technicians' cost rates for the
+    hours clocked, sublet at its recorded cost. Integer fen."""
+
+    repair_order_id: str
+    store_id: str
+    costed_at: datetime
+    parts_cost_fen: int
+    labor_cost_fen: int
+    sublet_cost_fen: int
+    total_cost_fen: int
+    number: str | None = None
+    delivered_at: datetime | None = None
+    clocked_hours: str | None = None
+    by_pay_type: list[CostByPayType] | None = None  # warranty and internal work apart
+    lines: list[CostedLine] | None = None
+    # What the figures lack (a technician without a cost rate, a sublet without its bill), if anything.
+    missing: list[str] | None = None
