@@ -186,8 +186,8 @@ def store_with_one_of_each(platform) -> dict:
     order and its callback, customer, vehicle and claim on a settlement, the same car back
     for the same repair (a comeback, with its job, part reservation and workshop order),
     a purchase order, a stock receipt, a complaint, a roadside request, a due maintenance
-    reminder, a report, an audit with a corrective action. Returns them by name, with the
-    store's `staff`."""
+    reminder and its letter (a customer message), a report, an audit with a corrective
+    action. Returns them by name, with the store's `staff`."""
     staff = open_store(platform, roles=STAFF + ("parts_clerk", "crm_agent"))
     made: dict = {"staff": staff}
     car = vehicle(staff.today().replace(year=staff.today().year - 1))
@@ -222,6 +222,8 @@ def store_with_one_of_each(platform) -> dict:
         _ok(manager.post("/api/crm/v1/jobs/maintenance_reminders/run"), 200)
         made["reminder"] = until(lambda: next(iter(agent.get("/api/crm/v1/reminders", params={
             "vin": due_car["vin"]}).json()["items"]), None), 5, f"no reminder for {due_car['vin']}")
+        made["message"] = until(lambda: next(iter(agent.get("/api/crm/v1/messages", params={
+            "about": made["reminder"]["id"]}).json()["items"]), None), 5, "no letter for the reminder")
         _ok(manager.post("/api/crm/v1/jobs/weekly_report/run"), 200)
         made["report"] = agent.get("/api/crm/v1/reports", params={"kind": "weekly"}).json()["items"][0]
         standards = reference.load("audit_standards")["items"]

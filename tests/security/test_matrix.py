@@ -147,6 +147,7 @@ OBJECT_OF = {
     "complaint_id": lambda made: made["complaint"]["id"],
     "customer_id": lambda made: made["callback"]["customer_id"],
     "reminder_id": lambda made: made["reminder"]["id"],
+    "message_id": lambda made: made["message"]["id"],
     "report_id": lambda made: made["report"]["id"],
     "vin": lambda made: made["delivered"]["vehicle"]["vin"],
     "key_id": lambda made: made["staff"].keys["store_manager"]["id"],

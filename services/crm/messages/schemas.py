@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.pagination import Page
 
@@ -81,19 +81,13 @@ class EmailConsentIn(ChannelConsentIn):
 
 
 class ConsentUpdate(BaseModel):
-    """The channels named are set as given; the others stay as they are."""
+    """The channels named are set as given; the others stay as they are (none named: nothing changes)."""
 
     model_config = ConfigDict(extra="forbid")
 
     sms: ChannelConsentIn | None = None
     wechat: WeChatConsentIn | None = None
     email: EmailConsentIn | None = None
-
-    @model_validator(mode="after")
-    def _something(self):
-        if self.sms is None and self.wechat is None and self.email is None:
-            raise ValueError("name at least one channel: sms, wechat or email")
-        return self
 
 
 class ChannelConsentPublic(BaseModel):
