@@ -4,8 +4,10 @@
 The rows are bulk-loaded with SQL (generate_series) into the schema the migrations
 built: loading a million orders through the API would measure the loader, not the
 reads. Orders are spread over 20 stores and a year; KPI projections get one entity and
-two facts per order and the per-day totals a real year of 20 stores has. The signed
-identity is the one the gateway would send; the gateway is measured in bench.gateway."""
+two facts per order and the per-day totals a real year of 20 stores has. Each store has
+this year's targets (the year, its twelve months, five advisors' shares of each month) and
+its advisors their per-day figures, so the attainment query is timed with targets present.
+The signed identity is the one the gateway would send; the gateway is measured in bench.gateway."""
 from __future__ import annotations
 
 import asyncio
@@ -27,6 +29,12 @@ STORES = 20
 DAYS = 365
 KPI_METRICS = (Metric.RO_OPENED, Metric.RO_DELIVERED, Metric.REVENUE_CUSTOMER_FEN, Metric.COMEBACKS, Metric.CB_DUE,
                Metric.CB_ON_TIME, Metric.CLAIMS_SUBMITTED, Metric.CLAIMS_APPROVED_FEN)
+# What attainment reads besides those (labour and parts revenue of every payer, surveys).
+TARGET_METRICS = (Metric.LABOUR_FEN, Metric.PARTS_FEN, Metric.CSI_SUM, Metric.CSI_COUNT)
+ADVISORS = 5  # per store, each with a share of every month and figures on every day
+YEAR_TARGETS = {"repair_orders": 12_000, "labour_revenue_fen": 360_000_000, "parts_revenue_fen": 600_000_000,
+                "gross_margin_fen": 300_000_000, "csi": 4_500, "callback_sla": 900, "first_time_fix": 970}
+PERSON_METRICS = (Metric.RO_DELIVERED, Metric.LABOUR_FEN, Metric.PARTS_FEN)
 
 
 def _dsn(url: str) -> str:
@@ -78,10 +86,55 @@ async def _load(reception_url: str, network_url: str, total: int) -> None:
             SELECT 'store-' || s, current_date - d, m, 1 + (s * 7 + d) % 40
             FROM generate_series(0, $1 - 1) s, generate_series(0, $2 - 1) d, unnest($3::text[]) m
             ON CONFLICT DO NOTHING""", STORES, DAYS, [m.value for m in KPI_METRICS])
+        await _load_targets(nw, total)
         await nw.execute("ANALYZE")
     finally:
         await rx.close()
         await nw.close()
+
+
+async def _load_targets(nw: asyncpg.Connection, total: int) -> None:
+    """This year's targets of every store, split into months (even, the remainder in
+    December) and down to five advisors per store, and the advisors' daily figures."""
+    year = date.today().year
+    await nw.execute("""
+        INSERT INTO kpi_daily (store_id, day, metric, value)
+        SELECT 'store-' || s, current_date - d, m, 1 + (s * 7 + d) % 40
+        FROM generate_series(0, $1 - 1) s, generate_series(0, $2 - 1) d, unnest($3::text[]) m
+        ON CONFLICT DO NOTHING""", STORES, DAYS, [m.value for m in TARGET_METRICS])
+    await nw.execute("""
+        INSERT INTO people (id, employee_no, name, phone, status, created_at, updated_at, version)
+        SELECT 'person-' || s || '-' || a, 'GS-' || s || '-' || a, 'Advisor ' || a, '13800000000', 'active',
+               now(), now(), 1
+        FROM generate_series(0, $1 - 1) s, generate_series(1, $2) a""", STORES, ADVISORS)
+    await nw.execute("""
+        INSERT INTO person_assignments (person_id, store_id, role, assigned_at)
+        SELECT 'person-' || s || '-' || a, 'store-' || s, 'service_advisor', now()
+        FROM generate_series(0, $1 - 1) s, generate_series(1, $2) a""", STORES, ADVISORS)
+    measures, values = list(YEAR_TARGETS), list(YEAR_TARGETS.values())
+    await nw.execute("""
+        INSERT INTO store_targets (store_id, year, measure, value, set_by, set_at)
+        SELECT 'store-' || s, $2, t.measure, t.value, 'hq', now()
+        FROM generate_series(0, $1 - 1) s, unnest($3::text[], $4::bigint[]) t(measure, value)""",
+                     STORES, year, measures, values)
+    # Counts and money: the year / 12, December the rest; rates as they are.
+    await nw.execute("""
+        INSERT INTO store_month_targets (store_id, year, month, measure, value, set_by, set_at)
+        SELECT store_id, year, m, measure,
+               CASE WHEN measure IN ('csi', 'callback_sla', 'first_time_fix') THEN value
+                    WHEN m = 12 THEN value - value / 12 * 11 ELSE value / 12 END, 'manager', now()
+        FROM store_targets, generate_series(1, 12) m""")
+    await nw.execute("""
+        INSERT INTO person_month_targets (store_id, year, month, person_id, measure, value, set_by, set_at)
+        SELECT t.store_id, t.year, t.month, replace(t.store_id, 'store-', 'person-') || '-' || a, t.measure,
+               CASE WHEN a = 1 THEN t.value - t.value / $1 * ($1 - 1) ELSE t.value / $1 END, 'manager', now()
+        FROM store_month_targets t, generate_series(1, $1) a
+        WHERE t.measure IN ('repair_orders', 'labour_revenue_fen', 'parts_revenue_fen')""", ADVISORS)
+    await nw.execute("""
+        INSERT INTO kpi_person_daily (store_id, person_id, day, metric, value)
+        SELECT 'store-' || s, 'person-' || s || '-' || a, current_date - d, m, 1 + ($4 / ($1 * $2 * $3))
+        FROM generate_series(0, $1 - 1) s, generate_series(1, $2) a, generate_series(0, $3 - 1) d,
+             unnest($5::text[]) m""", STORES, ADVISORS, DAYS, total, [m.value for m in PERSON_METRICS])
 
 
 async def _timed(client: httpx.AsyncClient, path: str, auth: httpx.Auth, params: dict, repeats: int) -> dict:
@@ -130,6 +183,15 @@ async def _measure(reception_url: str, network_url: str, repeats: int) -> dict:
             results["kpis_network_30_days"] = await _timed(c, "/v1/kpis", hq, month, repeats)
             results["kpis_network_365_days"] = await _timed(c, "/v1/kpis", hq, year, repeats)
             results["kpis_one_store_30_days"] = await _timed(c, "/v1/kpis", hq, {**month, "store_id": "store-3"},
+                                                            repeats)
+            # Attainment of this month with targets present: every store, its region and the
+            # network; one store with its advisors; one advisor.
+            period = {"period": today.strftime("%Y-%m")}
+            await _timed(c, "/v1/targets/attainment", hq, period, 3)
+            results["attainment_network_month"] = await _timed(c, "/v1/targets/attainment", hq, period, repeats)
+            results["attainment_one_store_with_people"] = await _timed(
+                c, "/v1/targets/attainment", hq, {**period, "store_id": "store-3"}, repeats)
+            results["attainment_one_person"] = await _timed(c, "/v1/people/person-3-1/attainment", hq, period,
                                                             repeats)
     return results
 

@@ -89,6 +89,18 @@ def write_report(results: Path) -> Path:
             cells = " | ".join(f"{row[k]['p50_ms']} / {row[k]['p99_ms']}" for k in keys)
             lines.append(f"| {int(size):,} | {cells} |")
         lines.append("")
+        targets = ("attainment_network_month", "attainment_one_store_with_people", "attainment_one_person")
+        if all(k in row for row in growth["sizes"].values() for k in targets):
+            lines += ["Attainment with targets present (every store's year, months and five advisors' shares; "
+                      "`GET /v1/targets/attainment?period=<this month>`, ms, p50 / p99). It reads the per-day "
+                      "counters of stores and people and the targets, never the orders, so the orders stored do "
+                      "not change its work:", "",
+                      "| orders stored | every store, region and network | one store with its people | one person |",
+                      "|---|---|---|---|"]
+            for size, row in growth["sizes"].items():
+                cells = " | ".join(f"{row[k]['p50_ms']} / {row[k]['p99_ms']}" for k in targets)
+                lines.append(f"| {int(size):,} | {cells} |")
+            lines.append("")
     analysis = Path(__file__).parent / "analysis.md"
     if analysis.exists():
         lines += [analysis.read_text(encoding="utf-8").rstrip(), ""]
