@@ -1,4 +1,5 @@
-"""Invalidation of cached keys, and the latest word on signed-in people, from network's events.
+"""Invalidation of cached keys, and the latest word on signed-in people and their stores' states,
+from network's events.
 
 The gateway has no database and no offsets to keep: it reads `<prefix>network.events`
 from the latest offset, with no consumer group, so every gateway replica sees every
@@ -18,7 +19,7 @@ from services.common.kafka import ensure_topics
 from services.common.logging import get_logger
 
 from .keys import KeyCache
-from .people import PeopleCache
+from .people import PeopleCache, StoreStates
 from .settings import GatewaySettings
 
 log = get_logger(__name__)
@@ -32,10 +33,12 @@ LIVE_WITHIN_SECONDS = 3.0
 
 
 class KeyEventFeed:
-    def __init__(self, settings: GatewaySettings, cache: KeyCache, people: PeopleCache | None = None) -> None:
+    def __init__(self, settings: GatewaySettings, cache: KeyCache, people: PeopleCache | None = None,
+                 stores: StoreStates | None = None) -> None:
         self.settings = settings
         self.cache = cache
         self.people = people
+        self.stores = stores
         self.topic = settings.topic("network")
         self._consumer: AIOKafkaConsumer | None = None
         self.applied = 0
@@ -60,8 +63,12 @@ class KeyEventFeed:
             hits = self.cache.key_revoked(str(data.get("key_id")))
         elif envelope.type == "network.store.suspended":
             hits = self.cache.store_suspended(str(data.get("store_id")))
+            if self.stores is not None:
+                self.stores.store_changed(str(data.get("store_id") or ""), str(data.get("status") or "suspended"))
         elif envelope.type == "network.store.activated":
             hits = self.cache.store_reactivated(str(data.get("store_id")))
+            if self.stores is not None:
+                self.stores.store_changed(str(data.get("store_id") or ""), str(data.get("status") or "active"))
         elif envelope.type in PERSON_EVENTS:
             if self.people is None:
                 return

@@ -30,7 +30,7 @@ from . import proxy
 from .contract import AuthConfig, ContractCache
 from .keyevents import KeyEventFeed
 from .keys import IntrospectionFailed, KeyCache
-from .people import PeopleCache
+from .people import PeopleCache, StoreStates
 from .problems import problem
 from .ratelimit import TokenBuckets
 from .settings import SERVICES, GatewaySettings
@@ -273,11 +273,13 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
                     fallback_ttl=settings.key_cache_fallback_ttl_seconds, stale=settings.key_cache_stale_seconds,
                     max_entries=settings.key_cache_max_entries)
 
-    async def person(person_id: str) -> Mapping[str, Any] | None:
+    async def from_network(path: str, what: str) -> Mapping[str, Any] | None:
+        """One of network's directory entries (a person, a store), asked as the gateway's system
+        identity: the answer's body, None when network has no such one."""
         rid = context.request_id.get() or new_id()
         try:
             response = await client.get(
-                f"{settings.upstream('network')}/v1/people/{quote(person_id, safe='')}",
+                f"{settings.upstream('network')}{path}",
                 auth=SignedAs(GATEWAY_PRINCIPAL, settings.identity_secret, "network", lambda: rid),
                 timeout=settings.introspect_timeout,
             )
@@ -287,7 +289,7 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
             return None
         if response.status_code != 200:
             if response.status_code in (401, 403):
-                log.error("network refused the gateway's person lookup; check PLATFORM_IDENTITY_SECRET",
+                log.error(f"network refused the gateway's {what} lookup; check PLATFORM_IDENTITY_SECRET",
                           status=response.status_code)
             raise IntrospectionFailed(f"network answered {response.status_code}")
         try:
@@ -295,11 +297,18 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
         except ValueError as exc:
             raise IntrospectionFailed("network answered no JSON") from exc
         if not isinstance(body, dict):
-            raise IntrospectionFailed("network answered no person")
+            raise IntrospectionFailed(f"network answered no {what}")
         return body
+
+    async def person(person_id: str) -> Mapping[str, Any] | None:
+        return await from_network(f"/v1/people/{quote(person_id, safe='')}", "person")
+
+    async def store(store_id: str) -> Mapping[str, Any] | None:
+        return await from_network(f"/v1/stores/{quote(store_id, safe='')}", "store")
 
     tokens: TokenVerifier | None = None
     people: PeopleCache | None = None
+    stores: StoreStates | None = None
     if settings.oidc_issuer:
         tokens = TokenVerifier(client, issuer=settings.oidc_issuer, audience=settings.oidc_audience, clock=clock,
                                leeway_seconds=settings.oidc_leeway_seconds, jwks_ttl=settings.oidc_jwks_ttl_seconds,
@@ -308,17 +317,23 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
         people = PeopleCache(person, ttl=settings.person_cache_ttl_seconds,
                              fallback_ttl=settings.person_cache_fallback_ttl_seconds,
                              stale=settings.person_cache_stale_seconds, max_entries=settings.person_cache_max_entries)
-    feed = KeyEventFeed(settings, keys, people)
+        # Stores' states for signed-in people (keys learn theirs by introspection), cached as people are.
+        stores = StoreStates(store, ttl=settings.person_cache_ttl_seconds,
+                             fallback_ttl=settings.person_cache_fallback_ttl_seconds,
+                             stale=settings.person_cache_stale_seconds, max_entries=settings.person_cache_max_entries)
+    feed = KeyEventFeed(settings, keys, people, stores)
     keys.feed_live = feed.live
     if people is not None:
         people.feed_live = feed.live
+    if stores is not None:
+        stores.feed_live = feed.live
     upstream = create_upstream(settings.upstream_client, settings.upstream_limits)
     gate = proxy.Gate(
         settings=settings, upstream=upstream, keys=keys,
         per_key=TokenBuckets(settings.rate_limit_key_per_second, settings.rate_limit_key_burst),
         per_client=TokenBuckets(settings.rate_limit_client_per_second, settings.rate_limit_client_burst),
         public=TokenBuckets(settings.rate_limit_public_per_minute / 60.0, settings.rate_limit_public_burst),
-        tokens=tokens, people=people,
+        tokens=tokens, people=people, stores=stores,
     )
     contract = ContractCache(client, settings.upstreams, settings.openapi_cache_seconds, settings.openapi_fetch_timeout)
     app.state.settings = settings
@@ -328,6 +343,7 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Clock | None =
     app.state.gate = gate
     app.state.tokens = tokens
     app.state.people = people
+    app.state.stores = stores
     app.state.clock = clock
     app.state.contract = contract
 

@@ -11,6 +11,7 @@ from prometheus_client import Counter, Histogram
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from services.common.addresses import address_group
 from services.common.identity import (
     ANONYMOUS_ROLE,
     HQ_ROLES,
@@ -26,7 +27,7 @@ from services.common.logging import get_logger
 from services.common.permissions import allowed, area_for
 
 from .keys import KeyCache, NetworkUnavailable, well_formed
-from .people import PeopleCache, StoreNotChosen, acting_as
+from .people import PeopleCache, StoreNotChosen, StoreStates, acting_as
 from .problems import problem, too_many
 from .ratelimit import TokenBuckets
 from .settings import SERVICES, GatewaySettings
@@ -77,6 +78,7 @@ class Gate:
     # Staff sign-in; None when no OpenID Connect provider is configured.
     tokens: TokenVerifier | None = None
     people: PeopleCache | None = None
+    stores: StoreStates | None = None
 
     def __post_init__(self) -> None:
         self.secret = self.settings.identity_secret.encode()
@@ -200,7 +202,8 @@ async def handle(gate: Gate, call: Call) -> Response | Answer:
     if is_public(method, sub, call.headers):
         principal = Principal(id=f"anon:{address}", role=ANONYMOUS_ROLE, name="anonymous")
         if method == "POST":
-            wait = gate.public.take(address)
+            # An IPv6 client by its /64: one subscriber holds all of it (services.common.addresses).
+            wait = gate.public.take(address_group(address))
             if wait:
                 REFUSED.labels("rate_public").inc()
                 return too_many("too many applications from this address", wait, instance=instance, limit="public")
@@ -346,6 +349,20 @@ async def sign_in(gate: Gate, token: str, instance: str, headers: dict[bytes, by
     except StoreNotChosen as exc:
         REFUSED.labels("store_not_chosen").inc()
         return problem(exc.status, exc.detail, instance=instance, **exc.extra)
+    if store_id is not None and gate.stores is not None:
+        # A suspended store's keys stop at introspection; its people stop here, for that store
+        # only: HQ people act for none, and a person of two stores keeps the other.
+        try:
+            store, _source = await gate.stores.resolve(store_id)
+        except NetworkUnavailable:
+            REFUSED.labels("stores_unavailable").inc()
+            return problem(503, "the store's state cannot be checked right now; try again shortly",
+                           instance=instance, headers={"Retry-After": "5"})
+        if store.suspended:
+            REFUSED.labels("store_suspended").inc()
+            return problem(403, f"门店 {store_id} 已停业整顿 / store {store_id} is suspended: its staff may not act "
+                           "for it until HQ reactivates it", instance=instance, store_id=store_id,
+                           store_status=store.status)
     # The provider's session (sid), or the token itself (jti) where it names none.
     session = claims.get("sid") or claims.get("jti") or ""
     return Principal(id=person.id, role=role, store_id=store_id, name=header_safe(person.name),

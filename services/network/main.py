@@ -56,6 +56,8 @@ def create_app(settings: NetworkSettings | None = None, *, role: Role = "all", c
         log.info("staff accounts are not provisioned and sign-ins cannot be issued: NETWORK_OIDC_ADMIN_URL is unset")
     app.state.application_limiter = SubmissionLimiter(settings.application_rate_limit,
                                                       settings.application_rate_window_seconds)
+    app.state.licence_limiter = SubmissionLimiter(settings.application_licence_limit,
+                                                  settings.application_licence_window_seconds, what="licence")
     app.state.kpi_broadcaster = KpiBroadcaster(settings.kpi_stream_queue_size)
     attach(app.state.db.engine.sync_engine, app.state.kpi_broadcaster)
     # The decorator's form, as install_error_handlers registers its own: Starlette's

@@ -18,6 +18,10 @@ class NetworkSettings(PlatformSettings):
     # on top of the gateway's own limit (the form is the one route without a key).
     application_rate_limit: int = Field(default=5, ge=1)
     application_rate_window_seconds: int = Field(default=3600, ge=1)
+    # ... and per applicant (the business licence number of the body), from any address: one
+    # applicant spread over many addresses is bounded, other applicants are not touched.
+    application_licence_limit: int = Field(default=3, ge=1)
+    application_licence_window_seconds: int = Field(default=86400, ge=1)
     # A corrective action from a failed audit is due this many days after the audit.
     corrective_action_due_days: int = Field(default=30, ge=1)
     # Per subscriber of /v1/kpis/stream: changes waiting to be sent before the subscriber is

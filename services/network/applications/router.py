@@ -47,7 +47,10 @@ Applicant = Annotated[Principal, Depends(rate_limited_applicant)]
 
 @router.post("", status_code=201, response_model=ApplicationSubmitted,
              responses=problem_responses(Conflict, ValidationFailed, TooManyRequests))
-async def submit_application(body: ApplicationCreate, session: SessionDep, clock: ClockDep, principal: Applicant):
+async def submit_application(body: ApplicationCreate, session: SessionDep, clock: ClockDep, principal: Applicant,
+                             request: Request):
+    # After the address's limit (Applicant): one applicant from many addresses is bounded too.
+    request.app.state.licence_limiter.hit(service.licence_key(body.license_no), clock.now())
     application, token = await service.submit(session, clock, principal, body)
     return ApplicationSubmitted(id=application.id, status=application.status, status_token=token,
                                 submitted_at=application.submitted_at)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.common.addresses import address_group
 from services.common.clock import Clock
 from services.common.errors import Conflict, InvalidTransition, NotFound, TooManyRequests, ValidationFailed
 from services.common.identity import ANONYMOUS_ROLE, Principal
@@ -29,8 +30,10 @@ ANONYMOUS_PREFIX = "anon:"
 
 
 class ApplicationRateLimited(TooManyRequests):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many applications from this address; retry in {retry_after} s", retry_after=retry_after)
+    def __init__(self, retry_after: int, limit: str = "address") -> None:
+        what = "from this address" if limit == "address" else "for this business licence"
+        super().__init__(f"too many applications {what}; retry in {retry_after} s", retry_after=retry_after,
+                         limit=limit)
         self.retry_after = retry_after
 
 
@@ -43,16 +46,18 @@ class SubmissionLimiter:
 
     MAX_TRACKED = 10_000
 
-    def __init__(self, limit: int, window_seconds: int) -> None:
+    def __init__(self, limit: int, window_seconds: int, *, what: str = "address") -> None:
         self.limit = limit
         self.window = timedelta(seconds=window_seconds)
+        self.what = what
         self._attempts: dict[str, deque[datetime]] = {}
 
     def hit(self, key: str, now: datetime) -> None:
         attempts = self._attempts.setdefault(key, deque())
         self._expire(attempts, now)
         if len(attempts) >= self.limit:
-            raise ApplicationRateLimited(max(1, math.ceil((attempts[0] + self.window - now).total_seconds())))
+            raise ApplicationRateLimited(max(1, math.ceil((attempts[0] + self.window - now).total_seconds())),
+                                         self.what)
         attempts.append(now)
         if len(self._attempts) > self.MAX_TRACKED:
             self._sweep(now)
@@ -70,10 +75,16 @@ class SubmissionLimiter:
 
 
 def client_key(principal: Principal) -> str:
-    """Who is applying: the client address the gateway saw, or the caller's own id."""
+    """Who is applying: the client address the gateway saw (an IPv6 one by its /64, which
+    one subscriber holds whole), or the caller's own id."""
     if principal.role == ANONYMOUS_ROLE and principal.id.startswith(ANONYMOUS_PREFIX):
-        return principal.id
+        return ANONYMOUS_PREFIX + address_group(principal.id.removeprefix(ANONYMOUS_PREFIX))
     return f"principal:{principal.id}"
+
+
+def licence_key(license_no: str) -> str:
+    """One business licence however it is written: case and hyphens do not make another."""
+    return "licence:" + license_no.replace("-", "").upper()
 
 
 def _hash_token(token: str) -> str:
