@@ -108,3 +108,19 @@ async def test_the_churn_list_is_the_stores_own(crm):
     stranger = crm.as_("crm_agent", "agent-beijing", store_id=crm.other_store_id)
     assert (await stranger.get("/v1/churn")).json()["items"] == []
     assert len((await crm.hq.get("/v1/churn", params={"store_id": crm.store_id})).json()["items"]) == 2
+
+
+async def test_another_stores_episode_cannot_be_worked_nor_told_apart_from_none(crm):
+    """tests/security/test_matrix.py makes an object of every kind on a live platform, where no
+    car is away 13 months; the churn episode's store scoping is held here instead."""
+    ids = await seed(crm)
+    await detect(crm)
+    episode = (await churn_list(crm))[ids["thirteen_months"]]["id"]
+    stranger = crm.as_("crm_agent", "agent-beijing", store_id=crm.other_store_id)
+    for target in (episode, "no-such-episode"):
+        cause = await stranger.client.put(f"/v1/churn/{target}/cause", json={"cause": "other_dealer"},
+                                          headers=stranger._headers(None))
+        call = await stranger.post(f"/v1/churn/{target}/win-back-calls", json={"result": "no_answer"})
+        assert (cause.status_code, call.status_code) == (404, 404), (cause.text, call.text)
+    mine = (await churn_list(crm))[ids["thirteen_months"]]
+    assert mine["cause"] is None and mine["win_back_calls"] == []

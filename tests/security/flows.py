@@ -198,6 +198,9 @@ def store_with_one_of_each(platform) -> dict:
             client(platform, staff.keys["store_manager"]) as manager, \
             client(platform, staff.keys["crm_agent"]) as agent, platform.api(platform.bootstrap_key) as hq:
         made["callback"] = first_callback(agent, made["delivered"]["id"])
+        made["call"] = until(lambda: next(iter(agent.get("/api/crm/v1/calls", params={
+            "kind": "tracking", "customer_id": made["callback"]["customer_id"]}).json()["items"]), None), 5,
+            "no tracking call for the delivered order")
         back = made["back"] = approved_order(advisor, car=car, parts=((PART_NO, "customer"),))
         made["job"] = jobs_of(manager, back["id"])[0]
         made["reservation"] = reservations_of(manager, back["id"])[0]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import httpx
 
@@ -144,6 +144,9 @@ OBJECT_OF = {
     "receipt_id": lambda made: made["receipt"]["id"],
     "technician_id": lambda made: made["staff"].technician_id,
     "callback_id": lambda made: made["callback"]["id"],
+    "call_id": lambda made: made["call"]["id"],
+    # /v1/{kind}/{call_id}/...: a call task here; its callbacks twin is /v1/callbacks/{callback_id}.
+    "kind": lambda made: "calls",
     "complaint_id": lambda made: made["complaint"]["id"],
     "customer_id": lambda made: made["callback"]["customer_id"],
     "reminder_id": lambda made: made["reminder"]["id"],
@@ -164,6 +167,11 @@ NOT_A_STORE_OBJECT = {
     "item_code": "an onboarding checklist item, the same for every store",
     "application_id": "an outlet application, which belongs to no store (HQ reviews it)",
     "year": "a calendar year of a store's targets: the store in the path is the object",
+}
+# Store objects a live platform cannot make in a test's time; each has its other-store test.
+HELD_ELSEWHERE = {
+    "episode_id": "a churn episode starts 13 months after a car's last visit: "
+                  "tests/crm/test_churn_service.py::test_another_stores_episode_cannot_be_worked_nor_told_apart_from_none",
 }
 
 
@@ -199,6 +207,9 @@ def _example(document: dict, schema: dict):
     if kind == "string":
         if schema.get("format") == "date":
             return date.today().isoformat()
+        if schema.get("format") == "date-time":
+            # Ahead of now: promised times, due dates and bookings are refused in the past.
+            return (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
         return "x" * max(1, schema.get("minLength", 1))
     return None
 
@@ -224,15 +235,15 @@ def _object_cases(document: dict, made: dict):
             url, nobody = path, path
             for name in names:
                 url = url.replace("{" + name + "}", OBJECT_OF[name](made))
-                nobody = nobody.replace("{" + name + "}", OBJECT_OF[name](made) if name == "store_id" else NO_SUCH_ID)
+                nobody = nobody.replace("{" + name + "}", OBJECT_OF[name](made) if name in ("store_id", "kind") else NO_SUCH_ID)
             yield area_for(service, path[len(f"/api/{service}"):]), method.upper(), url, nobody, query, body, headers
 
 
 async def test_another_stores_objects_are_invisible_to_every_store_role(platform):
     document = httpx.get(platform.gateway.url + "/openapi.json", timeout=60).json()
     named = {n for path in document["paths"] for n in re.findall(r"\{([^}]+)\}", path)}
-    assert named <= OBJECT_OF.keys() | NOT_A_STORE_OBJECT.keys(), (
-        f"path parameters with no way to make their object: {sorted(named - OBJECT_OF.keys() - NOT_A_STORE_OBJECT.keys())}")
+    known = OBJECT_OF.keys() | NOT_A_STORE_OBJECT.keys() | HELD_ELSEWHERE.keys()
+    assert named <= known, f"path parameters with no way to make their object: {sorted(named - known)}"
     made = await asyncio.to_thread(store_with_one_of_each, platform)
     with platform.api(platform.bootstrap_key) as hq:
         other = new_store(hq)
