@@ -26,6 +26,7 @@ from tools.demo.hq import HQ
 from tools.demo.network import Onboarding, open_dealer
 from tools.demo.store import StoreSim
 from tools.demo.summary import Summary, Tally
+from tools.demo.targets import attainment, set_targets
 
 UNEXPECTED = (ApiError, TimeoutError, httpx.HTTPError)  # counted as errors; anything else is a bug
 
@@ -151,6 +152,7 @@ class Demo:
             await asyncio.gather(*self.tasks)
             kpis = await self.reconcile()
             messages = await self.messages_sent()
+            targets = await attainment(self, self.last_day.strftime("%Y-%m"))
         finally:
             for task in self.tasks:
                 task.cancel()
@@ -158,7 +160,8 @@ class Demo:
             for client in self.clients:
                 await client.aclose()
         return Summary(self.first_day, self.last_day, time.monotonic() - started, self.counts, kpis, self.errors,
-                       {s.code: s.id for s in self.stores if s.id}, self.config.url.rstrip("/"), messages)
+                       {s.code: s.id for s in self.stores if s.id}, self.config.url.rstrip("/"), messages,
+                       targets=targets)
 
     async def messages_sent(self) -> dict:
         """What reached the message providers' stand-ins (make run starts them), and CRM's
@@ -229,6 +232,7 @@ class Demo:
         dealers = [s for s in self.stores if not s.outlet]
         await asyncio.gather(*(open_dealer(self, s) for s in dealers))
         self.count(Tally.DEALER_STORES, len(dealers))
+        await set_targets(self, self.first_day, self.last_day)
         onboarding_days = max(1, min(6, self.config.days // 10))
         for place, outlet in enumerate(s for s in self.stores if s.outlet):
             Onboarding(self, outlet).plan(place, onboarding_days)

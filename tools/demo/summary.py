@@ -70,6 +70,8 @@ class Summary:
     url: str
     # What reached the message providers' stand-ins, per channel (deploy/messaging.py), and CRM's view.
     messages: dict | None = None
+    # GET /v1/targets/attainment of the last month replayed.
+    targets: dict | None = None
 
     def text(self) -> str:
         c = self.counts
@@ -119,6 +121,8 @@ class Summary:
                 f"  KPIs (network)    delivered {k.get('repair_orders_delivered')}, revenue {_cny(revenue)}, "
                 f"CSI {k.get('csi_average')}, callback SLA {k.get('callback_sla_rate')}, "
                 f"first-time fix {k.get('first_time_fix_rate')}, parts fill {k.get('parts_fill_rate')}")
+        if self.targets:
+            lines.append(_attainment(self.targets))
         if self.errors:
             lines.append(f"  errors            {len(self.errors)} (first: {self.errors[0]})")
         month = self.last_day.strftime("%Y-%m")
@@ -129,8 +133,23 @@ class Summary:
             f"  CRM reports       {self.url}/api/crm/v1/reports?kind=weekly  and  "
             f"/api/crm/v1/reports/monthly?month={month}&store_id=<id>&fresh=true",
             f"  claims            {self.url}/api/network/v1/claims?status=submitted",
+            f"  targets           {self.url}/api/network/v1/targets/attainment?period={month}",
         ]
         return "\n".join(lines)
+
+
+def _attainment(report: dict) -> str:
+    """The network's month: actual of target (attained), and where the pace ends it."""
+    shown = []
+    for row in report["network"]["measures"]:
+        if row["target"] is None or row["actual"] is None:
+            continue
+        fen = row["unit"] == "fen"
+        actual, target = (_cny(row["actual"]), _cny(row["target"])) if fen else (row["actual"], row["target"])
+        pct = f"{float(row['attained']) * 100:.1f} %" if row["attained"] is not None else "–"
+        ahead = f", projected {float(row['projected_attained']) * 100:.1f} %" if row["projected_attained"] else ""
+        shown.append(f"{row['measure']} {actual} of {target} ({pct}{ahead})")
+    return f"  targets {report['period']}  " + ("; ".join(shown) or "none set")
 
 
 def _cny(fen: int) -> str:
