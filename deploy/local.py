@@ -361,8 +361,10 @@ def _sign_in(terminal: Terminal, cluster: PostgresCluster | None, env: dict[str,
     except KeycloakError as exc:
         terminal.say("keycloak", f"sign-in off, API keys only: {exc}")
         return None
+    # The dashboard's token call is checked against its exact origin, port included.
     server = KeycloakServer(data_dir, cluster.ensure_database("keycloak"), ports.keycloak, ports.keycloak_management,
-                            log_file=var / "log" / "keycloak.log")
+                            log_file=var / "log" / "keycloak.log",
+                            dashboard_urls=[f"http://{HOST}:{ports.gateway}/dashboard"])
     secret = server.credentials["provisioning_secret"]  # made on the first run, kept in var/keycloak
     env["NETWORK_OIDC_ADMIN_URL"] = server.base_url
     env["NETWORK_OIDC_CLIENT_SECRET"] = secret
@@ -398,11 +400,11 @@ def _banner(env: dict[str, str], ports: Ports, var: Path, database_url: str | No
         "  平台已就绪 platform ready",
         f"  gateway       {gateway}  (docs /docs, dashboard /dashboard)",
         f"  HQ admin key  {env['PLATFORM_BOOTSTRAP_KEY']}",
-        f"  metrics       {gateway}/metrics  (Authorization: Bearer <the token in {_shown(var / 'metrics-token')}"
-        " or PLATFORM_METRICS_TOKEN>)",
         *([f"  messages      to stand-ins: SMS/WeChat {env['CRM_MESSAGES_WECHAT_URL']}, SMTP "
            f"{env['CRM_MESSAGES_SMTP_HOST']}:{env['CRM_MESSAGES_SMTP_PORT']}; what arrived: "
            f"{env['CRM_MESSAGES_WECHAT_URL']}/_stand-in/arrived"] if env.get(STAND_IN_MARK) else []),
+        f"  metrics       {gateway}/metrics  (Authorization: Bearer <the token in {_shown(var / 'metrics-token')}"
+        " or PLATFORM_METRICS_TOKEN>)",
         *signing_in,
         *([f"  postgres      {database_url}"] if database_url else []),
         f"  kafka         {env['KAFKA_BOOTSTRAP_SERVERS']}",
