@@ -117,6 +117,12 @@ async def test_application_input_is_checked_and_a_licence_applies_once_at_a_time
     assert (await applicant.post("/v1/outlet-applications", json=body)).status_code == 201
     again = await applicant.post("/v1/outlet-applications", json=body)
     assert again.status_code == 409 and again.json()["field"] == "license_no"
+    # The same licence written another way is the same licence.
+    rewritten = body["license_no"].lower()
+    rewritten = rewritten[:4] + "-" + rewritten[4:]
+    other = await anonymous(client, "198.51.100.9").post("/v1/outlet-applications",
+                                                         json={**body, "license_no": rewritten})
+    assert other.status_code == 409 and other.json()["field"] == "license_no", other.text
 
 
 async def test_a_rejection_needs_a_reason_creates_no_store_and_is_final(client, hq):

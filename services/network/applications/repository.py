@@ -1,3 +1,4 @@
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,9 +16,12 @@ async def get_for_update(session: AsyncSession, application_id: str) -> OutletAp
 
 
 async def open_for_licence(session: AsyncSession, license_no: str) -> OutletApplication | None:
-    """A submitted or approved application for this business licence, if any."""
+    """A submitted or approved application for this business licence, if any, however the
+    licence number is written (case and hyphens do not make another licence)."""
+    written = func.upper(func.replace(col(OutletApplication.license_no), "-", ""))
     stmt = select(OutletApplication).where(
-        OutletApplication.license_no == license_no, col(OutletApplication.status).in_(("submitted", "approved"))
+        written == license_no.replace("-", "").upper(),
+        col(OutletApplication.status).in_(("submitted", "approved")),
     )
     return (await session.exec(stmt)).first()
 
