@@ -124,3 +124,25 @@ async def test_another_stores_episode_cannot_be_worked_nor_told_apart_from_none(
         assert (cause.status_code, call.status_code) == (404, 404), (cause.text, call.text)
     mine = (await churn_list(crm))[ids["thirteen_months"]]
     assert mine["cause"] is None and mine["win_back_calls"] == []
+
+
+async def test_a_retried_win_back_call_is_recorded_once_and_its_key_is_bound_to_its_body(crm):
+    """tests/security/test_idempotency.py walks every POST route on a live platform, where no car
+    is away 13 months; the win-back call's Idempotency-Key is held here instead."""
+    ids = await seed(crm)
+    await detect(crm)
+    episode = (await churn_list(crm))[ids["thirteen_months"]]["id"]
+    url = f"/v1/churn/{episode}/win-back-calls"
+    key = {"Idempotency-Key": "win-back-" + episode}
+    body = {"result": "will_come", "note": "comes in next week"}
+    first = await crm.agent.post(url, json=body, headers=key)
+    assert first.status_code == 201, first.text
+    assert "idempotent-replayed" not in first.headers
+    again = await crm.agent.post(url, json=body, headers=key)
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert again.headers.get("idempotent-replayed") == "true"
+    other = await crm.agent.post(url, json={**body, "result": "refused"}, headers=key)
+    assert other.status_code == 422, other.text
+    assert [e.get("field") for e in other.json()["errors"]] == ["Idempotency-Key"], other.text
+    calls = (await churn_list(crm))[ids["thirteen_months"]]["win_back_calls"]
+    assert [c["result"] for c in calls] == ["will_come"], calls
