@@ -7,14 +7,14 @@ person, as kpi_daily does per store. Facts counted before this revision carry no
 until their order's next event or a KPI rebuild re-derives them.
 
 Revision ID: 0010
-Revises: 0009
+Revises: 0008
 Create Date: 2026-12-05
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
