@@ -8,7 +8,8 @@ Three walks check the routes: HQ running the network, a store's day (bookings, a
 repair order from check-in to handover, parts, the callback desk, reminders) and the
 store's warranty claim on HQ's settlement. The last test runs any walk not yet run and
 compares the routes checked with the POST routes of /openapi.json, so a new POST route
-fails it until a walk checks it."""
+fails it until a walk checks it (or, if no live flow can reach it, HELD_ELSEWHERE names
+the test that checks it instead)."""
 from __future__ import annotations
 
 import re
@@ -259,7 +260,24 @@ def a_store_day(checked: Checked) -> dict:
                      {"kind": "part", "part_no": PART_NO}):
             assert advisor.post(f"{order_url}/lines", json=line).status_code == 201
         checked.post(advisor, f"{order_url}/estimate")
-        checked.post(advisor, f"{order_url}/approve", {"approved_by": "Wang Fang", "channel": "phone"})
+        # The store signs off every estimate from one fen: approval waits for the manager's sign-off.
+        put = manager.put(f"/api/reception/v1/stores/{staff.id}/settings", json={"high_value_threshold_fen": 1})
+        assert put.status_code == 200, put.text
+        approval = {"approved_by": "Wang Fang", "channel": "phone"}
+        waiting = advisor.post(f"{order_url}/approve", json=approval)
+        assert waiting.status_code == 409 and waiting.json()["rule"] == "high_value_sign_off", waiting.text
+
+        def version() -> int:
+            return advisor.get(order_url).json()["version"]
+
+        signed = checked.post(manager, f"{order_url}/sign-off", None, unchanged=version)
+        assert signed["signed_off_fen"] == signed["totals"]["subtotal_fen"] + signed["totals"]["tax_fen"], signed
+        approved = checked.post(advisor, f"{order_url}/approve", approval)
+        # The car is promised back a day later than said: moved once, however often the move is retried.
+        later = datetime.fromisoformat(approved["promised_at"]) + timedelta(days=1)
+        moved = checked.post(advisor, f"{order_url}/promise", {"promised_at": later.isoformat(),
+                                                               "reason": "a part comes tomorrow"}, unchanged=version)
+        assert moved["promise_moves"] == 1 and datetime.fromisoformat(moved["promised_at"]) == later, moved
         jobs = {job["op_code"]: job["id"] for job in jobs_of(manager, rid, 2)}
         job_url = f"/api/workshop/v1/jobs/{jobs[OP_CODE]}"
         checked.post(manager, f"{job_url}/assign", {"technician_id": staff.technician_id})
@@ -303,6 +321,12 @@ def a_store_day(checked: Checked) -> dict:
         assert len(opened) == 1 and [c["id"] for c in complaints_of_order()] == opened, surveyed["survey"]
         follow_ups = partial(all_items, agent, "/api/crm/v1/callbacks", complaint_id=opened[0])
         checked.post(agent, f"/api/crm/v1/complaints/{opened[0]}/assign", {"owner": staff.keys["store_manager"]["id"]})
+        # Its owner signs for a date sooner than the deadline, which needs no reason.
+        complaint_url = f"/api/crm/v1/complaints/{opened[0]}"
+        sooner = datetime.now(staff.zone) + timedelta(days=1)
+        committed = checked.post(manager, f"{complaint_url}/due-date", {"due_at": sooner.isoformat()},
+                                 unchanged=lambda: agent.get(complaint_url).json()["version"])
+        assert datetime.fromisoformat(committed["due_at"]) == sooner, committed
         checked.post(agent, f"/api/crm/v1/complaints/{opened[0]}/resolve", {"resolution": "refunded the difference"},
                      unchanged=lambda: len(follow_ups()))
         follow_up = [c for c in follow_ups() if c["kind"] == "follow_up"]
@@ -331,6 +355,32 @@ def a_store_day(checked: Checked) -> dict:
 
         no_show = checked.post(advisor, f"/api/reception/v1/appointments/{soon.json()['id']}/no-show", retry_on=(409,))
         assert no_show["status"] == "no_show"
+
+        # The tracking call a week after delivery: the customer, made a club member, books the
+        # next service, says the repair needs doing again and makes a suggestion.
+        customer_id = first_callback(agent, rid)["customer_id"]
+        call = until(lambda: next(iter(agent.get("/api/crm/v1/calls", params={
+            "kind": "tracking", "customer_id": customer_id}).json()["items"]), None), 15, "no tracking call")
+        call_url = f"/api/crm/v1/calls/{call['id']}"
+        customer_url = f"/api/crm/v1/customers/{customer_id}"
+        member = agent.patch(customer_url, json={"club_member": True,
+                                                 "version": agent.get(customer_url).json()["version"]})
+        assert member.status_code == 200, member.text
+        offer = checked.post(agent, f"{call_url}/next-service-booking", {
+            "scheduled_at": (datetime.now(staff.zone) + timedelta(days=3)).isoformat()}, 201,
+            unchanged=lambda: agent.get(call_url).json()["next_service"]["booking"])
+        assert offer["vin"] == car["vin"] and offer["via"] == f"call:{call['id']}", offer
+        returns = partial(all_items, agent, "/api/crm/v1/return-repairs", vin=car["vin"])
+        checked.post(agent, f"{call_url}/return-repair", {"description": "the warning light is back"}, 201,
+                     unchanged=lambda: len(returns()))
+        assert len(returns()) == 1
+        suggestions = partial(all_items, agent, "/api/crm/v1/member-suggestions", customer_id=customer_id)
+        checked.post(agent, f"{call_url}/suggestions", {"text": "text me when the car is ready"}, 201,
+                     unchanged=lambda: len(suggestions()))
+        assert len(suggestions()) == 1
+        result = checked.post(agent, f"/api/crm/v1/calls/{call['id']}/result", {"result": "return_repair"},
+                              unchanged=lambda: agent.get(call_url).json()["version"])
+        assert (result["status"], result["result"]) == ("done", "return_repair"), result
     return {"staff": staff, "repair_order_id": rid}
 
 
@@ -374,6 +424,12 @@ def a_warranty_claim_settled(checked: Checked) -> None:
 
 
 WALKS = (hq_runs_the_network, a_store_day, a_warranty_claim_settled)
+# POST routes no walk can reach on a live platform, each with the test that checks its key instead.
+HELD_ELSEWHERE = {
+    "/api/crm/v1/churn/{episode_id}/win-back-calls":
+        "a churn episode starts 13 months after a car's last visit; tests/crm/test_churn_service.py::"
+        "test_a_retried_win_back_call_is_recorded_once_and_its_key_is_bound_to_its_body",
+}
 
 
 def test_hq_network_posts_replay_without_writing_twice(checked):
@@ -391,5 +447,7 @@ def test_warranty_claim_and_settlement_posts_replay_without_writing_twice(checke
 def test_every_post_route_of_the_contract_is_checked(checked):
     for walk in WALKS:
         checked.walk(walk)
-    assert checked.routes == checked.post_routes, (
-        f"POST routes with no Idempotency-Key check: {sorted(checked.post_routes - checked.routes)}")
+    assert set(HELD_ELSEWHERE) <= checked.post_routes, sorted(set(HELD_ELSEWHERE) - checked.post_routes)
+    assert not checked.routes & set(HELD_ELSEWHERE), "a walk checks a route held elsewhere: drop it from HELD_ELSEWHERE"
+    unchecked = checked.post_routes - checked.routes - set(HELD_ELSEWHERE)
+    assert not unchecked, f"POST routes with no Idempotency-Key check: {sorted(unchecked)}"
