@@ -3,7 +3,8 @@
 open → awaiting_approval → approved → in_progress → ready → settled → delivered, and
 cancelled from open, awaiting_approval or approved. in_progress and ready come from the
 workshop's events. Lines added after approval are supplements: each batch needs the
-customer's own approval and is the only thing the next `repair_order.approved` carries.
+customer's own approval and is the only thing the next `repair_order.approved` carries;
+each supplement line added announces the round as it stands (`repair_order.extra_work_proposed`).
 Money is integer fen, quantities Decimal; every amount is rounded once, half up."""
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from services.common.events.catalogue.reception import (
     RepairOrderApproved,
     RepairOrderCancelled,
     RepairOrderDelivered,
+    RepairOrderExtraWorkProposed,
     RepairOrderOpened,
     RepairOrderPromiseMoved,
     RepairOrderSettled,
@@ -282,7 +284,22 @@ async def add_line(session: AsyncSession, clock: Clock, settings: ReceptionSetti
     session.add(line)
     await session.flush()
     await _retotal(session, settings, order)
+    if line.supplement:
+        await _propose_extra_work(session, order, Who.of(principal), line.added_at)
     return line
+
+
+async def _propose_extra_work(session: AsyncSession, order: RepairOrder, who: Who, now: datetime) -> None:
+    """Tell whoever listens (CRM tells the customer) that the round's supplement lines, as
+    they now stand, wait for the customer's yes."""
+    waiting = [line for line in await repository.lines(session, order.id) if line.approval_id is None]
+    await emit(session, RepairOrderExtraWorkProposed(
+        **_ids(order), customer=order.customer, vehicle=order.vehicle, advisor=order.advisor, proposed_by=who.as_dict(),
+        proposed_at=now, estimate_version=len(await repository.approvals(session, order.id)) + 1,
+        lines=[line_event(line) for line in waiting], amount_fen=sum(line.amount_fen for line in waiting),
+        customer_fen=sum(line.amount_fen for line in waiting if line.pay_type == "customer"),
+        customer_due_fen=order.totals["customer_due_fen"],
+    ), subject=order.id, store_id=order.store_id, time=now)
 
 
 async def remove_line(session: AsyncSession, settings: ReceptionSettings, order: RepairOrder, line_id: str) -> None:

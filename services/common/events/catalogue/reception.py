@@ -213,6 +213,25 @@ class RepairOrderPromiseMoved(_RepairOrderEvent):
     advisor: Principal | None = None
 
 
+@event_type("reception.repair_order.extra_work_proposed", aggregate="repair_order")
+class RepairOrderExtraWorkProposed(_RepairOrderEvent):
+    """Work found after approval (supplement lines) waits for the customer's yes. Sent each
+    time a supplement line is added, carrying every line of the round still unapproved, so
+    the last one says what the customer is asked to approve; the round's approval is the
+    next `repair_order.approved` with `supplement` set."""
+
+    proposed_at: datetime
+    estimate_version: int | None = None  # the approval round these lines wait for: 2 is the first supplement
+    lines: list[RepairOrderLine] | None = None  # every supplement line of the round not yet approved
+    amount_fen: int | None = None  # those lines' amounts, every payer, before tax
+    customer_fen: int | None = None  # the part of it the customer pays, before tax
+    customer_due_fen: int | None = None  # the whole order's customer total after these lines, VAT included
+    proposed_by: Principal | None = None
+    customer: Customer | None = None
+    vehicle: Vehicle | None = None
+    advisor: Principal | None = None
+
+
 @event_type("reception.roadside.requested", aggregate="roadside")
 class RoadsideRequested(Event):
     roadside_id: str
