@@ -26,6 +26,12 @@ def parts() -> dict[str, dict]:
     return {p["part_no"]: p for p in load("parts")["parts"]}
 
 
+@cache
+def accessories() -> dict[str, dict]:
+    """data/accessories.json by code: what advisors sell beside the repair, always customer-paid."""
+    return {a["code"]: a for a in load("accessories")["accessories"]}
+
+
 def warranty_policy() -> dict:
     return load("warranty_policy")
 

@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from services.common.app import Role, ServiceSpec, create_service_app
 from services.common.clock import Clock
+from services.reception.accessories import router as accessories
 from services.reception.appointments import router as appointments
 from services.reception.events import handlers
 from services.reception.repair_orders import router as repair_orders
@@ -15,8 +16,8 @@ spec = ServiceSpec(
     name="reception",
     title="Reception service",
     description="Appointments, check-in with walk-around inspection, repair orders from estimate to handover, "
-                "settlement and payment, insurance jobs, 24-hour roadside assistance.",
-    routers=[appointments.router, repair_orders.router, roadside.router, stores.router],
+                "settlement and payment, insurance jobs, accessory sales, 24-hour roadside assistance.",
+    routers=[appointments.router, repair_orders.router, roadside.router, stores.router, accessories.router],
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
 )

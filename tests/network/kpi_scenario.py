@@ -150,6 +150,8 @@ def reference(seeded: list[Seeded], since: date, until: date) -> dict:
             if closing and inside(store, closing[-1]["settled_at"]):
                 for line in closing[-1]["lines"]:
                     add(store, f"rev_{line['pay_type']}", line["amount_fen"])
+                    if line["kind"] == "accessory":
+                        add(store, "accessories_fen", line["amount_fen"])
                     if line["kind"] == "labor" and line["pay_type"] == "customer":
                         add(store, "cp_fen", line["amount_fen"])
                         add(store, "cp_hours", Decimal(line["quantity"]))
@@ -239,6 +241,7 @@ def reference(seeded: list[Seeded], since: date, until: date) -> dict:
             "technician_efficiency": _ratio(g("flat"), g("clocked")),
             "effective_labour_rate_fen": None if not g("cp_hours") else int(_q(g("cp_fen") / g("cp_hours"), "1")),
             "callback_reach_rate": _ratio(g("cb_reached"), g("cb_closed")),
+            "accessories_revenue_fen": int(g("accessories_fen")),
         }
 
     network: dict[str, Decimal] = {}

@@ -192,14 +192,14 @@ async def test_attainment_equals_a_hand_computation_over_a_seeded_month(client, 
         "callback_sla": (900, "annual_rate", 750, "0.8333"),  # 3 of 4 due completed on time
         "first_time_fix": (950, "annual_rate", 800, "0.8421"),  # 1 - 1 comeback / 5 delivered
         "gross_margin_fen": (5_000_000 // 12, "month", None, None),
-        "accessories_revenue_fen": (None, None, None, None),
+        "accessories_revenue_fen": (None, None, 0, None),  # measured (no accessory lines sold), no target
     }
     for measure, (target, source, actual, attained) in expected.items():
         row = got[measure]
         assert (row["target"], row["target_source"], row["actual"], row["attained"]) == (target, source, actual,
                                                                                          attained), measure
         assert row["projected"] == actual, measure  # the month is over
-    assert got["gross_margin_fen"]["not_measured"] and got["accessories_revenue_fen"]["not_measured"]
+    assert got["gross_margin_fen"]["not_measured"] and not got["accessories_revenue_fen"]["not_measured"]
 
     people = {p["name"]: by_measure(p["measures"]) for p in figures["people"]}
     assert (people["李娜"]["repair_orders"]["actual"], people["李娜"]["repair_orders"]["attained"]) == (3, "0.0429")

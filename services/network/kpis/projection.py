@@ -45,6 +45,7 @@ class Metric(StrEnum):
     CP_LABOUR_UH = "cp_labour_uh"  # customer-pay labour hours sold, in micro-hours
     LABOUR_FEN = "labour_fen"  # labour revenue of every payer (targets' labour revenue)
     PARTS_FEN = "parts_fen"  # parts revenue of every payer (targets' parts revenue)
+    ACCESSORIES_FEN = "accessories_fen"  # accessory lines sold on repair orders (customer-paid), before tax
     APPT_SCHEDULED = "appt_scheduled"
     APPT_CHECKED_IN = "appt_checked_in"
     COMEBACKS = "comebacks"
@@ -122,18 +123,20 @@ class Touch:
 
 def _revenue(lines: list[reception.RepairOrderLine]) -> dict[str, Any]:
     revenue = {p: 0 for p in PAY_TYPES}
-    labour_fen = labour_uh = all_labour_fen = parts_fen = 0
+    labour_fen = labour_uh = all_labour_fen = parts_fen = accessories_fen = 0
     for line in lines:
         revenue[line.pay_type] += line.amount_fen
         if line.kind == "labor":
             all_labour_fen += line.amount_fen
         elif line.kind == "part":
             parts_fen += line.amount_fen
+        elif line.kind == "accessory":
+            accessories_fen += line.amount_fen
         if line.kind == "labor" and line.pay_type == "customer":
             labour_fen += line.amount_fen
             labour_uh += micro_hours(line.quantity)
     return {"revenue": revenue, "cp_labour_fen": labour_fen, "cp_labour_uh": labour_uh, "labour_fen": all_labour_fen,
-            "parts_fen": parts_fen}
+            "parts_fen": parts_fen, "accessories_fen": accessories_fen}
 
 
 def _ro(e, **fields) -> Touch:
@@ -224,6 +227,7 @@ def _repair_order(v: dict, f: _Facts) -> None:
     f.add("cp_labour_uh", Metric.CP_LABOUR_UH, v.get("settled_at"), v.get("cp_labour_uh", 0))
     f.add("labour_fen", Metric.LABOUR_FEN, v.get("settled_at"), v.get("labour_fen", 0), advisor)
     f.add("parts_fen", Metric.PARTS_FEN, v.get("settled_at"), v.get("parts_fen", 0), advisor)
+    f.add("accessories_fen", Metric.ACCESSORIES_FEN, v.get("settled_at"), v.get("accessories_fen", 0), advisor)
 
 
 def _appointment(v: dict, f: _Facts) -> None:

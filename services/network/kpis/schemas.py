@@ -36,6 +36,7 @@ class Figures(BaseModel):
     technician_efficiency: Decimal | None
     effective_labour_rate_fen: int | None
     callback_reach_rate: Decimal | None
+    accessories_revenue_fen: int
 
 
 class StoreFigures(Figures):

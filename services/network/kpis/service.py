@@ -59,6 +59,7 @@ def figures(c: dict[str, int]) -> Figures:
         technician_efficiency=_ratio(n(Metric.TECH_FLAT_UH), n(Metric.TECH_CLOCKED_UH), RATE),
         effective_labour_rate_fen=None if labour_rate is None else int(labour_rate),
         callback_reach_rate=_ratio(n(Metric.CB_REACHED), n(Metric.CB_CLOSED), RATE),
+        accessories_revenue_fen=n(Metric.ACCESSORIES_FEN),
     )
 
 

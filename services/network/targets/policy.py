@@ -73,8 +73,7 @@ RULES: dict[Measure, Rule] = {
     Measure.REPAIR_ORDERS: Rule(Unit.COUNT, 0, MAX_COUNT, (Metric.RO_DELIVERED,)),
     Measure.LABOUR_REVENUE_FEN: Rule(Unit.FEN, 0, MAX_FEN, (Metric.LABOUR_FEN,)),
     Measure.PARTS_REVENUE_FEN: Rule(Unit.FEN, 0, MAX_FEN, (Metric.PARTS_FEN,)),
-    Measure.ACCESSORIES_REVENUE_FEN: Rule(Unit.FEN, 0, MAX_FEN, (), not_measured=(
-        "尚未计量：工单还没有精品附件行 not measured yet: repair orders carry no accessory lines")),
+    Measure.ACCESSORIES_REVENUE_FEN: Rule(Unit.FEN, 0, MAX_FEN, (Metric.ACCESSORIES_FEN,)),
     Measure.GROSS_MARGIN_FEN: Rule(Unit.FEN, -MAX_FEN, MAX_FEN, (), not_measured=(
         "尚未计量：等待车间的工单成本事件 not measured yet: waits for the workshop's order cost event")),
     Measure.CSI: Rule(Unit.MILLI_POINTS, 1000, 5000, (Metric.CSI_SUM, Metric.CSI_COUNT)),
@@ -83,7 +82,8 @@ RULES: dict[Measure, Rule] = {
 }
 ADDITIVE = tuple(m for m in Measure if RULES[m].additive)
 # Credited to a person: the advisor on the order (kpi_person_daily); the rest are the store's only.
-PERSON_MEASURES = (Measure.REPAIR_ORDERS, Measure.LABOUR_REVENUE_FEN, Measure.PARTS_REVENUE_FEN)
+PERSON_MEASURES = (Measure.REPAIR_ORDERS, Measure.LABOUR_REVENUE_FEN, Measure.PARTS_REVENUE_FEN,
+                   Measure.ACCESSORIES_REVENUE_FEN)
 PERSON_NOT_MEASURED = "尚未按人计量 not yet credited to a person by the events"
 COUNTER_METRICS = tuple(sorted({m for rule in RULES.values() for m in rule.metrics}))
 PERSON_METRICS = tuple(sorted({m for measure in PERSON_MEASURES for m in RULES[measure].metrics}))

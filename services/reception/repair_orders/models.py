@@ -67,6 +67,7 @@ class RepairOrderLine(ReceptionModel, table=True):
     kind: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     op_code: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
     part_no: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
+    accessory_code: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
     description: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     quantity: Decimal = Field(sa_column=sa.Column(sa.Numeric(), nullable=False))
     flat_rate_hours: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(), nullable=True))

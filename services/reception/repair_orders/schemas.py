@@ -11,7 +11,7 @@ from services.reception.shared.schemas import Actor, Customer, HistoryEntry, Inp
 RepairOrderStatus = Literal[
     "open", "awaiting_approval", "approved", "in_progress", "ready", "settled", "delivered", "cancelled",
 ]
-LineKind = Literal["labor", "part", "sublet", "fee"]
+LineKind = Literal["labor", "part", "sublet", "fee", "accessory"]
 PayType = Literal["customer", "warranty", "insurance", "internal", "goodwill"]
 PAY_TYPES: tuple[str, ...] = ("customer", "warranty", "insurance", "internal", "goodwill")
 ApprovalChannel = Literal["in_person", "phone", "app"]
@@ -84,15 +84,19 @@ class LineCreate(Input):
         default=None, max_length=32, description="labour operation (data/labor_operations.json)"
     )
     part_no: str | None = Field(default=None, max_length=32, description="part number (data/parts.json)")
+    accessory_code: str | None = Field(
+        default=None, max_length=32,
+        description="精品 accessory code (data/accessories.json, GET /v1/accessories); accessories are customer-paid",
+    )
     description: str | None = Field(default=None, min_length=1, max_length=500,
-                                    description="defaults to the catalogue's for labour and parts")
+                                    description="defaults to the catalogue's for labour, parts and accessories")
     quantity: Decimal | None = Field(
         default=None, gt=0, le=Decimal("9999.99"), decimal_places=2,
         description="hours for labour (default: flat-rate hours), units otherwise (default 1)",
     )
     unit_price_fen: int | None = Field(
         default=None, ge=0, le=100_000_000, strict=True,
-        description="default: the store's labour rate per hour, or the part's list price",
+        description="default: the store's labour rate per hour, the part's list price or the accessory's price",
     )
     pay_type: PayType = "customer"
 
@@ -154,6 +158,7 @@ class LinePublic(BaseModel):
     kind: LineKind
     op_code: str | None = None
     part_no: str | None = None
+    accessory_code: str | None = None
     description: str
     quantity: Decimal
     flat_rate_hours: Decimal | None = None

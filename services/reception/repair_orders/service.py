@@ -33,6 +33,7 @@ from services.common.outbox import emit
 from services.common.reference import labor_operations, parts
 from services.common.stores import ensure_visible, store_zone
 from services.common.tables import KnownStore
+from services.reception.accessories import service as accessory_catalogue
 from services.reception.appointments import repository as appointments
 from services.reception.appointments import service as appointment_service
 from services.reception.appointments.models import Appointment
@@ -214,6 +215,8 @@ def price_line(data: LineCreate, settings: ReceptionSettings, store: KnownStore,
                insurance: dict | None) -> dict[str, Any]:
     """Catalogue defaults and the pay-type rules for one line."""
     flat_rate: Decimal | None = None
+    if data.accessory_code and data.kind != "accessory":
+        raise ValidationFailed("accessory_code", f"a {data.kind} line has no accessory; add it as its own line")
     if data.kind == "labor":
         if not data.op_code:
             raise ValidationFailed("op_code", "a labour line needs an operation code")
@@ -242,6 +245,22 @@ def price_line(data: LineCreate, settings: ReceptionSettings, store: KnownStore,
         unit_price = data.unit_price_fen if data.unit_price_fen is not None else int(part["list_price_fen"])
         description = data.description or part["name"]
         covered, what = bool(part["warranty_eligible"]), f"part {data.part_no}"
+    elif data.kind == "accessory":
+        if data.op_code or data.part_no:
+            raise ValidationFailed("op_code" if data.op_code else "part_no", "an accessory line has no catalogue "
+                                   "part or operation; fitting labour is its own line")
+        if not data.accessory_code:
+            raise ValidationFailed("accessory_code", "an accessory line needs an accessory code")
+        item = accessory_catalogue.require(data.accessory_code, "accessory_code")
+        # An accessory is a sale to the customer: no brand, insurer or store pays for one.
+        if data.pay_type != "customer":
+            raise ValidationFailed("pay_type", "精品由客户付费 accessories are paid by the customer")
+        quantity = data.quantity if data.quantity is not None else Decimal(1)
+        if quantity != quantity.to_integral_value():
+            raise ValidationFailed("quantity", "accessories are counted in whole units")
+        unit_price = data.unit_price_fen if data.unit_price_fen is not None else int(item["price_fen"])
+        description = data.description or f"{item['name_zh']} {item['name_en']}"
+        covered, what = False, f"accessory {data.accessory_code}"
     else:
         if data.op_code or data.part_no:
             raise ValidationFailed("op_code" if data.op_code else "part_no",
@@ -264,7 +283,8 @@ def price_line(data: LineCreate, settings: ReceptionSettings, store: KnownStore,
         raise ValidationFailed("quantity" if data.unit_price_fen is None else "unit_price_fen",
                                f"a line comes to at most {MAX_LINE_FEN} fen; this one is {amount}")
     return dict(
-        kind=data.kind, op_code=data.op_code, part_no=data.part_no, description=description,
+        kind=data.kind, op_code=data.op_code, part_no=data.part_no, accessory_code=data.accessory_code,
+        description=description,
         quantity=quantity, flat_rate_hours=flat_rate, unit_price_fen=unit_price,
         amount_fen=amount, pay_type=data.pay_type,
     )
@@ -587,6 +607,7 @@ async def settle(session: AsyncSession, clock: Clock, principal: Principal, orde
         lines=[line_event(line) for line in lines], totals=order.totals, payments=invoice.payments,
         invoice_id=invoice.id,
         payers=invoice.payers, insurance=order.insurance, appointment_id=order.appointment_id, settled_by=principal.id,
+        accessories_fen=accessories_fen(lines),
     ), subject=order.id, store_id=order.store_id, time=now)
     return invoice
 
@@ -606,15 +627,16 @@ async def deliver(session: AsyncSession, clock: Clock, principal: Principal, ord
     order.delivered_at = now
     invoice = await repository.invoice_of(session, order.id)
     timing = summary(order)
+    lines = await repository.lines(session, order.id)
     await emit(session, RepairOrderDelivered(
         **_ids(order), **_parties(order), delivered_by=delivered_by, opened_at=order.opened_at,
         settled_at=order.settled_at, delivered_at=now,
-        lines=[line_event(line) for line in await repository.lines(session, order.id)],
+        lines=[line_event(line) for line in lines],
         totals=order.totals, invoice_no=invoice.number if invoice else None, explained=True,
         appointment_id=order.appointment_id, roadside_id=order.roadside_id, insurance=order.insurance,
         promised_at=order.promised_at, first_promised_at=order.first_promised_at, promise_moves=order.promise_moves,
         ready_at=order.ready_at, ready_on_time=timing.ready_on_time, delivered_on_time=timing.delivered_on_time,
-        signed_off_by=order.signed_off_by,
+        signed_off_by=order.signed_off_by, accessories_fen=accessories_fen(lines),
     ), subject=order.id, store_id=order.store_id, time=now)
     return order
 
@@ -674,9 +696,15 @@ def _parties(order: RepairOrder) -> dict:
     return dict(customer=order.customer, vehicle=order.vehicle, mileage_km=order.mileage_km, advisor=order.advisor)
 
 
+def accessories_fen(lines: Iterable[RepairOrderLine]) -> int:
+    """What the order sold in accessories, before tax: the advisor's derivative sales."""
+    return sum(line.amount_fen for line in lines if line.kind == "accessory")
+
+
 def line_event(line: RepairOrderLine) -> dict:
     return dict(
-        line_id=line.id, kind=line.kind, op_code=line.op_code, part_no=line.part_no, description=line.description,
+        line_id=line.id, kind=line.kind, op_code=line.op_code, part_no=line.part_no,
+        accessory_code=line.accessory_code, description=line.description,
         quantity=str(line.quantity), unit_price_fen=line.unit_price_fen, amount_fen=line.amount_fen,
         pay_type=line.pay_type, flat_rate_hours=str(line.flat_rate_hours) if line.flat_rate_hours is not None else None,
         supplement=line.supplement, approval_id=line.approval_id,

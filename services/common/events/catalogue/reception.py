@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from ..envelope import Event, event_type
 
 PayType = Literal["customer", "warranty", "insurance", "internal", "goodwill"]
-LineKind = Literal["labor", "part", "sublet", "fee"]
+LineKind = Literal["labor", "part", "sublet", "fee", "accessory"]
 
 
 class _Part(BaseModel):
@@ -41,8 +41,9 @@ class RepairOrderLine(_Part):
     kind: LineKind
     op_code: str | None = None
     part_no: str | None = None
+    accessory_code: str | None = None  # an accessory line's item of data/accessories.json
     description: str
-    quantity: str  # Decimal as text: hours for labour, units for parts
+    quantity: str  # Decimal as text: hours for labour, units for parts and accessories
     unit_price_fen: int
     amount_fen: int
     pay_type: PayType
@@ -169,6 +170,7 @@ class RepairOrderSettled(_RepairOrderEvent):
     insurance: dict | None = None
     appointment_id: str | None = None
     settled_by: str | None = None
+    accessories_fen: int | None = None  # the accessory lines' amount before tax (customer-paid)
 
 
 @event_type("reception.repair_order.delivered", aggregate="repair_order")
@@ -195,6 +197,8 @@ class RepairOrderDelivered(_RepairOrderEvent):
     ready_on_time: bool | None = None  # ready_at <= promised_at: what the on-time rate counts
     delivered_on_time: bool | None = None  # delivered_at <= promised_at
     signed_off_by: Principal | None = None
+    # The accessory lines' amount before tax (customer-paid), credited to the advisor.
+    accessories_fen: int | None = None
 
 
 @event_type("reception.repair_order.promise_moved", aggregate="repair_order")

@@ -1,0 +1,1 @@
+"""The accessory catalogue (data/accessories.json): what advisors sell beside the repair."""
