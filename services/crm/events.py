@@ -1,8 +1,8 @@
 """Events CRM handles (besides the store registry every service keeps): reception's
 bookings and repair orders are all CRM knows of customers, vehicles and visits; network's
 person events keep CRM's copy of the staff directory (who may own a complaint); the
-workshop's ready orders and backordered parts are what CRM tells customers of their car
-(services/crm/messages)."""
+workshop's ready orders and backordered parts, and reception's moved promises and extra work
+found, are what CRM tells customers of their car (services/crm/messages)."""
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.consumer import EventHandlers, HandlerContext
@@ -93,6 +93,18 @@ async def preload_deliveries(session: AsyncSession, events: list[rx.RepairOrderD
 async def repair_order_cancelled(session: AsyncSession, event: rx.RepairOrderCancelled, envelope: CloudEvent,
                                  ctx: HandlerContext[CrmSettings]) -> None:
     await customers.order_cancelled(session, event)
+
+
+@handlers.on("reception.repair_order.promise_moved")
+async def promise_moved(session: AsyncSession, event: rx.RepairOrderPromiseMoved, envelope: CloudEvent,
+                        ctx: HandlerContext[CrmSettings]) -> None:
+    await messages.promise_moved(session, event, ctx.clock.now())
+
+
+@handlers.on("reception.repair_order.extra_work_proposed")
+async def extra_work_proposed(session: AsyncSession, event: rx.RepairOrderExtraWorkProposed, envelope: CloudEvent,
+                              ctx: HandlerContext[CrmSettings]) -> None:
+    await messages.extra_work_proposed(session, event, ctx.settings, ctx.clock.now())
 
 
 @handlers.on("workshop.repair_order.ready")

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from services.common.events.catalogue import reception as rx
 from services.common.events.catalogue import workshop as ws
 from services.common.ids import new_id
 from services.crm.base import CrmModel
@@ -30,6 +31,16 @@ def cases(store_id: str) -> dict:
         "reception.repair_order.opened": f.opened(store_id, WHEN, repair_order_id="ro-1"),
         "reception.repair_order.delivered": f.delivered(store_id, WHEN, repair_order_id="ro-1"),
         "reception.repair_order.cancelled": f.cancelled_order(store_id, "ro-1", WHEN),
+        "reception.repair_order.promise_moved": envelope_for(
+            rx.RepairOrderPromiseMoved(repair_order_id="ro-1", number="RO-1", store_id=store_id, moved_at=WHEN,
+                                       promised_at=WHEN + timedelta(days=1), previous_promised_at=WHEN,
+                                       reason="parts arrive tomorrow", moves=1),
+            subject="ro-1", store_id=store_id, time=WHEN),
+        "reception.repair_order.extra_work_proposed": envelope_for(
+            rx.RepairOrderExtraWorkProposed(repair_order_id="ro-1", number="RO-1", store_id=store_id,
+                                            proposed_at=WHEN, estimate_version=2, lines=[f.labour()],
+                                            amount_fen=30000, customer_fen=30000, customer_due_fen=33900),
+            subject="ro-1", store_id=store_id, time=WHEN),
         "network.store.created": store_created(code="GZ-TH-01"),
         "network.person.registered": f.staff_registered("person-1", WHEN, [store_id]),
         "network.person.assignments_changed": f.staff_reassigned("person-1", WHEN, [store_id]),

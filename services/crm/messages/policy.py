@@ -17,10 +17,14 @@ class Channel(StrEnum):
 # The order a notice tries them in: the phone number every customer has first, then the
 # channels a customer has to give us an address for.
 CHANNEL_ORDER = (Channel.SMS, Channel.WECHAT, Channel.EMAIL)
+# Channels whose message can carry a link the customer taps (WeChat's template message opens
+# its url, email shows it). Never SMS: carriers filter texts with links, and a link in an SMS
+# is what phishing looks like to the customer.
+LINK_CHANNELS = frozenset({Channel.WECHAT, Channel.EMAIL})
 
 
 class Category(StrEnum):
-    SERVICE = "service"  # about the customer's own car and visit: sent at any hour
+    SERVICE = "service"  # about the customer's own car and visit: sent at any hour, unless its kind waits
     MARKETING = "marketing"  # invitations: needs marketing consent, never in quiet hours
 
 
@@ -52,6 +56,13 @@ class Kind:
     reach: Reach
     sms_template: str  # the template code registered with the SMS provider
     wechat_template: str  # the official account's template id
+    # A service notice that can wait for the morning: news the customer can do nothing
+    # about at night (a later promise, work to approve) waits out quiet hours as marketing
+    # does; a car ready to collect does not, the customer may be on the way.
+    waits_for_morning: bool = False
+
+    def quiet_at_night(self) -> bool:
+        return self.category == Category.MARKETING or self.waits_for_morning
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
@@ -59,6 +70,10 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("booking_reminder", Category.SERVICE, Reach.FIRST, "SMS_BOOKING_REMINDER", "TM_BOOKING_REMINDER"),
     Kind("car_ready", Category.SERVICE, Reach.ALL, "SMS_CAR_READY", "TM_CAR_READY"),
     Kind("parts_delayed", Category.SERVICE, Reach.FIRST, "SMS_PARTS_DELAYED", "TM_PARTS_DELAYED"),
+    Kind("order_delayed", Category.SERVICE, Reach.FIRST, "SMS_ORDER_DELAYED", "TM_ORDER_DELAYED",
+         waits_for_morning=True),
+    # Every channel: an SMS cannot carry the link to approve the estimate, WeChat and email can.
+    Kind("extra_work", Category.SERVICE, Reach.ALL, "SMS_EXTRA_WORK", "TM_EXTRA_WORK", waits_for_morning=True),
     Kind("first_maintenance_thanks", Category.SERVICE, Reach.FIRST, "SMS_FIRST_MAINTENANCE_THANKS",
          "TM_FIRST_MAINTENANCE_THANKS"),
     Kind("callback_notice", Category.SERVICE, Reach.FIRST, "SMS_CALLBACK_NOTICE", "TM_CALLBACK_NOTICE"),
@@ -97,6 +112,11 @@ def reachable(consents: dict[Channel, ChannelConsent], category: Category, prefe
     if category == Category.MARKETING and preferences.get("marketing_opt_out"):
         return []
     return [consents[c] for c in CHANNEL_ORDER if c in consents and consents[c].allows(category)]
+
+
+# Supplement lines an advisor adds one after another are one proposal to the customer: the
+# notice waits this long after the latest line, so it names them all and their sum.
+EXTRA_WORK_GATHER = timedelta(minutes=5)
 
 
 def parse_hhmm(text: str) -> time:

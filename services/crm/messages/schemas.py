@@ -8,7 +8,8 @@ from services.common.pagination import Page
 ChannelName = Literal["sms", "wechat", "email"]
 StatusName = Literal["held", "queued", "sending", "sent", "delivered", "failed", "skipped", "cancelled",
                      "unconfirmed"]
-KindName = Literal["booking_confirmed", "booking_reminder", "car_ready", "parts_delayed", "first_maintenance_thanks",
+KindName = Literal["booking_confirmed", "booking_reminder", "car_ready", "parts_delayed", "order_delayed",
+                   "extra_work", "first_maintenance_thanks",
                    "callback_notice", "first_maintenance_invitation", "periodic_maintenance_invitation"]
 
 

@@ -50,7 +50,16 @@ from services.common.tables import KnownStore
 from services.crm.customers import repository as customers
 from services.crm.messages import repository, service
 from services.crm.messages.models import Message, MessageAttempt
-from services.crm.messages.policy import KINDS, Category, Channel, Status, backoff, parse_hhmm, quiet_until
+from services.crm.messages.policy import (
+    KINDS,
+    LINK_CHANNELS,
+    Category,
+    Channel,
+    Status,
+    backoff,
+    parse_hhmm,
+    quiet_until,
+)
 from services.crm.messages.providers import Afterwards, Outcome, Outgoing, Provider, Receipt, Result
 from services.crm.messages.providers.email import SmtpEmail
 from services.crm.messages.providers.sms import AliyunSms
@@ -83,12 +92,15 @@ def providers_from(settings: CrmSettings) -> dict[Channel, Provider]:
 
 def outgoing(message: Message) -> Outgoing:
     spec = KINDS[message.kind]
-    rendered = render(message.kind, {"link": "", **message.variables})
+    variables = {"link": "", **message.variables}
+    if Channel(message.channel) not in LINK_CHANNELS:
+        variables["link"] = ""  # neither in the text nor among an SMS template's parameters
+    rendered = render(message.kind, variables)
     text = {Channel.SMS.value: rendered.sms, Channel.EMAIL.value: rendered.email}.get(message.channel, rendered.sms)
     return Outgoing(key=message.id, address=message.address or "", title=rendered.title, text=text,
-                    fields=rendered.wechat, variables={k: str(v) for k, v in message.variables.items() if v != ""},
+                    fields=rendered.wechat, variables={k: str(v) for k, v in variables.items() if v != ""},
                     sms_template=spec.sms_template, wechat_template=spec.wechat_template,
-                    link=message.variables.get("link") or None, provider_message_id=message.provider_message_id)
+                    link=variables["link"] or None, provider_message_id=message.provider_message_id)
 
 
 class Sender:
@@ -222,12 +234,13 @@ class Sender:
             message.status = Status.SKIPPED.value
             await service.fall_back(session, message, now)
             return f"no {message.channel} provider configured"
-        if category == Category.MARKETING:
+        if KINDS[message.kind].quiet_at_night():
             store = await session.get(KnownStore, message.store_id)
             until = quiet_until(now, store_zone(store), *self.quiet)
             if until is not None:
                 message.next_attempt_at = until
-                return "quiet hours: marketing waits for the morning"
+                return f"quiet hours: {'marketing' if category == Category.MARKETING else 'this notice'} " \
+                       "waits for the morning"
         message.address = consent.address
         return None
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,6 +38,7 @@ from services.crm.messages import repository
 from services.crm.messages.models import Consent, Message
 from services.crm.messages.policy import (
     CHANNEL_ORDER,
+    EXTRA_WORK_GATHER,
     KINDS,
     Category,
     Channel,
@@ -197,8 +199,9 @@ async def _hold(session: AsyncSession, kind: str, *, store_id: str, notice_key: 
 
 
 async def _order_notice(session: AsyncSession, kind: str, repair_order_id: str, store_id: str,
-                        variables: dict[str, str], now: datetime) -> None:
-    notice_key = f"{kind}:{repair_order_id}"
+                        variables: dict[str, str], now: datetime, *, notice_key: str | None = None,
+                        not_before: datetime | None = None, expires_at: datetime | None = None) -> None:
+    notice_key = notice_key or f"{kind}:{repair_order_id}"
     order = await customers.repair_order(session, repair_order_id)
     if order is None or order.customer_id is None:
         await _hold(session, kind, store_id=store_id, notice_key=notice_key, about=repair_order_id,
@@ -212,7 +215,8 @@ async def _order_notice(session: AsyncSession, kind: str, repair_order_id: str, 
     vehicle = await customers.vehicle(session, order.vin) if order.vin else None
     _, facts = await _facts(session, store_id, customer, vehicle)
     await notify(session, kind, customer, store_id=store_id, notice_key=notice_key, about=repair_order_id,
-                 variables={**facts, "order_number": order.number, **variables}, now=now)
+                 variables={**facts, "order_number": order.number, **variables}, now=now, not_before=not_before,
+                 expires_at=expires_at)
 
 
 async def car_ready(session: AsyncSession, event: ws.RepairOrderReady, now: datetime) -> None:
@@ -231,6 +235,74 @@ async def parts_delayed(session: AsyncSession, event: ws.ReservationBackordered,
     """One notice per order, however many of its parts wait (the first backorder says it all)."""
     await _order_notice(session, "parts_delayed", event.repair_order_id, event.store_id,
                         {"part_no": event.part_no, "link": estimate_link(settings, event.repair_order_id)}, now)
+
+
+async def _drop_unsent(session: AsyncSession, kind: str, repair_order_id: str, keep: str | None, why: str,
+                       now: datetime) -> None:
+    """Cancel the order's `kind` notices not yet sent, but `keep`: what they say is out of date."""
+    for message in await repository.about(session, repair_order_id, [Status.HELD.value, Status.QUEUED.value]):
+        if message.kind == kind and message.notice_key != keep:
+            message.status, message.status_reason, message.updated_at = Status.CANCELLED.value, why, now
+            session.add(message)
+
+
+async def promise_moved(session: AsyncSession, event: rx.RepairOrderPromiseMoved, now: datetime) -> None:
+    """The car will be ready later than promised: the customer hears the new time and why,
+    once per move; a move made before the last one's notice went out replaces it. A promise
+    moved earlier is no delay and tells nothing (the car-ready notice will)."""
+    if event.previous_promised_at is not None and event.promised_at <= event.previous_promised_at:
+        return
+    store = await session.get(KnownStore, event.store_id)
+    move = event.moves if event.moves is not None else f"{event.promised_at:%Y%m%d%H%M}"
+    notice_key = f"order_delayed:{event.repair_order_id}:{move}"
+    await _drop_unsent(session, "order_delayed", event.repair_order_id, notice_key, "the promise moved again", now)
+    await _order_notice(session, "order_delayed", event.repair_order_id, event.store_id, {
+        "promised_at": _local(event.promised_at, store),
+        "previous_promised_at": _local(event.previous_promised_at, store) if event.previous_promised_at else "",
+        "reason": event.reason or "",
+    }, now, notice_key=notice_key, expires_at=event.promised_at)
+
+
+def _yuan(amount_fen: int) -> str:
+    return f"{Decimal(amount_fen) / 100:,.2f}"
+
+
+def _items(lines: Sequence[rx.RepairOrderLine]) -> str:
+    """The proposal's lines as an SMS can hold them: the first two, and how many in all."""
+    names = "、".join(line.description for line in lines[:2])
+    return names if len(lines) <= 2 else f"{names} 等{len(lines)}项 ({len(lines)} items)"
+
+
+async def extra_work_proposed(session: AsyncSession, event: rx.RepairOrderExtraWorkProposed, settings: CrmSettings,
+                              now: datetime) -> None:
+    """Work found that waits for the customer's yes: one notice per approval round, sent
+    `EXTRA_WORK_GATHER` after the round's latest line so it names them all; a link to
+    approve the estimate where the channel carries one (sender.outgoing) and one is set."""
+    version = event.estimate_version or 2
+    notice_key = f"extra_work:{event.repair_order_id}:{version}"
+    lines = event.lines or []
+    if event.lines is not None and not lines:
+        await _drop_unsent(session, "extra_work", event.repair_order_id, None, "no extra work waits any more", now)
+        return
+    amount = event.customer_fen if event.customer_fen is not None else event.amount_fen or 0
+    variables = {"items": _items(lines), "amount": _yuan(amount),
+                 "total_due": _yuan(event.customer_due_fen) if event.customer_due_fen is not None else "",
+                 "link": estimate_link(settings, event.repair_order_id)}
+    send_at = event.proposed_at + EXTRA_WORK_GATHER
+    existing = await repository.of_notice(session, notice_key, event.repair_order_id)
+    if existing:
+        # A later line of the same round: the notice not yet sent says the round as it now stands.
+        for message in existing:
+            if message.status not in (Status.HELD.value, Status.QUEUED.value):
+                continue
+            if any(message.variables.get(k) != v for k, v in variables.items()):
+                message.variables = {**message.variables, **variables}
+                message.next_attempt_at = max(message.next_attempt_at, send_at)
+                message.updated_at = now
+                session.add(message)
+        return
+    await _order_notice(session, "extra_work", event.repair_order_id, event.store_id, variables, now,
+                        notice_key=notice_key, not_before=send_at)
 
 
 async def order_known(session: AsyncSession, order: RepairOrder, customer: Customer, vehicle: Vehicle,
@@ -315,7 +387,7 @@ async def maintenance_letter(session: AsyncSession, reminder: Reminder, customer
 
 async def still_wanted(session: AsyncSession, message: Message) -> str | None:
     """Why the message is no longer worth sending, or None: checked as the sender takes it."""
-    if message.kind in ("car_ready", "parts_delayed") and message.about:
+    if message.kind in ("car_ready", "parts_delayed", "order_delayed", "extra_work") and message.about:
         order = await customers.repair_order(session, message.about)
         if order is not None and order.status != "open":
             return f"the order is {order.status}"
