@@ -131,7 +131,8 @@ async def test_a_car_goes_from_appointment_to_handover_with_workshop_events_over
     assert by_subject == {
         appointment["id"]: ["reception.appointment.booked", "reception.appointment.checked_in"],
         order["id"]: ["reception.repair_order.opened", "reception.repair_order.approved",
-                      "reception.repair_order.approved", "reception.repair_order.settled",
+                      "reception.repair_order.extra_work_proposed", "reception.repair_order.approved",
+                      "reception.repair_order.settled",
                       "reception.repair_order.delivered"],
     }
     approvals = [e["data"] for e in published if e["type"] == "reception.repair_order.approved"]
