@@ -65,6 +65,11 @@ MATRIX: dict[str, dict[str, Level]] = {
         "hq_admin": "w", "hq_analyst": "r", "region_manager": "r", "store_manager": "w", "service_manager": "w",
         "service_advisor": "r", "technician": "r", "parts_clerk": "r", "crm_agent": "r", "warranty_clerk": "r",
     },
+    # A store's day in one page: its managers read it and sign it off; HQ reads every store's
+    # and sees which stores signed. Finer rules in services/network/daily_reports.
+    "daily_reports": {
+        "hq_admin": "r", "hq_analyst": "r", "region_manager": "r", "store_manager": "w", "service_manager": "w",
+    },
 }
 
 # Booking an appointment is the one reception write open to the information clerk as well:
@@ -103,9 +108,11 @@ def area_for(service: str, path: str) -> str | None:
             return "workshop_board"
         return "workshop_parts" if path.startswith(_WORKSHOP_PARTS) else "workshop_jobs"
     if service == "network":
+        if path.startswith("/v1/daily-reports") or "/daily-reports/" in path:
+            return "daily_reports"
         if path.startswith("/v1/targets") or "/targets/" in path or path.endswith("/attainment"):
             return "targets"
-        if path.startswith("/v1/claims"):
+        if path.startswith("/v1/claims") or path.startswith("/v1/part-returns"):
             return "claims"
         if path.startswith("/v1/settlements"):
             return "settlements"

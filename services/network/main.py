@@ -10,12 +10,14 @@ from services.network.applications import router as applications
 from services.network.applications.service import ApplicationRateLimited, SubmissionLimiter
 from services.network.audits import router as audits
 from services.network.claims import router as claims
+from services.network.daily_reports import router as daily_reports
 from services.network.events import account_handlers, handlers
 from services.network.keys import router as keys
 from services.network.keys.service import ensure_bootstrap_key
 from services.network.kpis import router as kpis
 from services.network.kpis.broadcaster import KpiBroadcaster, attach
 from services.network.onboarding import router as onboarding
+from services.network.part_returns import router as part_returns
 from services.network.people import router as people
 from services.network.settings import NetworkSettings
 from services.network.settlements import router as settlements
@@ -36,7 +38,8 @@ spec = ServiceSpec(
     description="Stores and partner outlets, onboarding, API keys, the staff directory, audits, warranty claims, "
                 "settlements, HQ KPIs.",
     routers=[stores.router, onboarding.router, audits.router, applications.router, keys.router, keys.internal,
-             claims.router, settlements.router, kpis.router, kpis.live, people.router, targets.router],
+             claims.router, part_returns.router, settlements.router, kpis.router, kpis.live, people.router, targets.router,
+             daily_reports.router],
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
     startup=_startup,

@@ -11,6 +11,7 @@ from services.common.events.catalogue.network import StoreActivated, StoreCreate
 from services.network.events import PERSON_EVENT_TYPES
 from tests.network import factories as f
 from tests.network.factories import T0, labour, part
+from tests.network.test_gross_margin import costed
 from tests.support.events import deliver
 
 D = T0 - timedelta(days=1)
@@ -35,6 +36,7 @@ SAMPLES = {
     "workshop.reservation.backordered": lambda s: f.reservation_backordered(s, "rv-1", D),
     "workshop.reservation.issued": lambda s: f.reservation_issued(s, "rv-2", D, D),
     "workshop.comeback.detected": lambda s: f.comeback_detected(s, "cb-1", D),
+    "workshop.order.costed": lambda s: costed(s, "ro-2"),
     "crm.callback.created": lambda s: f.callback_created(s, "call-1", D, D - timedelta(days=3)),
     "crm.callback.completed": lambda s: f.callback_completed(s, "call-2", D, D - timedelta(hours=1)),
     "crm.callback.unreachable": lambda s: f.callback_unreachable(s, "call-3", D, D),

@@ -69,9 +69,25 @@ class Metric(StrEnum):
     COMPLAINTS_CLOSED = "complaints_closed"
     COMPLAINTS_OVERDUE_FROM = "complaints_overdue_from"
     COMPLAINTS_OVERDUE_UNTIL = "complaints_overdue_until"
+    # Gross margin, on the local day the order was delivered, once both its revenue (reception)
+    # and its cost (workshop.order.costed) are known; credited to the order's advisor.
+    GM_ORDERS = "gm_orders"  # orders with a margin
+    GM_INCOMPLETE = "gm_incomplete"  # of them, costed with something missing (workshop's `missing`)
+    GM_REVENUE_FEN = "gm_revenue_fen"  # their revenue, every payer, before tax
+    GM_COST_FEN = "gm_cost_fen"
+    GM_PARTS_COST_FEN = "gm_parts_cost_fen"
+    GM_LABOUR_COST_FEN = "gm_labour_cost_fen"
+    GM_SUBLET_COST_FEN = "gm_sublet_cost_fen"
+    GM_CUSTOMER_FEN = "gm_customer_fen"  # margin of customer-pay work
+    GM_WARRANTY_FEN = "gm_warranty_fen"
+    GM_INTERNAL_FEN = "gm_internal_fen"
+    GM_OTHER_FEN = "gm_other_fen"  # insurance, goodwill, parts over the counter, cost sent without a payer split
 
 
 REVENUE_METRICS = {pay_type: Metric(f"revenue_{pay_type}_fen") for pay_type in PAY_TYPES}
+# Margin is shown by payer: customer-pay apart from warranty and internal work; the rest together.
+MARGIN_METRICS = {"customer": Metric.GM_CUSTOMER_FEN, "warranty": Metric.GM_WARRANTY_FEN,
+                  "internal": Metric.GM_INTERNAL_FEN, "other": Metric.GM_OTHER_FEN}
 # Counters summed over every day up to the window's end (states at the end of the window).
 SNAPSHOT_METRICS = (Metric.COMPLAINTS_OPENED, Metric.COMPLAINTS_CLOSED, Metric.COMPLAINTS_OVERDUE_FROM,
                     Metric.COMPLAINTS_OVERDUE_UNTIL)
@@ -170,6 +186,22 @@ def _reservation_issued(e: workshop.ReservationIssued) -> Touch:
         "issued_at": _iso(e.issued_at), "reserved_at": _iso(e.reserved_at), "filled_from_stock": e.filled_from_stock})
 
 
+def _costed(e: workshop.OrderCosted) -> Touch:
+    # On the order's own entity, beside reception's revenue: the margin is counted once both
+    # are there, whichever event came first. One field, so a redelivery changes nothing.
+    if e.by_pay_type is not None:
+        by_payer: dict[str, int] = {}
+        for part in e.by_pay_type:
+            group = part.pay_type if part.pay_type in MARGIN_METRICS else "other"
+            by_payer[group] = by_payer.get(group, 0) + part.parts_cost_fen + part.labor_cost_fen + part.sublet_cost_fen
+    else:
+        by_payer = {"other": e.total_cost_fen}
+    return Touch(f"ro:{e.repair_order_id}", EntityKind.REPAIR_ORDER, e.store_id, {"cost": {
+        "costed_at": _iso(e.costed_at), "delivered_at": _iso(e.delivered_at), "total": e.total_cost_fen,
+        "parts": e.parts_cost_fen, "labour": e.labor_cost_fen, "sublet": e.sublet_cost_fen, "by_payer": by_payer,
+        "incomplete": bool(e.missing)}})
+
+
 EXTRACTORS: dict[str, Callable[[Any], Touch | None]] = {
     "reception.repair_order.opened": lambda e: _ro(e, opened_at=_iso(e.opened_at)),
     "reception.repair_order.settled": lambda e: _ro(e, opened_at=_iso(e.opened_at), settled_at=_iso(e.settled_at),
@@ -189,6 +221,7 @@ EXTRACTORS: dict[str, Callable[[Any], Touch | None]] = {
     "workshop.reservation.backordered": lambda e: Touch(f"rsv:{e.reservation_id}", EntityKind.RESERVATION, e.store_id, {
         "backordered_at": _iso(e.backordered_at), "backordered": True}),
     "workshop.reservation.issued": _reservation_issued,
+    "workshop.order.costed": _costed,
     "workshop.comeback.detected": lambda e: Touch(f"cmb:{e.comeback_id}", EntityKind.COMEBACK, e.store_id, {
         "detected_at": _iso(e.detected_at)}),
     "crm.callback.created": lambda e: _callback(e),
@@ -228,6 +261,35 @@ def _repair_order(v: dict, f: _Facts) -> None:
     f.add("labour_fen", Metric.LABOUR_FEN, v.get("settled_at"), v.get("labour_fen", 0), advisor)
     f.add("parts_fen", Metric.PARTS_FEN, v.get("settled_at"), v.get("parts_fen", 0), advisor)
     f.add("accessories_fen", Metric.ACCESSORIES_FEN, v.get("settled_at"), v.get("accessories_fen", 0), advisor)
+
+
+def _margin(v: dict, f: _Facts) -> None:
+    """Revenue (reception's lines, before tax) less cost (workshop's), per payer group; nothing
+    until both are known. Counted on the day the order was delivered."""
+    cost, revenue = v.get("cost"), v.get("revenue")
+    if not cost or revenue is None:
+        return
+    advisor = v.get("advisor_id")
+    day = v.get("delivered_at") or cost.get("delivered_at") or cost["costed_at"]
+    by_payer = {group: 0 for group in MARGIN_METRICS}
+    for pay_type, amount in revenue.items():
+        by_payer[pay_type if pay_type in MARGIN_METRICS else "other"] += amount
+    for group, amount in cost["by_payer"].items():
+        by_payer[group] -= amount
+    f.add("gm_orders", Metric.GM_ORDERS, day, 1, advisor)
+    f.add("gm_incomplete", Metric.GM_INCOMPLETE, day, int(cost["incomplete"]), advisor)
+    f.add("gm_revenue", Metric.GM_REVENUE_FEN, day, sum(revenue.values()), advisor)
+    f.add("gm_cost", Metric.GM_COST_FEN, day, cost["total"], advisor)
+    f.add("gm_parts_cost", Metric.GM_PARTS_COST_FEN, day, cost["parts"], advisor)
+    f.add("gm_labour_cost", Metric.GM_LABOUR_COST_FEN, day, cost["labour"], advisor)
+    f.add("gm_sublet_cost", Metric.GM_SUBLET_COST_FEN, day, cost["sublet"], advisor)
+    for group, amount in by_payer.items():
+        f.add(f"gm_{group}", MARGIN_METRICS[group], day, amount, advisor)
+
+
+def _order_facts(v: dict, f: _Facts) -> None:
+    _repair_order(v, f)
+    _margin(v, f)
 
 
 def _appointment(v: dict, f: _Facts) -> None:
@@ -302,7 +364,7 @@ def _claim(v: dict, f: _Facts) -> None:
 
 
 DERIVERS: dict[EntityKind, Callable[[dict, _Facts], None]] = {
-    EntityKind.REPAIR_ORDER: _repair_order, EntityKind.APPOINTMENT: _appointment, EntityKind.ROADSIDE: _roadside,
+    EntityKind.REPAIR_ORDER: _order_facts, EntityKind.APPOINTMENT: _appointment, EntityKind.ROADSIDE: _roadside,
     EntityKind.JOB: _job, EntityKind.RESERVATION: _reservation, EntityKind.COMEBACK: _comeback,
     EntityKind.CALLBACK: _callback_facts, EntityKind.COMPLAINT: _complaint_facts, EntityKind.CLAIM: _claim,
 }

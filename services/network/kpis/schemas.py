@@ -39,16 +39,49 @@ class Figures(BaseModel):
     accessories_revenue_fen: int
 
 
+class MarginCost(BaseModel):
+    parts: int = 0
+    labour: int = 0
+    sublet: int = 0
+    total: int = 0
+
+
+class MarginByPayer(BaseModel):
+    customer: int = Field(0, description="customer-pay work")
+    warranty: int = 0
+    internal: int = 0
+    other: int = Field(0, description="insurance, goodwill, parts issued over the counter to the order")
+
+
+class GrossMargin(BaseModel):
+    """Gross margin of the orders delivered in the window whose revenue (reception's lines,
+    every payer, before tax) and cost (workshop's `order.costed`) are both known, in fen;
+    counted on the order's local delivery day."""
+
+    orders: int = Field(description="orders delivered and costed")
+    orders_incomplete: int = Field(description="of them, costed with something missing (a rate, a sublet bill)")
+    revenue_fen: int
+    cost_fen: MarginCost
+    margin_fen: int = Field(description="revenue - cost; a loss is negative")
+    margin_rate: Decimal | None = Field(description="margin / revenue, 4 places; null without revenue")
+    by_payer_fen: MarginByPayer = Field(description="the margin by who pays: warranty and internal work apart")
+
+
 class StoreFigures(Figures):
     store_id: str
     store_code: str
+    gross_margin: GrossMargin
+
+
+class NetworkFigures(Figures):
+    gross_margin: GrossMargin
 
 
 class KpiReport(BaseModel):
     from_: date = Field(serialization_alias="from", validation_alias="from")
     to: date
     stores: list[StoreFigures]
-    network: Figures
+    network: NetworkFigures
 
     model_config = {"populate_by_name": True}
 

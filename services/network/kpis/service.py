@@ -15,8 +15,23 @@ from services.common import reference
 from services.common.errors import NotFound
 from services.common.identity import Principal
 from services.network.kpis import repository
-from services.network.kpis.projection import REVENUE_METRICS, SNAPSHOT_METRICS, WINDOW_METRICS, Metric
-from services.network.kpis.schemas import Figures, KpiReport, Revenue, StoreFigures
+from services.network.kpis.projection import (
+    MARGIN_METRICS,
+    REVENUE_METRICS,
+    SNAPSHOT_METRICS,
+    WINDOW_METRICS,
+    Metric,
+)
+from services.network.kpis.schemas import (
+    Figures,
+    GrossMargin,
+    KpiReport,
+    MarginByPayer,
+    MarginCost,
+    NetworkFigures,
+    Revenue,
+    StoreFigures,
+)
 from services.network.stores.models import Store
 
 RATE = Decimal("0.0001")
@@ -63,6 +78,16 @@ def figures(c: dict[str, int]) -> Figures:
     )
 
 
+def gross_margin(c: dict[str, int]) -> GrossMargin:
+    revenue, cost = c.get(Metric.GM_REVENUE_FEN, 0), c.get(Metric.GM_COST_FEN, 0)
+    return GrossMargin(
+        orders=c.get(Metric.GM_ORDERS, 0), orders_incomplete=c.get(Metric.GM_INCOMPLETE, 0), revenue_fen=revenue,
+        cost_fen=MarginCost(parts=c.get(Metric.GM_PARTS_COST_FEN, 0), labour=c.get(Metric.GM_LABOUR_COST_FEN, 0),
+                            sublet=c.get(Metric.GM_SUBLET_COST_FEN, 0), total=cost),
+        margin_fen=revenue - cost, margin_rate=_ratio(revenue - cost, revenue, RATE),
+        by_payer_fen=MarginByPayer(**{group: c.get(metric, 0) for group, metric in MARGIN_METRICS.items()}))
+
+
 def kpi_names() -> list[str]:
     return [k["name"] for k in reference.load("kpi_definitions")["kpis"]]
 
@@ -106,6 +131,7 @@ async def report(session: AsyncSession, since: date, until: date, stores: list[S
             network[metric] = network.get(metric, 0) + value
     return KpiReport(
         from_=since, to=until,
-        stores=[StoreFigures(store_id=s.id, store_code=s.code, **dict(figures(per_store[s.id]))) for s in stores],
-        network=figures(network),
+        stores=[StoreFigures(store_id=s.id, store_code=s.code, gross_margin=gross_margin(per_store[s.id]),
+                             **dict(figures(per_store[s.id]))) for s in stores],
+        network=NetworkFigures(gross_margin=gross_margin(network), **dict(figures(network))),
     )

@@ -74,8 +74,9 @@ RULES: dict[Measure, Rule] = {
     Measure.LABOUR_REVENUE_FEN: Rule(Unit.FEN, 0, MAX_FEN, (Metric.LABOUR_FEN,)),
     Measure.PARTS_REVENUE_FEN: Rule(Unit.FEN, 0, MAX_FEN, (Metric.PARTS_FEN,)),
     Measure.ACCESSORIES_REVENUE_FEN: Rule(Unit.FEN, 0, MAX_FEN, (Metric.ACCESSORIES_FEN,)),
-    Measure.GROSS_MARGIN_FEN: Rule(Unit.FEN, -MAX_FEN, MAX_FEN, (), not_measured=(
-        "尚未计量：等待车间的工单成本事件 not measured yet: waits for the workshop's order cost event")),
+    # Revenue less cost of the orders delivered and costed (kpis/projection.py `_margin`).
+    Measure.GROSS_MARGIN_FEN: Rule(Unit.FEN, -MAX_FEN, MAX_FEN,
+                                   (Metric.GM_REVENUE_FEN, Metric.GM_COST_FEN, Metric.GM_ORDERS)),
     Measure.CSI: Rule(Unit.MILLI_POINTS, 1000, 5000, (Metric.CSI_SUM, Metric.CSI_COUNT)),
     Measure.CALLBACK_SLA: Rule(Unit.PER_MILLE, 0, 1000, (Metric.CB_ON_TIME, Metric.CB_DUE)),
     Measure.FIRST_TIME_FIX: Rule(Unit.PER_MILLE, 0, 1000, (Metric.COMEBACKS, Metric.RO_DELIVERED)),
@@ -83,8 +84,9 @@ RULES: dict[Measure, Rule] = {
 ADDITIVE = tuple(m for m in Measure if RULES[m].additive)
 # Credited to a person: the advisor on the order (kpi_person_daily); the rest are the store's only.
 PERSON_MEASURES = (Measure.REPAIR_ORDERS, Measure.LABOUR_REVENUE_FEN, Measure.PARTS_REVENUE_FEN,
-                   Measure.ACCESSORIES_REVENUE_FEN)
+                   Measure.ACCESSORIES_REVENUE_FEN, Measure.GROSS_MARGIN_FEN)
 PERSON_NOT_MEASURED = "尚未按人计量 not yet credited to a person by the events"
+NO_MARGIN_YET = "本月尚无已核算成本的交车工单 no order delivered in the month has been costed yet"
 COUNTER_METRICS = tuple(sorted({m for rule in RULES.values() for m in rule.metrics}))
 PERSON_METRICS = tuple(sorted({m for measure in PERSON_MEASURES for m in RULES[measure].metrics}))
 RATE = Decimal("0.0001")
@@ -108,7 +110,17 @@ def actual(measure: Measure, c: dict[str, int]) -> int | None:
         return divide(n[0] * 1000, n[1]) if n[1] else None
     if measure is Measure.FIRST_TIME_FIX:
         return divide((n[1] - n[0]) * 1000, n[1]) if n[1] else None
+    if measure is Measure.GROSS_MARGIN_FEN:
+        # No costed order is no figure, not a margin of zero.
+        return n[0] - n[1] if n[2] else None
     return n[0]
+
+
+def unmeasured(measure: Measure, value: int | None) -> str | None:
+    """Why the measure has no actual, where that is not just nothing to divide by yet."""
+    if RULES[measure].not_measured:
+        return RULES[measure].not_measured
+    return NO_MARGIN_YET if measure is Measure.GROSS_MARGIN_FEN and value is None else None
 
 
 def weight(measure: Measure, c: dict[str, int]) -> int:

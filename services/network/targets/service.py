@@ -215,7 +215,7 @@ def _row(measure: Measure, target: int | None, source, value: int | None, elapse
     return MeasureAttainment(measure=measure, unit=rule.unit, target=target, target_source=source, actual=value,
                              attained=policy.attained(value, target), projected=ahead,
                              projected_attained=policy.attained(ahead, target),
-                             not_measured=not_measured or rule.not_measured)
+                             not_measured=not_measured or policy.unmeasured(measure, value))
 
 
 def _person_rows(targets: dict[Measure, int], counters: dict[str, int], elapsed: int, days: int
@@ -327,7 +327,7 @@ def _group(region: str | None, stores: list[Store], counters: dict[str, dict[str
         rows.append(MeasureAttainment(
             measure=measure, unit=rule.unit, target=target, actual=value, attained=policy.attained(value, target),
             projected=projected, projected_attained=policy.attained(projected, target),
-            target_source=None, not_measured=rule.not_measured))
+            target_source=None, not_measured=policy.unmeasured(measure, value)))
     return GroupAttainment(region=region, store_ids=[s.id for s in stores], measures=rows)
 
 
@@ -375,3 +375,19 @@ async def person_attainment(session: AsyncSession, clock: Clock, principal: Prin
                                     measures=_person_rows(targets[sid], actuals.get(sid, {}), elapsed, days)))
     return PersonAttainmentReport(person_id=person_id, name=person.name, period=f"{year:04d}-{month:02d}", as_of=now,
                                   stores=out)
+
+
+async def store_to_date(session: AsyncSession, store: Store, day: date) -> list[MeasureAttainment]:
+    """The store's month up to `day`, a local day (the daily report's "targets to date"): each
+    measure's month target, the actual from the 1st to that day, and the month at that pace."""
+    year, month = day.year, day.month
+    counters = (await repository.counters(session, policy.COUNTER_METRICS, date(year, month, 1), day, [store.id])
+                ).get(store.id, {})
+    annual = {Measure(r.measure): r.value for r in await repository.annual(session, store.id, year)}
+    split = {Measure(r.measure): r.value for r in await repository.months(session, [store.id], year, month)}
+    rows = []
+    for measure in Measure:
+        target, source = policy.month_target(measure, year, month, annual, split)
+        rows.append(_row(measure, target, source, policy.actual(measure, counters), day.day,
+                         policy.month_days(year, month)))
+    return rows
