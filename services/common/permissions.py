@@ -112,7 +112,7 @@ def area_for(service: str, path: str) -> str | None:
             return "daily_reports"
         if path.startswith("/v1/targets") or "/targets/" in path or path.endswith("/attainment"):
             return "targets"
-        if path.startswith("/v1/claims") or path.startswith("/v1/part-returns"):
+        if path.startswith("/v1/claims"):
             return "claims"
         if path.startswith("/v1/settlements"):
             return "settlements"

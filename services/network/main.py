@@ -17,7 +17,6 @@ from services.network.keys.service import ensure_bootstrap_key
 from services.network.kpis import router as kpis
 from services.network.kpis.broadcaster import KpiBroadcaster, attach
 from services.network.onboarding import router as onboarding
-from services.network.part_returns import router as part_returns
 from services.network.people import router as people
 from services.network.settings import NetworkSettings
 from services.network.settlements import router as settlements
@@ -38,7 +37,7 @@ spec = ServiceSpec(
     description="Stores and partner outlets, onboarding, API keys, the staff directory, audits, warranty claims, "
                 "settlements, HQ KPIs.",
     routers=[stores.router, onboarding.router, audits.router, applications.router, keys.router, keys.internal,
-             claims.router, part_returns.router, settlements.router, kpis.router, kpis.live, people.router, targets.router,
+             claims.router, settlements.router, kpis.router, kpis.live, people.router, targets.router,
              daily_reports.router],
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
