@@ -67,6 +67,12 @@ MATRIX: dict[str, dict[str, Level]] = {
     },
     # A store's day in one page: its managers read it and sign it off; HQ reads every store's
     # and sees which stores signed. Finer rules in services/network/daily_reports.
+    # Recall and service campaigns: HQ drafts, uploads the VINs and publishes; every store role
+    # looks a car up and reads its own store's completion. Finer rules in services/network/campaigns.
+    "campaigns": {
+        "hq_admin": "w", "hq_analyst": "r", "region_manager": "r", "store_manager": "r", "service_manager": "r",
+        "service_advisor": "r", "warranty_clerk": "r", "crm_agent": "r", "outlet_api": "r",
+    },
     "daily_reports": {
         "hq_admin": "r", "hq_analyst": "r", "region_manager": "r", "store_manager": "w", "service_manager": "w",
     },
@@ -112,6 +118,8 @@ def area_for(service: str, path: str) -> str | None:
             return "daily_reports"
         if path.startswith("/v1/targets") or "/targets/" in path or path.endswith("/attainment"):
             return "targets"
+        if path.startswith("/v1/campaigns") or (path.startswith("/v1/vehicles/") and path.endswith("/campaigns")):
+            return "campaigns"
         if path.startswith("/v1/claims"):
             return "claims"
         if path.startswith("/v1/settlements"):

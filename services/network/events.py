@@ -1,5 +1,5 @@
 """Events network handles (besides the store registry every service keeps): reception's
-closed repair orders for warranty claims, every event that feeds an HQ KPI, and, in a
+closed repair orders for warranty claims and campaign completion, every event that feeds an HQ KPI, and, in a
 consumer group of their own (`accounts`), its own staff directory's changes, which it pushes to
 the group's identity provider: while the provider is away only they wait."""
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -8,10 +8,12 @@ from services.common.consumer import EventHandlers, HandlerContext
 from services.common.events.catalogue.network import PersonAssignmentsChanged, PersonLeft, PersonRegistered
 from services.common.events.catalogue.reception import RepairOrderDelivered, RepairOrderSettled
 from services.common.events.envelope import CloudEvent, Event
+from services.network.campaigns import service as campaigns
 from services.network.kpis.projection import KPI_EVENT_TYPES, project
 from services.network.people import service as people
 from services.network.repair_orders import service as repair_orders
 from services.network.settings import NetworkSettings
+from services.network.stores.models import Store
 
 handlers = EventHandlers()
 account_handlers = EventHandlers()
@@ -23,6 +25,7 @@ PERSON_EVENT_TYPES = ("network.person.registered", "network.person.assignments_c
 async def closed_repair_order(session: AsyncSession, event: RepairOrderSettled | RepairOrderDelivered,
                               envelope: CloudEvent, ctx: HandlerContext[NetworkSettings]) -> None:
     await repair_orders.record(session, event, envelope)
+    await campaigns.complete_from_order(session, event, await session.get(Store, event.store_id))
     await project(session, event, envelope)
 
 

@@ -9,6 +9,7 @@ from services.common.logging import get_logger
 from services.network.applications import router as applications
 from services.network.applications.service import ApplicationRateLimited, SubmissionLimiter
 from services.network.audits import router as audits
+from services.network.campaigns import router as campaigns
 from services.network.claims import router as claims
 from services.network.daily_reports import router as daily_reports
 from services.network.events import account_handlers, handlers
@@ -38,7 +39,7 @@ spec = ServiceSpec(
                 "settlements, HQ KPIs.",
     routers=[stores.router, onboarding.router, audits.router, applications.router, keys.router, keys.internal,
              claims.router, settlements.router, kpis.router, kpis.live, people.router, targets.router,
-             daily_reports.router],
+             daily_reports.router, campaigns.router],
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
     startup=_startup,

@@ -166,6 +166,8 @@ NOT_A_STORE_OBJECT = {
     "name": "a CRM job, the same for every store",
     "item_code": "an onboarding checklist item, the same for every store",
     "application_id": "an outlet application, which belongs to no store (HQ reviews it)",
+    "campaign_id": "a brand's recall or service campaign, the same for every store (a store's completion is "
+                   "filtered by the caller's store, tests/network/test_campaigns.py)",
     "year": "a calendar year of a store's targets: the store in the path is the object",
     "date": "a local day of a store's daily report: the store in the path is the object",
 }

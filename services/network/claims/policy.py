@@ -239,5 +239,14 @@ def precheck(*, lines: list[PricedLine], complaint: str, cause: str, correction:
                           deadline=deadline)
 
 
+def campaign_findings(lines: list[PricedLine], campaign_of: dict[str, str]) -> list[Finding]:
+    """R10: a labour line whose operation an open campaign of the car covers (op_code →
+    campaign code) is campaign work, which the brand pays under the campaign, not warranty."""
+    return [finding(RejectCode.RECALL_NOT_UNDER_CAMPAIGN,
+                    f"{line.op_code} is the operation of open campaign {campaign_of[line.op_code]} for this VIN",
+                    line.line_id)
+            for line in lines if line.kind == "labor" and line.op_code in campaign_of]
+
+
 def repair_date(opened_at: datetime, zone: ZoneInfo) -> date:
     return opened_at.astimezone(zone).date()

@@ -18,6 +18,7 @@ from services.common.ids import new_id
 from services.common.outbox import emit
 from services.common.stores import ensure_visible, store_zone
 from services.common.who import Who
+from services.network.campaigns import service as campaigns
 from services.network.claims import policy, repository
 from services.network.claims.codes import AdjustmentCode, RejectCode, line_cut
 from services.network.claims.models import Claim, ClaimedLine, ClaimHistory, ClaimLine, LineDecision, Proposal
@@ -101,6 +102,18 @@ def _evaluate(order: ClosedRepairOrder, store: Store, chosen: list[OrderLine], *
     return priced, check
 
 
+async def _with_campaigns(session: AsyncSession, order: ClosedRepairOrder, store: Store,
+                          priced: list[policy.PricedLine], check: policy.PrecheckResult) -> policy.PrecheckResult:
+    """Adds R10 for lines the car's open campaigns cover on the day of the repair."""
+    operations = {line.op_code for line in priced if line.kind == "labor" and line.op_code}
+    day = policy.repair_date(order.opened_at, store_zone(store))
+    found = await campaigns.open_at_repair(session, order.vin, day, operations, order.id)
+    extra = policy.campaign_findings(priced, {c.op_code: c.code for c in found})
+    if not extra:
+        return check
+    return check.model_copy(update={"findings": [*check.findings, *extra], "passed": False})
+
+
 def _line_rows(claim_id: str, priced: list[policy.PricedLine]) -> list[ClaimLine]:
     rows = []
     for position, line in enumerate(priced):
@@ -141,6 +154,7 @@ async def submit(session: AsyncSession, clock: Clock, principal: Principal, stor
     now = clock.now()
     priced, check = _evaluate(order, store, chosen, complaint=data.complaint, cause=data.cause,
                               correction=data.correction, causal_part_no=data.causal_part_no, filed_at=now, now=now)
+    check = await _with_campaigns(session, order, store, priced, check)
     claim = Claim(
         id=new_id(), store_id=store.id, repair_order_id=order.id, repair_order_number=order.number, vin=order.vin,
         status="submitted", complaint=data.complaint, cause=data.cause, correction=data.correction,
@@ -183,6 +197,7 @@ async def resubmit(session: AsyncSession, clock: Clock, principal: Principal, st
     priced, check = _evaluate(order, store, chosen, complaint=wanted["complaint"], cause=wanted["cause"],
                               correction=wanted["correction"], causal_part_no=wanted["causal_part_no"],
                               filed_at=claim.first_submitted_at, now=now)
+    check = await _with_campaigns(session, order, store, priced, check)
     dropped = [line_id for line_id in current["line_ids"] if line_id not in wanted["line_ids"]]
     if dropped:
         await repository.release_lines(session, claim.id, dropped)

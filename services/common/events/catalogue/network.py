@@ -165,3 +165,47 @@ class PersonLeft(_PersonEvent):
     recorded_by_name: str | None = None
     recorded_by_credential: str | None = None
     left_at: datetime
+
+
+@event_type("network.campaign.published", aggregate="campaign")
+class CampaignPublished(Event):
+    """HQ published a recall or service campaign: CRM invites the owners of its affected cars.
+    The VINs are not carried (100,000 of them exceed a Kafka message); `vin_count` says how many."""
+
+    campaign_id: str
+    code: str
+    kind: str  # recall | service
+    title_zh: str
+    title_en: str
+    op_code: str
+    parts: list[dict]  # [{part_no, quantity}], quantity as text
+    flat_hours: str  # Decimal as text
+    starts_on: date
+    ends_on: date
+    vin_count: int
+    published_by: str
+    published_by_name: str | None = None
+    published_at: datetime
+
+
+class Buyer(BaseModel):
+    """The buyer of a new car as the sale recorded them."""
+
+    name: str
+    phone: str
+
+
+class _RegistrationEvent(Event):
+    """A car's warranty registration as it stands after the change: a consumer keeps its copy
+    from the latest event alone. Warranty and the Three Guarantees run from invoice_date; CRM's
+    first maintenance from delivery_date (data/maintenance_policy.json)."""
+
+    vin: str
+    store_id: str  # the selling store: the car's home store in CRM
+    buyer: Buyer
+    model: str | None = None
+    invoice_date: date
+    delivery_date: date
+    mileage_at_delivery_km: int
+    first_maintenance_due_on: date
+    first_maintenance_due_km: int
