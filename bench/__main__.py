@@ -14,7 +14,7 @@ from bench import infra
 from bench.report import write_report
 
 RESULTS = Path(__file__).parent / "results"
-ALL = ("gateway", "relay", "pipeline", "crm_apply", "messages", "lifecycle", "growth")
+ALL = ("gateway", "relay", "pipeline", "crm_apply", "messages", "lifecycle", "growth", "campaigns")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -52,6 +52,10 @@ def main(argv: list[str] | None = None) -> None:
                 from bench import growth
                 result = growth.run(create_database, sizes=(10_000,) if args.quick else (10_000, 100_000, 1_000_000),
                                     repeats=10 if args.quick else 50)
+            elif name == "campaigns":
+                from bench import campaigns
+                result = campaigns.run(create_database, uploads=1 if args.quick else 3,
+                                       lookups=100 if args.quick else 500)
             else:
                 parser.error(f"unknown benchmark {name}")
             result["wall_seconds"] = round(time.perf_counter() - started, 1)
