@@ -76,6 +76,13 @@ MATRIX: dict[str, dict[str, Level]] = {
     "daily_reports": {
         "hq_admin": "r", "hq_analyst": "r", "region_manager": "r", "store_manager": "w", "service_manager": "w",
     },
+    # The Three Guarantees (三包) watch: read-only. The advisor reads a car's counts at check-in,
+    # managers and the warranty clerk their store's cars at risk, HQ every car. Finer rules
+    # (a store reads the cars it repaired) in services/network/three_guarantees.
+    "three_guarantees": {
+        "hq_admin": "r", "hq_analyst": "r", "region_manager": "r", "store_manager": "r", "service_manager": "r",
+        "service_advisor": "r", "warranty_clerk": "r", "outlet_api": "r",
+    },
 }
 
 # Booking an appointment is the one reception write open to the information clerk as well:
@@ -114,6 +121,8 @@ def area_for(service: str, path: str) -> str | None:
             return "workshop_board"
         return "workshop_parts" if path.startswith(_WORKSHOP_PARTS) else "workshop_jobs"
     if service == "network":
+        if path.startswith("/v1/three-guarantees") or path.endswith("/three-guarantees"):
+            return "three_guarantees"
         if path.startswith("/v1/daily-reports") or "/daily-reports/" in path:
             return "daily_reports"
         if path.startswith("/v1/targets") or "/targets/" in path or path.endswith("/attainment"):

@@ -42,3 +42,17 @@ def survey() -> dict:
 
 def maintenance_policy() -> dict:
     return load("maintenance_policy")
+
+
+@cache
+def sanbao_policies() -> tuple[dict, ...]:
+    """The Three Guarantees regulation's revisions, oldest first, each with its `effective_from`
+    (ISO date): data/sanbao_policy.json (2013) and data/sanbao_policy_2021.json, which names the
+    day the 2013 one took effect. A car follows the revision in force on its sale date."""
+    current = load("sanbao_policy_2021")
+    first = {**load("sanbao_policy"), "effective_from": current["replaces"]["effective_from"]}
+    return first, current
+
+
+def sanbao_watch() -> dict:
+    return load("sanbao_watch")

@@ -14,6 +14,7 @@ from services.network.people import service as people
 from services.network.repair_orders import service as repair_orders
 from services.network.settings import NetworkSettings
 from services.network.stores.models import Store
+from services.network.three_guarantees import service as three_guarantees
 
 handlers = EventHandlers()
 account_handlers = EventHandlers()
@@ -27,6 +28,7 @@ async def closed_repair_order(session: AsyncSession, event: RepairOrderSettled |
     await repair_orders.record(session, event, envelope)
     await campaigns.complete_from_order(session, event, await session.get(Store, event.store_id))
     await project(session, event, envelope)
+    await three_guarantees.record(session, event, envelope, ctx.clock)
 
 
 @handlers.on(*(t for t in KPI_EVENT_TYPES if t not in CLOSED_ORDER_TYPES))

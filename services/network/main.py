@@ -23,6 +23,7 @@ from services.network.settings import NetworkSettings
 from services.network.settlements import router as settlements
 from services.network.stores import router as stores
 from services.network.targets import router as targets
+from services.network.three_guarantees import router as three_guarantees
 
 
 async def _startup(runtime: ServiceRuntime) -> None:
@@ -39,7 +40,7 @@ spec = ServiceSpec(
                 "settlements, HQ KPIs.",
     routers=[stores.router, onboarding.router, audits.router, applications.router, keys.router, keys.internal,
              claims.router, settlements.router, kpis.router, kpis.live, people.router, targets.router,
-             daily_reports.router, campaigns.router],
+             three_guarantees.router, daily_reports.router, campaigns.router],
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
     startup=_startup,

@@ -167,6 +167,33 @@ class PersonLeft(_PersonEvent):
     left_at: datetime
 
 
+@event_type("network.three_guarantees.alert", aggregate="vehicle")
+class ThreeGuaranteesAlertRaised(Event):
+    """A car has come within one step of (or reached) a Three Guarantees (三包) replacement or
+    refund threshold, or one of its quality repairs lasted past the loaner threshold. Raised once
+    per VIN and threshold (once per repair for a loaner); the store whose repair brought it and HQ
+    act on it (services/network/three_guarantees)."""
+
+    vin: str
+    store_id: str  # the store whose closed repair order brought the car here
+    threshold: str  # e.g. cumulative_repair_days, same_problem_repairs:brakes, loaner:<repair order id>
+    kind: str  # cumulative_repair_days | same_problem_repairs | serious_safety_fault_repairs |
+    #            engine_or_transmission_replacements | loaner
+    remedy: str  # replacement | refund | loaner_or_transport_allowance
+    status: str  # one_step | reached (loaner: owed)
+    value: int  # the car's count (days for repair days)
+    limit: int  # the regulation's figure it is compared with
+    problem: str | None = None  # the quality problem (labour category) of a same-problem count
+    validity: str  # in_validity | expired | unknown (no sale date known)
+    sale_date: date | None = None
+    policy_effective_from: date  # the revision of the regulation applied
+    loaner_owed: bool  # some quality repair in the validity period lasted past the loaner threshold
+    repair_order_id: str
+    message_zh: str
+    message_en: str
+    raised_at: datetime
+
+
 @event_type("network.campaign.published", aggregate="campaign")
 class CampaignPublished(Event):
     """HQ published a recall or service campaign: CRM invites the owners of its affected cars.
