@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from services.common.events.catalogue import reception
 from services.common.ids import new_id
 from services.common.tables import OutboxMessage
+from services.network.three_guarantees import policy
+from services.network.three_guarantees.policy import Repair
 from tests.network import factories as f
 from tests.network.conftest import create_store
 from tests.support.events import deliver, envelope_for
@@ -181,3 +183,39 @@ async def test_with_no_sale_date_the_counts_show_and_the_validity_is_unknown(cli
         "unknown", None, None, None)
     assert (body["cumulative_repair_days"], body["same_problem_repairs"]) == (2, {"engine": 1})
     assert body["policy"]["effective_from"] == "2022-01-01"  # the revision in force today
+
+
+def repair(days: int, problems: tuple[str, ...] = (), major: bool = False) -> Repair:
+    opened = at("2026-01-05")
+    return Repair(new_id(), "s", "RO-1", opened, opened + timedelta(days=days), 20000, days, frozenset(problems),
+                  "brakes" in problems, major, counted=True)
+
+
+def statuses(repairs: list[Repair], sale_date: date) -> dict[str, tuple[int, int, str]]:
+    found = policy.thresholds(repairs, policy.policy_for(sale_date, date(2026, 12, 10)))
+    return {t.key: (t.value, t.limit, t.status.value) for t in found}
+
+
+def test_a_car_follows_the_revision_in_force_on_its_sale_date():
+    today = date(2026, 12, 10)
+    assert policy.policy_for(date(2021, 12, 31), today)["replacement_if"] == {
+        "cumulative_repair_days_over": 35, "same_problem_repairs_over": 5}  # 2013, data/sanbao_policy.json
+    assert policy.policy_for(date(2022, 1, 1), today)["replacement_if"] == {
+        "cumulative_repair_days_over": 30, "same_problem_repairs_over": 4}  # the 2021 revision
+    assert policy.policy_for(None, today)["effective_from"] == "2022-01-01"
+
+
+def test_each_threshold_is_one_step_away_one_repair_before_it_is_reached():
+    sold_2021 = date(2021, 6, 1)  # the 2013 figures: over 35 days, over 5 repairs
+    # 30 days: another 5-day repair makes 35, not over 35; 31 days: one step; 36: reached.
+    assert statuses([repair(30)], sold_2021)["cumulative_repair_days"] == (30, 35, "clear")
+    assert statuses([repair(31)], sold_2021)["cumulative_repair_days"] == (31, 35, "one_step")
+    assert statuses([repair(36)], sold_2021)["cumulative_repair_days"] == (36, 35, "reached")
+    engine = [repair(1, ("engine",)) for _ in range(6)]
+    assert statuses(engine[:4], sold_2021)["same_problem_repairs:engine"] == (4, 5, "clear")
+    assert statuses(engine[:5], sold_2021)["same_problem_repairs:engine"] == (5, 5, "one_step")
+    assert statuses(engine, sold_2021)["same_problem_repairs:engine"] == (6, 5, "reached")
+    # At least 2 engine or transmission replacements (refund): one step at 1.
+    assert statuses([repair(1, major=True)], sold_2021)["engine_or_transmission_replacements"] == (1, 2, "one_step")
+    assert statuses([repair(1, major=True)] * 2, sold_2021)["engine_or_transmission_replacements"] == (2, 2, "reached")
+    assert statuses([repair(1, ("brakes",))] * 2, date(2025, 6, 1))["serious_safety_fault_repairs"] == (2, 2, "reached")

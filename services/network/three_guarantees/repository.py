@@ -17,10 +17,14 @@ async def repairs_of(session: AsyncSession, vin: str) -> list[WatchedRepair]:
     return list((await session.exec(stmt)).all())
 
 
-async def served_by(session: AsyncSession, vin: str, store_id: str) -> bool:
-    stmt = select(WatchedRepair.repair_order_id).where(WatchedRepair.vin == vin,
-                                                       WatchedRepair.store_id == store_id).limit(1)
-    return (await session.exec(stmt)).first() is not None
+async def repairs_of_each(session: AsyncSession, vins: list[str]) -> dict[str, list[WatchedRepair]]:
+    """Many cars' repairs in one query, each car's oldest first."""
+    stmt = select(WatchedRepair).where(col(WatchedRepair.vin).in_(vins)).order_by(
+        col(WatchedRepair.vin), col(WatchedRepair.opened_at))
+    found: dict[str, list[WatchedRepair]] = {vin: [] for vin in vins}
+    for row in (await session.exec(stmt)).all():
+        found[row.vin].append(row)
+    return found
 
 
 async def vins_with_quality_repairs(session: AsyncSession, store_id: str | None) -> list[str]:

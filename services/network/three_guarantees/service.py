@@ -178,8 +178,9 @@ async def at_risk(session: AsyncSession, principal: Principal, clock: Clock, sto
     if principal.store_id and store_id and store_id != principal.store_id:
         raise NotFound("no such store")
     today, items = _today(clock), []
-    for vin in await repository.vins_with_quality_repairs(session, scope):
-        standing = Standing(vin, await repository.repairs_of(session, vin), today)
+    cars = await repository.repairs_of_each(session, await repository.vins_with_quality_repairs(session, scope))
+    for vin, rows in cars.items():
+        standing = Standing(vin, rows, today)
         one_step, reached = standing.keys(Status.one_step), standing.keys(Status.reached)
         if standing.validity == Validity.expired or not (one_step or reached or standing.loaner_owed):
             continue
