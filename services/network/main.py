@@ -18,6 +18,7 @@ from services.network.keys.service import ensure_bootstrap_key
 from services.network.kpis import router as kpis
 from services.network.kpis.broadcaster import KpiBroadcaster, attach
 from services.network.onboarding import router as onboarding
+from services.network.part_returns import router as part_returns
 from services.network.people import router as people
 from services.network.settings import NetworkSettings
 from services.network.settlements import router as settlements
@@ -39,6 +40,7 @@ spec = ServiceSpec(
     description="Stores and partner outlets, onboarding, API keys, the staff directory, audits, warranty claims, "
                 "settlements, HQ KPIs.",
     routers=[stores.router, onboarding.router, audits.router, applications.router, keys.router, keys.internal,
+             part_returns.router,
              claims.router, settlements.router, kpis.router, kpis.live, people.router, targets.router,
              three_guarantees.router, daily_reports.router, campaigns.router],
     handlers=handlers,

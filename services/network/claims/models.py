@@ -122,3 +122,29 @@ class ClaimHistory(NetworkModel, table=True):
     status_after: str
     submission: int
     detail: dict[str, Any] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
+
+
+class Chargeback(NetworkModel, table=True):
+    """Money HQ takes back from a claim: after a post-payment audit, or for an old part
+    not returned as asked. It lands, as a negative line, on the store's next settlement."""
+
+    __tablename__ = "claim_chargebacks"
+    __table_args__ = (
+        sa.UniqueConstraint("part_return_id", name="uq_claim_chargebacks_part_return_id"),
+        sa.Index("ix_claim_chargebacks_store_unsettled", "store_id", "settlement_id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    claim_id: str = Field(sa_column=sa.Column(sa.String(64), sa.ForeignKey("claims.id"), nullable=False, index=True))
+    store_id: str = Field(sa_column=sa.Column(sa.String(64), sa.ForeignKey("stores.id"), nullable=False))
+    reason_code: str = Field(sa_column=sa.Column(sa.String(8), nullable=False))
+    amount_fen: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    note: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    # Set when an old part not returned as asked is what is charged: one charge per return.
+    part_return_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
+    charged_at: datetime = Field(sa_type=UTCDateTime)
+    charged_by: str
+    charged_by_name: str | None = None
+    charged_by_credential: str | None = None
+    settlement_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), sa.ForeignKey("settlements.id"),
+                                                                        nullable=True))

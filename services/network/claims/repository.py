@@ -1,8 +1,10 @@
-from sqlmodel import col, delete, select
+from datetime import datetime
+
+from sqlmodel import col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
-from services.network.claims.models import Claim, ClaimedLine, ClaimHistory, ClaimLine
+from services.network.claims.models import Chargeback, Claim, ClaimedLine, ClaimHistory, ClaimLine
 
 
 async def get(session: AsyncSession, claim_id: str) -> Claim | None:
@@ -71,3 +73,36 @@ async def by_ids(session: AsyncSession, claim_ids: list[str]) -> list[Claim]:
     if not claim_ids:
         return []
     return list((await session.exec(select(Claim).where(col(Claim.id).in_(claim_ids)).order_by(Claim.id))).all())
+
+
+async def chargebacks_of(session: AsyncSession, claim_ids: list[str]) -> dict[str, list[Chargeback]]:
+    out: dict[str, list[Chargeback]] = {cid: [] for cid in claim_ids}
+    if claim_ids:
+        stmt = select(Chargeback).where(col(Chargeback.claim_id).in_(claim_ids)).order_by(Chargeback.id)
+        for row in (await session.exec(stmt)).all():
+            out[row.claim_id].append(row)
+    return out
+
+
+async def charged_back_fen(session: AsyncSession, claim_id: str) -> int:
+    stmt = select(func.coalesce(func.sum(Chargeback.amount_fen), 0)).where(Chargeback.claim_id == claim_id)
+    return int((await session.exec(stmt)).one())
+
+
+async def unsettled_chargebacks(session: AsyncSession, store_id: str, charged_before: datetime) -> list[Chargeback]:
+    """A store's debits on no statement yet, locked: a statement issued at the same moment
+    waits, then finds them taken."""
+    stmt = (select(Chargeback).where(Chargeback.store_id == store_id, col(Chargeback.settlement_id).is_(None),
+                                     Chargeback.charged_at <= charged_before)
+            .order_by(Chargeback.id).with_for_update())
+    return list((await session.exec(stmt)).all())
+
+
+async def chargebacks_on(session: AsyncSession, settlement_ids: list[str]) -> dict[str, list[Chargeback]]:
+    out: dict[str, list[Chargeback]] = {sid: [] for sid in settlement_ids}
+    if settlement_ids:
+        stmt = (select(Chargeback).where(col(Chargeback.settlement_id).in_(settlement_ids))
+                .order_by(Chargeback.claim_id, Chargeback.id))
+        for row in (await session.exec(stmt)).all():
+            out[row.settlement_id or ""].append(row)
+    return out

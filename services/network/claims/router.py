@@ -22,8 +22,10 @@ from services.common.errors import (
 )
 from services.common.identity import Principal
 from services.common.versioning import IfMatch, check_version
-from services.network.claims import service
+from services.network.claims import chargebacks, service
 from services.network.claims.schemas import (
+    ChargebackCreate,
+    ChargebackPublic,
     ClaimCreate,
     ClaimDecision,
     ClaimList,
@@ -31,6 +33,8 @@ from services.network.claims.schemas import (
     ClaimResubmit,
     ClaimStatus,
 )
+from services.network.part_returns import service as part_returns
+from services.network.part_returns.schemas import PartReturnPublic
 
 router = APIRouter(prefix="/v1/claims", tags=["warranty claims"], route_class=TransactionalRoute)
 Access = Annotated[Principal, Depends(require_access("claims"))]
@@ -41,7 +45,7 @@ HqAdmin = Annotated[Principal, Depends(require_roles("hq_admin"))]
              responses=problem_responses(Forbidden, Conflict, ValidationFailed))
 async def submit_claim(body: ClaimCreate, session: SessionDep, clock: ClockDep, principal: Access):
     store = await service.submitting_store(session, principal)
-    return await service.full_public(session, await service.submit(session, clock, principal, store, body))
+    return await service.full_public(session, clock, await service.submit(session, clock, principal, store, body))
 
 
 @router.get("", response_model=ClaimList)
@@ -54,8 +58,8 @@ async def list_claims(session: SessionDep, principal: Access, limit: LimitQuery 
 
 
 @router.get("/{claim_id}", response_model=ClaimPublic, responses=problem_responses(NotFound))
-async def get_claim(claim_id: str, session: SessionDep, principal: Access):
-    return await service.full_public(session, await service.get_visible(session, principal, claim_id))
+async def get_claim(claim_id: str, session: SessionDep, clock: ClockDep, principal: Access):
+    return await service.full_public(session, clock, await service.get_visible(session, principal, claim_id))
 
 
 @router.post("/{claim_id}/decision", response_model=ClaimPublic,
@@ -64,7 +68,7 @@ async def decide_claim(claim_id: str, body: ClaimDecision, session: SessionDep, 
                        if_match: IfMatch = None):
     claim = await service.get_visible(session, principal, claim_id, for_update=True)
     check_version(claim.version, if_match)
-    return await service.full_public(session, await service.decide(session, clock, principal, claim, body))
+    return await service.full_public(session, clock, await service.decide(session, clock, principal, claim, body))
 
 
 @router.post("/{claim_id}/resubmit", response_model=ClaimPublic,
@@ -74,4 +78,24 @@ async def resubmit_claim(claim_id: str, body: ClaimResubmit, session: SessionDep
     store = await service.submitting_store(session, principal)
     claim = await service.get_visible(session, principal, claim_id, for_update=True)
     check_version(claim.version, if_match)
-    return await service.full_public(session, await service.resubmit(session, clock, principal, store, claim, body))
+    resubmitted = await service.resubmit(session, clock, principal, store, claim, body)
+    return await service.full_public(session, clock, resubmitted)
+
+
+@router.post("/{claim_id}/lines/{line_id}/return-required", status_code=201, response_model=PartReturnPublic,
+             responses=problem_responses(NotFound, Conflict, InvalidTransition, ValidationFailed))
+async def require_part_return(claim_id: str, line_id: str, session: SessionDep, clock: ClockDep,
+                              principal: HqAdmin):
+    """HQ wants the old part of this line back (旧件回收): it goes on the store's return list."""
+    claim = await service.get_visible(session, principal, claim_id, for_update=True)
+    return part_returns.public(await part_returns.mark(session, clock, principal, claim, line_id), clock.now())
+
+
+@router.post("/{claim_id}/chargebacks", status_code=201, response_model=ChargebackPublic,
+             responses=problem_responses(NotFound, InvalidTransition, ValidationFailed))
+async def charge_back_claim(claim_id: str, body: ChargebackCreate, session: SessionDep, clock: ClockDep,
+                            principal: HqAdmin):
+    """HQ takes money back from a paid claim after a post-payment audit; the debit lands on
+    the store's next settlement."""
+    claim = await service.get_visible(session, principal, claim_id, for_update=True)
+    return chargebacks.public(await chargebacks.after_audit(session, clock, principal, claim, body))

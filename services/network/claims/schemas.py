@@ -8,6 +8,7 @@ from services.common.pagination import Page
 from services.common.who import Who
 from services.network.claims.codes import CoverStatus, RejectCode
 from services.network.claims.policy import Finding
+from services.network.part_returns.schemas import PartReturnPublic
 
 ClaimStatus = Literal["submitted", "pending_second_approval", "approved", "partially_approved", "rejected", "settled"]
 
@@ -134,6 +135,39 @@ class ClaimPublic(BaseModel):
     settled_at: datetime | None = None
     version: int
     history: list[HistoryEntry] | None = None
+    chargebacks: list["ChargebackPublic"] | None = Field(
+        default=None, description="money HQ took back from the claim, with why (single reads)")
+    charged_back_fen: int | None = Field(default=None, description="the chargebacks' sum (single reads)")
+    part_returns: list[PartReturnPublic] | None = Field(
+        default=None, description="old parts HQ wants back from the claim's lines (single reads)")
 
+
+class ChargebackCreate(BaseModel):
+    reason_code: str = Field(min_length=1, max_length=8,
+                             description="a manual code of data/chargeback_reason_codes.json")
+    amount_fen: int = Field(ge=1, le=MAX_LINE_FEN * 200,
+                            description="at most what was paid for the claim less earlier debits")
+    note: str = Field(default="", max_length=4000)
+
+
+class ChargebackPublic(BaseModel):
+    id: str
+    claim_id: str
+    store_id: str
+    reason_code: str
+    reason_zh: str
+    reason_en: str
+    amount_fen: int = Field(description="taken back: a negative line of the settlement it lands on")
+    note: str
+    part_return_id: str | None = None
+    charged_at: datetime
+    charged_by: str
+    charged_by_name: str | None = None
+    charged_by_credential: str | None = None
+    charger: Who
+    settlement_id: str | None = Field(default=None, description="the statement it landed on; null until issued")
+
+
+ClaimPublic.model_rebuild()
 
 ClaimList = Page[ClaimPublic]

@@ -19,7 +19,7 @@ from services.common.outbox import emit
 from services.common.stores import ensure_visible, store_zone
 from services.common.who import Who
 from services.network.campaigns import service as campaigns
-from services.network.claims import policy, repository
+from services.network.claims import chargebacks, policy, repository
 from services.network.claims.codes import AdjustmentCode, RejectCode, line_cut
 from services.network.claims.models import Claim, ClaimedLine, ClaimHistory, ClaimLine, LineDecision, Proposal
 from services.network.claims.schemas import (
@@ -31,6 +31,7 @@ from services.network.claims.schemas import (
     ClaimStatus,
 )
 from services.network.keys import repository as keys
+from services.network.part_returns import service as part_returns
 from services.network.repair_orders import repository as orders
 from services.network.repair_orders.models import ClosedRepairOrder
 from services.network.repair_orders.schemas import OrderLine
@@ -357,6 +358,7 @@ async def decide(session: AsyncSession, clock: Clock, principal: Principal, clai
     session.add(claim)
     session.add(_history(claim, principal, action, now, amount_approved_fen=claim.amount_approved_fen,
                          reason_code=claim.reason_code, note=data.note))
+    await part_returns.claim_decided(session, claim, now)
     await _emit_decided(session, claim, principal, now, claim.amount_approved_fen or 0)
     return claim
 
@@ -379,10 +381,18 @@ async def submitting_store(session: AsyncSession, principal: Principal) -> Store
     return store
 
 
-async def full_public(session: AsyncSession, claim: Claim) -> ClaimPublic:
-    """A claim with its lines and history, as every answer about one claim shows it."""
+async def full_public(session: AsyncSession, clock: Clock, claim: Claim) -> ClaimPublic:
+    """A claim with its lines, history, chargebacks and old-part returns, as every answer
+    about one claim shows it."""
     lines = (await repository.lines_of(session, [claim.id]))[claim.id]
-    return public(claim, lines, await repository.history_of(session, claim.id))
+    answer = public(claim, lines, await repository.history_of(session, claim.id))
+    debits = (await repository.chargebacks_of(session, [claim.id]))[claim.id]
+    answer.chargebacks = [chargebacks.public(row) for row in debits]
+    answer.charged_back_fen = sum(row.amount_fen for row in debits)
+    now = clock.now()
+    answer.part_returns = [part_returns.public(row, now) for row in await part_returns.repository.of_claim(
+        session, claim.id)]
+    return answer
 
 
 async def list_claims(session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None,

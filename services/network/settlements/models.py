@@ -17,7 +17,9 @@ class Settlement(NetworkModel, table=True):
     store_id: str = Field(sa_column=sa.Column(sa.String(64), sa.ForeignKey("stores.id"), nullable=False))
     period: str = Field(sa_column=sa.Column(sa.String(7), nullable=False))
     status: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))  # issued | confirmed | paid
+    # The claims' amounts less debits_fen: below zero the store owes the brand.
     total_fen: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    debits_fen: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0"))
     issued_at: datetime = Field(sa_type=UTCDateTime)
     # Who: the person (or a machine's own key), their name, and the key or sign-in they used.
     issued_by: str

@@ -1,6 +1,10 @@
 """Monthly settlement between the brand and a store: HQ issues a statement of the store's
-approved, unsettled claims decided up to the month's end (in the store's time zone); the
-store confirms it; HQ records the payment and the claims become `settled`.
+approved, unsettled claims decided up to the month's end (in the store's time zone), less
+the store's debits on no statement yet (chargebacks: post-payment audits, old parts not
+returned, the overdue ones charged as the statement is issued); the store confirms it; HQ
+records the payment and the claims become `settled`. A statement whose debits outweigh its
+claims has a negative total: the store owes the brand, and its payment is recorded the
+same way, with the reference of the store's transfer (or of the offset HQ made).
 
 States: issued → confirmed → paid."""
 from datetime import datetime
@@ -15,9 +19,11 @@ from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.outbox import emit
 from services.common.stores import ensure_visible, store_zone
+from services.network.claims import chargebacks
 from services.network.claims import repository as claims_repository
 from services.network.claims import service as claims
-from services.network.claims.models import Claim
+from services.network.claims.models import Chargeback, Claim
+from services.network.part_returns import service as part_returns
 from services.network.settlements import repository
 from services.network.settlements.models import Settlement, SettlementClaim
 from services.network.settlements.schemas import SettlementList, SettlementPublic, SettlementStatus
@@ -41,17 +47,20 @@ async def gather(session: AsyncSession, now: datetime, store: Store, period: str
     # sooner); later claims of that month go on another statement for the same period.
     end = min(period_end(period, store), now)
     found = await claims_repository.settleable(session, store.id, end)
-    if not found:
-        raise Conflict(f"store {store.code} has no approved, unsettled claims decided up to the end of {period}",
-                       store_id=store.id, period=period)
+    if not found and not await claims_repository.unsettled_chargebacks(session, store.id, now):
+        raise Conflict(f"store {store.code} has no approved, unsettled claims decided up to the end of {period}, "
+                       "nor debits to take back", store_id=store.id, period=period)
     return found
 
 
 async def record(session: AsyncSession, now: datetime, principal: Principal, store: Store, period: str,
                  found: list[Claim]) -> Settlement:
     store_id = store.id  # read now: a failed flush expires every loaded object
+    debits = await claims_repository.unsettled_chargebacks(session, store_id, now)
+    debits_fen = sum(d.amount_fen for d in debits)
     settlement = Settlement(id=new_id(), store_id=store_id, period=period, status="issued",
-                            total_fen=sum(c.amount_approved_fen or 0 for c in found), issued_at=now,
+                            total_fen=sum(c.amount_approved_fen or 0 for c in found) - debits_fen,
+                            debits_fen=debits_fen, issued_at=now,
                             issued_by=principal.id, issued_by_name=principal.name or principal.id,
                             issued_by_credential=principal.credential or None)
     session.add(settlement)
@@ -68,17 +77,22 @@ async def record(session: AsyncSession, now: datetime, principal: Principal, sto
         claim.settlement_id = settlement.id
         claim.version += 1
         session.add(claim)
-    await emit(session, SettlementIssued(settlement_id=settlement.id, store_id=store.id, period=period,
+    for debit in debits:
+        debit.settlement_id = settlement.id
+        session.add(debit)
+    await emit(session, SettlementIssued(settlement_id=settlement.id, store_id=store_id, period=period,
                                          claim_ids=[c.id for c in found], total_fen=settlement.total_fen,
                                          issued_at=now, issued_by=settlement.issued_by,
                                          issued_by_name=settlement.issued_by_name,
-                                         issued_by_credential=settlement.issued_by_credential),
+                                         issued_by_credential=settlement.issued_by_credential,
+                                         chargeback_ids=[d.id for d in debits], debits_fen=debits_fen),
                subject=settlement.id, store_id=store.id, time=now)
     return settlement
 
 
 async def issue(session: AsyncSession, clock: Clock, principal: Principal, store: Store, period: str) -> Settlement:
     now = clock.now()
+    await part_returns.charge_overdue(session, now, principal, store.id)
     return await record(session, now, principal, store, period, await gather(session, now, store, period))
 
 
@@ -127,7 +141,8 @@ async def pay(session: AsyncSession, clock: Clock, principal: Principal, settlem
 
 async def full_public(session: AsyncSession, settlement: Settlement) -> SettlementPublic:
     """A statement with its claims, as every answer about one settlement shows it."""
-    return public(settlement, (await repository.claims_of(session, [settlement.id]))[settlement.id])
+    return public(settlement, (await repository.claims_of(session, [settlement.id]))[settlement.id],
+                  (await claims_repository.chargebacks_on(session, [settlement.id]))[settlement.id])
 
 
 async def list_settlements(session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None,
@@ -140,13 +155,17 @@ async def list_settlements(session: AsyncSession, principal: Principal, *, limit
     rows, next_cursor = await repository.page(session, limit=limit, cursor=cursor,
                                               store_id=principal.store_id or store_id, period=period, status=status)
     links = await repository.claims_of(session, [r.id for r in rows])
-    return SettlementList(items=[public(r, links[r.id]) for r in rows], next_cursor=next_cursor)
+    debits = await claims_repository.chargebacks_on(session, [r.id for r in rows])
+    return SettlementList(items=[public(r, links[r.id], debits[r.id]) for r in rows], next_cursor=next_cursor)
 
 
-def public(settlement: Settlement, links: list) -> SettlementPublic:
+def public(settlement: Settlement, links: list, debits: list[Chargeback]) -> SettlementPublic:
     return SettlementPublic(
         **settlement.model_dump(),
         claims=[{"id": claim.id, "repair_order_id": claim.repair_order_id,
                  "repair_order_number": claim.repair_order_number, "amount_approved_fen": link.amount_approved_fen}
                 for link, claim in links],
+        claims_fen=settlement.total_fen + settlement.debits_fen,
+        debits=[{**chargebacks.public(d).model_dump(), "amount_fen": -d.amount_fen} for d in debits],
+        owed_by_store=settlement.total_fen < 0,
     )

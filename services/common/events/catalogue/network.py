@@ -85,6 +85,53 @@ class ClaimDecided(_ClaimEvent):
     submission_count: int | None = None  # which submission this decides (a rejected claim may be resubmitted once)
 
 
+@event_type("network.claim.charged_back", aggregate="claim")
+class ClaimChargedBack(_ClaimEvent):
+    """HQ takes money back from a claim (a post-payment audit, or an old part not returned
+    as asked); it lands on the store's next settlement."""
+
+    chargeback_id: str
+    reason_code: str  # data/chargeback_reason_codes.json
+    amount_fen: int
+    charged_back_fen: int  # every debit of the claim so far, this one included
+    part_return_id: str | None = None
+    note: str = ""
+    charged_at: datetime
+    charged_by: str
+    charged_by_name: str | None = None
+    charged_by_credential: str | None = None
+
+
+class _PartReturnEvent(Event):
+    part_return_id: str
+    store_id: str
+    claim_id: str
+    line_id: str
+    part_no: str
+
+
+@event_type("network.part_return.shipped", aggregate="part_return")
+class PartReturnShipped(_PartReturnEvent):
+    waybill: str
+    carrier: str
+    ship_by: datetime
+    shipped_at: datetime
+    shipped_by: str
+    shipped_by_name: str | None = None
+    shipped_by_credential: str | None = None
+
+
+@event_type("network.part_return.received", aggregate="part_return")
+class PartReturnReceived(_PartReturnEvent):
+    result: str  # ok | wrong_part | damaged | missing
+    note: str = ""
+    chargeback_id: str | None = None  # the debit a result other than ok gave
+    received_at: datetime
+    received_by: str
+    received_by_name: str | None = None
+    received_by_credential: str | None = None
+
+
 @event_type("network.settlement.issued", aggregate="settlement")
 class SettlementIssued(Event):
     settlement_id: str
@@ -98,6 +145,10 @@ class SettlementIssued(Event):
     issued_by: str | None = None
     issued_by_name: str | None = None
     issued_by_credential: str | None = None
+    # Debits (chargebacks) the statement takes back; total_fen is the claims less them and
+    # may be below zero. Absent from events sent before chargebacks existed.
+    chargeback_ids: list[str] | None = None
+    debits_fen: int | None = None
 
 
 @event_type("network.settlement.paid", aggregate="settlement")
