@@ -83,6 +83,12 @@ MATRIX: dict[str, dict[str, Level]] = {
         "hq_admin": "r", "hq_analyst": "r", "region_manager": "r", "store_manager": "r", "service_manager": "r",
         "service_advisor": "r", "warranty_clerk": "r", "outlet_api": "r",
     },
+    # New-car intake: the store's warranty clerk (or the sales system, with the store's outlet
+    # key) records PDI sheets and registrations; whoever services a car reads its cover.
+    "vehicles": {
+        "hq_admin": "w", "hq_analyst": "r", "region_manager": "r", "store_manager": "w", "service_manager": "w",
+        "service_advisor": "r", "crm_agent": "r", "warranty_clerk": "w", "outlet_api": "w",
+    },
 }
 
 # Booking an appointment is the one reception write open to the information clerk as well:
@@ -133,6 +139,8 @@ def area_for(service: str, path: str) -> str | None:
             return "claims"
         if path.startswith("/v1/settlements"):
             return "settlements"
+        if path.startswith("/v1/vehicles"):
+            return "vehicles"
         if path.startswith("/v1/people"):
             return "people"
         if path.startswith("/v1/kpis/rebuild"):

@@ -1,11 +1,13 @@
 """Events CRM handles (besides the store registry every service keeps): reception's
 bookings and repair orders are all CRM knows of customers, vehicles and visits; network's
-person events keep CRM's copy of the staff directory (who may own a complaint); the
+person events keep CRM's copy of the staff directory (who may own a complaint), and its
+registrations of new cars at their sale put buyer and car on file before any visit; the
 workshop's ready orders and backordered parts, and reception's moved promises and extra work
 found, are what CRM tells customers of their car (services/crm/messages)."""
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.consumer import EventHandlers, HandlerContext
+from services.common.events.catalogue import network as nw
 from services.common.events.catalogue import reception as rx
 from services.common.events.catalogue import workshop as ws
 from services.common.events.envelope import CloudEvent
@@ -117,6 +119,19 @@ async def repair_order_ready(session: AsyncSession, event: ws.RepairOrderReady, 
 async def part_backordered(session: AsyncSession, event: ws.ReservationBackordered, envelope: CloudEvent,
                            ctx: HandlerContext[CrmSettings]) -> None:
     await messages.parts_delayed(session, event, ctx.settings, ctx.clock.now())
+
+
+@handlers.on("network.vehicle.registered")
+async def vehicle_registered(session: AsyncSession, event: nw.VehicleRegistered, envelope: CloudEvent,
+                             ctx: HandlerContext[CrmSettings]) -> None:
+    # Known from the sale on: the reminders job finds the car at its home store before any visit.
+    await customers.vehicle_registered(session, event, event.registered_at)
+
+
+@handlers.on("network.vehicle.registration_corrected")
+async def registration_corrected(session: AsyncSession, event: nw.VehicleRegistrationCorrected, envelope: CloudEvent,
+                                 ctx: HandlerContext[CrmSettings]) -> None:
+    await customers.vehicle_registered(session, event, event.corrected_at)
 
 
 @handlers.on(*PERSON_EVENTS)

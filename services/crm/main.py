@@ -19,6 +19,7 @@ from services.crm.reports import router as reports
 from services.crm.scheduling import router as jobs
 from services.crm.scheduling.service import JOBS, run_scheduled
 from services.crm.settings import CrmSettings
+from services.crm.vehicles import router as vehicles
 
 spec = ServiceSpec(
     name="crm",
@@ -26,7 +27,7 @@ spec = ServiceSpec(
     description="Customers, vehicles and service history, callbacks with surveys, complaints, maintenance reminders, "
                 "churn, club members, weekly and monthly reports; messages to customers by SMS, WeChat and email.",
     routers=[customers.router, callbacks.router, complaints.router, reminders.router, churn.router, reports.router,
-             jobs.router, messages.router, clerk.router],
+             jobs.router, messages.router, clerk.router, vehicles.router],
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
     scheduled=[ScheduledJob(name=job.name, run=partial(run_scheduled, job), every_seconds=job.every_seconds)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from services.common.events.catalogue import network as nw
 from services.common.events.catalogue import reception as rx
 from services.common.events.catalogue import workshop as ws
 from services.common.ids import new_id
@@ -19,6 +20,7 @@ from tests.support.events import envelope_for, store_created
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WHEN = datetime(2026, 3, 1, 11, tzinfo=SHANGHAI)
 APPOINTMENT = "appt-0001"
+BUYER = nw.Buyer(name="周女士", phone="13912345678")
 
 
 def cases(store_id: str) -> dict:
@@ -45,6 +47,21 @@ def cases(store_id: str) -> dict:
         "network.person.registered": f.staff_registered("person-1", WHEN, [store_id]),
         "network.person.assignments_changed": f.staff_reassigned("person-1", WHEN, [store_id]),
         "network.person.left": f.staff_left("person-1", WHEN, [store_id]),
+        "network.vehicle.registered": envelope_for(
+            nw.VehicleRegistered(vin="LSVNEWCAR00000001", store_id=store_id, buyer=BUYER, invoice_date=WHEN.date(),
+                                 delivery_date=WHEN.date(), mileage_at_delivery_km=12,
+                                 first_maintenance_due_on=WHEN.date() + timedelta(days=184),
+                                 first_maintenance_due_km=5000, registered_by="clerk-1", registered_at=WHEN),
+            subject="LSVNEWCAR00000001", store_id=store_id, time=WHEN),
+        "network.vehicle.registration_corrected": envelope_for(
+            nw.VehicleRegistrationCorrected(vin="LSVNEWCAR00000001", store_id=store_id, buyer=BUYER,
+                                            invoice_date=WHEN.date(), delivery_date=WHEN.date(),
+                                            mileage_at_delivery_km=15,
+                                            first_maintenance_due_on=WHEN.date() + timedelta(days=184),
+                                            first_maintenance_due_km=5000,
+                                            changes={"mileage_at_delivery_km": {"from": 12, "to": 15}},
+                                            reason="read again", corrected_by="clerk-1", corrected_at=WHEN),
+            subject="LSVNEWCAR00000001", store_id=store_id, time=WHEN),
         "workshop.repair_order.ready": envelope_for(
             ws.RepairOrderReady(repair_order_id="ro-1", store_id=store_id, ready_at=WHEN, jobs=1, clocked_hours="1.0",
                                 flat_rate_hours="1.0"), subject="ro-1", store_id=store_id, time=WHEN),

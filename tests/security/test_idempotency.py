@@ -427,7 +427,39 @@ def a_warranty_claim_settled(checked: Checked) -> None:
         assert hq.get(claim_url).json()["chargebacks"] == [debit]
 
 
-WALKS = (hq_runs_the_network, a_store_day, a_warranty_claim_settled)
+def a_new_car_sold_and_sold_on(checked: Checked) -> None:
+    """A new car at the store that sells it: the PDI sheet, the warranty registration and a
+    correction of it (network); then, once CRM has the buyer on file from the registration,
+    its transfer to a second owner."""
+    platform = checked.platform
+    staff = open_store(platform, roles=("warranty_clerk", "crm_agent"))
+    vin, today = new_vin(), datetime.now(staff.zone).date().isoformat()
+    car_url = f"/api/network/v1/vehicles/{vin}"
+    with client(platform, staff.keys["warranty_clerk"]) as clerk, client(platform, staff.keys["crm_agent"]) as agent:
+        items = [{"code": item["code"], "ok": True} for item in reference.load("pdi_checklist")["items"]]
+        checked.post(clerk, f"{car_url}/pdi", {"inspected_on": today, "items": items}, 201,
+                     unchanged=lambda: len(clerk.get(car_url).json()["pdi"]))
+
+        def version() -> int:
+            return clerk.get(car_url).json()["registration"]["version"]
+
+        checked.post(clerk, "/api/network/v1/vehicles/registrations", {
+            "vin": vin, "buyer": {"name": "Zhou Min", "phone": "13912340001"}, "invoice_date": today,
+            "delivery_date": today, "mileage_at_delivery_km": 12, "store_id": staff.id}, 201, unchanged=version)
+        checked.post(clerk, f"{car_url}/registration/corrections", {
+            "changes": {"mileage_at_delivery_km": 15}, "reason": "the odometer read again"}, unchanged=version)
+        crm_knows_vehicle(agent, vin)
+
+        def owners() -> int:
+            return len(agent.get(f"/api/crm/v1/vehicles/{vin}/history").json()["owners"])
+
+        moved = checked.post(agent, f"/api/crm/v1/vehicles/{vin}/transfer", {
+            "new_owner": {"name": "Wu Lei", "phone": "13912340002"}, "papers_reference": "GH-2026-0001",
+            "transfer_date": today}, 201, unchanged=owners)
+        assert owners() == 2 and moved["vin"] == vin, moved
+
+
+WALKS = (hq_runs_the_network, a_store_day, a_warranty_claim_settled, a_new_car_sold_and_sold_on)
 # POST routes no walk can reach on a live platform, each with the test that checks its key instead.
 HELD_ELSEWHERE = {
     "/api/crm/v1/churn/{episode_id}/win-back-calls":
@@ -454,6 +486,10 @@ def test_a_store_days_posts_replay_without_writing_twice(checked):
 
 def test_warranty_claim_and_settlement_posts_replay_without_writing_twice(checked):
     checked.walk(a_warranty_claim_settled)
+
+
+def test_new_car_intake_and_transfer_posts_replay_without_writing_twice(checked):
+    checked.walk(a_new_car_sold_and_sold_on)
 
 
 def test_every_post_route_of_the_contract_is_checked(checked):

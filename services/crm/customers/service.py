@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.clock import Clock
 from services.common.errors import NotFound
+from services.common.events.catalogue import network as nw
 from services.common.events.catalogue import reception as rx
 from services.common.identity import Principal
 from services.common.ids import new_id
@@ -224,6 +225,19 @@ async def booking_changed(session: AsyncSession, event: rx.AppointmentBooked | r
         booking.booked_at = at
     session.add(booking)
     return customer, vehicle
+
+
+async def vehicle_registered(session: AsyncSession, event: nw.VehicleRegistered | nw.VehicleRegistrationCorrected,
+                             at: datetime) -> tuple[Customer, Vehicle]:
+    """A new car registered at its sale (network's new-car intake): the buyer is the selling
+    store's customer and the car's owner from then, and the selling store its home store, so
+    the first-maintenance reminder goes out before any visit. A correction is applied the same
+    way: a corrected delivery date moves the schedule, a corrected buyer's number makes that
+    number the owner (the mistyped one keeps no car)."""
+    buyer = await know_customer(session, event.store_id, rx.Customer(name=event.buyer.name, phone=event.buyer.phone),
+                                at)
+    car = rx.Vehicle(vin=event.vin, model=event.model, sold_at=event.delivery_date)
+    return buyer, await know_vehicle(session, event.store_id, car, buyer, at)
 
 
 async def preload_for_orders(session: AsyncSession,

@@ -1,7 +1,7 @@
 """Events CRM emits."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from ..envelope import Event, event_type
 
@@ -140,3 +140,22 @@ class ReturnRepairCameBack(_ReturnRepairEvent):
 
     comeback_repair_order_id: str
     came_back_at: datetime
+
+
+@event_type("crm.vehicle.transferred", aggregate="vehicle")
+class VehicleTransferred(Event):
+    """A car changed owner (过户): from now on CRM speaks to the new owner about it. Warranty
+    stays with the VIN (network), so nothing there moves."""
+
+    transfer_id: str
+    vin: str
+    store_id: str  # the car's home store
+    from_customer_id: str
+    to_customer_id: str
+    papers_reference: str
+    transfer_date: date
+    reminders_moved: int
+    transferred_by: str  # the person (or a machine's own key)
+    transferred_by_name: str | None = None
+    transferred_by_credential: str | None = None
+    transferred_at: datetime

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -264,3 +265,44 @@ class CampaignPublished(Event):
     published_by: str
     published_by_name: str | None = None
     published_at: datetime
+
+
+class Buyer(BaseModel):
+    """The buyer of a new car as the sale recorded them."""
+
+    name: str
+    phone: str
+
+
+class _RegistrationEvent(Event):
+    """A car's warranty registration as it stands after the change: a consumer keeps its copy
+    from the latest event alone. Warranty and the Three Guarantees run from invoice_date; CRM's
+    first maintenance from delivery_date (data/maintenance_policy.json)."""
+
+    vin: str
+    store_id: str  # the selling store: the car's home store in CRM
+    buyer: Buyer
+    model: str | None = None
+    invoice_date: date
+    delivery_date: date
+    mileage_at_delivery_km: int
+    first_maintenance_due_on: date
+    first_maintenance_due_km: int
+
+
+@event_type("network.vehicle.registered", aggregate="vehicle")
+class VehicleRegistered(_RegistrationEvent):
+    registered_by: str  # the person (or a machine's own key)
+    registered_by_name: str | None = None
+    registered_by_credential: str | None = None
+    registered_at: datetime
+
+
+@event_type("network.vehicle.registration_corrected", aggregate="vehicle")
+class VehicleRegistrationCorrected(_RegistrationEvent):
+    changes: dict[str, dict[str, Any]]  # field → {"from": old, "to": new}
+    reason: str
+    corrected_by: str  # the person (or a machine's own key)
+    corrected_by_name: str | None = None
+    corrected_by_credential: str | None = None
+    corrected_at: datetime
