@@ -24,8 +24,8 @@ from services.network.settings import NetworkSettings
 from services.network.settlements import router as settlements
 from services.network.stores import router as stores
 from services.network.targets import router as targets
-from services.network.vehicles import router as vehicles
 from services.network.three_guarantees import router as three_guarantees
+from services.network.vehicles import router as vehicles
 
 
 async def _startup(runtime: ServiceRuntime) -> None:
@@ -43,7 +43,7 @@ spec = ServiceSpec(
     routers=[stores.router, onboarding.router, audits.router, applications.router, keys.router, keys.internal,
              part_returns.router,
              claims.router, settlements.router, kpis.router, kpis.live, people.router, targets.router,
-             three_guarantees.router, daily_reports.router, campaigns.router, vehicles.router],
+             three_guarantees.router, daily_reports.router, vehicles.router, campaigns.router],
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
     startup=_startup,
