@@ -15,7 +15,7 @@ from services.network.campaigns.models import CampaignVin
 from tests.network.conftest import create_store
 from tests.network.factories import T0, labour, order_delivered, order_settled
 from tests.support.events import deliver
-from tests.support.platform import Caller
+from tests.support.platform import Caller, identity
 
 RECALL_OP = "RCL-2026-01"  # the recall operation of data/labor_operations.json, 0.5 h
 AFFECTED = "LSVCP000000000007"
@@ -106,7 +106,7 @@ async def test_a_campaign_of_100000_vins_is_stored_whole_and_shows_to_its_cars_o
     assert (await upload(hq, campaign_id, ELSEWHERE, status=409))["current_state"] == "published"
 
 
-async def test_a_bad_line_is_422_with_its_line_number_and_nothing_is_written(client, hq):
+async def test_a_bad_line_is_422_with_its_line_number_and_nothing_is_written_post_adds_put_replaces(client, hq):
     campaign_id = (await hq.post("/v1/campaigns", json=campaign_body())).json()["id"]
     first = vins(1_000)
     await upload(hq, campaign_id, "\n".join(first))
@@ -121,12 +121,19 @@ async def test_a_bad_line_is_422_with_its_line_number_and_nothing_is_written(cli
     assert await stored_vins(client, campaign_id) == set(first)
     assert (await hq.get(f"/v1/campaigns/{campaign_id}")).json()["vin_count"] == 1_000
 
-    # The same file as a multipart upload, fixed, replaces the list.
+    # Fixed, as a multipart file, POST adds it to the list (a VIN listed already counted once);
+    # PUT replaces the list.
     lines[2], lines[6] = "LSVNEW00000000002", "LSVNEW00000000006"
     response = await hq.post(f"/v1/campaigns/{campaign_id}/vins",
-                             files={"file": ("vins.csv", "\n".join(lines).encode(), "text/csv")})
+                             files={"file": ("vins.csv", "\n".join([*lines, first[0]]).encode(), "text/csv")})
+    assert response.status_code == 200, response.text
+    assert response.json()["vin_count"] == 1_010
+    assert await stored_vins(client, campaign_id) == set(first) | set(lines)
+    response = await hq.client.put(f"/v1/campaigns/{campaign_id}/vins", content="\n".join(lines).encode(),
+                                   headers={**identity(hq.role, None, hq.principal_id), "content-type": "text/csv"})
     assert response.status_code == 200, response.text
     assert await stored_vins(client, campaign_id) == set(lines)
+    assert (await hq.get(f"/v1/campaigns/{campaign_id}")).json()["vin_count"] == 10
 
 
 async def test_completion_is_counted_once_when_the_order_is_settled_then_delivered_twice(client, hq, store, advisor):

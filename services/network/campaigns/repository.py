@@ -45,6 +45,27 @@ async def replace_vins(session: AsyncSession, campaign_id: str, vins: list[str])
                                        columns=["campaign_id", "vin"])
 
 
+async def add_vins(session: AsyncSession, campaign_id: str, vins: list[str]) -> int:
+    """Adds `vins` (distinct) to the campaign's list, those it lists already left as they
+    are; answers how many it lists now. COPY into a scratch table dropped at commit, then
+    one INSERT that skips what is there."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    await driver.execute("CREATE TEMP TABLE campaign_vins_upload (vin varchar(17) NOT NULL) ON COMMIT DROP")
+    await driver.copy_records_to_table("campaign_vins_upload", records=[(vin,) for vin in vins], columns=["vin"])
+    await driver.execute("INSERT INTO campaign_vins (campaign_id, vin) SELECT $1, vin FROM campaign_vins_upload "
+                         "ON CONFLICT (campaign_id, vin) DO NOTHING", campaign_id)
+    await driver.execute("DROP TABLE campaign_vins_upload")
+    return await count_vins(session, campaign_id)
+
+
+async def count_vins(session: AsyncSession, campaign_id: str) -> int:
+    stmt = select(sa.func.count()).select_from(VINS).where(VINS.c.campaign_id == campaign_id)
+    return (await session.exec(stmt)).one()
+
+
 async def open_for_vin(session: AsyncSession, vin: str, day: date) -> list[Campaign]:
     """Published campaigns open on `day` that list `vin` and are not yet done for it."""
     stmt = (select(Campaign).join(CampaignVin, col(CampaignVin.campaign_id) == col(Campaign.id))

@@ -48,24 +48,25 @@ async def get_campaign(campaign_id: CampaignId, session: SessionDep, principal: 
     return service.public(await service.get(session, principal, campaign_id))
 
 
-async def _upload(campaign_id: str, request: Request, session) -> VinUpload:
+async def _upload(campaign_id: str, request: Request, session, *, replace: bool) -> VinUpload:
     text = service.csv_text(await request.body(), request.headers.get("content-type", ""))
-    return await service.upload_vins(session, campaign_id, text)
+    return await service.upload_vins(session, campaign_id, text, replace=replace)
 
 
 @router.post("/v1/campaigns/{campaign_id}/vins", response_model=VinUpload, openapi_extra=CSV_BODY,
              responses=problem_responses(NotFound, InvalidTransition, ValidationFailed))
 async def upload_vins(campaign_id: CampaignId, request: Request, session: SessionDep, principal: Access):
-    """The affected VINs as CSV (text/csv body, or a multipart file): they replace the
-    draft's list. Any invalid line is 422 naming every bad line number, and nothing is written."""
-    return await _upload(campaign_id, request, session)
+    """Affected VINs as CSV (text/csv body, or a multipart file), added to the draft's list
+    (a list over the gateway's 1 MiB body limit goes up in parts). Any invalid line is 422
+    naming every bad line number, and nothing is written."""
+    return await _upload(campaign_id, request, session, replace=False)
 
 
 @router.put("/v1/campaigns/{campaign_id}/vins", response_model=VinUpload, openapi_extra=CSV_BODY,
             responses=problem_responses(NotFound, InvalidTransition, ValidationFailed))
 async def put_vins(campaign_id: CampaignId, request: Request, session: SessionDep, principal: Access):
-    """The same as POST: API.md names PUT, as the upload replaces the list."""
-    return await _upload(campaign_id, request, session)
+    """The affected VINs as CSV, replacing the draft's list (API.md's upload)."""
+    return await _upload(campaign_id, request, session, replace=True)
 
 
 @router.post("/v1/campaigns/{campaign_id}/publish", response_model=CampaignPublic,

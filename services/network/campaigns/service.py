@@ -1,7 +1,7 @@
 """Recall and service campaigns.
 
-States: draft → published. While a draft, HQ sets its affected VINs (each upload replaces
-the list); publishing announces it (`network.campaign.published`) and freezes the list.
+States: draft → published. While a draft, HQ sets its affected VINs (PUT replaces the
+list, POST adds to it); publishing announces it (`network.campaign.published`) and freezes the list.
 A VIN of a published campaign is open from starts_on to ends_on (China time) until a
 closed repair order carrying the campaign's labour operation completes it, once, at the
 store that did the work."""
@@ -160,14 +160,19 @@ def parse_vins(text: str) -> ParsedVins:
     return ParsedVins(vins=vins, lines=lines, duplicates=duplicates)
 
 
-async def upload_vins(session: AsyncSession, campaign_id: str, text: str) -> VinUpload:
+async def upload_vins(session: AsyncSession, campaign_id: str, text: str, *, replace: bool) -> VinUpload:
+    """`replace` (PUT): the file becomes the list. Otherwise (POST) its VINs are added, so a
+    list larger than the gateway's body limit goes up in parts."""
     campaign = await _campaign(session, campaign_id, for_update=True)
     if campaign.status != CampaignStatus.DRAFT:
         raise InvalidTransition(campaign.status, "upload VINs",
                                 detail_reason="a published campaign's VINs are what owners were invited for")
     parsed = parse_vins(text)
-    await repository.replace_vins(session, campaign.id, parsed.vins)
-    campaign.vin_count = len(parsed.vins)
+    if replace or campaign.vin_count == 0:
+        await repository.replace_vins(session, campaign.id, parsed.vins)
+        campaign.vin_count = len(parsed.vins)
+    else:
+        campaign.vin_count = await repository.add_vins(session, campaign.id, parsed.vins)
     session.add(campaign)
     return VinUpload(campaign_id=campaign.id, vin_count=campaign.vin_count, lines=parsed.lines,
                      duplicates=parsed.duplicates)
