@@ -181,3 +181,18 @@ async def test_replayed_part_return_posts_write_once(client, hq):
                               "GROUP BY event_type ORDER BY event_type") == [
         ("network.part_return.received", 1), ("network.part_return.shipped", 1)]
 
+
+
+async def test_a_part_asked_for_during_review_is_cancelled_when_its_line_is_approved_at_nothing(client, hq):
+    store = await create_store(hq)
+    order = order_settled(store["id"], [labour("BRK-0500", "0.7"), part(PART_NO, 1, 52900)])
+    assert await deliver(client.app, order) == "applied"
+    advisor = Caller(client, "service_advisor", store_id=store["id"])
+    claim = (await advisor.post("/v1/claims", json={
+        "repair_order_id": order.data["repair_order_id"], "complaint": "ABS light", "cause": "sensor",
+        "correction": "replaced", "causal_part_no": PART_NO})).json()
+    asked = await ask_back(hq, claim)
+    cut = await hq.post(f"/v1/claims/{claim['id']}/decision", json={"decision": "partial", "lines": [
+        {"line_id": part_line(claim)["line_id"], "approved_fen": 0, "adjustment_code": "R09"}]})
+    assert cut.json()["status"] == "partially_approved", cut.text
+    assert (await hq.get(f"/v1/part-returns/{asked['id']}")).json()["status"] == "cancelled"

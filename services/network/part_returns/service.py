@@ -72,11 +72,14 @@ async def mark(session: AsyncSession, clock: Clock, principal: Principal, claim:
 
 
 async def claim_decided(session: AsyncSession, claim: Claim, now: datetime) -> None:
-    """The clock of a claim's returns starts at its approval; a rejection cancels them."""
+    """The clock of a claim's returns starts at its approval; a rejection cancels them, and
+    so does a line approved at nothing (there is nothing to take back for it)."""
+    approved = {line.line_id: line.approved_fen for line in (await claims_repository.lines_of(session, [claim.id]))[
+        claim.id]}
     for row in await repository.of_claim(session, claim.id):
         if row.status != "due":
             continue
-        if claim.status == "rejected":
+        if claim.status == "rejected" or not approved.get(row.line_id):
             row.status = "cancelled"
         elif claim.status in DECIDED and row.ship_by is None:
             row.ship_by = ship_by(now)
