@@ -100,9 +100,10 @@ def reservations_of(http: httpx.Client, repair_order_id: str, count: int = 1) ->
 
 
 def approved_order(advisor: httpx.Client, *, labour=((OP_CODE, "customer"),), parts=(), car: dict | None = None,
-                   mileage_km: int = 12000) -> dict:
+                   mileage_km: int = 12000, manager: httpx.Client | None = None) -> dict:
     """A walk-in with the given labour (op code, pay type) and parts (part no, pay type),
-    estimated and approved by the customer."""
+    estimated and approved by the customer; signed off first by `manager` when given (a
+    high-value order waits for the service manager's sign-off)."""
     order = _ok(walk_in(advisor, vehicle=car or vehicle(), mileage_km=mileage_km), 201)
     rid = order["id"]
     for op_code, pay_type in labour:
@@ -112,6 +113,8 @@ def approved_order(advisor: httpx.Client, *, labour=((OP_CODE, "customer"),), pa
         _ok(advisor.post(f"/api/reception/v1/repair-orders/{rid}/lines",
                          json={"kind": "part", "part_no": part_no, "pay_type": pay_type}), 201)
     _ok(advisor.post(f"/api/reception/v1/repair-orders/{rid}/estimate"), 200)
+    if manager is not None:
+        _ok(manager.post(f"/api/reception/v1/repair-orders/{rid}/sign-off", json={}), 200)
     return _ok(advisor.post(f"/api/reception/v1/repair-orders/{rid}/approve",
                             json={"approved_by": "Wang Fang", "channel": "in_person"}), 200)
 

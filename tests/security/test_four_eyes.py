@@ -55,7 +55,7 @@ def large_claim(platform, staff) -> dict:
             "lines": [{"part_no": COSTLY_PART["part_no"], "qty": 1, "unit_cost_fen": COSTLY_PART["dealer_cost_fen"]}]}),
             201)
         rid = approved_order(advisor, labour=((WARRANTY_OP_CODE, "warranty"),),
-                             parts=((COSTLY_PART["part_no"], "warranty"),), car=car)["id"]
+                             parts=((COSTLY_PART["part_no"], "warranty"),), car=car, manager=manager)["id"]
         [job] = jobs_of(manager, rid)
         job_url = f"/api/workshop/v1/jobs/{job['id']}"
         _ok(manager.post(f"{job_url}/assign", json={"technician_id": staff.technician_id}), 200)
