@@ -1,5 +1,5 @@
 """Events CRM handles (besides the store registry every service keeps): reception's
-bookings and repair orders are all CRM knows of customers, vehicles and visits; network's
+bookings and repair orders are what CRM knows of customers, vehicles and visits; network's
 person events keep CRM's copy of the staff directory (who may own a complaint), and its
 registrations of new cars at their sale put buyer and car on file before any visit; the
 workshop's ready orders and backordered parts, and reception's moved promises and extra work
