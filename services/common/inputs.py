@@ -32,6 +32,7 @@ _UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 # Far above anything a dealer's request carries, and well inside the columns that keep it
 # (money is BIGINT fen, counts INTEGER, quantities and hours NUMERIC).
 MAX_LINE_FEN = 1_000_000_000  # one line of an order: 10,000,000 CNY
+MAX_REQUEST_FEN = 10_000_000_000  # any sum a request states: 100,000,000 CNY
 MAX_QUANTITY = 10_000  # units of one part on one line or movement
 MAX_HOURS = 1_000  # labour hours on one line
 MAX_VERSION = 2**31 - 1  # an INTEGER column: a larger version names none that can exist

@@ -1,6 +1,8 @@
-from datetime import date, datetime
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from services.common.inputs import Day
 
 
 class NewOwner(BaseModel):
@@ -16,7 +18,7 @@ class TransferCreate(BaseModel):
     new_owner: NewOwner
     papers_reference: str = Field(min_length=1, max_length=100,
                                   description="the transfer papers' number (机动车登记证书 / 过户凭证)")
-    transfer_date: date = Field(description="the date on the papers")
+    transfer_date: Day = Field(description="the date on the papers")
     reason: str | None = Field(default=None, max_length=2000, description="e.g. sold privately, inherited")
 
 
@@ -27,7 +29,7 @@ class TransferPublic(BaseModel):
     from_customer_id: str = Field(description="the old owner, who keeps their history")
     to_customer_id: str = Field(description="the new owner, who gets the car")
     papers_reference: str
-    transfer_date: date
+    transfer_date: Day
     reason: str | None = None
     reminders_moved: int = Field(description="open maintenance reminders of the car now addressed to the new owner")
     transferred_at: datetime

@@ -3,7 +3,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from services.common.inputs import MAX_LINE_FEN
+from services.common.inputs import MAX_LINE_FEN, MAX_REQUEST_FEN
 from services.common.pagination import Page
 from services.common.who import Who
 from services.network.claims.codes import CoverStatus, RejectCode
@@ -145,7 +145,7 @@ class ClaimPublic(BaseModel):
 class ChargebackCreate(BaseModel):
     reason_code: str = Field(min_length=1, max_length=8,
                              description="a manual code of data/chargeback_reason_codes.json")
-    amount_fen: int = Field(ge=1, le=MAX_LINE_FEN * 200,
+    amount_fen: int = Field(ge=1, le=MAX_REQUEST_FEN,
                             description="at most what was paid for the claim less earlier debits")
     note: str = Field(default="", max_length=4000)
 

@@ -21,6 +21,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from services.common.inputs import MAX_REQUEST_FEN
 from services.network.kpis.projection import Metric
 
 
@@ -51,7 +52,7 @@ class TargetSource(StrEnum):
 
 
 MAX_COUNT = 10_000_000
-MAX_FEN = 10_000_000_000  # 100 million CNY: the most a request states in money (tests/security/test_hostile_input.py)
+MAX_FEN = MAX_REQUEST_FEN
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from services.common.inputs import Day
+
 VIN_PATTERN = r"^[A-HJ-NPR-Z0-9]{17}$"  # ISO 3779: 17 characters, never I, O or Q
 
 
@@ -28,7 +30,7 @@ class PdiCreate(BaseModel):
 
     store_id: str | None = Field(default=None, max_length=64,
                                  description="the store doing the inspection; a store's caller: its own (default)")
-    inspected_on: date
+    inspected_on: Day
     items: list[PdiItemResult] = Field(description="every item of the checklist, once")
     defects: list[PdiDefect] = Field(default_factory=list, description="the defects found")
 
@@ -37,7 +39,7 @@ class PdiPublic(BaseModel):
     id: str
     vin: str
     store_id: str
-    inspected_on: date
+    inspected_on: Day
     items: list[PdiItemResult]
     defects: list[PdiDefect]
     all_fixed: bool = Field(description="every defect found was fixed before delivery")
@@ -60,8 +62,8 @@ class RegistrationCreate(BaseModel):
     vin: str = Field(pattern=VIN_PATTERN, description="17 characters, upper case, no I, O or Q")
     buyer: BuyerIn
     model: str | None = Field(default=None, max_length=100)
-    invoice_date: date = Field(description="the sales invoice's date: warranty and the Three Guarantees run from it")
-    delivery_date: date = Field(description="the day the buyer drove off: first maintenance runs from it")
+    invoice_date: Day = Field(description="the sales invoice's date: warranty and the Three Guarantees run from it")
+    delivery_date: Day = Field(description="the day the buyer drove off: first maintenance runs from it")
     mileage_at_delivery_km: int = Field(ge=0, le=1000)
     store_id: str = Field(max_length=64, description="the selling store; a store's caller registers its own sales")
 
@@ -78,8 +80,8 @@ class RegistrationChanges(BaseModel):
 
     buyer: BuyerIn | None = None
     model: str | None = Field(default=None, max_length=100)
-    invoice_date: date | None = None
-    delivery_date: date | None = None
+    invoice_date: Day | None = None
+    delivery_date: Day | None = None
     mileage_at_delivery_km: int | None = Field(default=None, ge=0, le=1000)
 
 
@@ -105,8 +107,8 @@ class RegistrationPublic(BaseModel):
     store_id: str
     buyer: BuyerIn | None = Field(description="null for another store than the selling one")
     model: str | None = None
-    invoice_date: date
-    delivery_date: date
+    invoice_date: Day
+    delivery_date: Day
     mileage_at_delivery_km: int
     registered_at: datetime
     registered_by: str

@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, computed_field, field_validator
 
-from services.common.inputs import AwareMoment, Day
+from services.common.inputs import MAX_REQUEST_FEN, AwareMoment, Day
 from services.common.pagination import Page
 from services.reception.shared.schemas import Actor, Customer, HistoryEntry, Input, Vehicle
 
@@ -134,7 +134,7 @@ class MovePromise(Input):
 
 class Payment(Input):
     method: PaymentMethod
-    amount_fen: int = Field(gt=0, le=10_000_000_000, strict=True, description="whole fen")
+    amount_fen: int = Field(gt=0, le=MAX_REQUEST_FEN, strict=True, description="whole fen")
     reference: str | None = Field(default=None, max_length=100, description="card slip, transaction or transfer id")
 
 
