@@ -79,6 +79,26 @@ class Checked:
         self.routes.add(route)
         return first.json()
 
+    def post_csv(self, http: httpx.Client, url: str, text: str, other: str,
+                 unchanged: Callable[[], Any] | None = None) -> dict:
+        """`post` for a CSV body (a campaign's VINs): the refused reuse sends `other`."""
+        route = self.route(url)
+        headers = {"Idempotency-Key": uuid.uuid4().hex, "Content-Type": "text/csv"}
+        first = http.post(url, content=text.encode(), headers=headers)
+        assert first.status_code in (200, 201), f"POST {url}: {first.status_code} {first.text}"
+        assert "idempotent-replayed" not in first.headers, f"POST {url}: a first answer marked as replayed"
+        before = unchanged() if unchanged else None
+        again = http.post(url, content=text.encode(), headers=headers)
+        assert (again.status_code, again.json()) == (first.status_code, first.json()), f"POST {url} replay: {again.text}"
+        assert again.headers.get("idempotent-replayed") == "true", f"POST {url}: not marked as replayed"
+        reused = http.post(url, content=other.encode(), headers=headers)
+        assert reused.status_code == 422, f"POST {url} with another body: {reused.status_code} {reused.text}"
+        assert any(e.get("field") == "Idempotency-Key" for e in reused.json().get("errors", [])), reused.text
+        if unchanged:
+            assert unchanged() == before, f"POST {url}: the replay or the refused reuse wrote something"
+        self.routes.add(route)
+        return first.json()
+
     def refused(self, http: httpx.Client, url: str) -> None:
         """A route whose answer may not be stored to replay (a one-time password): a key is a
         422 naming the header, and is not remembered, so the same key is refused again."""
@@ -143,6 +163,23 @@ def hq_runs_the_network(checked: Checked) -> None:
         closed = checked.post(hq, f"{actions_url}/{action['id']}/close", {"resolution": "staff retrained, re-checked"},
                               unchanged=lambda: all_items(hq, actions_url, status="closed"))
         assert closed["status"] == "closed"
+
+        # A recall: drafted, its affected VINs uploaded as CSV, published; each once.
+        campaign_code = "RC-" + code
+        campaigns = partial(_count, hq, "/api/network/v1/campaigns", lambda c: c["code"] == campaign_code)
+        today = datetime.now().date()
+        campaign = checked.post(hq, "/api/network/v1/campaigns", {
+            "code": campaign_code, "kind": "recall", "title_zh": "燃油泵检查", "title_en": "Fuel pump check",
+            "op_code": OP_CODE, "flat_hours": "0.5", "starts_on": today.isoformat(),
+            "ends_on": (today + timedelta(days=90)).isoformat()}, 201, unchanged=campaigns)
+        assert campaigns() == 1
+        campaign_url = f"/api/network/v1/campaigns/{campaign['id']}"
+        affected = [new_vin() for _ in range(3)]
+        uploaded = checked.post_csv(hq, f"{campaign_url}/vins", "vin\n" + "\n".join(affected) + "\n",
+                                    "vin\n" + new_vin() + "\n", unchanged=lambda: hq.get(campaign_url).json()["vin_count"])
+        assert uploaded["vin_count"] == hq.get(campaign_url).json()["vin_count"] == len(affected), uploaded
+        published = checked.post(hq, f"{campaign_url}/publish", unchanged=lambda: hq.get(campaign_url).json())
+        assert published["status"] == "published", published
 
         # A partner outlet applies on the public form (no key), HQ approves it, onboards and activates it.
         company = f"Idem Auto Service {code}"
@@ -381,6 +418,11 @@ def a_store_day(checked: Checked) -> dict:
         result = checked.post(agent, f"/api/crm/v1/calls/{call['id']}/result", {"result": "return_repair"},
                               unchanged=lambda: agent.get(call_url).json()["version"])
         assert (result["status"], result["result"]) == ("done", "return_repair"), result
+        # The service manager signs the store's day off, once.
+        day_url = f"/api/network/v1/stores/{staff.id}/daily-reports/{staff.today().isoformat()}"
+        signed = checked.post(manager, f"{day_url}/sign-off", {}, 201,
+                              unchanged=lambda: manager.get(day_url).json().get("sign_off"))
+        assert signed.get("sign_off"), signed
     return {"staff": staff, "repair_order_id": rid}
 
 
