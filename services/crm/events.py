@@ -3,7 +3,8 @@ bookings and repair orders are what CRM knows of customers, vehicles and visits;
 person events keep CRM's copy of the staff directory (who may own a complaint), and its
 registrations of new cars at their sale put buyer and car on file before any visit; the
 workshop's ready orders and backordered parts, and reception's moved promises and extra work
-found, are what CRM tells customers of their car (services/crm/messages)."""
+found, are what CRM tells customers of their car (services/crm/messages); network's
+campaigns' affected VINs, in chunks, are whose owners it invites."""
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.consumer import EventHandlers, HandlerContext
@@ -11,6 +12,7 @@ from services.common.events.catalogue import network as nw
 from services.common.events.catalogue import reception as rx
 from services.common.events.catalogue import workshop as ws
 from services.common.events.envelope import CloudEvent
+from services.common.logging import get_logger
 from services.common.staff import PERSON_EVENTS, PersonEvent
 from services.crm.callbacks import clerk
 from services.crm.callbacks import service as callbacks
@@ -22,6 +24,7 @@ from services.crm.reminders import service as reminders
 from services.crm.settings import CrmSettings
 
 handlers = EventHandlers()
+log = get_logger(__name__)
 
 
 @handlers.on("reception.appointment.booked")
@@ -132,6 +135,15 @@ async def vehicle_registered(session: AsyncSession, event: nw.VehicleRegistered,
 async def registration_corrected(session: AsyncSession, event: nw.VehicleRegistrationCorrected, envelope: CloudEvent,
                                  ctx: HandlerContext[CrmSettings]) -> None:
     await customers.vehicle_registered(session, event, event.corrected_at)
+
+
+@handlers.on("network.campaign.vins_affected")
+async def campaign_vins_affected(session: AsyncSession, event: nw.CampaignVinsAffected, envelope: CloudEvent,
+                                 ctx: HandlerContext[CrmSettings]) -> None:
+    invited, unknown = await messages.campaign_invitations(session, event, ctx.clock.now())
+    # Counted, not kept: a car CRM does not know has no owner CRM could invite.
+    log.info("campaign invitations", campaign_id=event.campaign_id, code=event.code, chunk=event.chunk,
+             chunks=event.chunks, vins=len(event.vins), invited=invited, unknown_vins=unknown)
 
 
 @handlers.on(*PERSON_EVENTS)

@@ -62,6 +62,13 @@ def cases(store_id: str) -> dict:
                                             changes={"mileage_at_delivery_km": {"from": 12, "to": 15}},
                                             reason="read again", corrected_by="clerk-1", corrected_at=WHEN),
             subject="LSVNEWCAR00000001", store_id=store_id, time=WHEN),
+        "network.campaign.vins_affected": envelope_for(
+            nw.CampaignVinsAffected(campaign_id="campaign-1", code="RC-2026-014", kind="recall",
+                                    title_zh="前排安全带预紧器检查", title_en="Front seat-belt pretensioner inspection",
+                                    op_code="RCL-2026-01", starts_on=WHEN.date(),
+                                    ends_on=WHEN.date() + timedelta(days=90), chunk=1, chunks=1,
+                                    vins=["LSVAA4182E2100001", "LSVNEWCAR00000001"], published_at=WHEN),
+            subject="campaign-1", store_id=None, time=WHEN),
         "workshop.repair_order.ready": envelope_for(
             ws.RepairOrderReady(repair_order_id="ro-1", store_id=store_id, ready_at=WHEN, jobs=1, clocked_hours="1.0",
                                 flat_rate_hours="1.0"), subject="ro-1", store_id=store_id, time=WHEN),

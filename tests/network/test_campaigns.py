@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from services.common.events.envelope import CloudEvent
 from services.common.tables import OutboxMessage
 from services.network.campaigns.models import CampaignVin
 from tests.network.conftest import create_store
@@ -94,7 +95,8 @@ async def test_a_campaign_of_100000_vins_is_stored_whole_and_shows_to_its_cars_o
     assert response.json()["status"] == "published"
     async with client.app.state.db.transaction() as session:
         types = (await session.exec(sa.select(OutboxMessage.event_type))).all()
-    assert [t for (t,) in types if "campaign" in t] == ["network.campaign.published"]
+    assert sorted(t for (t,) in types if "campaign" in t) == (
+        ["network.campaign.published"] + ["network.campaign.vins_affected"] * 100)
 
     lookup = (await advisor.get(f"/v1/vehicles/{affected[99_999]}/campaigns")).json()
     assert [(c["code"], c["op_code"], c["flat_hours"]) for c in lookup["campaigns"]] == [
@@ -104,6 +106,20 @@ async def test_a_campaign_of_100000_vins_is_stored_whole_and_shows_to_its_cars_o
     assert [c["code"] for c in listed] == ["RC-2026-014"]
     # Published, the list is frozen: owners were invited for it.
     assert (await upload(hq, campaign_id, ELSEWHERE, status=409))["current_state"] == "published"
+
+
+async def test_publishing_emits_the_vins_in_chunks_of_1000_each_vin_once(client, hq):
+    affected = vins(2_345)
+    campaign = await published(hq, affected, kind="service", code="SV-2026-003")
+    async with client.app.state.db.transaction() as session:
+        rows = (await session.exec(sa.select(OutboxMessage.payload)
+                                   .where(OutboxMessage.event_type == "network.campaign.vins_affected"))).all()
+    chunks = sorted((CloudEvent.model_validate_json(payload).data for (payload,) in rows), key=lambda d: d["chunk"])
+    assert [(c["chunk"], c["chunks"], len(c["vins"])) for c in chunks] == [(1, 3, 1000), (2, 3, 1000), (3, 3, 345)]
+    every = [vin for c in chunks for vin in c["vins"]]
+    assert sorted(every) == sorted(affected)  # each once: as many as there are, and all of them
+    assert {(c["campaign_id"], c["code"], c["kind"], c["op_code"], c["starts_on"]) for c in chunks} == {
+        (campaign["id"], "SV-2026-003", "service", RECALL_OP, "2026-11-01")}
 
 
 async def test_a_bad_line_is_422_with_its_line_number_and_nothing_is_written_post_adds_put_replaces(client, hq):

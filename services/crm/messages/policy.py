@@ -81,7 +81,17 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          "TM_MAINTENANCE_INVITATION"),
     Kind("periodic_maintenance_invitation", Category.MARKETING, Reach.FIRST, "SMS_MAINTENANCE_INVITATION",
          "TM_MAINTENANCE_INVITATION"),
+    # A service campaign's invitation is marketing. A recall's is a safety notice, written as
+    # a service message (`campaign_category`): the owner is told even without marketing
+    # consent. Both wait out the night: a repair that takes a booking weeks ahead is no
+    # reason to wake 100,000 owners.
+    Kind("campaign_invitation", Category.MARKETING, Reach.FIRST, "SMS_CAMPAIGN_INVITATION",
+         "TM_CAMPAIGN_INVITATION", waits_for_morning=True),
 )}
+
+
+def campaign_category(campaign_kind: str) -> Category:
+    return Category.SERVICE if campaign_kind == "recall" else Category.MARKETING
 
 
 @dataclass(frozen=True)

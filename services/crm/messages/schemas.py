@@ -10,7 +10,8 @@ StatusName = Literal["held", "queued", "sending", "sent", "delivered", "failed",
                      "unconfirmed"]
 KindName = Literal["booking_confirmed", "booking_reminder", "car_ready", "parts_delayed", "order_delayed",
                    "extra_work", "first_maintenance_thanks",
-                   "callback_notice", "first_maintenance_invitation", "periodic_maintenance_invitation"]
+                   "callback_notice", "first_maintenance_invitation", "periodic_maintenance_invitation",
+                   "campaign_invitation"]
 
 
 class AttemptPublic(BaseModel):

@@ -17,14 +17,16 @@ when one fails or is skipped."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common import reference
 from services.common.clock import Clock
 from services.common.errors import NotFound
+from services.common.events.catalogue import network as nw
 from services.common.events.catalogue import reception as rx
 from services.common.events.catalogue import workshop as ws
 from services.common.identity import Principal
@@ -45,6 +47,7 @@ from services.crm.messages.policy import (
     ChannelConsent,
     Reach,
     Status,
+    campaign_category,
     default_consent,
     parse_hhmm,
     reachable,
@@ -134,6 +137,8 @@ async def set_consent(session: AsyncSession, clock: Clock, principal: Principal,
 
 # --- notices -------------------------------------------------------------------------------
 
+# Campaign dates are the brand's, in China time (services/network/campaigns).
+BRAND_ZONE = ZoneInfo("Asia/Shanghai")
 # How old a delivery may be when CRM hears of it and still thanks the customer for it.
 FRESH = timedelta(days=1)
 
@@ -156,26 +161,28 @@ async def _facts(session: AsyncSession, store_id: str, customer: Customer | None
 def _message(kind: str, channel: Channel, *, store_id: str, customer_id: str | None, notice_key: str,
              about: str | None, variables: dict[str, str], status: Status, now: datetime,
              not_before: datetime | None = None, expires_at: datetime | None = None, reason: str | None = None,
-             fallback_from: str | None = None) -> Message:
+             fallback_from: str | None = None, category: Category | None = None) -> Message:
     return Message(id=new_id(), store_id=store_id, customer_id=customer_id, kind=kind,
-                   category=KINDS[kind].category.value, channel=channel.value, notice_key=notice_key, about=about,
-                   variables=variables, status=status.value, status_reason=reason, attempts=0,
+                   category=(category or KINDS[kind].category).value, channel=channel.value, notice_key=notice_key,
+                   about=about, variables=variables, status=status.value, status_reason=reason, attempts=0,
                    next_attempt_at=max(now, not_before) if not_before else now, expires_at=expires_at,
                    fallback_from=fallback_from, created_at=now, updated_at=now)
 
 
 async def notify(session: AsyncSession, kind: str, customer: Customer, *, store_id: str, notice_key: str,
                  about: str | None, variables: dict[str, str], now: datetime, not_before: datetime | None = None,
-                 expires_at: datetime | None = None) -> list[Message]:
+                 expires_at: datetime | None = None, category: Category | None = None) -> list[Message]:
     """Write the notice's messages (none if it exists already): one per channel the customer
-    allows, or the first of them; one skipped message, saying why, when none is allowed."""
+    allows, or the first of them; one skipped message, saying why, when none is allowed.
+    `category` overrides the kind's (a recall's campaign invitation is a service message)."""
     existing = await repository.of_notice(session, notice_key, about)
     if existing:
         return existing
     spec = KINDS[kind]
-    allowed = reachable(await consents_of(session, customer), spec.category, preferences_of(customer))
+    category = category or spec.category
+    allowed = reachable(await consents_of(session, customer), category, preferences_of(customer))
     common = dict(store_id=store_id, customer_id=customer.id, notice_key=notice_key, about=about, variables=variables,
-                  now=now, not_before=not_before, expires_at=expires_at)
+                  now=now, not_before=not_before, expires_at=expires_at, category=category)
     if not allowed:
         messages = [_message(kind, Channel.SMS, status=Status.SKIPPED, **common,  # type: ignore[arg-type]
                              reason="no channel the customer allows for this message")]
@@ -385,6 +392,34 @@ async def maintenance_letter(session: AsyncSession, reminder: Reminder, customer
                         notice_key=f"reminder:{reminder.id}", about=reminder.id, variables=variables, now=now)
 
 
+async def campaign_invitations(session: AsyncSession, event: nw.CampaignVinsAffected, now: datetime) -> tuple[int, int]:
+    """One invitation per affected car CRM knows, to its current owner, from the owner's
+    store; the notice key (campaign and VIN) makes a chunk given twice invite nobody twice.
+    A VIN CRM has never seen (sold and serviced elsewhere) is skipped: network's list is the
+    brand's, CRM's cars are the group's. Answers (invited, unknown)."""
+    vins = {vin.upper() for vin in event.vins}
+    known = await repository.vehicles_by_vin(session, vins)
+    owners = await customers.customers_by_id(session, {v.customer_id for v in known.values()})
+    category = campaign_category(event.kind)
+    # The campaign's last day ends at midnight China time, the brand's dates' zone.
+    expires_at = datetime.combine(event.ends_on + timedelta(days=1), time(), tzinfo=BRAND_ZONE)
+    invited = 0
+    for vin in sorted(known):
+        vehicle = known[vin]
+        customer = owners.get(vehicle.customer_id)
+        if customer is None:
+            continue
+        _, facts = await _facts(session, customer.store_id, customer, vehicle)
+        variables = {**facts, "campaign_kind": event.kind, "code": event.code, "title_zh": event.title_zh,
+                     "title_en": event.title_en, "starts_on": event.starts_on.isoformat(),
+                     "ends_on": event.ends_on.isoformat()}
+        await notify(session, "campaign_invitation", customer, store_id=customer.store_id,
+                     notice_key=f"campaign_invitation:{event.campaign_id}:{vin}", about=event.campaign_id,
+                     variables=variables, now=now, expires_at=expires_at, category=category)
+        invited += 1
+    return invited, len(vins) - len(known)
+
+
 async def still_wanted(session: AsyncSession, message: Message) -> str | None:
     """Why the message is no longer worth sending, or None: checked as the sender takes it."""
     if message.kind in ("car_ready", "parts_delayed", "order_delayed", "extra_work") and message.about:
@@ -395,7 +430,7 @@ async def still_wanted(session: AsyncSession, message: Message) -> str | None:
         booking = await session.get(Appointment, message.about)
         if booking is not None and booking.status != "booked":
             return f"the booking is {booking.status}"
-    elif message.kind.endswith("_invitation") and message.about:
+    elif message.kind.endswith("maintenance_invitation") and message.about:
         reminder = await session.get(Reminder, message.about)
         if reminder is not None and reminder.status != "pending":
             return f"the reminder is {reminder.status}"
@@ -411,12 +446,13 @@ async def fall_back(session: AsyncSession, message: Message, now: datetime) -> M
     if customer is None:
         return None
     tried = {m.channel for m in await repository.of_notice(session, message.notice_key, None)}
-    for consent in reachable(await consents_of(session, customer), spec.category, preferences_of(customer)):
+    category = Category(message.category)
+    for consent in reachable(await consents_of(session, customer), category, preferences_of(customer)):
         if consent.channel.value not in tried:
             following = _message(message.kind, consent.channel, store_id=message.store_id,
                                  customer_id=message.customer_id, notice_key=message.notice_key, about=message.about,
                                  variables=message.variables, status=Status.QUEUED, now=now,
-                                 expires_at=message.expires_at, fallback_from=message.id)
+                                 expires_at=message.expires_at, fallback_from=message.id, category=category)
             session.add(following)
             return following
     return None

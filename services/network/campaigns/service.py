@@ -1,7 +1,8 @@
 """Recall and service campaigns.
 
 States: draft → published. While a draft, HQ sets its affected VINs (PUT replaces the
-list, POST adds to it); publishing announces it (`network.campaign.published`) and freezes the list.
+list, POST adds to it); publishing announces it (`network.campaign.published`, then its VINs in chunks,
+`network.campaign.vins_affected`) and freezes the list.
 A VIN of a published campaign is open from starts_on to ends_on (China time) until a
 closed repair order carrying the campaign's labour operation completes it, once, at the
 store that did the work."""
@@ -15,13 +16,14 @@ from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common import reference
 from services.common.clock import Clock
 from services.common.errors import Conflict, DomainError, InvalidTransition, NotFound, ValidationFailed
-from services.common.events.catalogue.network import CampaignPublished
+from services.common.events.catalogue.network import VINS_PER_CHUNK, CampaignPublished, CampaignVinsAffected
 from services.common.events.catalogue.reception import RepairOrderDelivered, RepairOrderSettled
 from services.common.identity import Principal
 from services.common.ids import new_id
@@ -194,6 +196,21 @@ async def publish(session: AsyncSession, clock: Clock, principal: Principal, cam
         vin_count=campaign.vin_count, published_by=principal.id, published_by_name=principal.name or None,
         published_at=now,
     ), subject=campaign.id, store_id=None, time=now)
+    # The VINs themselves, in chunks a Kafka message holds, in the same transaction: CRM
+    # invites the owners of those it knows. Read in one query in VIN order, so a
+    # chunk's VINs are neighbours and the split is the same whoever reads it.
+    table = repository.VINS
+    rows = await session.exec(sa.select(table.c.vin).where(table.c.campaign_id == campaign.id)  # type: ignore[call-overload]
+                              .order_by(table.c.vin))
+    vins = [vin for (vin,) in rows.all()]
+    chunks = -(-len(vins) // VINS_PER_CHUNK)
+    for number in range(chunks):
+        await emit(session, CampaignVinsAffected(
+            campaign_id=campaign.id, code=campaign.code, kind=campaign.kind, title_zh=campaign.title_zh,
+            title_en=campaign.title_en, op_code=campaign.op_code, starts_on=campaign.starts_on,
+            ends_on=campaign.ends_on, chunk=number + 1, chunks=chunks,
+            vins=vins[number * VINS_PER_CHUNK:(number + 1) * VINS_PER_CHUNK], published_at=now,
+        ), subject=campaign.id, store_id=None, time=now)
     return campaign
 
 

@@ -267,6 +267,30 @@ class CampaignPublished(Event):
     published_at: datetime
 
 
+@event_type("network.campaign.vins_affected", aggregate="campaign")
+class CampaignVinsAffected(Event):
+    """One chunk of a published campaign's affected VINs (at most `VINS_PER_CHUNK`), written
+    with `network.campaign.published` in its transaction: CRM invites the owners of the cars
+    it knows. Chunk `chunk` of `chunks`; each VIN is in exactly one chunk."""
+
+    campaign_id: str
+    code: str
+    kind: str  # recall | service
+    title_zh: str
+    title_en: str
+    op_code: str
+    starts_on: date
+    ends_on: date
+    chunk: int  # 1-based
+    chunks: int
+    vins: list[str]
+    published_at: datetime
+
+
+# A chunk of 1,000 VINs is about 20 kB, well inside a Kafka message's default 1 MB.
+VINS_PER_CHUNK = 1_000
+
+
 class Buyer(BaseModel):
     """The buyer of a new car as the sale recorded them."""
 
