@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import TypeVar
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,11 +28,20 @@ async def get_for_update(session: AsyncSession, callback_id: str) -> Callback | 
     return (await session.exec(stmt)).first()
 
 
-async def by_origin(session: AsyncSession, origin_key: str) -> Callback | None:
-    rows = await batch.answering(session, "callback", origin_key)
+OriginRow = TypeVar("OriginRow", Callback, CallTask)
+
+
+async def _one_by_origin(session: AsyncSession, model: type[OriginRow], kind: str,
+                         origin_key: str) -> OriginRow | None:
+    """The row made for this origin: from a batch's preload when it holds the answer, else one query."""
+    rows = await batch.answering(session, kind, origin_key)
     if rows is not None:
-        return next(iter(rows.find(Callback, origin_key=origin_key)), None)
-    return (await session.exec(select(Callback).where(Callback.origin_key == origin_key))).first()
+        return next(iter(rows.find(model, origin_key=origin_key)), None)
+    return (await session.exec(select(model).where(model.origin_key == origin_key))).first()
+
+
+async def by_origin(session: AsyncSession, origin_key: str) -> Callback | None:
+    return await _one_by_origin(session, Callback, "callback", origin_key)
 
 
 async def load_by_origin(session: AsyncSession, origin_keys: set[str], *, none_of: set[str]) -> None:
@@ -106,10 +116,7 @@ async def task(session: AsyncSession, task_id: str, *, lock: bool = False) -> Ca
 
 
 async def task_by_origin(session: AsyncSession, origin_key: str) -> CallTask | None:
-    rows = await batch.answering(session, "call_task", origin_key)
-    if rows is not None:
-        return next(iter(rows.find(CallTask, origin_key=origin_key)), None)
-    return (await session.exec(select(CallTask).where(CallTask.origin_key == origin_key))).first()
+    return await _one_by_origin(session, CallTask, "call_task", origin_key)
 
 
 async def load_tasks_by_origin(session: AsyncSession, origin_keys: set[str], *, none_of: set[str]) -> None:
