@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -273,6 +273,12 @@ async def first_callback(store: Store, ro: str, timeout: float = 60.0) -> dict:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def store_today(zone: str = "Asia/Shanghai") -> date:
+    """The store's local day: KPIs are counted and settlement periods close by it, so from
+    16:00 UTC a Shanghai store is already a day ahead of the UTC date."""
+    return now_utc().astimezone(ZoneInfo(zone)).date()
 
 
 def next_slot(hours_ahead: int = 2, zone: str = "Asia/Shanghai", first_hour: int = 8, last_hour: int = 17) -> datetime:

@@ -6,11 +6,19 @@ is paid, and HQ's KPIs show all of it. Then a partner outlet applies, is onboard
 a key and runs an order and a claim of its own."""
 from __future__ import annotations
 
-from datetime import date
-
 import httpx
 
-from tools.client import Api, OrderPlan, first_callback, next_slot, open_store, repair_order_life, staff_store, wait_for
+from tools.client import (
+    Api,
+    OrderPlan,
+    first_callback,
+    next_slot,
+    open_store,
+    repair_order_life,
+    staff_store,
+    store_today,
+    wait_for,
+)
 
 WARRANTY_BATTERY = OrderPlan(
     vin="LSVAU2180N2000001", phone="13800000001", customer_name="Wang Fang", sold_at="2025-06-01",
@@ -21,12 +29,18 @@ WARRANTY_BATTERY = OrderPlan(
 
 
 async def _kpis(hq: Api, store_id: str) -> dict:
-    today = date.today().isoformat()
+    today = store_today().isoformat()
     answer = await hq.get("/api/network/v1/kpis", store_id=store_id, **{"from": today, "to": today})
     return answer["stores"][0] if answer["stores"] else {}
 
 
 async def _claim_and_settle(hq: Api, store, repair_order_id: str) -> dict:
+    # Network learns of the delivery from the broker and counts it in the same transaction that
+    # makes the order claimable; a clerk files the claim once the store's delivery shows there.
+    async def delivery_counted():
+        return (await _kpis(hq, store.id)).get("repair_orders_delivered") == 1
+
+    await wait_for(delivery_counted, 30, what="network to see the delivery")
     claim = await store.manager.post("/api/network/v1/claims", {
         "repair_order_id": repair_order_id, "complaint": "no start", "cause": "battery cell failure",
         "correction": "replaced battery", "causal_part_no": "XB-31500-B60"})
@@ -40,7 +54,7 @@ async def _claim_and_settle(hq: Api, store, repair_order_id: str) -> dict:
                             {"decision": "approve", "reason_code": None, "note": "ok"})
     assert decided["status"] == "approved"
     assert decided["amount_approved_fen"] == claim["amount_claimed_fen"] > 0
-    period = date.today().strftime("%Y-%m")
+    period = store_today().strftime("%Y-%m")
     settlement = await hq.post("/api/network/v1/settlements", {"store_id": store.id, "period": period})
     assert [c["id"] for c in settlement["claims"]] == [claim["id"]]
     assert settlement["total_fen"] == decided["amount_approved_fen"]

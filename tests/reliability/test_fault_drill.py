@@ -9,7 +9,6 @@ import asyncio
 import threading
 import time
 from collections import Counter
-from datetime import date
 
 import httpx
 import pytest
@@ -17,7 +16,7 @@ import pytest
 from deploy.kafka.broker import KafkaBroker
 from deploy.postgres.cluster import PostgresCluster
 from tests.support.processes import Platform
-from tools.client import Api, OrderPlan, all_items, open_store, repair_order_life, wait_for
+from tools.client import Api, OrderPlan, all_items, open_store, repair_order_life, store_today, wait_for
 
 ORDERS = 200
 STORES = 2
@@ -150,7 +149,7 @@ async def test_fault_drill_loses_nothing_and_applies_nothing_twice(drill_infra, 
             # transaction, so once all are counted every order can be claimed; after network was
             # killed it catches up from the broker, and a clerk files the claim after that.
             async def kpi_deliveries():
-                today = date.today().isoformat()
+                today = store_today().isoformat()
                 k = await hq.get("/api/network/v1/kpis", **{"from": today, "to": today})
                 return k if k["network"]["repair_orders_delivered"] == ORDERS else None
 
@@ -170,7 +169,7 @@ async def test_fault_drill_loses_nothing_and_applies_nothing_twice(drill_infra, 
             paid_lines = 0
             for store in stores:
                 settlement = await hq.post("/api/network/v1/settlements",
-                                           {"store_id": store.id, "period": date.today().strftime("%Y-%m")})
+                                           {"store_id": store.id, "period": store_today().strftime("%Y-%m")})
                 await store.manager.post(f"/api/network/v1/settlements/{settlement['id']}/confirm")
                 paid = await hq.post(f"/api/network/v1/settlements/{settlement['id']}/pay", {"reference": f"PAY-{store.code}"})
                 paid_lines += len(paid["claims"])

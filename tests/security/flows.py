@@ -12,6 +12,7 @@ import httpx
 
 from services.common import reference
 from tests.security.helpers import new_key, new_store, new_vin, poll, until, walk_in
+from tools.client import store_today
 
 # A customer-pay maintenance operation from the catalogue, and the skill it needs.
 OPERATION = next(op for op in reference.labor_operations().values() if op["category"] == "maintenance")
@@ -68,7 +69,7 @@ def open_store(platform, *, timezone: str | None = None, roles: tuple[str, ...] 
         poll(roster, 15, f"workshop never knew store {staff.store['code']}: {holder.get('r') and holder['r'].text}")
         staff.technician_id = holder["r"].json()["id"]
         poll(lambda: manager.get("/api/reception/v1/appointments/availability",
-                                 params={"date": date.today().isoformat()}).status_code == 200,
+                                 params={"date": store_today().isoformat()}).status_code == 200,
              15, "reception never knew the store")
     return staff
 

@@ -4,11 +4,11 @@ straight to a service port without a valid signature is 401."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 import httpx
 
 from tests.security.helpers import new_complaint, new_key, new_store, new_technician, poll
+from tools.client import store_today
 
 
 def test_a_new_store_is_known_everywhere_within_seconds_and_its_key_works_on_every_service(platform):
@@ -22,7 +22,7 @@ def test_a_new_store_is_known_everywhere_within_seconds_and_its_key_works_on_eve
         needs_the_store = {
             "network": lambda: manager.get(f"/api/network/v1/stores/{sid}").status_code == 200,
             "reception": lambda: manager.get("/api/reception/v1/appointments/availability",
-                                             params={"date": date.today().isoformat()}).status_code == 200,
+                                             params={"date": store_today().isoformat()}).status_code == 200,
             "workshop": lambda: new_technician(manager, **once).status_code == 201,
             "crm": lambda: new_complaint(manager, **once).status_code == 201,
         }

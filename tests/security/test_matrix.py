@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -29,6 +29,7 @@ from tests.security.flows import (
     vehicle,
 )
 from tests.security.helpers import HQ_ROLES, STORE_ROLES, new_key, new_store, new_vin, until, walk_in
+from tools.client import store_today
 
 METHODS = ("get", "post", "put", "patch", "delete")
 NO_SUCH_ID = "01a20000-0000-7000-8000-000000000000"
@@ -41,7 +42,7 @@ def _value(param: dict) -> str:
     if schema.get("enum"):
         return str(schema["enum"][0])
     if schema.get("format") == "date":
-        return date.today().isoformat()
+        return store_today().isoformat()
     if schema.get("type") == "integer":
         return str(schema.get("minimum", 1))
     if re.search(r"vin", param["name"]):
@@ -218,10 +219,10 @@ def _example(document: dict, schema: dict):
         return True
     if kind == "string":
         if schema.get("format") == "date":
-            return date.today().isoformat()
+            return store_today().isoformat()
         if schema.get("format") == "date-time":
             # Ahead of now: promised times, due dates and bookings are refused in the past.
-            return (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+            return (datetime.now(UTC) + timedelta(days=1)).isoformat()
         return "x" * max(1, schema.get("minLength", 1))
     return None
 
