@@ -287,6 +287,37 @@ class CampaignVinsAffected(Event):
     published_at: datetime
 
 
+@event_type("network.campaign.completed", aggregate="campaign")
+class CampaignCompleted(Event):
+    """A closed repair order carried out a published campaign on one of its VINs (once per
+    campaign and VIN): reception stops showing it for that car, and network drafts the store's
+    campaign claim."""
+
+    campaign_id: str
+    code: str
+    kind: str  # recall | service
+    vin: str
+    store_id: str
+    repair_order_id: str
+    completed_at: datetime
+
+
+@event_type("network.three_guarantees.updated", aggregate="vehicle")
+class ThreeGuaranteesUpdated(Event):
+    """A car's Three Guarantees (三包) counts after a closed repair order changed them (or its
+    registration set the validity period): reception shows them at booking and check-in."""
+
+    vin: str
+    validity: str  # in_validity | expired | unknown (no sale date known)
+    valid_until: date | None = None
+    cumulative_repair_days: int
+    same_problem_repairs: dict[str, int]  # quality problem (labour category) -> repairs
+    serious_safety_fault_repairs: int
+    engine_or_transmission_replacements: int
+    alerts: list[str]  # thresholds at one step or reached, e.g. same_problem_repairs:brakes
+    updated_at: datetime
+
+
 # A chunk of 1,000 VINs is about 20 kB, well inside a Kafka message's default 1 MB.
 VINS_PER_CHUNK = 1_000
 

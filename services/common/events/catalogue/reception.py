@@ -9,7 +9,10 @@ from pydantic import BaseModel, ConfigDict
 
 from ..envelope import Event, event_type
 
-PayType = Literal["customer", "warranty", "insurance", "internal", "goodwill"]
+# Who pays a line. The brand pays `warranty`, `first_maintenance` (the free first service, 首保)
+# and `campaign` (recall and service campaign work) and the store claims them from it; `goodwill`
+# is the store's own gesture unless HQ pre-authorised it, then the brand's (a goodwill claim).
+PayType = Literal["customer", "warranty", "insurance", "internal", "goodwill", "first_maintenance", "campaign"]
 LineKind = Literal["labor", "part", "sublet", "fee", "accessory"]
 
 
@@ -50,6 +53,8 @@ class RepairOrderLine(_Part):
     flat_rate_hours: str | None = None
     supplement: bool = False
     approval_id: str | None = None  # the approval that let the workshop do it
+    campaign_code: str | None = None  # a `campaign` line: the campaign it carries out
+    goodwill_authorisation_id: str | None = None  # a `goodwill` line HQ pre-authorised (the brand pays)
 
 
 class Totals(_Part):
@@ -58,6 +63,8 @@ class Totals(_Part):
     insurance_fen: int = 0
     internal_fen: int = 0
     goodwill_fen: int = 0
+    first_maintenance_fen: int = 0
+    campaign_fen: int = 0
     tax_fen: int = 0
     customer_due_fen: int = 0
     subtotal_fen: int = 0  # every payer, before tax
