@@ -159,3 +159,20 @@ class VehicleTransferred(Event):
     transferred_by_name: str | None = None
     transferred_by_credential: str | None = None
     transferred_at: datetime
+
+
+@event_type("crm.customer_base.changed", aggregate="advisor")
+class CustomerBaseChanged(Event):
+    """An advisor's customer base (the cars whose last visit they served, or were given when
+    the advisor who had them left) as it stands now: sent when it changes and once a day, so
+    that retention, which falls as time passes without a visit, stays current. Network's
+    appraisal reads the latest per advisor."""
+
+    store_id: str
+    advisor_id: str  # the person
+    advisor_name: str | None = None
+    vehicles: int  # cars in the base
+    retained: int  # of them, cars with a visit in the last twelve months
+    gained: int = 0  # cars added since the last snapshot (served, reassigned or transferred in)
+    lost: int = 0  # cars gone since the last snapshot (served by another advisor, reassigned away)
+    counted_at: datetime

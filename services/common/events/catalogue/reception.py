@@ -271,3 +271,21 @@ class RoadsideResolved(Event):
     responder: str | None = None
     notes: str | None = None
     resolved_by: str | None = None
+
+
+@event_type("reception.counter_sale.completed", aggregate="counter_sale")
+class CounterSaleCompleted(Event):
+    """Accessories sold over the counter, without a repair order, and paid: counted for the
+    advisor who sold them like an order's accessory lines."""
+
+    counter_sale_id: str
+    number: str  # the store's counter-sale number people use
+    store_id: str
+    customer: Customer | None = None  # a walk-in buyer may stay anonymous
+    vin: str | None = None
+    lines: list[RepairOrderLine]  # kind accessory, pay_type customer
+    amount_fen: int  # every line, before tax
+    tax_fen: int
+    total_fen: int  # what the buyer paid, VAT included
+    sold_by: Principal  # the advisor credited with the sale
+    completed_at: datetime
