@@ -1,5 +1,6 @@
 """The HQ dashboard in headless Chromium against the real platform: it loads, shows the
-figures the API returns, and changes by itself when a repair order is delivered."""
+figures the API returns, gross margin among them, and changes by itself when a repair
+order is delivered."""
 from __future__ import annotations
 
 import shutil
@@ -8,7 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from tests.security.flows import deliver_repair_order, open_store
+from tests.security.flows import client, deliver_repair_order, open_store
+from tests.security.helpers import until
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -30,8 +32,22 @@ def cell(page, store_id: str, kpi: str) -> str:
     return page.locator(f'#store-kpis tr[data-store="{store_id}"] td[data-kpi="{kpi}"]').inner_text()
 
 
+def margin_cell(page, store_id: str, column: str) -> str:
+    return page.locator(f'#margin tr[data-store="{store_id}"] td[data-col="{column}"]').inner_text()
+
+
+def cny(fen: int) -> str:
+    return f"-¥{-fen / 100:,.2f}" if fen < 0 else f"¥{fen / 100:,.2f}"
+
+
 def test_dashboard_shows_the_api_figures_and_follows_a_delivery_live(platform, browser):
     staff = open_store(platform)
+    # The technician's cost rate, so the delivered order is costed whole (labour at this rate).
+    with client(platform, staff.keys["store_manager"]) as manager:
+        technician = manager.get(f"/api/workshop/v1/technicians/{staff.technician_id}").json()
+        answer = manager.patch(f"/api/workshop/v1/technicians/{staff.technician_id}",
+                               json={"version": technician["version"], "hourly_cost_fen": 9000})
+        assert answer.status_code == 200, answer.text
     with platform.api(platform.bootstrap_key) as hq:
         report = hq.get("/api/network/v1/kpis").json()
     ours = next(s for s in report["stores"] if s["store_id"] == staff.id)
@@ -61,6 +77,13 @@ def test_dashboard_shows_the_api_figures_and_follows_a_delivery_live(platform, b
     assert cell(page, staff.id, "repair_orders_delivered") == "0"
     assert page.locator(f'#store-kpis tr[data-store="{staff.id}"] td').first.inner_text() == staff.store["code"]
     assert page.locator("#chart-orders svg rect").count() >= 2 * len(report["stores"])
+    # Gross margin beside the targets, Chinese first: nothing delivered and costed yet.
+    expect(page.locator("#margin-section h2")).to_contain_text("毛利 Gross margin")
+    assert margin_cell(page, staff.id, "orders") == "0"
+    assert margin_cell(page, staff.id, "margin_fen") == "¥0.00"
+    assert margin_cell(page, staff.id, "margin_rate") == "–"
+    assert page.locator("#network-totals .tile[data-kpi='gross_margin'] .label").inner_text() == "毛利 Gross margin"
+    assert page.locator("#store-kpis th", has_text="gross_margin").count() == 0
     assert page.locator("#claims-note").inner_text() in ("没有待审的索赔。No claims are waiting.", "") or \
         page.locator("#claims tbody tr").count() > 0
 
@@ -75,6 +98,21 @@ def test_dashboard_shows_the_api_figures_and_follows_a_delivery_live(platform, b
     revenue = after["stores"][0]["revenue_fen"]["total"]
     assert revenue > 0
     assert cell(page, staff.id, "revenue_fen") == f"¥{revenue / 100:,.2f}"
+
+    # The order's cost comes from the workshop on delivery; the margin on the page is the API's.
+    with platform.api(platform.bootstrap_key) as hq:
+        margin = until(lambda: (lambda g: g if g["orders"] == 1 else None)(
+            hq.get("/api/network/v1/kpis", params={"store_id": staff.id}).json()["stores"][0]["gross_margin"]),
+            30, "network never counted the delivered order's cost")
+    assert margin["revenue_fen"] == revenue and margin["orders_incomplete"] == 0
+    assert margin["margin_fen"] == revenue - margin["cost_fen"]["total"]
+    expect(page.locator(f'#margin tr[data-store="{staff.id}"] td[data-col="orders"]')).to_have_text("1", timeout=30000)
+    assert margin_cell(page, staff.id, "revenue_fen") == cny(revenue)
+    assert margin_cell(page, staff.id, "labour") == cny(margin["cost_fen"]["labour"])
+    assert margin_cell(page, staff.id, "cost") == cny(margin["cost_fen"]["total"])
+    assert margin_cell(page, staff.id, "margin_fen") == cny(margin["margin_fen"])
+    assert margin_cell(page, staff.id, "margin_rate") == f"{float(margin['margin_rate']) * 100:.1f}%"
+    assert margin_cell(page, staff.id, "payer_customer") == cny(margin["by_payer_fen"]["customer"])
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
