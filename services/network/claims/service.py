@@ -134,7 +134,8 @@ async def _emit_submitted(session: AsyncSession, claim: Claim) -> None:
     await emit(session, ClaimSubmitted(
         claim_id=claim.id, store_id=claim.store_id, repair_order_id=claim.repair_order_id,
         amount_claimed_fen=claim.amount_claimed_fen, submission_count=claim.submission_count,
-        precheck_passed=claim.precheck.passed, submitted_at=claim.submitted_at,
+        precheck_passed=claim.precheck.passed, submitted_at=claim.submitted_at, submitted_by=claim.submitted_by,
+        submitted_by_name=claim.submitted_by_name, submitted_by_credential=claim.submitted_by_credential,
     ), subject=claim.id, store_id=claim.store_id, time=claim.submitted_at)
 
 

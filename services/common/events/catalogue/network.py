@@ -70,6 +70,11 @@ class ClaimSubmitted(_ClaimEvent):
     submission_count: int
     precheck_passed: bool
     submitted_at: datetime
+    # The person who filed this submission (or a machine's own key), their name and the key or
+    # sign-in they used, credited in the warranty clerk's appraisal; absent from events sent before.
+    submitted_by: str | None = None
+    submitted_by_name: str | None = None
+    submitted_by_credential: str | None = None
 
 
 @event_type("network.claim.decided", aggregate="claim")
