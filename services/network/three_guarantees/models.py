@@ -1,9 +1,10 @@
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from services.common.db import UTCDateTime
+from services.common.db import UTCDateTime, empty_list
 from services.network.base import NetworkModel
 
 
@@ -25,6 +26,8 @@ class WatchedRepair(NetworkModel, table=True):
     settled_at: datetime = Field(sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     warranty_op_codes: list[str] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
+    warranty_part_nos: list[str] = Field(default_factory=empty_list, sa_column=sa.Column(
+        sa.JSON, nullable=False, server_default=sa.text("'[]'::json")))
 
 
 class ThreeGuaranteesAlert(NetworkModel, table=True):
@@ -38,3 +41,15 @@ class ThreeGuaranteesAlert(NetworkModel, table=True):
     store_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     status: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     raised_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PublishedFigures(NetworkModel, table=True):
+    """The figures last told to reception (network.three_guarantees.updated) for a VIN. A change is
+    announced when the figures worked out again differ from these; the row is also what a car's
+    recomputations queue on, so two orders of one car closing at once publish in turn."""
+
+    __tablename__ = "three_guarantees_figures"
+
+    vin: str = Field(sa_column=sa.Column(sa.String(32), primary_key=True))
+    figures: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

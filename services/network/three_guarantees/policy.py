@@ -4,6 +4,7 @@ figures live in data/sanbao_policy*.json, how orders are read in data/sanbao_wat
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -23,6 +24,13 @@ class Validity(StrEnum):
     in_validity = "in_validity"
     expired = "expired"
     unknown = "unknown"  # no sale date known: every quality repair is counted
+
+
+class SaleDateSource(StrEnum):
+    """Where the start of a car's validity period came from."""
+
+    warranty_registration = "warranty_registration"  # the invoice date of network's registration at sale
+    repair_order_vehicle = "repair_order_vehicle"  # reception's vehicle record, carried on the closed order
 
 
 class Kind(StrEnum):
@@ -89,9 +97,9 @@ def policy_for(sale_date: date | None, today: date) -> dict:
     return applicable[-1] if applicable else revisions[0]
 
 
-def classify(op_codes: list[str]) -> tuple[frozenset[str], bool, bool]:
+def classify(op_codes: Sequence[str], part_nos: Sequence[str] = ()) -> tuple[frozenset[str], bool, bool]:
     """(quality problems, serious safety fault, engine or transmission replaced) of an order's
-    warranty labour."""
+    warranty labour and warranty-paid parts."""
     watch, operations = reference.sanbao_watch(), reference.labor_operations()
     problems = set()
     for code in op_codes:
@@ -99,7 +107,8 @@ def classify(op_codes: list[str]) -> tuple[frozenset[str], bool, bool]:
         if category and category not in watch["not_quality_categories"]:
             problems.add(category)
     safety = bool(problems & set(watch["serious_safety_categories"]))
-    major = any(code in watch["engine_or_transmission_replacement_op_codes"] for code in op_codes)
+    major = bool(set(op_codes) & set(watch["engine_or_transmission_replacement_op_codes"])
+                 or set(part_nos) & set(watch["engine_or_transmission_replacement_part_nos"]))
     return frozenset(problems), safety, major
 
 

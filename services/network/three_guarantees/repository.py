@@ -4,7 +4,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.db import table_of
-from services.network.three_guarantees.models import ThreeGuaranteesAlert, WatchedRepair
+from services.network.three_guarantees.models import PublishedFigures, ThreeGuaranteesAlert, WatchedRepair
+from services.network.vehicles.models import VehicleRegistration
 
 
 async def get_for_update(session: AsyncSession, repair_order_id: str) -> WatchedRepair | None:
@@ -28,12 +29,34 @@ async def repairs_of_each(session: AsyncSession, vins: list[str]) -> dict[str, l
 
 
 async def vins_with_quality_repairs(session: AsyncSession, store_id: str | None) -> list[str]:
-    """VINs with warranty labour on record (the only ones that can be at risk), those a store
-    repaired when one is named."""
-    stmt = select(WatchedRepair.vin).where(sa.cast(col(WatchedRepair.warranty_op_codes), sa.String) != "[]").distinct()
+    """VINs with warranty labour or parts on record (the only ones that can be at risk); when a
+    store is named, those it repaired or sold (the seller answers for a replacement or refund)."""
+    stmt = select(WatchedRepair.vin).where(sa.or_(
+        sa.cast(col(WatchedRepair.warranty_op_codes), sa.String) != "[]",
+        sa.cast(col(WatchedRepair.warranty_part_nos), sa.String) != "[]")).distinct()
     if store_id is not None:
-        stmt = stmt.where(WatchedRepair.store_id == store_id)
+        sold = select(VehicleRegistration.vin).where(VehicleRegistration.store_id == store_id)
+        stmt = stmt.where(sa.or_(col(WatchedRepair.store_id) == store_id, col(WatchedRepair.vin).in_(sold)))
     return sorted((await session.exec(stmt)).all())
+
+
+async def registration_of(session: AsyncSession, vin: str) -> VehicleRegistration | None:
+    """The car's warranty registration: its invoice date starts the validity period."""
+    return (await session.exec(select(VehicleRegistration).where(VehicleRegistration.vin == vin))).first()
+
+
+async def registrations_of(session: AsyncSession, vins: list[str]) -> dict[str, VehicleRegistration]:
+    stmt = select(VehicleRegistration).where(col(VehicleRegistration.vin).in_(vins))
+    return {row.vin: row for row in (await session.exec(stmt)).all()}
+
+
+async def lock_figures(session: AsyncSession, vin: str) -> PublishedFigures:
+    """The car's published figures, locked (made empty the first time): whoever recomputes the
+    car waits here for whoever is at it, then reads the repairs and registration it committed."""
+    table = table_of(PublishedFigures)
+    await session.exec(insert(table).values(vin=vin).on_conflict_do_nothing(index_elements=["vin"]))
+    stmt = select(PublishedFigures).where(PublishedFigures.vin == vin).with_for_update()
+    return (await session.exec(stmt)).one()
 
 
 async def add_alert(session: AsyncSession, alert: ThreeGuaranteesAlert) -> bool:

@@ -2,7 +2,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from services.network.three_guarantees.policy import Kind, Status, Validity
+from services.network.three_guarantees.policy import Kind, SaleDateSource, Status, Validity
 
 
 class WatchedRepairPublic(BaseModel):
@@ -47,7 +47,10 @@ class ThreeGuaranteesPublic(BaseModel):
 
     vin: str
     sale_date: date | None = None
-    sale_date_source: str | None = Field(None, description="where the sale date came from; none: validity unknown")
+    sale_date_source: SaleDateSource | None = Field(
+        None, description="where the sale date came from: the warranty registration's invoice date, else the vehicle "
+                          "record on the car's orders; none: validity unknown")
+    selling_store_id: str | None = Field(None, description="the store that registered the sale, when network has it")
     validity: Validity
     valid_until: date | None = None
     latest_mileage_km: int | None = None
@@ -68,6 +71,8 @@ class AtRiskCar(BaseModel):
     store_ids: list[str] = Field(description="the stores (of those the caller sees) that repaired it")
     validity: Validity
     sale_date: date | None = None
+    sale_date_source: SaleDateSource | None = None
+    selling_store_id: str | None = Field(None, description="the store that registered the sale, when network has it")
     one_step_away: list[str]
     reached: list[str]
     loaner_owed: bool

@@ -23,6 +23,7 @@ from services.common.outbox import emit
 from services.common.who import Who
 from services.network.stores import service as stores
 from services.network.stores.models import Store
+from services.network.three_guarantees import service as three_guarantees
 from services.network.vehicles import repository
 from services.network.vehicles.models import PdiInspection, RegistrationCorrection, VehicleRegistration
 from services.network.vehicles.schemas import (
@@ -194,6 +195,8 @@ async def register(session: AsyncSession, clock: Clock, principal: Principal,
     await emit(session, VehicleRegistered(**_event_fields(registration), registered_at=now,
                                           **_who("registered_by", principal)),
                subject=registration.vin, store_id=registration.store_id, time=now)
+    # The invoice date starts the Three Guarantees validity period: reception is told at once.
+    await three_guarantees.refresh(session, clock, registration.vin, store_id=registration.store_id)
     return registration
 
 
@@ -244,6 +247,8 @@ async def correct(session: AsyncSession, clock: Clock, principal: Principal, vin
                                                      reason=data.reason, corrected_at=now,
                                                      **_who("corrected_by", principal)),
                subject=registration.vin, store_id=registration.store_id, time=now)
+    if "invoice_date" in changes:  # of the registration, only the invoice date moves the 三包 figures
+        await three_guarantees.refresh(session, clock, registration.vin, store_id=registration.store_id)
     return registration
 
 

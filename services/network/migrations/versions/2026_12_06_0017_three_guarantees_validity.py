@@ -4,7 +4,8 @@ Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-06
 """
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0017"
 down_revision = "0016"
@@ -13,8 +14,18 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # Warranty-paid part numbers, read against the engine or transmission list when classified;
+    # orders recorded before this revision kept none.
+    op.add_column("three_guarantees_repairs",
+                  sa.Column("warranty_part_nos", sa.JSON(), nullable=False, server_default=sa.text("'[]'::json")))
+    op.create_table(
+        "three_guarantees_figures",
+        sa.Column("vin", sa.String(32), primary_key=True),
+        sa.Column("figures", sa.JSON(), nullable=True),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("three_guarantees_figures")
+    op.drop_column("three_guarantees_repairs", "warranty_part_nos")
