@@ -1,7 +1,8 @@
 """Events CRM handles (besides the store registry every service keeps): reception's
 bookings and repair orders are what CRM knows of customers, vehicles and visits; network's
-person events keep CRM's copy of the staff directory (who may own a complaint), and its
-registrations of new cars at their sale put buyer and car on file before any visit; the
+person events keep CRM's copy of the staff directory (who may own a complaint, who is an
+advisor where), and its registrations of new cars at their sale put buyer and car on file
+before any visit; a repair order's advisor has the car in their customer base; the
 workshop's ready orders and backordered parts, and reception's moved promises and extra work
 found, are what CRM tells customers of their car (services/crm/messages); network's
 campaigns' affected VINs, in chunks, are whose owners it invites."""
@@ -18,6 +19,7 @@ from services.crm.callbacks import clerk
 from services.crm.callbacks import service as callbacks
 from services.crm.churn import service as churn
 from services.crm.complaints import service as complaints
+from services.crm.customer_base import service as customer_base
 from services.crm.customers import service as customers
 from services.crm.messages import service as messages
 from services.crm.reminders import service as reminders
@@ -60,6 +62,7 @@ async def repair_order_opened(session: AsyncSession, event: rx.RepairOrderOpened
                               ctx: HandlerContext[CrmSettings]) -> None:
     customer, vehicle, order = await customers.order_opened(session, event)
     await messages.order_known(session, order, customer, vehicle, ctx.clock.now())
+    await customer_base.visit(session, order, ctx.clock.now())
     visit = f"repair_order:{event.repair_order_id}"
     if event.appointment_id is None:
         # A walk-in answers a reminder as well as a booking does.
@@ -76,12 +79,14 @@ async def repair_order_delivered(session: AsyncSession, event: rx.RepairOrderDel
     # its writes go in one flush at the end (the consumer's) instead of one before each
     # read: the unit of work was most of what a delivery cost to apply.
     with session.no_autoflush:
-        customer, vehicle, _ = await customers.order_delivered(session, event)
+        customer, vehicle, order = await customers.order_delivered(session, event)
         callback = await callbacks.first_callback(session, event, customer, vehicle.vin)
         await messages.delivered(session, event, customer, vehicle,
                                  callback.due_at if callback.status == "pending" else None, ctx.clock.now())
         await clerk.tracking_call(session, event, customer, vehicle.vin)
         await churn.delivered(session, customer, event)
+        # Last: a car that changes advisor flushes, to count both advisors' bases for the event.
+        await customer_base.visit(session, order, ctx.clock.now())
 
 
 @handlers.prefetch("reception.repair_order.delivered")
@@ -92,6 +97,7 @@ async def preload_deliveries(session: AsyncSession, events: list[rx.RepairOrderD
     await callbacks.preload_first_callbacks(session, events, orders_on_file)
     await messages.preload_for_deliveries(session, events, {c.id for c in known})
     await clerk.preload_tracking_calls(session, events, orders_on_file)
+    await customer_base.preload(session, events)
 
 
 @handlers.on("reception.repair_order.cancelled")

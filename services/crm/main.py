@@ -10,6 +10,7 @@ from services.crm.callbacks import clerk_router as clerk
 from services.crm.callbacks import router as callbacks
 from services.crm.churn import router as churn
 from services.crm.complaints import router as complaints
+from services.crm.customer_base import router as customer_base
 from services.crm.customers import router as customers
 from services.crm.events import handlers
 from services.crm.messages import router as messages
@@ -25,9 +26,10 @@ spec = ServiceSpec(
     name="crm",
     title="CRM service",
     description="Customers, vehicles and service history, callbacks with surveys, complaints, maintenance reminders, "
-                "churn, club members, weekly and monthly reports; messages to customers by SMS, WeChat and email.",
+                "churn, club members, weekly and monthly reports, each advisor's customer base; messages to customers "
+                "by SMS, WeChat and email.",
     routers=[customers.router, callbacks.router, complaints.router, reminders.router, churn.router, reports.router,
-             jobs.router, messages.router, clerk.router, vehicles.router],
+             jobs.router, messages.router, clerk.router, vehicles.router, customer_base.router],
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
     scheduled=[ScheduledJob(name=job.name, run=partial(run_scheduled, job), every_seconds=job.every_seconds)

@@ -96,4 +96,7 @@ class StaffMember(CrmModel, table=True):
     status: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))  # active | left
     store_ids: list[str] = Field(default_factory=empty_list, sa_column=sa.Column(sa.JSON, nullable=False))
     hq_role: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
+    name: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
+    # [{store_id, role}]: who is an advisor where (the customer base goes by it).
+    assignments: list[dict[str, str]] = Field(default_factory=empty_list, sa_column=sa.Column(sa.JSON, nullable=False))
     updated_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))

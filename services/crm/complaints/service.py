@@ -256,7 +256,8 @@ async def keep_staff_member(session: AsyncSession, event: PersonEvent, at: datet
     if person is None:
         person = StaffMember(person_id=event.person_id, status=event.status, store_ids=[], updated_at=at)
     if take_person_event(person, event, at):
-        person.hq_role = event.hq_role
+        person.hq_role, person.name = event.hq_role, event.name
+        person.assignments = [{"store_id": a.store_id, "role": a.role} for a in event.assignments]
         session.add(person)
 
 

@@ -25,6 +25,7 @@ from services.common.who import Who
 from services.crm.callbacks import clerk
 from services.crm.churn import service as churn
 from services.crm.complaints import service as complaints
+from services.crm.customer_base import service as customer_base
 from services.crm.localtime import local_date, zone_of
 from services.crm.reminders import service as reminders
 from services.crm.reports import service as reports
@@ -65,6 +66,10 @@ async def _escalation(session, store, now, settings, trigger, by):
     return {"escalated": await complaints.escalate_overdue(session, store.id, now)}
 
 
+async def _customer_base(session, store, now, settings, trigger, by):
+    return await customer_base.daily_snapshot(session, store, now)
+
+
 async def _weekly(session, store, now, settings, trigger, by):
     return await reports.weekly_job(session, store, now, trigger, by)
 
@@ -82,6 +87,8 @@ JOBS: dict[str, Job] = {
             "18 months lost, unless booked", "daily", True, 300, _churn),
         Job("invitation_follow_up", "a call a week after a maintenance invitation nobody booked on; a booking since "
             "cancels it", "daily", True, 300, _invitation_follow_up),
+        Job("customer_base_snapshot", "each advisor's customer base and its retention, announced for the "
+            "appraisal (crm.customer_base.changed)", "daily", True, 300, _customer_base),
         Job("weekly_report", "last ISO week's report, from Monday (store time)", "daily, generates on Monday",
             True, 300, _weekly),
         Job("monthly_report", "last month's report, from the 3rd (store time)", "daily, generates on the 3rd",

@@ -17,6 +17,7 @@ from services.common.events.catalogue.crm import VehicleTransferred
 from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.outbox import emit
+from services.crm.customer_base import service as customer_base
 from services.crm.customers.models import VehicleOwner
 from services.crm.customers.service import know_customer, normalize_phone
 from services.crm.localtime import local_date, zone_of
@@ -56,6 +57,7 @@ async def transfer(session: AsyncSession, clock: Clock, principal: Principal, vi
     vehicle.customer_id, vehicle.owner_phone, vehicle.owner_since = new_owner.id, new_owner.phone, now
     vehicle.updated_at = max(vehicle.updated_at, now)
     session.add(vehicle)
+    await customer_base.owner_changed(session, vehicle.home_store_id, vin, new_owner.id, now)
     moved = 0
     for reminder in await repository.open_reminders(session, vin):
         if reminder.customer_id != new_owner.id:
