@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 # Network's rejection reasons HQ uses, with what the reviewer writes.
 REJECTIONS = {"R09": "damage pattern suggests misuse", "R06": "diagnosis not documented",
               "R08": "causal part does not match the fault"}
+APPROVED = ("approved", "partially_approved")
 DECIDED = {"approved": Tally.CLAIMS_APPROVED, "partially_approved": Tally.CLAIMS_PARTIAL,
            "rejected": Tally.CLAIMS_REJECTED, "pending_second_approval": Tally.CLAIMS_TO_SECOND_APPROVAL}
 
@@ -106,18 +107,22 @@ class ClaimsOffice:
         decided = await self.demo.hq_api.post(f"/api/network/v1/claims/{claim['id']}/decision",
                                               self.decision(order, claim, resubmitted))
         self.demo.count(DECIDED[decided["status"]])
+        if decided["status"] in APPROVED:
+            hq.chargebacks.after_approval(store, order, decided)
         if decided["status"] == "pending_second_approval":
             hq.at(hq.local(self.demo.day + timedelta(days=1), 11), f"second approval of {order.label}",
-                  lambda: self.second_approval(decided), DESK, order.key)
+                  lambda: self.second_approval(store, order, decided), DESK, order.key)
         elif decided["status"] == "rejected" and not resubmitted and order.fate.claim_resubmit:
             store.at(store.local(self.demo.day + timedelta(days=2), 10), f"resubmit claim of {order.label}",
                      lambda: store.warranty.resubmit(order, decided), FREE, order.key)
 
-    async def second_approval(self, claim: dict) -> None:
+    async def second_approval(self, store: StoreSim, order: Order, claim: dict) -> None:
         """Claims of 10,000 CNY or more need a second pair of eyes."""
         decided = await self.demo.hq_reviewer.post(f"/api/network/v1/claims/{claim['id']}/decision", {
             "decision": "approve", "reason_code": None, "note": "second approval: photos and test sheet checked"})
         self.demo.count(DECIDED[decided["status"]])
+        if decided["status"] in APPROVED:
+            self.hq.chargebacks.after_approval(store, order, decided)
 
     async def settle_month(self, period: str) -> None:
         for store in self.demo.stores:
@@ -136,5 +141,7 @@ class ClaimsOffice:
 
     async def pay(self, settlement: dict) -> None:
         reference = f"CMB-{settlement['period'].replace('-', '')}-{settlement['id'][-6:]}"
-        await self.demo.hq_api.post(f"/api/network/v1/settlements/{settlement['id']}/pay", {"reference": reference})
+        paid = await self.demo.hq_api.post(f"/api/network/v1/settlements/{settlement['id']}/pay",
+                                           {"reference": reference})
         self.demo.count(Tally.SETTLEMENTS_PAID)
+        self.hq.chargebacks.after_payment(paid)

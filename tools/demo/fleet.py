@@ -29,6 +29,10 @@ class Vehicle:
     busy_until: date | None = None  # booked or in the workshop until this day
     visits: int = 0
     first_service_done: bool = False
+    recall_due: str | None = None  # the code of an open recall the car is listed in, until it comes in for it
+
+    def free_on(self, day: date) -> bool:
+        return self.busy_until is None or self.busy_until < day
 
     def mileage(self, day_index: int) -> int:
         return int(self.base_km + self.km_per_day * (day_index + 1))
@@ -83,6 +87,11 @@ class CustomerBase:
         """A car that is not already booked or in the workshop on `day`."""
         for _ in range(20):
             vehicle = rng.choice(self.vehicles)
-            if vehicle.busy_until is None or vehicle.busy_until < day:
+            if vehicle.free_on(day):
                 return vehicle
         return None
+
+    def pick_recalled(self, rng: random.Random, day: date) -> Vehicle | None:
+        """An owner who answers the recall letter: a listed car not yet fixed, free on `day`."""
+        waiting = [v for v in self.vehicles if v.recall_due and v.free_on(day)]
+        return rng.choice(waiting) if waiting else None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from services.common import reference
 from tools.demo.agenda import DESK, Actor
+from tools.demo.chargebacks import Chargebacks
 from tools.demo.claims import ClaimsOffice
 from tools.demo.clock import local_time
 from tools.demo.summary import Tally
@@ -27,6 +28,7 @@ class HQ(Actor):
         super().__init__(demo)
         self.zone = demo.zone
         self.claims = ClaimsOffice(self)
+        self.chargebacks = Chargebacks(self)
 
     def local(self, day: date, hour: int, minute: int = 0) -> datetime:
         return local_time(self.zone, day, hour, minute)

@@ -20,7 +20,8 @@ from tools.demo.summary import Tally
 if TYPE_CHECKING:
     from tools.demo.runner import Demo
 
-DEALER_ROLES = ("store_manager", "parts_clerk", "crm_agent")
+# The warranty clerk records new cars (PDI, registration) and ships old parts back to the brand.
+DEALER_ROLES = ("store_manager", "parts_clerk", "crm_agent", "warranty_clerk")
 # Checklist items ticked by their own step; the others are ticked by hand.
 QUALIFICATION = "qualification_verified"
 SITE_AUDIT = "facility_audit_passed"

@@ -14,9 +14,10 @@ from tools.client import ApiError, until_known, wait_for
 from tools.demo.agenda import DESK, FREE
 from tools.demo.catalogue import INSURERS, SURNAMES
 from tools.demo.clock import GRID, HOUR, ceil_grid
+from tools.demo.fleet import Vehicle
 from tools.demo.records import Approval, Order
 from tools.demo.summary import Tally
-from tools.demo.work import Work
+from tools.demo.work import Work, recall_work
 
 if TYPE_CHECKING:
     from tools.demo.store import StoreSim
@@ -56,12 +57,15 @@ class Reception:
                                     {"high_value_sign_off": False})
 
     # -- the appointment book
-    def plan_booking(self, rng: random.Random, day: date, ahead: int) -> None:
+    def plan_booking(self, rng: random.Random, day: date, ahead: int, vehicle: Vehicle | None = None) -> None:
         """The advisor keeps the appointment book: an hour with room, the asked-for one or
-        the next. Kept here as well as in reception, so bookings need not queue at the desk."""
+        the next. Kept here as well as in reception, so bookings need not queue at the desk.
+        A car in the recall comes for it (`vehicle`); the others are drawn from the customers."""
         store = self.store
         on = day + timedelta(days=ahead)
-        vehicle = store.customers.pick(rng, on)
+        recalled = vehicle is not None and vehicle.recall_due is not None
+        if vehicle is None:
+            vehicle = store.customers.pick(rng, on)
         hour = rng.choice([8, 9, 9, 10, 10, 11, 13, 14, 14, 15, 15, 16])
         fate = rng.choices([BookingFate.SHOW, BookingFate.CANCEL, BookingFate.NO_SHOW], [85, 8, 7])[0]
         when = store.local(day, rng.randint(9, 17))
@@ -70,7 +74,10 @@ class Reception:
         if vehicle is None or slot is None:
             return
         self.booked[slot] += 1
-        order = store.new_order(vehicle, on)
+        work = None
+        if recalled:
+            work, vehicle.recall_due = recall_work(vehicle.recall_due or ""), None
+        order = store.new_order(vehicle, on, work=work)
         store.at(when, "book", lambda: self.book(order, slot, fate), FREE, order.key)
 
     async def book(self, order: Order, slot: datetime, fate: BookingFate) -> None:
@@ -252,6 +259,7 @@ class Reception:
         api = store.advisor_of(order)
         payments = self.payments(order)
         path = f"/api/reception/v1/repair-orders/{order.id}"
+        await self.sublet_bills(order)
         try:
             await api.post(f"{path}/settle", {"payments": payments})
         except ApiError as exc:
@@ -269,6 +277,10 @@ class Reception:
         order.delivered_at = self.demo.clock.now()
         order.vehicle.busy_until = None
         self.demo.count(Tally.ORDERS_DELIVERED)
+        if order.work.kind == "first_maintenance":
+            self.demo.count(Tally.FIRST_MAINTENANCE)
+        if order.work.campaign:
+            self.demo.count(Tally.RECALL_REPAIRS)
         day = self.demo.day
         self.delivered_today.append(order)
         self.delivered_on.setdefault(day, []).append(order)
@@ -276,6 +288,18 @@ class Reception:
             store.warranty.claim_later(order)
         if order.fate.comeback_days and not order.comeback and order.work.kind in COMEBACK_PRONE:
             self.plan_comeback(order, day + timedelta(days=order.fate.comeback_days))
+
+    async def sublet_bills(self, order: Order) -> None:
+        """The vendor's bill for sublet work (the glass shop's ADAS calibration), which the
+        manager records before the car goes, so the order is costed whole. A partner outlet's
+        system does not report its sublet bills: those orders show as incomplete in the margin."""
+        if self.store.outlet:
+            return
+        for line in order.lines:
+            if line["kind"] == "sublet":
+                await self.store.manager.call(
+                    "PUT", f"/api/workshop/v1/repair-orders/{order.id}/sublets/{line['id']}",
+                    {"cost_fen": line["unit_price_fen"] * 7 // 10, "vendor": "安途汽车玻璃 Antu Auto Glass"})
 
     def plan_comeback(self, first: Order, on: date) -> None:
         """The same fault again within weeks: the store redoes the job at its own cost."""

@@ -20,6 +20,7 @@ import httpx
 from services.common import reference
 from tools.client import Api, ApiError, IssuedKey, all_items, issue_key, wait_for
 from tools.demo.agenda import Action, Actor
+from tools.demo.campaigns import RecallCampaign
 from tools.demo.clock import SimClock
 from tools.demo.config import DemoConfig, DemoError
 from tools.demo.hq import HQ
@@ -51,6 +52,7 @@ class Demo:
         self.current_tick: datetime | None = None
         self.day = self.first_day - timedelta(days=1)
         self.hq = HQ(self)
+        self.recall = RecallCampaign(self)
         self.stores = [StoreSim(self, i, spec) for i, spec in enumerate(specs)]
         self.clients: list[httpx.AsyncClient] = []
         self.tasks: list[asyncio.Future] = []
@@ -153,6 +155,7 @@ class Demo:
             kpis = await self.reconcile()
             messages = await self.messages_sent()
             targets = await attainment(self, self.last_day.strftime("%Y-%m"))
+            brand = await self.brand_figures()
         finally:
             for task in self.tasks:
                 task.cancel()
@@ -161,7 +164,7 @@ class Demo:
                 await client.aclose()
         return Summary(self.first_day, self.last_day, time.monotonic() - started, self.counts, kpis, self.errors,
                        {s.code: s.id for s in self.stores if s.id}, self.config.url.rstrip("/"), messages,
-                       targets=targets)
+                       targets=targets, brand=brand)
 
     async def messages_sent(self) -> dict:
         """What reached the message providers' stand-ins (make run starts them), and CRM's
@@ -183,6 +186,24 @@ class Demo:
             # A platform of one's own (not make run's) may send to real providers, or to none.
             arrived = {}
         return {"arrived": arrived, "crm": dict(crm), "stand_ins": self.config.messages_url}
+
+    async def brand_figures(self) -> dict:
+        """What the brand's side shows at the end: the recall's completion, the new cars
+        registered, and what the statements took back."""
+        ours = {s.id for s in self.stores if s.id}
+        settlements = [s for s in await all_items(self.hq_api, "/api/network/v1/settlements") if s["store_id"] in ours]
+        with_debits = [s for s in settlements if s["debits_fen"] > 0]
+        returns = [r for r in await all_items(self.hq_api, "/api/network/v1/part-returns") if r["store_id"] in ours]
+        return {
+            "recall": await self.recall.completion(),
+            "recall_code": self.recall.code,
+            "listed_at_our_stores": self.recall.listed_at_our_stores,
+            "settlements_with_debits": len(with_debits),
+            "settlements_owed_by_store": sum(1 for s in settlements if s["owed_by_store"]),
+            "debits_fen": sum(s["debits_fen"] for s in settlements),
+            "debits": Counter(d["reason_code"] for s in with_debits for d in s["debits"]),
+            "returns": Counter(r["status"] for r in returns),
+        }
 
     async def preflight(self) -> None:
         """Nothing is written unless the platform answers, takes the key, holds none of
@@ -232,6 +253,7 @@ class Demo:
         dealers = [s for s in self.stores if not s.outlet]
         await asyncio.gather(*(open_dealer(self, s) for s in dealers))
         self.count(Tally.DEALER_STORES, len(dealers))
+        await self.recall.publish()
         await set_targets(self, self.first_day, self.last_day)
         onboarding_days = max(1, min(6, self.config.days // 10))
         for place, outlet in enumerate(s for s in self.stores if s.outlet):

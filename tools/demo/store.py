@@ -25,6 +25,7 @@ from tools.demo.parts import PartsCounter
 from tools.demo.reception import Reception
 from tools.demo.records import Advisor, ComplaintOwner, Order
 from tools.demo.roadside import Roadside
+from tools.demo.sales import NewCarSales
 from tools.demo.work import Work, choose_work
 from tools.demo.workshop import Workshop
 
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 # Repair orders a store opens on an ordinary day at --scale 1 (appointments and walk-ins).
 DEALER_ORDERS_PER_DAY = 1.5
 OUTLET_ORDERS_PER_DAY = 0.6
+# New cars a dealer store sells on an ordinary day at --scale 1 (partner outlets sell none).
+SALES_PER_DAY = 0.5
 
 
 def poisson(rng: random.Random, lam: float) -> int:
@@ -77,6 +80,7 @@ class StoreSim(Actor):
         self.callbacks = CallbackDesk(self)
         self.complaints = ComplaintDesk(self)
         self.warranty = WarrantyDesk(self)
+        self.sales = NewCarSales(self)
 
     # -- a half hour in the store
     async def run_due(self, tick: datetime) -> None:
@@ -179,6 +183,11 @@ class StoreSim(Actor):
         # Customers phone in bookings for the coming days; others just drive in.
         for _ in range(poisson(rng, rate * 0.7)):
             self.reception.plan_booking(rng, day, ahead=rng.randint(1, 6))
+        # Owners of cars in the recall answer the letter and book.
+        for _ in range(poisson(rng, rate * 0.25)):
+            recalled = self.customers.pick_recalled(rng, day)
+            if recalled:
+                self.reception.plan_booking(rng, day, ahead=rng.randint(1, 6), vehicle=recalled)
         for _ in range(poisson(rng, rate * 0.3)):
             vehicle = self.customers.pick(rng, day)
             if vehicle:
@@ -196,6 +205,10 @@ class StoreSim(Actor):
             complaint_rng = random.Random(f"{seed}:{self.code}:{day_index}:complaint")
             self.at(self.local(day, rng.randint(9, 16)), "manual complaint",
                     partial(self.complaints.phoned_in, complaint_rng), FREE, f"complaint:{day_index}")
+        if not self.outlet:
+            sales = random.Random(f"{seed}:{self.code}:sales:{day_index}")
+            for _ in range(poisson(sales, SALES_PER_DAY * self.demo.config.scale * (1.6 if day.weekday() >= 5 else 1))):
+                self.sales.sell(sales, day_index, day)
         self.at(self.local(day, 10), "send reminders", self.callbacks.send_reminders, FREE, "reminders")
         self.at(self.local(day, 17), "reorder parts", lambda: self.parts.reorder(day), DESK, "reorder")
         self.at(self.local(day, 21), "the day's callbacks", self.callbacks.collect, FREE, "callbacks")

@@ -56,6 +56,16 @@ class Tally(StrEnum):
     SETTLEMENTS_PAID = "settlements_paid"
     AUDITS = "audits"
     CORRECTIVE_ACTIONS_CLOSED = "corrective_actions_closed"
+    PDI_SHEETS = "pdi_sheets"
+    PDI_DEFECTS = "pdi_defects"
+    REGISTRATIONS = "registrations"
+    FIRST_MAINTENANCE = "first_maintenance"
+    RECALL_REPAIRS = "recall_repairs"
+    PARTS_ASKED_BACK = "parts_asked_back"
+    PARTS_SHIPPED = "parts_shipped"
+    PARTS_RECEIVED = "parts_received"
+    CHARGEBACKS_RETURNS = "chargebacks_returns"
+    CHARGEBACKS_AUDIT = "chargebacks_audit"
 
 
 @dataclass
@@ -72,6 +82,8 @@ class Summary:
     messages: dict | None = None
     # GET /v1/targets/attainment of the last month replayed.
     targets: dict | None = None
+    # The brand's side at the end: the recall's completion, statements with debits, part returns.
+    brand: dict | None = None
 
     def text(self) -> str:
         c = self.counts
@@ -100,6 +112,9 @@ class Summary:
             f"{c[Tally.CLAIMS_PARTIAL]} partly approved, {c[Tally.CLAIMS_REJECTED]} rejected, "
             f"{c[Tally.CLAIMS_RESUBMITTED]} resubmitted",
             f"  settlements       {c[Tally.SETTLEMENTS_ISSUED]} issued, {c[Tally.SETTLEMENTS_PAID]} paid",
+            f"  new cars          {c[Tally.REGISTRATIONS]} registered at sale; {c[Tally.PDI_SHEETS]} PDI sheets, "
+            f"{c[Tally.PDI_DEFECTS]} with a defect fixed before delivery; "
+            f"{c[Tally.FIRST_MAINTENANCE]} first maintenances delivered",
             f"  reminders phoned  {c[Tally.REMINDERS_PHONED]} (the others went as letters); "
             f"club members {c[Tally.CLUB_MEMBERS]}; "
             f"audits {c[Tally.AUDITS]}",
@@ -121,6 +136,16 @@ class Summary:
                 f"  KPIs (network)    delivered {k.get('repair_orders_delivered')}, revenue {_cny(revenue)}, "
                 f"CSI {k.get('csi_average')}, callback SLA {k.get('callback_sla_rate')}, "
                 f"first-time fix {k.get('first_time_fix_rate')}, parts fill {k.get('parts_fill_rate')}")
+        margin = k.get("gross_margin") if k else None
+        if margin:
+            payer = margin["by_payer_fen"]
+            lines.append(
+                f"  gross margin      {_cny(margin['margin_fen'])} on {_cny(margin['revenue_fen'])} "
+                f"({_rate(margin['margin_rate'])}) over {margin['orders']} orders costed "
+                f"({margin['orders_incomplete']} incomplete); customer-pay {_cny(payer['customer'])}, "
+                f"warranty {_cny(payer['warranty'])}, internal {_cny(payer['internal'])}, other {_cny(payer['other'])}")
+        if self.brand:
+            lines += _brand(self.brand, c)
         if self.targets:
             lines.append(_attainment(self.targets))
         if self.errors:
@@ -134,6 +159,8 @@ class Summary:
             f"/api/crm/v1/reports/monthly?month={month}&store_id=<id>&fresh=true",
             f"  claims            {self.url}/api/network/v1/claims?status=submitted",
             f"  targets           {self.url}/api/network/v1/targets/attainment?period={month}",
+            f"  recall            {self.url}/api/network/v1/campaigns?status=published  (then /{{id}}/completion)",
+            f"  statements        {self.url}/api/network/v1/settlements  (debits: chargebacks taken back)",
         ]
         return "\n".join(lines)
 
@@ -150,6 +177,31 @@ def _attainment(report: dict) -> str:
         ahead = f", projected {float(row['projected_attained']) * 100:.1f} %" if row["projected_attained"] else ""
         shown.append(f"{row['measure']} {actual} of {target} ({pct}{ahead})")
     return f"  targets {report['period']}  " + ("; ".join(shown) or "none set")
+
+
+def _brand(brand: dict, c: Counter[str]) -> list[str]:
+    recall = brand.get("recall") or {}
+    stores = ", ".join(f"{s['store_code']} {s['completed']}" for s in recall.get("stores") or [] if s["completed"])
+    returns = brand.get("returns") or {}
+    debits = brand.get("debits") or {}
+    return [
+        f"  recall {brand.get('recall_code')}  {recall.get('affected', 0):,} VINs listed "
+        f"({brand.get('listed_at_our_stores', 0)} among the stores' customers), {recall.get('completed', 0)} fixed "
+        f"(completion {_rate(recall.get('completion_rate'))}; {stores or 'none yet'}); "
+        f"{c[Tally.RECALL_REPAIRS]} recall orders delivered",
+        f"  old parts         {c[Tally.PARTS_ASKED_BACK]} asked back, {c[Tally.PARTS_SHIPPED]} shipped, "
+        f"{c[Tally.PARTS_RECEIVED]} received; now "
+        + (", ".join(f"{n} {status}" for status, n in sorted(returns.items())) or "none"),
+        f"  chargebacks       {c[Tally.CHARGEBACKS_AUDIT]} after audit, "
+        f"{c[Tally.CHARGEBACKS_RETURNS]} from returned parts; "
+        f"on statements: {_cny(brand.get('debits_fen', 0))} taken back "
+        f"({', '.join(f'{n} {code}' for code, n in sorted(debits.items())) or 'none yet'}) on "
+        f"{brand.get('settlements_with_debits', 0)} statements, {brand.get('settlements_owed_by_store', 0)} below zero",
+    ]
+
+
+def _rate(value: str | None) -> str:
+    return "–" if value is None else f"{float(value) * 100:.1f} %"
 
 
 def _cny(fen: int) -> str:

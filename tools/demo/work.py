@@ -49,6 +49,20 @@ class Work:
     insurance: bool = False
     claim: ClaimStory | None = None  # what the store would write in a warranty claim
     damage: list[dict] = field(default_factory=list)
+    campaign: str | None = None  # the recall's code, for the work the campaign pays
+
+
+# The recall HQ publishes at the start of the replay (tools/demo/campaigns.py): the fuel pump
+# relay of one production batch, replaced at the brand's cost.
+RECALL_OP = "RCL-2026-01"
+RECALL_PART = "XB-39794-FPR"
+
+
+def recall_work(code: str) -> Work:
+    """The car listed in the recall comes in for it. The brand pays the work; the store does
+    not file it as a warranty claim (precheck R10: recall work is claimed under its campaign)."""
+    return Work("recall", "recall", f"Recall {code}: letter received",
+                [labour(RECALL_OP, "warranty"), part(RECALL_PART, 1, "warranty")], campaign=code)
 
 
 def labour(op: str, pay: str = "customer") -> dict:
@@ -79,6 +93,11 @@ def choose_work(rng: random.Random, vehicle: Vehicle, on: date, day_index: int) 
                      part("XB-08880-430", 1, "internal")],
                     claim=ClaimStory("First maintenance at the brand's charge", "Scheduled first service",
                                      "Performed first maintenance inspection and oil change", None))
+
+    if vehicle.recall_due and rng.random() < 0.5:
+        # The owner had the recall letter: the recall is done on this visit.
+        code, vehicle.recall_due = vehicle.recall_due, None
+        return recall_work(code)
 
     def warranty_or_customer(category: str) -> str:
         return "warranty" if covered(vehicle, category, on, day_index) else "customer"
@@ -136,18 +155,13 @@ def choose_work(rng: random.Random, vehicle: Vehicle, on: date, day_index: int) 
                     [labour("BRK-0500", pay), part("XB-57450-S01", 1, pay)], warning_lights=["abs"],
                     claim=claimed(pay, "ABS light on", "Front left wheel speed sensor signal lost",
                                   "Replaced ABS wheel speed sensor", "XB-57450-S01"))
-    if roll < 0.80:
+    if roll < 0.82:
         pay = warranty_or_customer("electrical")
         return Work("ecu_update", brand_or_repair(pay), "Hesitation when accelerating from standstill",
                     [labour("DIAG-0100", warranty_or_customer("diagnosis")), labour("ELE-0900", pay)],
                     claim=claimed(pay, "Hesitation on take-off",
                                   "Engine software calibration (service bulletin 2026-03)",
                                   "Reprogrammed engine control unit to the latest calibration", None))
-    if roll < 0.82:
-        return Work("recall", "recall", "Recall campaign 2026-01 letter received",
-                    [labour("RCL-2026-01", "warranty"), part("XB-39794-FPR", 1, "warranty")],
-                    claim=ClaimStory("Recall campaign 2026-01", "Fuel pump relay from the affected batch",
-                                     "Replaced fuel pump relay per campaign instructions", "XB-39794-FPR"))
     if roll < 0.84:
         pay = warranty_or_customer("engine")
         return Work("water_pump", "repair", "Coolant leak, temperature warning",

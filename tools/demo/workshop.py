@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from tools.demo.store import StoreSim
 
 
+HOURLY_COST_FEN = (5500, 6000, 6500, 7200)
+
+
 class Workshop:
     def __init__(self, store: StoreSim) -> None:
         self.store = store
@@ -46,7 +49,9 @@ class Workshop:
                 assert store.http is not None
                 issued = await demo.issue_key("technician", store.id, f"{store.code} technician {name}")
                 principal, api = issued.id, demo.api(store.http, issued.key)
-            body = {"name": name, "skills": skills, **({"principal_id": principal} if principal else {})}
+            # What an hour of the technician costs the store (wage and on-costs), for gross margin.
+            body = {"name": name, "skills": skills, "hourly_cost_fen": rng.choice(HOURLY_COST_FEN),
+                    **({"principal_id": principal} if principal else {})}
             technician = await until_known(partial(store.manager.post, "/api/workshop/v1/technicians", body),
                                            demo.config.timeout)
             self.technicians.append(Technician(technician["id"], name, skills, api, start))
