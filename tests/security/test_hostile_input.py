@@ -335,6 +335,32 @@ async def test_a_repair_order_line_past_ten_million_cny_or_a_thousand_hours_is_4
         assert at_most.status_code == 201 and at_most.json()["lines"][-1]["amount_fen"] == 1_000_000_000, at_most.text
 
 
+async def test_a_counter_sale_adding_up_past_any_one_payment_is_kept_whole_and_paid_in_parts(migrated_database):
+    # Fifty lines of 781 whole-car paint protection films (999,680,000 fen each, just inside a
+    # line's limit): 564,819,200 CNY with VAT, past what one payment (MAX_REQUEST_FEN) may state.
+    line = {"accessory_code": "ACC-PPF", "quantity": 781}
+    async with one_service("reception", migrated_database) as reception:
+        advisor = reception.headers("service_advisor", reception.store_id)
+        r = await reception.client.post("/v1/counter-sales", json={"lines": [line] * 50}, headers=advisor)
+        assert r.status_code == 201, r.text
+        sale = r.json()
+        assert (sale["amount_fen"], sale["tax_fen"], sale["total_fen"]) == (
+            49_984_000_000, 6_497_920_000, 56_481_920_000)
+        read = await reception.client.get(f"/v1/counter-sales/{sale['id']}", headers=advisor)
+        assert read.json()["total_fen"] == 56_481_920_000
+
+        one_line_too_many = await reception.client.post(
+            "/v1/counter-sales", json={"lines": [{**line, "quantity": 782}]}, headers=advisor)
+        assert one_line_too_many.status_code == 422 and _named(one_line_too_many, "lines.0.quantity"), (
+            one_line_too_many.text)
+
+        payments = [{"method": "transfer", "amount_fen": 10_000_000_000}] * 5 + [
+            {"method": "transfer", "amount_fen": 6_481_920_000}]
+        paid = await reception.client.post(f"/v1/counter-sales/{sale['id']}/pay", json={"payments": payments},
+                                           headers=advisor)
+        assert paid.status_code == 200 and paid.json()["status"] == "paid", paid.text
+
+
 async def test_crm_report_periods_far_from_today_are_422_naming_the_period(migrated_database):
     periods = {"weekly": ("week", ("0001-W01", "1969-W52", "2101-W01", "9998-W52", "9999-W52")),
                "monthly": ("month", ("0001-01", "1969-12", "2101-01", "9998-12", "9999-12"))}
