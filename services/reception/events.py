@@ -1,12 +1,16 @@
 """Events reception handles (besides the store registry every service keeps): the
-workshop's word that work on an order started, and that the car is ready."""
+workshop's word that work on an order started, and that the car is ready; network's
+campaigns (published, their VINs, one car done) and Three Guarantees figures and alerts,
+which booking and check-in show."""
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.consumer import EventHandlers, HandlerContext
+from services.common.events.catalogue import network as nw
 from services.common.events.catalogue.workshop import RepairOrderReady, RepairOrderWorkStarted
 from services.common.events.envelope import CloudEvent
 from services.reception.repair_orders import service as repair_orders
 from services.reception.settings import ReceptionSettings
+from services.reception.vehicle_notices import service as vehicle_notices
 
 handlers = EventHandlers()
 
@@ -21,3 +25,33 @@ async def work_started(session: AsyncSession, event: RepairOrderWorkStarted, env
 async def ready(session: AsyncSession, event: RepairOrderReady, envelope: CloudEvent,
                 ctx: HandlerContext[ReceptionSettings]) -> None:
     await repair_orders.ready(session, event.repair_order_id, event.store_id, event.ready_at, envelope.id)
+
+
+@handlers.on("network.campaign.published")
+async def campaign_published(session: AsyncSession, event: nw.CampaignPublished, envelope: CloudEvent,
+                             ctx: HandlerContext[ReceptionSettings]) -> None:
+    await vehicle_notices.campaign_published(session, event)
+
+
+@handlers.on("network.campaign.vins_affected")
+async def campaign_vins_affected(session: AsyncSession, event: nw.CampaignVinsAffected, envelope: CloudEvent,
+                                 ctx: HandlerContext[ReceptionSettings]) -> None:
+    await vehicle_notices.vins_affected(session, event)
+
+
+@handlers.on("network.campaign.completed")
+async def campaign_completed(session: AsyncSession, event: nw.CampaignCompleted, envelope: CloudEvent,
+                             ctx: HandlerContext[ReceptionSettings]) -> None:
+    await vehicle_notices.campaign_completed(session, event)
+
+
+@handlers.on("network.three_guarantees.updated")
+async def three_guarantees_updated(session: AsyncSession, event: nw.ThreeGuaranteesUpdated, envelope: CloudEvent,
+                                   ctx: HandlerContext[ReceptionSettings]) -> None:
+    await vehicle_notices.three_guarantees_updated(session, event)
+
+
+@handlers.on("network.three_guarantees.alert")
+async def three_guarantees_alert(session: AsyncSession, event: nw.ThreeGuaranteesAlertRaised, envelope: CloudEvent,
+                                 ctx: HandlerContext[ReceptionSettings]) -> None:
+    await vehicle_notices.three_guarantees_alert(session, event)

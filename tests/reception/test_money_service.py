@@ -59,11 +59,12 @@ def test_parts_are_priced_at_the_catalogue_list_price():
 
 def test_totals_add_every_pay_type_and_charge_vat_on_customer_pay_only():
     lines = [line(4350, "customer"), line(26000, "warranty"), line(100001, "insurance"), line(700, "internal"),
-             line(299, "goodwill")]
+             line(299, "goodwill"), line(30400, "first_maintenance"), line(28000, "campaign")]
     totals = compute_totals(lines, Decimal("0.13"))
     assert totals == {
         "customer_fen": 4350, "warranty_fen": 26000, "insurance_fen": 100001, "internal_fen": 700,
-        "goodwill_fen": 299, "subtotal_fen": 131350, "tax_fen": 566,  # 565.5 rounds up
+        "goodwill_fen": 299, "first_maintenance_fen": 30400, "campaign_fen": 28000,
+        "subtotal_fen": 189750, "tax_fen": 566,  # 565.5 rounds up
         "customer_due_fen": 4916, "vat_rate": "0.13",
     }
     assert all(isinstance(v, int) for k, v in totals.items() if k.endswith("_fen"))

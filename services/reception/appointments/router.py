@@ -36,9 +36,10 @@ Booker = Annotated[Principal, Depends(require_access("reception_booking"))]
              responses=problem_responses(Conflict, ValidationFailed, Forbidden))
 async def book_appointment(body: AppointmentCreate, session: SessionDep, clock: ClockDep, settings: SettingsDep,
                            principal: Booker, response: Response):
+    """Book a visit; the answer shows the car's open campaigns and Three Guarantees (三包) figures."""
     appointment = await service.book(session, clock, settings, principal, body)
     tag(response, appointment.version, f"appointments/{appointment.id}")
-    return await service.public(session, appointment)
+    return await service.public(session, appointment, clock)
 
 
 @router.get("", response_model=AppointmentList)
@@ -59,10 +60,12 @@ async def appointment_availability(session: SessionDep, clock: ClockDep, setting
 
 
 @router.get("/{appointment_id}", response_model=AppointmentPublic, responses=problem_responses(NotFound))
-async def get_appointment(appointment_id: AppointmentId, session: SessionDep, principal: Caller, response: Response):
+async def get_appointment(appointment_id: AppointmentId, session: SessionDep, clock: ClockDep, principal: Caller,
+                          response: Response):
+    """One appointment, with the car's open campaigns and Three Guarantees (三包) figures."""
     appointment = await service.get_visible(session, principal, appointment_id)
     tag(response, appointment.version)
-    return await service.public(session, appointment)
+    return await service.public(session, appointment, clock)
 
 
 @router.post("/{appointment_id}/cancel", response_model=AppointmentPublic,

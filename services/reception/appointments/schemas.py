@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 from services.common.inputs import AwareMoment
 from services.common.pagination import Page
 from services.reception.shared.schemas import Actor, Customer, HistoryEntry, Input, Vehicle
+from services.reception.vehicle_notices.schemas import VehicleNotices
 
 AppointmentStatus = Literal["booked", "checked_in", "cancelled", "no_show"]
 # The services a customer can book; what is done is decided at check-in.
@@ -48,6 +49,9 @@ class AppointmentPublic(BaseModel):
     repair_order_id: str | None = None
     version: int
     history: list[HistoryEntry] = Field(default_factory=list)
+    vehicle_notices: VehicleNotices | None = Field(
+        default=None, description="booking and reading one: the car's open recall and service campaigns and its "
+                                  "Three Guarantees (三包) figures and alerts (not in lists)")
 
 
 AppointmentList = Page[AppointmentPublic]

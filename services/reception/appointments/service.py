@@ -37,6 +37,7 @@ from services.reception.shared.service import (
     record_change,
     store_for_new_business,
 )
+from services.reception.vehicle_notices import service as vehicle_notices
 
 AGGREGATE = "appointment"
 
@@ -160,8 +161,11 @@ async def availability(session: AsyncSession, clock: Clock, settings: ReceptionS
     return Availability(store_id=store.id, date=day, timezone=store.timezone, capacity_per_hour=capacity, slots=slots)
 
 
-async def public(session: AsyncSession, appointment: Appointment) -> AppointmentPublic:
-    return AppointmentPublic(**_columns(appointment), history=await history(session, AGGREGATE, appointment.id))
+async def public(session: AsyncSession, appointment: Appointment, clock: Clock | None = None) -> AppointmentPublic:
+    """The appointment; with `clock`, also what the advisor must know of the car today."""
+    notices = await vehicle_notices.notices(session, clock, appointment.vin) if clock is not None else None
+    return AppointmentPublic(**_columns(appointment), history=await history(session, AGGREGATE, appointment.id),
+                             vehicle_notices=notices)
 
 
 async def list_appointments(session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None,
@@ -179,7 +183,8 @@ def summary(appointment: Appointment) -> AppointmentPublic:
 
 
 def _columns(appointment: Appointment) -> dict:
-    return {name: getattr(appointment, name) for name in AppointmentPublic.model_fields if name != "history"}
+    return {name: getattr(appointment, name) for name in AppointmentPublic.model_fields
+            if name not in ("history", "vehicle_notices")}
 
 
 def _move(session: AsyncSession, appointment: Appointment, to: str, action: str, who: Who, at: datetime,

@@ -73,7 +73,9 @@ class RepairOrderLine(ReceptionModel, table=True):
     flat_rate_hours: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(), nullable=True))
     unit_price_fen: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     amount_fen: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
-    pay_type: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    pay_type: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
+    # A campaign line's campaign (its code): one campaign's work goes on an order once.
+    campaign_code: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
     supplement: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False))
     approval_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
     added_by: dict[str, Any] = Field(sa_column=sa.Column(sa.JSON, nullable=False))

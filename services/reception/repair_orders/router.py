@@ -16,6 +16,7 @@ from services.reception.repair_orders import service
 from services.reception.repair_orders.models import RepairOrder
 from services.reception.repair_orders.schemas import (
     Approve,
+    CampaignLinesCreate,
     Cancel,
     CheckIn,
     Deliver,
@@ -52,10 +53,11 @@ ACTION_PROBLEMS = problem_responses(NotFound, InvalidTransition, StaleVersion, V
              responses=problem_responses(Conflict, InvalidTransition, ValidationFailed, Forbidden))
 async def check_in(body: CheckIn, session: SessionDep, settings: SettingsDep, clock: ClockDep, principal: Caller,
                    response: Response):
-    """Check a car in, from an appointment or as a walk-in: the order opens with its number."""
+    """Check a car in, from an appointment or as a walk-in: the order opens with its number.
+    The answer shows the car's open campaigns and Three Guarantees (三包) figures (`vehicle_notices`)."""
     order = await service.check_in(session, clock, principal, body)
     tag(response, order.version, f"repair-orders/{order.id}")
-    return await service.public(session, order, settings)
+    return await service.public(session, order, settings, clock)
 
 
 @router.get("", response_model=RepairOrderList)
@@ -71,10 +73,11 @@ async def list_repair_orders(session: SessionDep, principal: Caller, limit: Limi
 
 @router.get("/{repair_order_id}", response_model=RepairOrderPublic, responses=problem_responses(NotFound))
 async def get_repair_order(repair_order_id: RepairOrderId, session: SessionDep, settings: SettingsDep,
-                           principal: Caller, response: Response):
+                           clock: ClockDep, principal: Caller, response: Response):
+    """The order, with the car's open campaigns and Three Guarantees (三包) figures (`vehicle_notices`)."""
     order = await service.get_visible(session, principal, repair_order_id)
     tag(response, order.version)
-    return await service.public(session, order, settings)
+    return await service.public(session, order, settings, clock)
 
 
 async def _for_change(session, principal, repair_order_id: str, expected: int | None) -> RepairOrder:
@@ -92,6 +95,21 @@ async def add_line(repair_order_id: RepairOrderId, body: LineCreate, session: Se
     await service.add_line(session, clock, settings, principal, order, body)
     tag(response, order.version)
     return await service.public(session, order, settings)
+
+
+@router.post("/{repair_order_id}/campaign-lines", status_code=201, response_model=RepairOrderPublic,
+             responses=problem_responses(NotFound, InvalidTransition, StaleVersion, ValidationFailed, Forbidden,
+                                         Conflict))
+async def add_campaign_lines(repair_order_id: RepairOrderId, body: CampaignLinesCreate, session: SessionDep,
+                             clock: ClockDep, settings: SettingsDep, principal: Caller, expected: IfMatch,
+                             response: Response):
+    """Add an open campaign's work in one action: its labour operation at the brand's flat hours
+    and its parts, paid by the brand (`campaign`). 409 if the car has no such open campaign or
+    the campaign is on the order already."""
+    order = await _for_change(session, principal, repair_order_id, expected)
+    await service.add_campaign_lines(session, clock, settings, principal, order, body)
+    tag(response, order.version)
+    return await service.public(session, order, settings, clock)
 
 
 @router.delete("/{repair_order_id}/lines/{line_id}", response_model=RepairOrderPublic,

@@ -7,13 +7,17 @@ from pydantic import BaseModel, Field, computed_field, field_validator
 from services.common.inputs import MAX_REQUEST_FEN, AwareMoment, Day
 from services.common.pagination import Page
 from services.reception.shared.schemas import Actor, Customer, HistoryEntry, Input, Vehicle
+from services.reception.vehicle_notices.schemas import VehicleNotices
 
 RepairOrderStatus = Literal[
     "open", "awaiting_approval", "approved", "in_progress", "ready", "settled", "delivered", "cancelled",
 ]
 LineKind = Literal["labor", "part", "sublet", "fee", "accessory"]
-PayType = Literal["customer", "warranty", "insurance", "internal", "goodwill"]
-PAY_TYPES: tuple[str, ...] = ("customer", "warranty", "insurance", "internal", "goodwill")
+# The brand pays warranty, first_maintenance (首保) and campaign lines; the store internal and goodwill.
+PayType = Literal["customer", "warranty", "insurance", "internal", "goodwill", "first_maintenance", "campaign"]
+PAY_TYPES: tuple[str, ...] = ("customer", "warranty", "insurance", "internal", "goodwill", "first_maintenance",
+                              "campaign")
+BRAND_PAY_TYPES: tuple[str, ...] = ("warranty", "first_maintenance", "campaign")
 ApprovalChannel = Literal["in_person", "phone", "app"]
 PaymentMethod = Literal["cash", "card", "wechat_pay", "alipay", "transfer"]
 FuelLevel = Literal["empty", "quarter", "half", "three_quarters", "full"]
@@ -98,13 +102,22 @@ class LineCreate(Input):
         default=None, ge=0, le=100_000_000, strict=True,
         description="default: the store's labour rate per hour, the part's list price or the accessory's price",
     )
-    pay_type: PayType = "customer"
+    pay_type: PayType = Field(
+        default="customer",
+        description="first_maintenance: maintenance operations and parts only; campaign lines are added with "
+                    "POST .../campaign-lines",
+    )
 
     @field_validator("quantity")
     @classmethod
     def _plain(cls, value: Decimal | None) -> Decimal | None:
         # 1E+1 and 10 are the same quantity; events and answers show the plain form.
         return None if value is None else Decimal(format(value, "f"))
+
+
+class CampaignLinesCreate(Input):
+    campaign_code: str = Field(min_length=1, max_length=32,
+                               description="an open campaign of the order's car (vehicle_notices.campaigns)")
 
 
 class Estimate(Input):
@@ -165,6 +178,7 @@ class LinePublic(BaseModel):
     unit_price_fen: int
     amount_fen: int
     pay_type: PayType
+    campaign_code: str | None = Field(default=None, description="a campaign line: the campaign it carries out")
     supplement: bool
     approved: bool
     approval_id: str | None = None
@@ -178,6 +192,8 @@ class Totals(BaseModel):
     insurance_fen: int = 0
     internal_fen: int = 0
     goodwill_fen: int = 0
+    first_maintenance_fen: int = 0
+    campaign_fen: int = 0
     subtotal_fen: int = Field(default=0, description="all lines, every payer, before tax")
     tax_fen: int = Field(default=0, description="VAT on customer pay")
     customer_due_fen: int = Field(default=0, description="what the customer pays: customer pay plus its VAT")
@@ -290,6 +306,9 @@ class RepairOrderPublic(RepairOrderSummary):
     approvals: list[ApprovalPublic]
     invoice: InvoicePublic | None = None
     history: list[HistoryEntry]
+    vehicle_notices: VehicleNotices | None = Field(
+        default=None, description="the car's open recall and service campaigns and its Three Guarantees (三包) "
+                                  "figures and alerts, as reception last heard from network")
 
 
 RepairOrderList = Page[RepairOrderSummary]

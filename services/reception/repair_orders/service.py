@@ -5,7 +5,10 @@ cancelled from open, awaiting_approval or approved. in_progress and ready come f
 workshop's events. Lines added after approval are supplements: each batch needs the
 customer's own approval and is the only thing the next `repair_order.approved` carries;
 each supplement line added announces the round as it stands (`repair_order.extra_work_proposed`).
-Money is integer fen, quantities Decimal; every amount is rounded once, half up."""
+Money is integer fen, quantities Decimal; every amount is rounded once, half up.
+The brand pays `warranty`, `first_maintenance` and `campaign` lines: none is in what the
+customer owes. A campaign's work (its operation at the brand's flat hours and its parts)
+goes on in one action, for a campaign open for the car, once per order."""
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -40,8 +43,10 @@ from services.reception.appointments.models import Appointment
 from services.reception.repair_orders import policy, repository
 from services.reception.repair_orders.models import Approval, Invoice, RepairOrder, RepairOrderLine
 from services.reception.repair_orders.schemas import (
+    BRAND_PAY_TYPES,
     PAY_TYPES,
     Approve,
+    CampaignLinesCreate,
     CheckIn,
     Deliver,
     Estimate,
@@ -70,6 +75,7 @@ from services.reception.shared.service import (
     store_of,
 )
 from services.reception.stores import service as store_settings
+from services.reception.vehicle_notices import service as vehicle_notices
 
 AGGREGATE = "repair_order"
 LINES_OPEN = ("open", "awaiting_approval", "approved", "in_progress")
@@ -186,8 +192,10 @@ def summary(order: RepairOrder) -> RepairOrderSummary:
     return RepairOrderSummary(**{name: getattr(order, name) for name in RepairOrderSummary.model_fields})
 
 
-async def public(session: AsyncSession, order: RepairOrder,
-                 settings: ReceptionSettings | None = None) -> RepairOrderPublic:
+async def public(session: AsyncSession, order: RepairOrder, settings: ReceptionSettings | None = None,
+                 clock: Clock | None = None) -> RepairOrderPublic:
+    """The whole order; with `clock`, also what the advisor must know of the car today
+    (open campaigns, 三包), shown at check-in and when the order is read."""
     lines = await repository.lines(session, order.id)
     invoice = await repository.invoice_of(session, order.id)
     waits = (settings is not None and order.status in SIGN_OFF_STATES
@@ -202,6 +210,7 @@ async def public(session: AsyncSession, order: RepairOrder,
         approvals=[a.model_dump() for a in await repository.approvals(session, order.id)],
         invoice=invoice.model_dump() if invoice else None,
         history=await history(session, AGGREGATE, order.id),
+        vehicle_notices=await vehicle_notices.notices(session, clock, order.vin) if clock is not None else None,
     )
 
 
@@ -231,6 +240,7 @@ def price_line(data: LineCreate, settings: ReceptionSettings, store: KnownStore,
         unit_price = data.unit_price_fen if data.unit_price_fen is not None else settings.labour_rate_for(store.code)
         description = data.description or operation["description"]
         covered, what = bool(operation["warranty_eligible"]), f"operation {data.op_code}"
+        maintenance = operation["category"] == "maintenance"
     elif data.kind == "part":
         if not data.part_no:
             raise ValidationFailed("part_no", "a part line needs a part number")
@@ -245,6 +255,7 @@ def price_line(data: LineCreate, settings: ReceptionSettings, store: KnownStore,
         unit_price = data.unit_price_fen if data.unit_price_fen is not None else int(part["list_price_fen"])
         description = data.description or part["name"]
         covered, what = bool(part["warranty_eligible"]), f"part {data.part_no}"
+        maintenance = part["category"] == "maintenance"
     elif data.kind == "accessory":
         if data.op_code or data.part_no:
             raise ValidationFailed("op_code" if data.op_code else "part_no", "an accessory line has no catalogue "
@@ -260,7 +271,7 @@ def price_line(data: LineCreate, settings: ReceptionSettings, store: KnownStore,
             raise ValidationFailed("quantity", "accessories are counted in whole units")
         unit_price = data.unit_price_fen if data.unit_price_fen is not None else int(item["price_fen"])
         description = data.description or f"{item['name_zh']} {item['name_en']}"
-        covered, what = False, f"accessory {data.accessory_code}"
+        covered, what, maintenance = False, f"accessory {data.accessory_code}", False
     else:
         if data.op_code or data.part_no:
             raise ValidationFailed("op_code" if data.op_code else "part_no",
@@ -271,9 +282,16 @@ def price_line(data: LineCreate, settings: ReceptionSettings, store: KnownStore,
             raise ValidationFailed("unit_price_fen", f"a {data.kind} line needs a price")
         quantity = data.quantity if data.quantity is not None else Decimal(1)
         unit_price, description = data.unit_price_fen, data.description
-        covered, what = False, f"a {data.kind} line"
+        covered, what, maintenance = False, f"a {data.kind} line", False
     if data.pay_type == "warranty" and not covered:
         raise ValidationFailed("pay_type", f"{what} is not covered by warranty")
+    # Whether this is the car's first maintenance is the brand's check, when the store claims it.
+    if data.pay_type == "first_maintenance" and not maintenance:
+        raise ValidationFailed("pay_type", f"首保只含保养项目。 First maintenance pays maintenance operations and "
+                                           f"parts only; {what} is not one")
+    if data.pay_type == "campaign":
+        raise ValidationFailed("pay_type", "活动项目请整体添加。 A campaign's work is added as a whole with POST "
+                                           "/v1/repair-orders/{id}/campaign-lines {campaign_code}")
     if data.pay_type == "insurance" and not insurance:
         raise ValidationFailed("pay_type", "this order has no insurer and claim number; set its insurance first")
     if data.kind == "labor" and quantity > MAX_HOURS:
@@ -296,17 +314,71 @@ async def add_line(session: AsyncSession, clock: Clock, settings: ReceptionSetti
         raise InvalidTransition(order.status, "add a line")
     store = await store_of(session, order.store_id)
     priced = price_line(data, settings, store, order.insurance)
-    order.line_count += 1
-    line = RepairOrderLine(
-        id=new_id(), repair_order_id=order.id, store_id=order.store_id, position=order.line_count, **priced,
-        supplement=order.status in SUPPLEMENT_STATES, added_by=Who.of(principal).as_dict(), added_at=clock.now(),
-    )
-    session.add(line)
+    (line,) = await _append(session, clock, settings, principal, order, [priced])
+    return line
+
+
+async def _append(session: AsyncSession, clock: Clock, settings: ReceptionSettings, principal: Principal,
+                  order: RepairOrder, priced: list[dict[str, Any]]) -> list[RepairOrderLine]:
+    """Priced lines onto the order, the totals once; after approval they are one round of supplements."""
+    now, who = clock.now(), Who.of(principal)
+    added = []
+    for values in priced:
+        order.line_count += 1
+        line = RepairOrderLine(
+            id=new_id(), repair_order_id=order.id, store_id=order.store_id, position=order.line_count, **values,
+            supplement=order.status in SUPPLEMENT_STATES, added_by=who.as_dict(), added_at=now,
+        )
+        session.add(line)
+        added.append(line)
     await session.flush()
     await _retotal(session, settings, order)
-    if line.supplement:
-        await _propose_extra_work(session, order, Who.of(principal), line.added_at)
-    return line
+    if order.status in SUPPLEMENT_STATES:
+        await _propose_extra_work(session, order, who, now)
+    return added
+
+
+async def add_campaign_lines(session: AsyncSession, clock: Clock, settings: ReceptionSettings, principal: Principal,
+                             order: RepairOrder, data: CampaignLinesCreate) -> list[RepairOrderLine]:
+    """A campaign's work in one action: its labour operation at the brand's flat hours and
+    its parts at list price, every line `campaign` pay naming the campaign. The car must be
+    in the campaign, open today (China time) and not yet done for it; once per order."""
+    if order.status not in LINES_OPEN:
+        raise InvalidTransition(order.status, "add a line")
+    code = data.campaign_code
+    campaign = await vehicle_notices.open_campaign(session, clock, order.vin, code)
+    if campaign is None:
+        raise Conflict(f"车辆 {order.vin} 没有进行中的活动 {code}。 The car has no open campaign {code} (not listed, "
+                       "not open today, or already done).", campaign_code=code, vin=order.vin)
+    if any(line.campaign_code == code for line in await repository.lines(session, order.id)):
+        raise Conflict(f"活动 {code} 已在工单上。 Campaign {code} is on this order already.", campaign_code=code)
+    if campaign.flat_hours is None or campaign.parts is None:
+        raise Conflict(f"活动 {code} 的工时与配件尚未收到。 Campaign {code}'s operation and parts have not reached "
+                       "reception yet; try again shortly.", campaign_code=code)
+    store = await store_of(session, order.store_id)
+    operation = labor_operations().get(campaign.op_code)
+    catalogue = parts()
+    unknown = [p["part_no"] for p in campaign.parts if p["part_no"] not in catalogue]
+    if operation is None or unknown:
+        raise Conflict(f"活动 {code} 含目录外项目。 Campaign {code} names what reception's catalogue lacks: "
+                       f"{', '.join([campaign.op_code] if operation is None else unknown)}.", campaign_code=code)
+    rate = settings.labour_rate_for(store.code)
+    priced = [dict(
+        kind="labor", op_code=campaign.op_code, part_no=None, accessory_code=None,
+        description=f"{code} {campaign.title_zh} {campaign.title_en}", quantity=campaign.flat_hours,
+        flat_rate_hours=campaign.flat_hours, unit_price_fen=rate, amount_fen=fen(campaign.flat_hours * rate),
+        pay_type="campaign", campaign_code=code,
+    )]
+    for item in campaign.parts:
+        part = catalogue[item["part_no"]]
+        quantity = Decimal(str(item["quantity"]))
+        priced.append(dict(
+            kind="part", op_code=campaign.op_code, part_no=item["part_no"], accessory_code=None,
+            description=f"{part['name']} ({code})", quantity=quantity, flat_rate_hours=None,
+            unit_price_fen=int(part["list_price_fen"]), amount_fen=fen(quantity * int(part["list_price_fen"])),
+            pay_type="campaign", campaign_code=code,
+        ))
+    return await _append(session, clock, settings, principal, order, priced)
 
 
 async def _propose_extra_work(session: AsyncSession, order: RepairOrder, who: Who, now: datetime) -> None:
@@ -559,9 +631,11 @@ def split_by_payer(order: RepairOrder) -> list[dict[str, Any]]:
     t = order.totals
     payers = [{"payer": "customer", "name": order.customer["name"], "pay_types": ["customer"],
                "amount_fen": t["customer_fen"], "tax_fen": t["tax_fen"], "total_fen": t["customer_due_fen"]}]
-    if t["warranty_fen"]:
-        payers.append({"payer": "brand", "name": "brand warranty", "pay_types": ["warranty"],
-                       "amount_fen": t["warranty_fen"], "tax_fen": 0, "total_fen": t["warranty_fen"]})
+    brand = [p for p in BRAND_PAY_TYPES if t.get(f"{p}_fen")]
+    if brand:
+        brand_fen = sum(t[f"{p}_fen"] for p in brand)
+        payers.append({"payer": "brand", "name": "brand warranty" if brand == ["warranty"] else "brand",
+                       "pay_types": brand, "amount_fen": brand_fen, "tax_fen": 0, "total_fen": brand_fen})
     if t["insurance_fen"]:
         insurance = order.insurance
         assert insurance is not None  # an insurance line is refused on an order without insurance
@@ -707,5 +781,5 @@ def line_event(line: RepairOrderLine) -> dict:
         accessory_code=line.accessory_code, description=line.description,
         quantity=str(line.quantity), unit_price_fen=line.unit_price_fen, amount_fen=line.amount_fen,
         pay_type=line.pay_type, flat_rate_hours=str(line.flat_rate_hours) if line.flat_rate_hours is not None else None,
-        supplement=line.supplement, approval_id=line.approval_id,
+        supplement=line.supplement, approval_id=line.approval_id, campaign_code=line.campaign_code,
     )
