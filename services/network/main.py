@@ -8,6 +8,7 @@ from services.common.errors import problem_response
 from services.common.logging import get_logger
 from services.network.applications import router as applications
 from services.network.applications.service import ApplicationRateLimited, SubmissionLimiter
+from services.network.appraisals import router as appraisals
 from services.network.audits import router as audits
 from services.network.campaigns import router as campaigns
 from services.network.claims import router as claims
@@ -43,7 +44,7 @@ spec = ServiceSpec(
     routers=[stores.router, onboarding.router, audits.router, applications.router, keys.router, keys.internal,
              part_returns.router,
              claims.router, settlements.router, kpis.router, kpis.live, people.router, targets.router,
-             three_guarantees.router, daily_reports.router, vehicles.router, campaigns.router],
+             three_guarantees.router, daily_reports.router, vehicles.router, campaigns.router, appraisals.router],
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
     startup=_startup,

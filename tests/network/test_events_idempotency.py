@@ -11,6 +11,8 @@ from services.common.events.catalogue.network import StoreActivated, StoreCreate
 from services.network.events import PERSON_EVENT_TYPES
 from tests.network import factories as f
 from tests.network.factories import T0, labour, part
+from tests.network.test_accessories_kpi import accessory
+from tests.network.test_appraisals import counter_sale, customer_base, part_return_shipped
 from tests.network.test_gross_margin import costed
 from tests.support.events import deliver
 
@@ -45,6 +47,9 @@ SAMPLES = {
     "crm.complaint.closed": lambda s: f.complaint_closed(s, "cp-3", D - timedelta(days=1), D),
     "network.claim.submitted": lambda s: f.claim_submitted(s, "cl-1", D),
     "network.claim.decided": lambda s: f.claim_decided(s, "cl-2", "approved", D - timedelta(hours=5), D),
+    "reception.counter_sale.completed": lambda s: counter_sale(s, "advisor-1", D, [accessory("ACC-TPMS")], "cs-1"),
+    "crm.customer_base.changed": lambda s: customer_base(s, "advisor-1", D, 120, 90),
+    "network.part_return.shipped": lambda s: part_return_shipped(s, "pr-1", D, D + timedelta(days=3), "clerk-1"),
 }
 TABLES = ("known_stores", "repair_orders", "kpi_entities", "kpi_facts", "kpi_daily")
 

@@ -63,6 +63,8 @@ class KpiPersonDaily(NetworkModel, table=True):
     __table_args__ = (
         sa.PrimaryKeyConstraint("store_id", "person_id", "day", "metric", name="pk_kpi_person_daily"),
         sa.Index("ix_kpi_person_daily_person_day", "person_id", "day"),
+        # The month's appraisal reads a store's (or every store's) people over a range of days.
+        sa.Index("ix_kpi_person_daily_store_day", "store_id", "day"),
     )
 
     store_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))

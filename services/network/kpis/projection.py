@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.common.events.catalogue import network, reception, workshop
+from services.common.events.catalogue import crm, network, reception, workshop
 from services.common.events.envelope import CloudEvent, Event
 from services.network.kpis import repository
 from services.network.kpis.broadcaster import note_change
@@ -82,6 +82,26 @@ class Metric(StrEnum):
     GM_WARRANTY_FEN = "gm_warranty_fen"
     GM_INTERNAL_FEN = "gm_internal_fen"
     GM_OTHER_FEN = "gm_other_fen"  # insurance, goodwill, parts over the counter, cost sent without a payer split
+    # For the monthly appraisal of each role (services/network/appraisals), each credited to
+    # the person the event names as having done the work.
+    CSI_ORDER_SUM = "csi_order_sum"  # surveys of an order, kept on the order so its advisor is credited
+    CSI_ORDER_COUNT = "csi_order_count"
+    PROMISED_DELIVERED = "promised_delivered"  # orders delivered that had a promised time
+    READY_ON_TIME = "ready_on_time"  # of them, ready by the promise (reception's `ready_on_time`)
+    COUNTER_SALES = "counter_sales"  # accessories sold over the counter, credited to `sold_by`
+    COUNTER_ACCESSORIES_FEN = "counter_accessories_fen"
+    TECH_JOBS = "tech_jobs"  # jobs that passed quality check
+    TECH_REWORKS = "tech_reworks"  # quality checks those jobs failed before they passed
+    CB_CALLS = "cb_calls"  # call attempts of the callbacks closed (completed or unreachable)
+    CLAIMS_FIRST_DECIDED = "claims_first_decided"  # first submissions decided for good
+    CLAIMS_FIRST_APPROVED = "claims_first_approved"  # of them, approved in full or in part
+    CLAIMS_REJECTED_FEN = "claims_rejected_fen"  # claimed less approved, by a claim's latest final decision
+    RETURNS_SHIPPED = "returns_shipped"  # old parts shipped back to HQ
+    RETURNS_ON_TIME = "returns_on_time"  # of them, shipped by their ship-by time
+    # An advisor's customer base as CRM last counted it in the month: one fact per advisor and
+    # month, so a month's sum is that count (not a KPI of a window of several months).
+    BASE_VEHICLES = "base_vehicles"
+    BASE_RETAINED = "base_retained"
 
 
 REVENUE_METRICS = {pay_type: Metric(f"revenue_{pay_type}_fen") for pay_type in PAY_TYPES}
@@ -107,6 +127,9 @@ class EntityKind(StrEnum):
     CALLBACK = "callback"
     COMPLAINT = "complaint"
     CLAIM = "claim"
+    PART_RETURN = "part_return"
+    COUNTER_SALE = "counter_sale"
+    CUSTOMER_BASE = "customer_base"  # one per store, advisor and local month
 
 
 def micros(moment: datetime) -> int:
@@ -135,6 +158,8 @@ class Touch:
     kind: EntityKind
     store_id: str
     fields: dict[str, Any]
+    # A moment whose local month (in the store's zone) completes the key: one entity per month.
+    month_of: str | None = None
 
 
 def _revenue(lines: list[reception.RepairOrderLine]) -> dict[str, Any]:
@@ -177,7 +202,8 @@ def _claim_decided(e: network.ClaimDecided) -> Touch | None:
     if e.status not in FINAL_DECISIONS:
         return None  # a first approval awaiting the second is not a decision yet
     decision = {"submitted_at": _iso(e.submitted_at), "decided_at": _iso(e.decided_at), "status": e.status,
-                "approved_fen": e.amount_approved_fen}
+                "approved_fen": e.amount_approved_fen, "claimed_fen": e.amount_claimed_fen,
+                "submission": e.submission_count}
     return Touch(f"clm:{e.claim_id}", EntityKind.CLAIM, e.store_id, {f"decision:{micros(e.submitted_at)}": decision})
 
 
@@ -202,13 +228,27 @@ def _costed(e: workshop.OrderCosted) -> Touch:
         "incomplete": bool(e.missing)}})
 
 
-EXTRACTORS: dict[str, Callable[[Any], Touch | None]] = {
+def _callback_completed(e: crm.CallbackCompleted) -> list[Touch]:
+    touches = [_callback(e, completed_at=_iso(e.completed_at), overall=e.overall, agent=e.agent, attempts=e.attempts)]
+    if e.repair_order_id and e.overall is not None:
+        # The survey is also kept on the order it is about, so the order's advisor is credited with it.
+        touches.append(Touch(f"ro:{e.repair_order_id}", EntityKind.REPAIR_ORDER, e.store_id, {
+            f"survey:{e.callback_id}": {"at": _iso(e.completed_at), "overall": e.overall}}))
+    return touches
+
+
+EXTRACTORS: dict[str, Callable[[Any], Touch | list[Touch] | None]] = {
     "reception.repair_order.opened": lambda e: _ro(e, opened_at=_iso(e.opened_at)),
     "reception.repair_order.settled": lambda e: _ro(e, opened_at=_iso(e.opened_at), settled_at=_iso(e.settled_at),
                                                     **_revenue(e.lines)),
     # Delivery repeats the settlement's lines: a consumer that missed `settled` still counts them.
     "reception.repair_order.delivered": lambda e: _ro(e, opened_at=_iso(e.opened_at), settled_at=_iso(e.settled_at),
-                                                      delivered_at=_iso(e.delivered_at), **_revenue(e.lines)),
+                                                      delivered_at=_iso(e.delivered_at), **_revenue(e.lines),
+                                                      promised_at=_iso(e.promised_at), ready_on_time=e.ready_on_time),
+    "reception.counter_sale.completed": lambda e: Touch(
+        f"cs:{e.counter_sale_id}", EntityKind.COUNTER_SALE, e.store_id, {
+        "completed_at": _iso(e.completed_at), "sold_by": e.sold_by.id,
+        "accessories_fen": sum(line.amount_fen for line in e.lines if line.kind == "accessory")}),
     "reception.appointment.booked": lambda e: _appt(e),
     "reception.appointment.cancelled": lambda e: _appt(e, cancelled=True),
     "reception.appointment.no_show": lambda e: _appt(e, no_show=True),
@@ -217,22 +257,30 @@ EXTRACTORS: dict[str, Callable[[Any], Touch | None]] = {
         "requested_at": _iso(e.requested_at), "arrived_at": _iso(e.arrived_at)}),
     "workshop.job.qc_passed": lambda e: Touch(f"job:{e.job_id}", EntityKind.JOB, e.store_id, {
         "passed_at": _iso(e.passed_at), "flat_uh": micro_hours(e.flat_rate_hours),
-        "clocked_uh": micro_hours(e.clocked_hours)}),
+        "clocked_uh": micro_hours(e.clocked_hours), "technician_id": e.technician_id, "reworks": e.rework_count}),
     "workshop.reservation.backordered": lambda e: Touch(f"rsv:{e.reservation_id}", EntityKind.RESERVATION, e.store_id, {
         "backordered_at": _iso(e.backordered_at), "backordered": True}),
     "workshop.reservation.issued": _reservation_issued,
     "workshop.order.costed": _costed,
     "workshop.comeback.detected": lambda e: Touch(f"cmb:{e.comeback_id}", EntityKind.COMEBACK, e.store_id, {
-        "detected_at": _iso(e.detected_at)}),
+        "detected_at": _iso(e.detected_at), "technician_id": e.original_technician_id}),
     "crm.callback.created": lambda e: _callback(e),
-    "crm.callback.completed": lambda e: _callback(e, completed_at=_iso(e.completed_at), overall=e.overall),
-    "crm.callback.unreachable": lambda e: _callback(e, unreachable_at=_iso(e.marked_at)),
+    "crm.callback.completed": _callback_completed,
+    "crm.callback.unreachable": lambda e: _callback(e, unreachable_at=_iso(e.marked_at), marked_by=e.marked_by,
+                                                    attempts=e.attempts),
     "crm.complaint.opened": lambda e: _complaint(e, opened_at=_iso(e.opened_at), due_at=_iso(e.due_at)),
     "crm.complaint.escalated": lambda e: _complaint(e, due_at=_iso(e.due_at)),
-    "crm.complaint.closed": lambda e: _complaint(e, opened_at=_iso(e.opened_at), closed_at=_iso(e.closed_at)),
+    "crm.complaint.closed": lambda e: _complaint(e, opened_at=_iso(e.opened_at), closed_at=_iso(e.closed_at),
+                                                 closed_by=e.closed_by),
+    "crm.customer_base.changed": lambda e: Touch(
+        f"base:{e.store_id}:{e.advisor_id}", EntityKind.CUSTOMER_BASE, e.store_id, {
+            "advisor_id": e.advisor_id, "counted_at": _iso(e.counted_at), "vehicles": e.vehicles,
+            "retained": e.retained}, month_of=_iso(e.counted_at)),
     "network.claim.submitted": lambda e: Touch(f"clm:{e.claim_id}", EntityKind.CLAIM, e.store_id, {
-        f"submitted:{e.submission_count}": _iso(e.submitted_at)}),
+        f"submitted:{e.submission_count}": _iso(e.submitted_at), f"submitter:{e.submission_count}": e.submitted_by}),
     "network.claim.decided": _claim_decided,
+    "network.part_return.shipped": lambda e: Touch(f"prt:{e.part_return_id}", EntityKind.PART_RETURN, e.store_id, {
+        "shipped_at": _iso(e.shipped_at), "ship_by": _iso(e.ship_by), "shipped_by": e.shipped_by}),
 }
 KPI_EVENT_TYPES = tuple(EXTRACTORS)
 
@@ -261,6 +309,14 @@ def _repair_order(v: dict, f: _Facts) -> None:
     f.add("labour_fen", Metric.LABOUR_FEN, v.get("settled_at"), v.get("labour_fen", 0), advisor)
     f.add("parts_fen", Metric.PARTS_FEN, v.get("settled_at"), v.get("parts_fen", 0), advisor)
     f.add("accessories_fen", Metric.ACCESSORIES_FEN, v.get("settled_at"), v.get("accessories_fen", 0), advisor)
+    if v.get("promised_at"):
+        f.add("promised", Metric.PROMISED_DELIVERED, v.get("delivered_at"), 1, advisor)
+        on_time = int(v.get("ready_on_time") is True)
+        f.add("ready_on_time", Metric.READY_ON_TIME, v.get("delivered_at"), on_time, advisor)
+    for name, survey in v.items():
+        if name.startswith("survey:"):
+            f.add(f"{name}:sum", Metric.CSI_ORDER_SUM, survey["at"], survey["overall"], advisor)
+            f.add(f"{name}:count", Metric.CSI_ORDER_COUNT, survey["at"], 1, advisor)
 
 
 def _margin(v: dict, f: _Facts) -> None:
@@ -308,8 +364,12 @@ def _roadside(v: dict, f: _Facts) -> None:
 
 
 def _job(v: dict, f: _Facts) -> None:
-    f.add("flat", Metric.TECH_FLAT_UH, v.get("passed_at"), v.get("flat_uh", 0))
-    f.add("clocked", Metric.TECH_CLOCKED_UH, v.get("passed_at"), v.get("clocked_uh", 0))
+    # Credited to workshop's technician id, the one job events carry (not a staff-directory person).
+    technician = v.get("technician_id")
+    f.add("flat", Metric.TECH_FLAT_UH, v.get("passed_at"), v.get("flat_uh", 0), technician)
+    f.add("clocked", Metric.TECH_CLOCKED_UH, v.get("passed_at"), v.get("clocked_uh", 0), technician)
+    f.add("jobs", Metric.TECH_JOBS, v.get("passed_at"), 1, technician)
+    f.add("reworks", Metric.TECH_REWORKS, v.get("passed_at"), v.get("reworks") or 0, technician)
 
 
 def _reservation(v: dict, f: _Facts) -> None:
@@ -320,53 +380,103 @@ def _reservation(v: dict, f: _Facts) -> None:
 
 
 def _comeback(v: dict, f: _Facts) -> None:
-    f.add("detected", Metric.COMEBACKS, v.get("detected_at"), 1)
+    # The technician of the first repair, whose job came back.
+    f.add("detected", Metric.COMEBACKS, v.get("detected_at"), 1, v.get("technician_id"))
 
 
 def _callback_facts(v: dict, f: _Facts) -> None:
     due, completed = v.get("due_at"), v.get("completed_at")
-    f.add("due", Metric.CB_DUE, due, 1)
+    # The information clerk who closed it (recorded the survey, or made the last unanswered
+    # attempt) is credited with it, its due date and its calls; an open callback with nobody.
+    closer = v.get("agent") if completed else v.get("marked_by") if v.get("unreachable_at") else None
+    f.add("due", Metric.CB_DUE, due, 1, closer)
     if completed:
         if due and _dt(completed) <= _dt(due):
-            f.add("on_time", Metric.CB_ON_TIME, due, 1)
-        f.add("reached", Metric.CB_REACHED, completed, 1)
-        f.add("closed", Metric.CB_CLOSED, completed, 1)
+            f.add("on_time", Metric.CB_ON_TIME, due, 1, closer)
+        f.add("reached", Metric.CB_REACHED, completed, 1, closer)
+        f.add("closed", Metric.CB_CLOSED, completed, 1, closer)
+        f.add("calls", Metric.CB_CALLS, completed, v.get("attempts") or 0, closer)
         if v.get("overall") is not None:
             f.add("csi_sum", Metric.CSI_SUM, completed, v["overall"])
             f.add("csi_count", Metric.CSI_COUNT, completed, 1)
     elif v.get("unreachable_at"):
-        f.add("closed", Metric.CB_CLOSED, v["unreachable_at"], 1)
+        f.add("closed", Metric.CB_CLOSED, v["unreachable_at"], 1, closer)
+        f.add("calls", Metric.CB_CALLS, v["unreachable_at"], v.get("attempts") or 0, closer)
 
 
 def _complaint_facts(v: dict, f: _Facts) -> None:
     opened, closed, due = v.get("opened_at"), v.get("closed_at"), v.get("due_at")
     f.add("opened", Metric.COMPLAINTS_OPENED, opened, 1)
-    f.add("closed", Metric.COMPLAINTS_CLOSED, closed, 1)
+    f.add("closed", Metric.COMPLAINTS_CLOSED, closed, 1, v.get("closed_by"))
     # Overdue from its due time until it is closed; closed in time, it never was.
     if due and not (closed and _dt(closed) <= _dt(due)):
         f.add("overdue_from", Metric.COMPLAINTS_OVERDUE_FROM, due, 1)
         f.add("overdue_until", Metric.COMPLAINTS_OVERDUE_UNTIL, closed, 1)
 
 
+def _submission_of(v: dict, decision: dict) -> int | None:
+    """Which submission a decision decides: the event says so; one sent before it did is
+    matched by its submission time."""
+    if decision.get("submission"):
+        return int(decision["submission"])
+    return next((int(k.split(":", 1)[1]) for k in v if k.startswith("submitted:")
+                 and _dt(v[k]) == _dt(decision["submitted_at"])), None)
+
+
 def _claim(v: dict, f: _Facts) -> None:
-    submissions = [v[k] for k in v if k.startswith("submitted:")]
+    submissions = {int(k.split(":", 1)[1]): v[k] for k in v if k.startswith("submitted:")}
     if submissions:
-        f.add("submitted", Metric.CLAIMS_SUBMITTED, min(submissions, key=_dt), 1)
-    for name, decision in v.items():
-        if not name.startswith("decision:"):
-            continue
+        first = min(submissions)
+        f.add("submitted", Metric.CLAIMS_SUBMITTED, submissions[first], 1, v.get(f"submitter:{first}"))
+    decisions = [(name, d) for name, d in v.items() if name.startswith("decision:")]
+    for name, decision in decisions:
         at = decision["decided_at"]
         f.add(f"{name}:decided", Metric.CLAIMS_DECIDED, at, 1)
         f.add(f"{name}:cycle", Metric.CLAIM_CYCLE_US, at,
               max(0, micros(_dt(at)) - micros(_dt(decision["submitted_at"]))))
-        if decision["status"] in ("approved", "partially_approved"):
+        approved = decision["status"] in ("approved", "partially_approved")
+        if approved:
             f.add(f"{name}:approved", Metric.CLAIMS_APPROVED_FEN, at, decision["approved_fen"])
+        # The warranty clerk's appraisal: each submission's filer answers for its decision.
+        number = _submission_of(v, decision)
+        filer = v.get(f"submitter:{number}") if number else None
+        if number == 1:
+            f.add(f"{name}:first", Metric.CLAIMS_FIRST_DECIDED, at, 1, filer)
+            f.add(f"{name}:first_approved", Metric.CLAIMS_FIRST_APPROVED, at, int(approved), filer)
+    last = max((d for _, d in decisions), key=lambda d: _dt(d["submitted_at"]), default=None)
+    if last is not None and "claimed_fen" in last:
+        # What the brand did not pay is the latest decision's cut: a rejection made good on
+        # resubmission is no loss. (A decision projected before the claimed amount was kept has none.)
+        number = _submission_of(v, last)
+        cut = last["claimed_fen"] - last["approved_fen"]
+        f.add("rejected_fen", Metric.CLAIMS_REJECTED_FEN, last["decided_at"], cut,
+              v.get(f"submitter:{number}") if number else None)
+
+
+def _part_return(v: dict, f: _Facts) -> None:
+    shipped, ship_by = v.get("shipped_at"), v.get("ship_by")
+    f.add("shipped", Metric.RETURNS_SHIPPED, shipped, 1, v.get("shipped_by"))
+    if shipped and ship_by and _dt(shipped) <= _dt(ship_by):
+        f.add("on_time", Metric.RETURNS_ON_TIME, shipped, 1, v.get("shipped_by"))
+
+
+def _counter_sale(v: dict, f: _Facts) -> None:
+    f.add("sale", Metric.COUNTER_SALES, v.get("completed_at"), 1, v.get("sold_by"))
+    f.add("accessories_fen", Metric.COUNTER_ACCESSORIES_FEN, v.get("completed_at"), v.get("accessories_fen", 0),
+          v.get("sold_by"))
+
+
+def _customer_base(v: dict, f: _Facts) -> None:
+    f.add("vehicles", Metric.BASE_VEHICLES, v.get("counted_at"), v.get("vehicles", 0), v.get("advisor_id"))
+    f.add("retained", Metric.BASE_RETAINED, v.get("counted_at"), v.get("retained", 0), v.get("advisor_id"))
 
 
 DERIVERS: dict[EntityKind, Callable[[dict, _Facts], None]] = {
     EntityKind.REPAIR_ORDER: _order_facts, EntityKind.APPOINTMENT: _appointment, EntityKind.ROADSIDE: _roadside,
     EntityKind.JOB: _job, EntityKind.RESERVATION: _reservation, EntityKind.COMEBACK: _comeback,
     EntityKind.CALLBACK: _callback_facts, EntityKind.COMPLAINT: _complaint_facts, EntityKind.CLAIM: _claim,
+    EntityKind.PART_RETURN: _part_return, EntityKind.COUNTER_SALE: _counter_sale,
+    EntityKind.CUSTOMER_BASE: _customer_base,
 }
 
 
@@ -392,10 +502,20 @@ def merge(state: dict, fields: dict[str, Any], stamp: list) -> tuple[dict, bool]
 async def project(session: AsyncSession, event: Event, envelope: CloudEvent) -> bool:
     """Apply one event to the KPI projection; True when a figure changed."""
     extractor = EXTRACTORS.get(envelope.type)
-    touch = extractor(event) if extractor else None
-    if touch is None:
+    touched = extractor(event) if extractor else None
+    if touched is None:
         return False
+    changed = False
+    for touch in touched if isinstance(touched, list) else [touched]:
+        changed = await _apply(session, touch, envelope) or changed
+    return changed
+
+
+async def _apply(session: AsyncSession, touch: Touch, envelope: CloudEvent) -> bool:
     stamp = [micros(envelope.time), envelope.id]
+    if touch.month_of is not None:
+        local = _dt(touch.month_of).astimezone(await repository.store_zone(session, touch.store_id))
+        touch.key = f"{touch.key}:{local:%Y-%m}"
     entity = await repository.entity_for_update(session, touch.key)
     if entity is None:
         state, _ = merge({}, touch.fields, stamp)

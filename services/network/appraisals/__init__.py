@@ -1,0 +1,1 @@
+"""Monthly appraisal of each store's people, every role, from the KPI facts credited to them."""
