@@ -4,11 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test test-fast fuzz bench demo asyncapi kafka-jars keycloak clean lint
+.PHONY: help install run test test-fast fuzz bench demo asyncapi kafka-jars keycloak clean lint cluster drill
 
 help:
 	@echo "make run       start PostgreSQL, Keycloak, Kafka, the four services and the gateway (Ctrl-C stops all)"
 	@echo "make test      run every test (starts and stops Kafka and PostgreSQL itself)"
+	@echo "make cluster   the platform as a cluster: 3 brokers, PostgreSQL primary + standby, 2 replicas, nginx"
+	@echo "make drill     the cluster fault drill with 1,000 car lives (DRILL_LIVES=...)"
 	@echo "make lint      ruff and mypy on services/, gateway/ and deploy/"
 	@echo "make fuzz      Schemathesis on the merged contract, 30,000 requests (FUZZ_REQUESTS=...)"
 	@echo "make bench     benchmarks; results in bench/results/ and docs/performance.md"
@@ -41,6 +43,14 @@ test: install kafka-jars keycloak
 FUZZ_REQUESTS ?= 30000
 fuzz: install kafka-jars keycloak
 	FUZZ_REQUESTS=$(FUZZ_REQUESTS) FUZZ_STATEFUL=links $(PY) -m pytest -q -rP tests/security/test_schemathesis.py $(PYTEST_ARGS)
+
+# docs/scaling.md: the cluster on this machine, and the fault drill through it.
+cluster: install kafka-jars
+	$(PY) -m deploy.cluster
+
+DRILL_LIVES ?= 1000
+drill: install kafka-jars
+	CLUSTER_DRILL_LIVES=$(DRILL_LIVES) $(PY) -m pytest -q -s tests/reliability/test_cluster_drill.py $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check services gateway deploy

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from services.common.settings import PlatformSettings, shared
 from services.common.strength import refuse_weak
 
-from .upstream import UpstreamClient, UpstreamLimits
+from .upstream import Replicas, UpstreamClient, UpstreamLimits
 
 SERVICES = ("reception", "workshop", "crm", "network")
 
@@ -23,6 +23,7 @@ class GatewaySettings(PlatformSettings):
     service_name: str = "gateway"
     port: int = 8000
 
+    # Each may list several replicas of the service, comma-separated (gateway.upstream.Replicas).
     reception_url: str = "http://127.0.0.1:8101"
     workshop_url: str = "http://127.0.0.1:8102"
     crm_url: str = "http://127.0.0.1:8103"
@@ -41,6 +42,11 @@ class GatewaySettings(PlatformSettings):
     # Below the services' own idle timeout (uvicorn: 5 s), so we never reuse a connection
     # the service is closing at that moment.
     upstream_keepalive_expiry: float = 4.0
+    # A service with several replicas: each one's /healthz is asked this often and given this
+    # long to answer; one that fails is out of rotation until it answers again.
+    upstream_health_interval: float = Field(default=0.5, gt=0)
+    upstream_health_timeout: float = Field(default=1.0, gt=0)
+    _replicas: dict[str, Replicas] = PrivateAttr(default_factory=dict)
 
     # Server-sent event streams (gateway/streams.py). One principal (the person, or a
     # machine's key) holds at most stream_max_per_principal at once, per gateway replica;
@@ -160,10 +166,21 @@ class GatewaySettings(PlatformSettings):
             max_connections=self.upstream_max_connections, max_keepalive=self.upstream_max_keepalive,
             keepalive_seconds=self.upstream_keepalive_expiry, connect_timeout=self.upstream_connect_timeout,
             read_timeout=self.upstream_read_timeout, write_timeout=self.upstream_write_timeout,
-            pool_timeout=self.upstream_pool_timeout, stream_max_connections=self.upstream_stream_max_connections)
+            pool_timeout=self.upstream_pool_timeout, stream_max_connections=self.upstream_stream_max_connections,
+            replicas=tuple(self.replicas(s) for s in SERVICES))
+
+    def replicas(self, service: str) -> Replicas:
+        """The service's replicas, one object per settings object (it keeps which are in rotation)."""
+        replicas = self._replicas.get(service)
+        if replicas is None:
+            urls = [url.strip() for url in getattr(self, f"{service}_url").split(",") if url.strip()]
+            replicas = self._replicas[service] = Replicas(service, urls, interval=self.upstream_health_interval,
+                                                          timeout=self.upstream_health_timeout)
+        return replicas
 
     def upstream(self, service: str) -> str:
-        return getattr(self, f"{service}_url").rstrip("/")
+        """The service's base URL for the next call: its one replica, or the next in rotation."""
+        return self.replicas(service).pick()
 
     @property
     def upstreams(self) -> dict[str, str]:

@@ -10,11 +10,21 @@ rather than reused. Server-sent event streams go on a pool of their own, at most
 is open, and must never take one that other calls wait for. Neither keeps
 cookies (a cookie one caller's answer set must never ride on another caller's request),
 adds headers of its own, follows redirects or decompresses: the service's answer passes
-as it was sent."""
+as it was sent.
+
+A service may run as several replicas (`GATEWAY_<SERVICE>_URL` lists them, comma-separated):
+`Replicas` checks each one's /healthz every `GATEWAY_UPSTREAM_HEALTH_INTERVAL` seconds and
+takes one that fails out of rotation, and `Balanced` spreads the calls over the ones in it,
+sending a call again to the next replica when no connection could be made (nothing was sent)
+or, for a call that may be repeated (an idempotent method, or a POST with an
+Idempotency-Key, which the service answers once), when the connection closed unanswered."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -80,6 +90,8 @@ class UpstreamLimits:
     write_timeout: float        # httpx only
     pool_timeout: float         # waiting for a free connection when all are busy
     stream_max_connections: int = 100  # the separate pool for server-sent event streams
+    # Services with more than one replica: the calls to them go through `Balanced`.
+    replicas: tuple[Replicas, ...] = ()
 
 
 def refuse_unsafe_headers(headers: list[tuple[bytes, bytes]]) -> None:
@@ -91,9 +103,133 @@ def refuse_unsafe_headers(headers: list[tuple[bytes, bytes]]) -> None:
 
 
 def create_upstream(client: UpstreamClient, limits: UpstreamLimits) -> Upstream:
-    if client == "aiohttp":
-        return AiohttpUpstream(limits)
-    return HttpxUpstream(limits)
+    upstream: Upstream = AiohttpUpstream(limits) if client == "aiohttp" else HttpxUpstream(limits)
+    several = [replicas for replicas in limits.replicas if len(replicas.urls) > 1]
+    return Balanced(upstream, several) if several else upstream
+
+
+# RFC 9110 §9.2.2, and a POST with an Idempotency-Key: the service stores its answer with the
+# write, so a second delivery replays the first one's answer instead of writing again.
+_REPEATABLE = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+
+
+def _may_repeat(method: str, headers: list[tuple[bytes, bytes]]) -> bool:
+    return method in _REPEATABLE or (method == "POST" and any(name.lower() == b"idempotency-key"
+                                                               for name, _ in headers))
+
+
+class Replicas:
+    """One service's replicas and which of them are in rotation.
+
+    A replica goes out when its /healthz fails or times out, or when a call to it finds no
+    connection; it comes back when /healthz answers 200 again. The checks run every
+    `interval` seconds from the first call on, inside the event loop that serves the calls,
+    so a replica that died is out within interval + timeout seconds (SIGKILLed, at once: its
+    port refuses the next call). With every replica out, all are tried: a wrong "down" costs
+    a refused connection, while sending nothing anywhere would cost the call."""
+
+    def __init__(self, service: str, urls: Sequence[str], *, interval: float = 0.5, timeout: float = 1.0) -> None:
+        if not urls:
+            raise ValueError(f"no URL for {service}")
+        self.service, self.urls = service, tuple(url.rstrip("/") for url in urls)
+        self.interval, self.timeout = interval, timeout
+        self._out: dict[str, float] = {}  # replica -> since (monotonic)
+        self._turn = 0
+        self._watcher: asyncio.Task | None = None
+
+    def in_rotation(self) -> list[str]:
+        return [url for url in self.urls if url not in self._out]
+
+    def pick(self) -> str:
+        """The next replica in rotation (round robin)."""
+        return self.order()[0]
+
+    def order(self) -> list[str]:
+        """Replicas to try for one call: those in rotation from the next one round, then the others."""
+        self._watch()
+        live = self.in_rotation()
+        self._turn += 1
+        if live:
+            start = self._turn % len(live)
+            return live[start:] + live[:start] + [url for url in self.urls if url in self._out]
+        return list(self.urls)
+
+    def owns(self, url: str) -> str | None:
+        """The replica `url` was built on, if it is one of these."""
+        for base in self.urls:
+            if url.startswith(base) and url[len(base):len(base) + 1] in ("", "/", "?"):
+                return base
+        return None
+
+    def take_out(self, url: str) -> None:
+        self._out.setdefault(url, time.monotonic())
+
+    def _watch(self) -> None:
+        if len(self.urls) < 2 or (self._watcher is not None and not self._watcher.done()):
+            return
+        with contextlib.suppress(RuntimeError):  # not in an event loop (settings read at start-up)
+            self._watcher = asyncio.get_running_loop().create_task(self._check_forever(),
+                                                                   name=f"replicas-{self.service}")
+
+    async def _check_forever(self) -> None:
+        async with httpx.AsyncClient(timeout=self.timeout, trust_env=False) as client:
+            async def check(url: str) -> None:
+                try:
+                    healthy = (await client.get(f"{url}/healthz")).status_code == 200
+                except httpx.HTTPError:
+                    healthy = False
+                if healthy:
+                    self._out.pop(url, None)
+                else:
+                    self.take_out(url)
+
+            while True:
+                await asyncio.gather(*(check(url) for url in self.urls))
+                await asyncio.sleep(self.interval)
+
+    async def aclose(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+
+class Balanced:
+    """Calls to a service with several replicas, spread over those in rotation. The proxy
+    builds its URL on one replica (`GatewaySettings.upstream` picks it); a call that finds
+    that one gone goes to the next, as `_may_repeat` allows."""
+
+    def __init__(self, upstream: Upstream, replicas: Sequence[Replicas]) -> None:
+        self._upstream, self._replicas = upstream, list(replicas)
+
+    async def send(self, method: str, url: str, headers: list[tuple[bytes, bytes]], body: bytes,
+                   *, streaming: bool) -> UpstreamAnswer:
+        for replicas in self._replicas:
+            base = replicas.owns(url)
+            if base is not None:
+                break
+        else:
+            return await self._upstream.send(method, url, headers, body, streaming=streaming)
+        rest = url[len(base):]
+        others = [replica for replica in replicas.order() if replica != base]
+        failure: UpstreamFailure | None = None
+        for replica in [base, *others]:
+            try:
+                return await self._upstream.send(method, replica + rest, headers, body, streaming=streaming)
+            except UpstreamFailure as exc:
+                failure = exc
+                if exc.kind == CONNECT or (exc.kind == NO_ANSWER and _may_repeat(method, headers)):
+                    replicas.take_out(replica)
+                    continue
+                raise
+        assert failure is not None
+        raise failure
+
+    async def aclose(self) -> None:
+        for replicas in self._replicas:
+            await replicas.aclose()
+        await self._upstream.aclose()
 
 
 # A service that answered 5xx may have closed the connection without saying so: uvicorn

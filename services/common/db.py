@@ -199,8 +199,12 @@ class Database:
 
 _UNREACHABLE_MARKERS = ("connection", "closed", "refused", "shutting down", "starting up", "terminat",
                         "timeout", "recovery mode")
+# TargetServerAttributeNotMatched: a multi-host URL with target_session_attrs=read-write found
+# no primary (it died and its standby is not promoted yet); ReadOnlySQLTransactionError: a
+# connection made before a switchover reached the old primary, now a standby.
 _UNREACHABLE_TYPES = {"ConnectionDoesNotExistError", "CannotConnectNowError", "AdminShutdownError",
-                      "ConnectionFailureError", "InterfaceError", "ConnectionResetError", "ConnectionRefusedError"}
+                      "ConnectionFailureError", "InterfaceError", "ConnectionResetError", "ConnectionRefusedError",
+                      "TargetServerAttributeNotMatched", "ReadOnlySQLTransactionError"}
 
 
 def is_connection_error(exc: BaseException) -> bool:

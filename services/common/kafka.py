@@ -79,10 +79,13 @@ async def ensure_topics_with_retry(settings: PlatformSettings, stop: asyncio.Eve
 
 
 async def broker_reachable(settings: PlatformSettings, timeout: float = 2.0) -> bool:
-    host, _, port = settings.kafka_bootstrap_servers.split(",")[0].rpartition(":")
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host or "127.0.0.1", int(port)), timeout)
-        writer.close()
-        return True
-    except Exception:
-        return False
+    """Some broker of the bootstrap list accepts connections (in a cluster, one of them may be down)."""
+    for server in settings.kafka_bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host or "127.0.0.1", int(port)), timeout)
+            writer.close()
+            return True
+        except Exception:
+            continue
+    return False
