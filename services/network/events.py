@@ -1,7 +1,8 @@
 """Events network handles (besides the store registry every service keeps): reception's
-closed repair orders for warranty claims and campaign completion, every event that feeds an HQ KPI, and, in a
-consumer group of their own (`accounts`), its own staff directory's changes, which it pushes to
-the group's identity provider: while the provider is away only they wait."""
+closed repair orders for claims and campaign completion (which drafts the campaign's claim),
+every event that feeds an HQ KPI, and, in a consumer group of their own (`accounts`), its own
+staff directory's changes, which it pushes to the group's identity provider: while the
+provider is away only they wait."""
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.consumer import EventHandlers, HandlerContext
@@ -26,7 +27,7 @@ PERSON_EVENT_TYPES = ("network.person.registered", "network.person.assignments_c
 async def closed_repair_order(session: AsyncSession, event: RepairOrderSettled | RepairOrderDelivered,
                               envelope: CloudEvent, ctx: HandlerContext[NetworkSettings]) -> None:
     await repair_orders.record(session, event, envelope)
-    await campaigns.complete_from_order(session, event, await session.get(Store, event.store_id))
+    await campaigns.complete_from_order(session, event, await session.get(Store, event.store_id), ctx.clock.now())
     await project(session, event, envelope)
     await three_guarantees.record(session, event, envelope, ctx.clock)
 

@@ -12,7 +12,7 @@ import email.policy
 import io
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.common import reference
 from services.common.clock import Clock
 from services.common.errors import Conflict, DomainError, InvalidTransition, NotFound, ValidationFailed
-from services.common.events.catalogue.network import VINS_PER_CHUNK, CampaignPublished, CampaignVinsAffected
+from services.common.events.catalogue.network import (
+    VINS_PER_CHUNK,
+    CampaignCompleted,
+    CampaignPublished,
+    CampaignVinsAffected,
+)
 from services.common.events.catalogue.reception import RepairOrderDelivered, RepairOrderSettled
 from services.common.identity import Principal
 from services.common.ids import new_id
@@ -262,14 +267,30 @@ async def completion(session: AsyncSession, principal: Principal, campaign_id: s
 
 
 async def complete_from_order(session: AsyncSession, event: RepairOrderSettled | RepairOrderDelivered,
-                              store: Store | None) -> list[str]:
+                              store: Store | None, now: datetime) -> list[str]:
     """A closed order's labour lines complete the campaigns of their operation for its car,
-    whoever pays the line: the car is fixed either way. Given the same order twice (settled,
-    then delivered) nothing changes the second time."""
+    whoever pays the line: the car is fixed either way. Each campaign it completes is
+    announced (`network.campaign.completed`, in this transaction) and, for the order's
+    `campaign` lines, the store's campaign claim drafts itself. Given the same order twice
+    (settled, then delivered) nothing changes the second time: a VIN is completed once."""
+    from services.network.claims import service as claims  # claims reads campaigns: imported here, not at the top
+    from services.network.repair_orders import repository as orders
+
     operations = {line.op_code for line in event.lines if line.kind == "labor" and line.op_code}
     day = event.opened_at.astimezone(store_zone(store)).date()
-    return await repository.complete(session, event.vehicle.vin.upper(), day, operations, store_id=event.store_id,
+    vin = event.vehicle.vin.upper()
+    done = await repository.complete(session, vin, day, operations, store_id=event.store_id,
                                      repair_order_id=event.repair_order_id, at=event.settled_at)
+    order = await orders.get(session, event.repair_order_id) if done else None
+    for campaign_id in done:
+        campaign = await _campaign(session, campaign_id)
+        await emit(session, CampaignCompleted(
+            campaign_id=campaign.id, code=campaign.code, kind=campaign.kind, vin=vin, store_id=event.store_id,
+            repair_order_id=event.repair_order_id, completed_at=event.settled_at,
+        ), subject=campaign.id, store_id=event.store_id, time=now)
+        if order is not None:
+            await claims.draft_campaign_claim(session, now, order, campaign)
+    return done
 
 
 async def open_at_repair(session: AsyncSession, vin: str, day: date, op_codes: set[str],

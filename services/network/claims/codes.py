@@ -19,6 +19,29 @@ class RejectCode(StrEnum):
     RECALL_NOT_UNDER_CAMPAIGN = "R10"
 
 
+class KindRejectCode(StrEnum):
+    """What the precheck finds under the rules of the other kinds of claim (first maintenance,
+    campaign, PDI): data/claim_kinds.json gives their texts. R10 stays a warranty claim's."""
+
+    NOT_REGISTERED = "R11"
+    FIRST_MAINTENANCE_OUT_OF_WINDOW = "R12"
+    FIRST_MAINTENANCE_CLAIMED_BEFORE = "R13"
+    NOT_IN_BRAND_PACKAGE = "R14"
+    PDI_DEFECT_NOT_PAID = "R15"
+
+
+# Any code a finding or a rejection carries.
+AnyRejectCode = RejectCode | KindRejectCode
+
+
+def reject_code(code: str) -> AnyRejectCode:
+    """The reject code of either kind; ValueError when it is neither."""
+    try:
+        return RejectCode(code)
+    except ValueError:
+        return KindRejectCode(code)
+
+
 class AdjustmentCode(StrEnum):
     """Why HQ pays a line less than claimed."""
 
@@ -28,15 +51,15 @@ class AdjustmentCode(StrEnum):
 
 
 # A line cut to less than claimed carries an adjustment code, or a reject code when cut to nothing.
-LineCut = AdjustmentCode | RejectCode
+LineCut = AdjustmentCode | RejectCode | KindRejectCode
 
 
 def line_cut(code: str) -> LineCut:
-    """The code a reviewer gave for a cut line; ValueError when it is neither kind."""
+    """The code a reviewer gave for a cut line; ValueError when it is none of them."""
     try:
         return AdjustmentCode(code)
     except ValueError:
-        return RejectCode(code)
+        return reject_code(code)
 
 
 class CoverStatus(StrEnum):

@@ -33,16 +33,35 @@ class Proposal(BaseModel):
 
 
 class Claim(NetworkModel, table=True):
-    """A warranty claim of a store against the brand for one closed repair order."""
+    """A claim of a store against the brand: for the lines of one closed repair order that
+    its kind's pay type names (warranty, first maintenance, campaign, goodwill), or for the
+    fixed defects of a PDI sheet (no repair order)."""
 
     __tablename__ = "claims"
-    __table_args__ = (sa.Index("ix_claims_store_status", "store_id", "status"),)
+    __table_args__ = (
+        sa.Index("ix_claims_store_status", "store_id", "status"),
+        # A campaign claim drafts itself once per order that did the campaign.
+        sa.UniqueConstraint("campaign_id", "repair_order_id", name="uq_claims_campaign_order"),
+        # A pre-authorisation pays for one claim.
+        sa.UniqueConstraint("goodwill_authorisation_id", name="uq_claims_goodwill_authorisation"),
+    )
 
     id: str = Field(primary_key=True, max_length=64)
     store_id: str = Field(sa_column=sa.Column(sa.String(64), sa.ForeignKey("stores.id"), nullable=False))
-    repair_order_id: str = Field(sa_column=sa.Column(sa.String(64), sa.ForeignKey("repair_orders.id"), nullable=False,
-                                                     index=True))
-    repair_order_number: str
+    kind: str = Field(default="warranty", sa_column=sa.Column(sa.String(32), nullable=False,
+                                                              server_default="warranty"))
+    repair_order_id: str | None = Field(default=None, sa_column=sa.Column(
+        sa.String(64), sa.ForeignKey("repair_orders.id"), nullable=True, index=True))
+    repair_order_number: str | None = None
+    campaign_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), sa.ForeignKey("campaigns.id"),
+                                                                      nullable=True))
+    pdi_inspection_id: str | None = Field(default=None, sa_column=sa.Column(
+        sa.String(64), sa.ForeignKey("pdi_inspections.id"), nullable=True, index=True))
+    goodwill_authorisation_id: str | None = Field(default=None, sa_column=sa.Column(
+        sa.String(64), sa.ForeignKey("goodwill_authorisations.id"), nullable=True))
+    # How the kind's rule priced it (the flat amount or rule, a cap and share), for HQ to read.
+    pricing: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(
+        sa.JSON, nullable=False, server_default=sa.text("'{}'::json")))
     vin: str
     status: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
     complaint: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
@@ -52,10 +71,11 @@ class Claim(NetworkModel, table=True):
     amount_claimed_fen: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     amount_approved_fen: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
     precheck: PrecheckResult = Field(sa_column=sa.Column(ModelJSON(PrecheckResult), nullable=False))
-    submission_count: int
-    first_submitted_at: datetime = Field(sa_type=UTCDateTime)
-    submitted_at: datetime = Field(sa_type=UTCDateTime)
-    submitted_by: str
+    submission_count: int  # 0 while a draft
+    # Null while a draft (a campaign claim the store has not yet submitted).
+    first_submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    submitted_by: str | None = None
     submitted_by_name: str | None = None
     submitted_by_credential: str | None = None
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -97,7 +117,8 @@ class ClaimLine(NetworkModel, table=True):
 
 class ClaimedLine(NetworkModel, table=True):
     """The database's guard against claiming one repair order line twice: one row per
-    claimed (repair order, line), removed only when its claim is rejected for good."""
+    claimed (repair order, line), removed only when its claim is rejected for good. A PDI
+    claim's defects are kept the same way, as (PDI sheet id, `defect-<n>`)."""
 
     __tablename__ = "claimed_lines"
     __table_args__ = (sa.PrimaryKeyConstraint("repair_order_id", "line_id", name="pk_claimed_lines"),)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, PlainSerializer
 
 from services.common import reference
 from services.common.clock import add_months
-from services.network.claims.codes import AdjustmentCode, CoverStatus, RejectCode
+from services.network.claims.codes import AdjustmentCode, AnyRejectCode, CoverStatus, RejectCode
 from services.network.repair_orders.schemas import OrderLine
 
 # An instant in a claim's stored JSON, written as Python writes it (2026-11-01T08:00:00+00:00),
@@ -26,7 +26,7 @@ StoredInstant = Annotated[datetime, PlainSerializer(datetime.isoformat, return_t
 class Finding(BaseModel):
     """One thing the precheck found, on a line or on the whole claim."""
 
-    code: RejectCode
+    code: AnyRejectCode
     text: str
     line_id: str | None = None
     detail: str = ""
@@ -64,7 +64,8 @@ def policy() -> dict:
 @cache
 def reason_texts() -> dict[str, str]:
     codes = reference.load("claim_reason_codes")
-    return {c["code"]: c["text"] for c in codes["reject"] + codes["adjust"]}
+    kinds = reference.load("claim_kinds")["reject_codes"]
+    return {c["code"]: c["text"] for c in codes["reject"] + codes["adjust"] + kinds}
 
 
 def to_fen(amount: Decimal) -> int:
@@ -79,7 +80,7 @@ def _decimal(text: str | None) -> Decimal:
     return value if value.is_finite() and value > 0 else Decimal(0)
 
 
-def finding(code: RejectCode, detail: str, line_id: str | None = None,
+def finding(code: AnyRejectCode, detail: str, line_id: str | None = None,
             proposed_adjustment: AdjustmentCode | None = None) -> Finding:
     return Finding(code=code, text=reason_texts()[code], line_id=line_id, detail=detail,
                    proposed_adjustment=proposed_adjustment)

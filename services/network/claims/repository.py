@@ -49,9 +49,11 @@ async def delete_lines(session: AsyncSession, claim_id: str) -> None:
 
 
 async def page(session: AsyncSession, *, limit: int, cursor: str | None, store_id: str | None = None,
-               status: str | None = None, repair_order_id: str | None = None):
+               status: str | None = None, repair_order_id: str | None = None, kind: str | None = None):
     """One page of claims, newest first; `store_id` narrows to one store's."""
     stmt = select(Claim)
+    if kind:
+        stmt = stmt.where(Claim.kind == kind)
     if store_id:
         stmt = stmt.where(Claim.store_id == store_id)
     if status:
@@ -106,3 +108,20 @@ async def chargebacks_on(session: AsyncSession, settlement_ids: list[str]) -> di
         for row in (await session.exec(stmt)).all():
             out[row.settlement_id or ""].append(row)
     return out
+
+
+async def campaign_claim(session: AsyncSession, campaign_id: str, repair_order_id: str) -> Claim | None:
+    stmt = select(Claim).where(Claim.campaign_id == campaign_id, Claim.repair_order_id == repair_order_id)
+    return (await session.exec(stmt)).first()
+
+
+async def by_goodwill_authorisation(session: AsyncSession, authorisation_id: str) -> Claim | None:
+    return (await session.exec(select(Claim).where(Claim.goodwill_authorisation_id == authorisation_id))).first()
+
+
+async def first_maintenance_claims(session: AsyncSession, vin: str, *, exclude: str | None = None) -> list[Claim]:
+    """A car's first-maintenance claims still standing (not rejected), oldest first."""
+    stmt = select(Claim).where(Claim.kind == "first_maintenance", Claim.vin == vin, Claim.status != "rejected")
+    if exclude is not None:
+        stmt = stmt.where(Claim.id != exclude)
+    return list((await session.exec(stmt.order_by(Claim.id))).all())

@@ -23,6 +23,7 @@ from services.common.errors import (
 from services.common.identity import Principal
 from services.common.versioning import IfMatch, check_version
 from services.network.claims import chargebacks, service
+from services.network.claims.kinds import Kind
 from services.network.claims.schemas import (
     ChargebackCreate,
     ChargebackPublic,
@@ -33,12 +34,15 @@ from services.network.claims.schemas import (
     ClaimResubmit,
     ClaimStatus,
 )
+from services.network.goodwill import router as goodwill
 from services.network.part_returns import service as part_returns
 from services.network.part_returns.schemas import PartReturnPublic
 
 router = APIRouter(prefix="/v1/claims", tags=["warranty claims"], route_class=TransactionalRoute)
 Access = Annotated[Principal, Depends(require_access("claims"))]
 HqAdmin = Annotated[Principal, Depends(require_roles("hq_admin"))]
+# Before the routes below, so that /v1/claims/goodwill-authorisations is not read as a claim's id.
+router.include_router(goodwill.router)
 
 
 @router.post("", status_code=201, response_model=ClaimPublic,
@@ -52,9 +56,10 @@ async def submit_claim(body: ClaimCreate, session: SessionDep, clock: ClockDep, 
 async def list_claims(session: SessionDep, principal: Access, limit: LimitQuery = 50, cursor: CursorQuery = None,
                       store_id: Annotated[str | None, Query()] = None,
                       status: Annotated[ClaimStatus | None, Query()] = None,
-                      repair_order_id: Annotated[str | None, Query()] = None):
+                      repair_order_id: Annotated[str | None, Query()] = None,
+                      kind: Annotated[Kind | None, Query()] = None):
     return await service.list_claims(session, principal, limit=limit, cursor=cursor, store_id=store_id, status=status,
-                                     repair_order_id=repair_order_id)
+                                     repair_order_id=repair_order_id, kind=kind)
 
 
 @router.get("/{claim_id}", response_model=ClaimPublic, responses=problem_responses(NotFound))
@@ -69,6 +74,18 @@ async def decide_claim(claim_id: str, body: ClaimDecision, session: SessionDep, 
     claim = await service.get_visible(session, principal, claim_id, for_update=True)
     check_version(claim.version, if_match)
     return await service.full_public(session, clock, await service.decide(session, clock, principal, claim, body))
+
+
+@router.post("/{claim_id}/submit", response_model=ClaimPublic,
+             responses=problem_responses(NotFound, Forbidden, InvalidTransition, ValidationFailed, StaleVersion))
+async def submit_draft_claim(claim_id: str, session: SessionDep, clock: ClockDep, principal: Access,
+                             if_match: IfMatch = None):
+    """The store submits a claim that drafted itself (a campaign claim)."""
+    store = await service.submitting_store(session, principal)
+    claim = await service.get_visible(session, principal, claim_id, for_update=True)
+    check_version(claim.version, if_match)
+    return await service.full_public(session, clock, await service.submit_draft(session, clock, principal, store,
+                                                                                 claim))
 
 
 @router.post("/{claim_id}/resubmit", response_model=ClaimPublic,

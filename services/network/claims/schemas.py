@@ -6,11 +6,13 @@ from pydantic import BaseModel, Field, field_validator
 from services.common.inputs import MAX_LINE_FEN, MAX_REQUEST_FEN
 from services.common.pagination import Page
 from services.common.who import Who
-from services.network.claims.codes import CoverStatus, RejectCode
+from services.network.claims.codes import AnyRejectCode, CoverStatus
+from services.network.claims.kinds import Kind
 from services.network.claims.policy import Finding
 from services.network.part_returns.schemas import PartReturnPublic
 
-ClaimStatus = Literal["submitted", "pending_second_approval", "approved", "partially_approved", "rejected", "settled"]
+ClaimStatus = Literal["draft", "submitted", "pending_second_approval", "approved", "partially_approved", "rejected",
+                      "settled"]
 
 
 def _unique(values: list[str] | None) -> list[str] | None:
@@ -20,14 +22,26 @@ def _unique(values: list[str] | None) -> list[str] | None:
 
 
 class ClaimCreate(BaseModel):
-    repair_order_id: str = Field(min_length=1, max_length=64)
+    kind: Kind = Field(default="warranty",
+                       description="warranty, first_maintenance, pdi or goodwill; a campaign claim drafts itself "
+                                   "(submit it with POST /v1/claims/{id}/submit)")
+    repair_order_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                        description="the closed repair order; every kind but pdi")
+    pdi_inspection_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                          description="pdi: the PDI sheet whose fixed defects are claimed")
+    goodwill_authorisation_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                                  description="goodwill: the pre-authorisation HQ granted before "
+                                                              "the repair")
+    vin: str | None = Field(default=None, min_length=17, max_length=17,
+                            description="pdi: the car whose PDI sheet it is (the sheet is found among its sheets)")
     # Left empty, the precheck reports R06 rather than refusing the claim: HQ decides.
     complaint: str = Field(default="", max_length=4000)
     cause: str = Field(default="", max_length=4000)
     correction: str = Field(default="", max_length=4000)
     causal_part_no: str | None = Field(default=None, max_length=64)
     line_ids: list[str] | None = Field(default=None, min_length=1, max_length=200,
-                                       description="which warranty lines of the order to claim; default all of them")
+                                       description="which lines of the order (of the kind's pay type) to claim; "
+                                                   "default all of them")
 
     _unique = field_validator("line_ids")(_unique)
 
@@ -107,8 +121,14 @@ class HistoryEntry(BaseModel):
 class ClaimPublic(BaseModel):
     id: str
     store_id: str
-    repair_order_id: str
-    repair_order_number: str
+    kind: Kind = "warranty"
+    repair_order_id: str | None = Field(default=None, description="null for a pdi claim")
+    repair_order_number: str | None = None
+    campaign_id: str | None = Field(default=None, description="a campaign claim's campaign")
+    pdi_inspection_id: str | None = Field(default=None, description="a pdi claim's PDI sheet")
+    goodwill_authorisation_id: str | None = Field(default=None, description="a goodwill claim's pre-authorisation")
+    pricing: dict[str, Any] = Field(default_factory=dict,
+                                    description="how the kind's rule priced it (data/claim_kinds.json)")
     vin: str
     status: ClaimStatus
     complaint: str
@@ -119,16 +139,16 @@ class ClaimPublic(BaseModel):
     amount_claimed_fen: int
     amount_approved_fen: int | None = None
     precheck: Precheck
-    submission_count: int
-    first_submitted_at: datetime
-    submitted_at: datetime
-    submitted_by: str
-    submitter: Who
+    submission_count: int = Field(description="0 while a draft")
+    first_submitted_at: datetime | None = Field(default=None, description="null while a draft")
+    submitted_at: datetime | None = None
+    submitted_by: str | None = None
+    submitter: Who | None = None
     decided_at: datetime | None = None
     decided_by: str | None = None
     decider: Who | None = Field(default=None, description="who made the decision (the second approver of a "
                                                            "four-eyes claim), and with which key or sign-in")
-    reason_code: RejectCode | None = None
+    reason_code: AnyRejectCode | None = None
     decision_note: str | None = None
     pending_approval: PendingApproval | None = None
     settlement_id: str | None = None

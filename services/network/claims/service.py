@@ -1,10 +1,15 @@
-"""Warranty claims: submission with an automatic precheck, HQ review with four-eyes
-approval for large claims, one resubmission after a rejection.
+"""Claims of every kind (warranty, first maintenance, campaign, PDI, goodwill; their rules
+in policy.py and kinds.py): submission with an automatic precheck, HQ review with four-eyes
+approval for large claims, one resubmission after a rejection. A campaign claim drafts
+itself when a closed repair order completes the campaign, and the store submits the draft.
 
-States: submitted → approved | partially_approved | rejected | pending_second_approval;
+States: draft → submitted (campaign claims);
+submitted → approved | partially_approved | rejected | pending_second_approval;
 pending_second_approval → approved | partially_approved (as proposed) | rejected;
 rejected → submitted (resubmission, once); approved | partially_approved → settled (payment)."""
+from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -13,14 +18,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.common.clock import Clock
 from services.common.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from services.common.events.catalogue.network import ClaimDecided, ClaimSubmitted
-from services.common.identity import Principal
+from services.common.identity import SYSTEM_ROLE, Principal
 from services.common.ids import new_id
 from services.common.outbox import emit
 from services.common.stores import ensure_visible, store_zone
 from services.common.who import Who
+from services.network.campaigns import repository as campaigns_repository
 from services.network.campaigns import service as campaigns
-from services.network.claims import chargebacks, policy, repository
-from services.network.claims.codes import AdjustmentCode, RejectCode, line_cut
+from services.network.campaigns.models import Campaign
+from services.network.claims import chargebacks, kinds, policy, repository
+from services.network.claims.codes import AdjustmentCode, KindRejectCode, RejectCode, line_cut, reject_code
 from services.network.claims.models import Claim, ClaimedLine, ClaimHistory, ClaimLine, LineDecision, Proposal
 from services.network.claims.schemas import (
     ClaimCreate,
@@ -30,6 +37,8 @@ from services.network.claims.schemas import (
     ClaimResubmit,
     ClaimStatus,
 )
+from services.network.goodwill import service as goodwill
+from services.network.goodwill.models import GoodwillAuthorisation
 from services.network.keys import repository as keys
 from services.network.part_returns import service as part_returns
 from services.network.repair_orders import repository as orders
@@ -38,54 +47,147 @@ from services.network.repair_orders.schemas import OrderLine
 from services.network.repair_orders.service import lines_of
 from services.network.stores import service as stores
 from services.network.stores.models import Store
+from services.network.vehicles import repository as vehicles
+from services.network.vehicles.models import PdiInspection
 
 MAX_SUBMISSIONS = 2
+# Who drafts a campaign claim: network itself, on the closed order that did the campaign.
+NETWORK = Principal(id="network", role=SYSTEM_ROLE, name="network (campaign completed)")
 
 
-async def _order_of_store(session: AsyncSession, store: Store, repair_order_id: str) -> ClosedRepairOrder:
+async def _order_of_store(session: AsyncSession, store: Store, repair_order_id: str | None) -> ClosedRepairOrder:
+    if repair_order_id is None:
+        raise ValidationFailed("repair_order_id", "this kind of claim is for a closed repair order")
     order = await orders.get(session, repair_order_id)
     if order is None or order.store_id != store.id:
         raise ValidationFailed("repair_order_id", "network has not seen this repair order settled or delivered")
     return order
 
 
-def _choose_lines(order: ClosedRepairOrder, line_ids: list[str] | None) -> list[OrderLine]:
-    warranty = [line for line in lines_of(order) if line.pay_type == "warranty"]
-    if not warranty:
-        raise ValidationFailed("repair_order_id", "the repair order has no warranty lines")
+def _choose_lines(order: ClosedRepairOrder, line_ids: list[str] | None, kind: str = "warranty",
+                  goodwill_authorisation_id: str | None = None) -> list[OrderLine]:
+    """The order's lines of the kind's pay types, or those of them named. A goodwill line
+    that names another pre-authorisation is that one's to claim."""
+    raw = {line["line_id"]: line for line in order.lines}
+    label = kind.replace("_", " ")
+    eligible = [line for line in lines_of(order) if line.pay_type in kinds.pay_types(kind)
+                and raw[line.line_id].get("goodwill_authorisation_id") in (None, goodwill_authorisation_id)]
+    if not eligible:
+        raise ValidationFailed("repair_order_id", f"the repair order has no {label} lines")
     if line_ids is None:
-        return warranty
-    by_id = {line.line_id: line for line in warranty}
+        return eligible
+    by_id = {line.line_id: line for line in eligible}
     for index, line_id in enumerate(line_ids):
         if line_id not in by_id:
             raise ValidationFailed(f"line_ids.{index}",
-                                   f"{line_id} is not a warranty line of repair order {order.number}")
+                                   f"{line_id} is not a {label} line of repair order {order.number}")
     return [by_id[line_id] for line_id in line_ids]
 
 
-def _already_claimed(order: ClosedRepairOrder, taken: list[ClaimedLine]) -> Conflict:
+def campaign_lines(order: ClosedRepairOrder, campaign: Campaign) -> list[OrderLine]:
+    """The order's `campaign` lines that carry out this campaign: those naming its code, and
+    those naming none that are its operation or one of its parts."""
+    raw = {line["line_id"]: line for line in order.lines}
+    parts = {part["part_no"] for part in campaign.parts}
+
+    def ours(line: OrderLine) -> bool:
+        code = raw[line.line_id].get("campaign_code")
+        if code is not None:
+            return code == campaign.code
+        return (line.kind == "labor" and line.op_code == campaign.op_code) or (
+            line.kind == "part" and line.part_no in parts)
+
+    return [line for line in lines_of(order) if line.pay_type == "campaign" and ours(line)]
+
+
+def campaign_terms(campaign: Campaign) -> kinds.CampaignTerms:
+    paid: dict[str, Decimal] = {}
+    for part in campaign.parts:
+        paid[part["part_no"]] = paid.get(part["part_no"], Decimal(0)) + Decimal(str(part["quantity"]))
+    return kinds.CampaignTerms(campaign_id=campaign.id, code=campaign.code, op_code=campaign.op_code,
+                               flat_hours=Decimal(campaign.flat_hours), parts=paid)
+
+
+@dataclass
+class Source:
+    """What a claim is for: a closed repair order (with, for a campaign or goodwill claim,
+    its campaign or pre-authorisation), or, for a PDI claim, a PDI sheet."""
+
+    kind: str
+    vin: str
+    order: ClosedRepairOrder | None = None
+    campaign: Campaign | None = None
+    authorisation: GoodwillAuthorisation | None = None
+    sheet: PdiInspection | None = None
+
+    @property
+    def key(self) -> str:
+        """What claimed_lines keys its lines by: the order, or the PDI sheet."""
+        if self.order is not None:
+            return self.order.id
+        assert self.sheet is not None
+        return self.sheet.id
+
+    @property
+    def number(self) -> str:
+        if self.order is not None:
+            return self.order.number
+        assert self.sheet is not None
+        return f"PDI {self.sheet.inspected_on}"
+
+    @property
+    def closed_at(self) -> datetime:
+        """When the filing deadline starts: the order's settlement, or the PDI sheet's recording."""
+        if self.order is not None:
+            return self.order.settled_at
+        assert self.sheet is not None
+        return self.sheet.recorded_at
+
+    def columns(self) -> dict[str, Any]:
+        return dict(kind=self.kind, vin=self.vin, repair_order_id=self.order.id if self.order else None,
+                    repair_order_number=self.order.number if self.order else None,
+                    campaign_id=self.campaign.id if self.campaign else None,
+                    pdi_inspection_id=self.sheet.id if self.sheet else None,
+                    goodwill_authorisation_id=self.authorisation.id if self.authorisation else None)
+
+
+@dataclass
+class Evaluation:
+    lines: list[policy.PricedLine]
+    check: policy.PrecheckResult
+    pricing: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def amount_fen(self) -> int:
+        return sum(line.claimed_fen for line in self.lines)
+
+
+def _already_claimed(source: Source, taken: list[ClaimedLine]) -> Conflict:
     findings = [policy.finding(RejectCode.LINE_ALREADY_CLAIMED, f"already in claim {row.claim_id}", row.line_id)
                 for row in taken]
-    return Conflict(f"{len(findings)} line(s) of repair order {order.number} are already claimed",
+    return Conflict(f"{len(findings)} line(s) of {source.number} are already claimed",
                     findings=findings, claim_ids=sorted({row.claim_id for row in taken}))
 
 
-def _claimed_meanwhile(order: ClosedRepairOrder, line_ids: list[str]) -> Conflict:
+def _claimed_meanwhile(source: Source, line_ids: list[str]) -> Conflict:
     findings = [policy.finding(RejectCode.LINE_ALREADY_CLAIMED, "claimed by another submission at the same moment",
                                line_id) for line_id in line_ids]
-    return Conflict(f"lines of repair order {order.number} were claimed at the same moment; look up its claims",
+    return Conflict(f"lines of {source.number} were claimed at the same moment; look up its claims",
                     findings=findings, claim_ids=[])
 
 
-async def _reserve_lines(session: AsyncSession, order: ClosedRepairOrder, claim_id: str, line_ids: list[str]) -> None:
+async def _reserve_lines(session: AsyncSession, source: Source, claim_id: str, line_ids: list[str]) -> None:
     """Claim the lines, or answer 409 with R05. The primary key of claimed_lines decides
     when two submissions race; the read before it only gives the friendlier answer."""
-    taken = sorted((row for row in await repository.claimed(session, order.id, line_ids) if row.claim_id != claim_id),
+    if not line_ids:
+        return
+    key = source.key
+    taken = sorted((row for row in await repository.claimed(session, key, line_ids) if row.claim_id != claim_id),
                    key=lambda row: line_ids.index(row.line_id))
     if taken:
-        raise _already_claimed(order, taken)
-    session.add_all([ClaimedLine(repair_order_id=order.id, line_id=line_id, claim_id=claim_id) for line_id in line_ids])
-    refused = _claimed_meanwhile(order, line_ids)  # built now: a failed flush expires every loaded object
+        raise _already_claimed(source, taken)
+    session.add_all([ClaimedLine(repair_order_id=key, line_id=line_id, claim_id=claim_id) for line_id in line_ids])
+    refused = _claimed_meanwhile(source, line_ids)  # built now: a failed flush expires every loaded object
     try:
         await session.flush()
     except IntegrityError as exc:
@@ -130,47 +232,222 @@ def _history(claim: Claim, by: Principal, action: str, now: datetime, **detail) 
                         submission=claim.submission_count, detail=detail)
 
 
-async def _emit_submitted(session: AsyncSession, claim: Claim) -> None:
+async def _emit_submitted(session: AsyncSession, claim: Claim, now: datetime) -> None:
+    # A PDI claim has no repair order: the event's repair_order_id is empty then.
     await emit(session, ClaimSubmitted(
-        claim_id=claim.id, store_id=claim.store_id, repair_order_id=claim.repair_order_id,
+        claim_id=claim.id, store_id=claim.store_id, repair_order_id=claim.repair_order_id or "",
         amount_claimed_fen=claim.amount_claimed_fen, submission_count=claim.submission_count,
-        precheck_passed=claim.precheck.passed, submitted_at=claim.submitted_at, submitted_by=claim.submitted_by,
+        precheck_passed=claim.precheck.passed, submitted_at=now, submitted_by=claim.submitted_by,
         submitted_by_name=claim.submitted_by_name, submitted_by_credential=claim.submitted_by_credential,
-    ), subject=claim.id, store_id=claim.store_id, time=claim.submitted_at)
+    ), subject=claim.id, store_id=claim.store_id, time=now)
 
 
 async def _emit_decided(session: AsyncSession, claim: Claim, by: Principal, at: datetime,
                         amount_approved_fen: int) -> None:
     await emit(session, ClaimDecided(
-        claim_id=claim.id, store_id=claim.store_id, repair_order_id=claim.repair_order_id, status=claim.status,
+        claim_id=claim.id, store_id=claim.store_id, repair_order_id=claim.repair_order_id or "", status=claim.status,
         amount_claimed_fen=claim.amount_claimed_fen, amount_approved_fen=amount_approved_fen,
         reason_code=claim.reason_code, decided_by=by.id, decided_by_name=by.name or None,
-        decided_by_credential=by.credential or None, submitted_at=claim.submitted_at, decided_at=at,
+        decided_by_credential=by.credential or None, submitted_at=claim.submitted_at or at, decided_at=at,
         submission_count=claim.submission_count,
     ), subject=claim.id, store_id=claim.store_id, time=at)
 
 
-async def submit(session: AsyncSession, clock: Clock, principal: Principal, store: Store, data: ClaimCreate) -> Claim:
+async def _pdi_sheet(session: AsyncSession, store: Store, vin: str | None, sheet_id: str | None) -> PdiInspection:
+    if sheet_id is None:
+        raise ValidationFailed("pdi_inspection_id", "a pdi claim names the PDI sheet whose fixed defects it claims")
+    if vin is None:
+        raise ValidationFailed("vin", "a pdi claim names the car of its PDI sheet")
+    sheet = next((s for s in await vehicles.pdi_sheets(session, vin.upper()) if s.id == sheet_id), None)
+    if sheet is None or sheet.store_id != store.id:
+        raise ValidationFailed("pdi_inspection_id", f"no PDI sheet of this store for {vin}")
+    return sheet
+
+
+async def _new_source(session: AsyncSession, store: Store, data: ClaimCreate) -> Source:
+    kind = data.kind
+    if kind == "campaign":
+        raise ValidationFailed("kind", "a campaign claim drafts itself when the order that did the campaign "
+                                       "closes; submit the draft (POST /v1/claims/{id}/submit)")
+    if kind != "pdi" and data.pdi_inspection_id is not None:
+        raise ValidationFailed("pdi_inspection_id", "only a pdi claim names a PDI sheet")
+    if kind != "goodwill" and data.goodwill_authorisation_id is not None:
+        raise ValidationFailed("goodwill_authorisation_id", "only a goodwill claim names a pre-authorisation")
+    if kind == "pdi":
+        if data.repair_order_id is not None:
+            raise ValidationFailed("repair_order_id", "a pdi claim is for a PDI sheet's defects, not a repair order")
+        sheet = await _pdi_sheet(session, store, data.vin, data.pdi_inspection_id)
+        return Source(kind, vin=sheet.vin, sheet=sheet)
     order = await _order_of_store(session, store, data.repair_order_id)
-    chosen = _choose_lines(order, data.line_ids)
+    authorisation = None
+    if kind == "goodwill":
+        authorisation = await goodwill.for_claim(session, data.goodwill_authorisation_id, store=store,
+                                                 vin=order.vin, opened_at=order.opened_at)
+        used = await repository.by_goodwill_authorisation(session, authorisation.id)
+        if used is not None:
+            raise Conflict(f"the pre-authorisation pays for claim {used.id} already", claim_id=used.id)
+    return Source(kind, vin=order.vin, order=order, authorisation=authorisation)
+
+
+async def _source_of(session: AsyncSession, store: Store, claim: Claim) -> Source:
+    """What an existing claim is for, read again to price it again."""
+    if claim.kind == "pdi":
+        sheet = await _pdi_sheet(session, store, claim.vin, claim.pdi_inspection_id)
+        return Source(claim.kind, vin=claim.vin, sheet=sheet)
+    order = await _order_of_store(session, store, claim.repair_order_id)
+    campaign = await campaigns_repository.get(session, claim.campaign_id) if claim.campaign_id else None
+    authorisation = None
+    if claim.goodwill_authorisation_id:
+        authorisation = await goodwill.for_claim(session, claim.goodwill_authorisation_id, store=store,
+                                                 vin=order.vin, opened_at=order.opened_at)
+    return Source(claim.kind, vin=order.vin, order=order, campaign=campaign, authorisation=authorisation)
+
+
+def _picked(lines: list[policy.PricedLine], line_ids: list[str] | None, what: str) -> list[policy.PricedLine]:
+    if line_ids is None:
+        return lines
+    by_id = {line.line_id: line for line in lines}
+    for index, line_id in enumerate(line_ids):
+        if line_id not in by_id:
+            raise ValidationFailed(f"line_ids.{index}", f"{line_id} is not a line of {what}")
+    return [by_id[line_id] for line_id in line_ids]
+
+
+async def _evaluate_source(session: AsyncSession, store: Store, source: Source, line_ids: list[str] | None, *,
+                           complaint: str, cause: str, correction: str, causal_part_no: str | None,
+                           filed_at: datetime, now: datetime, claim_id: str | None = None) -> Evaluation:
+    """The claim's lines priced by its kind's rule, and the precheck HQ sees."""
+    kind, order = source.kind, source.order
+    if kind == "warranty":
+        assert order is not None
+        chosen = _choose_lines(order, line_ids)
+        priced, check = _evaluate(order, store, chosen, complaint=complaint, cause=cause, correction=correction,
+                                  causal_part_no=causal_part_no, filed_at=filed_at, now=now)
+        return Evaluation(priced, await _with_campaigns(session, order, store, priced, check))
+    found: list[policy.Finding] = []
+    if kind == "pdi":
+        assert source.sheet is not None
+        priced, pricing = kinds.price_pdi(source.sheet.defects)
+        priced = _picked(priced, line_ids, f"the fixed defects of {source.number}")
+        if not priced:
+            raise ValidationFailed("pdi_inspection_id", "the PDI sheet has no defect fixed before delivery")
+    elif kind == "campaign":
+        assert order is not None and source.campaign is not None
+        priced, pricing = kinds.price_campaign(campaign_lines(order, source.campaign), campaign_terms(source.campaign))
+        priced = _picked(priced, line_ids, f"campaign {source.campaign.code} on repair order {order.number}")
+    elif kind == "goodwill":
+        authorisation = source.authorisation
+        assert order is not None and authorisation is not None
+        assert authorisation.amount_limit_fen is not None and authorisation.brand_share_percent is not None
+        chosen = _choose_lines(order, line_ids, "goodwill", authorisation.id)
+        priced, pricing = kinds.price_goodwill(chosen, authorisation.amount_limit_fen,
+                                               authorisation.brand_share_percent)
+    else:
+        assert order is not None
+        chosen = _choose_lines(order, line_ids, kind)
+        registration = await vehicles.registration(session, order.vin)
+        car = kinds.FirstMaintenanceCar(
+            model=(registration.model if registration is not None and registration.model else order.model),
+            delivered_on=registration.delivery_date if registration is not None else None)
+        day = policy.repair_date(order.opened_at, store_zone(store))
+        priced, found, pricing = kinds.price_first_maintenance(chosen, car, day, order.mileage_km)
+        earlier = await repository.first_maintenance_claims(session, order.vin, exclude=claim_id)
+        if earlier:
+            found.append(policy.finding(
+                KindRejectCode.FIRST_MAINTENANCE_CLAIMED_BEFORE,
+                f"claim {earlier[0].id} (repair order {earlier[0].repair_order_number}) claims it"))
+    check = kinds.precheck_kind(kind, lines=priced, claim_findings=found, complaint=complaint, cause=cause,
+                                correction=correction, causal_part_no=causal_part_no, closed_at=source.closed_at,
+                                filed_at=filed_at, checked_at=now)
+    return Evaluation(priced, check, pricing)
+
+
+def _submitted_by(claim: Claim, principal: Principal, now: datetime) -> None:
+    claim.submitted_at, claim.submitted_by = now, principal.id
+    claim.submitted_by_name, claim.submitted_by_credential = principal.name or None, principal.credential or None
+
+
+async def _replace_lines(session: AsyncSession, source: Source, claim: Claim, current: list[str],
+                         evaluation: Evaluation) -> None:
+    wanted = [line.line_id for line in evaluation.lines]
+    dropped = [line_id for line_id in current if line_id not in wanted]
+    if dropped:
+        await repository.release_lines(session, claim.id, dropped)
+    await _reserve_lines(session, source, claim.id, [line_id for line_id in wanted if line_id not in current])
+    await repository.delete_lines(session, claim.id)
+    session.add_all(_line_rows(claim.id, evaluation.lines))
+
+
+async def submit(session: AsyncSession, clock: Clock, principal: Principal, store: Store, data: ClaimCreate) -> Claim:
+    source = await _new_source(session, store, data)
     now = clock.now()
-    priced, check = _evaluate(order, store, chosen, complaint=data.complaint, cause=data.cause,
-                              correction=data.correction, causal_part_no=data.causal_part_no, filed_at=now, now=now)
-    check = await _with_campaigns(session, order, store, priced, check)
+    evaluation = await _evaluate_source(session, store, source, data.line_ids, complaint=data.complaint,
+                                        cause=data.cause, correction=data.correction,
+                                        causal_part_no=data.causal_part_no, filed_at=now, now=now)
     claim = Claim(
-        id=new_id(), store_id=store.id, repair_order_id=order.id, repair_order_number=order.number, vin=order.vin,
+        id=new_id(), store_id=store.id, **source.columns(), pricing=evaluation.pricing,
         status="submitted", complaint=data.complaint, cause=data.cause, correction=data.correction,
-        causal_part_no=data.causal_part_no, amount_claimed_fen=sum(line.claimed_fen for line in priced),
-        precheck=check, submission_count=1, first_submitted_at=now, submitted_at=now, submitted_by=principal.id,
-        submitted_by_name=principal.name or None, submitted_by_credential=principal.credential or None,
+        causal_part_no=data.causal_part_no, amount_claimed_fen=evaluation.amount_fen,
+        precheck=evaluation.check, submission_count=1, first_submitted_at=now,
     )
+    _submitted_by(claim, principal, now)
     session.add(claim)
     await session.flush()
-    await _reserve_lines(session, order, claim.id, [line.line_id for line in chosen])
-    session.add_all(_line_rows(claim.id, priced))
+    await _reserve_lines(session, source, claim.id, [line.line_id for line in evaluation.lines])
+    session.add_all(_line_rows(claim.id, evaluation.lines))
     session.add(_history(claim, principal, "submitted", now, amount_claimed_fen=claim.amount_claimed_fen,
-                         precheck_passed=check.passed))
-    await _emit_submitted(session, claim)
+                         precheck_passed=evaluation.check.passed))
+    await _emit_submitted(session, claim, now)
+    return claim
+
+
+async def draft_campaign_claim(session: AsyncSession, now: datetime, order: ClosedRepairOrder,
+                               campaign: Campaign) -> Claim | None:
+    """The store's claim for a campaign its closed order carried out, as a draft the store
+    submits. None when the order has no `campaign` lines for it (the work was paid another
+    way), when network does not know the store, or when it was drafted before."""
+    store = await session.get(Store, order.store_id)
+    if store is None or not campaign_lines(order, campaign):
+        return None
+    if await repository.campaign_claim(session, campaign.id, order.id) is not None:
+        return None
+    source = Source("campaign", vin=order.vin, order=order, campaign=campaign)
+    complaint = f"{campaign.code}: {campaign.title_zh} / {campaign.title_en}"
+    evaluation = await _evaluate_source(session, store, source, None, complaint=complaint, cause="", correction="",
+                                        causal_part_no=None, filed_at=now, now=now)
+    claim = Claim(id=new_id(), store_id=store.id, **source.columns(), pricing=evaluation.pricing, status="draft",
+                  complaint=complaint, cause="", correction="", amount_claimed_fen=evaluation.amount_fen,
+                  precheck=evaluation.check, submission_count=0)
+    session.add(claim)
+    await session.flush()
+    await _reserve_lines(session, source, claim.id, [line.line_id for line in evaluation.lines])
+    session.add_all(_line_rows(claim.id, evaluation.lines))
+    session.add(_history(claim, NETWORK, "drafted", now, campaign_code=campaign.code,
+                         amount_claimed_fen=claim.amount_claimed_fen, precheck_passed=evaluation.check.passed))
+    return claim
+
+
+async def submit_draft(session: AsyncSession, clock: Clock, principal: Principal, store: Store,
+                       claim: Claim) -> Claim:
+    """The store submits a claim that drafted itself; it is priced and prechecked again as of now."""
+    if claim.status != "draft":
+        raise InvalidTransition(claim.status, "submit")
+    source = await _source_of(session, store, claim)
+    now = clock.now()
+    current = [line.line_id for line in (await repository.lines_of(session, [claim.id]))[claim.id]]
+    evaluation = await _evaluate_source(session, store, source, None, complaint=claim.complaint, cause=claim.cause,
+                                        correction=claim.correction, causal_part_no=claim.causal_part_no,
+                                        filed_at=now, now=now, claim_id=claim.id)
+    await _replace_lines(session, source, claim, current, evaluation)
+    claim.pricing, claim.amount_claimed_fen = evaluation.pricing, evaluation.amount_fen
+    claim.precheck = evaluation.check
+    claim.status, claim.submission_count, claim.first_submitted_at = "submitted", 1, now
+    _submitted_by(claim, principal, now)
+    claim.version += 1
+    session.add(claim)
+    session.add(_history(claim, principal, "submitted", now, amount_claimed_fen=claim.amount_claimed_fen,
+                         precheck_passed=evaluation.check.passed))
+    await _emit_submitted(session, claim, now)
     return claim
 
 
@@ -192,36 +469,28 @@ async def resubmit(session: AsyncSession, clock: Clock, principal: Principal, st
     changed = sorted(name for name in wanted if wanted[name] != current[name])
     if not changed:
         raise ValidationFailed("body", "a resubmission must change something the rejection was about")
-    order = await _order_of_store(session, store, claim.repair_order_id)
-    chosen = _choose_lines(order, wanted["line_ids"])
+    source = await _source_of(session, store, claim)
     now = clock.now()
     # The filing date stays the first submission's: answering a rejection is not filing late.
-    priced, check = _evaluate(order, store, chosen, complaint=wanted["complaint"], cause=wanted["cause"],
-                              correction=wanted["correction"], causal_part_no=wanted["causal_part_no"],
-                              filed_at=claim.first_submitted_at, now=now)
-    check = await _with_campaigns(session, order, store, priced, check)
-    dropped = [line_id for line_id in current["line_ids"] if line_id not in wanted["line_ids"]]
-    if dropped:
-        await repository.release_lines(session, claim.id, dropped)
-    await _reserve_lines(session, order, claim.id,
-                         [line.line_id for line in chosen if line.line_id not in current["line_ids"]])
-    await repository.delete_lines(session, claim.id)
-    session.add_all(_line_rows(claim.id, priced))
+    evaluation = await _evaluate_source(session, store, source, wanted["line_ids"], complaint=wanted["complaint"],
+                                        cause=wanted["cause"], correction=wanted["correction"],
+                                        causal_part_no=wanted["causal_part_no"],
+                                        filed_at=claim.first_submitted_at or now, now=now, claim_id=claim.id)
+    await _replace_lines(session, source, claim, current["line_ids"], evaluation)
     claim.complaint, claim.cause, claim.correction = wanted["complaint"], wanted["cause"], wanted["correction"]
     claim.causal_part_no = wanted["causal_part_no"]
-    claim.amount_claimed_fen = sum(line.claimed_fen for line in priced)
+    claim.amount_claimed_fen, claim.pricing = evaluation.amount_fen, evaluation.pricing
     claim.amount_approved_fen = None
-    claim.precheck, claim.status = check, "submitted"
+    claim.precheck, claim.status = evaluation.check, "submitted"
     claim.submission_count += 1
-    claim.submitted_at, claim.submitted_by = now, principal.id
-    claim.submitted_by_name, claim.submitted_by_credential = principal.name or None, principal.credential or None
+    _submitted_by(claim, principal, now)
     claim.decided_at = claim.decided_by = claim.reason_code = claim.decision_note = claim.proposal = None
     claim.decided_by_name = claim.decided_by_credential = None
     claim.version += 1
     session.add(claim)
     session.add(_history(claim, principal, "resubmitted", now, changed=changed,
-                         amount_claimed_fen=claim.amount_claimed_fen, precheck_passed=check.passed))
-    await _emit_submitted(session, claim)
+                         amount_claimed_fen=claim.amount_claimed_fen, precheck_passed=evaluation.check.passed))
+    await _emit_submitted(session, claim, now)
     return claim
 
 
@@ -237,7 +506,7 @@ def _approvals(lines: list[ClaimLine], data: ClaimDecision) -> dict[str, LineDec
     if not data.lines:
         raise ValidationFailed("lines", "a partial approval names the lines it adjusts")
     by_id = {line.line_id: line for line in lines}
-    allowed = {*AdjustmentCode, *RejectCode}
+    allowed = {*AdjustmentCode, *RejectCode, *KindRejectCode}
     seen: set[str] = set()
     for index, item in enumerate(data.lines):
         line = by_id.get(item.line_id)
@@ -297,11 +566,13 @@ def _apply_approvals(claim: Claim, lines: list[ClaimLine], approvals: dict[str, 
 
 
 async def _reject(session: AsyncSession, claim: Claim, lines: list[ClaimLine], data: ClaimDecision) -> None:
-    if data.reason_code not in set(RejectCode):
-        raise ValidationFailed("reason_code", f"a rejection needs one of {', '.join(sorted(RejectCode))}")
+    codes = {*RejectCode, *KindRejectCode}
+    code = data.reason_code
+    if code is None or code not in codes:
+        raise ValidationFailed("reason_code", f"a rejection needs one of {', '.join(sorted(codes))}")
     for line in lines:
         line.approved_fen, line.adjustment_code = 0, None
-    claim.status, claim.amount_approved_fen, claim.reason_code = "rejected", 0, RejectCode(data.reason_code)
+    claim.status, claim.amount_approved_fen, claim.reason_code = "rejected", 0, reject_code(code)
     if claim.submission_count >= MAX_SUBMISSIONS:
         # Rejected for good: the lines may be claimed again (e.g. correctly, on a new claim).
         await repository.release_lines(session, claim.id)
@@ -398,14 +669,14 @@ async def full_public(session: AsyncSession, clock: Clock, claim: Claim) -> Clai
 
 async def list_claims(session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None,
                       store_id: str | None = None, status: ClaimStatus | None = None,
-                      repair_order_id: str | None = None) -> ClaimList:
+                      repair_order_id: str | None = None, kind: str | None = None) -> ClaimList:
     """HQ lists every store's claims or one store's; a store lists its own, and naming another
     store finds nothing."""
     if principal.store_id and store_id and store_id != principal.store_id:
         return ClaimList(items=[], next_cursor=None)
     rows, next_cursor = await repository.page(session, limit=limit, cursor=cursor,
                                               store_id=principal.store_id or store_id, status=status,
-                                              repair_order_id=repair_order_id)
+                                              repair_order_id=repair_order_id, kind=kind)
     lines = await repository.lines_of(session, [r.id for r in rows])
     return ClaimList(items=[public(r, lines[r.id]) for r in rows], next_cursor=next_cursor)
 
@@ -414,7 +685,8 @@ def public(claim: Claim, lines: list[ClaimLine], history: list[ClaimHistory] | N
     proposal = claim.proposal
     return ClaimPublic(
         **{name: getattr(claim, name) for name in (
-            "id", "store_id", "repair_order_id", "repair_order_number", "vin", "status", "complaint", "cause",
+            "id", "store_id", "kind", "repair_order_id", "repair_order_number", "campaign_id", "pdi_inspection_id",
+            "goodwill_authorisation_id", "pricing", "vin", "status", "complaint", "cause",
             "correction", "causal_part_no", "amount_claimed_fen", "amount_approved_fen",
             "submission_count", "first_submitted_at", "submitted_at", "submitted_by", "decided_at", "decided_by",
             "reason_code", "decision_note", "settlement_id", "settled_at", "version")},
@@ -422,7 +694,8 @@ def public(claim: Claim, lines: list[ClaimLine], history: list[ClaimHistory] | N
         # A line's cover as stored: members a line no plan covers does not have stay absent.
         lines=[{**line.model_dump(), "coverage": line.coverage.model_dump(mode="json", exclude_unset=True)}
                for line in lines],
-        submitter=Who.stored(claim.submitted_by, claim.submitted_by_name, claim.submitted_by_credential),
+        submitter=(Who.stored(claim.submitted_by, claim.submitted_by_name, claim.submitted_by_credential)
+                   if claim.submitted_by else None),
         decider=(Who.stored(claim.decided_by, claim.decided_by_name, claim.decided_by_credential)
                  if claim.decided_by else None),
         pending_approval=None if proposal is None else {

@@ -61,7 +61,7 @@ async def mark(session: AsyncSession, clock: Clock, principal: Principal, claim:
                        current_state=existing.status)
     now = clock.now()
     row = PartReturn(id=new_id(), store_id=claim.store_id, claim_id=claim.id, line_id=line_id,
-                     repair_order_number=claim.repair_order_number, part_no=line.part_no,
+                     repair_order_number=claim.repair_order_number or "", part_no=line.part_no,
                      description=line.description, quantity=line.quantity, status="due",
                      ship_by=ship_by(now) if claim.status in DECIDED else None, marked_at=now,
                      marked_by=principal.id, marked_by_name=principal.name or principal.id,

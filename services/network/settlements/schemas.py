@@ -21,8 +21,9 @@ class SettlementPay(BaseModel):
 
 class SettledClaim(BaseModel):
     id: str
-    repair_order_id: str
-    repair_order_number: str
+    kind: str = Field(default="warranty", description="the claim's kind (data/claim_kinds.json)")
+    repair_order_id: str | None = Field(default=None, description="null for a pdi claim")
+    repair_order_number: str | None = None
     amount_approved_fen: int
 
 

@@ -162,7 +162,7 @@ async def list_settlements(session: AsyncSession, principal: Principal, *, limit
 def public(settlement: Settlement, links: list, debits: list[Chargeback]) -> SettlementPublic:
     return SettlementPublic(
         **settlement.model_dump(),
-        claims=[{"id": claim.id, "repair_order_id": claim.repair_order_id,
+        claims=[{"id": claim.id, "kind": claim.kind, "repair_order_id": claim.repair_order_id,
                  "repair_order_number": claim.repair_order_number, "amount_approved_fen": link.amount_approved_fen}
                 for link, claim in links],
         claims_fen=settlement.total_fen + settlement.debits_fen,
