@@ -220,7 +220,8 @@ def reference(seeded: list[Seeded], since: date, until: date) -> dict:
 
     def figures(c: dict[str, Decimal]) -> dict:
         g = lambda name: c.get(name, Decimal(0))  # noqa: E731
-        revenue = {p: int(g(f"rev_{p}")) for p in ("customer", "warranty", "insurance", "internal", "goodwill")}
+        revenue = {p: int(g(f"rev_{p}")) for p in ("customer", "warranty", "insurance", "internal", "goodwill",
+                                                    "first_maintenance", "campaign")}
         delivered = int(g("delivered"))
         return {
             "repair_orders_opened": int(g("opened")),

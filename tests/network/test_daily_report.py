@@ -53,7 +53,7 @@ async def test_the_days_figures_equal_a_hand_computation(client, hq):
     assert (page["date"], page["store_code"], page["timezone"]) == ("2026-12-03", store["code"], "Asia/Shanghai")
     assert page["orders"] == {"opened": 2, "delivered": 1}
     assert page["revenue_fen"] == {"customer": 131_000, "warranty": 76_000, "insurance": 0, "internal": 0,
-                                   "goodwill": 0, "total": 207_000}
+                                   "goodwill": 0, "first_maintenance": 0, "campaign": 0, "total": 207_000}
     assert page["gross_margin"] == HAND
     (order,) = page["margin_orders"]
     assert order == {"repair_order_id": "ro-1", "number": "RO-ro-1", "advisor_id": "adv-1", "revenue_fen": 207_000,

@@ -26,7 +26,7 @@ from services.network.kpis.broadcaster import note_change
 from services.network.kpis.models import KpiEntity, KpiFact
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-PAY_TYPES = ("customer", "warranty", "insurance", "internal", "goodwill")
+PAY_TYPES = ("customer", "warranty", "insurance", "internal", "goodwill", "first_maintenance", "campaign")
 FINAL_DECISIONS = ("approved", "partially_approved", "rejected")
 MICRO = Decimal(1_000_000)
 
@@ -41,6 +41,8 @@ class Metric(StrEnum):
     REVENUE_INSURANCE_FEN = "revenue_insurance_fen"
     REVENUE_INTERNAL_FEN = "revenue_internal_fen"
     REVENUE_GOODWILL_FEN = "revenue_goodwill_fen"
+    REVENUE_FIRST_MAINTENANCE_FEN = "revenue_first_maintenance_fen"  # the brand pays the free first service
+    REVENUE_CAMPAIGN_FEN = "revenue_campaign_fen"  # the brand pays recall and service campaign work
     CP_LABOUR_FEN = "cp_labour_fen"  # customer-pay labour revenue
     CP_LABOUR_UH = "cp_labour_uh"  # customer-pay labour hours sold, in micro-hours
     LABOUR_FEN = "labour_fen"  # labour revenue of every payer (targets' labour revenue)

@@ -10,6 +10,8 @@ class Revenue(BaseModel):
     insurance: int = 0
     internal: int = 0
     goodwill: int = 0
+    first_maintenance: int = 0
+    campaign: int = 0
     total: int = 0
 
 
