@@ -373,3 +373,17 @@ async def test_crm_report_periods_far_from_today_are_422_naming_the_period(migra
             r = await crm.client.get(f"/v1/reports/{kind}", params={name: labels[0].replace("0001", "2026")},
                                      headers=manager)
             assert r.status_code == 200, r.text
+
+
+async def test_appraisal_months_far_from_today_are_422_naming_the_month(migrated_database):
+    async with one_service("network", migrated_database) as network:
+        manager = network.headers("store_manager", network.store_id)
+        for month in ("0001-01", "1969-12", "2101-01", "9999-12", "2026-00", "2026-13"):
+            r = await network.client.get("/v1/appraisals", params={"month": month}, headers=manager)
+            assert r.status_code == 422 and _named(r, "month"), (month, r.text)
+        hq = network.headers("hq_admin", None)  # the probe's store is known to the registry only, not as a store
+        for fmt in ("json", "csv", "xlsx"):
+            r = await network.client.get("/v1/appraisals", params={"month": "2026-11", "format": fmt}, headers=hq)
+            assert r.status_code == 200, (fmt, r.text)
+        r = await network.client.get("/v1/appraisals", params={"store_id": "x" * 65}, headers=manager)
+        assert r.status_code == 422 and _named(r, "store_id"), r.text
