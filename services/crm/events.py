@@ -85,7 +85,6 @@ async def repair_order_delivered(session: AsyncSession, event: rx.RepairOrderDel
                                  callback.due_at if callback.status == "pending" else None, ctx.clock.now())
         await clerk.tracking_call(session, event, customer, vehicle.vin)
         await churn.delivered(session, customer, event)
-        # Last: a car that changes advisor flushes, to count both advisors' bases for the event.
         await customer_base.visit(session, order, ctx.clock.now())
 
 

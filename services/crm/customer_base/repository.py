@@ -60,6 +60,23 @@ async def counts(session: AsyncSession, store_id: str, retained_from: datetime,
     return {advisor: (int(cars), int(kept)) for advisor, cars, kept in (await session.exec(stmt)).all()}
 
 
+async def counts_as_written(session: AsyncSession, store_id: str, advisor_id: str,
+                            retained_from: datetime) -> tuple[int, int]:
+    """`counts` of one advisor as they will be once this transaction's changes are written,
+    without writing them: the rows this transaction added or changed are counted as they are
+    in the session, the others as the database has them. A batch of deliveries runs without
+    autoflush and is flushed once (services.crm.batch); a flush per car would undo that."""
+    changed = [r for r in (*session.new, *session.dirty) if isinstance(r, BaseCar) and r.store_id == store_id]
+    retained = func.count().filter(col(BaseCar.last_visit_at) >= retained_from)
+    stmt = select(func.count(), retained).where(BaseCar.store_id == store_id, BaseCar.advisor_id == advisor_id)
+    if changed:
+        stmt = stmt.where(col(BaseCar.id).not_in([r.id for r in changed]))
+    with session.no_autoflush:
+        cars, kept = (await session.exec(stmt)).one()
+    mine = [r for r in changed if r.advisor_id == advisor_id]
+    return int(cars) + len(mine), int(kept) + sum(1 for r in mine if r.last_visit_at >= retained_from)
+
+
 async def advisor_names(session: AsyncSession, store_id: str) -> dict[str, str | None]:
     """The name each advisor of the store's base was last known by there."""
     stmt = (select(BaseCar.advisor_id, func.max(BaseCar.advisor_name))

@@ -188,10 +188,8 @@ async def owner_changed(session: AsyncSession, store_id: str, vin: str, customer
 async def announce(session: AsyncSession, store_id: str, advisor_id: str, advisor_name: str | None,
                    now: datetime, *, gained: int = 0, lost: int = 0) -> CustomerBaseChanged:
     """`crm.customer_base.changed` with the advisor's base as it stands after this transaction's changes."""
-    await session.flush()
     day = await day_of(session, store_id, now)
-    cars, retained = (await repository.counts(session, store_id, day.retained_from, advisor_id)).get(advisor_id,
-                                                                                                      (0, 0))
+    cars, retained = await repository.counts_as_written(session, store_id, advisor_id, day.retained_from)
     person = await repository.staff_member(session, advisor_id)
     event = CustomerBaseChanged(store_id=store_id, advisor_id=advisor_id,
                                 advisor_name=(person.name if person and person.name else advisor_name),
