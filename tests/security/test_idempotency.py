@@ -418,6 +418,27 @@ def a_store_day(checked: Checked) -> dict:
         result = checked.post(agent, f"/api/crm/v1/calls/{call['id']}/result", {"result": "return_repair"},
                               unchanged=lambda: agent.get(call_url).json()["version"])
         assert (result["status"], result["result"]) == ("done", "return_repair"), result
+        # The advisor's customer base (every car they served today): the service manager hands it
+        # to an advisor who joined today (422 until CRM has heard of them) and moves one car on
+        # to another.
+        with platform.api(platform.bootstrap_key) as hq:
+            joined = [hq.post("/api/network/v1/people", json={
+                "name": name, "phone": "13600136000", "employee_no": "SA-" + uuid.uuid4().hex[:10].upper(),
+                "assignments": [{"store_id": staff.id, "role": "service_advisor"}]}) for name in ("Qian Li", "Sun Yu")]
+        assert all(p.status_code == 201 for p in joined), [p.text for p in joined]
+        taker, other_taker = (p.json()["id"] for p in joined)
+        base_url = f"/api/crm/v1/stores/{staff.id}/customer-base"
+
+        def holding(person_id: str) -> int:
+            return manager.get(f"/api/crm/v1/advisors/{person_id}/customer-base").json()["vehicles"]
+
+        handed = checked.post(manager, f"{base_url}/reassign", {
+            "from_person_id": staff.keys["service_advisor"]["id"], "to_person_id": taker}, retry_on=(422,),
+            unchanged=lambda: holding(taker))
+        assert handed["vehicles"] >= 1 and holding(taker) == handed["vehicles"], handed
+        checked.post(manager, f"{base_url}/move", {"vin": car["vin"], "to_person_id": other_taker}, retry_on=(422,),
+                     unchanged=lambda: holding(other_taker))
+        assert holding(other_taker) == 1
         # The service manager signs the store's day off, once.
         day_url = f"/api/network/v1/stores/{staff.id}/daily-reports/{staff.today().isoformat()}"
         signed = checked.post(manager, f"{day_url}/sign-off", {}, 201,
