@@ -524,6 +524,15 @@ def a_new_car_sold_and_sold_on(checked: Checked) -> None:
             "delivery_date": today, "mileage_at_delivery_km": 12, "store_id": staff.id}, 201, unchanged=version)
         checked.post(clerk, f"{car_url}/registration/corrections", {
             "changes": {"mileage_at_delivery_km": 15}, "reason": "the odometer read again"}, unchanged=version)
+        # The store asks HQ, before a repair, to pay for it out of goodwill; HQ grants it.
+        goodwill = "/api/network/v1/claims/goodwill-authorisations"
+        asked = checked.post(clerk, goodwill, {"vin": vin, "amount_limit_fen": 50000, "valid_until": today,
+                                               "reason": "paint fault found after delivery"}, 201,
+                             unchanged=lambda: len(all_items(clerk, goodwill, vin=vin)))
+        with platform.api(platform.bootstrap_key) as hq:
+            granted = checked.post(hq, f"{goodwill}/{asked['id']}/decision", {"decision": "grant"},
+                                   unchanged=lambda: hq.get(f"{goodwill}/{asked['id']}").json()["version"])
+        assert granted["status"] == "granted" and granted["amount_limit_fen"] == 50000
         crm_knows_vehicle(agent, vin)
 
         def owners() -> int:
@@ -549,6 +558,10 @@ HELD_ELSEWHERE = {
         "tests/network/test_part_returns.py::test_replayed_part_return_posts_write_once",
     "/api/network/v1/part-returns/{return_id}/receive":
         "tests/network/test_part_returns.py::test_replayed_part_return_posts_write_once",
+    # A campaign claim drafts itself from an order with campaign lines, which the walks' orders have not.
+    "/api/network/v1/claims/{claim_id}/submit":
+        "tests/network/test_campaign_claims.py::"
+        "test_a_completed_campaign_drafts_its_claim_once_and_the_clerk_submits_it_to_be_paid",
     # The walks' cars are in no campaign reception has heard of by the time they are checked in.
     "/api/reception/v1/repair-orders/{repair_order_id}/campaign-lines":
         "tests/reception/test_campaign_lines.py::test_a_retried_campaign_lines_request_with_the_same_key_writes_once",

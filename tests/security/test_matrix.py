@@ -176,6 +176,9 @@ NOT_A_STORE_OBJECT = {
 HELD_ELSEWHERE = {
     "return_id": "an old part HQ asks back from a warranty part line; the flow's claim is labour only: "
                  "tests/network/test_part_returns.py::test_another_stores_part_return_is_not_found",
+    "authorisation_id": "a goodwill pre-authorisation is asked for by a store's warranty clerk or service manager, "
+                        "roles the flow's store has not: tests/network/test_goodwill.py::"
+                        "test_another_stores_pre_authorisation_is_not_found_and_its_posts_replay_once",
     "episode_id": "a churn episode starts 13 months after a car's last visit: "
                   "tests/crm/test_churn_service.py::test_another_stores_episode_cannot_be_worked_nor_told_apart_from_none",
 }
