@@ -161,6 +161,7 @@ OBJECT_OF = {
     "action_id": lambda made: made["audit"]["corrective_actions"][0]["id"],
     "store_id": lambda made: made["staff"].id,
     "person_id": lambda made: made["person"]["id"],
+    "counter_sale_id": lambda made: made["counter_sale"]["id"],
 }
 NOT_A_STORE_OBJECT = {
     "part_no": "a catalogue part: every store has its own stock of it",
@@ -271,6 +272,12 @@ async def test_another_stores_objects_are_invisible_to_every_store_role(platform
             "assignments": [{"store_id": made["staff"].id, "role": "service_advisor"}]})
         assert person.status_code == 201, person.text
         made["person"] = person.json()
+        # An accessory sold over the counter, rung up by HQ in store A and left open, so every
+        # action on it is one another store's roles could still take.
+        sale = hq.post("/api/reception/v1/counter-sales", json={
+            "store_id": made["staff"].id, "lines": [{"accessory_code": "ACC-DASHCAM"}]})
+        assert sale.status_code == 201, sale.text
+        made["counter_sale"] = sale.json()
     cases = list(_object_cases(document, made))
     assert len({url for _, _, url, *_ in cases}) > 40, cases
     limit = asyncio.Semaphore(24)
