@@ -206,3 +206,15 @@ async def test_costs_and_cost_rates_are_for_managers_advisors_and_hq_only(shop):
     r = await shop.manager.patch(f"/v1/technicians/{li['id']}", json={"version": 1, "hourly_cost_fen": 100_001})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "hourly_cost_fen"
     assert (await shop.manager.get(f"/v1/repair-orders/{order.subject}/cost")).json()["labor_cost_fen"] == 0
+
+
+async def test_brand_paid_first_maintenance_and_campaign_lines_become_jobs_and_reservations(shop):
+    """`first_maintenance` is 17 characters: the workshop keeps it whole (pay type columns of 32)."""
+    await _receive(shop, FILTER, 2, 3333)
+    service, recall = labor("MNT-0110", pay_type="first_maintenance"), labor("BRK-0210", pay_type="campaign")
+    order = approved(shop.store_id, [service, recall, part(FILTER, "1", pay_type="first_maintenance")],
+                     approved_at=shop.clock.now())
+    await shop.deliver(order)
+    jobs = {j["line_id"]: j for j in await shop.jobs_of(order.subject)}
+    assert (jobs[service.line_id]["pay_type"], jobs[recall.line_id]["pay_type"]) == ("first_maintenance", "campaign")
+    assert [r["pay_type"] for r in await shop.reservations_of(order.subject)] == ["first_maintenance"]

@@ -19,7 +19,7 @@ class SubletLine(WorkshopModel, table=True):
     repair_order_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, index=True))
     line_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     description: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    pay_type: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    pay_type: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
     cost_fen: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
     vendor: str | None = Field(default=None, sa_column=sa.Column(sa.String(200), nullable=True))
     created_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))

@@ -30,7 +30,7 @@ class Job(WorkshopModel, table=True):
     # Operation category from data/labor_operations.json; None for an operation not in it.
     category: str | None = Field(default=None, sa_column=sa.Column(sa.String(32), nullable=True))
     description: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    pay_type: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    pay_type: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
     supplement: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False))
     flat_rate_hours: Decimal = Field(sa_column=sa.Column(Hours, nullable=False))
     # pending | assigned | in_progress | paused | completed | rework | qc_passed | cancelled

@@ -89,7 +89,7 @@ class Reservation(WorkshopModel, table=True):
     repair_order_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, index=True))
     line_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     part_no: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
-    pay_type: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    pay_type: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
     quantity: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
     allocated: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
     issued_quantity: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
