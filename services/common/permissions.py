@@ -127,7 +127,7 @@ def area_for(service: str, path: str) -> str | None:
             return "workshop_board"
         return "workshop_parts" if path.startswith(_WORKSHOP_PARTS) else "workshop_jobs"
     if service == "network":
-        if path.startswith("/v1/three-guarantees") or path.endswith("/three-guarantees"):
+        if path.startswith("/v1/three-guarantees") or path.endswith(("/three-guarantees", "/sanbao")):
             return "three_guarantees"
         if path.startswith("/v1/daily-reports") or "/daily-reports/" in path:
             return "daily_reports"

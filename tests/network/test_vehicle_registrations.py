@@ -4,6 +4,7 @@ CRM learns the car from. The clock stands at tests.network.factories.T0."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from sqlmodel import col, select
 
@@ -120,3 +121,26 @@ async def test_another_store_sees_the_cover_but_not_the_buyer(client, hq):
     assert (await Caller(client, "warranty_clerk", other["id"]).post(
         f"/v1/vehicles/{VIN}/registration/corrections",
         json={"changes": {"mileage_at_delivery_km": 20}, "reason": "not ours"})).status_code == 404
+
+
+async def test_the_contracts_registration_path_and_names_are_taken(client, hq):
+    """`POST /v1/vehicles/{vin}/registration` with `delivered_at` (a moment: the day it fell on in
+    China) and `mileage_km`, as API.md names them; `GET /v1/vehicles/{vin}/sanbao` answers as
+    `/three-guarantees` does."""
+    store = await create_store(hq)
+    clerk = Caller(client, "warranty_clerk", store["id"], "clerk-wu", name="吴文员")
+    body = {"buyer": {"name": "周女士", "phone": "13912345678"}, "invoice_date": TODAY,
+            "delivered_at": f"{TODAY}T20:30:00-08:00", "mileage_km": 9, "store_id": store["id"]}
+    done = await clerk.post(f"/v1/vehicles/{VIN}/registration", json=body)
+    assert done.status_code == 201, done.text
+    # 20:30 at UTC-8 is 12:30 the next day in China.
+    next_day = (T0.date() + timedelta(days=1)).isoformat()
+    assert (done.json()["vin"], done.json()["delivery_date"], done.json()["mileage_at_delivery_km"]) == (
+        VIN, next_day, 9)
+    assert (await clerk.post(f"/v1/vehicles/{VIN}/registration", json=body)).status_code == 409
+    mismatch = await clerk.post("/v1/vehicles/LSVNB4180T2000999/registration", json={**body, "vin": VIN})
+    assert mismatch.status_code == 422 and mismatch.json()["errors"][0]["field"] == "vin"
+    no_vin = await clerk.post("/v1/vehicles/registrations", json=body)
+    assert no_vin.status_code == 422 and no_vin.json()["errors"][0]["field"] == "vin"
+    assert (await hq.get(f"/v1/vehicles/{VIN}/sanbao")).json() == (
+        await hq.get(f"/v1/vehicles/{VIN}/three-guarantees")).json()

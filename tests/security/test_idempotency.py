@@ -519,9 +519,15 @@ def a_new_car_sold_and_sold_on(checked: Checked) -> None:
         def version() -> int:
             return clerk.get(car_url).json()["registration"]["version"]
 
+        checked.post(clerk, f"{car_url}/registration", {
+            "buyer": {"name": "Zhou Min", "phone": "13912340001"}, "invoice_date": today,
+            "delivered_at": today, "mileage_km": 12, "store_id": staff.id}, 201, unchanged=version)
+        # The first shape of the route, the VIN in the body: another car sold the same day.
+        other = new_vin()
         checked.post(clerk, "/api/network/v1/vehicles/registrations", {
-            "vin": vin, "buyer": {"name": "Zhou Min", "phone": "13912340001"}, "invoice_date": today,
-            "delivery_date": today, "mileage_at_delivery_km": 12, "store_id": staff.id}, 201, unchanged=version)
+            "vin": other, "buyer": {"name": "Qian Li", "phone": "13912340002"}, "invoice_date": today,
+            "delivery_date": today, "mileage_at_delivery_km": 8, "store_id": staff.id}, 201,
+            unchanged=lambda: clerk.get(f"/api/network/v1/vehicles/{other}").json()["registration"]["version"])
         checked.post(clerk, f"{car_url}/registration/corrections", {
             "changes": {"mileage_at_delivery_km": 15}, "reason": "the odometer read again"}, unchanged=version)
         # The store asks HQ, before a repair, to pay for it out of goodwill; HQ grants it.

@@ -16,6 +16,8 @@ Vin = Annotated[str, Path(min_length=1, max_length=32, description="the car's VI
 
 @router.get("/v1/vehicles/{vin}/three-guarantees", response_model=ThreeGuaranteesPublic,
             responses=problem_responses(NotFound))
+@router.get("/v1/vehicles/{vin}/sanbao", response_model=ThreeGuaranteesPublic, responses=problem_responses(NotFound),
+            summary="Get Three Guarantees (三包, the contract's name)")
 async def get_three_guarantees(vin: Vin, session: SessionDep, clock: ClockDep, principal: Access):
     """三包 standing of a car: its counts within the validity period, each threshold of the
     regulation's revision in force on its sale date, what is one step away, and the loaner owed.

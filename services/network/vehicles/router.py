@@ -1,3 +1,4 @@
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -7,6 +8,7 @@ from services.common.errors import Conflict, InvalidTransition, NotFound, Valida
 from services.common.identity import Principal
 from services.network.vehicles import service
 from services.network.vehicles.schemas import (
+    VIN_PATTERN,
     PdiCreate,
     PdiPublic,
     RegistrationCorrectionCreate,
@@ -19,11 +21,28 @@ router = APIRouter(prefix="/v1/vehicles", tags=["new-car intake"], route_class=T
 Intake = Annotated[Principal, Depends(require_access("vehicles"))]
 
 
+@router.post("/{vin}/registration", status_code=201, response_model=RegistrationPublic,
+             responses=problem_responses(Conflict, ValidationFailed))
+async def register_vehicle(vin: str, body: RegistrationCreate, session: SessionDep, clock: ClockDep,
+                           principal: Intake):
+    """The warranty registration at sale (保修登记); a VIN is registered once (409 after)."""
+    if body.vin is not None and body.vin != vin.strip().upper():
+        raise ValidationFailed("vin", "differs from the VIN in the path")
+    vin = vin.strip().upper()
+    if not re.fullmatch(VIN_PATTERN, vin):
+        raise ValidationFailed("vin", "17 characters, upper case, no I, O or Q")
+    registration = await service.register(session, clock, principal, vin, body)
+    return await service.registration_public(session, principal, registration)
+
+
 @router.post("/registrations", status_code=201, response_model=RegistrationPublic,
              responses=problem_responses(Conflict, ValidationFailed))
-async def register_vehicle(body: RegistrationCreate, session: SessionDep, clock: ClockDep, principal: Intake):
-    """The warranty registration at sale (保修登记); a VIN is registered once (409 after)."""
-    registration = await service.register(session, clock, principal, body)
+async def register_vehicle_by_body(body: RegistrationCreate, session: SessionDep, clock: ClockDep,
+                                   principal: Intake):
+    """The same registration with the VIN in the body, as this API first had it."""
+    if body.vin is None:
+        raise ValidationFailed("vin", "is required")
+    registration = await service.register(session, clock, principal, body.vin, body)
     return await service.registration_public(session, principal, registration)
 
 

@@ -1,7 +1,8 @@
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from services.common.inputs import Day
 
@@ -56,21 +57,52 @@ class BuyerIn(BaseModel):
     phone: str = Field(min_length=5, max_length=32)
 
 
-class RegistrationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+CHINA = ZoneInfo("Asia/Shanghai")
 
-    vin: str = Field(pattern=VIN_PATTERN, description="17 characters, upper case, no I, O or Q")
+
+def _day_of(value: Any) -> Any:
+    """A hand-over given as a moment ("2026-03-01T10:30:00+08:00") is the day it fell on in
+    China; a bare date stays as it is."""
+    if isinstance(value, str) and "T" in value:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return (moment.astimezone(CHINA) if moment.tzinfo else moment).date()
+    if isinstance(value, datetime):
+        return (value.astimezone(CHINA) if value.tzinfo else value).date()
+    return value
+
+
+class RegistrationCreate(BaseModel):
+    """The contract's names (`delivered_at`, `mileage_km`; the VIN in the path) and the ones
+    this API was first written with (`delivery_date`, `mileage_at_delivery_km`; `vin` in the
+    body of `POST /v1/vehicles/registrations`) are both taken."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    vin: str | None = Field(default=None, pattern=VIN_PATTERN,
+                            description="17 characters, upper case, no I, O or Q; in the path of /{vin}/registration")
     buyer: BuyerIn
     model: str | None = Field(default=None, max_length=100)
     invoice_date: Day = Field(description="the sales invoice's date: warranty and the Three Guarantees run from it")
-    delivery_date: Day = Field(description="the day the buyer drove off: first maintenance runs from it")
-    mileage_at_delivery_km: int = Field(ge=0, le=1000)
+    delivery_date: Day = Field(validation_alias=AliasChoices("delivered_at", "delivery_date"),
+                               description="`delivered_at`: the day (or moment) the buyer drove off; first "
+                                           "maintenance runs from it")
+    mileage_at_delivery_km: int = Field(ge=0, le=1000, validation_alias=AliasChoices("mileage_km",
+                                                                                     "mileage_at_delivery_km"),
+                                        description="`mileage_km`: the odometer at hand-over")
     store_id: str = Field(max_length=64, description="the selling store; a store's caller registers its own sales")
 
     @field_validator("vin", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("delivery_date", mode="before")
+    @classmethod
+    def _hand_over_day(cls, value: Any) -> Any:
+        return _day_of(value)
 
 
 class RegistrationChanges(BaseModel):

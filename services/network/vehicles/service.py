@@ -172,22 +172,22 @@ def _event_fields(registration: VehicleRegistration) -> dict[str, Any]:
                 first_maintenance_due_on=due.due_on, first_maintenance_due_km=due.due_km)
 
 
-async def register(session: AsyncSession, clock: Clock, principal: Principal,
+async def register(session: AsyncSession, clock: Clock, principal: Principal, vin: str,
                    data: RegistrationCreate) -> VehicleRegistration:
     store = await _acting_store(session, principal, data.store_id)
     now = clock.now()
     _check_dates(data.invoice_date, data.delivery_date, now.date())
-    existing = await repository.registration(session, data.vin)
+    existing = await repository.registration(session, vin)
     if existing is not None:
-        raise Conflict(f"{data.vin} was registered on {existing.registered_at.date()}; correct it instead",
+        raise Conflict(f"{vin} was registered on {existing.registered_at.date()}; correct it instead",
                        registered_at=existing.registered_at.isoformat(), store_id=existing.store_id)
     registration = VehicleRegistration(
-        vin=data.vin, store_id=store.id, buyer_name=data.buyer.name.strip(), buyer_phone=data.buyer.phone.strip(),
+        vin=vin, store_id=store.id, buyer_name=data.buyer.name.strip(), buyer_phone=data.buyer.phone.strip(),
         model=data.model, invoice_date=data.invoice_date, delivery_date=data.delivery_date,
         mileage_at_delivery_km=data.mileage_at_delivery_km, registered_at=now, **_who("registered_by", principal),
     )
     session.add(registration)
-    refused = Conflict(f"{data.vin} was registered at the same moment; correct it instead")
+    refused = Conflict(f"{vin} was registered at the same moment; correct it instead")
     try:
         await session.flush()
     except IntegrityError as exc:  # two registrations of one VIN at once: the primary key decides
