@@ -90,6 +90,9 @@ async def test_a_ready_car_is_told_on_every_channel_the_customer_allows_once(crm
     sent = {m["channel"]: m for m in await messages(crm, about=order_id)}
     assert {c: m["status"] for c, m in sent.items()} == {"sms": "sent", "email": "sent"}
     assert sms.key == sent["sms"]["id"] and mail.key == sent["email"]["id"]
+    # What API.md names for a message: channel, template, status, sent_at.
+    assert {(m["template"], m["kind"]) for m in sent.values()} == {(sent["sms"]["kind"], sent["sms"]["kind"])}
+    assert all(m["sent_at"] is not None for m in sent.values())
     detail = (await crm.agent.get(f"/v1/messages/{sent['sms']['id']}")).json()
     assert [(a["outcome"], a["settled_by"]) for a in detail["attempt_log"]] == [("accepted", "answer")]
     assert detail["body"].startswith("王先生您好,您的爱车沪A12345已完工")

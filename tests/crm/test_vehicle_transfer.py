@@ -13,8 +13,9 @@ from tests.support.events import envelope_for
 VIN = "LSVSOLDON00000001"
 OLD_PHONE, NEW_PHONE = "13800000011", "13900000022"
 BRAKES = [f.labour("BRK-0210", "Replace front brake pads", "1.2", 36000)]
-TRANSFER = {"new_owner": {"name": "郑先生", "phone": "139-0000-0022"}, "papers_reference": "沪A-GH-2026-001873",
-            "transfer_date": "2026-03-01", "reason": "sold privately"}
+# API.md's names, `papers_ref` and `transferred_on` (`papers_reference` and `transfer_date` are taken too).
+TRANSFER = {"new_owner": {"name": "郑先生", "phone": "139-0000-0022"}, "papers_ref": "沪A-GH-2026-001873",
+            "transferred_on": "2026-03-01", "reason": "sold privately"}
 
 
 async def seed(crm) -> str:
@@ -81,8 +82,12 @@ async def test_a_transfer_to_the_present_owner_or_dated_ahead_is_refused_naming_
     same = await crm.agent.post(f"/v1/vehicles/{VIN}/transfer",
                                 json={**TRANSFER, "new_owner": {"name": "冯先生", "phone": OLD_PHONE}})
     assert same.status_code == 422 and same.json()["errors"][0]["field"] == "new_owner.phone"
-    ahead = await crm.agent.post(f"/v1/vehicles/{VIN}/transfer", json={**TRANSFER, "transfer_date": "2026-03-20"})
-    assert ahead.status_code == 422 and ahead.json()["errors"][0]["field"] == "transfer_date"
+    ahead = await crm.agent.post(f"/v1/vehicles/{VIN}/transfer", json={**TRANSFER, "transferred_on": "2026-03-20"})
+    assert ahead.status_code == 422 and ahead.json()["errors"][0]["field"] == "transferred_on"
+    first_names = {k: v for k, v in TRANSFER.items() if k not in ("papers_ref", "transferred_on")}
+    ahead = await crm.agent.post(f"/v1/vehicles/{VIN}/transfer", json={
+        **first_names, "papers_reference": "沪A-GH-2026-001873", "transfer_date": "2026-03-20"})
+    assert ahead.status_code == 422 and ahead.json()["errors"][0]["field"] == "transferred_on"
 
 
 async def test_another_store_cannot_transfer_a_car_that_is_not_its_own(crm):

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from services.common.pagination import Page
 
@@ -56,6 +56,10 @@ class MessagePublic(BaseModel):
     updated_at: datetime
     sent_at: datetime | None = None
     delivered_at: datetime | None = None
+
+    @computed_field(description="the template it was rendered from: services/crm/messages/templates/<template>.j2")
+    def template(self) -> str:
+        return self.kind
 
 
 class MessageDetail(MessagePublic):

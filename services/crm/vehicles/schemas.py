@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from services.common.inputs import Day
 
@@ -13,12 +13,17 @@ class NewOwner(BaseModel):
 
 
 class TransferCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """The contract's names (`papers_ref`, `transferred_on`) and the first ones (`papers_reference`,
+    `transfer_date`) are both taken."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     new_owner: NewOwner
     papers_reference: str = Field(min_length=1, max_length=100,
-                                  description="the transfer papers' number (机动车登记证书 / 过户凭证)")
-    transfer_date: Day = Field(description="the date on the papers")
+                                  validation_alias=AliasChoices("papers_ref", "papers_reference"),
+                                  description="`papers_ref`: the transfer papers' number (机动车登记证书 / 过户凭证)")
+    transfer_date: Day = Field(validation_alias=AliasChoices("transferred_on", "transfer_date"),
+                               description="`transferred_on`: the date on the papers")
     reason: str | None = Field(default=None, max_length=2000, description="e.g. sold privately, inherited")
 
 

@@ -41,9 +41,9 @@ async def transfer(session: AsyncSession, clock: Clock, principal: Principal, vi
     now = clock.now()
     today = local_date(now, await zone_of(session, vehicle.home_store_id))
     if data.transfer_date > today + timedelta(days=1):
-        raise ValidationFailed("transfer_date", "is in the future")
+        raise ValidationFailed("transferred_on", "is in the future")
     if data.transfer_date < local_date(vehicle.owner_since, await zone_of(session, vehicle.home_store_id)):
-        raise ValidationFailed("transfer_date", "is before the present owner had the car")
+        raise ValidationFailed("transferred_on", "is before the present owner had the car")
     old_customer_id = vehicle.customer_id
     new_owner = await know_customer(session, vehicle.home_store_id,
                                     rx.Customer(name=data.new_owner.name.strip(), phone=phone), now)
