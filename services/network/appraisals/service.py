@@ -83,7 +83,8 @@ async def appraisal(session: AsyncSession, clock: Clock, principal: Principal, y
     stores = await repository.stores(session, only)
     if only and not stores:
         raise NotFound("store not found")
-    ids = [s.id for s in stores] if only else None  # HQ over every store: no list to filter by
+    # Every store's ids even for HQ: the facts are read through their (store_id, day) index.
+    ids = [s.id for s in stores]
     days = targets.month_days(year, month)
     since, until = date(year, month, 1), date(year, month, days)
     counters = await repository.person_counters(session, policy.PERSON_METRICS, since, until, ids)
