@@ -109,6 +109,19 @@ async def test_people_shares_add_up_to_the_store_month_and_refusals_name_the_fie
     assert (unsplit_month.status_code, unsplit_month.json()["errors"][0]["field"]) == (422, "people.parts_revenue_fen")
     assert (await manager.get(base + "/people")).json()["people"] == people  # refusals changed nothing
 
+    # One month through API.md's path: November's shares set, December's kept.
+    november = await put(manager, base + "/11/people", {"people": [
+        {"person_id": li, "repair_orders": 55, "labour_revenue_fen": 500_000},
+        {"person_id": wang, "repair_orders": 45, "labour_revenue_fen": 500_000}]})
+    assert november.status_code == 200, november.text
+    both = {(p["month"], p["name"]): p["repair_orders"] for p in november.json()["people"]}
+    assert both == {(11, "李娜"): 55, (11, "王强"): 45, (12, "李娜"): 60, (12, "王强"): 40}
+    short_month = await put(manager, base + "/11/people", {"people": [
+        {"person_id": li, "repair_orders": 55}, {"person_id": cashier, "repair_orders": 45}]})
+    assert (short_month.status_code, short_month.json()["errors"][0]["field"]) == (422, "people[1].person_id")
+    assert (await put(manager, base + "/13/people", {"people": []})).status_code == 422
+    assert (await put(manager, base + "/11/people", {"people": []})).json()["people"] == people  # emptied
+
     # HQ moves the year: the split of what moved is dropped, the store splits it again.
     moved = await put(hq, base, {"repair_orders": 1300, "labour_revenue_fen": 12_000_000, "csi": 4600,
                                  "callback_sla": 950})

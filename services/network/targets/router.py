@@ -11,6 +11,7 @@ from services.network.targets.schemas import (
     AttainmentReport,
     MonthTargets,
     MonthTargetsIn,
+    PeopleMonthTargetsIn,
     PeopleTargets,
     PeopleTargetsIn,
     PersonAttainmentReport,
@@ -65,6 +66,16 @@ async def set_people_targets(store_id: str, year: YearPath, body: PeopleTargetsI
     information clerks, warranty clerks of the staff directory): an additive measure's shares
     of a month add up to the store's month (422 naming `people.<measure>` when not)."""
     return await service.set_people(session, clock, principal, store_id, year, body)
+
+
+@router.put(STORE + "/{month}/people", response_model=PeopleTargets,
+            responses=problem_responses(NotFound, ValidationFailed))
+async def set_people_month_targets(store_id: str, year: YearPath, month: Annotated[int, Path(ge=1, le=12)],
+                                   body: PeopleMonthTargetsIn, session: SessionDep, clock: ClockDep,
+                                   principal: Access):
+    """One month's split to people (API.md's path): replaces that month's shares, keeps the
+    others', and checks them as the year's PUT does."""
+    return await service.set_people_month(session, clock, principal, store_id, year, month, body)
 
 
 @router.get("/v1/targets/attainment", response_model=AttainmentReport,

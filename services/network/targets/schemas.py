@@ -73,6 +73,15 @@ class PeopleTargetsIn(BaseModel):
         "each person's share of each month, one entry per person and month; replaces the year's shares"))
 
 
+class PersonTargetIn(TargetValues):
+    person_id: str = Field(min_length=1, max_length=64)
+
+
+class PeopleMonthTargetsIn(BaseModel):
+    people: list[PersonTargetIn] = Field(max_length=500, description=(
+        "each person's share of the month in the path, one entry per person; replaces that month's shares"))
+
+
 class PersonMonthTarget(PersonMonthTargetIn):
     name: str
     role: str

@@ -39,10 +39,12 @@ from services.network.targets.schemas import (
     MonthTargetIn,
     MonthTargets,
     MonthTargetsIn,
+    PeopleMonthTargetsIn,
     PeopleTargets,
     PeopleTargetsIn,
     PersonAttainment,
     PersonAttainmentReport,
+    PersonMonthTargetIn,
     StoreAttainment,
     TargetValues,
 )
@@ -204,6 +206,18 @@ async def set_people(session: AsyncSession, clock: Clock, principal: Principal, 
         for (month, pid), values in sorted(shares.items()) for m, v in values.items()], store_id=store_id, year=year)
     await session.flush()
     return await get_people(session, principal, store_id, year)
+
+
+async def set_people_month(session: AsyncSession, clock: Clock, principal: Principal, store_id: str, year: int,
+                           month: int, data: PeopleMonthTargetsIn) -> PeopleTargets:
+    """One month's shares: the year's other months keep theirs, and the whole year is checked
+    as `set_people` checks it. This body's entries come first, so `people[i]` in a 422 is the
+    body's i-th entry."""
+    fields = set(PersonMonthTargetIn.model_fields)
+    kept = [PersonMonthTargetIn.model_validate(entry.model_dump(include=fields))
+            for entry in (await get_people(session, principal, store_id, year)).people if entry.month != month]
+    given = [PersonMonthTargetIn(**entry.model_dump(), month=month) for entry in data.people]
+    return await set_people(session, clock, principal, store_id, year, PeopleTargetsIn(people=given + kept))
 
 
 # ---- attainment ----------------------------------------------------------------------
