@@ -135,7 +135,7 @@ def area_for(service: str, path: str) -> str | None:
             return "targets"
         if path.startswith("/v1/campaigns") or (path.startswith("/v1/vehicles/") and path.endswith("/campaigns")):
             return "campaigns"
-        if path.startswith("/v1/claims") or path.startswith("/v1/part-returns"):
+        if path.startswith(("/v1/claims", "/v1/part-returns", "/v1/preauthorisations")):
             return "claims"
         if path.startswith("/v1/settlements"):
             return "settlements"

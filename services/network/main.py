@@ -14,6 +14,7 @@ from services.network.campaigns import router as campaigns
 from services.network.claims import router as claims
 from services.network.daily_reports import router as daily_reports
 from services.network.events import account_handlers, handlers
+from services.network.goodwill import router as goodwill
 from services.network.keys import router as keys
 from services.network.keys.service import ensure_bootstrap_key
 from services.network.kpis import router as kpis
@@ -44,7 +45,8 @@ spec = ServiceSpec(
     routers=[stores.router, onboarding.router, audits.router, applications.router, keys.router, keys.internal,
              part_returns.router,
              claims.router, settlements.router, kpis.router, kpis.live, people.router, targets.router,
-             three_guarantees.router, daily_reports.router, vehicles.router, campaigns.router, appraisals.router],
+             three_guarantees.router, daily_reports.router, vehicles.router, campaigns.router, appraisals.router,
+             goodwill.preauthorisations],
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
     startup=_startup,

@@ -4,11 +4,15 @@ defects (no repair order), each amount against a hand computation. Closed orders
 network as reception's events, delivered here in memory."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
+
+from sqlmodel import select
 
 from services.common.events.catalogue import reception
 from services.common.events.envelope import CloudEvent
 from services.common.ids import new_id
+from services.common.tables import OutboxMessage
 from tests.network.conftest import create_store
 from tests.network.factories import T0, _order_common, labour, part
 from tests.support.events import deliver, envelope_for
@@ -168,3 +172,11 @@ async def test_a_pdi_claim_prices_the_sheets_fixed_defects_by_flat_hours_and_set
     statement = await settle(client, clock, hq, store["id"])
     assert statement["claims"] == [{"id": claim["id"], "kind": "pdi", "repair_order_id": None,
                                     "repair_order_number": None, "amount_approved_fen": 101400}]
+    # A post-audit debit of the paid PDI claim, which has no repair order, and the claim's kind in its events.
+    debit = await hq.post(f"/v1/claims/{claim['id']}/chargeback", json={"reason_code": "C01", "amount_fen": 10400})
+    assert debit.status_code == 201, debit.text
+    async with client.app.state.db.transaction() as session:
+        kinds = {(row.event_type, json.loads(row.payload)["data"].get("kind")) for row in (await session.exec(
+            select(OutboxMessage).where(OutboxMessage.key == claim["id"]))).all()}
+    assert kinds == {("network.claim.submitted", "pdi"), ("network.claim.decided", "pdi"),
+                     ("network.claim.charged_back", "pdi")}

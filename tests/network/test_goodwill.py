@@ -140,3 +140,17 @@ async def test_another_stores_pre_authorisation_is_not_found_and_its_posts_repla
         stranger = Caller(client, role, store_id=other["id"])
         assert (await stranger.get(f"{URL}/{first['id']}")).status_code == 404
         assert (await stranger.get(URL, params={"store_id": store["id"]})).json()["items"] == []
+
+
+async def test_api_md_s_preauthorisations_path_is_the_same_list(client, hq):
+    store = await create_store(hq)
+    clerk = Caller(client, "warranty_clerk", store_id=store["id"], principal_id="clerk-1", name="Sun Li")
+    vin = new_vin()
+    asked = await clerk.post("/v1/preauthorisations", json={
+        "vin": vin, "amount_limit_fen": 30000, "valid_until": "2026-12-31", "reason": "paint fault after delivery"})
+    assert asked.status_code == 201, asked.text
+    decided = await hq.post(f"/v1/preauthorisations/{asked.json()['id']}/decision", json={"decision": "grant"})
+    assert decided.status_code == 200 and decided.json()["status"] == "granted"
+    listed = (await clerk.get(URL, params={"vin": vin})).json()["items"]
+    assert [a["id"] for a in listed] == [asked.json()["id"]] == [
+        a["id"] for a in (await clerk.get("/v1/preauthorisations", params={"vin": vin})).json()["items"]]

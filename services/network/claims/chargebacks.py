@@ -44,7 +44,8 @@ async def charge(session: AsyncSession, now: datetime, by: Principal, claim: Cla
     session.add(claim)
     await session.flush()
     await emit(session, ClaimChargedBack(
-        claim_id=claim.id, store_id=claim.store_id, repair_order_id=claim.repair_order_id, chargeback_id=row.id,
+        claim_id=claim.id, store_id=claim.store_id, repair_order_id=claim.repair_order_id or "", kind=claim.kind,
+        chargeback_id=row.id,
         reason_code=reason_code, amount_fen=amount_fen, charged_back_fen=before + amount_fen,
         part_return_id=part_return_id, note=note, charged_at=now, charged_by=row.charged_by,
         charged_by_name=row.charged_by_name, charged_by_credential=row.charged_by_credential,

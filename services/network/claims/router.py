@@ -110,6 +110,9 @@ async def require_part_return(claim_id: str, line_id: str, session: SessionDep, 
 
 @router.post("/{claim_id}/chargebacks", status_code=201, response_model=ChargebackPublic,
              responses=problem_responses(NotFound, InvalidTransition, ValidationFailed))
+@router.post("/{claim_id}/chargeback", status_code=201, response_model=ChargebackPublic,
+             responses=problem_responses(NotFound, InvalidTransition, ValidationFailed),
+             summary="Charge back a claim (API.md's path)")
 async def charge_back_claim(claim_id: str, body: ChargebackCreate, session: SessionDep, clock: ClockDep,
                             principal: HqAdmin):
     """HQ takes money back from a paid claim after a post-payment audit; the debit lands on

@@ -235,7 +235,7 @@ def _history(claim: Claim, by: Principal, action: str, now: datetime, **detail) 
 async def _emit_submitted(session: AsyncSession, claim: Claim, now: datetime) -> None:
     # A PDI claim has no repair order: the event's repair_order_id is empty then.
     await emit(session, ClaimSubmitted(
-        claim_id=claim.id, store_id=claim.store_id, repair_order_id=claim.repair_order_id or "",
+        claim_id=claim.id, store_id=claim.store_id, repair_order_id=claim.repair_order_id or "", kind=claim.kind,
         amount_claimed_fen=claim.amount_claimed_fen, submission_count=claim.submission_count,
         precheck_passed=claim.precheck.passed, submitted_at=now, submitted_by=claim.submitted_by,
         submitted_by_name=claim.submitted_by_name, submitted_by_credential=claim.submitted_by_credential,
@@ -245,7 +245,8 @@ async def _emit_submitted(session: AsyncSession, claim: Claim, now: datetime) ->
 async def _emit_decided(session: AsyncSession, claim: Claim, by: Principal, at: datetime,
                         amount_approved_fen: int) -> None:
     await emit(session, ClaimDecided(
-        claim_id=claim.id, store_id=claim.store_id, repair_order_id=claim.repair_order_id or "", status=claim.status,
+        claim_id=claim.id, store_id=claim.store_id, repair_order_id=claim.repair_order_id or "", kind=claim.kind,
+        status=claim.status,
         amount_claimed_fen=claim.amount_claimed_fen, amount_approved_fen=amount_approved_fen,
         reason_code=claim.reason_code, decided_by=by.id, decided_by_name=by.name or None,
         decided_by_credential=by.credential or None, submitted_at=claim.submitted_at or at, decided_at=at,

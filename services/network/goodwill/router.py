@@ -32,22 +32,21 @@ from services.network.goodwill.schemas import (
     AuthorisationStatus,
 )
 
-router = APIRouter(prefix="/goodwill-authorisations", tags=["goodwill pre-authorisations"],
-                   route_class=TransactionalRoute)
+_routes = APIRouter(tags=["goodwill pre-authorisations"], route_class=TransactionalRoute)
 Access = Annotated[Principal, Depends(require_access("claims"))]
 # The store's warranty clerk or service manager asks; HQ answers.
 Asker = Annotated[Principal, Depends(require_roles("warranty_clerk", "service_manager"))]
 HqAdmin = Annotated[Principal, Depends(require_roles("hq_admin"))]
 
 
-@router.post("", status_code=201, response_model=AuthorisationPublic,
+@_routes.post("", status_code=201, response_model=AuthorisationPublic,
              responses=problem_responses(Forbidden, ValidationFailed))
 async def request_authorisation(body: AuthorisationCreate, session: SessionDep, clock: ClockDep, principal: Asker):
     """The store asks HQ, before the repair, to pay for it out of goodwill."""
     return service.public(await service.request(session, clock, principal, body))
 
 
-@router.get("", response_model=AuthorisationList)
+@_routes.get("", response_model=AuthorisationList)
 async def list_authorisations(session: SessionDep, principal: Access, limit: LimitQuery = 50,
                               cursor: CursorQuery = None, store_id: Annotated[str | None, Query(max_length=64)] = None,
                               status: Annotated[AuthorisationStatus | None, Query()] = None,
@@ -56,12 +55,12 @@ async def list_authorisations(session: SessionDep, principal: Access, limit: Lim
                                              status=status, vin=vin)
 
 
-@router.get("/{authorisation_id}", response_model=AuthorisationPublic, responses=problem_responses(NotFound))
+@_routes.get("/{authorisation_id}", response_model=AuthorisationPublic, responses=problem_responses(NotFound))
 async def get_authorisation(authorisation_id: str, session: SessionDep, principal: Access):
     return service.public(await service.get_visible(session, principal, authorisation_id))
 
 
-@router.post("/{authorisation_id}/decision", response_model=AuthorisationPublic,
+@_routes.post("/{authorisation_id}/decision", response_model=AuthorisationPublic,
              responses=problem_responses(NotFound, InvalidTransition, ValidationFailed, StaleVersion))
 async def decide_authorisation(authorisation_id: str, body: AuthorisationDecision, session: SessionDep,
                                clock: ClockDep, principal: HqAdmin, if_match: IfMatch = None):
@@ -69,3 +68,10 @@ async def decide_authorisation(authorisation_id: str, body: AuthorisationDecisio
     row = await service.get_visible(session, principal, authorisation_id, for_update=True)
     check_version(row.version, if_match)
     return service.public(await service.decide(session, clock, principal, row, body))
+
+
+# Under the claims (`/v1/claims/goodwill-authorisations`), and at API.md's `/v1/preauthorisations`.
+router = APIRouter()
+router.include_router(_routes, prefix="/goodwill-authorisations")
+preauthorisations = APIRouter()
+preauthorisations.include_router(_routes, prefix="/v1/preauthorisations")

@@ -61,7 +61,9 @@ class ApiKeyRevoked(Event):
 class _ClaimEvent(Event):
     claim_id: str
     store_id: str
-    repair_order_id: str
+    repair_order_id: str  # empty for a PDI claim, which claims a PDI sheet's fixed defects
+    # warranty | first_maintenance | campaign | pdi | goodwill; every claim before kinds was warranty.
+    kind: str = "warranty"
 
 
 @event_type("network.claim.submitted", aggregate="claim")
