@@ -62,7 +62,7 @@ async def repair_order_opened(session: AsyncSession, event: rx.RepairOrderOpened
                               ctx: HandlerContext[CrmSettings]) -> None:
     customer, vehicle, order = await customers.order_opened(session, event)
     await messages.order_known(session, order, customer, vehicle, ctx.clock.now())
-    await customer_base.visit(session, order, ctx.clock.now())
+    await customer_base.visit(session, order, ctx.clock.now(), delivered=False)
     visit = f"repair_order:{event.repair_order_id}"
     if event.appointment_id is None:
         # A walk-in answers a reminder as well as a booking does.
@@ -85,7 +85,7 @@ async def repair_order_delivered(session: AsyncSession, event: rx.RepairOrderDel
                                  callback.due_at if callback.status == "pending" else None, ctx.clock.now())
         await clerk.tracking_call(session, event, customer, vehicle.vin)
         await churn.delivered(session, customer, event)
-        await customer_base.visit(session, order, ctx.clock.now())
+        await customer_base.visit(session, order, ctx.clock.now(), delivered=True)
 
 
 @handlers.prefetch("reception.repair_order.delivered")

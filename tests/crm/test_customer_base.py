@@ -94,8 +94,8 @@ async def test_the_base_follows_the_car_to_the_advisor_who_served_its_last_visit
 async def test_an_ownership_transfer_keeps_the_car_with_its_advisor(crm):
     await visit(crm, 3, LI, START - timedelta(days=30), phone="13800000011")
     done = await crm.agent.post(f"/v1/vehicles/{car(3)}/transfer", json={
-        "new_owner": {"name": "郑先生", "phone": "13900000022"}, "papers_reference": "沪A-GH-2026-000001",
-        "transfer_date": "2026-03-01"})
+        "new_owner": {"name": "郑先生", "phone": "13900000022"}, "papers_ref": "沪A-GH-2026-000001",
+        "transferred_on": "2026-03-01"})
     assert done.status_code == 201, done.text
     [item] = (await base_of(crm, LI))["items"]
     assert (item["vin"], item["owner"]["customer_id"], item["owner"]["name"]) == (
@@ -245,3 +245,17 @@ async def test_who_reads_a_base(crm):
     assert (await other.get(f"/v1/stores/{crm.store_id}/customer-base")).status_code == 404
     assert (await other.post(f"/v1/stores/{crm.store_id}/customer-base/reassign",
                              json={"from_person_id": LI, "to_person_id": WANG})).status_code == 404
+
+
+async def test_of_one_visit_the_delivery_names_the_advisor_who_served_it(crm):
+    await crm.deliver(advisor_joined(LI, "李顾问", crm.store_id), advisor_joined(WANG, "王顾问", crm.store_id))
+    # Reception handed the order from Li to Wang; the delivery arrives before the opening.
+    opened_at = START - timedelta(days=2)
+    await crm.deliver(f.delivered(crm.store_id, START - timedelta(days=1), repair_order_id="ro-handed",
+                                  vehicle=f.car(vin=car(7)), advisor_id=WANG, opened_at=opened_at))
+    await crm.deliver(f.opened(crm.store_id, opened_at, repair_order_id="ro-handed", vehicle=f.car(vin=car(7)),
+                               advisor_id=LI))
+    assert [c["vin"] for c in (await base_of(crm, WANG))["items"]] == [car(7)]
+    assert changes(await crm.emitted(CHANGED)) == [(WANG, 1, 1, 1, 0)]
+    # HQ need not name the store of an advisor known at one store only.
+    assert (await crm.hq.get(f"/v1/advisors/{WANG}/customer-base")).json()["store_id"] == crm.store_id

@@ -126,9 +126,10 @@ async def day_of(session: AsyncSession, store_id: str, now: datetime) -> Day:
 
 # --- from reception's repair orders -------------------------------------------------------
 
-async def visit(session: AsyncSession, order: RepairOrder, now: datetime) -> None:
+async def visit(session: AsyncSession, order: RepairOrder, now: datetime, *, delivered: bool) -> None:
     """A repair order opened or delivered: the car is in the base of the advisor who served
-    its latest visit. An event about an older visit, or the same one again, changes nothing."""
+    its latest visit. An event about an older visit, or the same one again, changes nothing;
+    of one visit, the delivery's advisor is the one who served it."""
     if not order.vin or not order.customer_id or not order.advisor_id or order.opened_at is None:
         return
     car = await repository.car(session, order.store_id, order.vin)
@@ -142,8 +143,8 @@ async def visit(session: AsyncSession, order: RepairOrder, now: datetime) -> Non
         await announce(session, order.store_id, advisor, name, now, gained=1)
         return
     if car.last_repair_order_id == order.id:
-        if car.came_by != "served" or car.advisor_id == advisor:
-            return  # the same visit told again; or a car the manager has given away since
+        if not delivered or car.came_by != "served" or car.advisor_id == advisor:
+            return  # the same visit told again (or its opening, late); or a car the manager has given away since
         # Reception moved the order to another advisor before it was done.
         before, before_name = car.advisor_id, car.advisor_name
         car.advisor_id, car.advisor_name, car.since, car.updated_at = advisor, name, order.opened_at, now
@@ -337,8 +338,12 @@ async def advisor_base(session: AsyncSession, principal: Principal, person_id: s
     # any id, known or not.
     if principal.role not in READERS and not (principal.role == ADVISOR_ROLE and person_id in known_as(principal)):
         raise Forbidden("an advisor reads their own customer base only")
-    store = await get_store(session, acting_store_id(principal, store_id))
     person = await repository.staff_member(session, person_id)
+    if not principal.store_id and not store_id:
+        # HQ need not name the store of an advisor who is known at one store only.
+        known_at = set(person.store_ids if person else []) | await repository.stores_of_advisor(session, person_id)
+        store_id = next(iter(known_at)) if len(known_at) == 1 else None
+    store = await get_store(session, acting_store_id(principal, store_id))
     works_here = person is not None and store.id in (person.store_ids or [])
     if not works_here and store.id not in await repository.stores_of_advisor(session, person_id):
         raise NotFound("advisor not found")
