@@ -43,6 +43,8 @@ class WarrantyDesk:
         assert story is not None
         body = {"repair_order_id": order.id, "complaint": story.complaint, "cause": story.cause,
                 "correction": story.correction, "causal_part_no": story.causal_part_no}
+        if order.work.claim_kind != "warranty":
+            body["kind"] = order.work.claim_kind
 
         async def submitted() -> dict | None:
             try:
@@ -54,6 +56,28 @@ class WarrantyDesk:
 
         claim = await wait_for(submitted, self.demo.config.timeout, interval=0.3, what=f"claim of {order.label}")
         self.demo.count(Tally.CLAIMS_SUBMITTED)
+        if order.work.claim_kind == "first_maintenance":
+            self.demo.count(Tally.FIRST_MAINTENANCE_CLAIMS)
+        self.demo.hq.claims.review_later(self.store, order, claim)
+
+    def campaign_claim_later(self, order: Order) -> None:
+        store = self.store
+        store.at(store.local(self.demo.day + timedelta(days=order.fate.claim_submit_days), 11),
+                 f"campaign claim {order.label}", lambda: self.submit_campaign_claim(order), FREE, order.key)
+
+    async def submit_campaign_claim(self, order: Order) -> None:
+        """Network drafts the campaign claim once it has counted the car done; the store's
+        warranty clerk (an outlet's system) checks and submits it."""
+        clerk = self.store.keys["outlet_api"] if self.store.outlet else self.store.keys["warranty_clerk"]
+
+        async def drafted() -> dict | None:
+            page = await clerk.get("/api/network/v1/claims", repair_order_id=order.id, kind="campaign")
+            return next((c for c in page["items"] if c["status"] == "draft"), None)
+
+        draft = await wait_for(drafted, self.demo.config.timeout, interval=0.3, what=f"campaign claim of {order.label}")
+        claim = await clerk.post(f"/api/network/v1/claims/{draft['id']}/submit")
+        self.demo.count(Tally.CLAIMS_SUBMITTED)
+        self.demo.count(Tally.CAMPAIGN_CLAIMS)
         self.demo.hq.claims.review_later(self.store, order, claim)
 
     async def resubmit(self, order: Order, claim: dict) -> None:
@@ -88,8 +112,9 @@ class ClaimsOffice:
 
     def decision(self, order: Order, claim: dict, resubmitted: bool) -> dict[str, Any]:
         """Most approved; some reduced on the largest line (labour time or part price);
-        a few rejected. A resubmitted claim is approved."""
-        decision = ClaimDecision.APPROVE if resubmitted else order.fate.claim_decision
+        a few rejected. A resubmitted claim is approved, and so is a campaign claim (the work
+        is the brand's own instruction, priced by the campaign)."""
+        decision = ClaimDecision.APPROVE if resubmitted or order.work.campaign else order.fate.claim_decision
         line = max(claim["lines"], key=lambda candidate: candidate["claimed_fen"])
         if decision == ClaimDecision.PARTIAL and line["claimed_fen"] >= 4:
             labour_line = line["kind"] == "labor"

@@ -30,5 +30,17 @@ class DemoConfig:
     messages_url: str = DEFAULT_MESSAGES_URL
 
 
+@dataclass(frozen=True)
+class Features:
+    """What the platform offers that the story uses when it is there, read from the gateway's
+    merged contract: reception's campaign lines (the recall's work in one action, paid by the
+    campaign) and network's claims of every kind (first maintenance and PDI claims, and the
+    campaign claim that drafts itself). Without them the recall is written as warranty
+    lines and not claimed, and the first maintenance is a warranty claim."""
+
+    campaign_lines: bool = False
+    claim_kinds: bool = False
+
+
 class DemoError(Exception):
     """The demo cannot go on (platform not reachable, wrong key, clock not followed)."""

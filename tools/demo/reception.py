@@ -177,8 +177,14 @@ class Reception:
     async def quote(self, order: Order, promised: datetime) -> None:
         """Lines, the declined extras, the estimate; or the customer walks away."""
         api = self.store.advisor_of(order)
-        for line in order.work.lines:
-            await self.add_line(order, line)
+        if order.work.campaign and self.demo.features.campaign_lines:
+            # The car's open campaign, added in one action: its operation and parts, paid by the campaign.
+            answer = await api.post(f"/api/reception/v1/repair-orders/{order.id}/campaign-lines",
+                                    {"campaign_code": order.work.campaign})
+            order.lines, order.totals = answer["lines"], answer["totals"]
+        else:
+            for line in order.work.lines:
+                await self.add_line(order, line)
         offered = [(await self.add_line(order, line))["id"] for line in order.work.declinable]
         if offered and order.fate.decline_extra:
             for line_id in offered:
@@ -284,7 +290,10 @@ class Reception:
         day = self.demo.day
         self.delivered_today.append(order)
         self.delivered_on.setdefault(day, []).append(order)
-        if order.has_warranty() and order.work.claim:
+        if order.has_warranty() and order.work.campaign:
+            if self.demo.features.claim_kinds:
+                store.warranty.campaign_claim_later(order)
+        elif order.has_warranty() and order.work.claim:
             store.warranty.claim_later(order)
         if order.fate.comeback_days and not order.comeback and order.work.kind in COMEBACK_PRONE:
             self.plan_comeback(order, day + timedelta(days=order.fate.comeback_days))

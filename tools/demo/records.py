@@ -89,7 +89,8 @@ class Order:
         return self.number or self.key
 
     def has_warranty(self) -> bool:
-        return any(line["pay_type"] == "warranty" for line in self.lines if line["kind"] in ("labor", "part"))
+        """Lines the store claims from the brand under the work's claim kind (warranty, first maintenance)."""
+        return any(line["pay_type"] == self.work.pay_type for line in self.lines if line["kind"] in ("labor", "part"))
 
     def backordered(self) -> bool:
         return any(status == "backordered" for status in self.reservations.values())

@@ -22,9 +22,10 @@ from tools.client import Api, ApiError, IssuedKey, all_items, issue_key, wait_fo
 from tools.demo.agenda import Action, Actor
 from tools.demo.campaigns import RecallCampaign
 from tools.demo.clock import SimClock
-from tools.demo.config import DemoConfig, DemoError
+from tools.demo.config import DemoConfig, DemoError, Features
 from tools.demo.hq import HQ
 from tools.demo.network import Onboarding, open_dealer
+from tools.demo.sales import register_sold_before
 from tools.demo.store import StoreSim
 from tools.demo.summary import Summary, Tally
 from tools.demo.targets import attainment, set_targets
@@ -53,6 +54,7 @@ class Demo:
         self.day = self.first_day - timedelta(days=1)
         self.hq = HQ(self)
         self.recall = RecallCampaign(self)
+        self.features = Features()
         self.stores = [StoreSim(self, i, spec) for i, spec in enumerate(specs)]
         self.clients: list[httpx.AsyncClient] = []
         self.tasks: list[asyncio.Future] = []
@@ -205,6 +207,15 @@ class Demo:
             "returns": Counter(r["status"] for r in returns),
         }
 
+    async def offered(self) -> Features:
+        """What the platform's contract offers of the features the story uses when present."""
+        try:
+            paths = (await self.hq_api.http.get("/openapi.json", timeout=30.0)).json()["paths"]
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            raise DemoError(f"the gateway's contract (/openapi.json) cannot be read: {exc!r}") from exc
+        return Features(campaign_lines="/api/reception/v1/repair-orders/{repair_order_id}/campaign-lines" in paths,
+                        claim_kinds="/api/network/v1/claims/{claim_id}/submit" in paths)
+
     async def preflight(self) -> None:
         """Nothing is written unless the platform answers, takes the key, holds none of
         the demo's stores and follows the clock file."""
@@ -222,6 +233,7 @@ class Demo:
                 raise DemoError(f"the gateway refused the HQ key ({exc.status}); "
                                 "pass the key `make run` printed") from exc
             raise DemoError(f"the platform is not ready: {exc}") from exc
+        self.features = await self.offered()
         taken = sorted({s["code"] for s in existing["items"]} & {s.code for s in self.stores})
         if taken:
             raise DemoError(f"the platform already has {', '.join(taken)}: the demo fills an empty platform "
@@ -254,6 +266,7 @@ class Demo:
         await asyncio.gather(*(open_dealer(self, s) for s in dealers))
         self.count(Tally.DEALER_STORES, len(dealers))
         await self.recall.publish()
+        await register_sold_before(self)
         await set_targets(self, self.first_day, self.last_day)
         onboarding_days = max(1, min(6, self.config.days // 10))
         for place, outlet in enumerate(s for s in self.stores if s.outlet):

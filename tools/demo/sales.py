@@ -4,6 +4,7 @@ once in a while one that is not, and the car waits a day), then the warranty reg
 at sale. The new car joins the store's customers and comes back for its first maintenance."""
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -11,12 +12,13 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from services.common import reference
-from tools.demo.agenda import FREE
+from tools.demo.agenda import DESK, FREE
 from tools.demo.catalogue import MODELS, VIN_CHARS
 from tools.demo.fleet import Customer, Vehicle, random_name
 from tools.demo.summary import Tally
 
 if TYPE_CHECKING:
+    from tools.demo.runner import Demo
     from tools.demo.store import StoreSim
 
 # A new owner's first visit is weeks away at the earliest.
@@ -103,6 +105,28 @@ class NewCarSales:
             store.at(store.local(tomorrow, 10), f"PDI again {sale.key}", lambda: self.inspect(sale), FREE, sale.key)
             return
         store.at(store.local(today, 16), f"register {sale.key}", lambda: self.register(sale), FREE, sale.key)
+        if sale.defect and self.demo.features.claim_kinds:
+            # The defect fixed before delivery is the brand's: the clerk claims it the next day.
+            store.at(store.local(today + timedelta(days=1), 11), f"PDI claim {sale.key}",
+                     partial(self.claim, sale, answer["id"]), FREE, sale.key)
+
+    async def claim(self, sale: Sale, sheet_id: str) -> None:
+        """A PDI claim: the sheet's fixed defects, priced by the checklist item's operation.
+        HQ approves it two days later (a defect on the sheet needs no further proof)."""
+        claim = await self.store.keys["warranty_clerk"].post("/api/network/v1/claims", {
+            "kind": "pdi", "vin": sale.vehicle.vin, "pdi_inspection_id": sheet_id,
+            "complaint": "Defect found at the pre-delivery inspection", "cause": "transport and storage",
+            "correction": "fixed before delivery, see the PDI sheet"})
+        self.demo.count(Tally.CLAIMS_SUBMITTED)
+        self.demo.count(Tally.PDI_CLAIMS)
+        hq = self.demo.hq
+        hq.at(hq.local(self.demo.day + timedelta(days=2), 14), f"review PDI claim {sale.key}",
+              partial(self.approve, claim["id"]), DESK, sale.key)
+
+    async def approve(self, claim_id: str) -> None:
+        decided = await self.demo.hq_api.post(f"/api/network/v1/claims/{claim_id}/decision",
+                                              {"decision": "approve", "reason_code": None, "note": "PDI sheet checked"})
+        self.demo.count(Tally.CLAIMS_APPROVED if decided["status"] == "approved" else Tally.CLAIMS_TO_SECOND_APPROVAL)
 
     async def register(self, sale: Sale) -> None:
         """The warranty registration at sale: warranty and first maintenance run from it."""
@@ -112,3 +136,31 @@ class NewCarSales:
             "invoice_date": sale.sold_on.isoformat(), "delivery_date": self.demo.day.isoformat(),
             "mileage_at_delivery_km": sale.mileage_km, "store_id": store.id})
         self.demo.count(Tally.REGISTRATIONS)
+
+
+# Cars sold this long before the replay are in the brand's registrations (warranty, first
+# maintenance and the Three Guarantees run from them); older sales predate the platform.
+REGISTERED_WITHIN_DAYS = 365
+
+
+async def register_sold_before(demo: Demo) -> None:
+    """The evening before the first day: HQ loads the sales system's registrations of the
+    customers' cars sold in the last year, each under the dealer store that sold it (a
+    partner outlet's customers bought theirs at the group's first dealer store)."""
+    dealers = [s for s in demo.stores if not s.outlet and s.id]
+    if not dealers:
+        return
+    rng = random.Random(f"{demo.config.seed}:registered-before")
+    bodies = []
+    for store in demo.stores:
+        seller = store if not store.outlet else dealers[0]
+        for vehicle in store.customers.vehicles:
+            if vehicle.sold_at is None or (demo.first_day - vehicle.sold_at).days > REGISTERED_WITHIN_DAYS:
+                continue
+            bodies.append({"vin": vehicle.vin, "buyer": vehicle.customer.as_payload(), "model": vehicle.model,
+                           "invoice_date": vehicle.sold_at.isoformat(), "delivery_date": vehicle.sold_at.isoformat(),
+                           "mileage_at_delivery_km": rng.randint(5, 40), "store_id": seller.id})
+    for start in range(0, len(bodies), 8):
+        await asyncio.gather(*(demo.hq_api.post("/api/network/v1/vehicles/registrations", body)
+                               for body in bodies[start:start + 8]))
+    demo.count(Tally.REGISTERED_BEFORE, len(bodies))

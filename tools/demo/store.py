@@ -168,7 +168,7 @@ class StoreSim(Actor):
             key = f"{self.code}:{self.order_seq:06d}"
         rng = random.Random(f"{self.demo.config.seed}:{key}")
         day_index = (day - self.demo.first_day).days
-        chosen = work or choose_work(rng, vehicle, day, day_index)
+        chosen = work or choose_work(rng, vehicle, day, day_index, self.demo.features.claim_kinds)
         fate = Fate.draw(rng, self.quality)
         vehicle.busy_until = day + timedelta(days=14)  # until handover
         return Order(key, vehicle, chosen, fate, rng, day_index, advisor=rng.randrange(2))

@@ -59,8 +59,12 @@ class Tally(StrEnum):
     PDI_SHEETS = "pdi_sheets"
     PDI_DEFECTS = "pdi_defects"
     REGISTRATIONS = "registrations"
+    REGISTERED_BEFORE = "registered_before"
     FIRST_MAINTENANCE = "first_maintenance"
     RECALL_REPAIRS = "recall_repairs"
+    CAMPAIGN_CLAIMS = "campaign_claims"
+    FIRST_MAINTENANCE_CLAIMS = "first_maintenance_claims"
+    PDI_CLAIMS = "pdi_claims"
     PARTS_ASKED_BACK = "parts_asked_back"
     PARTS_SHIPPED = "parts_shipped"
     PARTS_RECEIVED = "parts_received"
@@ -108,11 +112,14 @@ class Summary:
             f"{c[Tally.CALLBACKS_CANCELLED]} declined; {c[Tally.FOLLOW_UPS_COMPLETED]} follow-ups",
             f"  complaints        {c[Tally.COMPLAINTS_OPENED]} opened, {c[Tally.COMPLAINTS_RESOLVED]} resolved, "
             f"{c[Tally.COMPLAINTS_CLOSED]} closed on follow-up, {c[Tally.COMPLAINTS_ESCALATED]} escalated",
-            f"  warranty claims   {c[Tally.CLAIMS_SUBMITTED]} submitted, {c[Tally.CLAIMS_APPROVED]} approved, "
+            f"  claims            {c[Tally.CLAIMS_SUBMITTED]} submitted ({c[Tally.FIRST_MAINTENANCE_CLAIMS]} first "
+            f"maintenance, {c[Tally.CAMPAIGN_CLAIMS]} campaign, {c[Tally.PDI_CLAIMS]} PDI, the rest warranty), "
+            f"{c[Tally.CLAIMS_APPROVED]} approved, "
             f"{c[Tally.CLAIMS_PARTIAL]} partly approved, {c[Tally.CLAIMS_REJECTED]} rejected, "
             f"{c[Tally.CLAIMS_RESUBMITTED]} resubmitted",
             f"  settlements       {c[Tally.SETTLEMENTS_ISSUED]} issued, {c[Tally.SETTLEMENTS_PAID]} paid",
-            f"  new cars          {c[Tally.REGISTRATIONS]} registered at sale; {c[Tally.PDI_SHEETS]} PDI sheets, "
+            f"  new cars          {c[Tally.REGISTRATIONS]} registered at sale ({c[Tally.REGISTERED_BEFORE]} sold "
+            f"in the year before, loaded at the start); {c[Tally.PDI_SHEETS]} PDI sheets, "
             f"{c[Tally.PDI_DEFECTS]} with a defect fixed before delivery; "
             f"{c[Tally.FIRST_MAINTENANCE]} first maintenances delivered",
             f"  reminders phoned  {c[Tally.REMINDERS_PHONED]} (the others went as letters); "

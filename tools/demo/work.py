@@ -50,6 +50,8 @@ class Work:
     claim: ClaimStory | None = None  # what the store would write in a warranty claim
     damage: list[dict] = field(default_factory=list)
     campaign: str | None = None  # the recall's code, for the work the campaign pays
+    claim_kind: str = "warranty"  # the kind of claim the store files for the brand's lines
+    pay_type: str = "warranty"  # the brand-paid lines' pay type that kind claims
 
 
 # The recall HQ publishes at the start of the replay (tools/demo/campaigns.py): the fuel pump
@@ -59,10 +61,13 @@ RECALL_PART = "XB-39794-FPR"
 
 
 def recall_work(code: str) -> Work:
-    """The car listed in the recall comes in for it. The brand pays the work; the store does
-    not file it as a warranty claim (precheck R10: recall work is claimed under its campaign)."""
+    """The car listed in the recall comes in for it. With reception's campaign lines the
+    advisor adds the campaign's work in one action (pay type `campaign`) and network drafts
+    the campaign claim; before that, the lines are written by hand as warranty work, which
+    the store does not claim as warranty (precheck R10: recall work is claimed under its campaign)."""
     return Work("recall", "recall", f"Recall {code}: letter received",
-                [labour(RECALL_OP, "warranty"), part(RECALL_PART, 1, "warranty")], campaign=code)
+                [labour(RECALL_OP, "warranty"), part(RECALL_PART, 1, "warranty")], campaign=code,
+                claim_kind="campaign", pay_type="campaign")
 
 
 def labour(op: str, pay: str = "customer") -> dict:
@@ -82,17 +87,29 @@ def claimed(pay: str, complaint: str, cause: str, correction: str, causal_part_n
     return ClaimStory(complaint, cause, correction, causal_part_no) if pay == "warranty" else None
 
 
-def choose_work(rng: random.Random, vehicle: Vehicle, on: date, day_index: int) -> Work:
+def first_maintenance(claim_kinds: bool) -> Work:
+    """The brand's free first service. Where network has claims of every kind it is priced to
+    the brand as `first_maintenance` (labour and the oil and filter) and claimed as such;
+    before that, the labour went as a warranty claim and the parts on the store."""
+    story = ClaimStory("First maintenance at the brand's charge", "Scheduled first service",
+                       "Performed first maintenance inspection and oil change", None)
+    if claim_kinds:
+        pay = "first_maintenance"
+        return Work("first_maintenance", "first_maintenance", "First free maintenance (brand-paid)",
+                    [labour("MNT-0110", pay), part("XB-15400-001", 1, pay), part("XB-08880-430", 1, pay)],
+                    claim=story, claim_kind=pay, pay_type=pay)
+    return Work("first_maintenance", "first_maintenance", "First free maintenance (brand-paid)",
+                [labour("MNT-0110", "warranty"), part("XB-15400-001", 1, "internal"),
+                 part("XB-08880-430", 1, "internal")], claim=story)
+
+
+def choose_work(rng: random.Random, vehicle: Vehicle, on: date, day_index: int, claim_kinds: bool = False) -> Work:
     """A plausible mix: mostly maintenance, then brakes, diagnosis, warranty repairs,
     accident work for insurers, and the odd internal job."""
     young = vehicle.sold_at is not None and (on - vehicle.sold_at).days < 240
     if young and not vehicle.first_service_done and rng.random() < 0.8:
         vehicle.first_service_done = True
-        return Work("first_maintenance", "first_maintenance", "First free maintenance (brand-paid)",
-                    [labour("MNT-0110", "warranty"), part("XB-15400-001", 1, "internal"),
-                     part("XB-08880-430", 1, "internal")],
-                    claim=ClaimStory("First maintenance at the brand's charge", "Scheduled first service",
-                                     "Performed first maintenance inspection and oil change", None))
+        return first_maintenance(claim_kinds)
 
     if vehicle.recall_due and rng.random() < 0.5:
         # The owner had the recall letter: the recall is done on this visit.
