@@ -162,6 +162,7 @@ OBJECT_OF = {
     "store_id": lambda made: made["staff"].id,
     "person_id": lambda made: made["person"]["id"],
     "counter_sale_id": lambda made: made["counter_sale"]["id"],
+    "vendor_id": lambda made: made["vendor"]["id"],
 }
 NOT_A_STORE_OBJECT = {
     "part_no": "a catalogue part: every store has its own stock of it",
@@ -182,6 +183,9 @@ HELD_ELSEWHERE = {
                         "test_another_stores_pre_authorisation_is_not_found_and_its_posts_replay_once",
     "episode_id": "a churn episode starts 13 months after a car's last visit: "
                   "tests/crm/test_churn_service.py::test_another_stores_episode_cannot_be_worked_nor_told_apart_from_none",
+    "sublet_order_id": "a sublet order goes out on a repair order's sublet line, and the flow's orders have none: "
+                       "tests/workshop/test_sublet_orders.py::"
+                       "test_another_stores_sublet_orders_are_not_found_and_their_posts_replay_once",
 }
 
 
@@ -189,6 +193,10 @@ HELD_ELSEWHERE = {
 ACROSS_STORES = {
     ("network", "/v1/vehicles/{vin}/campaigns"): "a car's open recall and service campaigns are the brand's: "
                                                  "the store a car first comes to must see them (docs/network.md)",
+    ("network", "/v1/vehicles/{vin}/registration"): "a registration records a sale by the selling store in the body; "
+                                                    "a VIN another store once repaired is no object of that store "
+                                                    "(one registration per VIN: 409 after, "
+                                                    "tests/network/test_vehicle_registrations.py)",
 }
 
 
@@ -278,6 +286,11 @@ async def test_another_stores_objects_are_invisible_to_every_store_role(platform
             "store_id": made["staff"].id, "lines": [{"accessory_code": "ACC-DASHCAM"}]})
         assert sale.status_code == 201, sale.text
         made["counter_sale"] = sale.json()
+        # A vendor of store A's, kept by HQ: another store's roles must not find it.
+        vendor = hq.post("/api/workshop/v1/vendors", json={
+            "store_id": made["staff"].id, "name": "Huaxin Glass", "specialties": ["glass"]})
+        assert vendor.status_code == 201, vendor.text
+        made["vendor"] = vendor.json()
     cases = list(_object_cases(document, made))
     assert len({url for _, _, url, *_ in cases}) > 40, cases
     limit = asyncio.Semaphore(24)
