@@ -50,7 +50,8 @@ async def stream_scope(request: Request, principal: Reader,
     opens so a wrong store is a 404, not a broken stream."""
     async with request.app.state.db.transaction() as session:
         stores = await service.visible_stores(session, principal, store_id)
-    return {s.id for s in stores} if (principal.store_id or store_id) else None
+    scoped = principal.store_id or store_id or principal.role == "region_manager"
+    return {s.id for s in stores} if scoped else None
 
 
 @live.get("/stream", response_class=EventSourceResponse, responses=problem_responses(NotFound))

@@ -32,6 +32,7 @@ from services.network.kpis.schemas import (
     Revenue,
     StoreFigures,
 )
+from services.network.regions import repository as regions
 from services.network.stores.models import Store
 
 RATE = Decimal("0.0001")
@@ -104,12 +105,15 @@ async def counters(session: AsyncSession, since: date, until: date, store_ids: l
 
 async def visible_stores(session: AsyncSession, principal: Principal, store_id: str | None) -> list[Store]:
     """The stores a caller's figures cover: a store's caller its own (naming another is 404);
-    HQ every store, or the one it names."""
+    HQ every store, or the one it names; a region manager the stores in its regions now."""
     if principal.store_id:
         if store_id and store_id != principal.store_id:
             raise NotFound("store not found")
         store_id = principal.store_id
     stores = await repository.stores(session, store_id)
+    if principal.role == "region_manager":
+        managed = await regions.managed_region_ids(session, principal.id)
+        stores = [s for s in stores if s.region_id in managed]
     if store_id and not stores:
         raise NotFound("store not found")
     return stores

@@ -14,7 +14,7 @@ class Store(NetworkModel, table=True):
     code: str = Field(sa_column=sa.Column(sa.String(32), nullable=False, unique=True))
     name: str
     kind: str
-    region: str
+    region: str  # the region's code once placed in an area (regions/), else the text it was created with
     city: str
     timezone: str
     status: str
@@ -23,3 +23,8 @@ class Store(NetworkModel, table=True):
     suspended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     suspension_reason: str | None = None
     version: int = 1
+    # Where the store sits now; store_area_memberships keeps where it sat before.
+    region_id: str | None = Field(default=None, sa_column=sa.Column(
+        sa.String(64), sa.ForeignKey("regions.id"), nullable=True, index=True))
+    area_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), sa.ForeignKey("areas.id"),
+                                                                 nullable=True))

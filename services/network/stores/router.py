@@ -22,8 +22,8 @@ HqAdmin = Annotated[Principal, Depends(require_roles("hq_admin"))]
 
 
 @router.post("", status_code=201, response_model=StorePublic, responses=problem_responses(Conflict))
-async def create_store(body: StoreCreate, session: SessionDep, clock: ClockDep, _: HqAdmin):
-    return await service.create_store(session, clock, body)
+async def create_store(body: StoreCreate, session: SessionDep, clock: ClockDep, principal: HqAdmin):
+    return await service.create_store(session, clock, body, principal)
 
 
 @router.get("", response_model=StoreList)

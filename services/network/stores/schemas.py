@@ -17,6 +17,9 @@ class StoreCreate(BaseModel):
     region: str = Field(min_length=1, max_length=64)
     city: str = Field(min_length=1, max_length=64)
     timezone: str = "Asia/Shanghai"
+    area_id: str | None = Field(default=None, min_length=1, max_length=64, description=(
+        "the area (片区) the store opens in; its region's code then becomes `region`. Left out, HQ places the "
+        "store later with PUT /v1/stores/{id}/area"))
 
     @field_validator("timezone")
     @classmethod
@@ -44,6 +47,8 @@ class StorePublic(BaseModel):
     suspended_at: datetime | None = None
     suspension_reason: str | None = None
     version: int
+    region_id: str | None = Field(default=None, description="the region it is in now; null: not placed yet")
+    area_id: str | None = Field(default=None, description="the area it is in now")
 
 
 StoreList = Page[StorePublic]

@@ -8,6 +8,8 @@ from services.common.events.catalogue.network import StoreActivated, StoreCreate
 from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.outbox import emit
+from services.network.regions import service as regions
+from services.network.regions.schemas import StoreMove
 from services.network.stores import repository
 from services.network.stores.models import Store
 from services.network.stores.schemas import StoreCreate, StoreList, StorePublic
@@ -18,7 +20,8 @@ def _store_fields(store: Store) -> dict:
                 city=store.city, timezone=store.timezone, status=store.status)
 
 
-async def create_store(session: AsyncSession, clock: Clock, data: StoreCreate) -> Store:
+async def create_store(session: AsyncSession, clock: Clock, data: StoreCreate,
+                       principal: Principal | None = None) -> Store:
     if await repository.by_code(session, data.code):
         raise Conflict(f"store code {data.code} is taken", field="code")
     now = clock.now()
@@ -27,6 +30,10 @@ async def create_store(session: AsyncSession, clock: Clock, data: StoreCreate) -
                   city=data.city, timezone=data.timezone, status="active" if active else "onboarding",
                   created_at=now, activated_at=now if active else None)
     session.add(store)
+    if data.area_id is not None:
+        await session.flush()  # the store exists before its stay in the area refers to it
+        await regions.place(session, clock, principal or Principal(id="network", role="system"), store,
+                            StoreMove(area_id=data.area_id, reason="placed when created"))
     await emit(session, StoreCreated(**_store_fields(store), created_at=now),
                subject=store.id, store_id=store.id, time=now)
     return store
@@ -36,16 +43,18 @@ async def get_visible(session: AsyncSession, principal: Principal, store_id: str
     """The store if the caller may see it; another store is 404. `for_update` locks the row,
     so activation and checklist changes of one store are decided one at a time."""
     store = await (repository.get_for_update if for_update else repository.get)(session, store_id)
-    if store is None or not principal.can_see_store(store.id):
+    if store is None or not principal.can_see_store(store.id) or not await regions.may_see_store(
+            session, principal, store):
         raise NotFound("store not found")
     return store
 
 
 async def list_stores(session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None,
                       status: str | None = None, kind: str | None = None) -> StoreList:
-    """Every store for HQ; a store's own caller sees its own store only."""
+    """Every store for HQ; a store's own caller sees its own store only, a region manager
+    the stores in its regions."""
     rows, next_cursor = await repository.page(session, limit=limit, cursor=cursor, only_store=principal.store_id,
-                                              status=status, kind=kind)
+                                              status=status, kind=kind, managed_by=regions.scoped_person(principal))
     return StoreList(items=[StorePublic.model_validate(r, from_attributes=True) for r in rows], next_cursor=next_cursor)
 
 

@@ -1,0 +1,1 @@
+"""Policies HQ changes by version, each taking effect on a day: warranty policy, labour operations."""

@@ -1,0 +1,43 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from services.common.api import ClockDep, SessionDep, TransactionalRoute, require_access, require_roles
+from services.common.errors import NotFound, ValidationFailed, problem_responses
+from services.common.identity import Principal
+from services.common.inputs import MAX_VERSION, Day
+from services.network.policies import service
+from services.network.policies.bodies import PolicyName
+from services.network.policies.schemas import PolicyVersionCreate, PolicyVersionList, PolicyVersionPublic
+
+router = APIRouter(prefix="/v1/policies", tags=["policies"], route_class=TransactionalRoute)
+# What the brand pays by is every store's to read: the matrix's network readers.
+Reader = Annotated[Principal, Depends(require_access("network"))]
+HqAdmin = Annotated[Principal, Depends(require_roles("hq_admin"))]
+Version = Annotated[int, Path(ge=1, le=MAX_VERSION)]
+
+
+@router.post("/{name}/versions", status_code=201, response_model=PolicyVersionPublic,
+             responses=problem_responses(NotFound, ValidationFailed))
+async def add_version(name: PolicyName, body: PolicyVersionCreate, session: SessionDep, clock: ClockDep,
+                      principal: HqAdmin):
+    """A new version of the policy, in force from `effective_from`; its `changes` say what changed."""
+    return await service.add_version(session, clock, principal, name, body)
+
+
+@router.get("/{name}/versions", response_model=PolicyVersionList, responses=problem_responses(NotFound))
+async def list_versions(name: PolicyName, session: SessionDep, _: Reader):
+    """Every version, oldest first, each with what it changed from the one before."""
+    return await service.list_versions(session, name)
+
+
+@router.get("/{name}/versions/{version}", response_model=PolicyVersionPublic, responses=problem_responses(NotFound))
+async def get_version(name: PolicyName, version: Version, session: SessionDep, _: Reader):
+    return await service.get_version(session, name, version)
+
+
+@router.get("/{name}", response_model=PolicyVersionPublic, responses=problem_responses(NotFound))
+async def in_force(name: PolicyName, session: SessionDep, clock: ClockDep, _: Reader,
+                   on: Annotated[Day | None, Query(description="the day; default today (China time)")] = None):
+    """The version in force on a day."""
+    return await service.on(session, name, on or clock.now().astimezone(service.HQ_ZONE).date())

@@ -1,0 +1,31 @@
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from services.common.inputs import Day
+from services.network.policies.bodies import Change, PolicyName
+
+
+class PolicyVersionCreate(BaseModel):
+    effective_from: Day = Field(description="the first day (China time) the version is in force: today or later, "
+                                            "after every earlier version's")
+    body: dict[str, Any] = Field(description="the whole policy, in the shape of its file in data/ (unknown keys 422)")
+    note: str | None = Field(default=None, max_length=500, description="why it changed")
+
+
+class PolicyVersionPublic(BaseModel):
+    name: PolicyName
+    version: int
+    effective_from: date
+    effective_until: date | None = Field(description="the day the next version takes effect; null: none yet")
+    body: dict[str, Any]
+    note: str | None
+    created_at: datetime
+    created_by: str
+    changes: list[Change] = Field(description="what this version changed from the one before (empty for version 1)")
+
+
+class PolicyVersionList(BaseModel):
+    name: PolicyName
+    items: list[PolicyVersionPublic]

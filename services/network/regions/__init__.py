@@ -1,0 +1,1 @@
+"""Regions and their areas, where each store sits over time, and the managers of each region."""
