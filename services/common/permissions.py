@@ -89,6 +89,12 @@ MATRIX: dict[str, dict[str, Level]] = {
         "hq_admin": "w", "hq_analyst": "r", "region_manager": "r", "store_manager": "w", "service_manager": "w",
         "service_advisor": "r", "crm_agent": "r", "warranty_clerk": "w", "outlet_api": "w",
     },
+    # Outlet webhooks: the outlet's own system (its key) and its store manager register and
+    # manage its endpoints; HQ manages any store's. Finer rules in services/network/webhooks.
+    "webhooks": {
+        "hq_admin": "w", "hq_analyst": "r", "region_manager": "r", "store_manager": "w", "service_manager": "r",
+        "outlet_api": "w",
+    },
 }
 
 # Booking an appointment is the one reception write open to the information clerk as well:
@@ -143,6 +149,8 @@ def area_for(service: str, path: str) -> str | None:
             return "vehicles"
         if path.startswith("/v1/people"):
             return "people"
+        if path.startswith("/v1/webhooks"):
+            return "webhooks"
         if path.startswith("/v1/kpis/rebuild"):
             return "network"  # rebuilding projections is administration, not reading KPIs
         if path.startswith("/v1/kpis"):

@@ -1,6 +1,7 @@
 """Events network handles (besides the store registry every service keeps): reception's
 closed repair orders for claims and campaign completion (which drafts the campaign's claim),
-every event that feeds an HQ KPI, and, in a consumer group of their own (`accounts`), its own
+every event that feeds an HQ KPI, the events outlets subscribe to by webhook (queued for
+their endpoints, services/network/webhooks), and, in a consumer group of their own (`accounts`), its own
 staff directory's changes, which it pushes to the group's identity provider: while the
 provider is away only they wait."""
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,6 +17,8 @@ from services.network.repair_orders import service as repair_orders
 from services.network.settings import NetworkSettings
 from services.network.stores.models import Store
 from services.network.three_guarantees import service as three_guarantees
+from services.network.webhooks import service as webhooks
+from services.network.webhooks.policy import EVENT_TYPES as WEBHOOK_EVENT_TYPES
 
 handlers = EventHandlers()
 account_handlers = EventHandlers()
@@ -30,12 +33,21 @@ async def closed_repair_order(session: AsyncSession, event: RepairOrderSettled |
     await campaigns.complete_from_order(session, event, await session.get(Store, event.store_id), ctx.clock.now())
     await project(session, event, envelope)
     await three_guarantees.record(session, event, envelope, ctx.clock)
+    await webhooks.offer(session, envelope, ctx.clock.now())
 
 
 @handlers.on(*(t for t in KPI_EVENT_TYPES if t not in CLOSED_ORDER_TYPES))
 async def kpi_event(session: AsyncSession, event: Event, envelope: CloudEvent,
                     ctx: HandlerContext[NetworkSettings]) -> None:
     await project(session, event, envelope)
+    await webhooks.offer(session, envelope, ctx.clock.now())
+
+
+# Last of the handlers: event types an outlet may subscribe to that nothing above handles.
+@handlers.on(*(t for t in WEBHOOK_EVENT_TYPES if t not in handlers.handlers))
+async def webhook_event(session: AsyncSession, event: Event, envelope: CloudEvent,
+                        ctx: HandlerContext[NetworkSettings]) -> None:
+    await webhooks.offer(session, envelope, ctx.clock.now())
 
 
 @account_handlers.on(*PERSON_EVENT_TYPES)

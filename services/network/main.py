@@ -1,8 +1,9 @@
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 
-from services.common.app import ConsumerGroup, Role, ServiceRuntime, ServiceSpec, create_service_app
+from services.common.app import ConsumerGroup, Role, ScheduledJob, ServiceRuntime, ServiceSpec, create_service_app
 from services.common.clock import Clock
 from services.common.errors import problem_response
 from services.common.logging import get_logger
@@ -22,14 +23,14 @@ from services.network.kpis.broadcaster import KpiBroadcaster, attach
 from services.network.onboarding import router as onboarding
 from services.network.part_returns import router as part_returns
 from services.network.people import router as people
-from services.network.policies import router as policies
-from services.network.regions import router as regions
 from services.network.settings import NetworkSettings
 from services.network.settlements import router as settlements
 from services.network.stores import router as stores
 from services.network.targets import router as targets
 from services.network.three_guarantees import router as three_guarantees
 from services.network.vehicles import router as vehicles
+from services.network.webhooks import deliverer
+from services.network.webhooks import router as webhooks
 
 
 async def _startup(runtime: ServiceRuntime) -> None:
@@ -48,7 +49,8 @@ spec = ServiceSpec(
              part_returns.router,
              claims.router, settlements.router, kpis.router, kpis.live, people.router, targets.router,
              three_guarantees.router, daily_reports.router, vehicles.router, campaigns.router, appraisals.router,
-             goodwill.preauthorisations, regions.router, regions.placements, policies.router],
+             webhooks.router,
+             goodwill.preauthorisations],
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
     startup=_startup,
@@ -63,7 +65,10 @@ async def _rate_limited(request: Request, exc: ApplicationRateLimited):
 
 def create_app(settings: NetworkSettings | None = None, *, role: Role = "all", clock: Clock | None = None) -> FastAPI:
     settings = settings or NetworkSettings()
-    app = create_service_app(spec, settings, role=role, clock=clock)
+    # The deliverer of outlet webhooks runs in the worker, as long as the worker does.
+    delivering = ScheduledJob(name="webhook_deliveries", run=deliverer.job(settings),
+                              every_seconds=settings.webhooks_poll_seconds)
+    app = create_service_app(replace(spec, scheduled=[*spec.scheduled, delivering]), settings, role=role, clock=clock)
     if settings.provider_admin is None:
         log.info("staff accounts are not provisioned and sign-ins cannot be issued: NETWORK_OIDC_ADMIN_URL is unset")
     app.state.application_limiter = SubmissionLimiter(settings.application_rate_limit,

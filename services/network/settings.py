@@ -35,6 +35,20 @@ class NetworkSettings(PlatformSettings):
     oidc_client_id: str = PROVISIONING_CLIENT_ID
     oidc_client_secret: SecretStr | None = None
     oidc_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Outlet webhooks (services/network/webhooks): plain http to localhost is for tests and
+    # development only; everywhere else an endpoint is https.
+    webhooks_allow_http_localhost: bool = False
+    webhooks_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # A failed delivery is tried again after base, 2 × base, 4 × base ... at most max apart,
+    # until it has had max_attempts or retry_hours have passed since it was queued.
+    webhooks_retry_base_seconds: float = Field(default=30.0, gt=0)
+    webhooks_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    webhooks_max_attempts: int = Field(default=30, ge=1)
+    webhooks_retry_hours: float = Field(default=24.0, gt=0)
+    # Failed calls in a row (spaced by the same backoff) after which an endpoint is paused.
+    webhooks_pause_after_failures: int = Field(default=20, ge=1)
+    webhooks_poll_seconds: float = Field(default=1.0, gt=0)
+    webhooks_concurrency: int = Field(default=4, ge=1, le=64)
 
     @field_validator("bootstrap_key")
     @classmethod
