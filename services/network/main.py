@@ -23,6 +23,8 @@ from services.network.kpis.broadcaster import KpiBroadcaster, attach
 from services.network.onboarding import router as onboarding
 from services.network.part_returns import router as part_returns
 from services.network.people import router as people
+from services.network.policies import router as policies
+from services.network.regions import router as regions
 from services.network.settings import NetworkSettings
 from services.network.settlements import router as settlements
 from services.network.stores import router as stores
@@ -50,7 +52,7 @@ spec = ServiceSpec(
              claims.router, settlements.router, kpis.router, kpis.live, people.router, targets.router,
              three_guarantees.router, daily_reports.router, vehicles.router, campaigns.router, appraisals.router,
              webhooks.router,
-             goodwill.preauthorisations],
+             goodwill.preauthorisations, regions.router, regions.placements, policies.router],
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
     startup=_startup,
