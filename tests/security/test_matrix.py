@@ -162,12 +162,14 @@ OBJECT_OF = {
     "store_id": lambda made: made["staff"].id,
     "person_id": lambda made: made["person"]["id"],
     "counter_sale_id": lambda made: made["counter_sale"]["id"],
+    "fleet_id": lambda made: made["fleet"]["id"],
     "vendor_id": lambda made: made["vendor"]["id"],
 }
 NOT_A_STORE_OBJECT = {
     "part_no": "a catalogue part: every store has its own stock of it",
     "name": "a CRM job, the same for every store",
     "item_code": "an onboarding checklist item, the same for every store",
+    "month": "a calendar month of a fleet's statement: the fleet in the path is the object",
     "application_id": "an outlet application, which belongs to no store (HQ reviews it)",
     "campaign_id": "a brand's recall or service campaign, the same for every store (a store's completion is "
                    "filtered by the caller's store, tests/network/test_campaigns.py)",
@@ -286,6 +288,15 @@ async def test_another_stores_objects_are_invisible_to_every_store_role(platform
             "store_id": made["staff"].id, "lines": [{"accessory_code": "ACC-DASHCAM"}]})
         assert sale.status_code == 201, sale.text
         made["counter_sale"] = sale.json()
+        # A fleet account of store A with the delivered car on its contract.
+        fleet = hq.post("/api/reception/v1/fleets", json={
+            "store_id": made["staff"].id, "name": "Shunda Logistics",
+            "contract": {"labour_discount_percent": "10", "parts_discount_percent": "5",
+                         "approval_limit_fen": 500_000, "credit_limit_fen": 5_000_000, "payment_terms_days": 30},
+            "contacts": [{"name": "Wang Qiang", "phone": "13911112222", "approves": True}],
+            "vehicles": [{"vin": made["delivered"]["vehicle"]["vin"]}]})
+        assert fleet.status_code == 201, fleet.text
+        made["fleet"] = fleet.json()
         # A vendor of store A's, kept by HQ: another store's roles must not find it.
         vendor = hq.post("/api/workshop/v1/vendors", json={
             "store_id": made["staff"].id, "name": "Huaxin Glass", "specialties": ["glass"]})

@@ -72,6 +72,8 @@ class RepairOrderLine(ReceptionModel, table=True):
     quantity: Decimal = Field(sa_column=sa.Column(sa.Numeric(), nullable=False))
     flat_rate_hours: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(), nullable=True))
     unit_price_fen: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    # A fleet's contract discount on the line (amount_fen is after it, rounded once).
+    discount_percent: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(5, 2), nullable=True))
     amount_fen: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     pay_type: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
     # A campaign line's campaign (its code): one campaign's work goes on an order once.

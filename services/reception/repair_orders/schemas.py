@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field, computed_field, field_validator
 
 from services.common.inputs import MAX_REQUEST_FEN, AwareMoment, Day
 from services.common.pagination import Page
+from services.reception.fleets.schemas import FleetOrderPublic
 from services.reception.shared.schemas import Actor, Customer, HistoryEntry, Input, Vehicle
 from services.reception.vehicle_notices.schemas import VehicleNotices
 
@@ -20,6 +21,8 @@ PAY_TYPES: tuple[str, ...] = ("customer", "warranty", "insurance", "internal", "
 BRAND_PAY_TYPES: tuple[str, ...] = ("warranty", "first_maintenance", "campaign")
 ApprovalChannel = Literal["in_person", "phone", "app"]
 PaymentMethod = Literal["cash", "card", "wechat_pay", "alipay", "transfer"]
+# on_account: a fleet's order charged to the fleet's balance, billed on its monthly statement.
+OrderPaymentMethod = Literal["cash", "card", "wechat_pay", "alipay", "transfer", "on_account"]
 FuelLevel = Literal["empty", "quarter", "half", "three_quarters", "full"]
 DamagePosition = Literal[
     "front_bumper", "rear_bumper", "hood", "roof", "trunk_lid", "windshield", "rear_window",
@@ -151,8 +154,12 @@ class Payment(Input):
     reference: str | None = Field(default=None, max_length=100, description="card slip, transaction or transfer id")
 
 
+class OrderPayment(Payment):
+    method: OrderPaymentMethod  # type: ignore[assignment]
+
+
 class Settle(Input):
-    payments: list[Payment] = Field(max_length=20)
+    payments: list[OrderPayment] = Field(max_length=20)
 
 
 class Deliver(Input):
@@ -176,6 +183,7 @@ class LinePublic(BaseModel):
     quantity: Decimal
     flat_rate_hours: Decimal | None = None
     unit_price_fen: int
+    discount_percent: Decimal | None = Field(default=None, description="a fleet's contract discount on the line")
     amount_fen: int
     pay_type: PayType
     campaign_code: str | None = Field(default=None, description="a campaign line: the campaign it carries out")
@@ -223,7 +231,7 @@ class Payer(BaseModel):
 
 
 class PaymentPublic(BaseModel):
-    method: PaymentMethod
+    method: OrderPaymentMethod
     amount_fen: int
     reference: str | None = None
 
@@ -306,6 +314,8 @@ class RepairOrderPublic(RepairOrderSummary):
     approvals: list[ApprovalPublic]
     invoice: InvoicePublic | None = None
     history: list[HistoryEntry]
+    fleet: FleetOrderPublic | None = Field(
+        default=None, description="a fleet's car: the contract it is priced under, the fleet's approval and credit")
     vehicle_notices: VehicleNotices | None = Field(
         default=None, description="the car's open recall and service campaigns and its Three Guarantees (三包) "
                                   "figures and alerts, as reception last heard from network")

@@ -40,6 +40,7 @@ from services.reception.accessories import service as accessory_catalogue
 from services.reception.appointments import repository as appointments
 from services.reception.appointments import service as appointment_service
 from services.reception.appointments.models import Appointment
+from services.reception.fleets import service as fleets
 from services.reception.repair_orders import policy, repository
 from services.reception.repair_orders.models import Approval, Invoice, RepairOrder, RepairOrderLine
 from services.reception.repair_orders.schemas import (
@@ -54,7 +55,7 @@ from services.reception.repair_orders.schemas import (
     Insurance,
     LineCreate,
     MovePromise,
-    Payment,
+    OrderPayment,
     RepairOrderList,
     RepairOrderPublic,
     RepairOrderStatus,
@@ -142,6 +143,7 @@ async def open_order(session: AsyncSession, clock: Clock, store: KnownStore, who
         totals=compute_totals([], Decimal("0")),
     )
     session.add(order)
+    await fleets.attach(session, order)
     record_change(session, aggregate=AGGREGATE, aggregate_id=order.id, store_id=store.id,
                   action="tow_in" if roadside_id else "check_in", from_status=None, to_status="open", by=who, at=now,
                   detail={k: v for k, v in (("appointment_id", order.appointment_id), ("roadside_id", roadside_id))
@@ -210,6 +212,7 @@ async def public(session: AsyncSession, order: RepairOrder, settings: ReceptionS
         approvals=[a.model_dump() for a in await repository.approvals(session, order.id)],
         invoice=invoice.model_dump() if invoice else None,
         history=await history(session, AGGREGATE, order.id),
+        fleet=await fleets.order_view(session, order),
         vehicle_notices=await vehicle_notices.notices(session, clock, order.vin) if clock is not None else None,
     )
 
@@ -314,7 +317,8 @@ async def add_line(session: AsyncSession, clock: Clock, settings: ReceptionSetti
         raise InvalidTransition(order.status, "add a line")
     store = await store_of(session, order.store_id)
     priced = price_line(data, settings, store, order.insurance)
-    (line,) = await _append(session, clock, settings, principal, order, [priced])
+    (line,) = await _append(session, clock, settings, principal, order,
+                            await fleets.contract_priced(session, order, [priced]))
     return line
 
 
@@ -537,6 +541,7 @@ async def approve(session: AsyncSession, clock: Clock, settings: ReceptionSettin
     need = await _sign_off_need(session, settings, order)
     if need is not None:
         raise _waits_for_sign_off(order, need)
+    await fleets.before_work(session, order)
     now = clock.now()
     who = Who.of(principal)
     approval = Approval(
@@ -651,7 +656,7 @@ def split_by_payer(order: RepairOrder) -> list[dict[str, Any]]:
 
 
 async def settle(session: AsyncSession, clock: Clock, principal: Principal, order: RepairOrder,
-                 payments: list[Payment]) -> Invoice:
+                 payments: list[OrderPayment]) -> Invoice:
     if order.status != "ready":
         raise InvalidTransition(order.status, "settle")
     lines = await repository.lines(session, order.id)
@@ -674,6 +679,8 @@ async def settle(session: AsyncSession, clock: Clock, principal: Principal, orde
         payments=[p.model_dump(mode="json") for p in payments],
     )
     session.add(invoice)
+    await fleets.settled(session, order, lines, sum(p.amount_fen for p in payments if p.method == "on_account"),
+                         invoice.number, now)
     _move(session, order, "settled", "settle", who, now, {"invoice_no": invoice.number})
     order.settled_at = now
     await emit(session, RepairOrderSettled(
