@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any, Callable
 
@@ -144,6 +144,26 @@ def hq_runs_the_network(checked: Checked) -> None:
                              unchanged=lambda: _count(hq, "/api/network/v1/stores", lambda s: s["code"] == code))
         assert _count(hq, "/api/network/v1/stores", lambda s: s["code"] == code) == 1
         key = checked.post(hq, "/api/network/v1/api-keys", {"role": "hq_analyst", "label": "idem"}, 201)
+
+        # A region with an area, a second area, and a warranty policy version from the day after the
+        # last one (each walk's platform may already hold some): each written once.
+        region_code = "R-" + code
+        regions = partial(_count, hq, "/api/network/v1/regions", lambda r: r["code"] == region_code)
+        region = checked.post(hq, "/api/network/v1/regions", {"code": region_code, "name": "Idem region",
+                                                              "areas": [{"code": "A1", "name": "Idem area"}]},
+                              201, unchanged=regions)
+        region_url = f"/api/network/v1/regions/{region['id']}"
+        checked.post(hq, f"{region_url}/areas", {"code": "A2", "name": "Idem area 2"}, 201,
+                     unchanged=lambda: hq.get(region_url).json()["areas"])
+        assert (regions(), len(hq.get(region_url).json()["areas"])) == (1, 2)
+        policy_url = "/api/network/v1/policies/warranty_policy/versions"
+        earlier = hq.get(policy_url).json()["items"]
+        effective = max(date.fromisoformat(earlier[-1]["effective_from"]) + timedelta(days=1),
+                        datetime.now().date() + timedelta(days=1))
+        added = checked.post(hq, policy_url, {"effective_from": effective.isoformat(),
+                                              "body": {**earlier[-1]["body"], "submission_deadline_days": 45}},
+                             201, unchanged=lambda: len(hq.get(policy_url).json()["items"]))
+        assert added["version"] == len(hq.get(policy_url).json()["items"]) == len(earlier) + 1
         assert _count(hq, "/api/network/v1/api-keys", lambda k: k["id"] == key["id"] or k["label"] == "idem") == 1
 
         throwaway = hq.post("/api/network/v1/stores", json={"code": code + "-X", "name": "To suspend",
