@@ -234,6 +234,14 @@ async def test_attainment_equals_a_hand_computation_over_a_seeded_month(client, 
     assert by_measure(east["measures"])["repair_orders"]["target"] == 149
     assert whole["csi"]["target"] == 4800  # only the one store has a CSI target
 
+    # GET /v1/kpis carries the same targets and attainment for the month of `to`, beside its figures.
+    kpis = (await hq.get("/v1/kpis", params={"from": "2026-11-01", "to": "2026-11-30", "store_id": s})).json()
+    (in_kpis,) = kpis["stores"]
+    assert in_kpis["repair_orders_delivered"] == 5
+    assert in_kpis["targets"]["repair_orders"] == 100 and in_kpis["targets"]["accessories_revenue_fen"] is None
+    assert by_measure(in_kpis["attainment"]) == got
+    assert by_measure(kpis["network"]["attainment"])["repair_orders"]["target"] == 100
+
 
 async def test_the_projection_runs_at_the_current_pace_in_the_stores_time_zone(client, hq, clock):
     """The clock says 10 December 2026, 02:00 UTC: the 10th in Shanghai (10 of 31 days

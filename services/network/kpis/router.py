@@ -18,6 +18,7 @@ from services.network.kpis import service
 from services.network.kpis.broadcaster import RESYNC
 from services.network.kpis.rebuild import rebuild
 from services.network.kpis.schemas import KpiReport, RebuildResult
+from services.network.targets import service as targets
 
 router = APIRouter(prefix="/v1/kpis", tags=["kpis"], route_class=TransactionalRoute)
 # Long-lived or self-transacting routes: no request-wide transaction around them.
@@ -41,7 +42,15 @@ async def get_kpis(session: SessionDep, clock: ClockDep, principal: Reader,
         raise ValidationFailed("from", "must not be after `to`")
     if until - since > timedelta(days=MAX_WINDOW_DAYS - 1):
         raise ValidationFailed("from", f"a window is at most {MAX_WINDOW_DAYS} days")
-    return await service.report(session, since, until, await service.visible_stores(session, principal, store_id))
+    report = await service.report(session, since, until, await service.visible_stores(session, principal, store_id))
+    month = await targets.attainment(session, clock, principal, until.year, until.month, store_id)
+    by_store = {s.store_id: s.measures for s in month.stores}
+    for figures in report.stores:
+        figures.attainment = by_store.get(figures.store_id)
+        figures.targets = {m.measure.value: m.target for m in figures.attainment} if figures.attainment else None
+    report.network.attainment = month.network.measures
+    report.network.targets = {m.measure.value: m.target for m in month.network.measures}
+    return report
 
 
 async def stream_scope(request: Request, principal: Reader,

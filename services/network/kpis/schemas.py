@@ -3,6 +3,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
+from services.network.targets.schemas import MeasureAttainment
+
 
 class Revenue(BaseModel):
     customer: int = 0
@@ -73,10 +75,16 @@ class StoreFigures(Figures):
     store_id: str
     store_code: str
     gross_margin: GrossMargin
+    targets: dict[str, int | None] | None = Field(default=None, description=(
+        "the month of `to`: measure -> target (null where none is set)"))
+    attainment: list[MeasureAttainment] | None = Field(default=None, description=(
+        "the month of `to`, month to date: target, actual, attained and the projection per measure"))
 
 
 class NetworkFigures(Figures):
     gross_margin: GrossMargin
+    targets: dict[str, int | None] | None = None
+    attainment: list[MeasureAttainment] | None = None
 
 
 class KpiReport(BaseModel):
