@@ -163,16 +163,14 @@ OBJECT_OF = {
     "person_id": lambda made: made["person"]["id"],
     "counter_sale_id": lambda made: made["counter_sale"]["id"],
     "fleet_id": lambda made: made["fleet"]["id"],
+    # /v1/fleets/{fleet_id}/statements/{month}: this month's; the fleet is the object.
+    "month": lambda made: store_today().strftime("%Y-%m"),
     "vendor_id": lambda made: made["vendor"]["id"],
 }
 NOT_A_STORE_OBJECT = {
     "part_no": "a catalogue part: every store has its own stock of it",
-    "name": "a CRM job, or a policy (warranty_policy, labour_operations): the same for every store",
-    "version": "a version of a policy, the same for every store",
-    "region_id": "a region of the network: HQ's, which no store role reads (a region manager's scope is "
-                 "tests/network/test_regions.py::test_a_region_manager_sees_only_its_regions_stores_and_kpis)",
+    "name": "a CRM job, the same for every store",
     "item_code": "an onboarding checklist item, the same for every store",
-    "month": "a calendar month of a fleet's statement: the fleet in the path is the object",
     "application_id": "an outlet application, which belongs to no store (HQ reviews it)",
     "campaign_id": "a brand's recall or service campaign, the same for every store (a store's completion is "
                    "filtered by the caller's store, tests/network/test_campaigns.py)",
