@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import context, idempotency, scrape
 from .clock import Clock
 from .db import Database
-from .errors import Forbidden, Unauthorized, problem_response
+from .errors import DomainError, Forbidden, Unauthorized, problem_response
 from .identity import H_REQUEST, IdentityError, NonceLedger, Principal, SignedRequest, body_digest, scope_target, verify
 from .ids import new_request_id
 from .inputs import document_problems, text_problem
@@ -111,8 +111,25 @@ class TransactionalRoute(APIRoute):
                             idempotency.remember(session, *keyed, request.method,
                                                  request.url.path, response.status_code, response.body, kept)
                     return response
-                except _Rollback as rollback:
-                    return rollback.response
+                except (_Rollback, DomainError) as refused:
+                    # A refusal may be this delivery's reading of what another delivery of the
+                    # same key wrote meanwhile (idempotency.answered_meanwhile): then that one's
+                    # answer is this one's too.
+                    if keyed is not None:
+                        async with db.sessions() as session:
+                            try:
+                                record = await idempotency.answered_meanwhile(session, *keyed)
+                            finally:
+                                await session.rollback()
+                        if record is not None:
+                            return Response(
+                                content=record.response_body, status_code=record.status_code,
+                                media_type="application/json",
+                                headers={**record.response_headers, "Idempotent-Replayed": "true"},
+                            )
+                    if isinstance(refused, _Rollback):
+                        return refused.response
+                    raise
                 except IntegrityError:
                     # A concurrent request with the same key won the race: replay its answer.
                     if keyed is None or attempt == 2:

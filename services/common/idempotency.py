@@ -7,8 +7,10 @@ import hashlib
 import json
 from datetime import UTC, datetime
 
+from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from .db import table_of
 from .errors import ValidationFailed
 from .tables import IdempotencyRecord
 
@@ -36,6 +38,24 @@ async def lookup(session: AsyncSession, scope: str, key: str, fingerprint: str) 
     if record is not None and record.request_hash != fingerprint:
         raise ValidationFailed(HEADER, "this key was already used with a different request")
     return record
+
+
+async def answered_meanwhile(session: AsyncSession, scope: str, key: str,
+                             fingerprint: str) -> IdempotencyRecord | None:
+    """The answer another delivery of this key committed while this one ran, if any; the caller
+    rolls this session back. A retry that arrives while the first delivery is still committing
+    (a gateway or a replica died mid-call, the client sent it again) looked the key up too early
+    and then read the state the first one wrote: its 409 ("cannot deliver while delivered") is
+    not the answer. Inserting the key waits for the other transaction holding it to end, and a
+    conflict then means it committed."""
+    table = table_of(IdempotencyRecord)
+    claimed = await (await session.connection()).execute(
+        insert(table).values(scope=scope, key=key, request_hash=fingerprint, method="", path="", status_code=0,
+                             response_body="", response_headers={}, created_at=datetime.now(UTC))
+        .on_conflict_do_nothing().returning(table.c.key))
+    if claimed.first() is not None:
+        return None  # no other delivery holds the key: this one's answer stands
+    return await lookup(session, scope, key, fingerprint)
 
 
 def remember(session: AsyncSession, scope: str, key: str, fingerprint: str, method: str, path: str,
