@@ -118,6 +118,8 @@ def allowed(area: str, role: str, method: str) -> bool:
 _WORKSHOP_BOARD = "/v1/work-in-progress"
 # A workshop order's cost, and the sublet costs recorded on it.
 _ORDER_COSTS = re.compile(r"^/v1/repair-orders/[^/]+/(cost|sublets)(/|$)")
+# Outsourced work: the vendors and the sublet orders whose prices are the orders' sublet costs.
+_OUTSOURCED = ("/v1/vendors", "/v1/sublet-orders")
 _WORKSHOP_PARTS = ("/v1/parts", "/v1/stock", "/v1/reservations", "/v1/reorder-suggestions", "/v1/purchase-orders")
 PUBLIC_ROUTES = (("POST", "network", "/v1/outlet-applications"),)
 
@@ -129,7 +131,7 @@ def area_for(service: str, path: str) -> str | None:
     if service == "crm":
         return "crm"
     if service == "workshop":
-        if path.startswith(_WORKSHOP_BOARD) or _ORDER_COSTS.match(path):
+        if path.startswith((_WORKSHOP_BOARD, *_OUTSOURCED)) or _ORDER_COSTS.match(path):
             return "workshop_board"
         return "workshop_parts" if path.startswith(_WORKSHOP_PARTS) else "workshop_jobs"
     if service == "network":

@@ -14,6 +14,7 @@ from services.workshop.parts.router import parts_router, reservations_router, st
 from services.workshop.purchasing.router import purchase_orders_router, suggestions_router
 from services.workshop.reports.router import router as reports
 from services.workshop.settings import WorkshopSettings
+from services.workshop.sublets.router import sublet_orders_router, vendors_router
 from services.workshop.technicians.router import router as technicians
 
 spec = ServiceSpec(
@@ -23,7 +24,7 @@ spec = ServiceSpec(
                 "the work-in-progress board, orders at risk of missing their promised time, what orders cost; "
                 "parts catalogue, stock, reservations, issue, returns, reorder and purchase orders.",
     routers=[technicians, jobs, orders, costs, board, comebacks, reports, parts_router, stock_router,
-             reservations_router, suggestions_router, purchase_orders_router],
+             reservations_router, suggestions_router, purchase_orders_router, vendors_router, sublet_orders_router],
     handlers=events.handlers,
     migrations_dir=Path(__file__).parent / "migrations",
 )

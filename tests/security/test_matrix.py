@@ -162,9 +162,11 @@ OBJECT_OF = {
     "store_id": lambda made: made["staff"].id,
     "person_id": lambda made: made["person"]["id"],
     "counter_sale_id": lambda made: made["counter_sale"]["id"],
+    "webhook_id": lambda made: made["webhook"]["id"],
+    "delivery_id": lambda made: made["delivery"]["id"],
     "fleet_id": lambda made: made["fleet"]["id"],
-    # /v1/fleets/{fleet_id}/statements/{month}: this month's; the fleet is the object.
-    "month": lambda made: store_today().strftime("%Y-%m"),
+    # /v1/fleets/{fleet_id}/statements/{statement_month}: this month's; the fleet is the object.
+    "statement_month": lambda made: store_today().strftime("%Y-%m"),
     "vendor_id": lambda made: made["vendor"]["id"],
 }
 NOT_A_STORE_OBJECT = {
@@ -174,6 +176,7 @@ NOT_A_STORE_OBJECT = {
     "region_id": "a region of the network: HQ's, which no store role reads (a region manager's scope is "
                  "tests/network/test_regions.py::test_a_region_manager_sees_only_its_regions_stores_and_kpis)",
     "item_code": "an onboarding checklist item, the same for every store",
+    "month": "a calendar month of a store's targets: the store in the path is the object",
     "application_id": "an outlet application, which belongs to no store (HQ reviews it)",
     "campaign_id": "a brand's recall or service campaign, the same for every store (a store's completion is "
                    "filtered by the caller's store, tests/network/test_campaigns.py)",
@@ -292,6 +295,14 @@ async def test_another_stores_objects_are_invisible_to_every_store_role(platform
             "store_id": made["staff"].id, "lines": [{"accessory_code": "ACC-DASHCAM"}]})
         assert sale.status_code == 201, sale.text
         made["counter_sale"] = sale.json()
+        # An outlet webhook of store A (its system's receiver), and the test delivery it was sent.
+        hook = hq.post("/api/network/v1/webhooks", json={"store_id": made["staff"].id, "url": "https://dms.example.cn/hooks",
+                                                         "event_types": ["network.claim.decided"]})
+        assert hook.status_code == 201, hook.text
+        made["webhook"] = hook.json()
+        ping = hq.post(f"/api/network/v1/webhooks/{made['webhook']['id']}/ping")
+        assert ping.status_code == 201, ping.text
+        made["delivery"] = ping.json()
         # A fleet account of store A with the delivered car on its contract.
         fleet = hq.post("/api/reception/v1/fleets", json={
             "store_id": made["staff"].id, "name": "Shunda Logistics",

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from services.common.api import ClockDep, SessionDep, TransactionalRoute, require_access
-from services.common.errors import NotFound, StaleVersion, problem_responses
+from services.common.errors import Conflict, NotFound, StaleVersion, problem_responses
 from services.common.identity import Principal
 from services.workshop.costs import service
 from services.workshop.costs.schemas import OrderCost, SubletCost, SubletLinePublic
@@ -26,8 +26,9 @@ async def sublet_lines(order_id: str, session: SessionDep, principal: Access):
 
 
 @router.put("/{order_id}/sublets/{line_id}", response_model=SubletLinePublic,
-            responses=problem_responses(NotFound, StaleVersion))
+            responses=problem_responses(NotFound, Conflict, StaleVersion))
 async def record_sublet_cost(order_id: str, line_id: str, body: SubletCost, session: SessionDep, clock: ClockDep,
                              principal: Access):
-    """The vendor's bill for an approved sublet line: what the store pays for it."""
+    """The vendor's bill for an approved sublet line: what the store pays for it. A line sent out on a sublet
+    order takes its cost from that order (409 here)."""
     return service.sublet_public(await service.record_sublet_cost(session, clock, principal, order_id, line_id, body))

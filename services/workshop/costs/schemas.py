@@ -43,6 +43,10 @@ class CostLine(BaseModel):
     quantity: int | None = Field(default=None, description="parts: units issued and not returned")
     unit_cost_fen: int | None = Field(default=None, description="parts: average cost when issued")
     clocked_hours: Decimal | None = Field(default=None, description="labour: hours clocked, rework included")
+    sublet_order_id: str | None = Field(default=None, description="sublet: the sublet order the line went out on")
+    cost_source: Literal["invoice", "agreed_price", "recorded"] | None = Field(
+        default=None, description="sublet: the vendor's invoice (matched or accepted), the price agreed on the "
+                                  "sublet order before it, or the cost recorded on the line without one")
     cost_fen: int
 
 

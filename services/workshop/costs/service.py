@@ -7,7 +7,9 @@
   when it opened (their current rate for intervals from before rates were kept), summed
   per line in fen-seconds and rounded half up to the fen once per line. Rework counts:
   it is time the store paid for.
-- Sublet: what the store records it pays the vendor for the line.
+- Sublet: the line's sublet order (sublets/), at the vendor's invoice once matched or
+  accepted and at the agreed price before; a line sent out on none, what the store
+  records it pays the vendor for it.
 
 A figure that cannot be known (a technician without a rate, a sublet not yet billed)
 counts as nothing and is named in `missing`. When reception delivers the order, its
@@ -20,7 +22,7 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.clock import Clock
-from services.common.errors import NotFound, StaleVersion
+from services.common.errors import Conflict, NotFound, StaleVersion
 from services.common.events.catalogue.reception import RepairOrderLine
 from services.common.events.catalogue.workshop import CostByPayType, CostedLine, OrderCosted
 from services.common.identity import Principal
@@ -36,6 +38,7 @@ from services.workshop.orders import service as order_service
 from services.workshop.orders.models import WorkshopOrder
 from services.workshop.parts import catalogue
 from services.workshop.parts import repository as parts
+from services.workshop.sublets import repository as sublet_orders
 from services.workshop.technicians import repository as technicians
 
 
@@ -70,6 +73,11 @@ async def record_sublet_cost(session: AsyncSession, clock: Clock, principal: Pri
     row = await repository.sublet_for_update(session, order.id, line_id)
     if row is None:
         raise NotFound("no sublet line of this order has that id")
+    sent_out = await sublet_orders.live_of_line(session, order.id, row.line_id)
+    if sent_out is not None:
+        # Its cost is the sublet order's (the invoice, else the agreed price), not a figure keyed in beside it.
+        raise Conflict(f"the line went out on sublet order {sent_out.number}: its cost comes from there",
+                       sublet_order_id=sent_out.id)
     if data.version is not None and data.version != row.version:
         raise StaleVersion(row.version)
     row.cost_fen, row.vendor = data.cost_fen, data.vendor
@@ -133,11 +141,19 @@ async def _parts(session: AsyncSession, order: WorkshopOrder, missing: list[str]
 
 async def _sublet(session: AsyncSession, order: WorkshopOrder, missing: list[str]) -> list[CostLine]:
     lines = []
+    sent_out = await sublet_orders.live_by_line(session, order.id)
     for row in await repository.sublets_of_order(session, order.id):
+        sublet_order = sent_out.get(row.line_id)
+        if sublet_order is not None:
+            source = "invoice" if sublet_order.status == "invoiced" else "agreed_price"
+            lines.append(CostLine(line_id=row.line_id, kind="sublet", pay_type=row.pay_type,
+                                  description=row.description, sublet_order_id=sublet_order.id, cost_source=source,
+                                  cost_fen=sublet_order.cost_fen))
+            continue
         if row.cost_fen is None:
             missing.append(f"外协 {row.description} 未录成本 sublet line {row.line_id} has no cost recorded")
         lines.append(CostLine(line_id=row.line_id, kind="sublet", pay_type=row.pay_type, description=row.description,
-                              cost_fen=row.cost_fen or 0))
+                              cost_source="recorded" if row.cost_fen is not None else None, cost_fen=row.cost_fen or 0))
     return lines
 
 
