@@ -289,7 +289,8 @@ async def test_fleet_accounts_keep_versions_one_fleet_per_car_and_their_store(re
     mine = (await reception.advisor.get("/v1/fleets")).json()["items"]
     assert [f["id"] for f in mine] == [fleet["id"]]
     assert (await reception.other_advisor.get("/v1/fleets")).json()["items"] == []
-    assert (await reception.advisor.get(f"{url}/statements/2026-13")).status_code == 422
+    no_such_month = await reception.advisor.get(f"{url}/statements/2026-13")
+    assert no_such_month.status_code == 422 and no_such_month.json()["errors"][0]["field"] == "statement_month"
 
 
 async def test_fleet_posts_replay_with_their_idempotency_key_and_write_once(reception):

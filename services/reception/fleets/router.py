@@ -105,16 +105,16 @@ async def remove_fleet_vehicle(fleet_id: FleetId, vin: VinPath, session: Session
     return await service.public(session, fleet)
 
 
-@router.get("/v1/fleets/{fleet_id}/statements/{month}", response_model=Statement,
+@router.get("/v1/fleets/{fleet_id}/statements/{statement_month}", response_model=Statement,
             responses={**CSV_RESPONSE, **problem_responses(NotFound, ValidationFailed)})
-async def fleet_statement(fleet_id: FleetId, month: Month, session: SessionDep, principal: Caller,
+async def fleet_statement(fleet_id: FleetId, statement_month: Month, session: SessionDep, principal: Caller,
                           fmt: Annotated[Format, Query(alias="format")] = "json"):
     """对账单 The month's statement: every order of the fleet settled in the store's calendar
     month, at contract prices, what went on account, and when it is due."""
-    answer = await service.statement(session, principal, fleet_id, month)
+    answer = await service.statement(session, principal, fleet_id, statement_month)
     if fmt == "csv":
         return Response(service.to_csv(answer), media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="fleet-{answer.fleet_id}-{month}.csv"'})
+            "Content-Disposition": f'attachment; filename="fleet-{answer.fleet_id}-{statement_month}.csv"'})
     return answer
 
 

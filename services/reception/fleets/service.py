@@ -437,7 +437,7 @@ def _order_changed(session: AsyncSession, order: RepairOrder, action: str, who: 
 async def statement(session: AsyncSession, principal: Principal, fleet_id: str, month: str) -> Statement:
     year, number = int(month[:4]), int(month[5:7])
     if not (2000 <= year <= 2100 and 1 <= number <= 12):
-        raise ValidationFailed("month", "a month YYYY-MM, 2000-01 to 2100-12")
+        raise ValidationFailed("statement_month", "a month YYYY-MM, 2000-01 to 2100-12")
     fleet = await get_visible(session, principal, fleet_id)
     store = await store_of(session, fleet.store_id)
     period = policy.month_period(year, number, store_zone(store))
