@@ -426,3 +426,32 @@ async def test_only_https_to_public_hosts_is_registered_and_only_the_outlets_man
         assert (await api.get(f"{URL}/{webhook['id']}")).status_code == 404
         types = (await api.get(f"{URL}/event-types")).json()["items"]
         assert {t["type"]: t["network_wide"] for t in types}["network.campaign.published"] is True
+
+
+async def test_replayed_webhook_posts_answer_the_first_answer_and_write_once(service, hq):
+    """The registration's replay answers the same secret and makes no second endpoint; a
+    replayed rotation keeps the secret it gave; a replayed redelivery sends once more, not twice."""
+    client, deliverer = service
+    store, api = await outlet(client, hq)
+    async with receiver() as r:
+        body = {"url": r.url, "event_types": ["network.claim.decided"]}
+        first = await api.post(URL, json=body, headers={"Idempotency-Key": "reg-1"})
+        again = await api.post(URL, json=body, headers={"Idempotency-Key": "reg-1"})
+        assert first.status_code == again.status_code == 201 and again.json() == first.json(), again.text
+        assert again.headers.get("idempotent-replayed") == "true"
+        webhook = first.json()
+        assert [w["id"] for w in (await api.get(URL)).json()["items"]] == [webhook["id"]]
+        rotate = f"{URL}/{webhook['id']}/rotate-secret"
+        rotated = [await api.post(rotate, headers={"Idempotency-Key": "rot-1"}) for _ in range(2)]
+        assert rotated[0].json() == rotated[1].json()
+        assert (await api.get(f"{URL}/{webhook['id']}")).json()["version"] == 2
+        await deliver(client.app, decided(store["id"]))
+        assert await deliverer.run_once() == 1
+        [delivered] = await log_of(api, webhook)
+        url = f"{URL}/{webhook['id']}/deliveries/{delivered['id']}/redeliver"
+        replies = [await api.post(url, headers={"Idempotency-Key": "again-1"}) for _ in range(2)]
+        assert replies[0].json() == replies[1].json() and replies[0].json()["redeliveries"] == 1
+        other = await api.post(url, json={"note": "x"}, headers={"Idempotency-Key": "again-1"})
+        assert other.status_code == 422 and other.json()["errors"][0]["field"] == "Idempotency-Key", other.text
+        assert await deliverer.run_once() == 1
+    assert r.event_ids == [delivered["event_id"]] * 2
