@@ -76,6 +76,9 @@ def gateway_paths() -> tuple[dict[str, dict], dict[str, dict]]:
 
 
 def is_public_operation(service: str, path: str, method: str) -> bool:
+    if service == "reception":
+        # A fleet contact's approval by link: the token in the body instead of a key.
+        return method == "post" and path == "/v1/repair-orders/{repair_order_id}/fleet-approval"
     return service == "network" and (
         (method == "post" and path == "/v1/outlet-applications")
         or (method == "get" and path.startswith("/v1/outlet-applications/{") and path.count("/") == 3)

@@ -58,6 +58,7 @@ _DROP_RESPONSE = {h.encode() for h in _HOP | {"content-length", "server", "date"
 # A HEAD answer's Content-Length is the length the GET would have had: passed on as it is.
 _DROP_RESPONSE_HEAD = _DROP_RESPONSE - {b"content-length"}
 _APPLICATION = re.compile(r"^/v1/outlet-applications/[^/]+$")
+_FLEET_APPROVAL = re.compile(r"^/v1/repair-orders/[^/]+/fleet-approval$")
 # What a path may hold as sent (RFC 3986's pchar and "/"), and the encodings it may not:
 # separators (/ and \), "%" itself (an encoding a second decoder would undo) and control characters.
 _PATH_BYTES = re.compile(rb"^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*$")
@@ -126,8 +127,12 @@ def header_safe(text: str) -> str:
 
 def is_public(method: str, sub: str, headers: dict[bytes, bytes]) -> bool:
     """The outlet application form: submitting needs no key; reading one's own
-    application needs its X-Application-Token instead (an HQ key goes the normal way)."""
+    application needs its X-Application-Token instead (an HQ key goes the normal way).
+    A fleet's contact approves an order through the link they were sent: without a key,
+    the link's token in the body is what reception checks (with a key, the normal way)."""
     if method == "POST" and sub.rstrip("/") == "/v1/outlet-applications":
+        return True
+    if method == "POST" and _FLEET_APPROVAL.match(sub) and b"authorization" not in headers:
         return True
     return (method in ("GET", "HEAD") and bool(_APPLICATION.match(sub)) and b"x-application-token" in headers
             and b"authorization" not in headers)

@@ -162,6 +162,21 @@ async def test_outlet_application_form_needs_no_key_and_goes_as_anonymous():
         problem_of(await rig.client.post("/api/network/v1/outlet-applications/app-1/review", json={}), 401)
 
 
+async def test_a_fleet_contact_approves_by_link_without_a_key_and_nothing_beside_it_is_public():
+    async with gateway() as rig:
+        by_link = await rig.client.post("/api/reception/v1/repair-orders/ro-1/fleet-approval", json={"token": "t"})
+        assert by_link.status_code == 200, by_link.text
+        assert by_link.json()["principal"]["role"] == "anonymous"
+        # With a key it is an ordinary call: a wrong key is 401, not anonymous.
+        problem_of(await rig.client.post("/api/reception/v1/repair-orders/ro-1/fleet-approval", json={},
+                                         headers={"Authorization": "Bearer nope"}), 401)
+        for path in ("/api/reception/v1/repair-orders/ro-1/fleet-approval-link",
+                     "/api/reception/v1/repair-orders/ro-1/approve",
+                     "/api/reception/v1/repair-orders/ro-1/fleet-approval/x"):
+            problem_of(await rig.client.post(path, json={}), 401)
+        problem_of(await rig.client.get("/api/reception/v1/repair-orders/ro-1/fleet-approval"), 401)
+
+
 async def test_public_form_is_rate_limited_per_address():
     async with gateway(rate_limit_public_per_minute=1, rate_limit_public_burst=2) as rig:
         for _ in range(2):
