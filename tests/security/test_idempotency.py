@@ -541,6 +541,10 @@ def a_warranty_claim_settled(checked: Checked) -> None:
         debit = checked.post(hq, f"{claim_url}/chargebacks", {"reason_code": "C04", "amount_fen": 1}, 201,
                              unchanged=lambda: hq.get(claim_url).json()["charged_back_fen"])
         assert hq.get(claim_url).json()["chargebacks"] == [debit]
+        # API.md's singular path for the same action.
+        again = checked.post(hq, f"{claim_url}/chargeback", {"reason_code": "C04", "amount_fen": 1}, 201,
+                             unchanged=lambda: hq.get(claim_url).json()["charged_back_fen"])
+        assert hq.get(claim_url).json()["chargebacks"] == [debit, again]
 
 
 def a_new_car_sold_and_sold_on(checked: Checked) -> None:
@@ -579,6 +583,15 @@ def a_new_car_sold_and_sold_on(checked: Checked) -> None:
             granted = checked.post(hq, f"{goodwill}/{asked['id']}/decision", {"decision": "grant"},
                                    unchanged=lambda: hq.get(f"{goodwill}/{asked['id']}").json()["version"])
         assert granted["status"] == "granted" and granted["amount_limit_fen"] == 50000
+        # The same pre-authorisations at API.md's /v1/preauthorisations: one more asked, and refused.
+        preauth = "/api/network/v1/preauthorisations"
+        second = checked.post(clerk, preauth, {"vin": vin, "amount_limit_fen": 20000, "valid_until": today,
+                                               "reason": "door seal noise after delivery"}, 201,
+                              unchanged=lambda: len(all_items(clerk, preauth, vin=vin)))
+        with platform.api(platform.bootstrap_key) as hq:
+            refused = checked.post(hq, f"{preauth}/{second['id']}/decision", {"decision": "refuse", "note": "no"},
+                                   unchanged=lambda: hq.get(f"{preauth}/{second['id']}").json()["version"])
+        assert refused["status"] == "refused"
         crm_knows_vehicle(agent, vin)
 
         def owners() -> int:
