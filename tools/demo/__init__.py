@@ -5,7 +5,9 @@ stores of data/stores.json are opened by HQ, the partner outlets apply through t
 form and are onboarded, and every simulated day each store books, checks in, quotes,
 repairs, quality-checks, issues parts, settles and hands over cars; roadside calls come
 in; the callback desk calls customers and works the complaints; stores claim warranty,
-HQ reviews and settles monthly. Everything goes through the gateway with the staff's own
+HQ reviews and settles monthly. Dealers sell new cars (PDI sheet, warranty registration);
+HQ publishes a recall whose cars come in for it; HQ asks old parts back and audits paid
+claims, and the chargebacks land on the next statements. Everything goes through the gateway with the staff's own
 API keys, exactly as the store apps would.
 
 Time: the platform's services read their clock from a file (`PLATFORM_CLOCK=file:var/demo-clock`,
@@ -30,6 +32,9 @@ Where things are:
     roadside   calls, the van, tow-ins
     crm        callbacks, surveys, reminders, the club, complaints
     claims     warranty claims, review, monthly settlement (store and HQ)
+    chargebacks  old parts asked back, shipped, received; the post-payment audit's debits
+    campaigns  HQ's recall: drafted, VINs uploaded as CSV, published; its completion
+    sales      new cars: PDI sheet, warranty registration, PDI claim; cars sold before
     hq         HQ's actor: CRM jobs, audits
     catalogue, fleet, work, fate, records   the story's data and records
 """

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from tools.demo.store import StoreSim
 
 RETURN_SHARE = 0.3  # of approved claims with a part: HQ wants the part back
-AUDIT_SHARE = 0.08  # of paid claims: debited after the audit
+AUDIT_SHARE = 0.08  # of a paid statement's claims: debited after the audit (at least one of three or more)
 CARRIERS = ["顺丰 SF Express", "中通 ZTO Express", "德邦 Deppon Logistics"]
 
 
@@ -95,19 +95,18 @@ class Chargebacks:
 
     # -- the post-payment audit
     def after_payment(self, settlement: dict) -> None:
-        """A week or two after a month is paid, HQ audits a few of its claims."""
+        """A week or two after a month is paid, HQ's audit takes a sample of the statement's
+        claims (drawn by the orders' names, never by the platform's ids) and debits them."""
         hq = self.hq
-        for settled in settlement["claims"]:
-            known = self.orders.get(settled["id"])
-            if known is None or settled["amount_approved_fen"] <= 0:
-                continue
-            store, order = known
-            rng = random.Random(f"{self.demo.config.seed}:{order.key}:audit")
-            if rng.random() >= AUDIT_SHARE:
-                continue
+        paid = sorted(((self.orders[c["id"]][1], c["id"]) for c in settlement["claims"]
+                       if c["id"] in self.orders and c["amount_approved_fen"] > 0), key=lambda pair: pair[0].key)
+        if len(paid) < 3:
+            return
+        rng = random.Random(f"{self.demo.config.seed}:{settlement['period']}:{paid[0][0].key}:audit")
+        for order, claim_id in rng.sample(paid, max(1, round(len(paid) * AUDIT_SHARE))):
             audit = rng.choice(AUDITS)
             when = hq.local(self.demo.day + timedelta(days=rng.randint(5, 12)), 14)
-            hq.at(when, f"audit the claim of {order.label}", partial(self.debit, settled["id"], audit), DESK, order.key)
+            hq.at(when, f"audit the claim of {order.label}", partial(self.debit, claim_id, audit), DESK, order.key)
 
     async def debit(self, claim_id: str, audit: Audit) -> None:
         claim = await self.demo.hq_api.get(f"/api/network/v1/claims/{claim_id}")

@@ -184,7 +184,7 @@ class StoreSim(Actor):
         for _ in range(poisson(rng, rate * 0.7)):
             self.reception.plan_booking(rng, day, ahead=rng.randint(1, 6))
         # Owners of cars in the recall answer the letter and book.
-        for _ in range(poisson(rng, rate * 0.25)):
+        for _ in range(poisson(rng, rate * 0.1)):
             recalled = self.customers.pick_recalled(rng, day)
             if recalled:
                 self.reception.plan_booking(rng, day, ahead=rng.randint(1, 6), vehicle=recalled)

@@ -202,8 +202,9 @@ def _brand(brand: dict, c: Counter[str]) -> list[str]:
         f"  chargebacks       {c[Tally.CHARGEBACKS_AUDIT]} after audit, "
         f"{c[Tally.CHARGEBACKS_RETURNS]} from returned parts; "
         f"on statements: {_cny(brand.get('debits_fen', 0))} taken back "
-        f"({', '.join(f'{n} {code}' for code, n in sorted(debits.items())) or 'none yet'}) on "
-        f"{brand.get('settlements_with_debits', 0)} statements, {brand.get('settlements_owed_by_store', 0)} below zero",
+        f"({', '.join(f'{n} {code}' for code, n in sorted(debits.items())) or 'none yet'}); "
+        f"statements with debits {brand.get('settlements_with_debits', 0)}, "
+        f"below zero {brand.get('settlements_owed_by_store', 0)}",
     ]
 
 
