@@ -107,18 +107,23 @@ def part_return_shipped(store_id: str, return_id: str, at: datetime, ship_by: da
     return envelope_for(event, subject=return_id, store_id=store_id, time=at)
 
 
-def job_passed(store_id: str, job_id: str, at: datetime, flat: str, clocked: str, rework: int) -> CloudEvent:
+def job_passed(store_id: str, job_id: str, at: datetime, flat: str, clocked: str, rework: int, *,
+               person: tuple[str, str] | None = None) -> CloudEvent:
+    """`person`: the directory person (id, name) the technician record works under, if it has one."""
+    named = dict(technician_person_id=person[0], technician_name=person[1]) if person else {}
     event = workshop.JobQcPassed(job_id=job_id, store_id=store_id, repair_order_id=new_id(), line_id=new_id(),
                                  op_code="BRK-0500", technician_id=TECHNICIAN, inspector="qc-1",
-                                 flat_rate_hours=flat, clocked_hours=clocked, rework_count=rework, passed_at=at)
+                                 flat_rate_hours=flat, clocked_hours=clocked, rework_count=rework, passed_at=at,
+                                 **named)
     return envelope_for(event, subject=job_id, store_id=store_id, time=at)
 
 
-def comeback(store_id: str, comeback_id: str, at: datetime) -> CloudEvent:
+def comeback(store_id: str, comeback_id: str, at: datetime, *, person: tuple[str, str] | None = None) -> CloudEvent:
+    named = dict(original_technician_person_id=person[0], original_technician_name=person[1]) if person else {}
     event = workshop.ComebackDetected(comeback_id=comeback_id, store_id=store_id, vin="LSVAB4180E2100001",
                                       op_code="BRK-0500", repair_order_id=new_id(), original_repair_order_id=new_id(),
                                       original_technician_id=TECHNICIAN, original_delivered_at=at - timedelta(days=9),
-                                      detected_at=at)
+                                      detected_at=at, **named)
     return envelope_for(event, subject=comeback_id, store_id=store_id, time=at)
 
 
@@ -283,6 +288,34 @@ async def test_a_seeded_months_appraisal_equals_a_hand_computation_for_each_role
                                   "efficiency": "0.95", "reworks": 1, "comebacks": 1}
     assert Decimal("3.5") / Decimal("3.7") < Decimal("0.955")
     assert [p["person_id"] for p in figures["people"]][-1] == TECHNICIAN  # the directory's people first
+
+
+async def test_a_technician_whose_record_has_a_person_is_appraised_as_that_person(client, hq):
+    store = await create_store(hq, timezone_name="Asia/Shanghai")
+    s = store["id"]
+    zhao = await register(hq, s, "technician", "赵刚")
+    manager = Caller(client, "store_manager", store_id=s)
+    base = f"/v1/stores/{s}/targets/{YEAR}"
+    assert (await put(hq, base, {"first_time_fix": 950})).status_code == 200
+    assert (await put(manager, base + "/months", even_months(first_time_fix=950))).status_code == 200
+    share = await put(manager, base + "/people",
+                      {"people": [{"person_id": zhao, "month": 11, "first_time_fix": 900}]})
+    assert share.status_code == 200, share.text
+    person = (zhao, "赵刚")
+    for event in (job_passed(s, "j1", nov(4), "1.5", "1.2", 0, person=person),
+                  job_passed(s, "j2", nov(16), "2.0", "2.5", 1, person=person),
+                  comeback(s, "cmb-1", nov(25), person=person)):
+        await deliver(client.app, event)
+
+    (figures,) = (await manager.get("/v1/appraisals?month=2026-11")).json()["stores"]
+    people = by_person(figures)
+    assert set(people) == {"赵刚"}  # nothing left under workshop's record id
+    row = people["赵刚"]
+    assert (row["person_id"], row["in_directory"], row["roles"]) == (zhao, True, ["technician"])
+    assert row["technician"] == {"jobs_passed": 2, "flat_rate_hours": "3.50", "clocked_hours": "3.70",
+                                 "efficiency": "0.95", "reworks": 1, "comebacks": 1}
+    # The share meets the figures: first-time fix = 1 - 1 comeback / 2 jobs = 500 per mille of 900.
+    assert targets_of(row) == {"first_time_fix": (900, 500, "0.5556", 500)}
 
 
 async def test_who_reads_the_appraisal_and_the_csv(client, hq):

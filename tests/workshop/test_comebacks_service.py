@@ -43,10 +43,21 @@ async def test_comeback_is_detected_within_thirty_days_and_linked_to_the_first_o
     assert comeback["days_since_delivery"] == 29
     (event,) = await outbox(shop.app, "workshop.comeback.detected")
     assert event["data"]["original_technician_id"] == tech["id"]
+    assert event["data"].get("original_technician_person_id") is None  # the record works under nobody
     assert event["data"]["op_code"] == "BRK-0210" and event["data"]["vin"] == VIN
     assert event["data"]["original_delivered_at"].startswith(delivered_at.strftime("%Y-%m-%dT%H:%M"))
     by_tech = (await shop.manager.get("/v1/comebacks", params={"technician_id": tech["id"]})).json()["items"]
     assert [c["id"] for c in by_tech] == [comeback["id"]]
+
+
+async def test_a_comeback_names_the_person_the_first_technician_record_works_under(shop):
+    tech = await shop.technician("李伟", principal_id="person-li")
+    await _delivered_brake_job(shop, tech["id"])
+    shop.clock.advance(days=10)
+    await shop.deliver(approved(shop.store_id, [labor("BRK-0210")], vin=VIN, approved_at=shop.clock.now()))
+    (event,) = await outbox(shop.app, "workshop.comeback.detected")
+    assert (event["data"]["original_technician_id"], event["data"]["original_technician_person_id"],
+            event["data"]["original_technician_name"]) == (tech["id"], "person-li", "李伟")
 
 
 async def test_no_comeback_after_the_window_nor_for_another_operation(shop):

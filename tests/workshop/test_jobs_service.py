@@ -133,6 +133,31 @@ async def test_clocking_and_checks_name_the_person_and_the_key_or_sign_in_they_u
             for e in (failed, passed_event)] == [("person-zhao", "赵磊", "key:k-zhao-2"), ("person-wu", "吴刚", "token:s-wu")]
 
 
+async def test_job_events_name_the_person_the_technician_record_works_under(shop):
+    _, job = await _one_job(shop)
+    tech = await shop.technician("李伟", principal_id="person-li")
+    li = Caller(shop.client, "technician", shop.store_id, "person-li", name="李伟")
+    url = f"/v1/jobs/{job['id']}"
+    assert (await shop.manager.post(f"{url}/assign", json={"technician_id": tech["id"]})).status_code == 200
+    assert (await li.post(f"{url}/start")).status_code == 200
+    assert (await li.post(f"{url}/complete")).status_code == 200
+    assert (await shop.caller("technician", "foreman-wu").post(f"{url}/qc", json={"result": "pass"})).status_code == 200
+    events = [*await outbox(shop.app, "workshop.job.started"), *await outbox(shop.app, "workshop.job.qc_passed")]
+    assert [(e["data"]["technician_id"], e["data"]["technician_person_id"], e["data"]["technician_name"])
+            for e in events] == [(tech["id"], "person-li", "李伟")] * 2
+
+
+async def test_job_events_of_a_technician_record_with_no_person_name_only_the_record(shop):
+    _, job = await _one_job(shop)
+    tech = await shop.technician("Zhou Min")
+    url = f"/v1/jobs/{job['id']}"
+    assert (await shop.manager.post(f"{url}/assign", json={"technician_id": tech["id"]})).status_code == 200
+    assert (await shop.manager.post(f"{url}/start")).status_code == 200
+    (started,) = await outbox(shop.app, "workshop.job.started")
+    assert started["data"]["technician_id"] == tech["id"]
+    assert (started["data"].get("technician_person_id"), started["data"].get("technician_name")) == (None, None)
+
+
 async def test_a_technician_linked_by_key_clocks_only_on_their_own_jobs_when_the_key_answers_to_a_person(shop):
     _, job = await _one_job(shop)
     await shop.technician("Li Wei", principal_id="k-li")

@@ -106,7 +106,8 @@ class PersonAppraisal(BaseModel):
     employee_no: str | None
     status: str | None = Field(description="active | left; null when not in the staff directory")
     in_directory: bool = Field(description="false: figures credited to an id the staff directory does not know "
-                                           "(a workshop technician record, a machine's key)")
+                                           "(a workshop technician record working under no person, "
+                                           "a machine's key)")
     roles: list[str] = Field(description="their role in the store (staff directory)")
     advisor: AdvisorFigures | None = None
     technician: TechnicianFigures | None = None

@@ -7,9 +7,9 @@ names; region_manager every store, as it does for targets until regions scope it
 
 Whom: every person the staff directory assigns to the store (except one who left before
 the month and has nothing in it), and every id credited with figures in the store that
-the directory does not know (workshop's technician records, a machine's key), so no
-figure is dropped. The month is the store's local calendar month, as the KPI facts' days
-are. Rules and sections: policy.py."""
+the directory does not know (a workshop technician record working under no person, a
+machine's key), so no figure is dropped. The month is the store's local calendar month, as
+the KPI facts' days are. Rules and sections: policy.py."""
 from __future__ import annotations
 
 from collections import defaultdict

@@ -259,13 +259,15 @@ EXTRACTORS: dict[str, Callable[[Any], Touch | list[Touch] | None]] = {
         "requested_at": _iso(e.requested_at), "arrived_at": _iso(e.arrived_at)}),
     "workshop.job.qc_passed": lambda e: Touch(f"job:{e.job_id}", EntityKind.JOB, e.store_id, {
         "passed_at": _iso(e.passed_at), "flat_uh": micro_hours(e.flat_rate_hours),
-        "clocked_uh": micro_hours(e.clocked_hours), "technician_id": e.technician_id, "reworks": e.rework_count}),
+        "clocked_uh": micro_hours(e.clocked_hours), "technician_id": e.technician_id,
+        "technician_person_id": e.technician_person_id, "reworks": e.rework_count}),
     "workshop.reservation.backordered": lambda e: Touch(f"rsv:{e.reservation_id}", EntityKind.RESERVATION, e.store_id, {
         "backordered_at": _iso(e.backordered_at), "backordered": True}),
     "workshop.reservation.issued": _reservation_issued,
     "workshop.order.costed": _costed,
     "workshop.comeback.detected": lambda e: Touch(f"cmb:{e.comeback_id}", EntityKind.COMEBACK, e.store_id, {
-        "detected_at": _iso(e.detected_at), "technician_id": e.original_technician_id}),
+        "detected_at": _iso(e.detected_at), "technician_id": e.original_technician_id,
+        "technician_person_id": e.original_technician_person_id}),
     "crm.callback.created": lambda e: _callback(e),
     "crm.callback.completed": _callback_completed,
     "crm.callback.unreachable": lambda e: _callback(e, unreachable_at=_iso(e.marked_at), marked_by=e.marked_by,
@@ -365,9 +367,14 @@ def _roadside(v: dict, f: _Facts) -> None:
               max(0, micros(_dt(v["arrived_at"])) - micros(_dt(v["requested_at"]))))
 
 
+def _technician(v: dict) -> str | None:
+    # The staff-directory person the technician record works under, so their targets meet their
+    # figures; events from before workshop named the person (or a record with nobody) keep the record id.
+    return v.get("technician_person_id") or v.get("technician_id")
+
+
 def _job(v: dict, f: _Facts) -> None:
-    # Credited to workshop's technician id, the one job events carry (not a staff-directory person).
-    technician = v.get("technician_id")
+    technician = _technician(v)
     f.add("flat", Metric.TECH_FLAT_UH, v.get("passed_at"), v.get("flat_uh", 0), technician)
     f.add("clocked", Metric.TECH_CLOCKED_UH, v.get("passed_at"), v.get("clocked_uh", 0), technician)
     f.add("jobs", Metric.TECH_JOBS, v.get("passed_at"), 1, technician)
@@ -383,7 +390,7 @@ def _reservation(v: dict, f: _Facts) -> None:
 
 def _comeback(v: dict, f: _Facts) -> None:
     # The technician of the first repair, whose job came back.
-    f.add("detected", Metric.COMEBACKS, v.get("detected_at"), 1, v.get("technician_id"))
+    f.add("detected", Metric.COMEBACKS, v.get("detected_at"), 1, _technician(v))
 
 
 def _callback_facts(v: dict, f: _Facts) -> None:

@@ -19,6 +19,7 @@ from services.workshop.comebacks.schemas import ComebackList, ComebackPublic
 from services.workshop.jobs import repository as jobs
 from services.workshop.jobs.models import Job
 from services.workshop.orders.models import WorkshopOrder
+from services.workshop.technicians import repository as technicians
 
 
 async def record_delivery(session: AsyncSession, event: RepairOrderDelivered) -> list[DeliveredOperation]:
@@ -61,12 +62,16 @@ async def detect(session: AsyncSession, now: datetime, window_days: int, order: 
         days_since_delivery=(approved_at - previous.delivered_at).days, detected_at=now,
     )
     session.add(comeback)
+    # The person the first repair's technician record works under, so the comeback is theirs.
+    original = await technicians.get(session, previous.technician_id) if previous.technician_id else None
+    person = dict(original_technician_person_id=original.principal_id, original_technician_name=original.name) \
+        if original is not None and original.principal_id else {}
     await emit(session, ComebackDetected(
         comeback_id=comeback.id, store_id=comeback.store_id, vin=comeback.vin, op_code=comeback.op_code,
         repair_order_id=comeback.repair_order_id, original_repair_order_id=comeback.original_repair_order_id,
         original_technician_id=comeback.original_technician_id, original_delivered_at=comeback.original_delivered_at,
         detected_at=now, original_store_id=comeback.original_store_id, job_id=comeback.job_id,
-        original_job_id=comeback.original_job_id, days_since_delivery=comeback.days_since_delivery,
+        original_job_id=comeback.original_job_id, days_since_delivery=comeback.days_since_delivery, **person,
     ), subject=comeback.id, store_id=comeback.store_id, time=now)
     return comeback
 

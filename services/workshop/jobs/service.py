@@ -37,9 +37,14 @@ COMPLETABLE = ("in_progress", "paused")
 FINAL = ("qc_passed", "cancelled")
 
 
-def _event_fields(job: Job) -> dict:
-    return dict(job_id=job.id, store_id=job.store_id, repair_order_id=job.repair_order_id, line_id=job.line_id,
-                op_code=job.op_code, technician_id=job.technician_id)
+async def _event_fields(session: AsyncSession, job: Job) -> dict:
+    fields = dict(job_id=job.id, store_id=job.store_id, repair_order_id=job.repair_order_id, line_id=job.line_id,
+                  op_code=job.op_code, technician_id=job.technician_id)
+    # The person the technician record works under, so the work is credited to whoever signs in.
+    technician = await technicians.get(session, job.technician_id) if job.technician_id else None
+    if technician is not None and technician.principal_id:
+        fields.update(technician_person_id=technician.principal_id, technician_name=technician.name)
+    return fields
 
 
 def _inspector(principal: Principal) -> dict:
@@ -79,8 +84,8 @@ async def create_from_line(session: AsyncSession, now: datetime, order: Workshop
         status="pending", created_at=now,
     )
     session.add(job)
-    await emit(session, JobCreated(**_event_fields(job), flat_rate_hours=str(job.flat_rate_hours), created_at=now),
-               subject=job.id, store_id=job.store_id, time=now)
+    await emit(session, JobCreated(**await _event_fields(session, job), flat_rate_hours=str(job.flat_rate_hours),
+                                   created_at=now), subject=job.id, store_id=job.store_id, time=now)
     return job
 
 
@@ -191,8 +196,8 @@ async def start(session: AsyncSession, clock: Clock, principal: Principal, job_i
     job.started_at = job.started_at or now
     job.status = "in_progress"
     _touch(session, job)
-    await emit(session, JobStarted(**_event_fields(job), started_at=now), subject=job.id, store_id=job.store_id,
-               time=now)
+    await emit(session, JobStarted(**await _event_fields(session, job), started_at=now), subject=job.id,
+               store_id=job.store_id, time=now)
     await orders.mark_work_started(session, clock, job.repair_order_id)
     return job
 
@@ -259,7 +264,7 @@ async def quality_check(session: AsyncSession, clock: Clock, principal: Principa
         job.qc_passed_at = now
         _touch(session, job)
         await emit(session, JobQcPassed(
-            **_event_fields(job), **_inspector(principal), flat_rate_hours=str(job.flat_rate_hours),
+            **await _event_fields(session, job), **_inspector(principal), flat_rate_hours=str(job.flat_rate_hours),
             clocked_hours=str(seconds_to_hours(job.clocked_seconds)), rework_count=job.rework_count, passed_at=now,
         ), subject=job.id, store_id=job.store_id, time=now)
         await orders.check_ready(session, clock, job.repair_order_id)
@@ -267,7 +272,7 @@ async def quality_check(session: AsyncSession, clock: Clock, principal: Principa
         job.status = "rework"
         job.rework_count += 1
         _touch(session, job)
-        await emit(session, JobQcFailed(**_event_fields(job), **_inspector(principal), notes=notes,
+        await emit(session, JobQcFailed(**await _event_fields(session, job), **_inspector(principal), notes=notes,
                                         rework_count=job.rework_count, failed_at=now),
                    subject=job.id, store_id=job.store_id, time=now)
     return job

@@ -14,7 +14,11 @@ class _JobEvent(Event):
     repair_order_id: str
     line_id: str
     op_code: str
-    technician_id: str | None = None
+    technician_id: str | None = None  # workshop's own technician record
+    # Added (optional): the staff-directory person that record works under, when it has one,
+    # so whoever credits the work (network's appraisal) credits the person who signs in.
+    technician_person_id: str | None = None
+    technician_name: str | None = None
 
 
 @event_type("workshop.job.created", aggregate="job")
@@ -116,6 +120,9 @@ class ComebackDetected(Event):
     job_id: str | None = None
     original_job_id: str | None = None
     days_since_delivery: int | None = None
+    # Added (optional): the staff-directory person the first repair's technician record works under.
+    original_technician_person_id: str | None = None
+    original_technician_name: str | None = None
 
 
 class CostedLine(BaseModel):
