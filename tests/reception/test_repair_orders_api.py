@@ -208,7 +208,22 @@ async def test_settlement_splits_the_invoice_by_payer_and_payments_must_match_ex
         factories.labour("INS-0100", pay_type="internal"),              # store 0.7 h = 26600
         factories.part("XB-76622-WPR", pay_type="goodwill"),            # store 16000
     ]
-    order = await reception.ready_order(lines=lines, insurance={"insurer": "Ping An", "claim_no": "PA-77"})
+    for line in lines:
+        order = await reception.add_line(order, line)
+    order = await reception.act(order, "estimate")
+    # The insurer's assessment (定损) comes before the work; it approves the bodywork in full.
+    insured = next(line for line in order["lines"] if line["pay_type"] == "insurance")
+    r = await reception.advisor.client.put(f"/v1/repair-orders/{order['id']}/assessment", json={
+        "insurer": "Ping An", "claim_no": "PA-77", "assessor": {"name": "Sun Li", "phone": "95511"},
+        "lines": [{"line_id": insured["id"], "approved_fen": insured["amount_fen"]}],
+        "approved_total_fen": insured["amount_fen"], "excess_fen": 0}, headers=reception.advisor._headers(None))
+    assert r.status_code == 200, r.text
+    await reception.act(order, "approve", {"approved_by": "Zhang Wei", "channel": "in_person"})
+    reception.clock.advance(minutes=30)
+    await reception.deliver(factories.work_started(order, reception.clock.now()))
+    reception.clock.advance(hours=2)
+    await reception.deliver(factories.ready(order, reception.clock.now()))
+    order = await reception.get_order(order)
     t = order["totals"]
     assert (t["customer_fen"], t["warranty_fen"], t["insurance_fen"], t["internal_fen"], t["goodwill_fen"]) == (
         38000, 103200, 133000, 26600, 16000)

@@ -192,13 +192,23 @@ class Reception:
                                         expect=(200,))
                 order.lines, order.totals = answer["lines"], answer["totals"]
             self.demo.count(Tally.LINES_DECLINED)
-        await api.post(f"/api/reception/v1/repair-orders/{order.id}/estimate", {"promised_at": promised.isoformat()})
+        estimated = await api.post(f"/api/reception/v1/repair-orders/{order.id}/estimate",
+                                   {"promised_at": promised.isoformat()})
         if order.fate.cancel_at_estimate and not order.roadside:
             await api.post(f"/api/reception/v1/repair-orders/{order.id}/cancel",
                            {"reason": "customer wants a second opinion"})
             order.vehicle.busy_until = None
             self.demo.count(Tally.ORDERS_CANCELLED)
             return
+        if order.work.insurance:
+            # Work on insurance lines waits for the insurer's assessment (定损): the assessor
+            # approves them as written, without excess, so the demo's money is as before.
+            insured = [line for line in estimated["lines"] if line["pay_type"] == "insurance"]
+            await api.call("PUT", f"/api/reception/v1/repair-orders/{order.id}/assessment", {
+                "insurer": estimated["insurance"]["insurer"], "claim_no": estimated["insurance"]["claim_no"],
+                "assessor": {"name": estimated["insurance"].get("surveyor") or "定损员", "phone": "95518"},
+                "lines": [{"line_id": line["id"], "approved_fen": line["amount_fen"]} for line in insured],
+                "approved_total_fen": sum(line["amount_fen"] for line in insured), "excess_fen": 0})
         order.quoted = True
 
     def approve(self, order: Order, channel: str) -> None:

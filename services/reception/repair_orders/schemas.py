@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field, computed_field, field_validator
 from services.common.inputs import MAX_REQUEST_FEN, AwareMoment, Day
 from services.common.pagination import Page
 from services.reception.fleets.schemas import FleetOrderPublic
+from services.reception.insurance.schemas import AssessmentPublic
 from services.reception.shared.schemas import Actor, Customer, HistoryEntry, Input, Vehicle
 from services.reception.vehicle_notices.schemas import VehicleNotices
 
@@ -204,7 +205,13 @@ class Totals(BaseModel):
     campaign_fen: int = 0
     subtotal_fen: int = Field(default=0, description="all lines, every payer, before tax")
     tax_fen: int = Field(default=0, description="VAT on customer pay")
-    customer_due_fen: int = Field(default=0, description="what the customer pays: customer pay plus its VAT")
+    customer_due_fen: int = Field(default=0, description="what the customer pays: customer pay plus its VAT, "
+                                                        "plus the insurance excess")
+    insurance_approved_fen: int = Field(default=0, description="the insurer's approved amounts of insurance lines "
+                                                              "(a line not yet assessed at its amount)")
+    insurance_write_off_fen: int = Field(default=0, description="insurance lines' cuts: the store writes them off")
+    excess_fen: int = Field(default=0, description="the insurance excess (免赔额), paid by the customer")
+    insurer_due_fen: int = Field(default=0, description="what the insurer pays: approved amounts less the excess")
     vat_rate: Decimal = Decimal("0")
 
 
@@ -228,6 +235,9 @@ class Payer(BaseModel):
     tax_fen: int = 0
     total_fen: int
     claim_no: str | None = None
+    excess_fen: int = Field(default=0, description="the insurance excess in this payer's amount (customer), or "
+                                                   "taken off it (insurer)")
+    write_off_fen: int = Field(default=0, description="the insurer's cuts, written off by the store")
 
 
 class PaymentPublic(BaseModel):
@@ -289,6 +299,12 @@ class RepairOrderSummary(BaseModel):
 
     @computed_field  # type: ignore[prop-decorator]
     @property
+    def insurer_due_fen(self) -> int:
+        """The insurer's share of the order: its receivable from the insurer (totals.insurer_due_fen)."""
+        return self.totals.insurer_due_fen
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def ready_on_time(self) -> bool | None:
         """Ready no later than the promise in force: the on-time rate counts this; null until ready."""
         if self.promised_at is None or self.ready_at is None:
@@ -316,6 +332,9 @@ class RepairOrderPublic(RepairOrderSummary):
     history: list[HistoryEntry]
     fleet: FleetOrderPublic | None = Field(
         default=None, description="a fleet's car: the contract it is priced under, the fleet's approval and credit")
+    insurance_assessment: AssessmentPublic | None = Field(
+        default=None, description="the insurer's assessment (定损) in force: approved amounts, excess, the lines "
+                                  "waiting for a supplementary assessment")
     vehicle_notices: VehicleNotices | None = Field(
         default=None, description="the car's open recall and service campaigns and its Three Guarantees (三包) "
                                   "figures and alerts, as reception last heard from network")

@@ -41,6 +41,7 @@ from services.reception.appointments import repository as appointments
 from services.reception.appointments import service as appointment_service
 from services.reception.appointments.models import Appointment
 from services.reception.fleets import service as fleets
+from services.reception.insurance import service as insurance
 from services.reception.repair_orders import policy, repository
 from services.reception.repair_orders.models import Approval, Invoice, RepairOrder, RepairOrderLine
 from services.reception.repair_orders.schemas import (
@@ -213,6 +214,7 @@ async def public(session: AsyncSession, order: RepairOrder, settings: ReceptionS
         invoice=invoice.model_dump() if invoice else None,
         history=await history(session, AGGREGATE, order.id),
         fleet=await fleets.order_view(session, order),
+        insurance_assessment=await insurance.view(session, order, lines),
         vehicle_notices=await vehicle_notices.notices(session, clock, order.vin) if clock is not None else None,
     )
 
@@ -428,7 +430,8 @@ def compute_totals(lines: Iterable[RepairOrderLine], vat_rate: Decimal) -> dict[
 
 
 async def _retotal(session: AsyncSession, settings: ReceptionSettings, order: RepairOrder) -> None:
-    order.totals = compute_totals(await repository.lines(session, order.id), settings.vat_rate)
+    lines = await repository.lines(session, order.id)
+    order.totals = await insurance.totals(session, order, compute_totals(lines, settings.vat_rate), lines)
     order.version += 1
     session.add(order)
 
@@ -542,6 +545,7 @@ async def approve(session: AsyncSession, clock: Clock, settings: ReceptionSettin
     if need is not None:
         raise _waits_for_sign_off(order, need)
     await fleets.before_work(session, order)
+    await insurance.before_work(session, pending, order)
     now = clock.now()
     who = Who.of(principal)
     approval = Approval(
@@ -634,8 +638,12 @@ async def ready(session: AsyncSession, repair_order_id: str, store_id: str, at: 
 
 def split_by_payer(order: RepairOrder) -> list[dict[str, Any]]:
     t = order.totals
-    payers = [{"payer": "customer", "name": order.customer["name"], "pay_types": ["customer"],
-               "amount_fen": t["customer_fen"], "tax_fen": t["tax_fen"], "total_fen": t["customer_due_fen"]}]
+    # The insurance excess is the customer's, untaxed; without an assessment there is none.
+    excess = t.get("excess_fen", 0)
+    payers = [{"payer": "customer", "name": order.customer["name"],
+               "pay_types": ["customer", "insurance"] if excess else ["customer"],
+               "amount_fen": t["customer_fen"] + excess, "tax_fen": t["tax_fen"], "total_fen": t["customer_due_fen"],
+               "excess_fen": excess}]
     brand = [p for p in BRAND_PAY_TYPES if t.get(f"{p}_fen")]
     if brand:
         brand_fen = sum(t[f"{p}_fen"] for p in brand)
@@ -644,9 +652,11 @@ def split_by_payer(order: RepairOrder) -> list[dict[str, Any]]:
     if t["insurance_fen"]:
         insurance = order.insurance
         assert insurance is not None  # an insurance line is refused on an order without insurance
+        insurer_due = t.get("insurer_due_fen", t["insurance_fen"])
         payers.append({"payer": "insurer", "name": insurance["insurer"], "claim_no": insurance["claim_no"],
-                       "pay_types": ["insurance"], "amount_fen": t["insurance_fen"], "tax_fen": 0,
-                       "total_fen": t["insurance_fen"]})
+                       "pay_types": ["insurance"], "amount_fen": insurer_due, "tax_fen": 0,
+                       "total_fen": insurer_due, "excess_fen": excess,
+                       "write_off_fen": t.get("insurance_write_off_fen", 0)})
     store_paid = t["internal_fen"] + t["goodwill_fen"]
     if store_paid:
         payers.append({"payer": "store", "name": "store",
