@@ -48,6 +48,7 @@ from services.reception.fleets.schemas import (
     StatementLine,
     StatementTotals,
 )
+from services.reception.receivables import ledger
 from services.reception.repair_orders.models import RepairOrder, RepairOrderLine
 from services.reception.shared.service import Who, fen, listed_store, record_change, store_for_new_business, store_of
 
@@ -272,6 +273,24 @@ async def settled(session: AsyncSession, order: RepairOrder, lines: Iterable[Rep
     fleet_order.settled_at = now
     fleet_order.charges = _charges(order, lines, on_account_fen, invoice_no)
     session.add(fleet_order)
+    if on_account_fen:
+        issued_on = now.astimezone(store_zone(await store_of(session, order.store_id))).date()
+        await ledger.owed(session, store_id=order.store_id, payer_kind="fleet", payer_id=fleet.id,
+                          payer_name=fleet.name, source_kind=ORDER, source_id=order.id, reference=invoice_no,
+                          amount_fen=on_account_fen,
+                          issued_on=issued_on, due_on=ledger.due_after_month_end(issued_on, fleet.payment_terms_days),
+                          now=now)
+
+
+async def paid_on_account(session: AsyncSession, fleet_id: str, amount_fen: int) -> Fleet:
+    """Money received from the fleet (matched in receivables) comes off its balance."""
+    fleet = await repository.get(session, fleet_id, for_update=True)
+    if fleet is None:
+        raise ValidationFailed("payer_id", "没有这个车队。 No such fleet.")
+    # Like a settlement's charge, not an edit of the account: the version stays.
+    fleet.balance_fen -= amount_fen
+    session.add(fleet)
+    return fleet
 
 
 def _charges(order: RepairOrder, lines: Iterable[RepairOrderLine], on_account_fen: int,
