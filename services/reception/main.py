@@ -9,6 +9,7 @@ from services.reception.appointments import router as appointments
 from services.reception.counter_sales import router as counter_sales
 from services.reception.events import handlers
 from services.reception.fleets import router as fleets
+from services.reception.insurance import router as insurance
 from services.reception.receivables import router as receivables
 from services.reception.repair_orders import router as repair_orders
 from services.reception.roadside import router as roadside
@@ -21,7 +22,7 @@ spec = ServiceSpec(
     description="Appointments, check-in with walk-around inspection, repair orders from estimate to handover, "
                 "settlement and payment, insurance jobs, accessory sales, 24-hour roadside assistance.",
     routers=[appointments.router, repair_orders.router, roadside.router, stores.router, accessories.router,
-             counter_sales.router, fleets.router, receivables.router],
+             counter_sales.router, fleets.router, receivables.router, insurance.router],
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
 )

@@ -15,7 +15,8 @@ from services.reception.main import spec
 TABLES = {"outbox", "inbox", "idempotency_keys", "known_stores", "appointments", "repair_orders",
           "repair_order_lines", "repair_order_approvals", "invoices", "roadside_requests", "state_changes", "counters",
           "store_settings", "campaigns", "campaign_vehicles", "three_guarantees", "three_guarantees_alerts",
-          "counter_sales", "counter_sale_lines", "counter_sale_settings", "fleets", "fleet_vehicles", "fleet_orders"}
+          "counter_sales", "counter_sale_lines", "counter_sale_settings", "fleets", "fleet_vehicles", "fleet_orders",
+          "insurance_assessments"}
 TABLES |= {"receivables", "receivable_payments"}
 
 
