@@ -2,7 +2,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from services.common.inputs import MAX_LINE_FEN, MAX_REQUEST_FEN
+from services.common.inputs import MAX_LINE_FEN, MAX_REQUEST_FEN, MAX_VERSION
 from services.reception.shared.schemas import Actor, Input
 
 PHONE_PATTERN = r"^\+?[0-9][0-9 \-]{3,18}[0-9]$"
@@ -27,7 +27,8 @@ class AssessmentIn(Input):
     lines: list[AssessedLine] = Field(min_length=1, max_length=200)
     approved_total_fen: int = Field(ge=0, le=MAX_REQUEST_FEN, description="the sum of the lines' approved_fen")
     excess_fen: int = Field(ge=0, le=MAX_REQUEST_FEN, description="the deductible (免赔额) the customer pays")
-    version: int | None = Field(default=None, ge=1, description="the order's version; If-Match may carry it instead")
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION,
+                                description="the order's version; If-Match may carry it instead")
 
 
 class AssessedLinePublic(BaseModel):
