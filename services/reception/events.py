@@ -1,13 +1,15 @@
 """Events reception handles (besides the store registry every service keeps): the
 workshop's word that work on an order started, and that the car is ready; network's
 campaigns (published, their VINs, one car done) and Three Guarantees figures and alerts,
-which booking and check-in show."""
+which booking and check-in show; and network's warranty statements, which the brand owes
+the store until it pays them (receivables)."""
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.consumer import EventHandlers, HandlerContext
 from services.common.events.catalogue import network as nw
 from services.common.events.catalogue.workshop import RepairOrderReady, RepairOrderWorkStarted
 from services.common.events.envelope import CloudEvent
+from services.reception.receivables import ledger as receivables
 from services.reception.repair_orders import service as repair_orders
 from services.reception.settings import ReceptionSettings
 from services.reception.vehicle_notices import service as vehicle_notices
@@ -55,3 +57,18 @@ async def three_guarantees_updated(session: AsyncSession, event: nw.ThreeGuarant
 async def three_guarantees_alert(session: AsyncSession, event: nw.ThreeGuaranteesAlertRaised, envelope: CloudEvent,
                                  ctx: HandlerContext[ReceptionSettings]) -> None:
     await vehicle_notices.three_guarantees_alert(session, event)
+
+
+@handlers.on("network.settlement.issued")
+async def settlement_issued(session: AsyncSession, event: nw.SettlementIssued, envelope: CloudEvent,
+                            ctx: HandlerContext[ReceptionSettings]) -> None:
+    await receivables.settlement_issued(session, settlement_id=event.settlement_id, store_id=event.store_id,
+                                        period=event.period, total_fen=event.total_fen, issued_at=event.issued_at,
+                                        now=ctx.clock.now())
+
+
+@handlers.on("network.settlement.paid")
+async def settlement_paid(session: AsyncSession, event: nw.SettlementPaid, envelope: CloudEvent,
+                          ctx: HandlerContext[ReceptionSettings]) -> None:
+    await receivables.settlement_paid(session, settlement_id=event.settlement_id, reference=event.reference,
+                                      paid_at=event.paid_at, now=ctx.clock.now())

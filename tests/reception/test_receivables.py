@@ -6,8 +6,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+from services.common.consumer import Outcome
+from services.common.events.catalogue import network as nw
+from services.common.ids import new_id
 from tests.reception import factories
 from tests.reception.test_fleets import DUE_FEN, approve, fleet_of, fleet_order, open_fleet, settle_on_account, to_ready
+from tests.support.events import envelope_for
 from tests.support.platform import Caller
 
 
@@ -153,3 +157,34 @@ async def test_a_payment_replayed_with_its_idempotency_key_is_recorded_once(rece
     [left] = (await receivables(reception))["items"]
     assert left["paid_fen"] == 40_000
     assert (await fleet_of(reception, fleet))["balance_fen"] == DUE_FEN - 40_000
+
+
+async def test_the_brands_warranty_statement_is_owed_from_its_issue_and_settled_when_paid(reception):
+    settlement_id = new_id()
+    # Issued 23:30 on 30 November UTC: already 1 December in Shanghai.
+    issued_at = datetime(2026, 11, 30, 16, 30, tzinfo=UTC)
+    issued = envelope_for(nw.SettlementIssued(
+        settlement_id=settlement_id, store_id=reception.store_id, period="2026-11", claim_ids=["c1", "c2"],
+        total_fen=1_234_500, issued_at=issued_at), subject=settlement_id, store_id=reception.store_id)
+    refund = envelope_for(nw.SettlementIssued(
+        settlement_id=new_id(), store_id=reception.store_id, period="2026-10", claim_ids=[], total_fen=-5_000,
+        issued_at=issued_at), subject=settlement_id, store_id=reception.store_id)
+
+    assert await reception.deliver(issued) == Outcome.APPLIED
+    assert await reception.deliver(issued) == Outcome.DUPLICATE
+    assert await reception.deliver(refund) == Outcome.APPLIED
+    reception.clock.set(datetime(2027, 1, 10, 1, 0, tzinfo=UTC))
+
+    [item] = (await receivables(reception, "?payer_kind=brand"))["items"]
+    assert (item["source_kind"], item["source_id"], item["amount_fen"]) == ("settlement", settlement_id, 1_234_500)
+    # Due 30 days after 1 December: 31 December; 10 January is 10 days past it.
+    assert (item["issued_on"], item["due_on"], item["days_past_due"], item["bucket"]) == (
+        "2026-12-01", "2026-12-31", 10, "0-30")
+
+    paid = envelope_for(nw.SettlementPaid(
+        settlement_id=settlement_id, store_id=reception.store_id, period="2026-11", claim_ids=["c1", "c2"],
+        total_fen=1_234_500, reference="HQ-PAY-2026-11", paid_at=datetime(2027, 1, 10, 2, 0, tzinfo=UTC)),
+        subject=settlement_id, store_id=reception.store_id)
+    assert await reception.deliver(paid) == Outcome.APPLIED
+    assert (await receivables(reception, "?payer_kind=brand"))["items"] == []
+    assert (await cashier(reception).get("/v1/receivables/overdue")).json()["accounts"] == []

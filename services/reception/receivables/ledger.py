@@ -1,4 +1,5 @@
-"""Entries onto the ledger, for the features that create what is owed (fleets at settlement).
+"""Entries onto the ledger, for the features that create what is owed (fleets at settlement,
+network's warranty statements through its events).
 Kept apart from `service` so that those features can write here without importing the
 payment rules, which in turn use them (a fleet's payment lowers its balance)."""
 import calendar
@@ -7,8 +8,10 @@ from datetime import date, datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.ids import new_id
+from services.common.stores import store_zone
 from services.reception.receivables import repository
-from services.reception.receivables.models import Receivable
+from services.reception.receivables.models import Receivable, ReceivablePayment
+from services.reception.shared import repository as shared
 
 
 def due_after_month_end(issued_on: date, terms_days: int) -> date:
@@ -30,3 +33,42 @@ async def owed(session: AsyncSession, *, store_id: str, payer_kind: str, payer_i
         issued_on=issued_on, due_on=due_on, created_at=now)
     session.add(item)
     return item
+
+
+# The brand pays a store's warranty statement on its own schedule; 30 days is what the
+# dealer agreement gives it before the store chases.
+BRAND_TERMS_DAYS = 30
+BRAND = ("brand", "network", "主机厂 Brand (network settlements)")
+SETTLEMENT = "settlement"
+SYSTEM = {"id": "network", "name": "network service", "role": "system"}
+
+
+async def settlement_issued(session: AsyncSession, *, settlement_id: str, store_id: str, period: str,
+                            total_fen: int, issued_at: datetime, now: datetime) -> None:
+    """A warranty statement issued to a store: the brand owes it (nothing, when chargebacks
+    took it to zero or below)."""
+    if total_fen <= 0:
+        return
+    store = await shared.known_store(session, store_id)
+    issued_on = issued_at.astimezone(store_zone(store)).date()
+    kind, payer_id, name = BRAND
+    await owed(session, store_id=store_id, payer_kind=kind, payer_id=payer_id, payer_name=name,
+               source_kind=SETTLEMENT, source_id=settlement_id, reference=period[:64], amount_fen=total_fen,
+               issued_on=issued_on, due_on=issued_on + timedelta(days=BRAND_TERMS_DAYS), now=now)
+
+
+async def settlement_paid(session: AsyncSession, *, settlement_id: str, reference: str, paid_at: datetime,
+                          now: datetime) -> None:
+    """The brand paid a statement: its item is settled in full, the payment on the ledger."""
+    item = await repository.by_source(session, SETTLEMENT, settlement_id)
+    if item is None or item.paid_fen >= item.amount_fen:
+        return
+    store = await shared.known_store(session, item.store_id)
+    amount = item.amount_fen - item.paid_fen
+    item.paid_fen = item.amount_fen
+    session.add(item)
+    repository.add_payment(session, ReceivablePayment(
+        id=new_id(), store_id=item.store_id, payer_kind=item.payer_kind, payer_id=item.payer_id, amount_fen=amount,
+        received_on=paid_at.astimezone(store_zone(store)).date(), method="bank_transfer", reference=reference[:100],
+        allocations=[{"receivable_id": item.id, "amount_fen": amount, "open_fen": 0}], recorded_by=SYSTEM,
+        recorded_at=now))
