@@ -162,6 +162,25 @@ class CallbackDesk:
                         {"club_member": True, "version": customer["version"]}, expect=(200,))
         self.demo.count(Tally.CLUB_MEMBERS)
 
+    async def letters_settled(self, reminder_id: str) -> list[dict]:
+        """A reminder's letters once CRM's sender has dealt with every one that is due (it
+        works on its own, within a second of the platform's clock): what the desk sees must
+        not depend on how quickly that was. A letter held for later (quiet hours, a retry)
+        stays queued."""
+        store = self.store
+
+        async def settled() -> tuple[list[dict]] | None:
+            letters = (await store.callback_desk.get("/api/crm/v1/messages", about=reminder_id,
+                                                     **store.for_desk()))["items"]
+            now = self.demo.clock.now()
+            busy = [m for m in letters if m["status"] == "sending"
+                    or (m["status"] == "queued" and datetime.fromisoformat(m["next_attempt_at"]) <= now)]
+            return None if busy else (letters,)
+
+        (letters,) = await wait_for(settled, self.demo.config.timeout, interval=0.2,
+                                    what=f"CRM's sender to deal with the letters of reminder {reminder_id}")
+        return letters
+
     async def send_reminders(self) -> None:
         """The maintenance reminders CRM's nightly run made go out as letters through CRM's
         messages, which mark them sent; the desk phones those whose letter could not go (no
@@ -170,7 +189,7 @@ class CallbackDesk:
         desk = store.callback_desk
         page = await desk.get("/api/crm/v1/reminders", status="pending", limit=200, **store.for_desk())
         for reminder in sorted(page["items"], key=lambda r: r["vin"]):
-            letters = (await desk.get("/api/crm/v1/messages", about=reminder["id"], **store.for_desk()))["items"]
+            letters = await self.letters_settled(reminder["id"])
             if any(m["status"] in ("queued", "sending", "sent", "delivered") for m in letters):
                 continue  # on its way, or sent and about to be marked so
             # 409: the letter was marked sent in the meantime.
