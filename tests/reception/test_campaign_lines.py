@@ -60,7 +60,8 @@ async def test_the_campaign_line_is_added_in_one_action_priced_and_paid_by_the_b
     payers = {p["payer"]: p for p in settled["invoice"]["payers"]}
     assert payers["brand"] == {"payer": "brand", "name": "brand", "pay_types": ["campaign"],
                                "amount_fen": LABOUR_FEN + RELAY_FEN, "tax_fen": 0,
-                               "total_fen": LABOUR_FEN + RELAY_FEN, "claim_no": None}
+                               "total_fen": LABOUR_FEN + RELAY_FEN, "claim_no": None,
+                               "excess_fen": 0, "write_off_fen": 0}  # an insurer's figures; none here
     (event,) = await reception.outbox("reception.repair_order.settled", subject=order["id"])
     assert [(line["pay_type"], line["campaign_code"]) for line in event["data"]["lines"]] == [
         ("customer", None), ("campaign", "RC-2026-014"), ("campaign", "RC-2026-014")]
