@@ -13,7 +13,6 @@ from services.common.errors import (
 from services.common.versioning import PreconditionRequired
 from services.reception.insurance import service
 from services.reception.insurance.schemas import AssessmentIn
-from services.reception.repair_orders import repository as order_lines
 from services.reception.repair_orders import service as orders
 from services.reception.repair_orders.schemas import RepairOrderPublic
 from services.reception.shared.router import Caller, IfMatch, RepairOrderId, SettingsDep, tag
@@ -31,7 +30,6 @@ async def put_assessment(repair_order_id: RepairOrderId, body: AssessmentIn, ses
     insurance lines: a supplementary assessment replaces the last."""
     # The row lock queues a second assessment of the order behind the first.
     order = await orders.get_visible(session, principal, repair_order_id, for_update=True)
-    lines = await order_lines.lines(session, order.id)
-    await service.assess(session, clock.now(), principal, order, lines, body, expected)
+    await service.assess_order(session, clock.now(), principal, order, body, expected)
     tag(response, order.version)
     return await orders.public(session, order, settings)

@@ -21,6 +21,7 @@ from services.common.versioning import expected_version
 from services.reception.insurance import repository
 from services.reception.insurance.models import InsuranceAssessment
 from services.reception.insurance.schemas import AssessedLinePublic, AssessmentIn, AssessmentPublic
+from services.reception.repair_orders import repository as order_lines
 from services.reception.repair_orders.models import RepairOrder, RepairOrderLine
 from services.reception.shared.service import Who, check_version, record_change
 
@@ -65,6 +66,13 @@ async def before_work(session: AsyncSession, pending: list[RepairOrderLine], ord
     if waiting:
         raise Conflict("保险项目须先经保险公司定损。 Insurance lines wait for the insurer's assessment: record it "
                        "with PUT .../assessment first.", rule=RULE, line_ids=waiting, current_state=order.status)
+
+
+async def assess_order(session: AsyncSession, now: datetime, principal: Principal, order: RepairOrder,
+                       data: AssessmentIn, header_version: int | None) -> InsuranceAssessment:
+    """The assessment of the order's lines as they stand."""
+    return await assess(session, now, principal, order, await order_lines.lines(session, order.id), data,
+                        header_version)
 
 
 async def assess(session: AsyncSession, now: datetime, principal: Principal, order: RepairOrder,
