@@ -33,6 +33,7 @@ from sqlalchemy.engine import make_url
 from deploy.cluster.kafka import KafkaCluster
 from deploy.cluster.platform import SERVICES, ClusterPlatform
 from deploy.cluster.postgres import PostgresPair
+from tests.reliability.lives import WARRANTY_EVERY, life
 from tests.support.platform import unique_prefix
 from tools.client import Api, OrderPlan, all_items, open_store, repair_order_life, store_today, wait_for
 
@@ -43,7 +44,6 @@ REPLICAS = int(os.environ.get("CLUSTER_REPLICAS") or 2)
 FAULTS = os.environ.get("CLUSTER_DRILL_FAULTS", "on") != "off"
 STORES = 2
 CONCURRENCY = 8
-WARRANTY_EVERY = 3  # every third car also has warranty work, claimed afterwards
 RETRYABLE = {502, 503, 504}
 # Calls that started within this long after a fault count towards its 5xx rate.
 FAULT_WINDOW_SECONDS = 15.0
@@ -121,13 +121,7 @@ def drill(tmp_path):
 
 
 def _plan(n: int) -> OrderPlan:
-    labour = [("MNT-0100", "customer")]
-    parts = [("XB-15400-001", 1, "customer")]
-    if n % WARRANTY_EVERY == 0:
-        labour.append(("ELE-0110", "warranty"))
-        parts.append(("XB-31500-B60", 1, "warranty"))
-    return OrderPlan(vin=f"LCLST{n:012d}", phone=f"138{n:08d}", sold_at="2025-03-01", mileage_km=10000 + n,
-                     labour=labour, parts=parts)
+    return life(n, vin_prefix="LCLST", phone_prefix="138")
 
 
 async def _partitions(kafka: KafkaCluster, topic: str) -> list[tuple[int, int]]:

@@ -15,13 +15,13 @@ import pytest
 
 from deploy.kafka.broker import KafkaBroker
 from deploy.postgres.cluster import PostgresCluster
+from tests.reliability.lives import WARRANTY_EVERY, life
 from tests.support.processes import Platform
 from tools.client import Api, OrderPlan, all_items, open_store, repair_order_life, store_today, wait_for
 
 ORDERS = 200
 STORES = 2
 CONCURRENCY = 6
-WARRANTY_EVERY = 3  # every third car (in both stores) also has warranty work, claimed afterwards
 
 
 @pytest.fixture
@@ -39,13 +39,7 @@ def drill_infra(tmp_path):
 
 
 def _plan(n: int) -> OrderPlan:
-    labour = [("MNT-0100", "customer")]
-    parts = [("XB-15400-001", 1, "customer")]
-    if n % WARRANTY_EVERY == 0:
-        labour.append(("ELE-0110", "warranty"))
-        parts.append(("XB-31500-B60", 1, "warranty"))
-    return OrderPlan(vin=f"LDRXL{n:012d}", phone=f"139{n:08d}", sold_at="2025-03-01", mileage_km=10000 + n,
-                     labour=labour, parts=parts)
+    return life(n, vin_prefix="LDRXL", phone_prefix="139")
 
 
 class Faults(threading.Thread):
