@@ -23,13 +23,13 @@ from services.common.errors import Forbidden, NotFound, ValidationFailed
 from services.common.identity import Principal
 from services.network.appraisals import policy, repository
 from services.network.appraisals.schemas import AppraisalReport, PartsFigures, PersonAppraisal, StoreAppraisal
+from services.network.calendar import HQ_ZONE
 from services.network.people.models import Person
 from services.network.people.schemas import PersonStatus
 from services.network.targets import policy as targets
 from services.network.targets.policy import Measure
 from services.network.targets.schemas import MeasureAttainment
 
-HQ_ZONE = ZoneInfo("Asia/Shanghai")
 READERS = frozenset({"store_manager", "service_manager"})
 
 

@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +34,7 @@ from services.common.ids import new_id
 from services.common.outbox import emit
 from services.common.pagination import paginate
 from services.common.stores import store_zone
+from services.network.calendar import HQ_ZONE
 from services.network.campaigns import repository
 from services.network.campaigns.models import Campaign
 from services.network.campaigns.schemas import (
@@ -53,7 +53,7 @@ from services.network.campaigns.schemas import (
 from services.network.stores.models import Store
 
 # Campaign dates are the brand's, set in China time whichever store does the work.
-BRAND_ZONE = ZoneInfo("Asia/Shanghai")
+BRAND_ZONE = HQ_ZONE
 # ISO 3779: 17 characters, digits and capitals without I, O and Q (read as 1 and 0).
 VIN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
 MAX_VINS = 2_000_000

@@ -28,7 +28,6 @@ the manager of the one store the person works in), temporary, and answered once.
 import secrets
 from collections.abc import Sequence
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -46,6 +45,7 @@ from services.common.ids import new_id
 from services.common.logging import get_logger
 from services.common.outbox import emit
 from services.common.versioning import check_version
+from services.network.calendar import HQ_ZONE
 from services.network.keys import service as keys
 from services.network.people import repository
 from services.network.people.accounts import (
@@ -74,7 +74,7 @@ from services.network.stores import repository as stores
 
 # A person can work in stores of several time zones; the day a leave defaults to is the
 # group's (its head office keeps the personnel files in China time).
-GROUP_ZONE = ZoneInfo("Asia/Shanghai")
+GROUP_ZONE = HQ_ZONE
 log = get_logger(__name__)
 
 

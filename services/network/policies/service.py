@@ -8,19 +8,17 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.clock import Clock
 from services.common.errors import NotFound, ValidationFailed
 from services.common.identity import Principal
+from services.network.calendar import HQ_ZONE
 from services.network.policies import bodies, repository
 from services.network.policies.bodies import PolicyName
 from services.network.policies.models import PolicyVersion
 from services.network.policies.schemas import PolicyVersionCreate, PolicyVersionList, PolicyVersionPublic
-
-HQ_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def _public(row: PolicyVersion, previous: PolicyVersion | None, following: PolicyVersion | None

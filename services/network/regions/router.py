@@ -1,6 +1,5 @@
 from datetime import timedelta
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
 
@@ -16,6 +15,7 @@ from services.common.api import (
 from services.common.errors import Conflict, NotFound, ValidationFailed, problem_responses
 from services.common.identity import Principal
 from services.common.inputs import Day
+from services.network.calendar import HQ_ZONE
 from services.network.regions import service
 from services.network.regions.schemas import (
     AreaCreate,
@@ -37,7 +37,6 @@ RegionReader = Annotated[Principal, Depends(require_roles("hq_admin", "hq_analys
 StoreReader = Annotated[Principal, Depends(require_access("network"))]
 HqAdmin = Annotated[Principal, Depends(require_roles("hq_admin"))]
 MAX_WINDOW_DAYS = 366
-HQ_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 @router.post("", status_code=201, response_model=RegionPublic, responses=problem_responses(Conflict))

@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.common.clock import Clock
 from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from services.common.identity import Principal
+from services.network.calendar import HQ_ZONE
 from services.network.people.models import Person
 from services.network.people.schemas import PersonStatus, StaffRole
 from services.network.stores.models import Store
@@ -55,7 +56,6 @@ from services.network.targets.schemas import (
 MANAGERS = frozenset({StaffRole.STORE_MANAGER, StaffRole.SERVICE_MANAGER})
 TARGET_ROLES = frozenset({StaffRole.SERVICE_ADVISOR, StaffRole.TECHNICIAN, StaffRole.PARTS_CLERK, StaffRole.CRM_AGENT,
                           StaffRole.WARRANTY_CLERK})
-HQ_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def _values(rows) -> TargetValues:

@@ -16,7 +16,6 @@ neither the validity is `unknown` and every quality repair counts."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,6 +26,7 @@ from services.common.events.catalogue.reception import RepairOrderDelivered, Rep
 from services.common.events.envelope import CloudEvent
 from services.common.identity import Principal
 from services.common.outbox import emit
+from services.network.calendar import HQ_ZONE
 from services.network.three_guarantees import policy, repository
 from services.network.three_guarantees.models import ThreeGuaranteesAlert, WatchedRepair
 from services.network.three_guarantees.policy import NAMES, Repair, SaleDateSource, Status, Validity
@@ -41,7 +41,7 @@ from services.network.three_guarantees.schemas import (
 from services.network.vehicles.models import VehicleRegistration
 
 # The regulation is China's: its days and validity are read on China's calendar.
-CHINA = ZoneInfo("Asia/Shanghai")
+CHINA = HQ_ZONE
 
 
 class Standing:

@@ -1,10 +1,10 @@
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from services.common.inputs import Day
+from services.network.calendar import HQ_ZONE as CHINA
 
 VIN_PATTERN = r"^[A-HJ-NPR-Z0-9]{17}$"  # ISO 3779: 17 characters, never I, O or Q
 
@@ -57,7 +57,6 @@ class BuyerIn(BaseModel):
     phone: str = Field(min_length=5, max_length=32)
 
 
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def _day_of(value: Any) -> Any:
