@@ -4,7 +4,7 @@ metrics, health, readiness and the AsyncAPI document."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response
@@ -148,6 +148,12 @@ async def current_principal(request: Request) -> Principal:
         principal = await verified_principal(request)
     except IdentityError as exc:
         raise Unauthorized(str(exc)) from exc
+    # A service that bounds some HQ callers by what it alone knows (network: a region
+    # manager's stores) sets `app.state.principal_scope` to narrow the principal per request.
+    narrow: Callable[[Request, Principal], Awaitable[Principal]] | None = getattr(
+        request.app.state, "principal_scope", None)
+    if narrow is not None:
+        principal = await narrow(request, principal)
     request.state.principal = principal
     return principal
 

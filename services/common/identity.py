@@ -19,7 +19,8 @@ from urllib.parse import quote, quote_from_bytes, unquote
 import httpx
 from cachetools import TLRUCache
 
-# region_manager is an HQ role for now: it sees every store until regions scope it.
+# region_manager is an HQ role (no store of its own) whose stores are those of its regions:
+# the service that keeps the regions (network) gives its principal `stores` (docs/network.md).
 HQ_ROLES = frozenset({"hq_admin", "hq_analyst", "region_manager"})
 STORE_ROLES = frozenset(
     {"store_manager", "service_manager", "service_advisor", "technician", "parts_clerk", "crm_agent",
@@ -53,20 +54,26 @@ DEFAULT_MAX_AGE = 30
 class Principal:
     """Who is calling. `id` is the person when a person calls (signed in, or with a key
     issued to them), so four-eyes rules compare people; a machine's key is its own `id`.
-    `credential` names what they came with ("key:<id>", "token:<session>")."""
+    `credential` names what they came with ("key:<id>", "token:<session>"). `stores`, for an
+    HQ caller bounded by region (a region manager), the stores it sees and acts on now; None
+    for everyone else. It is never signed or sent: the service that knows the regions sets it
+    on each request from its own tables."""
 
     id: str
     role: str
     store_id: str | None = None
     name: str = ""
     credential: str = ""
+    stores: frozenset[str] | None = None
 
     @property
     def is_hq(self) -> bool:
         return self.role in HQ_ROLES or self.role == SYSTEM_ROLE
 
     def can_see_store(self, store_id: str | None) -> bool:
-        return self.is_hq or (store_id is not None and store_id == self.store_id)
+        if self.is_hq:
+            return self.stores is None or (store_id is not None and store_id in self.stores)
+        return store_id is not None and store_id == self.store_id
 
 
 class IdentityError(Exception):

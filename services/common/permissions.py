@@ -102,6 +102,10 @@ MATRIX: dict[str, dict[str, Level]] = {
 # The area is the path of the appointments list and of booking, nothing under it.
 MATRIX["reception_booking"] = {**MATRIX["reception"], "crm_agent": "w"}
 BOOKING_PATH = "/v1/appointments"
+# A region manager decides its regions' claims up to the region's limit (services/network/claims):
+# the decision is its one claims write. The area is a claim's decision, nothing else.
+MATRIX["claims_review"] = {**MATRIX["claims"], "region_manager": "w"}
+_CLAIM_DECISION = re.compile(r"^/v1/claims/[^/]+/decision$")
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -143,6 +147,8 @@ def area_for(service: str, path: str) -> str | None:
             return "targets"
         if path.startswith("/v1/campaigns") or (path.startswith("/v1/vehicles/") and path.endswith("/campaigns")):
             return "campaigns"
+        if _CLAIM_DECISION.match(path) and not path.startswith("/v1/claims/goodwill-authorisations/"):
+            return "claims_review"
         if path.startswith(("/v1/claims", "/v1/part-returns", "/v1/preauthorisations")):
             return "claims"
         if path.startswith("/v1/settlements"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .consumer import EventHandlers, HandlerContext
@@ -59,6 +60,8 @@ def acting_store_id(principal: Principal, requested: str | None) -> str:
         return principal.store_id
     if not requested:
         raise ValidationFailed("store_id", "HQ callers must name the store")
+    if not principal.can_see_store(requested):
+        raise NotFound("no such store")  # a region manager naming a store outside its regions
     return requested
 
 
@@ -74,9 +77,19 @@ def visible_store_filter(principal: Principal, column, requested: str | None = N
     """A WHERE clause limiting a list to what the caller may see (None = no limit)."""
     if principal.store_id:
         return column == principal.store_id
+    if principal.stores is not None:  # a region manager: its regions' stores, the named one among them
+        if requested:
+            return column == requested if requested in principal.stores else sa.false()
+        return column.in_(sorted(principal.stores))
     if requested:
         return column == requested
     return None
+
+
+def within_stores(principal: Principal) -> list[str] | None:
+    """The stores a list may hold beyond its other filters: a region manager's (its regions'
+    stores now), None for every other caller (store callers are bounded by `store_id`)."""
+    return None if principal.stores is None else sorted(principal.stores)
 
 
 def ensure_visible(principal: Principal, store_id: str | None, what: str = "object") -> None:

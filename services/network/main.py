@@ -11,6 +11,7 @@ from services.network.applications import router as applications
 from services.network.applications.service import ApplicationRateLimited, SubmissionLimiter
 from services.network.appraisals import router as appraisals
 from services.network.audits import router as audits
+from services.network.build_out import router as build_out
 from services.network.campaigns import router as campaigns
 from services.network.claims import router as claims
 from services.network.daily_reports import router as daily_reports
@@ -52,7 +53,7 @@ spec = ServiceSpec(
              claims.router, settlements.router, kpis.router, kpis.live, people.router, targets.router,
              three_guarantees.router, daily_reports.router, vehicles.router, campaigns.router, appraisals.router,
              webhooks.router,
-             goodwill.preauthorisations, regions.router, regions.placements, policies.router],
+             goodwill.preauthorisations, regions.router, regions.placements, policies.router, build_out.router],
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
     startup=_startup,
@@ -78,6 +79,7 @@ def create_app(settings: NetworkSettings | None = None, *, role: Role = "all", c
     app.state.licence_limiter = SubmissionLimiter(settings.application_licence_limit,
                                                   settings.application_licence_window_seconds, what="licence")
     app.state.kpi_broadcaster = KpiBroadcaster(settings.kpi_stream_queue_size)
+    app.state.principal_scope = regions.scope_principal  # a region manager sees its regions' stores only
     attach(app.state.db.engine.sync_engine, app.state.kpi_broadcaster)
     # The decorator's form, as install_error_handlers registers its own: Starlette's
     # add_exception_handler is typed for handlers of any Exception only.

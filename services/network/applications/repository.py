@@ -26,8 +26,11 @@ async def open_for_licence(session: AsyncSession, license_no: str) -> OutletAppl
     return (await session.exec(stmt)).first()
 
 
-async def page(session: AsyncSession, *, limit: int, cursor: str | None, status: str | None = None):
+async def page(session: AsyncSession, *, limit: int, cursor: str | None, status: str | None = None,
+               within: list[str] | None = None):
     stmt = select(OutletApplication)
     if status:
         stmt = stmt.where(OutletApplication.status == status)
+    if within is not None:  # a region manager: the outlets that are its regions' stores
+        stmt = stmt.where(col(OutletApplication.store_id).in_(within))
     return await paginate(session, stmt, OutletApplication.id, limit, cursor)

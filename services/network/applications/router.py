@@ -32,7 +32,7 @@ from services.network.applications.schemas import (
 
 router = APIRouter(prefix="/v1/outlet-applications", tags=["outlet applications"], route_class=TransactionalRoute)
 HqAdmin = Annotated[Principal, Depends(require_roles("hq_admin"))]
-HqReader = Annotated[Principal, Depends(require_roles("hq_admin", "hq_analyst"))]
+HqReader = Annotated[Principal, Depends(require_roles("hq_admin", "hq_analyst", "region_manager"))]
 
 
 async def rate_limited_applicant(request: Request, principal: PrincipalDep) -> Principal:
@@ -57,9 +57,9 @@ async def submit_application(body: ApplicationCreate, session: SessionDep, clock
 
 
 @router.get("", response_model=ApplicationList)
-async def list_applications(session: SessionDep, _: HqReader, limit: LimitQuery = 50, cursor: CursorQuery = None,
-                            status: Annotated[ApplicationStatus | None, Query()] = None):
-    return await service.list_applications(session, limit=limit, cursor=cursor, status=status)
+async def list_applications(session: SessionDep, principal: HqReader, limit: LimitQuery = 50,
+                            cursor: CursorQuery = None, status: Annotated[ApplicationStatus | None, Query()] = None):
+    return await service.list_applications(session, principal, limit=limit, cursor=cursor, status=status)
 
 
 @router.get("/{application_id}", response_model=ApplicationPublic, responses=problem_responses(NotFound))

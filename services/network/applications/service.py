@@ -14,6 +14,7 @@ from services.common.clock import Clock
 from services.common.errors import Conflict, InvalidTransition, NotFound, TooManyRequests, ValidationFailed
 from services.common.identity import ANONYMOUS_ROLE, Principal
 from services.common.ids import new_id
+from services.common.stores import within_stores
 from services.network.applications import repository
 from services.network.applications.models import OutletApplication
 from services.network.applications.schemas import (
@@ -109,9 +110,12 @@ async def submit(session: AsyncSession, clock: Clock, principal: Principal,
     return application, token
 
 
-async def list_applications(session: AsyncSession, *, limit: int, cursor: str | None,
+async def list_applications(session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None,
                             status: ApplicationStatus | None = None) -> ApplicationList:
-    rows, next_cursor = await repository.page(session, limit=limit, cursor=cursor, status=status)
+    """HQ lists every application; a region manager those whose outlet is a store of its
+    regions now (an application not yet approved is no region's store: HQ screens it)."""
+    rows, next_cursor = await repository.page(session, limit=limit, cursor=cursor, status=status,
+                                              within=within_stores(principal))
     return ApplicationList(items=[ApplicationPublic.model_validate(r, from_attributes=True) for r in rows],
                            next_cursor=next_cursor)
 
@@ -131,7 +135,7 @@ async def get_for_caller(session: AsyncSession, principal: Principal, applicatio
     token looks exactly like a missing application."""
     application = await repository.get(session, application_id)
     if application is not None:
-        if principal.is_hq:
+        if principal.is_hq and (principal.stores is None or application.store_id in principal.stores):
             return application
         if token and hmac.compare_digest(_hash_token(token), application.token_hash):
             return application

@@ -80,7 +80,8 @@ def _listed(person: Person | None, month_start: date, counters: policy.Counters)
 async def appraisal(session: AsyncSession, clock: Clock, principal: Principal, year: int, month: int,
                     store_id: str | None) -> AppraisalReport:
     only = _scope(principal, store_id)
-    stores = await repository.stores(session, only)
+    # A region manager: the stores of its regions (naming another is 404).
+    stores = [s for s in await repository.stores(session, only) if principal.can_see_store(s.id)]
     if only and not stores:
         raise NotFound("store not found")
     # Every store's ids even for HQ: the facts are read through their (store_id, day) index.

@@ -250,14 +250,15 @@ async def open_for_vehicle(session: AsyncSession, clock: Clock, vin: str) -> Veh
 
 async def completion(session: AsyncSession, principal: Principal, campaign_id: str) -> CampaignCompletion:
     campaign = await get(session, principal, campaign_id)
-    rows = await repository.completion_by_store(session, campaign.id, principal.store_id)
+    rows = [(store, count) for store, count in await repository.completion_by_store(
+        session, campaign.id, principal.store_id) if principal.can_see_store(store.id)]
     stores = [StoreCompletion(store_id=store.id, store_code=store.code, store_name=store.name, region=store.region,
                               completed=count) for store, count in rows]
     regions: dict[str, int] = {}
     for store in stores:
         regions[store.region] = regions.get(store.region, 0) + store.completed
     done = sum(store.completed for store in stores)
-    hq = principal.is_hq
+    hq = principal.is_hq and principal.stores is None  # the whole network's cars: not a region's share
     rate = (Decimal(done) / campaign.vin_count).quantize(Decimal("0.0001")) if hq and campaign.vin_count else None
     return CampaignCompletion(
         campaign_id=campaign.id, code=campaign.code, affected=campaign.vin_count if hq else None, completed=done,

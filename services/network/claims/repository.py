@@ -49,7 +49,8 @@ async def delete_lines(session: AsyncSession, claim_id: str) -> None:
 
 
 async def page(session: AsyncSession, *, limit: int, cursor: str | None, store_id: str | None = None,
-               status: str | None = None, repair_order_id: str | None = None, kind: str | None = None):
+               status: str | None = None, repair_order_id: str | None = None, kind: str | None = None,
+               within: list[str] | None = None):
     """One page of claims, newest first; `store_id` narrows to one store's."""
     stmt = select(Claim)
     if kind:
@@ -58,6 +59,8 @@ async def page(session: AsyncSession, *, limit: int, cursor: str | None, store_i
         stmt = stmt.where(Claim.store_id == store_id)
     if status:
         stmt = stmt.where(Claim.status == status)
+    if within is not None:  # a region manager: its regions' stores
+        stmt = stmt.where(col(Claim.store_id).in_(within))
     if repair_order_id:
         stmt = stmt.where(Claim.repair_order_id == repair_order_id)
     return await paginate(session, stmt, Claim.id, limit, cursor)

@@ -41,6 +41,8 @@ from services.network.part_returns.schemas import PartReturnPublic
 router = APIRouter(prefix="/v1/claims", tags=["warranty claims"], route_class=TransactionalRoute)
 Access = Annotated[Principal, Depends(require_access("claims"))]
 HqAdmin = Annotated[Principal, Depends(require_roles("hq_admin"))]
+# A region manager reviews its regions' claims up to the region's limit (service.decide).
+Reviewer = Annotated[Principal, Depends(require_roles("hq_admin", "region_manager"))]
 # Before the routes below, so that /v1/claims/goodwill-authorisations is not read as a claim's id.
 router.include_router(goodwill.router)
 
@@ -69,8 +71,8 @@ async def get_claim(claim_id: str, session: SessionDep, clock: ClockDep, princip
 
 @router.post("/{claim_id}/decision", response_model=ClaimPublic,
              responses=problem_responses(NotFound, InvalidTransition, ValidationFailed, StaleVersion))
-async def decide_claim(claim_id: str, body: ClaimDecision, session: SessionDep, clock: ClockDep, principal: HqAdmin,
-                       if_match: IfMatch = None):
+async def decide_claim(claim_id: str, body: ClaimDecision, session: SessionDep, clock: ClockDep,
+                       principal: Reviewer, if_match: IfMatch = None):
     claim = await service.get_visible(session, principal, claim_id, for_update=True)
     check_version(claim.version, if_match)
     return await service.full_public(session, clock, await service.decide(session, clock, principal, claim, body))

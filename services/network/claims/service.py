@@ -21,7 +21,7 @@ from services.common.events.catalogue.network import ClaimDecided, ClaimSubmitte
 from services.common.identity import SYSTEM_ROLE, Principal
 from services.common.ids import new_id
 from services.common.outbox import emit
-from services.common.stores import ensure_visible, store_zone
+from services.common.stores import ensure_visible, store_zone, within_stores
 from services.common.who import Who
 from services.network.campaigns import repository as campaigns_repository
 from services.network.campaigns import service as campaigns
@@ -41,6 +41,7 @@ from services.network.goodwill import service as goodwill
 from services.network.goodwill.models import GoodwillAuthorisation
 from services.network.keys import repository as keys
 from services.network.part_returns import service as part_returns
+from services.network.regions import service as regions
 from services.network.repair_orders import repository as orders
 from services.network.repair_orders.models import ClosedRepairOrder
 from services.network.repair_orders.schemas import OrderLine
@@ -580,6 +581,12 @@ async def _reject(session: AsyncSession, claim: Claim, lines: list[ClaimLine], d
 
 
 async def decide(session: AsyncSession, clock: Clock, principal: Principal, claim: Claim, data: ClaimDecision) -> Claim:
+    if principal.role == regions.REGION_MANAGER:
+        # A region manager decides its stores' claims up to the region's limit; above it, HQ.
+        limit = await regions.claim_review_limit(session, await stores.get_visible(session, principal, claim.store_id))
+        if claim.amount_claimed_fen > limit:
+            raise Forbidden(f"索赔金额超出大区审批权限 {limit} 分，由总部审核 the claim is above the region's review "
+                            f"limit ({limit} fen): HQ decides it", field="amount_claimed_fen")
     lines = (await repository.lines_of(session, [claim.id]))[claim.id]
     now = clock.now()
     if data.decision != "reject" and data.reason_code is not None:
@@ -677,7 +684,8 @@ async def list_claims(session: AsyncSession, principal: Principal, *, limit: int
         return ClaimList(items=[], next_cursor=None)
     rows, next_cursor = await repository.page(session, limit=limit, cursor=cursor,
                                               store_id=principal.store_id or store_id, status=status,
-                                              repair_order_id=repair_order_id, kind=kind)
+                                              repair_order_id=repair_order_id, kind=kind,
+                                              within=within_stores(principal))
     lines = await repository.lines_of(session, [r.id for r in rows])
     return ClaimList(items=[public(r, lines[r.id]) for r in rows], next_cursor=next_cursor)
 

@@ -145,7 +145,7 @@ async def sign(session: AsyncSession, clock: Clock, principal: Principal, store_
 
 
 async def signed_stores(session: AsyncSession, principal: Principal, day: date) -> DaySignOffs:
-    stores = await repository.stores(session, principal.store_id)
+    stores = [s for s in await repository.stores(session, principal.store_id) if principal.can_see_store(s.id)]
     rows = await repository.sign_offs(session, day, [s.id for s in stores])
     out = [StoreSignOff(store_id=s.id, store_code=s.code, store_name=s.name, region=s.region, status=s.status,
                         signed=s.id in rows, sign_off=_signed(rows[s.id]) if s.id in rows else None) for s in stores]

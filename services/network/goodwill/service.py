@@ -14,7 +14,7 @@ from services.common.clock import Clock
 from services.common.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from services.common.identity import Principal
 from services.common.ids import new_id
-from services.common.stores import ensure_visible, store_zone
+from services.common.stores import ensure_visible, store_zone, within_stores
 from services.common.who import Who
 from services.network.goodwill import repository
 from services.network.goodwill.models import GoodwillAuthorisation
@@ -136,7 +136,7 @@ async def list_authorisations(session: AsyncSession, principal: Principal, *, li
         return AuthorisationList(items=[], next_cursor=None)
     rows, next_cursor = await repository.page(session, limit=limit, cursor=cursor,
                                               store_id=principal.store_id or store_id, status=status,
-                                              vin=vin.upper() if vin else None)
+                                              vin=vin.upper() if vin else None, within=within_stores(principal))
     return AuthorisationList(items=[public(row) for row in rows], next_cursor=next_cursor)
 
 

@@ -14,10 +14,13 @@ async def get(session: AsyncSession, key_id: str) -> ApiKey | None:
     return await session.get(ApiKey, key_id)
 
 
-async def page(session: AsyncSession, *, limit: int, cursor: str | None, store_id: str | None = None):
+async def page(session: AsyncSession, *, limit: int, cursor: str | None, store_id: str | None = None,
+               within: list[str] | None = None):
     stmt = select(ApiKey)
     if store_id:
         stmt = stmt.where(ApiKey.store_id == store_id)
+    if within is not None:  # a region manager: its regions' stores
+        stmt = stmt.where(col(ApiKey.store_id).in_(within))
     return await paginate(session, stmt, ApiKey.id, limit, cursor)
 
 

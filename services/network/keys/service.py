@@ -19,6 +19,7 @@ from services.common.identity import HQ_ROLES, Principal
 from services.common.ids import new_id
 from services.common.logging import get_logger
 from services.common.outbox import emit
+from services.common.stores import within_stores
 from services.common.who import Who
 from services.network.keys import repository
 from services.network.keys.models import ApiKey
@@ -116,7 +117,7 @@ async def list_keys(session: AsyncSession, principal: Principal, *, limit: int, 
                     store_id: str | None = None) -> ApiKeyList:
     """HQ lists every key, or one store's; a store's caller lists its own store's keys, whatever it names."""
     rows, next_cursor = await repository.page(session, limit=limit, cursor=cursor,
-                                              store_id=principal.store_id or store_id)
+                                              store_id=principal.store_id or store_id, within=within_stores(principal))
     return ApiKeyList(items=await _public_all(session, list(rows)), next_cursor=next_cursor)
 
 
@@ -125,7 +126,7 @@ async def get_visible(session: AsyncSession, principal: Principal, key_id: str) 
     if key is None:
         raise NotFound("api key not found")
     # An HQ key is no store's: a store's caller sees its own store's keys only.
-    if not principal.is_hq and key.store_id != principal.store_id:
+    if not (principal.can_see_store(key.store_id) if key.store_id else principal.is_hq and principal.stores is None):
         raise NotFound("api key not found")
     return (await _public_all(session, [key]))[0]
 

@@ -74,6 +74,7 @@ class GrossMargin(BaseModel):
 class StoreFigures(Figures):
     store_id: str
     store_code: str
+    store_name: str | None = None
     gross_margin: GrossMargin
     targets: dict[str, int | None] | None = Field(default=None, description=(
         "the month of `to`: measure -> target (null where none is set)"))

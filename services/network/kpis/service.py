@@ -135,7 +135,8 @@ async def report(session: AsyncSession, since: date, until: date, stores: list[S
             network[metric] = network.get(metric, 0) + value
     return KpiReport(
         from_=since, to=until,
-        stores=[StoreFigures(store_id=s.id, store_code=s.code, gross_margin=gross_margin(per_store[s.id]),
+        stores=[StoreFigures(store_id=s.id, store_code=s.code, store_name=s.name,
+                             gross_margin=gross_margin(per_store[s.id]),
                              **dict(figures(per_store[s.id]))) for s in stores],
         network=NetworkFigures(gross_margin=gross_margin(network), **dict(figures(network))),
     )

@@ -34,10 +34,12 @@ async def overdue(session: AsyncSession, store_id: str, now: datetime) -> list[P
 
 
 async def page(session: AsyncSession, *, limit: int, cursor: str | None, store_id: str | None = None,
-               status: str | None = None):
+               status: str | None = None, within: list[str] | None = None):
     stmt = select(PartReturn)
     if store_id:
         stmt = stmt.where(PartReturn.store_id == store_id)
     if status:
         stmt = stmt.where(PartReturn.status == status)
+    if within is not None:  # a region manager: its regions' stores
+        stmt = stmt.where(col(PartReturn.store_id).in_(within))
     return await paginate(session, stmt, PartReturn.id, limit, cursor)

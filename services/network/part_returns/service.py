@@ -17,7 +17,7 @@ from services.common.events.catalogue.network import PartReturnReceived, PartRet
 from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.outbox import emit
-from services.common.stores import ensure_visible
+from services.common.stores import ensure_visible, within_stores
 from services.common.who import Who
 from services.network.claims import chargebacks
 from services.network.claims import repository as claims_repository
@@ -175,7 +175,8 @@ async def list_returns(session: AsyncSession, principal: Principal, clock: Clock
     if principal.store_id and store_id and store_id != principal.store_id:
         return PartReturnList(items=[], next_cursor=None)
     rows, next_cursor = await repository.page(session, limit=limit, cursor=cursor,
-                                              store_id=principal.store_id or store_id, status=status)
+                                              store_id=principal.store_id or store_id, status=status,
+                                              within=within_stores(principal))
     now = clock.now()
     return PartReturnList(items=[public(r, now) for r in rows], next_cursor=next_cursor)
 

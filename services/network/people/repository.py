@@ -28,14 +28,17 @@ async def assignments_of(session: AsyncSession, person_ids: list[str]) -> dict[s
 
 
 async def page(session: AsyncSession, *, limit: int, cursor: str | None, store_id: str | None = None,
-               status: str | None = None, role: str | None = None):
+               status: str | None = None, role: str | None = None, within: list[str] | None = None):
     """People newest first; `store_id` and `role` ask for an assignment with them (the role
-    in that store when both are given, in any store otherwise)."""
+    in that store when both are given, in any store otherwise); `within` (a region manager's
+    stores) for an assignment in one of them."""
     stmt = select(Person)
-    if store_id or role:
+    if store_id or role or within is not None:
         assigned = exists().where(col(Assignment.person_id) == Person.id)
         if store_id:
             assigned = assigned.where(col(Assignment.store_id) == store_id)
+        if within is not None:
+            assigned = assigned.where(col(Assignment.store_id).in_(within))
         if role:
             assigned = assigned.where(col(Assignment.role) == role)
         stmt = stmt.where(assigned)

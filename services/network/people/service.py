@@ -44,6 +44,7 @@ from services.common.identity import SYSTEM_ROLE, Principal
 from services.common.ids import new_id
 from services.common.logging import get_logger
 from services.common.outbox import emit
+from services.common.stores import within_stores
 from services.common.versioning import check_version
 from services.network.calendar import HQ_ZONE
 from services.network.keys import service as keys
@@ -145,12 +146,17 @@ def public(person: Person, assignments: Sequence[Assignment], principal: Princip
 async def get_visible(session: AsyncSession, principal: Principal, person_id: str, *,
                       for_update: bool = False) -> tuple[Person, list[Assignment]]:
     """The person and all their assignments, if the caller may see them: HQ anyone, a
-    store's caller the people assigned to their store. Anyone else is 404."""
+    store's caller the people assigned to their store, a region manager HQ's people and those
+    assigned to a store of its regions. Anyone else is 404."""
     person = await repository.get(session, person_id, for_update=for_update)
     if person is None:
         raise NotFound("person not found")
     assignments = (await repository.assignments_of(session, [person.id]))[person.id]
-    if not principal.is_hq and not any(a.store_id == principal.store_id for a in assignments):
+    if principal.stores is not None:
+        visible = bool(person.hq_role) or any(principal.can_see_store(a.store_id) for a in assignments)
+    else:
+        visible = principal.is_hq or any(a.store_id == principal.store_id for a in assignments)
+    if not visible:
         raise NotFound("person not found")
     return person, assignments
 
@@ -163,7 +169,8 @@ async def list_people(session: AsyncSession, principal: Principal, *, limit: int
     if principal.store_id and store_id and store_id != principal.store_id:
         return PersonList(items=[], next_cursor=None)
     rows, next_cursor = await repository.page(session, limit=limit, cursor=cursor,
-                                              store_id=principal.store_id or store_id, status=status, role=role)
+                                              store_id=principal.store_id or store_id, status=status, role=role,
+                                              within=within_stores(principal))
     assignments = await repository.assignments_of(session, [r.id for r in rows])
     return PersonList(items=[public(r, assignments[r.id], principal) for r in rows], next_cursor=next_cursor)
 

@@ -17,6 +17,10 @@ class Region(NetworkModel, table=True):
     name: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
     created_at: datetime = Field(sa_type=UTCDateTime)
     created_by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    # The largest claim (amount claimed, fen) the region's managers decide themselves; above
+    # it HQ decides. 0: every claim goes to HQ.
+    claim_review_limit_fen: int = Field(default=0, sa_column=sa.Column(
+        sa.BigInteger, nullable=False, server_default="0"))
     version: int = 1
 
 

@@ -117,6 +117,12 @@ async def sums_while_in(session: AsyncSession, region_id: str, metrics: tuple[st
     return out
 
 
+async def stores_managed_by(session: AsyncSession, person_id: str) -> list[str]:
+    """The stores now in the regions a person manages."""
+    stmt = select(Store.id).where(col(Store.region_id).in_(managed_regions(person_id)))
+    return list((await session.exec(stmt)).all())
+
+
 async def managed_region_ids(session: AsyncSession, person_id: str) -> set[str]:
     return set((await session.exec(managed_regions(person_id))).all())
 

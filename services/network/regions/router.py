@@ -1,7 +1,7 @@
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from services.common.api import (
     ClockDep,
@@ -12,9 +12,10 @@ from services.common.api import (
     require_access,
     require_roles,
 )
-from services.common.errors import Conflict, NotFound, ValidationFailed, problem_responses
+from services.common.errors import Conflict, NotFound, StaleVersion, ValidationFailed, problem_responses
 from services.common.identity import Principal
 from services.common.inputs import Day
+from services.common.versioning import IfMatch, check_version
 from services.network.calendar import HQ_ZONE
 from services.network.regions import service
 from services.network.regions.schemas import (
@@ -25,6 +26,7 @@ from services.network.regions.schemas import (
     RegionKpis,
     RegionList,
     RegionPublic,
+    RegionUpdate,
     StoreMove,
     StorePlacement,
 )
@@ -37,6 +39,18 @@ RegionReader = Annotated[Principal, Depends(require_roles("hq_admin", "hq_analys
 StoreReader = Annotated[Principal, Depends(require_access("network"))]
 HqAdmin = Annotated[Principal, Depends(require_roles("hq_admin"))]
 MAX_WINDOW_DAYS = 366
+
+
+async def scope_principal(request: Request, principal: Principal) -> Principal:
+    """app.state.principal_scope: a region manager's principal carries its regions' stores,
+    read in the request's own transaction (or, on a route without one, a short one)."""
+    if principal.role != service.REGION_MANAGER:
+        return principal
+    session = getattr(request.state, "session", None)
+    if session is not None:
+        return await service.narrowed(session, principal)
+    async with request.app.state.db.transaction() as own:
+        return await service.narrowed(own, principal)
 
 
 @router.post("", status_code=201, response_model=RegionPublic, responses=problem_responses(Conflict))
@@ -54,6 +68,16 @@ async def list_regions(session: SessionDep, principal: RegionReader, limit: Limi
 @router.get("/{region_id}", response_model=RegionPublic, responses=problem_responses(NotFound))
 async def get_region(region_id: str, session: SessionDep, principal: RegionReader):
     return await service.public(session, await service.get_visible(session, principal, region_id))
+
+
+@router.patch("/{region_id}", response_model=RegionPublic,
+              responses=problem_responses(NotFound, ValidationFailed, StaleVersion))
+async def update_region(region_id: str, body: RegionUpdate, session: SessionDep, principal: HqAdmin,
+                        if_match: IfMatch = None):
+    """Rename the region or set the claims its managers decide themselves (`claim_review_limit_fen`)."""
+    region = await service.get_visible(session, principal, region_id, for_update=True)
+    check_version(region.version, if_match)
+    return await service.update(session, region, body)
 
 
 @router.post("/{region_id}/areas", status_code=201, response_model=AreaPublic,

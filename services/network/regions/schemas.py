@@ -2,7 +2,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field, field_validator
 
-from services.common.inputs import Day
+from services.common.inputs import MAX_LINE_FEN, Day
 from services.common.pagination import Page
 from services.network.kpis.schemas import NetworkFigures, StoreFigures
 
@@ -14,9 +14,16 @@ class AreaCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100)
 
 
+def _claim_review_limit(default: int | None):
+    return Field(default=default, ge=0, le=MAX_LINE_FEN, description=(
+        "the largest claim (amount claimed, fen) the region's managers approve or reject themselves; a larger "
+        "one is HQ's to decide. 0: every claim goes to HQ"))
+
+
 class RegionCreate(BaseModel):
     code: str = Field(min_length=1, max_length=32, pattern=CODE, examples=["EAST"])
     name: str = Field(min_length=1, max_length=100, examples=["华东大区 East"])
+    claim_review_limit_fen: int = _claim_review_limit(0)
     areas: list[AreaCreate] = Field(default_factory=list, max_length=100)
 
     @field_validator("areas")
@@ -25,6 +32,11 @@ class RegionCreate(BaseModel):
         if len({a.code for a in value}) != len(value):
             raise ValueError("each area code once")
         return value
+
+
+class RegionUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    claim_review_limit_fen: int | None = _claim_review_limit(None)
 
 
 class ManagersReplace(BaseModel):
@@ -69,6 +81,7 @@ class RegionPublic(BaseModel):
     code: str
     name: str
     store_count: int
+    claim_review_limit_fen: int
     areas: list[AreaPublic]
     managers: list[ManagerPublic]
     created_at: datetime

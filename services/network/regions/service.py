@@ -13,6 +13,7 @@ now and no other (stores.service, kpis.service). A region manager assigned nowhe
 no store: the role alone is no longer the whole network."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -40,6 +41,7 @@ from services.network.regions.schemas import (
     RegionKpis,
     RegionList,
     RegionPublic,
+    RegionUpdate,
     StoreMove,
     StorePlacement,
 )
@@ -52,6 +54,15 @@ def scoped_person(principal: Principal) -> str | None:
     """The person whose regions bound what the caller sees: a region manager's own id; None
     for everyone else (HQ sees every store, a store's caller its own by the usual rules)."""
     return principal.id if principal.role == REGION_MANAGER else None
+
+
+async def narrowed(session: AsyncSession, principal: Principal) -> Principal:
+    """The caller with the stores it sees and acts on: a region manager's are the stores in
+    its regions now (a store moved away goes with its claims, audits and reports to its new
+    region's manager); everyone else is as the gateway vouched."""
+    if principal.role != REGION_MANAGER:
+        return principal
+    return replace(principal, stores=frozenset(await repository.stores_managed_by(session, principal.id)))
 
 
 async def may_see_store(session: AsyncSession, principal: Principal, store: Store) -> bool:
@@ -80,7 +91,8 @@ async def public_many(session: AsyncSession, regions: list[Region]) -> list[Regi
                            created_at=a.created_at) for a in areas if a.region_id == region.id]
         out.append(RegionPublic(
             id=region.id, code=region.code, name=region.name, store_count=sum(a.store_count for a in mine),
-            areas=mine, created_at=region.created_at, version=region.version,
+            claim_review_limit_fen=region.claim_review_limit_fen, areas=mine, created_at=region.created_at,
+            version=region.version,
             managers=[ManagerPublic(person_id=m.person_id, name=name, assigned_at=m.assigned_at)
                       for m, name in managers if m.region_id == region.id]))
     return out
@@ -95,7 +107,8 @@ async def create_region(session: AsyncSession, clock: Clock, principal: Principa
     if await repository.by_code(session, data.code):
         raise Conflict(f"region code {data.code} is taken", field="code")
     now = clock.now()
-    region = Region(id=new_id(), code=data.code, name=data.name, created_at=now, created_by=principal.id)
+    region = Region(id=new_id(), code=data.code, name=data.name, created_at=now, created_by=principal.id,
+                    claim_review_limit_fen=data.claim_review_limit_fen)
     session.add(region)
     await session.flush()
     session.add_all([Area(id=new_id(), region_id=region.id, code=a.code, name=a.name, created_at=now)
@@ -114,6 +127,23 @@ async def add_area(session: AsyncSession, clock: Clock, region: Region, data: Ar
     await session.flush()
     return AreaPublic(id=area.id, region_id=region.id, code=area.code, name=area.name, store_count=0,
                       created_at=area.created_at)
+
+
+async def update(session: AsyncSession, region: Region, data: RegionUpdate) -> RegionPublic:
+    if data.name is not None:
+        region.name = data.name
+    if data.claim_review_limit_fen is not None:
+        region.claim_review_limit_fen = data.claim_review_limit_fen
+    region.version += 1
+    session.add(region)
+    await session.flush()
+    return await public(session, region)
+
+
+async def claim_review_limit(session: AsyncSession, store: Store | None) -> int:
+    """The largest claim a manager of the store's region decides now (0 for a store in no region)."""
+    region = await repository.get(session, store.region_id) if store and store.region_id else None
+    return region.claim_review_limit_fen if region else 0
 
 
 async def list_regions(session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None) -> RegionList:

@@ -25,13 +25,15 @@ async def claims_of(session: AsyncSession, settlement_ids: list[str]) -> dict[st
 
 
 async def page(session: AsyncSession, *, limit: int, cursor: str | None, store_id: str | None = None,
-               period: str | None = None, status: str | None = None):
+               period: str | None = None, status: str | None = None, within: list[str] | None = None):
     """One page of statements, newest first; `store_id` narrows to one store's."""
     stmt = select(Settlement)
     if store_id:
         stmt = stmt.where(Settlement.store_id == store_id)
     if period:
         stmt = stmt.where(Settlement.period == period)
+    if within is not None:  # a region manager: its regions' stores
+        stmt = stmt.where(col(Settlement.store_id).in_(within))
     if status:
         stmt = stmt.where(Settlement.status == status)
     return await paginate(session, stmt, Settlement.id, limit, cursor)

@@ -18,7 +18,7 @@ from services.common.events.catalogue.network import SettlementIssued, Settlemen
 from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.outbox import emit
-from services.common.stores import ensure_visible, store_zone
+from services.common.stores import ensure_visible, store_zone, within_stores
 from services.network.claims import chargebacks
 from services.network.claims import repository as claims_repository
 from services.network.claims import service as claims
@@ -153,7 +153,8 @@ async def list_settlements(session: AsyncSession, principal: Principal, *, limit
     if principal.store_id and store_id and store_id != principal.store_id:
         return SettlementList(items=[], next_cursor=None)
     rows, next_cursor = await repository.page(session, limit=limit, cursor=cursor,
-                                              store_id=principal.store_id or store_id, period=period, status=status)
+                                              store_id=principal.store_id or store_id, period=period, status=status,
+                                              within=within_stores(principal))
     links = await repository.claims_of(session, [r.id for r in rows])
     debits = await claims_repository.chargebacks_on(session, [r.id for r in rows])
     return SettlementList(items=[public(r, links[r.id], debits[r.id]) for r in rows], next_cursor=next_cursor)

@@ -266,7 +266,8 @@ async def attainment(session: AsyncSession, clock: Clock, principal: Principal, 
         if store_id and store_id != principal.store_id:
             raise NotFound("store not found")
         store_id = principal.store_id
-    stores = await repository.stores(session, store_id)
+    # A region manager: the stores of its regions (naming another is 404).
+    stores = [s for s in await repository.stores(session, store_id) if principal.can_see_store(s.id)]
     if store_id and not stores:
         raise NotFound("store not found")
     ids = [s.id for s in stores]
@@ -369,11 +370,12 @@ async def person_attainment(session: AsyncSession, clock: Clock, principal: Prin
                             month: int) -> PersonAttainmentReport:
     person = (await repository.people(session, [person_id])).get(person_id)
     roles = await repository.assignments_of(session, person_id) if person else {}
-    if person is None or (principal.store_id and principal.store_id not in roles):
+    if person is None or (principal.store_id and principal.store_id not in roles) or (
+            principal.stores is not None and not principal.stores & roles.keys()):
         raise NotFound("person not found")
     if not principal.is_hq and principal.role not in MANAGERS and principal.id != person_id:
         raise Forbidden("个人达成仅本人与店内经理可见 a person's attainment is theirs and their store managers' to see")
-    store_ids = [principal.store_id] if principal.store_id else sorted(roles)
+    store_ids = [principal.store_id] if principal.store_id else sorted(s for s in roles if principal.can_see_store(s))
     stores = {s.id: s for s in [await repository.store(session, sid) for sid in store_ids] if s is not None}
     since, until = _window(year, month)
     days, now = policy.month_days(year, month), clock.now()

@@ -186,7 +186,7 @@ async def standing_of(session: AsyncSession, principal: Principal, clock: Clock,
     registration = await repository.registration_of(session, vin)
     # The seller answers for a replacement or refund under the regulation: it reads the cars it sold.
     stores = {r.store_id for r in rows} | ({registration.store_id} if registration else set())
-    if not stores or not (principal.is_hq or any(principal.can_see_store(s) for s in stores)):
+    if not any(principal.can_see_store(s) for s in stores):
         raise NotFound("no repairs or registration of this VIN on record")
     return _public(Standing(vin, rows, _today(clock), registration), principal, clock.now())
 
@@ -226,7 +226,7 @@ async def at_risk(session: AsyncSession, principal: Principal, clock: Clock, sto
     """Cars in (or of unknown) validity with a threshold one step away or reached, or a loaner
     owed. A store sees the cars it repaired or sold; HQ every car, or one store's with `store_id`."""
     scope = principal.store_id if not principal.is_hq else store_id
-    if principal.store_id and store_id and store_id != principal.store_id:
+    if store_id and not principal.can_see_store(store_id):
         raise NotFound("no such store")
     today, items = _today(clock), []
     vins = await repository.vins_with_quality_repairs(session, scope)
@@ -237,8 +237,11 @@ async def at_risk(session: AsyncSession, principal: Principal, clock: Clock, sto
         one_step, reached = standing.keys(Status.one_step), standing.keys(Status.reached)
         if standing.validity == Validity.expired or not (one_step or reached or standing.loaner_owed):
             continue
+        seen_at = sorted({r.store_id for r in standing.rows if principal.can_see_store(r.store_id)})
+        if not seen_at and principal.stores is not None:
+            continue  # a region manager's list: cars its regions' stores repaired
         items.append(AtRiskCar(
-            vin=vin, store_ids=sorted({r.store_id for r in standing.rows if principal.can_see_store(r.store_id)}),
+            vin=vin, store_ids=seen_at,
             validity=standing.validity, sale_date=standing.sale_date, sale_date_source=standing.sale_date_source,
             selling_store_id=standing.registration.store_id if standing.registration else None,
             one_step_away=one_step, reached=reached,

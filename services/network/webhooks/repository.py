@@ -20,10 +20,13 @@ async def endpoint(session: AsyncSession, endpoint_id: str, *, for_update: bool 
 
 
 async def endpoints_page(session: AsyncSession, *, store_id: str | None, status: str | None, limit: int,
-                         cursor: str | None) -> tuple[Sequence[WebhookEndpoint], str | None]:
+                         cursor: str | None, within: list[str] | None = None
+                         ) -> tuple[Sequence[WebhookEndpoint], str | None]:
     stmt = select(WebhookEndpoint).where(WebhookEndpoint.status != EndpointStatus.DELETED.value)
     if store_id:
         stmt = stmt.where(WebhookEndpoint.store_id == store_id)
+    if within is not None:  # a region manager: its regions' stores
+        stmt = stmt.where(col(WebhookEndpoint.store_id).in_(within))
     if status:
         stmt = stmt.where(WebhookEndpoint.status == status)
     return await paginate(session, stmt, WebhookEndpoint.id, limit, cursor)

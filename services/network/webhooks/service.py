@@ -20,7 +20,7 @@ from services.common.errors import Forbidden, InvalidTransition, NotFound, Valid
 from services.common.events.envelope import CloudEvent
 from services.common.identity import Principal
 from services.common.ids import new_id
-from services.common.stores import acting_store_id
+from services.common.stores import acting_store_id, within_stores
 from services.network.stores import service as stores
 from services.network.webhooks import policy, repository
 from services.network.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -112,7 +112,7 @@ async def list_endpoints(session: AsyncSession, principal: Principal, *, store_i
         return WebhookList(items=[])
     scoped = principal.store_id or store_id
     rows, next_cursor = await repository.endpoints_page(session, store_id=scoped, status=status, limit=limit,
-                                                        cursor=cursor)
+                                                        cursor=cursor, within=within_stores(principal))
     return WebhookList(items=[public(r) for r in rows], next_cursor=next_cursor)
 
 
