@@ -115,7 +115,9 @@ async def assess(session: AsyncSession, now: datetime, principal: Principal, ord
     session.add(assessment)
     # The claim on the order is the insurer's as it assessed it.
     order.insurance = {**(order.insurance or {}), "insurer": data.insurer, "claim_no": data.claim_no}
-    order.totals = split(order.totals, lines, assessment)
+    # The totals already carry the last round's excess in customer_due_fen: split from the order's own.
+    before = {**order.totals, "customer_due_fen": order.totals["customer_due_fen"] - order.totals.get("excess_fen", 0)}
+    order.totals = split(before, lines, assessment)
     record_change(session, aggregate="repair_order", aggregate_id=order.id, store_id=order.store_id,
                   action="assess", from_status=order.status, to_status=order.status, by=who, at=now,
                   detail={"round": assessment.round, "approved_fen": total, "excess_fen": data.excess_fen})
