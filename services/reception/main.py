@@ -7,6 +7,7 @@ from services.common.clock import Clock
 from services.reception.accessories import router as accessories
 from services.reception.appointments import router as appointments
 from services.reception.counter_sales import router as counter_sales
+from services.reception.credit import router as credit
 from services.reception.events import handlers
 from services.reception.fleets import router as fleets
 from services.reception.insurance import router as insurance
@@ -22,7 +23,7 @@ spec = ServiceSpec(
     description="Appointments, check-in with walk-around inspection, repair orders from estimate to handover, "
                 "settlement and payment, insurance jobs, accessory sales, 24-hour roadside assistance.",
     routers=[appointments.router, repair_orders.router, roadside.router, stores.router, accessories.router,
-             counter_sales.router, fleets.router, receivables.router, insurance.router],
+             counter_sales.router, fleets.router, receivables.router, insurance.router, credit.router],
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
 )

@@ -18,6 +18,7 @@ TABLES = {"outbox", "inbox", "idempotency_keys", "known_stores", "appointments",
           "counter_sales", "counter_sale_lines", "counter_sale_settings", "fleets", "fleet_vehicles", "fleet_orders",
           "insurance_assessments"}
 TABLES |= {"receivables", "receivable_payments"}
+TABLES |= {"credit_accounts", "credit_allowances"}
 
 
 def _models() -> sa.MetaData:

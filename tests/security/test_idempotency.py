@@ -606,6 +606,8 @@ def a_new_car_sold_and_sold_on(checked: Checked) -> None:
 WALKS = (hq_runs_the_network, a_store_day, a_warranty_claim_settled, a_new_car_sold_and_sold_on)
 FLEET_POSTS_REPLAYED = ("tests/reception/test_fleets.py::"
                         "test_fleet_posts_replay_with_their_idempotency_key_and_write_once")
+CREDIT_POSTS_REPLAYED = ("tests/reception/test_receivables_ledger.py::"
+                         "test_credit_posts_replay_with_their_idempotency_key_and_write_once")
 SUBLET_ORDERS_REPLAYED = ("tests/workshop/test_sublet_orders.py::"
                           "test_another_stores_sublet_orders_are_not_found_and_their_posts_replay_once")
 # POST routes no walk can reach on a live platform, each with the test that checks its key instead.
@@ -644,6 +646,9 @@ HELD_ELSEWHERE = {
     "/api/reception/v1/repair-orders/{repair_order_id}/fleet-approval-link": FLEET_POSTS_REPLAYED,
     "/api/reception/v1/repair-orders/{repair_order_id}/fleet-approval": FLEET_POSTS_REPLAYED,
     "/api/reception/v1/repair-orders/{repair_order_id}/credit-override": FLEET_POSTS_REPLAYED,
+    # The walks' stores let no customer pay later: no credit account, no order on credit.
+    "/api/reception/v1/credit-accounts": CREDIT_POSTS_REPLAYED,
+    "/api/reception/v1/repair-orders/{repair_order_id}/credit-allowance": CREDIT_POSTS_REPLAYED,
     # Money received is matched to what a fleet owes, and the walks' stores keep no fleets.
     "/api/reception/v1/receivables/payments":
         "tests/reception/test_receivables.py::test_a_payment_replayed_with_its_idempotency_key_is_recorded_once",

@@ -169,6 +169,7 @@ OBJECT_OF = {
     # /v1/fleets/{fleet_id}/statements/{statement_month}: this month's; the fleet is the object.
     "statement_month": lambda made: store_today().strftime("%Y-%m"),
     "vendor_id": lambda made: made["vendor"]["id"],
+    "credit_account_id": lambda made: made["credit_account"]["id"],
 }
 NOT_A_STORE_OBJECT = {
     "part_no": "a catalogue part: every store has its own stock of it",
@@ -322,6 +323,12 @@ async def test_another_stores_objects_are_invisible_to_every_store_role(platform
             "store_id": made["staff"].id, "name": "Huaxin Glass", "specialties": ["glass"]})
         assert vendor.status_code == 201, vendor.text
         made["vendor"] = vendor.json()
+        # A customer of store A's allowed to pay later (赊账).
+        account = hq.post("/api/reception/v1/credit-accounts", json={
+            "store_id": made["staff"].id, "customer": {"name": "Zhou Min", "phone": "13912345678"},
+            "credit_limit_fen": 100_000, "payment_terms_days": 15})
+        assert account.status_code == 201, account.text
+        made["credit_account"] = account.json()
     cases = list(_object_cases(document, made))
     assert len({url for _, _, url, *_ in cases}) > 40, cases
     limit = asyncio.Semaphore(24)

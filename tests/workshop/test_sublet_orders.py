@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from services.common.events.catalogue import catalogue
 from services.workshop.sublets import policy
 from tests.workshop.factories import approved, delivered, labor, outbox, put, sublet
 
@@ -298,3 +299,47 @@ async def test_another_stores_sublet_orders_are_not_found_and_their_posts_replay
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "repair_order_id"
     listed = await outsider.get("/v1/vendors")
     assert listed.status_code == 200 and listed.json()["items"] == []
+
+
+async def test_each_move_outside_the_store_is_announced_once_even_when_its_post_is_replayed(shop):
+    glass = await _vendor(shop)
+    line = sublet("windscreen replaced")
+    order_id = await _order_with(shop, line)
+    so = await _sublet_order(shop, order_id, line.line_id, glass["id"])
+    manager = shop.caller("service_manager", "service-manager-1")
+
+    async def twice(action: str, body: dict | None = None) -> None:
+        key = {"Idempotency-Key": f"sublet-{action}-{len(await outbox(shop.app, subject=so['id']))}"}
+        for _ in range(2):
+            r = await manager.post(f"/v1/sublet-orders/{so['id']}/{action}", json=body, headers=key)
+            assert r.status_code == 200, r.text
+
+    await twice("send")
+    await twice("return", {"note": "fitted"})
+    await twice("inspection", {"result": "fail", "note": "wind noise"})
+    await twice("return")
+    await twice("inspection", {"result": "pass"})
+    await twice("invoice", {"number": "HX-0001", "amount_fen": 38000})
+    await twice("invoice/accept", {"note": "extra moulding"})
+
+    events = await outbox(shop.app, subject=so["id"])
+    assert [(e["type"].rsplit(".", 1)[1], e["data"].get("result"), e["data"].get("status")) for e in events] == [
+        ("sent", None, None), ("returned", None, None), ("inspected", "fail", "sent"), ("returned", None, None),
+        ("inspected", "pass", "inspected"), ("invoice_held", None, None), ("invoice_matched", None, None)]
+    for event in events:
+        catalogue[event["type"]].model_validate(event["data"])
+        assert (event["subject"], event["storeid"]) == (so["id"], shop.store_id)
+        assert (event["data"]["vendor_name"], event["data"]["agreed_price_fen"]) == ("Huaxin Glass", 35000)
+    held, matched = events[-2]["data"], events[-1]["data"]
+    assert (held["invoice_amount_fen"], held["difference_fen"], held["tolerance_fen"]) == (38000, 3000, 1000)
+    assert (matched["cost_fen"], matched["accepted_by"], matched["note"]) == (38000, "service-manager-1",
+                                                                              "extra moulding")
+
+    # An invoice within the tolerance is matched at once: one event, no manager.
+    other = sublet("rear glass")
+    second = await _sublet_order(shop, await _order_with(shop, other), other.line_id, glass["id"])
+    for action, body in (("send", None), ("return", None), ("inspection", {"result": "pass"}),
+                         ("invoice", {"number": "HX-0002", "amount_fen": 35500})):
+        await _act(shop.manager, second["id"], action, body)
+    [at_once] = await outbox(shop.app, "workshop.sublet_order.invoice_matched", second["id"])
+    assert (at_once["data"]["cost_fen"], at_once["data"]["accepted_by"]) == (35500, None)

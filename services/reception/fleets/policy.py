@@ -1,12 +1,13 @@
 """A fleet contract's rules, apart from the database: what a line costs the fleet, when an
-order waits for the fleet's manager, when the fleet's credit is stopped, and which days a
-monthly statement covers."""
+order waits for the fleet's manager, when the fleet's credit is stopped, which days a
+monthly statement covers, and how many days a fleet's cars were off the road."""
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from services.reception.shared.service import fen
@@ -81,3 +82,27 @@ def month_period(year: int, month: int, zone: ZoneInfo) -> Period:
     starts = datetime.combine(first, time(0), tzinfo=zone)
     ends = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone)
     return Period(first_day=first, last_day=last, starts_at=starts, ends_at=ends)
+
+
+# A year and a day: enough for a year's report from any day, small enough to answer at once.
+MAX_UPTIME_DAYS = 366
+
+
+def days_off_road(stays: Iterable[tuple[date, date]], first: date, last: date) -> set[date]:
+    """The store-local days in [first, last] a car was at the store: each stay from its check-in
+    day to its handover day, both counted (a car in and out on one day lost that day); days of
+    overlapping orders count once."""
+    days: set[date] = set()
+    for checked_in, handed_over in stays:
+        day = max(checked_in, first)
+        while day <= min(handed_over, last):
+            days.add(day)
+            day += timedelta(days=1)
+    return days
+
+
+def availability_percent(vehicle_days: int, days_off: int) -> Decimal | None:
+    """The share of the vehicle-days the cars were on the road, to 0.01 %, half up; none without cars."""
+    if vehicle_days <= 0:
+        return None
+    return (Decimal(100) * (vehicle_days - days_off) / vehicle_days).quantize(Decimal("0.01"), ROUND_HALF_UP)

@@ -1,5 +1,6 @@
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -63,3 +64,18 @@ async def repair_order(session: AsyncSession, repair_order_id: str, *, for_updat
     if for_update:
         stmt = stmt.with_for_update()
     return (await session.exec(stmt)).first()
+
+
+async def orders_at_store_between(session: AsyncSession, fleet_id: str, starts_at: datetime,
+                                  ends_at: datetime) -> list[RepairOrder]:
+    """The fleet's orders whose car was at the store some time in [starts_at, ends_at): checked
+    in before its end and not handed over (or cancelled) before its start."""
+    left = sa.func.coalesce(col(RepairOrder.delivered_at), col(RepairOrder.cancelled_at))
+    stmt = (
+        select(RepairOrder)
+        .join(FleetOrder, col(FleetOrder.repair_order_id) == col(RepairOrder.id))
+        .where(FleetOrder.fleet_id == fleet_id, col(RepairOrder.opened_at) < ends_at,
+               sa.or_(left.is_(None), left >= starts_at))
+        .order_by(col(RepairOrder.opened_at), col(RepairOrder.number))
+    )
+    return list((await session.exec(stmt)).all())

@@ -13,6 +13,7 @@ from services.common.api import (
 )
 from services.common.errors import Conflict, Forbidden, NotFound, StaleVersion, ValidationFailed, problem_responses
 from services.common.identity import ANONYMOUS_ROLE, Principal
+from services.common.inputs import Day
 from services.reception.fleets import service
 from services.reception.fleets.schemas import (
     CreditOverride,
@@ -23,6 +24,7 @@ from services.reception.fleets.schemas import (
     FleetList,
     FleetPublic,
     FleetUpdate,
+    FleetUptime,
     FleetVehicleIn,
     Statement,
 )
@@ -116,6 +118,17 @@ async def fleet_statement(fleet_id: FleetId, statement_month: Month, session: Se
         return Response(service.to_csv(answer), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="fleet-{answer.fleet_id}-{statement_month}.csv"'})
     return answer
+
+
+@router.get("/v1/fleets/{fleet_id}/uptime", response_model=FleetUptime,
+            responses=problem_responses(NotFound, ValidationFailed))
+async def fleet_uptime(fleet_id: FleetId, session: SessionDep, clock: ClockDep, principal: Caller,
+                       first: Annotated[Day, Query(alias="from", description="first day, the store's calendar")],
+                       last: Annotated[Day, Query(alias="to", description="last day, at most 366 days on and not "
+                                                                          "after today")]):
+    """出勤率 Days off the road per car (check-in day to handover day, overlapping orders once,
+    the store's days) and the fleet's availability over the range."""
+    return await service.uptime(session, clock, principal, fleet_id, first, last)
 
 
 # ---- on a fleet's repair order ----------------------------------------------------------------------

@@ -207,3 +207,35 @@ class Statement(BaseModel):
     orders: list[StatementLine]
     totals: StatementTotals
     balance_fen: int = Field(description="the fleet's balance now")
+
+
+class VehicleUptime(BaseModel):
+    vin: str
+    plate: str | None = None
+    days_off_road: int = Field(description="store-local days at the store, from check-in day to handover day; "
+                                           "overlapping orders' days once")
+    days_on_road: int
+    availability_percent: Decimal = Field(description="days on the road / days of the range, to 0.01 %")
+    orders: list[str] = Field(description="the numbers of the orders that kept it off the road in the range")
+
+
+class UptimeTotals(BaseModel):
+    vehicles: int
+    vehicle_days: int = Field(description="vehicles × days of the range")
+    days_off_road: int
+    availability_percent: Decimal | None = Field(description="(vehicle_days - days_off_road) / vehicle_days, to "
+                                                             "0.01 %; null without vehicles")
+
+
+class FleetUptime(BaseModel):
+    """出勤率 The fleet's cars' days off the road over a range of the store's days."""
+
+    fleet_id: str
+    fleet_name: str
+    store_id: str
+    first_day: date
+    last_day: date
+    days: int = Field(description="days in the range, both ends counted")
+    vehicles: list[VehicleUptime] = Field(description="the cars on the fleet's list now, and any car of an order "
+                                                      "of the fleet in the range, most days off the road first")
+    totals: UptimeTotals

@@ -8,13 +8,15 @@ approval waits for the fleet's (an approving contact through a link token, or re
 API naming that contact); an order that grows past what was approved waits again. While the
 fleet's balance with the order would pass its credit limit, work and settling on account
 wait for the service manager's override. Settling with `on_account` adds the amount to the
-fleet's balance; every settled order is on the month's statement."""
+fleet's balance; every settled order is on the month's statement. Uptime counts each car's
+store-local days off the road, check-in day to handover day, over a range of days."""
 import csv
 import hashlib
 import io
 import secrets
+from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -42,11 +44,14 @@ from services.reception.fleets.schemas import (
     FleetPublic,
     FleetSummary,
     FleetUpdate,
+    FleetUptime,
     FleetVehicleIn,
     FleetVehiclePublic,
     Statement,
     StatementLine,
     StatementTotals,
+    UptimeTotals,
+    VehicleUptime,
 )
 from services.reception.receivables import ledger
 from services.reception.repair_orders.models import RepairOrder, RepairOrderLine
@@ -504,3 +509,47 @@ def to_csv(statement: Statement) -> str:
                      t.customer_due_fen, t.on_account_fen, t.paid_fen])
     return out.getvalue()
 
+
+
+# ---- uptime -----------------------------------------------------------------------------------------
+
+async def uptime(session: AsyncSession, clock: Clock, principal: Principal, fleet_id: str, first: date,
+                 last: date) -> FleetUptime:
+    """Each car's days off the road in [first, last] (the store's days) and the fleet's availability."""
+    if last < first:
+        raise ValidationFailed("to", "不得早于开始日。 `to` is on or after `from`.")
+    days = (last - first).days + 1
+    if days > policy.MAX_UPTIME_DAYS:
+        raise ValidationFailed("to", f"最长 {policy.MAX_UPTIME_DAYS} 天。 At most {policy.MAX_UPTIME_DAYS} days.")
+    fleet = await get_visible(session, principal, fleet_id)
+    zone = store_zone(await store_of(session, fleet.store_id))
+    today = clock.now().astimezone(zone).date()
+    if last > today:
+        raise ValidationFailed("to", "不得晚于今天（本店日历）。 "
+                                     "Uptime is measured up to today in the store's calendar.")
+    starts = datetime.combine(first, time(0), tzinfo=zone)
+    ends = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone)
+    plates: dict[str, str | None] = {v.vin: v.plate for v in await repository.vehicles(session, fleet.id)}
+    stays: dict[str, list[tuple[date, date]]] = defaultdict(list)
+    numbers: dict[str, list[str]] = defaultdict(list)
+    for order in await repository.orders_at_store_between(session, fleet.id, starts, ends):
+        left = order.delivered_at or order.cancelled_at
+        # A car not yet handed over is still off the road today.
+        stays[order.vin].append((order.opened_at.astimezone(zone).date(),
+                                 left.astimezone(zone).date() if left else today))
+        numbers[order.vin].append(order.number)
+        plates.setdefault(order.vin, order.vehicle.get("plate"))
+    vehicles = []
+    for vin, plate in plates.items():
+        off = len(policy.days_off_road(stays[vin], first, last))
+        percent = policy.availability_percent(days, off)
+        assert percent is not None  # a range has at least one day
+        vehicles.append(VehicleUptime(vin=vin, plate=plate, days_off_road=off, days_on_road=days - off,
+                                      availability_percent=percent, orders=numbers[vin]))
+    vehicles.sort(key=lambda v: (-v.days_off_road, v.vin))
+    off_total = sum(v.days_off_road for v in vehicles)
+    return FleetUptime(
+        fleet_id=fleet.id, fleet_name=fleet.name, store_id=fleet.store_id, first_day=first, last_day=last, days=days,
+        vehicles=vehicles,
+        totals=UptimeTotals(vehicles=len(vehicles), vehicle_days=days * len(vehicles), days_off_road=off_total,
+                            availability_percent=policy.availability_percent(days * len(vehicles), off_total)))

@@ -1,8 +1,11 @@
-"""Entries onto the ledger, for the features that create what is owed (fleets at settlement,
-network's warranty statements through its events).
+"""Entries onto the ledger, for the features that create what is owed (at settlement a
+fleet's on-account amount, the insurer's share and a customer's credit; network's warranty
+statements through its events).
 Kept apart from `service` so that those features can write here without importing the
 payment rules, which in turn use them (a fleet's payment lowers its balance)."""
 import calendar
+import hashlib
+import unicodedata
 from datetime import date, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,15 +25,15 @@ def due_after_month_end(issued_on: date, terms_days: int) -> date:
 
 async def owed(session: AsyncSession, *, store_id: str, payer_kind: str, payer_id: str, payer_name: str,
                source_kind: str, source_id: str, reference: str | None, amount_fen: int, issued_on: date,
-               due_on: date, now: datetime) -> Receivable:
+               due_on: date, now: datetime, payer_phone: str | None = None) -> Receivable:
     """Record what a payer owes for one thing; the same thing recorded again stays one entry."""
-    existing = await repository.by_source(session, source_kind, source_id)
+    existing = await repository.by_source(session, source_kind, source_id, payer_kind)
     if existing is not None:
         return existing
     item = Receivable(
         id=new_id(), store_id=store_id, payer_kind=payer_kind, payer_id=payer_id, payer_name=payer_name,
-        source_kind=source_kind, source_id=source_id, reference=reference, amount_fen=amount_fen, paid_fen=0,
-        issued_on=issued_on, due_on=due_on, created_at=now)
+        payer_phone=payer_phone, source_kind=source_kind, source_id=source_id, reference=reference,
+        amount_fen=amount_fen, paid_fen=0, issued_on=issued_on, due_on=due_on, created_at=now)
     session.add(item)
     return item
 
@@ -60,7 +63,7 @@ async def settlement_issued(session: AsyncSession, *, settlement_id: str, store_
 async def settlement_paid(session: AsyncSession, *, settlement_id: str, reference: str, paid_at: datetime,
                           now: datetime) -> None:
     """The brand paid a statement: its item is settled in full, the payment on the ledger."""
-    item = await repository.by_source(session, SETTLEMENT, settlement_id)
+    item = await repository.by_source(session, SETTLEMENT, settlement_id, BRAND[0])
     if item is None or item.paid_fen >= item.amount_fen:
         return
     store = await shared.known_store(session, item.store_id)
@@ -72,3 +75,40 @@ async def settlement_paid(session: AsyncSession, *, settlement_id: str, referenc
         received_on=paid_at.astimezone(store_zone(store)).date(), method="bank_transfer", reference=reference[:100],
         allocations=[{"receivable_id": item.id, "amount_fen": amount, "open_fen": 0}], recorded_by=SYSTEM,
         recorded_at=now))
+
+
+# ---- an order's payers at settlement -------------------------------------------------------------
+
+REPAIR_ORDER = "repair_order"
+# Insurers pay a store's claim once the settlement papers reach them; 30 days is what the
+# store's agreements with them give before it chases.
+INSURER_TERMS_DAYS = 30
+
+
+def insurer_payer_id(insurer: str) -> str:
+    """One id per insurer however the advisor spaced or cased its name ("中国人保 PICC" and
+    "中国人保  picc" are one payer): the order knows the insurer by name only."""
+    folded = " ".join(unicodedata.normalize("NFKC", insurer).casefold().split())
+    return "insurer:" + hashlib.sha256(folded.encode()).hexdigest()[:24]
+
+
+def customer_payer_id(phone: str) -> str:
+    """A customer on credit is known by phone in a store, as at the counter: its digits."""
+    return "customer:" + "".join(ch for ch in phone if ch.isdigit())
+
+
+async def insurer_share(session: AsyncSession, *, store_id: str, repair_order_id: str, insurance: dict | None,
+                        insurer_due_fen: int, issued_on: date, now: datetime) -> Receivable | None:
+    """What the insurer pays of a settled order (its assessment's approved amounts less the
+    customer's excess) is owed by the insurer, its claim number the reference."""
+    if insurer_due_fen <= 0 or not insurance:
+        return None
+    name = str(insurance["insurer"])
+    return await owed(session, store_id=store_id, payer_kind="insurer", payer_id=insurer_payer_id(name),
+                      payer_name=name[:200], source_kind=REPAIR_ORDER, source_id=repair_order_id,
+                      reference=str(insurance.get("claim_no") or "")[:64] or None, amount_fen=insurer_due_fen,
+                      issued_on=issued_on, due_on=issued_on + timedelta(days=INSURER_TERMS_DAYS), now=now)
+
+
+async def of_order(session: AsyncSession, repair_order_id: str) -> list[Receivable]:
+    return await repository.of_source(session, REPAIR_ORDER, repair_order_id)

@@ -9,12 +9,14 @@ from services.reception.base import ReceptionModel
 
 
 class Receivable(ReceptionModel, table=True):
-    """One thing owed to the store: a fleet's order settled on account, and so on."""
+    """One thing owed to the store by one payer: a fleet's order settled on account, an
+    insurer's share of an order, a customer's order on credit, a warranty statement."""
 
     __tablename__ = "receivables"
     __table_args__ = (
-        # One entry per thing owed: a settlement replayed must not owe twice.
-        sa.UniqueConstraint("source_kind", "source_id", name="uq_receivables_source"),
+        # One entry per thing owed and payer: a settlement replayed must not owe twice, while
+        # one order may owe its insurer's share and its customer's credit side by side.
+        sa.UniqueConstraint("source_kind", "source_id", "payer_kind", name="uq_receivables_source_payer"),
         # Concurrent payments lock the rows they match; the database still refuses an overpayment.
         sa.CheckConstraint("paid_fen >= 0 AND paid_fen <= amount_fen", name="ck_receivables_paid_within_amount"),
         sa.Index("ix_receivables_store_payer", "store_id", "payer_kind", "payer_id"),
@@ -25,6 +27,8 @@ class Receivable(ReceptionModel, table=True):
     payer_kind: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     payer_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     payer_name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    # Whom the overdue reminder calls: a customer's phone (fleets keep contacts, insurers a claim no.).
+    payer_phone: str | None = Field(default=None, sa_column=sa.Column(sa.String(20), nullable=True))
     source_kind: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
     source_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     reference: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))

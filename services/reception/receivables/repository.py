@@ -1,14 +1,29 @@
 from datetime import date
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.reception.receivables.models import Receivable, ReceivablePayment
 
 
-async def by_source(session: AsyncSession, source_kind: str, source_id: str) -> Receivable | None:
-    stmt = select(Receivable).where(Receivable.source_kind == source_kind, Receivable.source_id == source_id)
+async def by_source(session: AsyncSession, source_kind: str, source_id: str, payer_kind: str) -> Receivable | None:
+    stmt = select(Receivable).where(Receivable.source_kind == source_kind, Receivable.source_id == source_id,
+                                    Receivable.payer_kind == payer_kind)
     return (await session.exec(stmt)).first()
+
+
+async def of_source(session: AsyncSession, source_kind: str, source_id: str) -> list[Receivable]:
+    stmt = (select(Receivable).where(Receivable.source_kind == source_kind, Receivable.source_id == source_id)
+            .order_by(col(Receivable.payer_kind)))
+    return list((await session.exec(stmt)).all())
+
+
+async def open_fen(session: AsyncSession, store_id: str, payer_kind: str, payer_id: str) -> int:
+    """What a payer owes the store now, every open item together."""
+    stmt = select(sa.func.coalesce(sa.func.sum(col(Receivable.amount_fen) - col(Receivable.paid_fen)), 0)).where(
+        Receivable.store_id == store_id, Receivable.payer_kind == payer_kind, Receivable.payer_id == payer_id)
+    return int((await session.exec(stmt)).one())
 
 
 async def open_items(session: AsyncSession, *, store_id: str | None, payer_kind: str | None = None,

@@ -36,9 +36,10 @@ async def list_receivables(
 
 @router.get("/v1/receivables/overdue", response_model=OverdueList)
 async def overdue_receivables(session: SessionDep, clock: ClockDep, principal: Collector,
-                              store_id: StoreQuery = None):
-    """逾期提醒 Payers with items past due, the longest overdue first, each with a reminder to send."""
-    return await service.overdue(session, clock, principal, store_id=store_id)
+                              store_id: StoreQuery = None, payer_kind: PayerKind | None = None):
+    """逾期提醒 Payers with items past due (fleets, insurers, customers on credit, the brand), the
+    longest overdue first, each with a reminder in its own words, whom to call and what to quote."""
+    return await service.overdue(session, clock, principal, store_id=store_id, payer_kind=payer_kind)
 
 
 @router.post("/v1/receivables/payments", status_code=201, response_model=PaymentPublic,

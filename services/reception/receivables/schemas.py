@@ -17,7 +17,8 @@ class ReceivablePublic(BaseModel):
     payer_kind: PayerKind
     payer_id: str
     payer_name: str
-    source_kind: str = Field(description="repair_order: a fleet's order settled on account")
+    source_kind: str = Field(description="repair_order: an order's fleet on account, insurer share or customer on "
+                                         "credit; settlement: the brand's warranty statement")
     source_id: str
     reference: str | None = Field(description="the invoice number")
     amount_fen: int
@@ -27,6 +28,19 @@ class ReceivablePublic(BaseModel):
     due_on: date
     days_past_due: int = Field(description="store-local days since the due date; 0 while not yet due")
     bucket: Bucket
+
+
+class OrderReceivable(BaseModel):
+    """One payer's amount owed on a repair order since its settlement, and what is paid of it."""
+
+    receivable_id: str
+    payer_kind: PayerKind
+    payer_id: str
+    payer_name: str
+    amount_fen: int
+    paid_fen: int
+    open_fen: int
+    due_on: date
 
 
 class BucketTotal(BaseModel):
@@ -91,7 +105,11 @@ class OverdueAccount(BaseModel):
     items: int
     oldest_due_on: date
     days_past_due: int
-    reminder: str = Field(description="中文在前 Chinese first, English beside it")
+    contact_phone: str | None = Field(default=None, description="whom to call: the customer, or the fleet's "
+                                                                "approving contact")
+    references: list[str] = Field(default_factory=list, description="what the payer quotes: invoice numbers, the "
+                                                                    "insurer's claim numbers, statement periods")
+    reminder: str = Field(description="中文在前 Chinese first, English beside it, in the payer kind's own words")
 
 
 class OverdueList(BaseModel):

@@ -1,7 +1,12 @@
 """Receivables (回款): everything owed to a store, by payer, aged by store-local days past
 due into 0-30, 31-60, 61-90 and over 90 (an item not yet due is in 0-30 with 0 days); money
 received from a payer matched to one or several of its open items, wholly or partly; and
-the payers to remind of what is overdue. A fleet's payment lowers its balance on account."""
+the payers to remind of what is overdue. A fleet's payment lowers its balance on account.
+
+Every payer is on one ledger: a fleet (its orders on account), an insurer (its share of an
+insurance order, the assessment's approved amounts less the excess), a customer on credit
+(an order settled `on_credit`), the brand (warranty statements). Each gets its own reminder:
+whom to call and what to quote (invoice numbers, claim numbers, statement periods)."""
 from collections import defaultdict
 from datetime import date
 
@@ -12,6 +17,7 @@ from services.common.errors import ValidationFailed
 from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.stores import acting_store_id, store_zone
+from services.reception.fleets import repository as fleet_accounts
 from services.reception.fleets import service as fleets
 from services.reception.receivables import repository
 from services.reception.receivables.models import Receivable, ReceivablePayment
@@ -73,26 +79,62 @@ async def aged(session: AsyncSession, clock: Clock, principal: Principal, *, sto
                           open_fen=sum(i.open_fen for i in items))
 
 
-async def overdue(session: AsyncSession, clock: Clock, principal: Principal, *, store_id: str | None) -> OverdueList:
+# What each kind of payer is reminded of, in its own words: 中文在前, English beside it.
+WHAT_IS_OWED = {
+    "customer": ("维修款", "repair bill(s)", "发票", "invoices"),
+    "fleet": ("车队记账款", "fleet account item(s)", "发票", "invoices"),
+    "insurer": ("保险理赔款", "insurance claim payment(s)", "报案号", "claim nos."),
+    "brand": ("索赔结算款", "warranty settlement(s)", "结算期", "periods"),
+}
+
+
+def reminder(kind: str, name: str, items: int, owed_fen: int, oldest_due_on: date, days_past_due: int,
+             references: list[str]) -> str:
+    """The overdue reminder to send a payer: how much, how late, and what to quote when paying."""
+    zh, en, ref_zh, ref_en = WHAT_IS_OWED[kind]
+    quoted = "、".join(references[:10])
+    quoted_en = ", ".join(references[:10])
+    return (f"{name}：您有{zh} {items} 笔共 {owed_fen / 100:.2f} 元已逾期，最早一笔于 {oldest_due_on.isoformat()} 到期"
+            f"（逾期 {days_past_due} 天）{f'，{ref_zh} {quoted}' if quoted else ''}，请尽快付款。 "
+            f"{items} {en} totalling {owed_fen / 100:.2f} CNY are overdue, the oldest due on "
+            f"{oldest_due_on.isoformat()} ({days_past_due} days ago){f'; {ref_en} {quoted_en}' if quoted else ''}; "
+            "please pay.")
+
+
+async def _fleet_phone(session: AsyncSession, fleet_id: str) -> str | None:
+    """A fleet is reminded through the contact who approves its orders, else its first contact."""
+    fleet = await fleet_accounts.get(session, fleet_id)
+    if fleet is None or not fleet.contacts:
+        return None
+    contact = next((c for c in fleet.contacts if c.get("approves")), fleet.contacts[0])
+    return contact.get("phone")
+
+
+async def overdue(session: AsyncSession, clock: Clock, principal: Principal, *, store_id: str | None,
+                  payer_kind: str | None = None) -> OverdueList:
     store = listed_store(principal, store_id)
     today: dict[str | None, date] = {}
     by_payer: dict[tuple[str, str, str], list[ReceivablePublic]] = defaultdict(list)
-    for item in await repository.open_items(session, store_id=store):
+    phones: dict[tuple[str, str, str], str | None] = {}
+    for item in await repository.open_items(session, store_id=store, payer_kind=payer_kind):
         public = _public(item, await _today(session, clock, item.store_id, today))
         if public.days_past_due > 0:
-            by_payer[(item.store_id, item.payer_kind, item.payer_id)].append(public)
+            key = (item.store_id, item.payer_kind, item.payer_id)
+            by_payer[key].append(public)
+            phones[key] = phones.get(key) or item.payer_phone
     accounts = []
-    for (store_of_payer, kind, payer), items in by_payer.items():
+    for key, items in by_payer.items():
+        store_of_payer, kind, payer = key
         oldest = min(items, key=lambda i: i.due_on)
         owed = sum(i.open_fen for i in items)
+        references = sorted({i.reference for i in items if i.reference})
+        phone = phones[key] if kind == "customer" else await _fleet_phone(session, payer) if kind == "fleet" else None
         accounts.append(OverdueAccount(
             store_id=store_of_payer, payer_kind=kind, payer_id=payer,
             payer_name=oldest.payer_name, overdue_fen=owed, items=len(items), oldest_due_on=oldest.due_on,
-            days_past_due=oldest.days_past_due,
-            reminder=(f"{oldest.payer_name}：您有 {len(items)} 笔款项共 {owed / 100:.2f} 元已逾期，最早一笔于 "
-                      f"{oldest.due_on.isoformat()} 到期（逾期 {oldest.days_past_due} 天），请尽快付款。 "
-                      f"{len(items)} item(s) totalling {owed / 100:.2f} CNY are overdue, the oldest due on "
-                      f"{oldest.due_on.isoformat()} ({oldest.days_past_due} days ago); please pay.")))
+            days_past_due=oldest.days_past_due, contact_phone=phone, references=references,
+            reminder=reminder(kind, oldest.payer_name, len(items), owed, oldest.due_on, oldest.days_past_due,
+                              references)))
     accounts.sort(key=lambda a: (-a.days_past_due, a.payer_id))
     return OverdueList(as_of=await _today(session, clock, store, today), accounts=accounts)
 

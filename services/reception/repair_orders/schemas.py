@@ -6,8 +6,10 @@ from pydantic import BaseModel, Field, computed_field, field_validator
 
 from services.common.inputs import MAX_REQUEST_FEN, AwareMoment, Day
 from services.common.pagination import Page
+from services.reception.credit.schemas import CreditAllowancePublic
 from services.reception.fleets.schemas import FleetOrderPublic
 from services.reception.insurance.schemas import AssessmentPublic
+from services.reception.receivables.schemas import OrderReceivable
 from services.reception.shared.schemas import Actor, Customer, HistoryEntry, Input, Vehicle
 from services.reception.vehicle_notices.schemas import VehicleNotices
 
@@ -23,7 +25,8 @@ BRAND_PAY_TYPES: tuple[str, ...] = ("warranty", "first_maintenance", "campaign")
 ApprovalChannel = Literal["in_person", "phone", "app"]
 PaymentMethod = Literal["cash", "card", "wechat_pay", "alipay", "transfer"]
 # on_account: a fleet's order charged to the fleet's balance, billed on its monthly statement.
-OrderPaymentMethod = Literal["cash", "card", "wechat_pay", "alipay", "transfer", "on_account"]
+# on_credit: a customer's order owed by the customer (a credit account, or the manager's allowance).
+OrderPaymentMethod = Literal["cash", "card", "wechat_pay", "alipay", "transfer", "on_account", "on_credit"]
 FuelLevel = Literal["empty", "quarter", "half", "three_quarters", "full"]
 DamagePosition = Literal[
     "front_bumper", "rear_bumper", "hood", "roof", "trunk_lid", "windshield", "rear_window",
@@ -338,6 +341,11 @@ class RepairOrderPublic(RepairOrderSummary):
     vehicle_notices: VehicleNotices | None = Field(
         default=None, description="the car's open recall and service campaigns and its Three Guarantees (三包) "
                                   "figures and alerts, as reception last heard from network")
+    credit_allowance: CreditAllowancePublic | None = Field(
+        default=None, description="the service manager let this order's customer pay later (settle on_credit)")
+    receivables: list[OrderReceivable] = Field(
+        default_factory=list, description="what the order's payers owe the store since its settlement (回款): the "
+                                          "fleet on account, the insurer's share, the customer on credit")
 
 
 RepairOrderList = Page[RepairOrderSummary]

@@ -40,8 +40,13 @@ from services.reception.accessories import service as accessory_catalogue
 from services.reception.appointments import repository as appointments
 from services.reception.appointments import service as appointment_service
 from services.reception.appointments.models import Appointment
+from services.reception.credit import service as credit
+from services.reception.fleets import repository as fleet_orders
 from services.reception.fleets import service as fleets
 from services.reception.insurance import service as insurance
+from services.reception.receivables import ledger
+from services.reception.receivables.models import Receivable
+from services.reception.receivables.schemas import OrderReceivable
 from services.reception.repair_orders import policy, repository
 from services.reception.repair_orders.models import Approval, Invoice, RepairOrder, RepairOrderLine
 from services.reception.repair_orders.schemas import (
@@ -144,7 +149,7 @@ async def open_order(session: AsyncSession, clock: Clock, store: KnownStore, who
         totals=compute_totals([], Decimal("0")),
     )
     session.add(order)
-    await fleets.attach(session, order)
+    fleet_order = await fleets.attach(session, order)
     record_change(session, aggregate=AGGREGATE, aggregate_id=order.id, store_id=store.id,
                   action="tow_in" if roadside_id else "check_in", from_status=None, to_status="open", by=who, at=now,
                   detail={k: v for k, v in (("appointment_id", order.appointment_id), ("roadside_id", roadside_id))
@@ -152,7 +157,8 @@ async def open_order(session: AsyncSession, clock: Clock, store: KnownStore, who
     if appointment is not None:
         await appointment_service.check_in(session, appointment, order.id, who, now)
     await emit(session, RepairOrderOpened(
-        **_ids(order), appointment_id=order.appointment_id, customer=customer, vehicle=vehicle, mileage_km=mileage_km,
+        **_ids(order), fleet_id=fleet_order.fleet_id if fleet_order else None, appointment_id=order.appointment_id,
+        customer=customer, vehicle=vehicle, mileage_km=mileage_km,
         complaint=complaint, advisor=order.advisor, opened_at=now, insurance=insurance, roadside_id=roadside_id,
         inspection=inspection, mileage_correction_reason=correction_reason,
     ), subject=order.id, store_id=store.id, time=now)
@@ -216,7 +222,15 @@ async def public(session: AsyncSession, order: RepairOrder, settings: ReceptionS
         fleet=await fleets.order_view(session, order),
         insurance_assessment=await insurance.view(session, order, lines),
         vehicle_notices=await vehicle_notices.notices(session, clock, order.vin) if clock is not None else None,
+        credit_allowance=await credit.allowance_view(session, order),
+        receivables=[_receivable_public(item) for item in await ledger.of_order(session, order.id)],
     )
+
+
+def _receivable_public(item: Receivable) -> OrderReceivable:
+    return OrderReceivable(receivable_id=item.id, payer_kind=item.payer_kind, payer_id=item.payer_id,
+                           payer_name=item.payer_name, amount_fen=item.amount_fen, paid_fen=item.paid_fen,
+                           open_fen=item.amount_fen - item.paid_fen, due_on=item.due_on)
 
 
 def _line_public(line: RepairOrderLine) -> dict:
@@ -392,7 +406,8 @@ async def _propose_extra_work(session: AsyncSession, order: RepairOrder, who: Wh
     they now stand, wait for the customer's yes."""
     waiting = [line for line in await repository.lines(session, order.id) if line.approval_id is None]
     await emit(session, RepairOrderExtraWorkProposed(
-        **_ids(order), customer=order.customer, vehicle=order.vehicle, advisor=order.advisor, proposed_by=who.as_dict(),
+        **await _event_ids(session, order), customer=order.customer, vehicle=order.vehicle, advisor=order.advisor,
+        proposed_by=who.as_dict(),
         proposed_at=now, estimate_version=len(await repository.approvals(session, order.id)) + 1,
         lines=[line_event(line) for line in waiting], amount_fen=sum(line.amount_fen for line in waiting),
         customer_fen=sum(line.amount_fen for line in waiting if line.pay_type == "customer"),
@@ -569,7 +584,8 @@ async def approve(session: AsyncSession, clock: Clock, settings: ReceptionSettin
         order.approved_at = now
         order.promised_at = order.first_promised_at = promised_at
     await emit(session, RepairOrderApproved(
-        **_ids(order), **_parties(order), approved_by=data.approved_by, channel=data.channel, approved_at=now,
+        **await _event_ids(session, order), **_parties(order), approved_by=data.approved_by, channel=data.channel,
+        approved_at=now,
         supplement=supplement, lines=[line_event(line) for line in pending], approval_id=approval.id,
         opened_at=order.opened_at, insurance=order.insurance, totals=order.totals, promised_at=order.promised_at,
         signed_off_by=order.signed_off_by, signed_off_at=order.signed_off_at, signed_off_fen=order.signed_off_fen,
@@ -597,7 +613,7 @@ async def move_promise(session: AsyncSession, clock: Clock, settings: ReceptionS
     order.first_promised_at = order.first_promised_at or previous
     order.promise_moves += 1
     await emit(session, RepairOrderPromiseMoved(
-        **_ids(order), customer=order.customer, vehicle=order.vehicle, advisor=order.advisor,
+        **await _event_ids(session, order), customer=order.customer, vehicle=order.vehicle, advisor=order.advisor,
         previous_promised_at=previous, promised_at=data.promised_at, first_promised_at=order.first_promised_at,
         reason=data.reason, moved_by=who.as_dict(), moved_at=now, moves=order.promise_moves,
     ), subject=order.id, store_id=order.store_id, time=now)
@@ -691,10 +707,18 @@ async def settle(session: AsyncSession, clock: Clock, principal: Principal, orde
     session.add(invoice)
     await fleets.settled(session, order, lines, sum(p.amount_fen for p in payments if p.method == "on_account"),
                          invoice.number, now)
+    await credit.settled(session, order, sum(p.amount_fen for p in payments if p.method == "on_credit"),
+                         invoice.number, now)
+    # The insurer's share is owed from the store's settlement day, whatever the customer paid.
+    await ledger.insurer_share(session, store_id=order.store_id, repair_order_id=order.id,
+                               insurance=order.insurance, insurer_due_fen=_insurer_due(order.totals),
+                               issued_on=now.astimezone(store_zone(store)).date(), now=now)
+    owed = [_receivable_public(item) for item in await ledger.of_order(session, order.id)]
     _move(session, order, "settled", "settle", who, now, {"invoice_no": invoice.number})
     order.settled_at = now
     await emit(session, RepairOrderSettled(
-        **_ids(order), **_parties(order), opened_at=order.opened_at, settled_at=now, invoice_no=invoice.number,
+        **await _event_ids(session, order), **_parties(order), opened_at=order.opened_at, settled_at=now,
+        invoice_no=invoice.number, receivables=[item.model_dump(mode="json") for item in owed],
         lines=[line_event(line) for line in lines], totals=order.totals, payments=invoice.payments,
         invoice_id=invoice.id,
         payers=invoice.payers, insurance=order.insurance, appointment_id=order.appointment_id, settled_by=principal.id,
@@ -720,7 +744,8 @@ async def deliver(session: AsyncSession, clock: Clock, principal: Principal, ord
     timing = summary(order)
     lines = await repository.lines(session, order.id)
     await emit(session, RepairOrderDelivered(
-        **_ids(order), **_parties(order), delivered_by=delivered_by, opened_at=order.opened_at,
+        **await _event_ids(session, order), **_parties(order), delivered_by=delivered_by, opened_at=order.opened_at,
+        payers=invoice.payers if invoice else None,
         settled_at=order.settled_at, delivered_at=now,
         lines=[line_event(line) for line in lines],
         totals=order.totals, invoice_no=invoice.number if invoice else None, explained=True,
@@ -741,7 +766,8 @@ async def cancel(session: AsyncSession, clock: Clock, principal: Principal, orde
     _move(session, order, "cancelled", "cancel", Who.of(principal), now, {"reason": reason} if reason else None)
     order.cancelled_at, order.cancel_reason = now, reason
     await emit(session, RepairOrderCancelled(
-        **_ids(order), previous_status=previous, cancelled_at=now, reason=reason, cancelled_by=principal.id,
+        **await _event_ids(session, order), previous_status=previous, cancelled_at=now, reason=reason,
+        cancelled_by=principal.id,
         customer=order.customer, vehicle=order.vehicle,
     ), subject=order.id, store_id=order.store_id, time=now)
     return order
@@ -781,6 +807,17 @@ def _move(session: AsyncSession, order: RepairOrder, to: str, action: str, who: 
 
 def _ids(order: RepairOrder) -> dict:
     return dict(repair_order_id=order.id, number=order.number, store_id=order.store_id)
+
+
+async def _event_ids(session: AsyncSession, order: RepairOrder) -> dict:
+    """An order's event names its fleet (or null), so a fleet's figures need no join elsewhere."""
+    fleet_order = await fleet_orders.order(session, order.id)
+    return {**_ids(order), "fleet_id": fleet_order.fleet_id if fleet_order else None}
+
+
+def _insurer_due(totals: dict[str, Any]) -> int:
+    """The insurer's share as the invoice splits it: the assessment's, else the insurance lines'."""
+    return int(totals.get("insurer_due_fen", totals.get("insurance_fen", 0)))
 
 
 def _parties(order: RepairOrder) -> dict:

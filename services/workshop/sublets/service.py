@@ -4,7 +4,9 @@ order's sublet line to one of them.
 A sublet order goes `draft → sent → returned → inspected → invoiced` (policy.py holds the
 moves, the invoice tolerance and lateness as pure functions). Its cost, the invoice once
 invoiced and the agreed price before, is the line's cost in the order's margin
-(costs/service.py); a line without a sublet order keeps the cost recorded on it by hand."""
+(costs/service.py); a line without a sublet order keeps the cost recorded on it by hand.
+Each move outside the store is announced (workshop.sublet_order.sent, returned, inspected,
+invoice_matched, invoice_held), keyed by the sublet order."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -13,8 +15,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.clock import Clock
 from services.common.errors import Conflict, Forbidden, NotFound, StaleVersion, ValidationFailed
+from services.common.events.catalogue.workshop import (
+    SubletOrderInspected,
+    SubletOrderInvoiceHeld,
+    SubletOrderInvoiceMatched,
+    SubletOrderReturned,
+    SubletOrderSent,
+)
+from services.common.events.envelope import Event
 from services.common.identity import Principal
 from services.common.ids import new_id
+from services.common.outbox import emit
 from services.common.stores import get_store, store_zone
 from services.common.tables import KnownStore
 from services.workshop.costs import repository as costs
@@ -181,10 +192,23 @@ def _moved(session: AsyncSession, row: SubletOrder, action: str) -> None:
     session.add(row)
 
 
+async def _fields(session: AsyncSession, row: SubletOrder) -> dict:
+    vendor = await repository.vendor(session, row.vendor_id)
+    return dict(sublet_order_id=row.id, number=row.number, store_id=row.store_id, repair_order_id=row.repair_order_id,
+                line_id=row.line_id, vendor_id=row.vendor_id, vendor_name=vendor.name if vendor else "",
+                work=row.work, agreed_price_fen=row.agreed_price_fen, promised_on=row.promised_on)
+
+
+async def _announce(session: AsyncSession, row: SubletOrder, event: Event, at: datetime) -> None:
+    await emit(session, event, subject=row.id, store_id=row.store_id, time=at)
+
+
 async def send(session: AsyncSession, clock: Clock, principal: Principal, sublet_order_id: str) -> SubletOrder:
     row = await _locked(session, principal, sublet_order_id)
     _moved(session, row, "send")
-    row.sent_at = clock.now()
+    row.sent_at = now = clock.now()
+    await _announce(session, row, SubletOrderSent(**await _fields(session, row), sent_at=now, sent_by=principal.id),
+                    now)
     return row
 
 
@@ -192,9 +216,11 @@ async def returned(session: AsyncSession, clock: Clock, principal: Principal, su
                    data: SubletReturn) -> SubletOrder:
     row = await _locked(session, principal, sublet_order_id)
     _moved(session, row, "return")
-    row.returned_at = clock.now()
+    row.returned_at = now = clock.now()
     if data.note:
         row.note = data.note
+    await _announce(session, row, SubletOrderReturned(**await _fields(session, row), returned_at=now,
+                                                      note=data.note), now)
     return row
 
 
@@ -215,6 +241,9 @@ async def inspect(session: AsyncSession, clock: Clock, principal: Principal, sub
         row.sent_at, row.returned_at = now, None
         if data.promised_on is not None:
             row.promised_on = data.promised_on
+    await _announce(session, row, SubletOrderInspected(
+        **await _fields(session, row), result=data.result, inspected_at=now, inspector=principal.id,
+        inspector_name=principal.name or principal.id, note=data.note, status=row.status), now)
     return row
 
 
@@ -228,6 +257,15 @@ async def invoice(session: AsyncSession, clock: Clock, principal: Principal, sub
     _moved(session, row, "invoice_matched" if matched else "invoice_held")
     row.invoice_number, row.invoice_amount_fen, row.invoice_received_at = data.number, data.amount_fen, now
     row.invoiced_at = now if matched else None
+    figures = dict(invoice_number=data.number, invoice_amount_fen=data.amount_fen,
+                   difference_fen=data.amount_fen - row.agreed_price_fen,
+                   tolerance_fen=policy.tolerance_fen(row.agreed_price_fen))
+    if matched:
+        await _announce(session, row, SubletOrderInvoiceMatched(
+            **await _fields(session, row), **figures, invoiced_at=now, cost_fen=row.cost_fen), now)
+    else:
+        await _announce(session, row, SubletOrderInvoiceHeld(**await _fields(session, row), **figures,
+                                                             received_at=now), now)
     return row
 
 
@@ -242,9 +280,15 @@ async def accept_invoice(session: AsyncSession, clock: Clock, principal: Princip
     _decider(principal)
     row = await _locked(session, principal, sublet_order_id)
     _moved(session, row, "accept_invoice")
-    row.invoiced_at = clock.now()
+    row.invoiced_at = now = clock.now()
     row.decided_by, row.decided_by_name = principal.id, principal.name or principal.id
     row.decision_note = data.note
+    assert row.invoice_number is not None and row.invoice_amount_fen is not None  # held means an invoice is in
+    await _announce(session, row, SubletOrderInvoiceMatched(
+        **await _fields(session, row), invoice_number=row.invoice_number, invoice_amount_fen=row.invoice_amount_fen,
+        difference_fen=row.invoice_amount_fen - row.agreed_price_fen,
+        tolerance_fen=policy.tolerance_fen(row.agreed_price_fen), invoiced_at=now, cost_fen=row.cost_fen,
+        accepted_by=principal.id, accepted_by_name=row.decided_by_name, note=data.note), now)
     return row
 
 

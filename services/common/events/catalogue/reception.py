@@ -75,6 +75,7 @@ class _RepairOrderEvent(Event):
     repair_order_id: str
     number: str
     store_id: str
+    fleet_id: str | None = None  # a fleet's car: the fleet whose contract the order is under (null: none)
 
 
 class _AppointmentEvent(Event):
@@ -177,6 +178,9 @@ class RepairOrderSettled(_RepairOrderEvent):
     insurance: dict | None = None
     appointment_id: str | None = None
     settled_by: str | None = None
+    # What the order's payers owe the store from now (回款): [{receivable_id, payer_kind: fleet|insurer|customer,
+    # payer_id, payer_name, amount_fen, paid_fen, open_fen, due_on}]
+    receivables: list[dict] | None = None
     accessories_fen: int | None = None  # the accessory lines' amount before tax (customer-paid)
 
 
@@ -206,6 +210,7 @@ class RepairOrderDelivered(_RepairOrderEvent):
     signed_off_by: Principal | None = None
     # The accessory lines' amount before tax (customer-paid), credited to the advisor.
     accessories_fen: int | None = None
+    payers: list[dict] | None = None  # the invoice split, as at settlement: customer, brand, insurer, store
 
 
 @event_type("reception.repair_order.promise_moved", aggregate="repair_order")

@@ -1,7 +1,7 @@
 """Events workshop and parts emit."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
 
@@ -165,3 +165,70 @@ class OrderCosted(Event):
     lines: list[CostedLine] | None = None
     # What the figures lack (a technician without a cost rate, a sublet without its bill), if anything.
     missing: list[str] | None = None
+
+
+class _SubletOrderEvent(Event):
+    """Outsourced work (委外): one repair order's sublet line sent to a vendor."""
+
+    sublet_order_id: str
+    number: str
+    store_id: str
+    repair_order_id: str
+    line_id: str
+    vendor_id: str
+    vendor_name: str
+    work: str
+    agreed_price_fen: int
+    promised_on: date  # the day the vendor promised it back, the store's calendar
+
+
+@event_type("workshop.sublet_order.sent", aggregate="sublet_order")
+class SubletOrderSent(_SubletOrderEvent):
+    sent_at: datetime
+    sent_by: str | None = None
+
+
+@event_type("workshop.sublet_order.returned", aggregate="sublet_order")
+class SubletOrderReturned(_SubletOrderEvent):
+    returned_at: datetime
+    note: str | None = None
+
+
+@event_type("workshop.sublet_order.inspected", aggregate="sublet_order")
+class SubletOrderInspected(_SubletOrderEvent):
+    """The store's check of the vendor's work: a fail sends it back to the vendor (status `sent`,
+    with the new promised day if one was given)."""
+
+    result: str  # pass | fail
+    inspected_at: datetime
+    inspector: str
+    inspector_name: str | None = None
+    note: str | None = None
+    status: str  # after the check: inspected (pass) or sent (back to the vendor)
+
+
+@event_type("workshop.sublet_order.invoice_matched", aggregate="sublet_order")
+class SubletOrderInvoiceMatched(_SubletOrderEvent):
+    """The vendor's invoice is the work's cost: within the tolerance of the agreed price at once,
+    or accepted by a manager after it was held (`accepted_by` set)."""
+
+    invoice_number: str
+    invoice_amount_fen: int
+    difference_fen: int  # invoice less agreed price
+    tolerance_fen: int
+    invoiced_at: datetime
+    cost_fen: int  # what the work costs the store, in the order's margin
+    accepted_by: str | None = None
+    accepted_by_name: str | None = None
+    note: str | None = None
+
+
+@event_type("workshop.sublet_order.invoice_held", aggregate="sublet_order")
+class SubletOrderInvoiceHeld(_SubletOrderEvent):
+    """An invoice further from the agreed price than the tolerance waits for the service or store manager."""
+
+    invoice_number: str
+    invoice_amount_fen: int
+    difference_fen: int
+    tolerance_fen: int
+    received_at: datetime
