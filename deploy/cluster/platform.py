@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,8 @@ from pathlib import Path
 
 import httpx
 
+from deploy.cluster.supervisor import Backoff, Supervisor
+from deploy.messaging import crm_environment
 from deploy.processes import HOST, free_ports
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,6 +50,11 @@ class Replica:
         self.ready_path = ready_path
         self.log_path = Path(log_dir) / f"{name}.log"
         self._proc: subprocess.Popen[bytes] | None = None
+        # Set by start(), cleared by stop(): a replica that is wanted but not running has died,
+        # and the supervisor (supervisor.py) starts it again. kill() leaves it set.
+        self.wanted = False
+        self.started_at: float | None = None
+        self._lock = threading.RLock()
 
     @property
     def url(self) -> str:
@@ -58,11 +66,32 @@ class Replica:
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self.running and self._proc is not None else None
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit status of the last process (negative: the signal), None while it runs or before."""
+        proc = self._proc
+        return None if proc is None else proc.poll()
 
     def start(self) -> Replica:
-        if self.running:
-            return self
+        with self._lock:
+            self.wanted = True
+            if self.running:
+                return self
+            self._spawn()
+        return self
+
+    def restart(self) -> bool:
+        """Start again a replica that died while wanted; False if it was stopped meanwhile (or runs)."""
+        with self._lock:
+            if not self.wanted or self.running:
+                return False
+            self._spawn()
+            return True
+
+    def _spawn(self) -> None:
         with open(self.log_path, "ab") as log:
             log.write(f"--- start {' '.join(self.argv)}\n".encode())
             log.flush()
@@ -70,7 +99,7 @@ class Replica:
             # the processes in order, not all of them at once.
             self._proc = subprocess.Popen(self.argv, env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                                           stdin=subprocess.DEVNULL, start_new_session=True)
-        return self
+        self.started_at = time.monotonic()
 
     def wait_ready(self, timeout: float = 120.0) -> Replica:
         deadline = time.monotonic() + timeout
@@ -90,20 +119,24 @@ class Replica:
         raise ClusterError(f"{self.name} not ready after {timeout:.0f} s ({last})\n{self.tail()}")
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown code runs, as when a pod's node dies."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
-            self._proc.wait(10)
+        """SIGKILL: no shutdown code runs, as when a pod's node dies (a supervisor brings it back)."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
 
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
-        if self._proc is None or self._proc.poll() is not None:
+        with self._lock:
+            self.wanted = False
+            proc = self._proc
+        if proc is None or proc.poll() is not None:
             return
-        self._proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGTERM)
         try:
-            self._proc.wait(grace)
+            proc.wait(grace)
         except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait(10)
+            proc.kill()
+            proc.wait(10)
 
     def tail(self, lines: int = 30) -> str:
         with contextlib.suppress(OSError):
@@ -177,12 +210,13 @@ class ClusterPlatform:
 
     def __init__(self, log_dir: Path, *, kafka_bootstrap: str, database_url: Callable[[str], str],
                  replicas: int = 2, gateways: int = 2, front_port: int = 0, env: Mapping[str, str] | None = None,
-                 gateway_env: Mapping[str, str] | None = None, work_dir: Path | None = None) -> None:
+                 gateway_env: Mapping[str, str] | None = None, work_dir: Path | None = None,
+                 messages: bool = True, backoff: Backoff | None = None) -> None:
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.identity_secret = secrets.token_urlsafe(32)
         self.bootstrap_key = "ak_" + secrets.token_urlsafe(32)
-        ports = iter(free_ports(len(SERVICES) * replicas * 2 + gateways + 1))
+        ports = iter(free_ports(len(SERVICES) * replicas * 2 + gateways + 3))
         base = {k: v for k, v in os.environ.items()
                 if not k.startswith(("GATEWAY_", *(s.upper() + "_" for s in SERVICES)))}
         base.update({
@@ -198,11 +232,22 @@ class ClusterPlatform:
         self.env = base
         self.bootstrap_key = base["PLATFORM_BOOTSTRAP_KEY"]
         self.database_urls = {name: database_url(name) for name in SERVICES}
+        # The SMS/WeChat and SMTP stand-ins CRM sends its customer messages to (deploy/messaging.py),
+        # as make run has them; production names the providers instead.
+        self.messages: Replica | None = None
+        crm_env: dict[str, str] = {}
+        if messages:
+            http_port, smtp_port = next(ports), next(ports)
+            argv = [sys.executable, "-m", "deploy.messaging", "--http-port", str(http_port),
+                    "--smtp-port", str(smtp_port)]
+            self.messages = Replica("messages", argv, base, http_port, self.log_dir, ready_path="/_stand-in/arrived")
+            crm_env = crm_environment(self.messages.url, smtp_port)
         self.apis: dict[str, list[Replica]] = {}
         self.workers: dict[str, list[Replica]] = {}
         for name in SERVICES:
             prefix = name.upper()
-            service_env = {**base, f"{prefix}_DATABASE_URL": self.database_urls[name], f"{prefix}_HOST": HOST}
+            service_env = {**base, f"{prefix}_DATABASE_URL": self.database_urls[name], f"{prefix}_HOST": HOST,
+                           **(crm_env if name == "crm" else {})}
             argv = [sys.executable, "-m", f"services.{name}"]
             self.apis[name] = []
             self.workers[name] = []
@@ -225,6 +270,7 @@ class ClusterPlatform:
             self.gateways.append(Replica(f"gateway-{n}", [sys.executable, "-m", "gateway"], gateway, port,
                                          self.log_dir))
         self.front = Nginx(work_dir or self.log_dir / "nginx", front_port or next(ports), self.gateways, self.log_dir)
+        self.supervisor = Supervisor(self.processes, backoff or Backoff())
 
     @property
     def front_url(self) -> str:
@@ -233,14 +279,14 @@ class ClusterPlatform:
     @property
     def processes(self) -> list[Replica]:
         services = [p for name in SERVICES for p in (*self.apis[name], *self.workers[name])]
-        return [*services, *self.gateways, self.front]
+        return [*([self.messages] if self.messages else []), *services, *self.gateways, self.front]
 
     def replicas(self, service: str) -> list[Replica]:
         return [*self.apis[service], *self.workers[service]]
 
     def migrate(self) -> None:
-        """Each service's migrations once, before any replica starts (a Job on Kubernetes): replicas
-        then find their schema at the head and do not race to build it."""
+        """Each service's migrations once (a Job on Kubernetes), for a caller that wants them done
+        before any replica starts; start() leaves them to the replicas."""
         def run(name: str) -> None:
             env = {**self.env, f"{name.upper()}_DATABASE_URL": self.database_urls[name]}
             proc = subprocess.run([sys.executable, "-m", f"services.{name}", "migrate"], env=env, cwd=REPO,
@@ -253,28 +299,38 @@ class ClusterPlatform:
                 done.result()
 
     def start(self, timeout: float = 240.0) -> ClusterPlatform:
+        """Every process at once but network's other API replicas, which wait for its first (the one
+        that makes the bootstrap key: two at once on an empty table would both insert it); nginx
+        last. Each replica brings its schema up to date as it starts, under PostgreSQL's advisory
+        lock (services/common/migrations.py), so the first of a service migrates and the others find
+        the schema at the head: a migration Job first (`migrate()`, Kubernetes' way) would only add
+        four processes importing the platform. Then the supervisor watches them all. On two cores
+        starting is CPU-bound, so starting in parallel saves the waits between groups, not the work."""
+        self.timings: dict[str, float] = {}
+        began = time.monotonic()
         try:
-            self.migrate()
-            # The first API replica of each service first (network's makes the bootstrap key once).
-            first = [self.apis[name][0] for name in SERVICES]
-            rest = [p for name in SERVICES for p in self.replicas(name) if p not in first]
-            for group in (first, rest):
-                for process in group:
-                    process.start()
-                for process in group:
-                    process.wait_ready(timeout)
-            for gateway in self.gateways:
-                gateway.start()
-            for gateway in self.gateways:
-                gateway.wait_ready(timeout)
+            first = self.apis["network"][0]
+            later = [p for p in self.apis["network"] if p is not first]
+            now = [p for p in self.processes if p not in later and p is not self.front]
+            for process in now:
+                process.start()
+            first.wait_ready(timeout)
+            for process in later:
+                process.start()
+            for process in [*now, *later]:
+                process.wait_ready(timeout)
             self.front.start().wait_ready(timeout)
+            self.timings["ready"] = time.monotonic() - began
+            self.supervisor.start()
         except BaseException:
             self.stop()
             raise
         return self
 
     def stop(self) -> None:
-        """The front first, then the gateways, then the services (SIGTERM each, in parallel)."""
+        """The supervisor first, then the front, the gateways, the services and the stand-ins (SIGTERM
+        each, in parallel)."""
+        self.supervisor.stop()
         for group in ([self.front], self.gateways, [p for p in self.processes if p not in self.gateways
                                                      and p is not self.front]):
             with ThreadPoolExecutor(max(len(group), 1)) as pool:

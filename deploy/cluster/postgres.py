@@ -7,26 +7,47 @@ primary (so the primary keeps the WAL it has not received); the primary's
 commit acknowledged to a client survives the primary's death. `failover()` does what
 CloudNativePG's instance manager does when the primary is lost: promote the standby.
 Services connect with both addresses and `target_session_attrs=read-write` (`url()`),
-so after the promotion they find the new primary by themselves.
+so after the promotion they find the new primary by themselves. `rebuild_standby()` then
+makes the old primary a standby of the new one, as CloudNativePG does with a former
+primary: `pg_rewind` (every instance runs with `wal_log_hints` and `full_page_writes`,
+which it needs), or, if that fails, a fresh `pg_basebackup`; a new replication slot, and
+synchronous again. A second failover then goes back.
 
     pair = PostgresPair(tmp_path / "pg")
     pair.start()
     url = pair.create_database("orders")   # postgresql+asyncpg://postgres@/orders?host=...&host=...
     pair.kill_primary(); pair.failover()
+    pair.rebuild_standby()                 # "pg_rewind"; the pair is synchronous again
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
 from urllib.parse import quote
 
-from deploy.postgres.cluster import HOST, SUPERUSER, PostgresCluster, PostgresError, ensure_binaries
+from deploy.postgres.cluster import HOST, LOCAL_CONF_NAME, SUPERUSER, PostgresCluster, PostgresError, ensure_binaries
 from deploy.processes import children, wait_gone, wait_reaped
 
 SLOT = "standby"
+
+
+class Instance(PostgresCluster):
+    """One instance of the pair: the throwaway cluster's settings, plus what pg_rewind needs of
+    the server it rewinds (hint-bit changes and whole pages after a checkpoint in the WAL, and the
+    WAL itself kept), so a former primary can be rewound instead of copied again. Later lines of
+    the file win."""
+
+    def _write_local_conf(self) -> None:
+        super()._write_local_conf()
+        with open(self.data_dir / LOCAL_CONF_NAME, "a") as conf:
+            # wal_keep_size: the WAL back to the last checkpoint both instances share, which pg_rewind
+            # reads on the old primary, is not recycled by its crash recovery (CloudNativePG's default).
+            conf.write("# deploy/cluster/postgres.py: what pg_rewind needs\n"
+                       "wal_log_hints = on\nfull_page_writes = on\nwal_keep_size = '512MB'\n")
 
 
 class PostgresPair:
@@ -36,7 +57,7 @@ class PostgresPair:
                  log_dir: Path | None = None) -> None:
         self.base_dir = Path(base_dir).resolve()
         self.instances = [
-            PostgresCluster(self.base_dir / name, port=port, durable=durable,
+            Instance(self.base_dir / name, port=port, durable=durable,
                             log_file=None if log_dir is None else Path(log_dir) / f"postgres-{name}.log")
             for name, port in zip("ab", ports, strict=True)]
         self.primary, self.standby = self.instances
@@ -119,9 +140,45 @@ class PostgresPair:
             if time.monotonic() > deadline:
                 raise PostgresError("the promoted standby is still in recovery")
             time.sleep(0.05)  # poll interval
+        # It has no standby now: commits must not wait for one (CloudNativePG's "preferred" data
+        # durability); rebuild_standby() makes it synchronous again.
+        new.execute("ALTER SYSTEM RESET synchronous_standby_names")
+        new.execute("SELECT pg_reload_conf()")
         self.primary, self.standby = new, self.primary
         self.promoted_at = time.monotonic()
         return self.promoted_at - started
+
+    def rebuild_standby(self, timeout: float = 120) -> str:
+        """Make the old primary (dead, or stopped) a synchronous standby of the new one; returns how:
+        "pg_rewind" (only the blocks that changed since the two diverged are copied back, after the
+        crash recovery pg_rewind runs itself) or "pg_basebackup" (a fresh copy, when rewinding failed)."""
+        old, new = self.standby, self.primary
+        if old.is_running():
+            old.stop()
+        # A new slot, made before the rewind, so the new primary keeps every WAL segment the old
+        # one has not yet received (pg_rewind copies those from before it).
+        new.execute(f"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '{SLOT}'")
+        new.execute(f"SELECT pg_create_physical_replication_slot('{SLOT}', true)")
+        # pg_rewind reads the source's timeline from its control file, which a promotion updates only
+        # at the next checkpoint: without one it finds "the same timeline" and rewinds nothing.
+        new.execute("CHECKPOINT")
+        how = "pg_rewind"
+        rewind = [str(ensure_binaries() / "pg_rewind"), "-D", str(old.data_dir), "--write-recovery-conf",
+                  f"--source-server=host={HOST} port={new.port} user={SUPERUSER} dbname=postgres"]
+        proc = old._run_server_tool(rewind, timeout=timeout)
+        if proc.returncode == 0:
+            with open(old.data_dir / "postgresql.auto.conf", "a") as conf:
+                conf.write(f"primary_slot_name = '{SLOT}'\n")
+        else:
+            how = "pg_basebackup"
+            (old.log_file.parent / "pg_rewind.log").write_text(proc.stdout + proc.stderr)
+            shutil.rmtree(old.data_dir)
+            self._clone(timeout)
+        old.start(timeout=timeout)
+        new.execute("ALTER SYSTEM SET synchronous_standby_names = '*'")
+        new.execute("SELECT pg_reload_conf()")
+        self._wait_streaming(timeout)
+        return how
 
     def create_database(self, name: str) -> str:
         self.primary.create_database(name)

@@ -43,7 +43,7 @@ LIVES = int(os.environ.get("CLUSTER_DRILL_LIVES") or 40)
 REPLICAS = int(os.environ.get("CLUSTER_REPLICAS") or 2)
 FAULTS = os.environ.get("CLUSTER_DRILL_FAULTS", "on") != "off"
 STORES = 2
-CONCURRENCY = 8
+CONCURRENCY = int(os.environ.get("CLUSTER_DRILL_CONCURRENCY") or 8)
 RETRYABLE = {502, 503, 504}
 # Calls that started within this long after a fault count towards its 5xx rate.
 FAULT_WINDOW_SECONDS = 15.0
@@ -84,7 +84,7 @@ class Fault:
     recovery: float | None = None  # to the first successful write begun after it
     calls: int = 0
     server_errors: int = 0
-    extra: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, float | int | str] = field(default_factory=dict)
 
 
 @dataclass
@@ -104,6 +104,7 @@ def drill(tmp_path):
         brokers, databases = pool.submit(kafka.start), pool.submit(database.start)
         brokers.result()
         databases.result()
+    infrastructure = time.monotonic() - began
     prefix = unique_prefix()
     platform = ClusterPlatform(
         tmp_path / "log", kafka_bootstrap=kafka.bootstrap_servers, database_url=database.create_database,
@@ -112,7 +113,8 @@ def drill(tmp_path):
                      "GATEWAY_RATE_LIMIT_CLIENT_PER_SECOND": "2000", "GATEWAY_RATE_LIMIT_CLIENT_BURST": "2000"})
     try:
         platform.start()
-        print(f"\n  cluster up in {time.monotonic() - began:.0f} s", flush=True)
+        print(f"\n  cluster up in {time.monotonic() - began:.0f} s (brokers and database {infrastructure:.0f} s, "
+              f"then every process {platform.timings['ready']:.0f} s)", flush=True)
         yield Drill(kafka, database, platform, prefix)
     finally:
         platform.stop()
@@ -151,7 +153,7 @@ class Faults(threading.Thread):
         self._killed_broker = 0
         self.restarts: list[threading.Thread] = []
 
-    SHARES = (0.10, 0.25, 0.40, 0.55, 0.70)
+    SHARES = (0.10, 0.25, 0.40, 0.60, 0.80)
 
     def due(self, lives: int) -> int:
         """How many faults are due once this many lives are delivered."""
@@ -161,15 +163,15 @@ class Faults(threading.Thread):
         steps: list[tuple[float, str, Callable[[Fault], None]]] = [
             (0.10, "partition leader broker SIGKILLed", self._kill_leader),
             (0.25, "that broker restarted", self._restart_broker),
-            (0.40, "one API and one worker replica of every service and one gateway SIGKILLed", self._kill_replicas),
-            (0.55, "those replicas restarted (groups rebalance)", self._restart_replicas),
-            (0.70, "PostgreSQL primary SIGKILLed, standby promoted", self._fail_over),
+            (0.40, "one API and one worker replica of every service and one gateway SIGKILLed, "
+                   "the supervisor restarts them (groups rebalance twice)", self._kill_replicas),
+            (0.60, "PostgreSQL primary SIGKILLed, standby promoted, old primary rebuilt as standby", self._fail_over),
+            (0.80, "the new primary SIGKILLed, the rebuilt standby promoted (back), rebuilt again", self._fail_over),
         ]
         try:
             for share, name, action in steps:
-                # One fault at a time: a restart under way finishes before the next fault (a replica
-                # starting runs its migrations, which a dead primary would fail; Kubernetes would
-                # restart that pod, this launcher does not).
+                # One fault at a time: what a fault set going (a broker's or replicas' return, a standby's
+                # rebuild) is done before the next, so each fault's figures are its own.
                 while self.progress() < share * LIVES or any(r.is_alive() for r in self.restarts):
                     time.sleep(0.2)  # poll interval
                 fault = Fault(name, at=time.monotonic())
@@ -181,13 +183,13 @@ class Faults(threading.Thread):
         except BaseException as exc:  # reported by the test
             self.error = exc
 
-    def _in_background(self, fault: Fault, start: Callable[[], None]) -> None:
+    def _in_background(self, fault: Fault, start: Callable[[], None], what: str = "ready_after_seconds") -> None:
         """A restart takes a while (a JVM, a Python process importing the platform); the drill
         goes on meanwhile, as traffic does while Kubernetes restarts a pod."""
         def run() -> None:
             try:
                 start()
-                fault.extra["ready_after_seconds"] = time.monotonic() - fault.at
+                fault.extra[what] = time.monotonic() - fault.at
             except BaseException as exc:
                 self.error = exc
 
@@ -201,7 +203,10 @@ class Faults(threading.Thread):
         self.drill.kafka.broker(self._killed_broker).kill()
 
     def _restart_broker(self, fault: Fault) -> None:
-        self._in_background(fault, lambda: self.drill.kafka.broker(self._killed_broker).start(timeout=240))
+        def start() -> None:
+            self.drill.kafka.broker(self._killed_broker).start(timeout=240)
+
+        self._in_background(fault, start)
 
     def _victims(self):
         platform = self.drill.platform
@@ -209,21 +214,26 @@ class Faults(threading.Thread):
                 platform.gateways[0]]
 
     def _kill_replicas(self, fault: Fault) -> None:
+        """Only the kill: deploy/cluster's supervisor notices each death and starts the replica again."""
         for process in self._victims():
             process.kill()
 
-    def _restart_replicas(self, fault: Fault) -> None:
-        def restart() -> None:
-            for process in self._victims():
-                process.start()
-            for process in self._victims():
-                process.wait_ready(240)
+        def back() -> None:
+            restarts = self.drill.platform.supervisor.wait_back(self._victims(), since=fault.at)
+            fault.extra["first_back_seconds"] = min(r.ready_at or 0.0 for r in restarts) - fault.at
+            fault.extra["restarts"] = len(restarts)
 
-        self._in_background(fault, restart)
+        self._in_background(fault, back, "all_back_seconds")
 
     def _fail_over(self, fault: Fault) -> None:
-        self.drill.database.kill_primary()
-        fault.extra["promotion_seconds"] = self.drill.database.failover()
+        database = self.drill.database
+        database.kill_primary()
+        fault.extra["promotion_seconds"] = database.failover()
+
+        def rebuild() -> None:
+            fault.extra["rebuilt_by"] = database.rebuild_standby()
+
+        self._in_background(fault, rebuild, "synchronous_again_seconds")
 
 
 def _measure(faults: list[Fault], calls: list[Call]) -> None:
@@ -315,7 +325,7 @@ async def test_cluster_drill_every_life_counts_once_through_broker_replica_and_d
         if FAULTS:
             await asyncio.to_thread(faults.join, 300)
         assert faults.error is None, repr(faults.error)
-        assert len(faults.faults) == (5 if FAULTS else 0), [f.name for f in faults.faults]
+        assert len(faults.faults) == (len(faults.SHARES) if FAULTS else 0), [f.name for f in faults.faults]
 
         made = {order["id"] for _, order in delivered}
         reception_orders = []
@@ -397,7 +407,7 @@ async def test_cluster_drill_every_life_counts_once_through_broker_replica_and_d
     for fault in faults.faults:
         recovery = "none" if fault.recovery is None else f"{fault.recovery:.2f} s"
         rate = fault.server_errors / fault.calls if fault.calls else 0.0
-        extra = "".join(f"; {k} {v:.1f}" for k, v in fault.extra.items())
+        extra = "".join(f"; {k} {v:.1f}" if isinstance(v, float) else f"; {k} {v}" for k, v in fault.extra.items())
         print(f"| {fault.name}{extra} | {recovery} | {fault.calls} | {fault.server_errors} ({rate:.1%}) |")
     print("| reconciliation | expected | found |\n|---|---|---|")
     for what, expected, found in rows:

@@ -154,3 +154,50 @@ async def test_a_commit_on_the_primary_is_there_after_it_dies_and_the_standby_is
               f"({failures} transaction(s) answered 'unavailable' before)")
     finally:
         await db.dispose()
+
+
+async def test_a_committed_write_survives_two_failovers_with_the_old_primary_rebuilt_as_standby(postgres_pair):
+    url = postgres_pair.create_database("orders")
+    first_primary = postgres_pair.primary
+    db = Database(url)
+
+    async def write(n: int) -> None:
+        """Commit one row, retrying while the pool still holds connections to a dead primary."""
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                async with db.transaction() as session:
+                    await (await session.connection()).execute(sa.text("INSERT INTO repair_order VALUES (:n)"),
+                                                               {"n": n})
+                return
+            except Exception as exc:
+                assert is_connection_error(exc), repr(exc)
+                assert time.monotonic() < deadline, f"row {n} never reached a primary"
+                await asyncio.sleep(0.05)
+
+    try:
+        async with db.transaction() as session:
+            await (await session.connection()).execute(sa.text("CREATE TABLE repair_order (id int PRIMARY KEY)"))
+        await write(1)
+
+        postgres_pair.kill_primary()
+        postgres_pair.failover()
+        await write(2)  # on the promoted standby, which has no standby of its own yet
+        rebuilt_by = postgres_pair.rebuild_standby()
+        assert rebuilt_by == "pg_rewind"  # the old primary rewound, not copied again
+        assert postgres_pair.standby is first_primary
+        await write(3)  # acknowledged once the rebuilt standby has it too
+        replication = postgres_pair.primary.execute("SELECT state, sync_state FROM pg_stat_replication").strip()
+        assert replication == "streaming|sync"
+
+        postgres_pair.kill_primary()
+        postgres_pair.failover()  # back to the first primary
+        assert postgres_pair.primary is first_primary
+        await write(4)
+        async with db.transaction() as session:
+            ids = (await (await session.connection()).execute(sa.text("SELECT id FROM repair_order ORDER BY id")))
+            assert list(ids.scalars()) == [1, 2, 3, 4]
+        assert postgres_pair.rebuild_standby() == "pg_rewind"
+        assert postgres_pair.primary.execute("SELECT sync_state FROM pg_stat_replication").strip() == "sync"
+    finally:
+        await db.dispose()
