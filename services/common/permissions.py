@@ -95,6 +95,12 @@ MATRIX: dict[str, dict[str, Level]] = {
         "hq_admin": "w", "hq_analyst": "r", "region_manager": "r", "store_manager": "w", "service_manager": "r",
         "outlet_api": "w",
     },
+    # Training and certification: HQ adds courses and grants certificates (hq_admin any, the
+    # brand's trainers their own courses'); a store's managers read their own people's and
+    # what runs out soon. Finer rules in services/network/certifications.
+    "certifications": {
+        "hq_admin": "w", "hq_analyst": "w", "store_manager": "r", "service_manager": "r",
+    },
 }
 
 # Booking an appointment is the one reception write open to the information clerk as well:
@@ -159,6 +165,8 @@ def area_for(service: str, path: str) -> str | None:
             return "people"
         if path.startswith("/v1/webhooks"):
             return "webhooks"
+        if path.startswith(("/v1/courses", "/v1/certifications", "/v1/certification-requirements")):
+            return "certifications"
         if path.startswith("/v1/kpis/rebuild"):
             return "network"  # rebuilding projections is administration, not reading KPIs
         if path.startswith("/v1/kpis"):

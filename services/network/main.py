@@ -13,6 +13,7 @@ from services.network.appraisals import router as appraisals
 from services.network.audits import router as audits
 from services.network.build_out import router as build_out
 from services.network.campaigns import router as campaigns
+from services.network.certifications import router as certifications
 from services.network.claims import router as claims
 from services.network.daily_reports import router as daily_reports
 from services.network.events import account_handlers, handlers
@@ -53,7 +54,9 @@ spec = ServiceSpec(
              claims.router, settlements.router, kpis.router, kpis.live, people.router, targets.router,
              three_guarantees.router, daily_reports.router, vehicles.router, campaigns.router, appraisals.router,
              webhooks.router,
-             goodwill.preauthorisations, regions.router, regions.placements, policies.router, build_out.router],
+             goodwill.preauthorisations, regions.router, regions.placements, policies.router, build_out.router,
+             certifications.courses, certifications.requirements, certifications.router,
+             certifications.stores_status],
     handlers=handlers,
     migrations_dir=Path(__file__).parent / "migrations",
     startup=_startup,

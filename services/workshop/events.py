@@ -2,7 +2,8 @@
 for approval), approvals make jobs, reservations and sublet lines (and are checked for
 comebacks) and carry the promised time, which reception may move later, cancellations release them, deliveries are kept
 for comebacks and send the order's cost; network's person events keep the workshop's
-copy of the staff directory (technicians).
+copy of the staff directory (technicians), and its course and certification events the
+workshop's copy of who is certified for which operations (services/workshop/certifications).
 
 Each handler runs in the consumer's transaction with the event's inbox record, and also
 guards on its own keys (one job and one reservation per order line), so an approval sent
@@ -12,6 +13,7 @@ from __future__ import annotations
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.consumer import EventHandlers, HandlerContext
+from services.common.events.catalogue.network import CertificationGranted, CertificationRevoked, CoursePublished
 from services.common.events.catalogue.reception import (
     RepairOrderApproved,
     RepairOrderCancelled,
@@ -21,6 +23,7 @@ from services.common.events.catalogue.reception import (
 )
 from services.common.events.envelope import CloudEvent
 from services.common.staff import PERSON_EVENTS, PersonEvent
+from services.workshop.certifications import service as certifications
 from services.workshop.comebacks import service as comebacks
 from services.workshop.costs import service as costs
 from services.workshop.jobs import repository as job_rows
@@ -89,3 +92,15 @@ async def repair_order_delivered(session: AsyncSession, event: RepairOrderDelive
 async def person_changed(session: AsyncSession, event: PersonEvent, envelope: CloudEvent,
                          ctx: HandlerContext[WorkshopSettings]) -> None:
     await technicians.keep_staff_member(session, event, envelope.time)
+
+
+@handlers.on("network.course.published")
+async def course_published(session: AsyncSession, event: CoursePublished, envelope: CloudEvent,
+                           ctx: HandlerContext[WorkshopSettings]) -> None:
+    await certifications.keep_course(session, event, envelope.time)
+
+
+@handlers.on("network.certification.granted", "network.certification.revoked")
+async def certification_changed(session: AsyncSession, event: CertificationGranted | CertificationRevoked,
+                                envelope: CloudEvent, ctx: HandlerContext[WorkshopSettings]) -> None:
+    await certifications.keep_certification(session, event, envelope.time)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from services.common import reference
 from tests.network.conftest import create_store, network_service, network_settings
 from tests.network.factories import application_body
+from tests.network.test_certifications import certified_warranty_clerk
 from tests.support.platform import Caller
 
 CHECKLIST = [item["code"] for item in reference.load("onboarding_checklist")["items"]]
@@ -67,6 +68,7 @@ async def test_outlet_goes_from_application_to_a_working_key_and_suspension_turn
         assert done.status_code == 200, done.text
     assert (await hq.post(f"/v1/stores/{store_id}/onboarding/staff_trained/complete")).status_code == 409
     assert (await hq.get(f"/v1/stores/{store_id}/onboarding")).json()["complete"] is True
+    await certified_warranty_clerk(hq, store_id)  # every store's certified staff (test_certifications.py)
 
     activated = await hq.post(f"/v1/stores/{store_id}/activate")
     assert activated.status_code == 200 and activated.json()["status"] == "active"

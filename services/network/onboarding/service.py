@@ -8,6 +8,7 @@ from services.common import reference
 from services.common.clock import Clock
 from services.common.errors import InvalidTransition, NotFound
 from services.common.identity import Principal
+from services.network.certifications import service as certifications
 from services.network.onboarding import repository
 from services.network.onboarding.models import OnboardingItem
 from services.network.onboarding.schemas import Checklist, ChecklistItem
@@ -68,4 +69,7 @@ async def activate(session: AsyncSession, clock: Clock, store: Store) -> Store:
         missing = [item["code"] for item in checklist_items() if item["code"] not in done]
         if missing:
             raise InvalidTransition(store.status, "activate", missing_items=missing)
+        if store.status == "onboarding":
+            # Onboarding finishes only with the certified staff the outlet's kinds require.
+            await certifications.ensure_store_certified(session, clock, store)
     return await stores.activate(session, clock, store)

@@ -109,7 +109,8 @@ def _may_issue_sign_in(principal: Principal, person: Person, assignments: Sequen
 
 
 async def _checked(session: AsyncSession, principal: Principal, wanted: Sequence[AssignmentIn]) -> list[AssignmentIn]:
-    """The assignments asked for, each in a store the caller may assign to and that is active."""
+    """The assignments asked for, each in a store the caller may assign to and that is active
+    (or, for HQ, onboarding)."""
     seen: set[str] = set()
     for index, item in enumerate(wanted):
         field = f"assignments.{index}.store_id"
@@ -123,9 +124,12 @@ async def _checked(session: AsyncSession, principal: Principal, wanted: Sequence
         store = await stores.get(session, item.store_id)
         if store is None:
             raise ValidationFailed(field, "no such store")
-        if store.status != "active":
-            raise Conflict(f"store {store.code} is {store.status}; people are assigned to active stores only",
-                           field=field, current_state=store.status)
+        # HQ records an onboarding outlet's staff too, so their certifications can be checked
+        # before it opens (services/network/certifications); its business waits for activation.
+        onboarding_by_hq = store.status == "onboarding" and principal.role in ("hq_admin", SYSTEM_ROLE)
+        if store.status != "active" and not onboarding_by_hq:
+            raise Conflict(f"store {store.code} is {store.status}; people are assigned to active stores only "
+                           "(HQ also to an onboarding outlet)", field=field, current_state=store.status)
     return list(wanted)
 
 

@@ -24,6 +24,7 @@ from services.common.outbox import emit
 from services.common.reference import labor_operations
 from services.common.who import known_as
 from services.workshop.base import hours, seconds_to_hours
+from services.workshop.certifications import service as certifications
 from services.workshop.jobs import repository
 from services.workshop.jobs.models import Job, QualityCheck, WorkInterval
 from services.workshop.jobs.schemas import JobDetail, JobList, check_public, interval_public, job_public
@@ -154,11 +155,14 @@ async def _close_interval(session: AsyncSession, job: Job, now: datetime, by: Pr
 async def _clock_on(session: AsyncSession, principal: Principal, job: Job, now: datetime) -> None:
     technician_id = job.technician_id
     assert technician_id is not None  # only an assigned job starts or resumes
+    technician = await technicians.get(session, technician_id)
+    if technician is not None:
+        # Assigned while certified is not enough: a certificate that ran out or was revoked since stops the work.
+        await certifications.ensure_qualified(session, now, job, technician)
     for other in await repository.running_for_technician(session, technician_id, except_job=job.id):
         await _close_interval(session, other, now, principal, "switch")
         other.status = "paused"
         _touch(session, other)
-    technician = await technicians.get(session, technician_id)
     session.add(WorkInterval(id=new_id(), job_id=job.id, store_id=job.store_id, technician_id=technician_id,
                              started_at=now, started_by=principal.id, started_by_name=principal.name or None,
                              started_by_credential=principal.credential or None,
@@ -178,6 +182,7 @@ async def assign(session: AsyncSession, clock: Clock, principal: Principal, job_
         raise ValidationFailed("technician_id",
                                f"technician lacks the {job.category} skill operation {job.op_code} needs",
                                required_skill=job.category)
+    await certifications.ensure_qualified(session, clock.now(), job, technician)
     job.technician_id = technician.id
     job.assigned_at = clock.now()
     if job.status == "pending":

@@ -368,3 +368,47 @@ class VehicleRegistrationCorrected(_RegistrationEvent):
     corrected_by_name: str | None = None
     corrected_by_credential: str | None = None
     corrected_at: datetime
+
+
+class _CertificationEvent(Event):
+    """A person's certificate in a course as it now stands. Valid from issued_on through
+    expires_on (China's calendar) unless revoked: expiry is by date, so a consumer checks
+    expires_on against its own clock and no event is sent when a certificate runs out."""
+
+    certification_id: str
+    person_id: str
+    person_name: str
+    course_code: str
+    certificate_no: str
+    issued_on: date
+    expires_on: date
+
+
+@event_type("network.certification.granted", aggregate="certification")
+class CertificationGranted(_CertificationEvent):
+    granted_by: str  # the person (or a machine's own key)
+    granted_by_name: str | None = None
+    granted_at: datetime
+
+
+@event_type("network.certification.revoked", aggregate="certification")
+class CertificationRevoked(_CertificationEvent):
+    reason: str
+    revoked_by: str  # the person (or a machine's own key)
+    revoked_by_name: str | None = None
+    revoked_at: datetime
+
+
+@event_type("network.course.published", aggregate="course")
+class CoursePublished(Event):
+    """A course HQ added, with the labour operations only a holder of its certification may
+    be given: how the workshop learns what each operation requires. The courses
+    data/certifications.json seeds are known to both services from that file."""
+
+    course_code: str
+    name_zh: str
+    name_en: str
+    validity_months: int
+    operations: list[str]
+    published_by: str
+    published_at: datetime

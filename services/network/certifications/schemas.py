@@ -1,0 +1,157 @@
+import re
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, field_validator
+
+from services.common.inputs import Day
+from services.common.pagination import Page
+from services.network.people.schemas import StaffRole
+
+COURSE_CODE = r"^[A-Z][A-Z0-9-]*$"
+OP_CODE = r"^[A-Z0-9][A-Z0-9-]*$"
+# A certificate outlives no career: 10 years is the longest any course runs.
+MAX_VALIDITY_MONTHS = 120
+# How far ahead a list of expiring certificates looks at most.
+MAX_EXPIRING_DAYS = 366
+
+
+class StoreKindRule(StrEnum):
+    """Which stores a store requirement applies to: every store, one kind of store, or a
+    store that services electric cars (an outlet whose application asked for the ev service)."""
+
+    EVERY_STORE = "every_store"
+    DEALER_STORE = "dealer_store"
+    PARTNER_OUTLET = "partner_outlet"
+    EV_STORE = "ev_store"
+
+
+class CertificationStatus(StrEnum):
+    VALID = "valid"
+    EXPIRED = "expired"  # by date: expires_on has passed (China's calendar)
+    REVOKED = "revoked"
+
+
+class CourseCreate(BaseModel):
+    code: str = Field(min_length=1, max_length=16, pattern=COURSE_CODE, examples=["HV"])
+    name_zh: str = Field(min_length=1, max_length=100, examples=["高压电作业认证"])
+    name_en: str = Field(min_length=1, max_length=200, examples=["High-voltage work certification"])
+    validity_months: int = Field(ge=1, le=MAX_VALIDITY_MONTHS)
+    operations: list[str] = Field(default_factory=list, max_length=200, description=(
+        "labour operations (op codes) only a holder of this course's certification may be given"))
+    trainer_person_ids: list[str] = Field(default_factory=list, max_length=20, description=(
+        "the brand's trainers: active HQ people who may grant this course besides hq_admin"))
+
+    @field_validator("operations")
+    @classmethod
+    def _op_codes(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if not 1 <= len(code) <= 32 or not re.fullmatch(OP_CODE, code):
+                raise ValueError("an op code is 1 to 32 capitals, digits and hyphens")
+        if len(set(value)) != len(value):
+            raise ValueError("each operation once")
+        return value
+
+    @field_validator("trainer_person_ids")
+    @classmethod
+    def _people(cls, value: list[str]) -> list[str]:
+        if any(not 1 <= len(p) <= 64 for p in value):
+            raise ValueError("a person id is 1 to 64 characters")
+        if len(set(value)) != len(value):
+            raise ValueError("each person once")
+        return value
+
+
+class CoursePublic(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+    validity_months: int
+    operations: list[str]
+    trainer_person_ids: list[str]
+    source: str | None = Field(default=None, description="where the course and its rule come from")
+    created_at: datetime
+
+
+class CourseList(BaseModel):
+    items: list[CoursePublic]
+
+
+class StoreRequirementPublic(BaseModel):
+    store_kind: StoreKindRule
+    role: StaffRole
+    course_code: str
+    source: str | None = None
+
+
+class OperationRequirementPublic(BaseModel):
+    op_code: str
+    course_code: str
+
+
+class Requirements(BaseModel):
+    stores: list[StoreRequirementPublic]
+    operations: list[OperationRequirementPublic]
+
+
+class CertificationGrant(BaseModel):
+    person_id: str = Field(min_length=1, max_length=64)
+    course_code: str = Field(min_length=1, max_length=16, pattern=COURSE_CODE)
+    certificate_no: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9/_-]*$")
+    issued_on: Day = Field(description="the day the certificate was issued: today (China time) or before")
+    expires_on: Day | None = Field(default=None, description=(
+        "the last day it is valid; default the day before issued_on plus the course's validity months"))
+
+
+class CertificationRevoke(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+    @field_validator("reason")
+    @classmethod
+    def _blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+
+class CertificationPublic(BaseModel):
+    id: str
+    person_id: str
+    person_name: str
+    course_code: str
+    course_name_zh: str
+    course_name_en: str
+    certificate_no: str
+    issued_on: date
+    expires_on: date = Field(description="the last day it is valid")
+    status: CertificationStatus = Field(description="valid, expired (by date, today in China) or revoked")
+    granted_at: datetime
+    granted_by: str
+    granted_by_name: str | None = None
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+    revoked_by_name: str | None = None
+    revoke_reason: str | None = None
+    version: int
+
+
+CertificationList = Page[CertificationPublic]
+
+
+class MissingCertification(BaseModel):
+    store_kind: StoreKindRule
+    role: StaffRole
+    course_code: str
+    course_name_zh: str
+    course_name_en: str
+    message_zh: str
+    message_en: str
+
+
+class StoreCertificationStatus(BaseModel):
+    """What the store's kinds require and which of it no one in the store holds today."""
+
+    store_id: str
+    store_kinds: list[StoreKindRule]
+    complete: bool
+    missing: list[MissingCertification]

@@ -1,0 +1,181 @@
+"""Training and certification over HTTP: the seeded courses and requirements, granting with
+the course's validity, revoking once, who reads whose, the list of what runs out a month
+ahead, and an outlet that cannot finish onboarding without its required certified staff."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from services.common import reference
+from services.common.ids import new_id
+from tests.network.conftest import create_store
+from tests.network.factories import application_body, person_body
+from tests.support.platform import Caller
+
+TODAY = date(2026, 12, 10)  # T0 in China
+CHECKLIST = [item["code"] for item in reference.load("onboarding_checklist")["items"]]
+
+
+async def person_in(hq: Caller, store_id: str, role: str, name: str = "Zhang Wei", **kw) -> dict:
+    made = await hq.post("/v1/people", json=person_body([(store_id, role)], name=name, **kw))
+    assert made.status_code == 201, made.text
+    return made.json()
+
+
+async def grant(caller: Caller, person_id: str, course: str, issued_on: date = TODAY, **kw) -> dict:
+    body = {"person_id": person_id, "course_code": course, "certificate_no": f"{course}-{new_id()[-10:]}",
+            "issued_on": issued_on.isoformat(), **{k: v.isoformat() for k, v in kw.items()}}
+    granted = await caller.post("/v1/certifications", json=body)
+    assert granted.status_code == 201, granted.text
+    return granted.json()
+
+
+async def certified_warranty_clerk(hq: Caller, store_id: str) -> dict:
+    """A warranty clerk of the store holding the WTY certification every store needs."""
+    clerk = await person_in(hq, store_id, "warranty_clerk", name="Li Na")
+    await grant(hq, clerk["id"], "WTY")
+    return clerk
+
+
+async def test_courses_and_requirements_are_seeded_from_the_data_file_with_their_sources(client, hq):
+    courses = {c["code"]: c for c in (await hq.get("/v1/courses")).json()["items"]}
+    assert {"WTY", "HV", "SVC"} <= courses.keys()
+    assert courses["HV"]["operations"] == ["HV-0100", "HV-0310"] and courses["WTY"]["validity_months"] == 24
+    assert all(c["source"] for c in courses.values())
+    required = (await hq.get("/v1/certification-requirements")).json()
+    assert {("every_store", "warranty_clerk", "WTY"), ("ev_store", "technician", "HV")} <= {
+        (r["store_kind"], r["role"], r["course_code"]) for r in required["stores"]}
+    assert all(r["source"] for r in required["stores"])
+    assert {"op_code": "HV-0310", "course_code": "HV"} in required["operations"]
+
+
+async def test_a_grant_runs_the_courses_validity_lists_by_person_and_store_and_is_revoked_once(client, hq):
+    store, other = await create_store(hq), await create_store(hq)
+    clerk = await person_in(hq, store["id"], "warranty_clerk")
+    granted = await grant(hq, clerk["id"], "WTY", issued_on=date(2026, 3, 15))
+    assert (granted["expires_on"], granted["status"], granted["person_name"]) == ("2028-03-14", "valid", "Zhang Wei")
+    assert granted["course_name_zh"] == "保修索赔员认证"
+    again = await hq.post("/v1/certifications", json={
+        "person_id": clerk["id"], "course_code": "WTY", "certificate_no": granted["certificate_no"],
+        "issued_on": "2026-03-15"})
+    assert again.status_code == 409 and again.json()["field"] == "certificate_no"
+    future = await hq.post("/v1/certifications", json={
+        "person_id": clerk["id"], "course_code": "WTY", "certificate_no": "W-2", "issued_on": "2026-12-11"})
+    assert future.status_code == 422 and future.json()["errors"][0]["field"] == "issued_on"
+    too_long = await hq.post("/v1/certifications", json={
+        "person_id": clerk["id"], "course_code": "WTY", "certificate_no": "W-3", "issued_on": "2026-01-01",
+        "expires_on": "2029-01-01"})
+    assert too_long.status_code == 422 and too_long.json()["errors"][0]["field"] == "expires_on"
+
+    by_person = (await hq.get("/v1/certifications", params={"person_id": clerk["id"]})).json()["items"]
+    assert [c["id"] for c in by_person] == [granted["id"]]
+    assert [c["id"] for c in (await hq.get("/v1/certifications", params={"store_id": store["id"]})).json()["items"]] \
+        == [granted["id"]]
+    assert (await hq.get("/v1/certifications", params={"store_id": other["id"]})).json()["items"] == []
+    own = Caller(client, "service_manager", store["id"])
+    foreign = Caller(client, "service_manager", other["id"])
+    assert (await own.get(f"/v1/certifications/{granted['id']}")).status_code == 200
+    assert (await foreign.get(f"/v1/certifications/{granted['id']}")).status_code == 404
+    # A store's caller sees its own people whatever store it names.
+    assert (await foreign.get("/v1/certifications", params={"store_id": store["id"]})).json()["items"] == []
+    assert (await own.post(f"/v1/certifications/{granted['id']}/revoke", json={"reason": "x"})).status_code == 403
+
+    revoked = await hq.post(f"/v1/certifications/{granted['id']}/revoke", json={"reason": "left the desk"})
+    assert revoked.status_code == 200, revoked.text
+    assert (revoked.json()["status"], revoked.json()["revoke_reason"]) == ("revoked", "left the desk")
+    twice = await hq.post(f"/v1/certifications/{granted['id']}/revoke", json={"reason": "again"})
+    assert twice.status_code == 409 and twice.json()["current_state"] == "revoked"
+
+
+async def test_only_hq_admin_and_the_courses_trainers_grant_it(client, hq):
+    store = await create_store(hq)
+    trainer = await hq.post("/v1/people", json=person_body([], name="Zhou Min", hq_role="hq_analyst"))
+    assert trainer.status_code == 201, trainer.text
+    course = await hq.post("/v1/courses", json={
+        "code": "ADAS", "name_zh": "驾驶辅助系统标定", "name_en": "Driver-assistance calibration",
+        "validity_months": 24, "operations": ["ELE-0900"], "trainer_person_ids": [trainer.json()["id"]]})
+    assert course.status_code == 201, course.text
+    assert (await hq.post("/v1/courses", json={"code": "X1", "name_zh": "x", "name_en": "x", "validity_months": 1,
+                                               "operations": ["NOPE-1"]})).json()["errors"][0]["field"] \
+        == "operations.0"
+    technician = await person_in(hq, store["id"], "technician")
+    by_trainer = Caller(client, "hq_analyst", principal_id=trainer.json()["id"], name="Zhou Min")
+    granted = await grant(by_trainer, technician["id"], "ADAS")
+    assert granted["granted_by_name"] == "Zhou Min"
+    refused = await by_trainer.post("/v1/certifications", json={
+        "person_id": technician["id"], "course_code": "HV", "certificate_no": "HV-1", "issued_on": "2026-12-01"})
+    assert refused.status_code == 403
+    assert (await Caller(client, "hq_analyst").post("/v1/courses", json=course.json())).status_code == 403
+
+
+async def test_expiring_lists_what_runs_out_within_a_month_for_hq_and_the_stores_own_service_manager(client, hq):
+    store, other = await create_store(hq), await create_store(hq)
+    soon = await person_in(hq, store["id"], "technician", name="Wang Qiang")
+    later = await person_in(hq, store["id"], "technician", name="Chen Jie")
+    elsewhere = await person_in(hq, other["id"], "technician", name="Liu Yang")
+    in_ten = await grant(hq, soon["id"], "HV", issued_on=date(2025, 1, 1), expires_on=TODAY + timedelta(days=10))
+    in_sixty = await grant(hq, later["id"], "HV", issued_on=date(2025, 1, 1), expires_on=TODAY + timedelta(days=60))
+    await grant(hq, later["id"], "SVC", issued_on=date(2025, 12, 9), expires_on=TODAY - timedelta(days=1))  # expired
+    revoked = await grant(hq, soon["id"], "SVC", issued_on=date(2026, 1, 1), expires_on=TODAY + timedelta(days=5))
+    voided = await hq.post(f"/v1/certifications/{revoked['id']}/revoke", json={"reason": "exam voided"})
+    assert voided.status_code == 200
+    other_soon = await grant(hq, elsewhere["id"], "HV", issued_on=date(2025, 1, 1),
+                             expires_on=TODAY + timedelta(days=20))
+
+    def ids(response) -> set[str]:
+        assert response.status_code == 200, response.text
+        return {c["id"] for c in response.json()["items"]}
+
+    assert ids(await hq.get("/v1/certifications/expiring")) == {in_ten["id"], other_soon["id"]}
+    assert ids(await hq.get("/v1/certifications/expiring", params={"store_id": store["id"]})) == {in_ten["id"]}
+    assert ids(await hq.get("/v1/certifications/expiring", params={"within_days": 90, "store_id": store["id"]})) \
+        == {in_ten["id"], in_sixty["id"]}
+    assert ids(await hq.get("/v1/certifications", params={"expiring_within_days": 15})) == {in_ten["id"]}
+    manager = Caller(client, "service_manager", store["id"])
+    assert ids(await manager.get("/v1/certifications/expiring")) == {in_ten["id"]}
+    assert (await hq.get("/v1/certifications/expiring", params={"within_days": 367})).status_code == 422
+    assert (await Caller(client, "technician", store["id"]).get("/v1/certifications/expiring")).status_code == 403
+    statuses = {c["course_code"]: c["status"] for c in
+                (await hq.get("/v1/certifications", params={"person_id": later["id"]})).json()["items"]}
+    assert statuses == {"HV": "valid", "SVC": "expired"}
+
+
+async def test_an_outlet_cannot_finish_onboarding_without_its_required_certified_staff(client, hq):
+    applicant = Caller(client, "anonymous", principal_id="anon:203.0.113.9")
+    submitted = await applicant.post("/v1/outlet-applications", json=application_body(
+        requested_services=["maintenance", "ev"]))
+    reviewed = await hq.post(f"/v1/outlet-applications/{submitted.json()['id']}/review",
+                             json={"decision": "approve", "reason": "licence verified"})
+    store_id = reviewed.json()["store_id"]
+    for code in CHECKLIST:
+        assert (await hq.post(f"/v1/stores/{store_id}/onboarding/{code}/complete")).status_code == 200
+
+    refused = await hq.post(f"/v1/stores/{store_id}/activate")
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["type"].endswith("certifications-missing")
+    assert {(m["role"], m["course_code"]) for m in refused.json()["missing_certifications"]} == {
+        ("warranty_clerk", "WTY"), ("technician", "HV")}
+    assert "WTY" in refused.json()["detail"] and "HV" in refused.json()["detail"]
+    status = (await hq.get(f"/v1/stores/{store_id}/certifications")).json()
+    assert set(status["store_kinds"]) == {"every_store", "partner_outlet", "ev_store"} and not status["complete"]
+
+    await certified_warranty_clerk(hq, store_id)
+    # A technician whose high-voltage certificate ran out yesterday does not count.
+    technician = await person_in(hq, store_id, "technician", name="Wang Qiang")
+    await grant(hq, technician["id"], "HV", issued_on=date(2023, 12, 10), expires_on=TODAY - timedelta(days=1))
+    still = await hq.post(f"/v1/stores/{store_id}/activate")
+    assert still.status_code == 409
+    assert [(m["role"], m["course_code"]) for m in still.json()["missing_certifications"]] == [("technician", "HV")]
+    await grant(hq, technician["id"], "HV")
+    assert (await hq.get(f"/v1/stores/{store_id}/certifications")).json()["complete"] is True
+    activated = await hq.post(f"/v1/stores/{store_id}/activate")
+    assert activated.status_code == 200 and activated.json()["status"] == "active"
+
+
+async def test_a_dealer_stores_reinstatement_is_not_held_up_by_certifications(client, hq):
+    store = await create_store(hq)
+    status = (await hq.get(f"/v1/stores/{store['id']}/certifications")).json()
+    assert [m["course_code"] for m in status["missing"]] == ["WTY"]
+    await hq.post(f"/v1/stores/{store['id']}/suspend", json={"reason": "audit"})
+    assert (await hq.post(f"/v1/stores/{store['id']}/activate")).status_code == 200
+
+
