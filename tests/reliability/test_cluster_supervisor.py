@@ -1,0 +1,70 @@
+"""deploy/cluster's supervisor on a small real process (Python's own HTTP server standing in for
+a replica): a killed replica comes back, one that keeps dying waits longer each time, and one
+stopped on purpose stays stopped."""
+from __future__ import annotations
+
+import sys
+import time
+
+import pytest
+
+from deploy.cluster.platform import Replica
+from deploy.cluster.supervisor import Backoff, Supervisor
+from deploy.processes import free_port
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_the_back_off_starts_at_once_then_doubles_up_to_its_cap():
+    backoff = Backoff(initial=1.0, cap=30.0)
+    assert [backoff.delay(n) for n in range(1, 9)] == [0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+
+
+@pytest.fixture
+def replica(tmp_path):
+    port = free_port()
+    process = Replica("probe", [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], {},
+                      port, tmp_path, ready_path="/")
+    process.start().wait_ready(30)
+    try:
+        yield process
+    finally:
+        process.stop(grace=5)
+
+
+def _until(condition, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)  # poll interval
+    return value
+
+
+def test_a_killed_replica_is_started_again_and_one_that_keeps_dying_waits_longer_each_time(replica):
+    supervisor = Supervisor([replica], Backoff(initial=0.5, cap=5.0, reset_after=60.0))
+    supervisor.start()
+    try:
+        for deaths in (1, 2, 3):
+            before = replica.pid
+            killed = time.monotonic()
+            replica.kill()
+            [back] = supervisor.wait_back([replica], since=killed, timeout=20)
+            assert replica.pid not in (None, before)
+            assert back.exit_code == -9 and back.failures_in_a_row == deaths
+            assert back.started_at is not None and back.ready_at is not None
+            # at once the first time, then the back-off: 0.5 s, then 1 s
+            waited = back.started_at - back.seen_dead_at
+            assert waited == pytest.approx(Backoff(initial=0.5).delay(deaths), abs=0.3)
+    finally:
+        supervisor.stop()
+
+
+def test_a_replica_stopped_on_purpose_is_not_started_again(replica):
+    supervisor = Supervisor([replica], Backoff(initial=0.1))
+    supervisor.start()
+    try:
+        replica.stop(grace=5)
+        time.sleep(0.5)  # five of the supervisor's looks: it must not start the replica in any of them
+        assert not replica.running and supervisor.restarts == []
+    finally:
+        supervisor.stop()
