@@ -174,22 +174,29 @@ async def test_the_selling_store_reads_its_car_before_any_repair_and_lists_it_wh
     assert [(r["store_id"], r["repair_order_id"]) for r in repairs] == [(other, None)]
 
 
-async def test_a_listed_engine_assembly_on_a_warranty_order_counts_as_a_replacement(client, hq, monkeypatch):
-    """The mechanism only: the lists in data/sanbao_watch.json are empty because neither catalogue
-    holds a whole engine or transmission (see its note). A part number listed there counts."""
-    watch = {**reference.sanbao_watch(), "engine_or_transmission_replacement_part_nos": ["XB-10002-ENG"]}
-    monkeypatch.setattr(reference, "sanbao_watch", lambda: watch)
-    assert reference.sanbao_watch()["engine_or_transmission_replacement_op_codes"] == []
+async def test_a_listed_engine_assembly_on_a_warranty_order_counts_as_a_replacement(client, hq):
+    """The mechanism only: the lists of data/sanbao_watch.json (the Three Guarantees policy's
+    version 1) are empty because neither catalogue holds a whole engine or transmission (see its
+    note). A part number HQ lists in a later version counts, for the car's earlier repairs too,
+    once the car's latest repair falls on or after the version's day."""
+    sanbao = (await hq.get("/v1/policies/three_guarantees")).json()["body"]
+    assert sanbao["watch"]["engine_or_transmission_replacement_part_nos"] == []
+    sanbao["watch"]["engine_or_transmission_replacement_part_nos"] = ["XB-10002-ENG"]
+    listed = await hq.post("/v1/policies/three_guarantees/versions", json={"effective_from": "2026-12-10",
+                                                                           "body": sanbao})
+    assert listed.status_code == 201, listed.text
     store = (await create_store(hq))["id"]
     car = vin()
     await register(Caller(client, "warranty_clerk", store), car, store, "2026-01-05")
     await deliver(client.app, delivered(store, car, at("2026-05-01"), at("2026-05-03"),
                                         [f.labour("ENG-0700", "6"), f.part("XB-10002-ENG", 1, 3_000_000)]))
+    before = (await hq.get(f"/v1/vehicles/{car}/three-guarantees")).json()
+    assert (before["engine_or_transmission_replacements"], before["policy"]["version"]) == (0, 1)
     # The same number bought by the customer is not the brand's replacement under the Three Guarantees.
-    await deliver(client.app, delivered(store, car, at("2026-06-01"), at("2026-06-02"),
+    await deliver(client.app, delivered(store, car, at("2026-12-10", 1), at("2026-12-10", 5),
                                         [f.part("XB-10002-ENG", 1, 3_000_000, pay_type="customer")]))
     body = (await hq.get(f"/v1/vehicles/{car}/three-guarantees")).json()
-    assert body["engine_or_transmission_replacements"] == 1
+    assert (body["engine_or_transmission_replacements"], body["policy"]["version"]) == (1, 2)
     assert [r["engine_or_transmission_replacement"] for r in body["repairs"]] == [True]
     assert "engine_or_transmission_replacements" in body["one_step_away"]  # at least 2: one step at 1
     assert (await updates(client, car))[-1]["data"]["engine_or_transmission_replacements"] == 1

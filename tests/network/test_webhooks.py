@@ -129,6 +129,17 @@ def campaign_published():
     return envelope_for(event, subject=cid, store_id=None, time=T0)
 
 
+def policy_published():
+    """HQ's new labour operations, for every store (network-wide, as a campaign is)."""
+    event = network.PolicyVersionPublished(
+        name="labour_operations", title_zh="工时目录", title_en="labour operations and flat hours",
+        version=2, effective_from=date(2027, 1, 1), change_count=1,
+        changes=[network.PolicyChange(path="operations.BRK-0210.flat_rate_hours", change="changed", before=1.0,
+                                      after=1.2)],
+        published_by="hq-1", published_at=T0)
+    return envelope_for(event, subject="labour_operations", store_id=None, time=T0)
+
+
 async def log_of(caller: Caller, webhook: dict, **params) -> list[dict]:
     response = await caller.get(f"{URL}/{webhook['id']}/deliveries", params=params)
     assert response.status_code == 200, response.text
@@ -306,6 +317,7 @@ def _webhook_only_samples(store_id: str) -> dict:
     envelopes = {t: envelope_for(event, subject=subject, store_id=store_id, time=T0)
                  for t, (event, subject) in samples.items()}
     envelopes["network.campaign.published"] = campaign_published()
+    envelopes["network.policy.version_published"] = policy_published()
     return envelopes
 
 

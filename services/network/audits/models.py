@@ -27,6 +27,8 @@ class Audit(NetworkModel, table=True):
     score_centi: int
     pass_mark: int
     passed: bool
+    # The audit standards' version it was scored by; null for audits before 0021.
+    standards_version: int | None = None
     note: str | None = None
     created_at: datetime = Field(sa_type=UTCDateTime)
 

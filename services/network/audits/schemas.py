@@ -18,7 +18,8 @@ class AuditItemIn(BaseModel):
 
 class AuditCreate(BaseModel):
     items: list[AuditItemIn] = Field(min_length=1, max_length=100,
-                                     description="one entry for every standard of data/audit_standards.json")
+                                     description="one entry for every standard of the audit standards in force "
+                                                 "on the audit day (GET /v1/policies/audit_standards?on=)")
     audited_at: Moment | None = Field(default=None, description="when the site visit took place; default now")
     note: str | None = Field(default=None, max_length=4000)
 
@@ -71,6 +72,9 @@ class AuditPublic(BaseModel):
     score: Decimal = Field(description="weighted score 0..100, two decimals")
     pass_mark: int
     passed: bool
+    standards_version: int | None = Field(default=None, description="the version of the audit standards in force on "
+                                                                    "the audit day (China time) it was scored by; "
+                                                                    "null: recorded before they had versions")
     note: str | None = None
     corrective_actions: list[CorrectiveActionPublic] = []
 

@@ -1,13 +1,15 @@
-"""Audits against the brand's service standards (data/audit_standards.json): a weighted
-score; below the pass mark every standard scored below it gets a corrective action due
-a configurable number of days later. A passed audit of an outlet in onboarding ticks
-the checklist's site-audit item."""
+"""Audits against the brand's service standards: a weighted score; below the pass mark every
+standard scored below it gets a corrective action due a configurable number of days later.
+A passed audit of an outlet in onboarding ticks the checklist's site-audit item.
+
+The standards, their weights and the pass mark are the audit standards' version in force
+on the audit day (China's calendar; policies/, seeded from data/audit_standards.json); the
+audit keeps that version's number."""
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.common import reference
 from services.common.clock import Clock
 from services.common.errors import InvalidTransition, NotFound, ValidationFailed
 from services.common.identity import Principal
@@ -23,13 +25,12 @@ from services.network.audits.schemas import (
     CorrectiveActionList,
     CorrectiveActionPublic,
 )
+from services.network.calendar import HQ_ZONE
 from services.network.onboarding import repository as onboarding_repository
 from services.network.onboarding import service as onboarding
+from services.network.policies import service as policies
+from services.network.policies.bodies import PolicyName
 from services.network.stores.models import Store
-
-
-def standards() -> dict:
-    return reference.load("audit_standards")
 
 
 def weighted_score(items: list[AuditItemOut]) -> Decimal:
@@ -39,8 +40,8 @@ def weighted_score(items: list[AuditItemOut]) -> Decimal:
     return (Decimal(points) / Decimal(total_weight)).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
-def _scored_items(data: AuditCreate) -> list[AuditItemOut]:
-    known = {s["code"]: s for s in standards()["items"]}
+def _scored_items(data: AuditCreate, standards: dict) -> list[AuditItemOut]:
+    known = {s["code"]: s for s in standards["items"]}
     seen: set[str] = set()
     items = []
     for index, item in enumerate(data.items):
@@ -67,14 +68,16 @@ async def record(session: AsyncSession, clock: Clock, settings, principal: Princ
         raise ValidationFailed("audited_at", "must carry a time zone offset")
     if audited_at > now:
         raise ValidationFailed("audited_at", "an audit cannot be recorded before it happened")
-    items = _scored_items(data)
+    standards = await policies.in_force(session, PolicyName.AUDIT_STANDARDS, audited_at.astimezone(HQ_ZONE).date())
+    items = _scored_items(data, standards.body)
     score = weighted_score(items)
-    pass_mark = standards()["pass_mark"]
+    pass_mark = standards.body["pass_mark"]
     passed = score >= pass_mark
     audit = Audit(id=new_id(), store_id=store.id, audited_at=audited_at, auditor=principal.id,
                   auditor_name=principal.name or principal.id, auditor_credential=principal.credential or None,
                   items=items,
-                  score_centi=int(score * 100), pass_mark=pass_mark, passed=passed, note=data.note, created_at=now)
+                  score_centi=int(score * 100), pass_mark=pass_mark, passed=passed, standards_version=standards.version,
+                  note=data.note, created_at=now)
     session.add(audit)
     actions = []
     if not passed:
@@ -87,7 +90,8 @@ async def record(session: AsyncSession, clock: Clock, settings, principal: Princ
                 ))
         session.add_all(actions)
     elif store.status == "onboarding" and await onboarding_repository.get(
-            session, store.id, onboarding.FACILITY_AUDIT_ITEM) is None:
+            session, store.id, onboarding.FACILITY_AUDIT_ITEM) is None and onboarding.FACILITY_AUDIT_ITEM in {
+            item["code"] for item in await onboarding.checklist_items(session, store)}:
         await session.flush()
         await onboarding.complete_item(session, clock, store, onboarding.FACILITY_AUDIT_ITEM, principal,
                                        f"audit {audit.id} passed with {score}", at=now)
@@ -105,7 +109,8 @@ def audit_public(audit: Audit, actions: list[CorrectiveAction], now: datetime) -
         id=audit.id, store_id=audit.store_id, audited_at=audit.audited_at, auditor=audit.auditor,
         auditor_name=audit.auditor_name, auditor_credential=audit.auditor_credential, items=audit.items,
         score=(Decimal(audit.score_centi) / 100).quantize(Decimal("0.01")), pass_mark=audit.pass_mark,
-        passed=audit.passed, note=audit.note, corrective_actions=[action_public(a, now) for a in actions],
+        passed=audit.passed, standards_version=audit.standards_version, note=audit.note,
+        corrective_actions=[action_public(a, now) for a in actions],
     )
 
 

@@ -19,7 +19,6 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.common import reference
 from services.common.clock import Clock
 from services.common.errors import Conflict, DomainError, InvalidTransition, NotFound, ValidationFailed
 from services.common.events.catalogue.network import (
@@ -50,6 +49,8 @@ from services.network.campaigns.schemas import (
     VehicleCampaigns,
     VinUpload,
 )
+from services.network.policies import service as policies
+from services.network.policies.bodies import PolicyName
 from services.network.stores.models import Store
 
 # Campaign dates are the brand's, set in China time whichever store does the work.
@@ -95,9 +96,12 @@ async def _campaign(session: AsyncSession, campaign_id: str, *, for_update: bool
 
 
 async def create(session: AsyncSession, clock: Clock, principal: Principal, data: CampaignCreate) -> Campaign:
-    if data.op_code not in reference.labor_operations():
+    # The catalogues in force on the campaign's first day: its claims are priced by that day's or later ones.
+    operations = await policies.in_force(session, PolicyName.LABOUR_OPERATIONS, data.starts_on)
+    if data.op_code not in {op["op_code"] for op in operations.body["operations"]}:
         raise ValidationFailed("op_code", f"{data.op_code} is not in the brand's labour operations")
-    catalogue = reference.parts()
+    parts = await policies.in_force(session, PolicyName.PARTS_PRICES, data.starts_on)
+    catalogue = {part["part_no"] for part in parts.body["parts"]}
     for index, part in enumerate(data.parts):
         if part.part_no not in catalogue:
             raise ValidationFailed(f"parts.{index}.part_no", f"{part.part_no} is not in the brand's parts")

@@ -1,7 +1,9 @@
 """The rules of data/claim_kinds.json for the kinds of claim other than warranty, as pure
 functions beside policy.py's warranty rules: which lines a kind claims, what each is worth
 and what the precheck finds. Amounts are integer fen, rounded half up once per line; a flat
-or capped amount is shared over the lines so that they add up to it to the fen."""
+or capped amount is shared over the lines so that they add up to it to the fen. The
+warranty policy, labour operations, parts prices and campaign policy are those of `Rules`
+(the versions in force on the repair date), else data/'s files."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,8 +20,9 @@ from services.network.claims.policy import (
     Finding,
     PrecheckResult,
     PricedLine,
+    Rules,
+    files,
     finding,
-    policy,
     precheck,
     to_fen,
 )
@@ -88,18 +91,18 @@ def _part_unit(part: dict, handling_percent: int) -> Decimal:
     return Decimal(part["dealer_cost_fen"]) * (100 + Decimal(handling_percent)) / 100
 
 
-def _labour_and_part(line: OrderLine, rate: int, handling_percent: int) -> dict[str, Any]:
+def _labour_and_part(line: OrderLine, rate: int, handling_percent: int, rules: Rules) -> dict[str, Any]:
     """What a labour or part line is worth as warranty prices it, with no cover test:
     labour to the flat-rate hours, parts at dealer cost plus handling; anything else 0."""
     quantity = _quantity(line.quantity)
     if line.kind == "labor":
-        operation = reference.labor_operations().get(line.op_code or "")
+        operation = rules.operations.get(line.op_code or "")
         paid = min(quantity, Decimal(str(operation["flat_rate_hours"]))) if operation else quantity
         return dict(claimed=to_fen(Decimal(rate) * paid), paid_hours=str(paid),
                     flat_rate_hours=str(Decimal(str(operation["flat_rate_hours"]))) if operation else None,
                     category=operation["category"] if operation else None)
     if line.kind == "part":
-        part = reference.parts().get(line.part_no or "")
+        part = rules.parts.get(line.part_no or "")
         if part is None:
             return dict(claimed=0)
         unit = _part_unit(part, handling_percent)
@@ -129,21 +132,22 @@ def first_maintenance_due(delivered_on: date) -> tuple[date, int]:
     return add_months(delivered_on, due["months"]), due["km"]
 
 
-def _in_package(line: OrderLine) -> bool:
+def _in_package(line: OrderLine, policies: Rules) -> bool:
     rule = rules("first_maintenance")["rule"]
     if line.kind == "labor":
         return line.op_code in rule["operations"]
     if line.kind == "part":
-        part = reference.parts().get(line.part_no or "")
+        part = policies.parts.get(line.part_no or "")
         return part is not None and part["category"] in rule["part_categories"]
     return False
 
 
-def price_first_maintenance(lines: list[OrderLine], car: FirstMaintenanceCar, repair_day: date,
-                            mileage_km: int) -> tuple[list[PricedLine], list[Finding], dict[str, Any]]:
+def price_first_maintenance(lines: list[OrderLine], car: FirstMaintenanceCar, repair_day: date, mileage_km: int,
+                            policies: Rules | None = None) -> tuple[list[PricedLine], list[Finding], dict[str, Any]]:
     """The first service's lines, priced by the car's model family's flat amount, else by
     the labour-and-parts rule; with the claim's findings (R11 no registration, R12 out of
     its window) and how it was priced."""
+    policies = policies or files()
     rule = rules("first_maintenance")["rule"]
     found: list[Finding] = []
     pricing: dict[str, Any] = {}
@@ -161,7 +165,7 @@ def price_first_maintenance(lines: list[OrderLine], car: FirstMaintenanceCar, re
         cover = _cover("first_maintenance", CoverStatus.OUT if late else CoverStatus.WITHIN, "; ".join(late))
         if late:
             found.append(finding(KindRejectCode.FIRST_MAINTENANCE_OUT_OF_WINDOW, cover.detail))
-    package = [line for line in lines if _in_package(line)]
+    package = [line for line in lines if _in_package(line, policies)]
     in_package = {line.line_id for line in package}
     family = family_of(car.model)
     if family is not None:
@@ -181,7 +185,7 @@ def price_first_maintenance(lines: list[OrderLine], car: FirstMaintenanceCar, re
         elif family is not None:
             priced.append(_line(line, shares[line.line_id], cover))
         else:
-            values = _labour_and_part(line, rule["labour_rate_fen_per_hour"], rule["parts_handling_percent"])
+            values = _labour_and_part(line, rule["labour_rate_fen_per_hour"], rule["parts_handling_percent"], policies)
             priced.append(_line(line, values.pop("claimed"), cover, **values))
     return priced, found, pricing
 
@@ -197,11 +201,17 @@ class CampaignTerms:
     parts: dict[str, Decimal]  # part_no -> quantity the campaign pays
 
 
-def price_campaign(lines: list[OrderLine], terms: CampaignTerms) -> tuple[list[PricedLine], dict[str, Any]]:
-    """The campaign's flat hours once at the warranty labour rate, its parts up to its
-    quantities at dealer cost plus handling; anything else on its lines is R14 at nothing."""
-    warranty = policy()
-    rate, handling = warranty["warranty_labour_rate_fen_per_hour"], warranty["parts_handling_percent"]
+def price_campaign(lines: list[OrderLine], terms: CampaignTerms,
+                   policies: Rules | None = None) -> tuple[list[PricedLine], dict[str, Any]]:
+    """The campaign's flat hours once at the campaign policy's labour rate, its parts up to
+    its quantities at dealer cost plus the policy's handling (where the policy names none,
+    the warranty policy's); anything else on its lines is R14 at nothing."""
+    policies = policies or files()
+    warranty, campaign = policies.warranty, policies.campaign
+    rate = campaign.get("labour_rate_fen_per_hour")
+    rate = warranty["warranty_labour_rate_fen_per_hour"] if rate is None else rate
+    handling = campaign.get("parts_handling_percent")
+    handling = warranty["parts_handling_percent"] if handling is None else handling
     cover = _cover("campaign", detail=f"campaign {terms.code}")
     left = dict(terms.parts)
     labour_paid = False
@@ -213,7 +223,7 @@ def price_campaign(lines: list[OrderLine], terms: CampaignTerms) -> tuple[list[P
                                 flat_rate_hours=str(terms.flat_hours), paid_hours=str(terms.flat_hours),
                                 category="recall"))
             continue
-        part = reference.parts().get(line.part_no or "") if line.kind == "part" else None
+        part = policies.parts.get(line.part_no or "") if line.kind == "part" else None
         if part is not None and left.get(line.part_no or "", Decimal(0)) > 0:
             paid = min(_quantity(line.quantity), left[part["part_no"]])
             left[part["part_no"]] -= paid
@@ -232,19 +242,20 @@ def price_campaign(lines: list[OrderLine], terms: CampaignTerms) -> tuple[list[P
 
 # --- PDI --------------------------------------------------------------------------------
 
-def price_pdi(defects: list[dict[str, Any]]) -> tuple[list[PricedLine], dict[str, Any]]:
+def price_pdi(defects: list[dict[str, Any]], policies: Rules | None = None) -> tuple[list[PricedLine], dict[str, Any]]:
     """Each defect fixed before delivery, at its checklist item's labour operation's
     flat-rate hours and the warranty labour rate; an item with no operation is R15 at
     nothing. Defects still open are not claimed. Line ids are `defect-<n>`, n counting the
     sheet's defects from 0."""
-    rate = policy()["warranty_labour_rate_fen_per_hour"]
+    policies = policies or files()
+    rate = policies.warranty["warranty_labour_rate_fen_per_hour"]
     operations = rules("pdi")["operations_by_item"]
     priced = []
     for index, defect in enumerate(defects):
         if not defect.get("fixed"):
             continue
         op_code = operations.get(defect["item_code"])
-        operation = reference.labor_operations().get(op_code or "")
+        operation = policies.operations.get(op_code or "")
         base = OrderLine(line_id=f"defect-{index}", kind="labor", op_code=op_code,
                          description=f"{defect['item_code']}: {defect['description']}", quantity="0",
                          unit_price_fen=0, amount_fen=0, pay_type="pdi")
@@ -262,14 +273,15 @@ def price_pdi(defects: list[dict[str, Any]]) -> tuple[list[PricedLine], dict[str
 
 # --- goodwill ---------------------------------------------------------------------------
 
-def price_goodwill(lines: list[OrderLine], amount_limit_fen: int,
-                   brand_share_percent: int) -> tuple[list[PricedLine], dict[str, Any]]:
+def price_goodwill(lines: list[OrderLine], amount_limit_fen: int, brand_share_percent: int,
+                   policies: Rules | None = None) -> tuple[list[PricedLine], dict[str, Any]]:
     """The lines priced as warranty prices them (no cover test: goodwill is for what
     warranty does not pay), times the brand's share, at most the authorised limit; that
     amount shared over the lines by their priced amounts."""
-    warranty = policy()
+    policies = policies or files()
+    warranty = policies.warranty
     rate, handling = warranty["warranty_labour_rate_fen_per_hour"], warranty["parts_handling_percent"]
-    values = [_labour_and_part(line, rate, handling) for line in lines]
+    values = [_labour_and_part(line, rate, handling, policies) for line in lines]
     priced_fen = [v.pop("claimed") for v in values]
     whole = sum(priced_fen)
     share = to_fen(Decimal(whole) * brand_share_percent / 100)
@@ -286,11 +298,12 @@ def price_goodwill(lines: list[OrderLine], amount_limit_fen: int,
 
 def precheck_kind(kind: str, *, lines: list[PricedLine], claim_findings: list[Finding], complaint: str, cause: str,
                   correction: str, causal_part_no: str | None, closed_at: datetime, filed_at: datetime,
-                  checked_at: datetime) -> PrecheckResult:
+                  checked_at: datetime, policies: Rules | None = None) -> PrecheckResult:
     """Warranty's precheck (documentation, deadline, causal part) with the kind's own
     findings; a package kind has no paperwork nor causal part to check."""
     check = precheck(lines=lines, complaint=complaint, cause=cause, correction=correction,
-                     causal_part_no=causal_part_no, closed_at=closed_at, filed_at=filed_at, checked_at=checked_at)
+                     causal_part_no=causal_part_no, closed_at=closed_at, filed_at=filed_at, checked_at=checked_at,
+                     rules=policies)
     findings = check.findings
     if kind in PACKAGE_KINDS:
         findings = [f for f in findings if f.code not in (RejectCode.DOCUMENTATION_MISSING,

@@ -62,6 +62,8 @@ class Claim(NetworkModel, table=True):
     # How the kind's rule priced it (the flat amount or rule, a cap and share), for HQ to read.
     pricing: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(
         sa.JSON, nullable=False, server_default=sa.text("'{}'::json")))
+    # The version of each policy it was priced by (policy name -> version); null before 0021.
+    policy_versions: dict[str, int] | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
     vin: str
     status: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
     complaint: str = Field(sa_column=sa.Column(sa.Text, nullable=False))

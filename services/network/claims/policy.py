@@ -1,7 +1,10 @@
-"""Warranty rules of data/warranty_policy.json as pure functions: what a claim line is
-worth and what the automatic precheck finds. Kept apart from service.py because they
-need no database and are the part HQ argues about; amounts are integer fen, rounded
-half up once per line."""
+"""Warranty rules as pure functions: what a claim line is worth and what the automatic
+precheck finds. Kept apart from service.py because they need no database and are the part
+HQ argues about; amounts are integer fen, rounded half up once per line.
+
+The figures are those of the policies in force on the repair date (`Rules`: the warranty
+policy, labour operations and parts prices HQ versions in policies/); without one given, the
+files in data/ they were seeded from."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -57,8 +60,34 @@ class PrecheckResult(BaseModel):
     deadline: StoredInstant
 
 
+@dataclass(frozen=True)
+class Rules:
+    """The policies a claim is priced and prechecked by, and their version numbers (by policy
+    name), which the claim keeps so a reviewer sees what it was priced by."""
+
+    warranty: dict[str, Any]
+    operations: dict[str, dict[str, Any]]  # by op_code
+    parts: dict[str, dict[str, Any]]  # by part_no
+    campaign: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, warranty: dict[str, Any], operations: dict[str, Any], parts: dict[str, Any],
+           campaign: dict[str, Any] | None = None, versions: dict[str, int] | None = None) -> Rules:
+        """From the policies' bodies in their files' shapes."""
+        return cls(warranty=warranty, operations={op["op_code"]: op for op in operations["operations"]},
+                   parts={p["part_no"]: p for p in parts["parts"]}, campaign=campaign or {}, versions=versions or {})
+
+
+@cache
+def files() -> Rules:
+    """data/'s files as shipped (what version 1 of each policy was seeded from)."""
+    return Rules.of(reference.warranty_policy(), reference.load("labor_operations"), reference.load("parts"),
+                    reference.load("campaign_policy"))
+
+
 def policy() -> dict:
-    return reference.warranty_policy()
+    return files().warranty
 
 
 @cache
@@ -86,18 +115,19 @@ def finding(code: AnyRejectCode, detail: str, line_id: str | None = None,
                    proposed_adjustment=proposed_adjustment)
 
 
-def plan_for(category: str | None) -> dict | None:
-    for plan in policy()["coverage"]:
+def plan_for(category: str | None, rules: Rules | None = None) -> dict | None:
+    for plan in (rules or files()).warranty["coverage"]:
         if category in plan["categories"]:
             return plan
     return None
 
 
-def coverage(category: str | None, sold_at: date | None, repair_date: date, mileage_km: int) -> Coverage:
+def coverage(category: str | None, sold_at: date | None, repair_date: date, mileage_km: int,
+             rules: Rules | None = None) -> Coverage:
     """Whether the vehicle is inside the plan covering `category`. Months count from the
     first sale to the day the order was opened; an unknown sale date makes the month test
     unknown, never a failure."""
-    plan = plan_for(category)
+    plan = plan_for(category, rules)
     if plan is None:
         return Coverage(plan=None, status=CoverStatus.NOT_COVERED, detail=f"category {category} is in no warranty plan")
     months, km = plan["months"], plan["km"]
@@ -145,10 +175,12 @@ class PricedLine:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def price_line(line: OrderLine, repair_date: date, sold_at: date | None, mileage_km: int) -> PricedLine:
+def price_line(line: OrderLine, repair_date: date, sold_at: date | None, mileage_km: int,
+               rules: Rules | None = None) -> PricedLine:
     """Labour: warranty rate × min(claimed hours, flat-rate hours). Parts: dealer cost plus
     the handling percentage, per unit, times quantity. Sublet and fees: nothing."""
-    rules = policy()
+    rules = rules or files()
+    warranty = rules.warranty
     quantity = _decimal(line.quantity)
     base: dict[str, Any] = dict(line_id=line.line_id, kind=line.kind, op_code=line.op_code, part_no=line.part_no,
                                 description=line.description, quantity=line.quantity,
@@ -156,9 +188,9 @@ def price_line(line: OrderLine, repair_date: date, sold_at: date | None, mileage
                                 flat_rate_hours=None, paid_hours=None, reimbursable_unit_fen=None)
     findings: list[Finding] = []
     if line.kind == "labor":
-        operation = reference.labor_operations().get(line.op_code or "")
+        operation = rules.operations.get(line.op_code or "")
         category = operation["category"] if operation else None
-        rate = Decimal(rules["warranty_labour_rate_fen_per_hour"])
+        rate = Decimal(warranty["warranty_labour_rate_fen_per_hour"])
         if operation is None:
             findings.append(finding(RejectCode.NOT_COVERED,
                                     f"labour operation {line.op_code} is not in the brand's catalogue", line.line_id))
@@ -177,14 +209,14 @@ def price_line(line: OrderLine, repair_date: date, sold_at: date | None, mileage
         base["paid_hours"] = str(paid)
         claimed = to_fen(rate * paid)
     elif line.kind == "part":
-        part = reference.parts().get(line.part_no or "")
+        part = rules.parts.get(line.part_no or "")
         category = part["category"] if part else None
         if part is None:
             findings.append(finding(RejectCode.NOT_COVERED, f"part {line.part_no} is not in the brand's catalogue",
                                     line.line_id))
             claimed = 0
         else:
-            unit = Decimal(part["dealer_cost_fen"]) * (100 + Decimal(rules["parts_handling_percent"])) / 100
+            unit = Decimal(part["dealer_cost_fen"]) * (100 + Decimal(warranty["parts_handling_percent"])) / 100
             base["reimbursable_unit_fen"] = str(unit)
             claimed = to_fen(unit * quantity)
             if not part["warranty_eligible"]:
@@ -201,7 +233,7 @@ def price_line(line: OrderLine, repair_date: date, sold_at: date | None, mileage
         findings.append(finding(RejectCode.NOT_COVERED, f"a {line.kind} line is not reimbursed by warranty",
                                 line.line_id, AdjustmentCode.LINE_NOT_REIMBURSABLE))
     if line.kind in ("labor", "part"):
-        cover = coverage(category, sold_at, repair_date, mileage_km)
+        cover = coverage(category, sold_at, repair_date, mileage_km, rules)
     else:
         cover = Coverage(plan=None, status=CoverStatus.NOT_COVERED, detail=f"{line.kind} lines are not covered")
     if cover.status == CoverStatus.OUT:
@@ -212,7 +244,8 @@ def price_line(line: OrderLine, repair_date: date, sold_at: date | None, mileage
 
 
 def precheck(*, lines: list[PricedLine], complaint: str, cause: str, correction: str, causal_part_no: str | None,
-             closed_at: datetime, filed_at: datetime, checked_at: datetime) -> PrecheckResult:
+             closed_at: datetime, filed_at: datetime, checked_at: datetime, rules: Rules | None = None
+             ) -> PrecheckResult:
     """The automatic check HQ sees before reviewing. R05 (line already claimed) never gets
     here: such a submission is refused outright."""
     findings = [f for line in lines for f in line.findings]
@@ -220,7 +253,7 @@ def precheck(*, lines: list[PricedLine], complaint: str, cause: str, correction:
                if not text.strip()]
     if missing:
         findings.append(finding(RejectCode.DOCUMENTATION_MISSING, f"missing: {', '.join(missing)}"))
-    deadline = closed_at + timedelta(days=policy()["submission_deadline_days"])
+    deadline = closed_at + timedelta(days=(rules or files()).warranty["submission_deadline_days"])
     if filed_at > deadline:
         findings.append(finding(RejectCode.FILED_LATE,
                                 f"filed {filed_at.isoformat()}, deadline was {deadline.isoformat()}"))

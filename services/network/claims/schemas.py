@@ -129,6 +129,10 @@ class ClaimPublic(BaseModel):
     goodwill_authorisation_id: str | None = Field(default=None, description="a goodwill claim's pre-authorisation")
     pricing: dict[str, Any] = Field(default_factory=dict,
                                     description="how the kind's rule priced it (data/claim_kinds.json)")
+    policy_versions: dict[str, int] | None = Field(
+        default=None, description="the version of each policy it was priced and prechecked by, those in force on "
+                                  "its repair date, e.g. {warranty_policy: 1, labour_operations: 2}; null: priced "
+                                  "from data/ before policies had versions")
     vin: str
     status: ClaimStatus
     complaint: str

@@ -6,9 +6,14 @@ itself when a closed repair order completes the campaign, and the store submits 
 States: draft → submitted (campaign claims);
 submitted → approved | partially_approved | rejected | pending_second_approval;
 pending_second_approval → approved | partially_approved (as proposed) | rejected;
-rejected → submitted (resubmission, once); approved | partially_approved → settled (payment)."""
+rejected → submitted (resubmission, once); approved | partially_approved → settled (payment).
+
+A claim is priced and prechecked by the policies in force on its repair date, China's
+calendar (the order's opening day; a PDI claim's inspection day): the warranty policy,
+labour operations, parts prices and, for a campaign claim, the campaign policy, read from
+policies/ by version; the claim keeps their numbers (`policy_versions`)."""
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +28,7 @@ from services.common.ids import new_id
 from services.common.outbox import emit
 from services.common.stores import ensure_visible, store_zone, within_stores
 from services.common.who import Who
+from services.network.calendar import HQ_ZONE
 from services.network.campaigns import repository as campaigns_repository
 from services.network.campaigns import service as campaigns
 from services.network.campaigns.models import Campaign
@@ -41,6 +47,8 @@ from services.network.goodwill import service as goodwill
 from services.network.goodwill.models import GoodwillAuthorisation
 from services.network.keys import repository as keys
 from services.network.part_returns import service as part_returns
+from services.network.policies import service as policies
+from services.network.policies.bodies import PolicyName
 from services.network.regions import service as regions
 from services.network.repair_orders import repository as orders
 from services.network.repair_orders.models import ClosedRepairOrder
@@ -137,6 +145,14 @@ class Source:
         return f"PDI {self.sheet.inspected_on}"
 
     @property
+    def repair_day(self) -> date:
+        """The day whose policies price the claim, on China's calendar as policies take effect."""
+        if self.order is not None:
+            return policy.repair_date(self.order.opened_at, HQ_ZONE)
+        assert self.sheet is not None
+        return self.sheet.inspected_on
+
+    @property
     def closed_at(self) -> datetime:
         """When the filing deadline starts: the order's settlement, or the PDI sheet's recording."""
         if self.order is not None:
@@ -157,6 +173,7 @@ class Evaluation:
     lines: list[policy.PricedLine]
     check: policy.PrecheckResult
     pricing: dict[str, Any] = field(default_factory=dict)
+    policy_versions: dict[str, int] = field(default_factory=dict)
 
     @property
     def amount_fen(self) -> int:
@@ -195,14 +212,27 @@ async def _reserve_lines(session: AsyncSession, source: Source, claim_id: str, l
         raise refused from exc
 
 
-def _evaluate(order: ClosedRepairOrder, store: Store, chosen: list[OrderLine], *, complaint: str, cause: str,
-              correction: str, causal_part_no: str | None, filed_at: datetime,
+async def rules_on(session: AsyncSession, day: date, kind: str) -> policy.Rules:
+    """The policies in force on `day` that price a claim of `kind`, with their version numbers."""
+    names = [PolicyName.WARRANTY_POLICY, PolicyName.LABOUR_OPERATIONS, PolicyName.PARTS_PRICES]
+    if kind == "campaign":
+        names.append(PolicyName.CAMPAIGN_POLICY)
+    found = {name: await policies.in_force(session, name, day) for name in names}
+    campaign = found.get(PolicyName.CAMPAIGN_POLICY)
+    return policy.Rules.of(found[PolicyName.WARRANTY_POLICY].body, found[PolicyName.LABOUR_OPERATIONS].body,
+                           found[PolicyName.PARTS_PRICES].body, campaign.body if campaign else None,
+                           {str(name): row.version for name, row in found.items()})
+
+
+def _evaluate(order: ClosedRepairOrder, store: Store, chosen: list[OrderLine], rules: policy.Rules, *,
+              complaint: str, cause: str, correction: str, causal_part_no: str | None, filed_at: datetime,
               now: datetime) -> tuple[list[policy.PricedLine], policy.PrecheckResult]:
+    # Cover counts the store's own days; which policy applies is the brand's (China's) day.
     day = policy.repair_date(order.opened_at, store_zone(store))
-    priced = [policy.price_line(line, day, order.sold_at, order.mileage_km) for line in chosen]
+    priced = [policy.price_line(line, day, order.sold_at, order.mileage_km, rules) for line in chosen]
     check = policy.precheck(lines=priced, complaint=complaint, cause=cause, correction=correction,
                             causal_part_no=causal_part_no, closed_at=order.settled_at, filed_at=filed_at,
-                            checked_at=now)
+                            checked_at=now, rules=rules)
     return priced, check
 
 
@@ -318,24 +348,28 @@ def _picked(lines: list[policy.PricedLine], line_ids: list[str] | None, what: st
 async def _evaluate_source(session: AsyncSession, store: Store, source: Source, line_ids: list[str] | None, *,
                            complaint: str, cause: str, correction: str, causal_part_no: str | None,
                            filed_at: datetime, now: datetime, claim_id: str | None = None) -> Evaluation:
-    """The claim's lines priced by its kind's rule, and the precheck HQ sees."""
+    """The claim's lines priced by its kind's rule, and the precheck HQ sees, by the policies
+    in force on its repair date."""
     kind, order = source.kind, source.order
+    rules = await rules_on(session, source.repair_day, kind)
     if kind == "warranty":
         assert order is not None
         chosen = _choose_lines(order, line_ids)
-        priced, check = _evaluate(order, store, chosen, complaint=complaint, cause=cause, correction=correction,
-                                  causal_part_no=causal_part_no, filed_at=filed_at, now=now)
-        return Evaluation(priced, await _with_campaigns(session, order, store, priced, check))
+        priced, check = _evaluate(order, store, chosen, rules, complaint=complaint, cause=cause,
+                                  correction=correction, causal_part_no=causal_part_no, filed_at=filed_at, now=now)
+        return Evaluation(priced, await _with_campaigns(session, order, store, priced, check),
+                          policy_versions=rules.versions)
     found: list[policy.Finding] = []
     if kind == "pdi":
         assert source.sheet is not None
-        priced, pricing = kinds.price_pdi(source.sheet.defects)
+        priced, pricing = kinds.price_pdi(source.sheet.defects, rules)
         priced = _picked(priced, line_ids, f"the fixed defects of {source.number}")
         if not priced:
             raise ValidationFailed("pdi_inspection_id", "the PDI sheet has no defect fixed before delivery")
     elif kind == "campaign":
         assert order is not None and source.campaign is not None
-        priced, pricing = kinds.price_campaign(campaign_lines(order, source.campaign), campaign_terms(source.campaign))
+        priced, pricing = kinds.price_campaign(campaign_lines(order, source.campaign), campaign_terms(source.campaign),
+                                               rules)
         priced = _picked(priced, line_ids, f"campaign {source.campaign.code} on repair order {order.number}")
     elif kind == "goodwill":
         authorisation = source.authorisation
@@ -343,7 +377,7 @@ async def _evaluate_source(session: AsyncSession, store: Store, source: Source, 
         assert authorisation.amount_limit_fen is not None and authorisation.brand_share_percent is not None
         chosen = _choose_lines(order, line_ids, "goodwill", authorisation.id)
         priced, pricing = kinds.price_goodwill(chosen, authorisation.amount_limit_fen,
-                                               authorisation.brand_share_percent)
+                                               authorisation.brand_share_percent, rules)
     else:
         assert order is not None
         chosen = _choose_lines(order, line_ids, kind)
@@ -352,7 +386,7 @@ async def _evaluate_source(session: AsyncSession, store: Store, source: Source, 
             model=(registration.model if registration is not None and registration.model else order.model),
             delivered_on=registration.delivery_date if registration is not None else None)
         day = policy.repair_date(order.opened_at, store_zone(store))
-        priced, found, pricing = kinds.price_first_maintenance(chosen, car, day, order.mileage_km)
+        priced, found, pricing = kinds.price_first_maintenance(chosen, car, day, order.mileage_km, rules)
         earlier = await repository.first_maintenance_claims(session, order.vin, exclude=claim_id)
         if earlier:
             found.append(policy.finding(
@@ -360,8 +394,8 @@ async def _evaluate_source(session: AsyncSession, store: Store, source: Source, 
                 f"claim {earlier[0].id} (repair order {earlier[0].repair_order_number}) claims it"))
     check = kinds.precheck_kind(kind, lines=priced, claim_findings=found, complaint=complaint, cause=cause,
                                 correction=correction, causal_part_no=causal_part_no, closed_at=source.closed_at,
-                                filed_at=filed_at, checked_at=now)
-    return Evaluation(priced, check, pricing)
+                                filed_at=filed_at, checked_at=now, policies=rules)
+    return Evaluation(priced, check, pricing, rules.versions)
 
 
 def _submitted_by(claim: Claim, principal: Principal, now: datetime) -> None:
@@ -388,7 +422,8 @@ async def submit(session: AsyncSession, clock: Clock, principal: Principal, stor
                                         causal_part_no=data.causal_part_no, filed_at=now, now=now)
     claim = Claim(
         id=new_id(), store_id=store.id, **source.columns(), pricing=evaluation.pricing,
-        status="submitted", complaint=data.complaint, cause=data.cause, correction=data.correction,
+        policy_versions=evaluation.policy_versions, status="submitted", complaint=data.complaint, cause=data.cause,
+        correction=data.correction,
         causal_part_no=data.causal_part_no, amount_claimed_fen=evaluation.amount_fen,
         precheck=evaluation.check, submission_count=1, first_submitted_at=now,
     )
@@ -417,7 +452,8 @@ async def draft_campaign_claim(session: AsyncSession, now: datetime, order: Clos
     complaint = f"{campaign.code}: {campaign.title_zh} / {campaign.title_en}"
     evaluation = await _evaluate_source(session, store, source, None, complaint=complaint, cause="", correction="",
                                         causal_part_no=None, filed_at=now, now=now)
-    claim = Claim(id=new_id(), store_id=store.id, **source.columns(), pricing=evaluation.pricing, status="draft",
+    claim = Claim(id=new_id(), store_id=store.id, **source.columns(), pricing=evaluation.pricing,
+                  policy_versions=evaluation.policy_versions, status="draft",
                   complaint=complaint, cause="", correction="", amount_claimed_fen=evaluation.amount_fen,
                   precheck=evaluation.check, submission_count=0)
     session.add(claim)
@@ -442,6 +478,7 @@ async def submit_draft(session: AsyncSession, clock: Clock, principal: Principal
                                         filed_at=now, now=now, claim_id=claim.id)
     await _replace_lines(session, source, claim, current, evaluation)
     claim.pricing, claim.amount_claimed_fen = evaluation.pricing, evaluation.amount_fen
+    claim.policy_versions = evaluation.policy_versions
     claim.precheck = evaluation.check
     claim.status, claim.submission_count, claim.first_submitted_at = "submitted", 1, now
     _submitted_by(claim, principal, now)
@@ -482,6 +519,7 @@ async def resubmit(session: AsyncSession, clock: Clock, principal: Principal, st
     claim.complaint, claim.cause, claim.correction = wanted["complaint"], wanted["cause"], wanted["correction"]
     claim.causal_part_no = wanted["causal_part_no"]
     claim.amount_claimed_fen, claim.pricing = evaluation.amount_fen, evaluation.pricing
+    claim.policy_versions = evaluation.policy_versions
     claim.amount_approved_fen = None
     claim.precheck, claim.status = evaluation.check, "submitted"
     claim.submission_count += 1
@@ -599,7 +637,9 @@ async def decide(session: AsyncSession, clock: Clock, principal: Principal, clai
         else:
             approvals = _approvals(lines, data)
             total = sum(a.approved_fen for a in approvals.values())
-            if claim.amount_claimed_fen >= policy.policy()["second_approval_threshold_fen"]:
+            # Four eyes is how HQ reviews today: the threshold in force on the day of the decision.
+            warranty = await policies.in_force(session, PolicyName.WARRANTY_POLICY, now.astimezone(HQ_ZONE).date())
+            if claim.amount_claimed_fen >= warranty.body["second_approval_threshold_fen"]:
                 claim.status = "pending_second_approval"
                 claim.proposal = Proposal(decision=data.decision, approvals=approvals, amount_approved_fen=total,
                                           by=principal.id, by_name=principal.name or None,
@@ -695,7 +735,7 @@ def public(claim: Claim, lines: list[ClaimLine], history: list[ClaimHistory] | N
     return ClaimPublic(
         **{name: getattr(claim, name) for name in (
             "id", "store_id", "kind", "repair_order_id", "repair_order_number", "campaign_id", "pdi_inspection_id",
-            "goodwill_authorisation_id", "pricing", "vin", "status", "complaint", "cause",
+            "goodwill_authorisation_id", "pricing", "policy_versions", "vin", "status", "complaint", "cause",
             "correction", "causal_part_no", "amount_claimed_fen", "amount_approved_fen",
             "submission_count", "first_submitted_at", "submitted_at", "submitted_by", "decided_at", "decided_by",
             "reason_code", "decision_note", "settlement_id", "settled_at", "version")},

@@ -21,6 +21,9 @@ class Checklist(BaseModel):
     store_id: str
     store_status: str
     complete: bool
+    checklist_version: int | None = Field(default=None, description=(
+        "the onboarding checklist's version the outlet follows: the one in force on the day (China time) it "
+        "applied, else the day its store was made"))
     items: list[ChecklistItem]
 
 

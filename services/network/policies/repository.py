@@ -26,3 +26,17 @@ async def in_force(session: AsyncSession, name: str, day: date) -> PolicyVersion
     stmt = (select(PolicyVersion).where(PolicyVersion.name == name, PolicyVersion.effective_from <= day)
             .order_by(col(PolicyVersion.effective_from).desc()).limit(1))
     return (await session.exec(stmt)).first()
+
+
+async def after(session: AsyncSession, name: str, day: date) -> list[PolicyVersion]:
+    """The versions taking effect after `day`, oldest first."""
+    stmt = (select(PolicyVersion).where(PolicyVersion.name == name, PolicyVersion.effective_from > day)
+            .order_by(col(PolicyVersion.version)))
+    return list((await session.exec(stmt)).all())
+
+
+async def headings(session: AsyncSession) -> list[tuple[str, int, date]]:
+    """(name, version, effective_from) of every version of every policy, without bodies."""
+    stmt = select(col(PolicyVersion.name), col(PolicyVersion.version), col(PolicyVersion.effective_from)).order_by(
+        col(PolicyVersion.name), col(PolicyVersion.version))
+    return [(name, number, day) for name, number, day in (await session.exec(stmt)).all()]

@@ -8,13 +8,34 @@ from services.common.identity import Principal
 from services.common.inputs import MAX_VERSION, Day
 from services.network.policies import service
 from services.network.policies.bodies import PolicyName
-from services.network.policies.schemas import PolicyVersionCreate, PolicyVersionList, PolicyVersionPublic
+from services.network.policies.schemas import (
+    PolicyChanges,
+    PolicySummaryList,
+    PolicyVersionCreate,
+    PolicyVersionList,
+    PolicyVersionPublic,
+)
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"], route_class=TransactionalRoute)
 # What the brand pays by is every store's to read: the matrix's network readers.
 Reader = Annotated[Principal, Depends(require_access("network"))]
 HqAdmin = Annotated[Principal, Depends(require_roles("hq_admin"))]
 Version = Annotated[int, Path(ge=1, le=MAX_VERSION)]
+
+
+@router.get("", response_model=PolicySummaryList)
+async def list_policies(session: SessionDep, clock: ClockDep, _: Reader,
+                        on: Annotated[Day | None, Query(description="the day; default today (China time)")] = None):
+    """Every policy kept as versions: the version in force on the day and those announced for later."""
+    return await service.summaries(session, on or service.today(clock))
+
+
+@router.get("/{name}/changes", response_model=PolicyChanges, responses=problem_responses(NotFound))
+async def changes_since(name: PolicyName, since: Annotated[Day, Query(description="the day (China time) whose "
+                                                                                 "version the store knows")],
+                        session: SessionDep, _: Reader):
+    """What changed after `since`: each later version with its changes, and all of them together."""
+    return await service.changes_since(session, name, since)
 
 
 @router.post("/{name}/versions", status_code=201, response_model=PolicyVersionPublic,
@@ -40,4 +61,4 @@ async def get_version(name: PolicyName, version: Version, session: SessionDep, _
 async def in_force(name: PolicyName, session: SessionDep, clock: ClockDep, _: Reader,
                    on: Annotated[Day | None, Query(description="the day; default today (China time)")] = None):
     """The version in force on a day."""
-    return await service.on(session, name, on or clock.now().astimezone(service.HQ_ZONE).date())
+    return await service.on(session, name, on or service.today(clock))

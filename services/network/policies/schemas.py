@@ -29,3 +29,43 @@ class PolicyVersionPublic(BaseModel):
 class PolicyVersionList(BaseModel):
     name: PolicyName
     items: list[PolicyVersionPublic]
+
+
+class PolicyVersionChanges(BaseModel):
+    """One version as a store reads what it changed."""
+
+    version: int
+    effective_from: date
+    note: str | None
+    created_at: datetime
+    changes: list[Change] = Field(description="what it changed from the version before")
+
+
+class PolicyChanges(BaseModel):
+    name: PolicyName
+    title_zh: str
+    title_en: str
+    since: date
+    version_on_since: int | None = Field(description="the version in force on `since`, which the changes start from")
+    versions: list[PolicyVersionChanges] = Field(description="every version taking effect after `since`, oldest "
+                                                             "first, those announced for later days included")
+    overall: list[Change] = Field(description="what the latest version changed from the one in force on `since`, "
+                                              "all versions between taken together")
+
+
+class UpcomingVersion(BaseModel):
+    version: int
+    effective_from: date
+
+
+class PolicySummary(BaseModel):
+    name: PolicyName
+    title_zh: str
+    title_en: str
+    version: int = Field(description="the version in force today (China time)")
+    effective_from: date
+    upcoming: list[UpcomingVersion] = Field(description="versions announced for later days")
+
+
+class PolicySummaryList(BaseModel):
+    items: list[PolicySummary]

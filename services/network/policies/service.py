@@ -3,9 +3,20 @@ never edited, and the one in force on a day is the latest to take effect on or b
 
 Rules: a new version takes effect today (China time) or later, and after every earlier
 version, so what was in force on a past day (the day a car was repaired) never changes
-after the fact. Version 1 is the file in data/ the platform ran on (migration 0019)."""
+after the fact. Version 1 is the file in data/ the platform ran on (migrations 0019, 0021).
+Publishing a version tells every store (`network.policy.version_published`).
+
+Where each is read, by the version in force on which day (China's calendar):
+- warranty_policy, labour_operations, parts_prices, campaign_policy: a claim's pricing and
+  precheck, on its repair order's opening day (a PDI claim: the inspection day);
+- audit_standards: an audit, on its audit day;
+- onboarding_checklist: an outlet's checklist, on the day it applied (else the store's creation);
+- three_guarantees: each repair is read by the watch in force on its opening day, the car's
+  thresholds by the version in force on the day the standing is worked out."""
 from __future__ import annotations
 
+from bisect import bisect_right
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -13,12 +24,54 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.clock import Clock
 from services.common.errors import NotFound, ValidationFailed
+from services.common.events.catalogue.network import MAX_PUBLISHED_CHANGES, PolicyChange, PolicyVersionPublished
 from services.common.identity import Principal
+from services.common.outbox import emit
 from services.network.calendar import HQ_ZONE
 from services.network.policies import bodies, repository
-from services.network.policies.bodies import PolicyName
+from services.network.policies.bodies import TITLES, PolicyName
 from services.network.policies.models import PolicyVersion
-from services.network.policies.schemas import PolicyVersionCreate, PolicyVersionList, PolicyVersionPublic
+from services.network.policies.schemas import (
+    PolicyChanges,
+    PolicySummary,
+    PolicySummaryList,
+    PolicyVersionChanges,
+    PolicyVersionCreate,
+    PolicyVersionList,
+    PolicyVersionPublic,
+    UpcomingVersion,
+)
+
+
+@dataclass(frozen=True)
+class InForce:
+    """A policy's body as in force on a day, with the version number that a claim or an
+    audit keeps to say what it was read by."""
+
+    name: PolicyName
+    version: int
+    body: dict[str, Any]
+
+
+class History:
+    """Every version of one policy, read once, for a rule that reads it on many days (the
+    Three Guarantees watch reads each repair of many cars on its own day)."""
+
+    def __init__(self, name: PolicyName, rows: list[PolicyVersion]) -> None:
+        self.name = name
+        self._rows = sorted(rows, key=lambda row: row.effective_from)
+        self._days = [row.effective_from for row in self._rows]
+
+    def on(self, day: date) -> InForce:
+        index = bisect_right(self._days, day) - 1
+        if index < 0:
+            raise NotFound(f"policy {self.name} was not in force on {day}")
+        row = self._rows[index]
+        return InForce(self.name, row.version, row.body)
+
+
+def today(clock: Clock) -> date:
+    return clock.now().astimezone(HQ_ZONE).date()
 
 
 def _public(row: PolicyVersion, previous: PolicyVersion | None, following: PolicyVersion | None
@@ -43,11 +96,20 @@ async def add_version(session: AsyncSession, clock: Clock, principal: Principal,
         raise ValidationFailed("effective_from", f"must be after version {latest.version}'s "
                                                  f"effective_from ({latest.effective_from})")
     bodies.check(name, data.body)
+    now = clock.now()
     row = PolicyVersion(name=name, version=latest.version + 1, effective_from=data.effective_from, body=data.body,
-                        note=data.note, created_at=clock.now(), created_by=principal.id)
+                        note=data.note, created_at=now, created_by=principal.id)
     session.add(row)
     await session.flush()
-    return _public(row, latest, None)
+    answer = _public(row, latest, None)
+    title_zh, title_en = TITLES[name]
+    await emit(session, PolicyVersionPublished(
+        name=name, title_zh=title_zh, title_en=title_en, version=row.version, effective_from=row.effective_from,
+        note=row.note, change_count=len(answer.changes),
+        changes=[PolicyChange(**c.model_dump()) for c in answer.changes[:MAX_PUBLISHED_CHANGES]],
+        published_by=principal.id, published_by_name=principal.name or None, published_at=now,
+    ), subject=name, store_id=None, time=now)
+    return answer
 
 
 async def list_versions(session: AsyncSession, name: PolicyName) -> PolicyVersionList:
@@ -78,3 +140,50 @@ async def body_on(session: AsyncSession, name: PolicyName, day: date) -> dict[st
     """The body in force on `day`, for the rules that price by it (None: no version that day)."""
     row = await repository.in_force(session, name, day)
     return row.body if row else None
+
+
+async def in_force(session: AsyncSession, name: PolicyName, day: date) -> InForce:
+    """The version in force on `day`, for the rules that read by it."""
+    row = await repository.in_force(session, name, day)
+    if row is None:
+        raise NotFound(f"policy {name} was not in force on {day}")
+    return InForce(name, row.version, row.body)
+
+
+async def history(session: AsyncSession, name: PolicyName) -> History:
+    return History(name, await repository.versions(session, name))
+
+
+async def changes_since(session: AsyncSession, name: PolicyName, since: date) -> PolicyChanges:
+    """What a store that knew the policy as it stood on `since` has to read: each later
+    version with what it changed, and all of them taken together."""
+    base = await repository.in_force(session, name, since)
+    later = await repository.after(session, name, since)
+    items, previous = [], base
+    for row in later:
+        items.append(PolicyVersionChanges(
+            version=row.version, effective_from=row.effective_from, note=row.note, created_at=row.created_at,
+            changes=bodies.changes(previous.body, row.body) if previous else []))
+        previous = row
+    overall = bodies.changes(base.body, later[-1].body) if base and later else []
+    title_zh, title_en = TITLES[name]
+    return PolicyChanges(name=name, title_zh=title_zh, title_en=title_en, since=since,
+                         version_on_since=base.version if base else None, versions=items, overall=overall)
+
+
+async def summaries(session: AsyncSession, on: date) -> PolicySummaryList:
+    """Every policy's version in force on `on` and those announced for later days."""
+    by_name: dict[str, list[tuple[int, date]]] = {}
+    for name, number, day in await repository.headings(session):
+        by_name.setdefault(name, []).append((number, day))
+    items = []
+    for name in PolicyName:
+        versions = by_name.get(name, [])
+        current = [v for v in versions if v[1] <= on]
+        if not current:
+            continue
+        title_zh, title_en = TITLES[name]
+        items.append(PolicySummary(
+            name=name, title_zh=title_zh, title_en=title_en, version=current[-1][0], effective_from=current[-1][1],
+            upcoming=[UpcomingVersion(version=number, effective_from=day) for number, day in versions if day > on]))
+    return PolicySummaryList(items=items)

@@ -1,6 +1,8 @@
 """The Three Guarantees (三包) rules as pure functions over a car's repairs: which revision of
 the regulation applies, which repairs count, the thresholds and how near each one is. The
-figures live in data/sanbao_policy*.json, how orders are read in data/sanbao_watch.json."""
+figures are the regulation's revisions, how orders are read the watch, both of the Three
+Guarantees policy HQ versions (policies/, seeded from data/sanbao_policy*.json and
+data/sanbao_watch.json); without one given, those files."""
 from __future__ import annotations
 
 import math
@@ -89,18 +91,21 @@ def repair_days(opened_at: datetime, finished_at: datetime) -> int:
     return max(1, math.ceil((finished_at - opened_at).total_seconds() / 86400))
 
 
-def policy_for(sale_date: date | None, today: date) -> dict:
+def policy_for(sale_date: date | None, today: date, revisions: Sequence[dict] | None = None) -> dict:
     """The revision in force on the sale date; with no sale date known, the one in force today."""
     on = sale_date or today
-    revisions = reference.sanbao_policies()
+    revisions = revisions or reference.sanbao_policies()
     applicable = [p for p in revisions if date.fromisoformat(p["effective_from"]) <= on]
     return applicable[-1] if applicable else revisions[0]
 
 
-def classify(op_codes: Sequence[str], part_nos: Sequence[str] = ()) -> tuple[frozenset[str], bool, bool]:
+def classify(op_codes: Sequence[str], part_nos: Sequence[str] = (), watch: dict | None = None,
+             operations: dict[str, dict] | None = None) -> tuple[frozenset[str], bool, bool]:
     """(quality problems, serious safety fault, engine or transmission replaced) of an order's
-    warranty labour and warranty-paid parts."""
-    watch, operations = reference.sanbao_watch(), reference.labor_operations()
+    warranty labour and warranty-paid parts, by the watch and labour operations (by op_code)
+    given: those in force on the repair's day."""
+    watch = watch or reference.sanbao_watch()
+    operations = reference.labor_operations() if operations is None else operations
     problems = set()
     for code in op_codes:
         category = (operations.get(code) or {}).get("category")
@@ -145,7 +150,7 @@ def _count_status(value: int, reached_at: int) -> Status:
     return Status.one_step if value == reached_at - 1 else Status.clear
 
 
-def thresholds(repairs: list[Repair], policy: dict) -> list[Threshold]:
+def thresholds(repairs: list[Repair], policy: dict, watch: dict | None = None) -> list[Threshold]:
     """Every threshold of the revision against the counted repairs. 'Over N' is reached at
     N + 1, 'at least N' at N; a count is one step away one repair before. Repair days are one
     step away when one more repair of the watch's one-step length would cross."""
@@ -153,7 +158,7 @@ def thresholds(repairs: list[Repair], policy: dict) -> list[Threshold]:
     replacement, refund = policy["replacement_if"], policy["refund_if"]
     days = sum(r.days for r in counted)
     days_limit = replacement["cumulative_repair_days_over"]
-    step = reference.sanbao_watch()["one_step_repair_days"]
+    step = (watch or reference.sanbao_watch())["one_step_repair_days"]
     days_status = (Status.reached if days > days_limit else
                    Status.one_step if days + step > days_limit else Status.clear)
     out = [Threshold(Kind.cumulative_repair_days.value, Kind.cumulative_repair_days, "replacement", days,

@@ -40,6 +40,9 @@ class PolicyPublic(BaseModel):
     validity_months: int
     validity_km: int
     loaner_if_single_repair_days_over: int
+    version: int | None = Field(default=None, description="the Three Guarantees policy's version (GET /v1/policies/"
+                                                         "three_guarantees) the car was read by: the one in force "
+                                                         "on its latest repair's day (China time)")
 
 
 class ThreeGuaranteesPublic(BaseModel):

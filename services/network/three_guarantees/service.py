@@ -12,7 +12,14 @@ cars at risk.
 The validity period runs from the registration's invoice date (the regulation counts from the
 invoice of sale); a car network holds no registration of falls back to the vehicle record on its
 orders (reception's `sold_at`, the latest order's), never to the first order's date; with
-neither the validity is `unknown` and every quality repair counts."""
+neither the validity is `unknown` and every quality repair counts.
+
+The rules are the Three Guarantees policy's and labour operations' versions (policies/) in
+force on the day the car's latest repair was opened, China's calendar (a car with none: today):
+its repairs are read (quality problems, safety fault, engine or transmission replacement) and its
+thresholds counted by that version, whose regulation revision is the one in force on the car's
+sale date. All of a car's repairs are read by one version, so a replacement part HQ lists from a
+day on counts the car's earlier repairs too once it is next repaired, as the watch's note wants."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -27,6 +34,8 @@ from services.common.events.envelope import CloudEvent
 from services.common.identity import Principal
 from services.common.outbox import emit
 from services.network.calendar import HQ_ZONE
+from services.network.policies import service as policies
+from services.network.policies.bodies import PolicyName
 from services.network.three_guarantees import policy, repository
 from services.network.three_guarantees.models import ThreeGuaranteesAlert, WatchedRepair
 from services.network.three_guarantees.policy import NAMES, Repair, SaleDateSource, Status, Validity
@@ -44,11 +53,35 @@ from services.network.vehicles.models import VehicleRegistration
 CHINA = HQ_ZONE
 
 
+class Rules:
+    """The Three Guarantees policy's and labour operations' versions, read once for every car
+    a request works out."""
+
+    def __init__(self, sanbao: policies.History, operations: policies.History) -> None:
+        self.sanbao = sanbao
+        self._operations = operations
+        self._by_code: dict[int, dict[str, dict]] = {}
+
+    def operations_on(self, day: date) -> dict[str, dict]:
+        found = self._operations.on(day)
+        if found.version not in self._by_code:
+            self._by_code[found.version] = {op["op_code"]: op for op in found.body["operations"]}
+        return self._by_code[found.version]
+
+
+async def rules(session: AsyncSession) -> Rules:
+    return Rules(await policies.history(session, PolicyName.THREE_GUARANTEES),
+                 await policies.history(session, PolicyName.LABOUR_OPERATIONS))
+
+
 class Standing:
     """A car's repairs read against the revision of its sale date."""
 
-    def __init__(self, vin: str, rows: list[WatchedRepair], today: date,
-                 registration: VehicleRegistration | None = None) -> None:
+    def __init__(self, vin: str, rows: list[WatchedRepair], today: date, registration: VehicleRegistration | None,
+                 rules: Rules) -> None:
+        self.rules = rules
+        self.read_on = max(r.opened_at for r in rows).astimezone(CHINA).date() if rows else today
+        self.version = rules.sanbao.on(self.read_on)
         self.vin = vin
         self.rows = rows
         self.registration = registration
@@ -63,15 +96,16 @@ class Standing:
             self.sale_date_source = SaleDateSource.repair_order_vehicle
         else:
             self.sale_date, self.sale_date_source = None, None
-        self.policy = policy.policy_for(self.sale_date, today)
+        self.policy = policy.policy_for(self.sale_date, today, self.version.body["regulation"])
         self.latest_mileage = max((r.mileage_km for r in rows), default=None)
         self.validity = policy.validity(self.sale_date, self.policy, today, self.latest_mileage or 0)
         self.repairs = [self._repair(r) for r in rows]
-        self.thresholds = policy.thresholds(self.repairs, self.policy)
+        self.thresholds = policy.thresholds(self.repairs, self.policy, self.version.body["watch"])
 
     def _repair(self, row: WatchedRepair) -> Repair:
         finished = row.ready_at or row.delivered_at or row.settled_at
-        problems, safety, major = policy.classify(row.warranty_op_codes, row.warranty_part_nos)
+        problems, safety, major = policy.classify(row.warranty_op_codes, row.warranty_part_nos,
+                                                  self.version.body["watch"], self.rules.operations_on(self.read_on))
         repair = Repair(row.repair_order_id, row.store_id, row.number, row.opened_at, finished, row.mileage_km,
                         policy.repair_days(row.opened_at, finished), problems, safety, major)
         return Repair(**{**repair.__dict__, "counted": policy.counts(repair, self.sale_date, self.policy)})
@@ -131,7 +165,8 @@ async def refresh(session: AsyncSession, clock: Clock, vin: str, *, store_id: st
     published = await repository.lock_figures(session, vin)
     # Read after the lock: a recomputation that held it has committed its repair or invoice date.
     rows = await repository.repairs_of(session, vin)
-    standing = Standing(vin, rows, _today(clock), await repository.registration_of(session, vin))
+    standing = Standing(vin, rows, _today(clock), await repository.registration_of(session, vin),
+                        await rules(session))
     now = clock.now()
     # A registration's change is alerted as of the car's latest repair, the one whose store acts.
     alerting = repair or (rows[-1] if rows else None)
@@ -188,7 +223,7 @@ async def standing_of(session: AsyncSession, principal: Principal, clock: Clock,
     stores = {r.store_id for r in rows} | ({registration.store_id} if registration else set())
     if not any(principal.can_see_store(s) for s in stores):
         raise NotFound("no repairs or registration of this VIN on record")
-    return _public(Standing(vin, rows, _today(clock), registration), principal, clock.now())
+    return _public(Standing(vin, rows, _today(clock), registration, await rules(session)), principal, clock.now())
 
 
 def _public(standing: Standing, principal: Principal, now: datetime) -> ThreeGuaranteesPublic:
@@ -198,9 +233,10 @@ def _public(standing: Standing, principal: Principal, now: datetime) -> ThreeGua
         vin=standing.vin, sale_date=standing.sale_date, sale_date_source=standing.sale_date_source,
         selling_store_id=standing.registration.store_id if standing.registration else None,
         validity=standing.validity, valid_until=figures.valid_until, latest_mileage_km=standing.latest_mileage,
-        policy=PolicyPublic(effective_from=date.fromisoformat(p["effective_from"]), source=p["source"],
+        policy=PolicyPublic(effective_from=date.fromisoformat(p["effective_from"]), source=p.get("source", ""),
                             validity_months=p["validity_period"]["months"], validity_km=p["validity_period"]["km"],
-                            loaner_if_single_repair_days_over=p["loaner_if_single_repair_days_over"]),
+                            loaner_if_single_repair_days_over=p["loaner_if_single_repair_days_over"],
+                            version=standing.version.version),
         cumulative_repair_days=figures.cumulative_repair_days, same_problem_repairs=figures.same_problem_repairs,
         serious_safety_fault_repairs=figures.serious_safety_fault_repairs,
         engine_or_transmission_replacements=figures.engine_or_transmission_replacements,
@@ -232,8 +268,9 @@ async def at_risk(session: AsyncSession, principal: Principal, clock: Clock, sto
     vins = await repository.vins_with_quality_repairs(session, scope)
     cars = await repository.repairs_of_each(session, vins)
     registrations = await repository.registrations_of(session, vins)
+    read_by = await rules(session)
     for vin, rows in cars.items():
-        standing = Standing(vin, rows, today, registrations.get(vin))
+        standing = Standing(vin, rows, today, registrations.get(vin), read_by)
         one_step, reached = standing.keys(Status.one_step), standing.keys(Status.reached)
         if standing.validity == Validity.expired or not (one_step or reached or standing.loaner_owed):
             continue

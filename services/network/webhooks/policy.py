@@ -56,6 +56,8 @@ EVENT_TYPES: dict[str, Subscribable] = {
     "network.settlement.paid": Subscribable("结算已付款", "a settlement of the store was paid"),
     "network.campaign.published": Subscribable("召回/服务活动发布", "HQ published a recall or service campaign",
                                                network_wide=True),
+    "network.policy.version_published": Subscribable("政策新版本发布", "HQ published a new version of a policy "
+                                                 "(warranty, flat hours, parts prices, standards)", network_wide=True),
     "reception.repair_order.opened": Subscribable("工单已开", "a repair order of the store was opened"),
     "reception.repair_order.approved": Subscribable("工单已确认", "the customer approved a repair order's work"),
     "reception.repair_order.cancelled": Subscribable("工单已取消", "a repair order was cancelled"),

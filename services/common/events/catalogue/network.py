@@ -370,6 +370,40 @@ class VehicleRegistrationCorrected(_RegistrationEvent):
     corrected_at: datetime
 
 
+class PolicyChange(BaseModel):
+    """One key a policy version added, removed or changed from the version before."""
+
+    path: str  # dotted; a list item by its code, e.g. operations.BRK-0210.flat_rate_hours
+    change: str  # added | removed | changed
+    before: Any = None
+    after: Any = None
+
+
+@event_type("network.policy.version_published", aggregate="policy")
+class PolicyVersionPublished(Event):
+    """HQ published a new version of a policy (warranty policy, labour operations, parts
+    prices, audit standards, onboarding checklist, Three Guarantees, campaign policy), in
+    force from `effective_from` (China's calendar): every store is told what changed. At most
+    `MAX_PUBLISHED_CHANGES` changes are carried; `change_count` is how many there are, and
+    GET /v1/policies/{name}/versions/{version} lists them all."""
+
+    name: str
+    title_zh: str
+    title_en: str
+    version: int
+    effective_from: date
+    note: str | None = None
+    change_count: int
+    changes: list[PolicyChange]
+    published_by: str  # the person (or a machine's own key)
+    published_by_name: str | None = None
+    published_at: datetime
+
+
+# A version that rewrites a 5,000-operation catalogue would not fit a Kafka message whole.
+MAX_PUBLISHED_CHANGES = 200
+
+
 class _CertificationEvent(Event):
     """A person's certificate in a course as it now stands. Valid from issued_on through
     expires_on (China's calendar) unless revoked: expiry is by date, so a consumer checks
