@@ -140,6 +140,13 @@ async def test_an_outlet_applies_is_onboarded_and_runs_an_order_and_a_claim(plat
         items = checklist["items"] if isinstance(checklist, dict) else checklist
         for item in items:
             await hq.post(f"/api/network/v1/stores/{store_id}/onboarding/{item['code']}/complete")
+        # Every store needs a certified warranty clerk before it opens (data/certifications.json).
+        clerk = await hq.post("/api/network/v1/people", {
+            "name": "Sun Li", "phone": "13900000004", "employee_no": "E-KS-WC-01",
+            "assignments": [{"store_id": store_id, "role": "warranty_clerk"}]})
+        await hq.post("/api/network/v1/certifications", {
+            "person_id": clerk["id"], "course_code": "WTY", "certificate_no": "WTY-KS-0001",
+            "issued_on": "2026-01-05"})
         outlet = await hq.post(f"/api/network/v1/stores/{store_id}/activate")
         assert outlet["status"] == "active"
         store = await staff_store(hq, http, outlet, stock={"XB-15400-001": 2, "XB-31500-B60": 1})

@@ -237,6 +237,28 @@ def hq_runs_the_network(checked: Checked) -> None:
         outlet = reviewed["store_id"]
         for item in reference.load("onboarding_checklist")["items"]:
             checked.post(hq, f"/api/network/v1/stores/{outlet}/onboarding/{item['code']}/complete")
+        # It opens only with a certified warranty clerk (every store's): HQ records the clerk and the
+        # certificate, a course of its own, and a certificate granted in error, revoked; each once.
+        clerk_no = "E-" + uuid.uuid4().hex[:8].upper()
+        clerk = checked.post(hq, "/api/network/v1/people", {
+            "name": "Sun Li", "phone": "13900000004", "employee_no": clerk_no,
+            "assignments": [{"store_id": outlet, "role": "warranty_clerk"}],
+        }, 201, unchanged=lambda: _count(hq, "/api/network/v1/people", lambda p: p["employee_no"] == clerk_no))
+        held = partial(_count, hq, "/api/network/v1/certifications", lambda c: True, person_id=clerk["id"])
+        checked.post(hq, "/api/network/v1/certifications", {
+            "person_id": clerk["id"], "course_code": "WTY", "certificate_no": "WTY-" + code,
+            "issued_on": today.isoformat()}, 201, unchanged=held)
+        course_code = "K" + code[2:]
+        courses = lambda: [c["code"] for c in hq.get("/api/network/v1/courses").json()["items"]]  # noqa: E731
+        checked.post(hq, "/api/network/v1/courses", {"code": course_code, "name_zh": "幂等课程", "name_en": "Idem course",
+                                                     "validity_months": 12}, 201, unchanged=courses)
+        mistaken = checked.post(hq, "/api/network/v1/certifications", {
+            "person_id": clerk["id"], "course_code": course_code, "certificate_no": "X-" + code,
+            "issued_on": today.isoformat()}, 201, unchanged=held)
+        revoked = checked.post(hq, f"/api/network/v1/certifications/{mistaken['id']}/revoke",
+                               {"reason": "granted in error"},
+                               unchanged=lambda: hq.get(f"/api/network/v1/certifications/{mistaken['id']}").json())
+        assert revoked["status"] == "revoked" and held() == 2 and courses().count(course_code) == 1
         assert checked.post(hq, f"/api/network/v1/stores/{outlet}/activate")["status"] == "active"
 
         # HQ registers the outlet's service manager in the staff directory; later the person leaves.

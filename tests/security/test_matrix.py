@@ -162,6 +162,7 @@ OBJECT_OF = {
     "action_id": lambda made: made["audit"]["corrective_actions"][0]["id"],
     "store_id": lambda made: made["staff"].id,
     "person_id": lambda made: made["person"]["id"],
+    "certification_id": lambda made: made["certification"]["id"],
     "counter_sale_id": lambda made: made["counter_sale"]["id"],
     "webhook_id": lambda made: made["webhook"]["id"],
     "delivery_id": lambda made: made["delivery"]["id"],
@@ -295,6 +296,12 @@ async def test_another_stores_objects_are_invisible_to_every_store_role(platform
             "assignments": [{"store_id": made["staff"].id, "role": "service_advisor"}]})
         assert person.status_code == 201, person.text
         made["person"] = person.json()
+        # A certificate of that person's, which another store's managers must not find.
+        certificate = hq.post("/api/network/v1/certifications", json={
+            "person_id": made["person"]["id"], "course_code": "SVC", "certificate_no": "SVC-" + uuid.uuid4().hex[:10],
+            "issued_on": store_today().isoformat()})
+        assert certificate.status_code == 201, certificate.text
+        made["certification"] = certificate.json()
         # An accessory sold over the counter, rung up by HQ in store A and left open, so every
         # action on it is one another store's roles could still take.
         sale = hq.post("/api/reception/v1/counter-sales", json={

@@ -125,6 +125,16 @@ class Onboarding:
         for item in checklist["items"]:
             if not item["done"]:
                 await self.tick(item["code"])
+        # An outlet opens only with a certified warranty clerk (data/certifications.json): HQ records
+        # the outlet's clerk and the certificate the brand's training gave them.
+        assert outlet.id is not None  # reviewed, so made
+        number = outlet.id.replace("-", "")[-12:].upper()
+        clerk = await demo.hq_api.post("/api/network/v1/people", {
+            "name": random_name(random.Random(f"{demo.config.seed}:{outlet.code}:clerk")), "phone": "13900000004",
+            "employee_no": f"WC-{number}", "assignments": [{"store_id": outlet.id, "role": "warranty_clerk"}]})
+        await demo.hq_api.post("/api/network/v1/certifications", {
+            "person_id": clerk["id"], "course_code": "WTY", "certificate_no": f"WTY-{number}",
+            "issued_on": demo.day.isoformat()})  # the simulated day the outlet opens
         await demo.hq_api.post(f"/api/network/v1/stores/{outlet.id}/activate")
         issued = await demo.issue_key("outlet_api", outlet.id, f"{outlet.code} dealer management system")
         outlet.keys["outlet_api"], outlet.principals["outlet_api"] = demo.api(outlet.http, issued.key), issued.id
