@@ -114,8 +114,12 @@ async def test_a_store_sees_only_its_own_people_with_only_its_own_assignment(cli
                                                  "cursor": first["next_cursor"]})).json()
     assert [p["id"] for p in first["items"] + second["items"]] == [both["id"], only_a["id"]]
     assert second["next_cursor"] is None
+    analyst = Caller(client, "hq_analyst")
+    assert {p["id"] for p in (await analyst.get("/v1/people")).json()["items"]} >= {only_a["id"], only_b["id"]}
+    # A region manager sees the people of its regions' stores only: assigned to no region, none
+    # (tests/security/test_region_matrix.py walks the rest).
     region = Caller(client, "region_manager", principal_id="region-east")
-    assert {p["id"] for p in (await region.get("/v1/people")).json()["items"]} >= {only_a["id"], only_b["id"]}
+    assert (await region.get("/v1/people")).json()["items"] == []
 
 
 async def test_a_stores_managers_register_people_of_their_own_store_only(client, hq, store_a, store_b):
@@ -356,7 +360,8 @@ async def test_the_new_roles_get_what_the_matrix_says_from_the_service(client, h
     assert (await region.get("/v1/kpis")).status_code == 200
     # A region manager sees its regions' stores only (tests/network/test_regions.py); this one has none.
     assert (await region.get(f"/v1/stores/{store_a['id']}")).status_code == 404
-    assert (await region.post("/v1/claims/x/decision", json={"decision": "approve", "note": ""})).status_code == 403
+    # It decides its regions' claims (up to the region's limit, tests/network/test_build_out.py): no such claim here.
+    assert (await region.post("/v1/claims/x/decision", json={"decision": "approve", "note": ""})).status_code == 404
     assert (await staff(client, "service_manager", store_a).get("/v1/kpis")).status_code == 200
 
 
