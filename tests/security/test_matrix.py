@@ -174,7 +174,8 @@ OBJECT_OF = {
 }
 NOT_A_STORE_OBJECT = {
     "part_no": "a catalogue part: every store has its own stock of it",
-    "name": "a CRM job, or a policy (warranty_policy, labour_operations): the same for every store",
+    "name": "a CRM job, or a policy (warranty_policy, labour_operations, parts_prices, ...): the same for every "
+            "store",
     "version": "a version of a policy, the same for every store",
     "region_id": "a region of the network: HQ's, which no store role reads (a region manager's scope is "
                  "tests/network/test_regions.py::test_a_region_manager_sees_only_its_regions_stores_and_kpis)",
