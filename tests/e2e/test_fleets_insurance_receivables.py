@@ -9,7 +9,8 @@ on the ledger and matches one transfer across both orders, the second partly. An
 repair waits for the insurer's assessment, which cuts one line and sets the excess; the
 paint goes to a vendor on a sublet order, whose invoice is held until the manager accepts
 it; a supplement goes back to the insurer; the customer pays the excess and the sublet's
-cost reaches the order's margin."""
+cost reaches the order's margin; the insurer owes its share on the ledger, and the fleet's
+uptime counts the day its cars spent at the store."""
 from __future__ import annotations
 
 import uuid
@@ -173,6 +174,12 @@ async def test_a_store_day_with_fleets_an_insurer_and_a_vendor(platform):
         assert statement["totals"] == {"orders": 2, "discount_fen": 3800 + 3400 + 1900 + 225 + 1900,
                                        "customer_due_fen": due + due2, "on_account_fen": due + due2, "paid_fen": 0}
 
+        # Both cars were off the road today: checked in and handed over on the store's day.
+        today = store_today().isoformat()
+        uptime = await store.manager.get(f"{R}/fleets/{fleet['id']}/uptime", **{"from": today, "to": today})
+        assert {(v["vin"], v["days_off_road"]) for v in uptime["vehicles"]} == {(VAN, 1), (TAXI, 1)}
+        assert (uptime["totals"]["vehicle_days"], uptime["totals"]["days_off_road"]) == (2, 2)
+
         # 6. The ledger, and one transfer across both orders, the second only in part.
         ledger = await cashier.get(f"{R}/receivables", payer_kind="fleet", payer_id=fleet["id"], bucket="0-30")
         items = {item["source_id"]: item for item in ledger["items"]}
@@ -263,6 +270,10 @@ async def test_a_store_day_with_fleets_an_insurer_and_a_vendor(platform):
                                            {"payments": [{"method": "wechat_pay", "amount_fen": 50000}]})
         assert (settled["totals"]["excess_fen"], settled["totals"]["insurer_due_fen"]) == (50000, insurer_due)
         await store.advisor.post(f"{R}/repair-orders/{ro3}/deliver", {"explained": True})
+        # The insurer owes its share, the claim number its reference.
+        owed = await cashier.get(f"{R}/receivables", payer_kind="insurer")
+        assert [(i["source_id"], i["amount_fen"], i["reference"]) for i in owed["items"]] == [
+            (ro3, insurer_due, "RDAA2026310000042")]
 
         # 10. The sublet's cost is the order's: the vendor's invoice, accepted.
         cost = await store.manager.get(f"{W}/repair-orders/{ro3}/cost")
