@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 help:
 	@echo "make run       start PostgreSQL, Keycloak, Kafka, the four services and the gateway (Ctrl-C stops all)"
 	@echo "make test      run every test (starts and stops Kafka and PostgreSQL itself)"
-	@echo "make cluster   the platform as a cluster: 3 brokers, PostgreSQL primary + standby, 2 replicas, nginx"
+	@echo "make cluster   the platform as a cluster: 3 brokers, PostgreSQL primary + standby, 2 replicas, nginx, Keycloak, restarts"
 	@echo "make drill     the cluster fault drill with 1,000 car lives (DRILL_LIVES=...)"
 	@echo "make lint      ruff and mypy on services/, gateway/ and deploy/"
 	@echo "make fuzz      Schemathesis on the merged contract, 30,000 requests (FUZZ_REQUESTS=...)"
