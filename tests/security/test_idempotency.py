@@ -273,9 +273,16 @@ def hq_runs_the_network(checked: Checked) -> None:
                             unchanged=lambda: hq.get(f"/api/network/v1/people/{person['id']}").json())
         assert left["status"] == "left"
 
-        # A rebuild answered once is not run again by its retry: the replay names the first run's consumer group.
-        rebuilt = checked.post(hq, "/api/network/v1/kpis/rebuild", None, 200)
-        assert rebuilt["events_read"] > 0 and rebuilt["events_skipped"] == 0, rebuilt
+        # A rebuild started once is not started again by its retry: the replay names the first job.
+        job = checked.post(hq, "/api/network/v1/kpis/rebuild", None, 202)
+        assert job["state"] == "queued", job
+
+        def finished() -> dict | None:
+            now = hq.get(f"/api/network/v1/kpis/rebuild/jobs/{job['id']}").json()
+            return now if now["state"] in ("done", "failed") else None
+
+        over = until(finished, 120, "the rebuild job never finished")
+        assert over["state"] == "done" and over["events_read"] > 0 and over["events_skipped"] == 0, over
 
 
 def a_store_day(checked: Checked) -> dict:

@@ -186,6 +186,7 @@ NOT_A_STORE_OBJECT = {
                    "filtered by the caller's store, tests/network/test_campaigns.py)",
     "year": "a calendar year of a store's targets: the store in the path is the object",
     "date": "a local day of a store's daily report: the store in the path is the object",
+    "rebuild_id": "a rebuild of the KPI projections, HQ's administration (hq_admin only), of no store",
 }
 # Store objects a live platform cannot make in a test's time; each has its other-store test.
 HELD_ELSEWHERE = {

@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast
 import copy
 import functools
-import itertools
 import math
 import os
 import threading
@@ -129,10 +128,6 @@ def with_inclusive_twins(node: Any) -> Any:
 def is_event_stream(operation: APIOperation) -> bool:
     responses = operation.definition.raw.get("responses", {})
     return any(EVENT_STREAM in (answer.get("content") or {}) for answer in responses.values())
-
-
-def is_full_replay(operation: APIOperation) -> bool:
-    return operation.method.upper() == "POST" and operation.path == "/api/network/v1/kpis/rebuild"
 
 
 def examples_per_operation(operations: int) -> int:
@@ -261,22 +256,19 @@ def test_merged_contract_holds_under_generated_requests(platform: Platform, monk
     streams = [operation for operation in operations if is_event_stream(operation)]
     examples = examples_per_operation(len(operations))
     headers = {"Authorization": f"Bearer {platform.bootstrap_key}"}
-    timed = schema.exclude(func=lambda ctx: is_event_stream(ctx.operation) or is_full_replay(ctx.operation))
+    # A KPI rebuild is one more operation: it answers 202 with a job at once (or 409 while one runs).
+    timed = schema.exclude(func=lambda ctx: is_event_stream(ctx.operation))
     runner = from_schema(
         timed, checks=CHECKS,
         max_response_time=MAX_RESPONSE_MS, workers_num=FUZZ_WORKERS, hypothesis_settings=fuzz_settings(examples),
         seed=FUZZ_SEED, headers=headers, request_timeout=60_000, no_failfast=True,
         stateful=Stateful.links if FUZZ_STATEFUL else None)
-    replays = from_schema(
-        schema.include(func=lambda ctx: is_full_replay(ctx.operation)), checks=CHECKS,
-        hypothesis_settings=fuzz_settings(examples), seed=FUZZ_SEED, headers=headers, request_timeout=300_000,
-        no_failfast=True)
 
     failures: list[str] = []
     started = time.monotonic()
     sent = SentRequests()
     with call_hooks(sent):
-        for event in itertools.chain(runner.execute(), replays.execute()):
+        for event in runner.execute():
             if isinstance(event, events.AfterExecution | events.AfterStatefulExecution):
                 failures += failures_of(event.result, event.status)
             elif isinstance(event, events.InternalError):

@@ -72,3 +72,31 @@ class KpiPersonDaily(NetworkModel, table=True):
     day: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
     metric: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     value: int = Field(sa_column=sa.Column(BigInt, nullable=False))
+
+
+class KpiRebuildJob(NetworkModel, table=True):
+    """One rebuild of the KPI projections from the topics, run in the background by the
+    process that accepted it (services/network/kpis/jobs.py)."""
+
+    __tablename__ = "kpi_rebuild_jobs"
+
+    id: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
+    state: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    # True while queued or running, NULL once over: its unique index lets one job at a time
+    # hold it, across every process on the database.
+    active: bool | None = Field(default=None, sa_column=sa.Column(sa.Boolean, nullable=True, unique=True))
+    requested_by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    requested_at: datetime = Field(sa_type=UTCDateTime)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Written every few seconds by the process running it: a job whose heartbeat stopped
+    # was cut off (its process died) and is failed by whoever looks next.
+    heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    runner: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    events_total: int = Field(default=0, sa_column=sa.Column(BigInt, nullable=False))
+    events_read: int = Field(default=0, sa_column=sa.Column(BigInt, nullable=False))
+    events_applied: int = Field(default=0, sa_column=sa.Column(BigInt, nullable=False))
+    events_skipped: int = Field(default=0, sa_column=sa.Column(BigInt, nullable=False))
+    entities: int = Field(default=0, sa_column=sa.Column(BigInt, nullable=False))
+    seconds: float | None = Field(default=None, sa_column=sa.Column(sa.Float, nullable=True))  # wall time run so far
+    error: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))

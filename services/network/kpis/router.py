@@ -3,25 +3,22 @@ from datetime import timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
+from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from sqlalchemy.exc import IntegrityError
 
-from services.common import idempotency
 from services.common.api import ClockDep, SessionDep, TransactionalRoute, require_access, require_roles
-from services.common.errors import NotFound, ValidationFailed, problem_responses
+from services.common.errors import Conflict, NotFound, ValidationFailed, problem_responses
 from services.common.identity import Principal
 from services.common.inputs import Day
 from services.network.kpis import service
 from services.network.kpis.broadcaster import RESYNC
-from services.network.kpis.rebuild import rebuild
-from services.network.kpis.schemas import KpiReport, RebuildResult
+from services.network.kpis.jobs import RebuildJobs
+from services.network.kpis.schemas import KpiReport, RebuildJobList, RebuildJobPublic
 from services.network.targets import service as targets
 
 router = APIRouter(prefix="/v1/kpis", tags=["kpis"], route_class=TransactionalRoute)
-# Long-lived or self-transacting routes: no request-wide transaction around them.
+# Long-lived routes: no request-wide transaction around them.
 live = APIRouter(prefix="/v1/kpis", tags=["kpis"])
 Reader = Annotated[Principal, Depends(require_access("kpis"))]
 HqAdmin = Annotated[Principal, Depends(require_roles("hq_admin"))]
@@ -94,35 +91,45 @@ async def stream_kpis(request: Request, only: Annotated[set[str] | None, Depends
         broadcaster.unsubscribe(queue)
 
 
-@live.post("/rebuild", response_model=RebuildResult, responses=problem_responses(ValidationFailed))
-async def rebuild_kpis(request: Request, principal: HqAdmin):
-    """Reset the KPI projections and re-read every topic from the beginning. Answers when done;
-    for long histories use `python -m services.network rebuild-kpis`, which shows progress.
-    A retry with the same Idempotency-Key answers the first rebuild's result without rebuilding."""
+def rebuild_jobs(request: Request) -> RebuildJobs:
+    """The process's rebuild jobs, made on first use; a running job is one of the service's
+    tasks, so stopping the service stops it (and fails it) rather than leaving it hanging."""
     state = request.app.state
-    key = request.headers.get(idempotency.HEADER)
-    if key is None:
-        return await rebuild(state.db, state.settings, broadcaster=state.kpi_broadcaster)
-    # The rebuild runs its own transactions, so this route keeps the key itself, as
-    # TransactionalRoute does for the others: the answer is stored once the rebuild is done.
-    idempotency.check_key(key)
-    scope = f"{principal.store_id or '*'}:{principal.id}"
-    fingerprint = idempotency.request_fingerprint(request.method, request.url.path, await request.body())
-    async with state.db.transaction() as session:
-        record = await idempotency.lookup(session, scope, key, fingerprint)
-    if record is None:
-        result = await rebuild(state.db, state.settings, broadcaster=state.kpi_broadcaster)
-        answer = JSONResponse(jsonable_encoder(result))
-        try:
-            async with state.db.transaction() as session:
-                idempotency.remember(session, scope, key, fingerprint, request.method, request.url.path,
-                                     answer.status_code, answer.body, {})
-            return answer
-        except IntegrityError:
-            # A retry running at the same time stored its result first: answer as it did.
-            async with state.db.transaction() as session:
-                record = await idempotency.lookup(session, scope, key, fingerprint)
-            if record is None:
-                raise  # the answer this key collided with is gone again: the conflict stands
-    return Response(content=record.response_body, status_code=record.status_code, media_type="application/json",
-                    headers={**record.response_headers, "Idempotent-Replayed": "true"})
+    jobs = getattr(state, "kpi_rebuilds", None)
+    if jobs is None:
+        jobs = state.kpi_rebuilds = RebuildJobs(state.db, state.settings, state.clock,
+                                                broadcaster=state.kpi_broadcaster, stop=state.runtime.stop,
+                                                tasks=state.runtime.tasks)
+    return jobs
+
+
+Rebuilds = Annotated[RebuildJobs, Depends(rebuild_jobs)]
+
+
+@router.post("/rebuild", status_code=202, response_model=RebuildJobPublic,
+             responses=problem_responses(Conflict, ValidationFailed))
+async def rebuild_kpis(session: SessionDep, principal: HqAdmin, jobs: Rebuilds, response: Response,
+                       background: BackgroundTasks):
+    """Starts a rebuild of the KPI projections from the topics, in the background: 202 with
+    the job and its `Location` to poll. One at a time: while one is queued or running, 409
+    naming it (`running_job_id`). The figures stay as they were until the rebuilt ones
+    replace them in one transaction. A retry with the same Idempotency-Key answers the
+    same job without starting another."""
+    job = await jobs.open(session, principal.id)
+    response.headers["Location"] = f"rebuild/jobs/{job.id}"
+    # Started once the job's row has committed (background tasks run after the answer is sent).
+    background.add_task(jobs.start, job.id)
+    return job
+
+
+@router.get("/rebuild/jobs", response_model=RebuildJobList)
+async def list_rebuild_jobs(session: SessionDep, principal: HqAdmin, jobs: Rebuilds,
+                            limit: Annotated[int, Query(ge=1, le=100)] = 20):
+    """The latest rebuild jobs, newest first."""
+    return await jobs.recent(session, limit)
+
+
+@router.get("/rebuild/jobs/{rebuild_id}", response_model=RebuildJobPublic, responses=problem_responses(NotFound))
+async def get_rebuild_job(rebuild_id: str, session: SessionDep, principal: HqAdmin, jobs: Rebuilds):
+    """A rebuild job: queued, running (with events read so far and the rate), done or failed."""
+    return await jobs.get(session, rebuild_id)

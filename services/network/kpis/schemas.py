@@ -1,5 +1,6 @@
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
@@ -98,8 +99,39 @@ class KpiReport(BaseModel):
 
 
 class RebuildResult(BaseModel):
-    consumer_group: str
     events_read: int
     events_applied: int
     events_skipped: int
+    entities: int
     seconds: float
+    write_seconds: float = Field(description="of them, the transaction that replaced the tables (the live "
+                                             "consumer waits meanwhile)")
+
+
+class RebuildJobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class RebuildJobPublic(BaseModel):
+    """A rebuild of the KPI projections from the topics, running in the background."""
+
+    id: str
+    state: RebuildJobState
+    requested_by: str
+    requested_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    events_total: int = Field(description="events in the topics when it started (grows by what arrives meanwhile)")
+    events_read: int
+    events_applied: int = Field(description="of them, KPI events applied")
+    events_skipped: int = Field(description="of them, unreadable events left out")
+    entities: int = Field(description="things counted (orders, appointments, callbacks, ...) once done")
+    events_per_s: float | None = Field(description="events read per second since it started")
+    error: str | None = Field(description="why it failed")
+
+
+class RebuildJobList(BaseModel):
+    items: list[RebuildJobPublic]
