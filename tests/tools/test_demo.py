@@ -124,6 +124,65 @@ async def test_the_platform_answers_the_figures_the_demo_made(demo_runs):
         assert kpis["network"]["claims_approved_fen"] == sum(c["amount_approved_fen"] for c in approved)
 
 
+async def test_fleets_insurers_and_vendors_answer_the_money_the_demo_made(demo_runs):
+    platform, summary, _ = demo_runs
+    counts, accounts = summary.counts, summary.accounts
+    assert accounts is not None
+    # The story happened: fleet cars over the approval limit approved through the link, a credit
+    # stop overridden, money received partly and across orders, accidents assessed with a line
+    # cut and a supplement, sublet work sent out with one invoice held.
+    assert counts["fleet_accounts"] == 2 and counts["fleet_orders"] > 0
+    assert counts["fleet_link_approvals"] > 0 and counts["credit_overrides"] > 0
+    assert counts["partial_payments"] > 0 and counts["payments_across_orders"] > 0
+    assert counts["assessments"] > 0 and counts["lines_cut"] == counts["assessments"]
+    assert counts["supplementary_assessments"] > 0
+    assert counts["sublet_orders"] > 0 and counts["sublet_invoices_held"] > 0
+
+    fleets = accounts["fleets"]
+    assert len(fleets) == 2
+    for fleet in fleets:
+        owed = fleet["demo"]["owed_fen"]
+        # What the fleet owes: on account less what it paid, on its balance and open on the ledger.
+        assert fleet["balance_fen"] == owed == fleet["ledger_open_fen"], fleet
+        # Every month's statement puts on account exactly what the demo settled that month.
+        assert fleet["statements"], fleet
+        for month, totals in fleet["statements"].items():
+            assert totals["on_account_fen"] == fleet["demo"]["by_month"].get(month, 0), (month, fleet)
+        assert sum(t["orders"] for t in fleet["statements"].values()) == fleet["demo"]["orders"]
+        # Uptime: the days its cars spent at the store, check-in to handover, as the demo lived them.
+        assert fleet["uptime"]["vehicles"] == 4
+        assert fleet["uptime"]["days_off_road"] == fleet["demo"]["days_off_road"] > 0, fleet
+    open_by_fleets = sum(f["demo"]["owed_fen"] for f in fleets)
+    assert counts["on_account_fen"] - counts["fleet_paid_fen"] == open_by_fleets
+    assert sum(by_payer.get("fleet", 0) for by_payer in accounts["receivables"].values()) == open_by_fleets
+    # The insurers owe their share of every accident repair handed over (nobody has paid them yet).
+    assert sum(by_payer.get("insurer", 0) for by_payer in accounts["receivables"].values()) == counts[
+        "insurer_due_fen"]
+
+    assert accounts["sublets"].get("invoiced") == counts["sublet_orders"]
+    async with httpx.AsyncClient(base_url=platform.gateway.url, timeout=30) as http:
+        hq = Api(http, platform.bootstrap_key)
+        # Sublet work: every order invoiced at handover, and its cost is the margin's sublet cost.
+        kpis = await hq.call("GET", "/api/network/v1/kpis", params=_window(summary))
+        margin = kpis["network"]["gross_margin"]
+        assert accounts["sublet_cost_fen"] == counts["sublet_cost_fen"] == margin["cost_fen"]["sublet"] > 0
+
+        # The insurers' side of the delivered accident repairs: the excess the customers paid and
+        # what the insurers owe, as the orders show them.
+        insured = []
+        for order in await all_items(hq, "/api/reception/v1/repair-orders", status="delivered"):
+            full = await hq.get(f"/api/reception/v1/repair-orders/{order['id']}")
+            if full.get("insurance_assessment"):
+                insured.append(full)
+    assert insured
+    assert sum(o["totals"]["insurer_due_fen"] for o in insured) == counts["insurer_due_fen"] > 0
+    assert sum(o["totals"]["excess_fen"] for o in insured) == counts["excess_fen"] > 0
+    for order in insured:
+        assessment = order["insurance_assessment"]
+        assert assessment["write_off_fen"] > 0 and order["totals"]["insurance_write_off_fen"] == assessment[
+            "write_off_fen"]
+
+
 async def test_the_history_lies_in_the_replayed_days_and_the_clock_is_real_again(demo_runs):
     platform, summary, _ = demo_runs
     assert not (platform.log_dir / "demo-clock").exists()

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from tools.demo.runner import Demo
 
 # The warranty clerk records new cars (PDI, registration) and ships old parts back to the brand.
-DEALER_ROLES = ("store_manager", "parts_clerk", "crm_agent", "warranty_clerk")
+# The cashier matches the money fleets send against what they owe (accounts.py).
+DEALER_ROLES = ("store_manager", "parts_clerk", "crm_agent", "warranty_clerk", "cashier")
 # Checklist items ticked by their own step; the others are ticked by hand.
 QUALIFICATION = "qualification_verified"
 SITE_AUDIT = "facility_audit_passed"
@@ -47,6 +48,9 @@ async def open_dealer(demo: Demo, store: StoreSim) -> None:
     await store.workshop.staff(DEALER_TECHNICIANS, rng)
     await store.parts.stock_shelves()
     await store.reception.read_capacity()
+    store.fleets.draw()
+    await store.fleets.open_accounts()
+    await store.sublets.open_vendors()
     store.operating = True
     pre = random.Random(f"{seed}:{store.code}:prebook")
     for ahead in range(1, 7):

@@ -26,6 +26,13 @@ if TYPE_CHECKING:
 COMEBACK_PRONE = ("front_brakes", "rear_brakes", "check_engine", "abs_sensor", "shocks")
 
 
+def refusal_rule(refused: ApiError) -> str | None:
+    """The rule a 409 names: what the call waits for."""
+    if refused.status != 409 or not isinstance(refused.body, dict):
+        return None
+    return refused.body.get("rule")
+
+
 class BookingFate(StrEnum):
     SHOW = "show"
     CANCEL = "cancel"
@@ -197,18 +204,13 @@ class Reception:
         if order.fate.cancel_at_estimate and not order.roadside:
             await api.post(f"/api/reception/v1/repair-orders/{order.id}/cancel",
                            {"reason": "customer wants a second opinion"})
+            self.store.fleets.left(order)
             order.vehicle.busy_until = None
             self.demo.count(Tally.ORDERS_CANCELLED)
             return
         if order.work.insurance:
-            # Work on insurance lines waits for the insurer's assessment (定损): the assessor
-            # approves them as written, without excess, so the demo's money is as before.
-            insured = [line for line in estimated["lines"] if line["pay_type"] == "insurance"]
-            await api.call("PUT", f"/api/reception/v1/repair-orders/{order.id}/assessment", {
-                "insurer": estimated["insurance"]["insurer"], "claim_no": estimated["insurance"]["claim_no"],
-                "assessor": {"name": estimated["insurance"].get("surveyor") or "定损员", "phone": "95518"},
-                "lines": [{"line_id": line["id"], "approved_fen": line["amount_fen"]} for line in insured],
-                "approved_total_fen": sum(line["amount_fen"] for line in insured), "excess_fen": 0})
+            # Work on insurance lines waits for the insurer's assessment (定损).
+            await self.store.assessor.assess(order, estimated)
         order.quoted = True
 
     def approve(self, order: Order, channel: str) -> None:
@@ -242,14 +244,26 @@ class Reception:
         async def post(order: Order, channel: str) -> None:
             path = f"/api/reception/v1/repair-orders/{order.id}"
             answer = {"approved_by": order.customer.name, "channel": channel}
-            try:
-                await store.advisor_of(order).post(f"{path}/approve", answer)
-            except ApiError as refused:
-                # A high-value estimate waits for the manager's sign-off; the advisor fetches it.
-                if refused.status != 409 or not isinstance(refused.body, dict) \
-                        or refused.body.get("rule") != "high_value_sign_off":
-                    raise
-                await store.manager.post(f"{path}/sign-off", {"note": "checked the estimate with the advisor"})
+            # Each refusal names what the yes waits for; the one who can settle it does, and the
+            # advisor asks again. A fleet's order can wait for its manager and then its credit.
+            for _ in range(4):
+                try:
+                    await store.advisor_of(order).post(f"{path}/approve", answer)
+                    break
+                except ApiError as refused:
+                    waits_for = refusal_rule(refused)
+                    if waits_for == "high_value_sign_off":
+                        # A high-value estimate waits for the manager's sign-off; the advisor fetches it.
+                        await store.manager.post(f"{path}/sign-off", {"note": "checked the estimate with the advisor"})
+                    elif waits_for == "fleet_approval" and order.fleet is not None:
+                        await store.fleets.fleet_approves(order)
+                    elif waits_for == "fleet_credit_stop":
+                        await store.fleets.override(order)
+                    elif waits_for == "insurance_assessment_required":
+                        await store.assessor.reassess(order)
+                    else:
+                        raise
+            else:
                 await store.advisor_of(order).post(f"{path}/approve", answer)
             store.workshop.approved(order)
 
@@ -261,6 +275,8 @@ class Reception:
     def payments(self, order: Order) -> list[dict]:
         """Exactly what is due: one method, or now and then split between card and WeChat."""
         due = order.totals["customer_due_fen"]
+        if due > 0 and order.fleet is not None:
+            return [{"method": "on_account", "amount_fen": due}]
         if due > 0 and order.fate.split_payment and due > 20000:
             return [{"method": "card", "amount_fen": due // 2, "reference": f"POS {order.rng.randint(100000, 999999)}"},
                     {"method": "wechat_pay", "amount_fen": due - due // 2}]
@@ -276,21 +292,18 @@ class Reception:
         payments = self.payments(order)
         path = f"/api/reception/v1/repair-orders/{order.id}"
         await self.sublet_bills(order)
-        try:
-            await api.post(f"{path}/settle", {"payments": payments})
-        except ApiError as exc:
-            if exc.status != 409:
-                raise
-
-            async def ready() -> bool:
-                return (await api.get(path))["status"] == "ready"
-
-            await wait_for(ready, self.demo.config.timeout, interval=0.05, what=f"{order.label} ready")
-            await api.post(f"{path}/settle", {"payments": payments})
+        settled = await self.settle(order, path, payments)
+        on_account = sum(p["amount_fen"] for p in payments if p["method"] == "on_account")
+        if on_account:
+            store.fleets.on_account(order, on_account)
+        if order.work.insurance:
+            self.demo.count(Tally.EXCESS_FEN, settled["totals"].get("excess_fen", 0))
+            self.demo.count(Tally.INSURER_DUE_FEN, settled["totals"].get("insurer_due_fen", 0))
         await api.post(f"{path}/deliver",
                        {"delivered_by": store.advisor_name_of(order), "explained": True,
                         "notes": "old parts shown to the customer" if order.rng.random() < 0.5 else None})
         order.delivered_at = self.demo.clock.now()
+        store.fleets.left(order)
         order.vehicle.busy_until = None
         self.demo.count(Tally.ORDERS_DELIVERED)
         if order.work.kind == "first_maintenance":
@@ -308,14 +321,36 @@ class Reception:
         if order.fate.comeback_days and not order.comeback and order.work.kind in COMEBACK_PRONE:
             self.plan_comeback(order, day + timedelta(days=order.fate.comeback_days))
 
+    async def settle(self, order: Order, path: str, payments: list[dict]) -> dict:
+        """Reception hears that the car is ready from the workshop's event; if it has not yet,
+        the advisor waits. A fleet at its credit limit waits for the manager's override."""
+        api = self.store.advisor_of(order)
+        for _ in range(3):
+            try:
+                return await api.post(f"{path}/settle", {"payments": payments})
+            except ApiError as exc:
+                if exc.status != 409:
+                    raise
+                if refusal_rule(exc) == "fleet_credit_stop":
+                    await self.store.fleets.override(order)
+                    continue
+
+                async def ready() -> bool:
+                    return (await api.get(path))["status"] == "ready"
+
+                await wait_for(ready, self.demo.config.timeout, interval=0.05, what=f"{order.label} ready")
+        return await api.post(f"{path}/settle", {"payments": payments})
+
     async def sublet_bills(self, order: Order) -> None:
-        """The vendor's bill for sublet work (the glass shop's ADAS calibration), which the
-        manager records before the car goes, so the order is costed whole. A partner outlet's
-        system does not report its sublet bills: those orders show as incomplete in the margin."""
+        """Sublet work comes back from its vendors before the car goes (bodyshop.py), so the
+        order is costed whole; a line that went out without a sublet order has the vendor's
+        bill recorded on it by hand. A partner outlet's system does not report its sublet
+        work: those orders show as incomplete in the margin."""
         if self.store.outlet:
             return
+        await self.store.sublets.bring_back(order)
         for line in order.lines:
-            if line["kind"] == "sublet":
+            if line["kind"] == "sublet" and line["id"] not in order.sublet_orders:
                 await self.store.manager.call(
                     "PUT", f"/api/workshop/v1/repair-orders/{order.id}/sublets/{line['id']}",
                     {"cost_fen": line["unit_price_fen"] * 7 // 10, "vendor": "安途汽车玻璃 Antu Auto Glass"})

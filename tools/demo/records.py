@@ -5,12 +5,15 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from tools.client import Api
 from tools.demo.fate import Fate
 from tools.demo.fleet import Customer, Vehicle
 from tools.demo.work import Work
+
+if TYPE_CHECKING:
+    from tools.demo.accounts import FleetAccount
 
 
 class Advisor(NamedTuple):
@@ -79,6 +82,9 @@ class Order:
     taking_in: bool = False  # approved; the workshop has not made its jobs yet
     delivered_at: datetime | None = None
     durations_used: int = 0
+    fleet: FleetAccount | None = None  # a fleet's car: priced by its contract, settled on account
+    sublet_held: bool = False  # the vendor's invoice comes in above the agreed price
+    sublet_orders: dict[str, dict] = field(default_factory=dict)  # by the order's sublet line id
 
     @property
     def customer(self) -> Customer:

@@ -158,6 +158,7 @@ class Demo:
             messages = await self.messages_sent()
             targets = await attainment(self, self.last_day.strftime("%Y-%m"))
             brand = await self.brand_figures()
+            accounts = await self.account_figures()
         finally:
             for task in self.tasks:
                 task.cancel()
@@ -166,7 +167,7 @@ class Demo:
                 await client.aclose()
         return Summary(self.first_day, self.last_day, time.monotonic() - started, self.counts, kpis, self.errors,
                        {s.code: s.id for s in self.stores if s.id}, self.config.url.rstrip("/"), messages,
-                       targets=targets, brand=brand)
+                       targets=targets, brand=brand, accounts=accounts)
 
     async def messages_sent(self) -> dict:
         """What reached the message providers' stand-ins (make run starts them), and CRM's
@@ -206,6 +207,28 @@ class Demo:
             "debits": Counter(d["reason_code"] for s in with_debits for d in s["debits"]),
             "returns": Counter(r["status"] for r in returns),
         }
+
+    async def account_figures(self) -> dict:
+        """What the stores are owed at the end, by payer, beside what the demo made; the
+        fleets' balances and statements; the sublet orders and what they cost."""
+        fleets: list[dict] = []
+        receivables: dict[str, dict[str, int]] = {}
+        sublets: Counter[str] = Counter()
+        sublet_cost = 0
+        for store in self.stores:
+            if not store.id:
+                continue
+            fleets += await store.fleets.figures(self.first_day, self.last_day)
+            ledger = await self.hq_api.get("/api/reception/v1/receivables", store_id=store.id)
+            owed: Counter[str] = Counter()
+            for item in ledger["items"]:
+                owed[item["payer_kind"]] += item["open_fen"]
+            receivables[store.code] = dict(owed)
+            for row in await all_items(self.hq_api, "/api/workshop/v1/sublet-orders", store_id=store.id):
+                sublets[row["status"]] += 1
+                sublet_cost += row["cost_fen"] if row["status"] == "invoiced" else 0
+        return {"fleets": fleets, "receivables": receivables, "sublets": dict(sublets),
+                "sublet_cost_fen": sublet_cost}
 
     async def offered(self) -> Features:
         """What the platform's contract offers of the features the story uses when present."""

@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from tools.client import Api
+from tools.demo.accounts import FleetDesk
 from tools.demo.agenda import DESK, FREE, Actor, Planned
+from tools.demo.bodyshop import Assessor, SubletDesk
 from tools.demo.claims import WarrantyDesk
 from tools.demo.clock import GRID, local_time
 from tools.demo.crm import CallbackDesk, ComplaintDesk
@@ -34,6 +36,10 @@ if TYPE_CHECKING:
 
 # Repair orders a store opens on an ordinary day at --scale 1 (appointments and walk-ins).
 DEALER_ORDERS_PER_DAY = 1.5
+# Of a dealer's, about so many are fleet cars (accounts.py: each of two fleets every other day,
+# with a chance of 0.4 x scale) and accident repairs (bodyshop.py: every third day, 0.5 x scale);
+# the private customers bring the rest, so the volume (and the demo's run time) stays as it was.
+FLEET_AND_ACCIDENT_ORDERS_PER_DAY = 0.55
 OUTLET_ORDERS_PER_DAY = 0.6
 # New cars a dealer store sells on an ordinary day at --scale 1 (partner outlets sell none).
 SALES_PER_DAY = 0.5
@@ -63,7 +69,8 @@ class StoreSim(Actor):
         # Store quality colours the surveys and audits: one dealer lags behind, as in any group.
         self.quality = 0.72 if (not self.outlet and index == 2) else random.Random(
             f"{seed}:{self.code}:store").uniform(0.86, 0.97)
-        self.rate = demo.config.scale * (OUTLET_ORDERS_PER_DAY if self.outlet else DEALER_ORDERS_PER_DAY)
+        self.rate = demo.config.scale * (OUTLET_ORDERS_PER_DAY if self.outlet
+                                         else DEALER_ORDERS_PER_DAY - FLEET_AND_ACCIDENT_ORDERS_PER_DAY)
         self.id: str | None = None
         self.operating = False
         self.http: httpx.AsyncClient | None = None
@@ -81,6 +88,9 @@ class StoreSim(Actor):
         self.complaints = ComplaintDesk(self)
         self.warranty = WarrantyDesk(self)
         self.sales = NewCarSales(self)
+        self.fleets = FleetDesk(self)
+        self.assessor = Assessor(self)
+        self.sublets = SubletDesk(self)
 
     # -- a half hour in the store
     async def run_due(self, tick: datetime) -> None:
@@ -206,6 +216,8 @@ class StoreSim(Actor):
             self.at(self.local(day, rng.randint(9, 16)), "manual complaint",
                     partial(self.complaints.phoned_in, complaint_rng), FREE, f"complaint:{day_index}")
         if not self.outlet:
+            self.fleets.plan_day(day_index, day)
+            self.assessor.plan_day(day_index, day)
             sales = random.Random(f"{seed}:{self.code}:sales:{day_index}")
             for _ in range(poisson(sales, SALES_PER_DAY * self.demo.config.scale * (1.6 if day.weekday() >= 5 else 1))):
                 self.sales.sell(sales, day_index, day)

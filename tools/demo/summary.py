@@ -70,6 +70,25 @@ class Tally(StrEnum):
     PARTS_RECEIVED = "parts_received"
     CHARGEBACKS_RETURNS = "chargebacks_returns"
     CHARGEBACKS_AUDIT = "chargebacks_audit"
+    FLEET_ACCOUNTS = "fleet_accounts"
+    FLEET_ORDERS = "fleet_orders"
+    FLEET_LINK_APPROVALS = "fleet_link_approvals"
+    CREDIT_OVERRIDES = "credit_overrides"
+    ON_ACCOUNT_FEN = "on_account_fen"
+    FLEET_PAYMENTS = "fleet_payments"
+    FLEET_PAID_FEN = "fleet_paid_fen"
+    PARTIAL_PAYMENTS = "partial_payments"
+    PAYMENTS_ACROSS_ORDERS = "payments_across_orders"
+    FLEET_STATEMENTS = "fleet_statements"
+    ACCIDENT_REPAIRS = "accident_repairs"
+    ASSESSMENTS = "assessments"
+    SUPPLEMENTARY_ASSESSMENTS = "supplementary_assessments"
+    LINES_CUT = "lines_cut"
+    EXCESS_FEN = "excess_fen"
+    INSURER_DUE_FEN = "insurer_due_fen"
+    SUBLET_ORDERS = "sublet_orders"
+    SUBLET_INVOICES_HELD = "sublet_invoices_held"
+    SUBLET_COST_FEN = "sublet_cost_fen"
 
 
 @dataclass
@@ -88,6 +107,8 @@ class Summary:
     targets: dict | None = None
     # The brand's side at the end: the recall's completion, statements with debits, part returns.
     brand: dict | None = None
+    # Fleets (balances, the ledger, statements), what the stores are owed by payer, sublet orders.
+    accounts: dict | None = None
 
     def text(self) -> str:
         c = self.counts
@@ -153,6 +174,7 @@ class Summary:
                 f"warranty {_cny(payer['warranty'])}, internal {_cny(payer['internal'])}, other {_cny(payer['other'])}")
         if self.brand:
             lines += _brand(self.brand, c)
+        lines += _accounts(self.accounts or {}, c)
         if self.targets:
             lines.append(_attainment(self.targets))
         if self.errors:
@@ -168,6 +190,8 @@ class Summary:
             f"  targets           {self.url}/api/network/v1/targets/attainment?period={month}",
             f"  recall            {self.url}/api/network/v1/campaigns?status=published  (then /{{id}}/completion)",
             f"  statements        {self.url}/api/network/v1/settlements  (debits: chargebacks taken back)",
+            f"  receivables       {self.url}/api/reception/v1/receivables  and  /api/reception/v1/fleets"
+            f"  (docs/walkthrough-fleets-insurance-receivables.md)",
         ]
         return "\n".join(lines)
 
@@ -205,6 +229,29 @@ def _brand(brand: dict, c: Counter[str]) -> list[str]:
         f"({', '.join(f'{n} {code}' for code, n in sorted(debits.items())) or 'none yet'}); "
         f"statements with debits {brand.get('settlements_with_debits', 0)}, "
         f"below zero {brand.get('settlements_owed_by_store', 0)}",
+    ]
+
+
+def _accounts(accounts: dict, c: Counter[str]) -> list[str]:
+    owed: Counter[str] = Counter()
+    for by_payer in (accounts.get("receivables") or {}).values():
+        owed.update(by_payer)
+    sublets = accounts.get("sublets") or {}
+    return [
+        f"  fleets            {c[Tally.FLEET_ACCOUNTS]} accounts, {c[Tally.FLEET_ORDERS]} fleet orders, "
+        f"{c[Tally.FLEET_LINK_APPROVALS]} approved by the fleet's link, {c[Tally.CREDIT_OVERRIDES]} credit stops "
+        f"overridden; {_cny(c[Tally.ON_ACCOUNT_FEN])} on account, {c[Tally.FLEET_STATEMENTS]} monthly statements; "
+        "availability " + (", ".join(f"{f['name']} {f['uptime']['availability_percent']} %"
+                                     for f in accounts.get("fleets") or []) or "–"),
+        f"  insurance         {c[Tally.ACCIDENT_REPAIRS]} accident repairs; {c[Tally.ASSESSMENTS]} assessments "
+        f"({c[Tally.LINES_CUT]} with a line cut), {c[Tally.SUPPLEMENTARY_ASSESSMENTS]} supplementary; delivered: "
+        f"excess {_cny(c[Tally.EXCESS_FEN])} paid by customers, {_cny(c[Tally.INSURER_DUE_FEN])} due from insurers",
+        f"  sublets           {c[Tally.SUBLET_ORDERS]} sent to vendors, {c[Tally.SUBLET_INVOICES_HELD]} invoices held "
+        f"and accepted; now " + (", ".join(f"{n} {status}" for status, n in sorted(sublets.items())) or "none")
+        + f"; cost {_cny(accounts.get('sublet_cost_fen', 0))}",
+        f"  receivables       {c[Tally.FLEET_PAYMENTS]} fleet payments ({_cny(c[Tally.FLEET_PAID_FEN])}; "
+        f"{c[Tally.PARTIAL_PAYMENTS]} partial, {c[Tally.PAYMENTS_ACROSS_ORDERS]} across orders); open now "
+        + (", ".join(f"{kind} {_cny(fen)}" for kind, fen in sorted(owed.items())) or "nothing"),
     ]
 
 

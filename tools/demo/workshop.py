@@ -177,6 +177,8 @@ class Workshop:
         if not order.started:
             order.started = True
             await store.parts.issue(order)
+            if not store.outlet:
+                await store.sublets.send_out(order)
             if order.work.supplement and not order.supplement_done:
                 # The technician finds more work; the advisor phones the customer.
                 order.supplement_done = True
