@@ -23,6 +23,7 @@ from services.network.keys.service import ensure_bootstrap_key
 from services.network.kpis import router as kpis
 from services.network.kpis.broadcaster import KpiBroadcaster, attach
 from services.network.onboarding import router as onboarding
+from services.network.overview import router as overview
 from services.network.part_returns import router as part_returns
 from services.network.people import router as people
 from services.network.policies import router as policies
@@ -51,7 +52,8 @@ spec = ServiceSpec(
                 "settlements, HQ KPIs.",
     routers=[stores.router, onboarding.router, audits.router, applications.router, keys.router, keys.internal,
              part_returns.router,
-             claims.router, settlements.router, kpis.router, kpis.live, people.router, targets.router,
+             claims.router, settlements.router, kpis.router, kpis.live, overview.router, people.router,
+             targets.router,
              three_guarantees.router, daily_reports.router, vehicles.router, campaigns.router, appraisals.router,
              webhooks.router,
              goodwill.preauthorisations, regions.router, regions.placements, policies.router, build_out.router,

@@ -245,6 +245,7 @@ async def kpis(session: AsyncSession, region: Region, since: date, until: date) 
             total[metric] = total.get(metric, 0) + value
     return RegionKpis(
         from_=since, to=until, region_id=region.id, region_code=region.code,
-        stores=[StoreFigures(store_id=s.id, store_code=s.code, gross_margin=gross_margin(counters[s.id]),
+        stores=[StoreFigures(store_id=s.id, store_code=s.code, store_name=s.name,
+                             gross_margin=gross_margin(counters[s.id]),
                              **dict(figures(counters[s.id]))) for s in stores],
         region=NetworkFigures(gross_margin=gross_margin(total), **dict(figures(total))))
