@@ -1,5 +1,5 @@
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,7 @@ from services.common.inputs import Day
 from services.network.kpis import service
 from services.network.kpis.broadcaster import RESYNC
 from services.network.kpis.jobs import RebuildJobs
-from services.network.kpis.schemas import KpiReport, RebuildJobList, RebuildJobPublic
+from services.network.kpis.schemas import KpiReport, RebuildJobList, RebuildJobPublic, StoreFigures
 from services.network.targets import service as targets
 
 router = APIRouter(prefix="/v1/kpis", tags=["kpis"], route_class=TransactionalRoute)
@@ -54,10 +54,12 @@ async def stream_scope(request: Request, principal: Reader,
                        store_id: Annotated[str | None, Query()] = None) -> set[str] | None:
     """Which stores a subscriber hears of (None: every store), checked before the stream
     opens so a wrong store is a 404, not a broken stream."""
+    scoped = principal.store_id or store_id or principal.role == "region_manager"
+    if not scoped:
+        return None  # HQ hears of every store: nothing to read (500 dashboards connecting at once read nothing)
     async with request.app.state.db.transaction() as session:
         stores = await service.visible_stores(session, principal, store_id)
-    scoped = principal.store_id or store_id or principal.role == "region_manager"
-    return {s.id for s in stores} if scoped else None
+    return {s.id for s in stores}
 
 
 @live.get("/stream", response_class=EventSourceResponse, responses=problem_responses(NotFound))
@@ -72,15 +74,20 @@ async def stream_kpis(request: Request, only: Annotated[set[str] | None, Depends
         yield ServerSentEvent(event="ready", data={"stores": sorted(only) if only is not None else "all"}, retry=3000)
         sequence = 0
         while True:
-            changes = await queue.get()
-            if changes == RESYNC:
+            item = await queue.get()
+            if item == RESYNC:
                 yield ServerSentEvent(event="resync", data={})
                 continue
+            number, changes = item
             for changed_store, day in sorted(changes):
                 if only is not None and changed_store not in only:
                     continue
-                async with db.transaction() as session:
-                    figures = await service.store_day(session, changed_store, day)
+
+                async def load(store_id: str = changed_store, day: date = day) -> StoreFigures | None:
+                    async with db.transaction() as session:
+                        return await service.store_day(session, store_id, day)
+
+                figures = await broadcaster.figures(number, changed_store, day, load)
                 if figures is None:
                     continue
                 sequence += 1
