@@ -1,3 +1,4 @@
+import json
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Annotated
@@ -14,7 +15,7 @@ from services.common.inputs import Day
 from services.network.kpis import service
 from services.network.kpis.broadcaster import RESYNC
 from services.network.kpis.jobs import RebuildJobs
-from services.network.kpis.schemas import KpiReport, RebuildJobList, RebuildJobPublic, StoreFigures
+from services.network.kpis.schemas import KpiReport, RebuildJobList, RebuildJobPublic
 from services.network.targets import service as targets
 
 router = APIRouter(prefix="/v1/kpis", tags=["kpis"], route_class=TransactionalRoute)
@@ -83,17 +84,19 @@ async def stream_kpis(request: Request, only: Annotated[set[str] | None, Depends
                 if only is not None and changed_store not in only:
                     continue
 
-                async def load(store_id: str = changed_store, day: date = day) -> StoreFigures | None:
+                async def load(store_id: str = changed_store, day: date = day) -> str | None:
                     async with db.transaction() as session:
-                        return await service.store_day(session, store_id, day)
+                        figures = await service.store_day(session, store_id, day)
+                    # Serialised once too: 500 dashboards would otherwise encode the same figures 500 times.
+                    return None if figures is None else json.dumps(
+                        {"store_id": store_id, "date": day.isoformat(), "kpis": figures.model_dump(mode="json")},
+                        separators=(",", ":"), ensure_ascii=False)
 
-                figures = await broadcaster.figures(number, changed_store, day, load)
-                if figures is None:
+                data = await broadcaster.figures(number, changed_store, day, load)
+                if data is None:
                     continue
                 sequence += 1
-                yield ServerSentEvent(event="kpi", id=str(sequence),
-                                      data={"store_id": changed_store, "date": day.isoformat(),
-                                            "kpis": figures.model_dump(mode="json")})
+                yield ServerSentEvent(event="kpi", id=str(sequence), raw_data=data)
     finally:
         broadcaster.unsubscribe(queue)
 
