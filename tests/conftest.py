@@ -13,6 +13,26 @@ from sqlalchemy.engine import make_url
 
 from tests.support.platform import unique_prefix
 
+# `make test` runs on two xdist workers (`--dist loadgroup`), each with its own broker,
+# PostgreSQL and, when asked for, Keycloak. Most tests wait on the broker far more than
+# they use a core, so two at once nearly halve the time. Tests named here stay together on
+# one worker: those sharing one session-wide platform (started once, not once per worker),
+# and the drills that each run a cluster or kill processes, which would starve one another.
+XDIST_GROUPS = {
+    "tests/security/": "security-platform",
+    "tests/reliability/": "drills",
+    "tests/deploy/test_local_run.py": "drills",
+    "tests/tools/test_demo.py": "drills",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for prefix, group in XDIST_GROUPS.items():
+            if item.nodeid.startswith(prefix):
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
+
 
 @pytest.fixture(scope="session")
 def kafka_broker(tmp_path_factory):

@@ -116,17 +116,22 @@ class TransactionalRoute(APIRoute):
                     # same key wrote meanwhile (idempotency.answered_meanwhile): then that one's
                     # answer is this one's too.
                     if keyed is not None:
+                        replayed: Response | None = None
                         async with db.sessions() as session:
                             try:
                                 record = await idempotency.answered_meanwhile(session, *keyed)
+                                # Read before the rollback, which expires the record's fields
+                                # (reading them afterwards raised DetachedInstanceError: a 500).
+                                if record is not None:
+                                    replayed = Response(
+                                        content=record.response_body, status_code=record.status_code,
+                                        media_type="application/json",
+                                        headers={**record.response_headers, "Idempotent-Replayed": "true"},
+                                    )
                             finally:
                                 await session.rollback()
-                        if record is not None:
-                            return Response(
-                                content=record.response_body, status_code=record.status_code,
-                                media_type="application/json",
-                                headers={**record.response_headers, "Idempotent-Replayed": "true"},
-                            )
+                        if replayed is not None:
+                            return replayed
                     if isinstance(refused, _Rollback):
                         return refused.response
                     raise

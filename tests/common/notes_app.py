@@ -85,6 +85,35 @@ async def create_note(body: NoteCreate, session: SessionDep, clock: ClockDep, pr
     return NotePublic.model_validate(note, from_attributes=True)
 
 
+@router.post("/once", status_code=201, response_model=NotePublic, responses=problem_responses(Conflict))
+async def create_note_once(body: NoteCreate, session: SessionDep, clock: ClockDep, principal: PrincipalDep,
+                           request: Request, response: Response):
+    """A text written once; again is 409. Under a gate, the second request in waits until the
+    first has committed before it looks: a retry that looked its key up while the first
+    delivery was still committing, then read the state that delivery wrote."""
+    gate: Gate | None = request.app.state.gate
+    second = False
+    if gate is not None:
+        second = gate.entered >= 1
+        await gate.pass_through()
+    if second:
+        await _until_committed(request.app.state.db, body.text)
+    if (await session.exec(select(Note).where(Note.text == body.text))).first() is not None:
+        raise Conflict("this note is written already", current_state="written")
+    note = _write_note(session, clock, principal, body.text)
+    response.headers["Location"] = f"/v1/notes/{note.id}"
+    return NotePublic.model_validate(note, from_attributes=True)
+
+
+async def _until_committed(db: Database, text: str, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        async with db.transaction() as other:
+            if (await other.exec(select(Note).where(Note.text == text))).first() is not None:
+                return
+        await asyncio.sleep(0.02)
+
+
 @router.get("", response_model=Page[NotePublic])
 async def list_notes(session: SessionDep, principal: PrincipalDep, limit: LimitQuery = 50, cursor: CursorQuery = None):
     stmt = select(Note).where(Note.store_id == (principal.store_id or "hq"))

@@ -127,3 +127,21 @@ async def test_on_postgresql_concurrent_retries_with_one_key_write_once(notes):
     assert answers[0].json() == answers[1].json()
     assert sorted(a.headers.get("Idempotent-Replayed", "no") for a in answers) == ["no", "true"]
     assert await count(notes, Note) == 1 and await count(notes, IdempotencyRecord) == 1
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_on_postgresql_a_retry_refused_by_what_the_first_delivery_wrote_replays_its_answer(notes):
+    """The retry looked its key up before the first delivery committed, then found the note the
+    first one wrote and refused (409): the client gets the first delivery's answer, not the
+    refusal and not a 500 (the record was read after its session rolled back, once)."""
+    notes.app.state.gate = Gate(expected=2)
+    headers = {**advisor(), "Idempotency-Key": KEY}
+
+    answers = await asyncio.gather(*(notes.post("/v1/notes/once", json={"text": "courtesy car lent"},
+                                                headers=headers) for _ in range(2)))
+
+    assert notes.app.state.gate.entered == 2, "the two requests did not overlap"
+    assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
+    assert answers[0].json() == answers[1].json()
+    assert sorted(a.headers.get("Idempotent-Replayed", "no") for a in answers) == ["no", "true"]
+    assert await count(notes, Note) == 1 and await count(notes, IdempotencyRecord) == 1
