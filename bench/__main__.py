@@ -14,13 +14,21 @@ from bench import infra
 from bench.report import write_report
 
 RESULTS = Path(__file__).parent / "results"
-ALL = ("gateway", "relay", "pipeline", "crm_apply", "messages", "lifecycle", "growth", "campaigns")
+ALL = ("gateway", "relay", "pipeline", "crm_apply", "messages", "lifecycle", "growth", "campaigns", "kpi_rebuild",
+       "kpi_stream")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(ALL), help=f"comma-separated subset of {', '.join(ALL)}")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--growth-orders", type=int, default=0, metavar="N",
+                        help="growth: also N repair orders over 2,000 stores and three years (5000000 for the full "
+                             "size; about an hour and 15 GB of disk on the 2-core machine)")
+    parser.add_argument("--rebuild-events", type=int, default=1_000_000, metavar="N",
+                        help="kpi_rebuild: events in the topics (default 1,000,000)")
+    parser.add_argument("--dashboards", type=int, default=500, metavar="N",
+                        help="kpi_stream: dashboards holding the KPI stream at once (default 500)")
     args = parser.parse_args(argv)
     wanted = [name for name in args.only.split(",") if name]
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -50,12 +58,20 @@ def main(argv: list[str] | None = None) -> None:
                 result = lifecycle.run(bootstrap, create_database, orders=20 if args.quick else 60)
             elif name == "growth":
                 from bench import growth
-                result = growth.run(create_database, sizes=(10_000,) if args.quick else (10_000, 100_000, 1_000_000),
-                                    repeats=10 if args.quick else 50)
+                sizes = (10_000,) if args.quick else (10_000, 1_000_000)
+                largest = (args.growth_orders,) if args.growth_orders else ()
+                result = growth.run(create_database, sizes=sizes + largest, repeats=10 if args.quick else 30)
             elif name == "campaigns":
                 from bench import campaigns
                 result = campaigns.run(create_database, uploads=1 if args.quick else 3,
                                        lookups=100 if args.quick else 500)
+            elif name == "kpi_rebuild":
+                from bench import kpi_rebuild
+                result = kpi_rebuild.run(bootstrap, create_database,
+                                         events=100_000 if args.quick else args.rebuild_events)
+            elif name == "kpi_stream":
+                from bench import kpi_stream
+                result = kpi_stream.run(bootstrap, create_database, dashboards=50 if args.quick else args.dashboards)
             else:
                 parser.error(f"unknown benchmark {name}")
             result["wall_seconds"] = round(time.perf_counter() - started, 1)
