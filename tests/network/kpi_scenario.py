@@ -258,6 +258,6 @@ def answer_of(body: dict) -> dict:
     and attainment are test_targets.py's."""
     def strip(figures: dict) -> dict:
         return {k: v for k, v in figures.items()
-                if k not in ("store_id", "store_code", "gross_margin", "targets", "attainment")}
+                if k not in ("store_id", "store_code", "store_name", "gross_margin", "targets", "attainment")}
 
     return {"stores": {s["store_id"]: strip(s) for s in body["stores"]}, "network": strip(body["network"])}
