@@ -57,14 +57,15 @@ class RebuildStopped(Exception):
 
 def _envelope_of(event_type: str) -> type[BaseModel]:
     """The envelope of one KPI event type, as far as the rebuild reads it."""
+    this_type: Any = Literal[event_type]  # a type made at run time, which type checkers cannot follow
     return create_model(f"KpiEnvelope_{event_type.replace('.', '_')}", __config__=ConfigDict(extra="ignore"),
-                        id=(str, ...), time=(datetime, ...), type=(Literal[event_type], ...),
-                        data=(catalogue[event_type], ...))
+                        id=(str, ...), time=(datetime, ...), type=(this_type, ...), data=(catalogue[event_type], ...))
 
 
 # Every KPI event's envelope in one validator, told apart by `type` in pydantic's core.
-_ENVELOPES: TypeAdapter = TypeAdapter(Annotated[Union[tuple(_envelope_of(t) for t in EXTRACTORS)],  # noqa: UP007
-                                                Field(discriminator="type")])
+_ANY_KPI_ENVELOPE: Any = Annotated[Union[tuple(_envelope_of(t) for t in EXTRACTORS)],  # noqa: UP007
+                                   Field(discriminator="type")]
+_ENVELOPES: TypeAdapter = TypeAdapter(_ANY_KPI_ENVELOPE)
 # The top-level "type" as CloudEvent.to_json writes it: ahead of "data", so the first match
 # is the envelope's own.
 _TYPE = re.compile(rb'"type"\s*:\s*"([^"]{1,200})"')
