@@ -17,6 +17,11 @@ from services.common.errors import ValidationFailed
 from services.common.inputs import MAX_HOURS, MAX_LINE_FEN, MAX_REQUEST_FEN
 
 
+def _once(values: list[str], what: str) -> None:
+    if len(set(values)) != len(values):
+        raise ValueError(f"each {what} once")
+
+
 class PolicyName(StrEnum):
     """The policies kept as versions, each seeded from its file in data/ as version 1."""
 
@@ -68,9 +73,7 @@ class WarrantyPolicy(_Body):
     @field_validator("coverage")
     @classmethod
     def _plans_once(cls, value: list[Coverage]) -> list[Coverage]:
-        names = [c.name for c in value]
-        if len(set(names)) != len(names):
-            raise ValueError("each plan name once")
+        _once([c.name for c in value], "plan name")
         return value
 
 
@@ -91,15 +94,8 @@ class LabourOperations(_Body):
     @field_validator("operations")
     @classmethod
     def _codes_once(cls, value: list[LabourOperation]) -> list[LabourOperation]:
-        codes = [o.op_code for o in value]
-        if len(set(codes)) != len(codes):
-            raise ValueError("each op_code once")
+        _once([o.op_code for o in value], "op_code")
         return value
-
-
-def _once(values: list[str], what: str) -> None:
-    if len(set(values)) != len(values):
-        raise ValueError(f"each {what} once")
 
 
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_]*$")]
