@@ -1,8 +1,8 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
-from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute, require_roles
+from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute
 from services.common.errors import (
     Conflict,
     Forbidden,
@@ -12,7 +12,6 @@ from services.common.errors import (
     ValidationFailed,
     problem_responses,
 )
-from services.common.identity import Principal
 from services.common.inputs import Day
 from services.reception.counter_sales import service
 from services.reception.counter_sales.models import CounterSale
@@ -26,15 +25,22 @@ from services.reception.counter_sales.schemas import (
     CounterSaleSettingsUpdate,
     CounterSaleStatus,
 )
-from services.reception.shared.router import ID_PATTERN, Caller, IfMatch, SettingsDep, StoreQuery, VinQuery, tag
+from services.reception.shared.router import (
+    ID_PATTERN,
+    Caller,
+    IfMatch,
+    Manager,
+    SettingsDep,
+    StoreQuery,
+    VinQuery,
+    tag,
+)
 from services.reception.shared.service import check_version
 
 router = APIRouter(tags=["counter sales"], route_class=TransactionalRoute)
 CounterSaleId = Annotated[str, Path(pattern=ID_PATTERN)]
 StoreId = Annotated[str, Path(pattern=ID_PATTERN)]
 SaleNumberQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9-]{1,64}$", description="counter-sale number")]
-# The store's managers set their counter's discount limit; HQ for any store.
-Manager = Annotated[Principal, Depends(require_roles("hq_admin", "store_manager", "service_manager"))]
 ACTION_PROBLEMS = problem_responses(NotFound, InvalidTransition, StaleVersion, ValidationFailed)
 
 

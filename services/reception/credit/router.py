@@ -1,10 +1,9 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
-from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute, require_roles
-from services.common.errors import Conflict, Forbidden, NotFound, StaleVersion, ValidationFailed, problem_responses
-from services.common.identity import Principal
+from services.common.api import ClockDep, CursorQuery, LimitQuery, SessionDep, TransactionalRoute
+from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed, problem_responses
 from services.reception.credit import service
 from services.reception.credit.schemas import (
     CreditAccountCreate,
@@ -15,15 +14,22 @@ from services.reception.credit.schemas import (
 )
 from services.reception.repair_orders import service as orders
 from services.reception.repair_orders.schemas import RepairOrderPublic
-from services.reception.shared.router import ID_PATTERN, Caller, IfMatch, RepairOrderId, SettingsDep, StoreQuery, tag
+from services.reception.shared.router import (
+    ID_PATTERN,
+    WRITE_PROBLEMS,
+    Caller,
+    IfMatch,
+    Manager,
+    RepairOrderId,
+    SettingsDep,
+    StoreQuery,
+    tag,
+)
 from services.reception.shared.service import check_version
 
 router = APIRouter(tags=["credit"], route_class=TransactionalRoute)
 AccountId = Annotated[str, Path(pattern=ID_PATTERN)]
 PhoneQuery = Annotated[str | None, Query(pattern=r"^\+?[0-9][0-9 \-]{3,18}[0-9]$", description="the customer's phone")]
-# Who may buy on credit is the store's managers' call; HQ's for any store.
-Manager = Annotated[Principal, Depends(require_roles("hq_admin", "store_manager", "service_manager"))]
-WRITE_PROBLEMS = problem_responses(NotFound, StaleVersion, ValidationFailed, Forbidden, Conflict)
 
 
 @router.post("/v1/credit-accounts", status_code=201, response_model=CreditAccountPublic,

@@ -1,6 +1,6 @@
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from services.common.api import (
     ClockDep,
@@ -9,10 +9,9 @@ from services.common.api import (
     PrincipalDep,
     SessionDep,
     TransactionalRoute,
-    require_roles,
 )
-from services.common.errors import Conflict, Forbidden, NotFound, StaleVersion, ValidationFailed, problem_responses
-from services.common.identity import ANONYMOUS_ROLE, Principal
+from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed, problem_responses
+from services.common.identity import ANONYMOUS_ROLE
 from services.common.inputs import Day
 from services.reception.fleets import service
 from services.reception.fleets.schemas import (
@@ -31,7 +30,17 @@ from services.reception.fleets.schemas import (
 from services.reception.repair_orders import service as orders
 from services.reception.repair_orders.models import RepairOrder
 from services.reception.repair_orders.schemas import RepairOrderPublic
-from services.reception.shared.router import ID_PATTERN, Caller, IfMatch, RepairOrderId, SettingsDep, StoreQuery, tag
+from services.reception.shared.router import (
+    ID_PATTERN,
+    WRITE_PROBLEMS,
+    Caller,
+    IfMatch,
+    Manager,
+    RepairOrderId,
+    SettingsDep,
+    StoreQuery,
+    tag,
+)
 from services.reception.shared.service import check_version
 
 router = APIRouter(tags=["fleets"], route_class=TransactionalRoute)
@@ -39,9 +48,6 @@ FleetId = Annotated[str, Path(pattern=ID_PATTERN)]
 VinPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9]{17}$", description="VIN (any case)")]
 Month = Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM, the store's calendar month")]
 Format = Annotated[Literal["json", "csv"], Query(description="csv: one row per order, then the totals")]
-# A fleet's account and contract are the store's managers' to keep; HQ's for any store.
-Manager = Annotated[Principal, Depends(require_roles("hq_admin", "store_manager", "service_manager"))]
-WRITE_PROBLEMS = problem_responses(NotFound, StaleVersion, ValidationFailed, Forbidden, Conflict)
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "the statement, as JSON or CSV"}}
 

@@ -3,7 +3,8 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request, Response
 
-from services.common.api import require_access
+from services.common.api import require_access, require_roles
+from services.common.errors import Conflict, Forbidden, NotFound, StaleVersion, ValidationFailed, problem_responses
 from services.common.identity import Principal
 from services.common.versioning import IfMatch, etag  # noqa: F401  (re-exported to the routers)
 from services.reception.settings import ReceptionSettings
@@ -24,6 +25,9 @@ NumberQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9-]{1,64}$", descr
 
 # The permission matrix's "reception" row: GET for readers, writes for writers.
 Caller = Annotated[Principal, Depends(require_access("reception"))]
+# What only the store's managers decide (accounts, credit, prices); HQ's for any store.
+Manager = Annotated[Principal, Depends(require_roles("hq_admin", "store_manager", "service_manager"))]
+WRITE_PROBLEMS = problem_responses(NotFound, StaleVersion, ValidationFailed, Forbidden, Conflict)
 
 
 def _settings(request: Request) -> ReceptionSettings:

@@ -1,18 +1,15 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Path, Response
 
-from services.common.api import ClockDep, SessionDep, TransactionalRoute, require_roles
+from services.common.api import ClockDep, SessionDep, TransactionalRoute
 from services.common.errors import Forbidden, NotFound, StaleVersion, ValidationFailed, problem_responses
-from services.common.identity import Principal
-from services.reception.shared.router import ID_PATTERN, Caller, IfMatch, SettingsDep, tag
+from services.reception.shared.router import ID_PATTERN, Caller, IfMatch, Manager, SettingsDep, tag
 from services.reception.stores import service
 from services.reception.stores.schemas import StoreSettingsPublic, StoreSettingsUpdate
 
 router = APIRouter(prefix="/v1/stores", tags=["store settings"], route_class=TransactionalRoute)
 StoreId = Annotated[str, Path(pattern=ID_PATTERN)]
-# The store's managers choose for their store; HQ for any.
-Manager = Annotated[Principal, Depends(require_roles("hq_admin", "store_manager", "service_manager"))]
 
 
 @router.get("/{store_id}/settings", response_model=StoreSettingsPublic, responses=problem_responses(NotFound))
