@@ -5,6 +5,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
 from services.network.claims.models import Chargeback, Claim, ClaimedLine, ClaimHistory, ClaimLine
+from services.network.stores.models import Store
 
 
 async def get(session: AsyncSession, claim_id: str) -> Claim | None:
@@ -50,9 +51,12 @@ async def delete_lines(session: AsyncSession, claim_id: str) -> None:
 
 async def page(session: AsyncSession, *, limit: int, cursor: str | None, store_id: str | None = None,
                status: str | None = None, repair_order_id: str | None = None, kind: str | None = None,
-               within: list[str] | None = None):
-    """One page of claims, newest first; `store_id` narrows to one store's."""
+               within: list[str] | None = None, region_id: str | None = None):
+    """One page of claims, newest first; `store_id` narrows to one store's, `region_id` to
+    those of the stores in the region now."""
     stmt = select(Claim)
+    if region_id:
+        stmt = stmt.where(col(Claim.store_id).in_(select(Store.id).where(Store.region_id == region_id)))
     if kind:
         stmt = stmt.where(Claim.kind == kind)
     if store_id:

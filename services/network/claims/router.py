@@ -54,14 +54,17 @@ async def submit_claim(body: ClaimCreate, session: SessionDep, clock: ClockDep, 
     return await service.full_public(session, clock, await service.submit(session, clock, principal, store, body))
 
 
-@router.get("", response_model=ClaimList)
+@router.get("", response_model=ClaimList, responses=problem_responses(ValidationFailed))
 async def list_claims(session: SessionDep, principal: Access, limit: LimitQuery = 50, cursor: CursorQuery = None,
                       store_id: Annotated[str | None, Query()] = None,
                       status: Annotated[ClaimStatus | None, Query()] = None,
                       repair_order_id: Annotated[str | None, Query()] = None,
-                      kind: Annotated[Kind | None, Query()] = None):
+                      kind: Annotated[Kind | None, Query()] = None,
+                      region_id: Annotated[str | None, Query(min_length=1, max_length=64, description=(
+                          "the claims of the stores in this region now (422 for a region unknown to the caller)"))
+                      ] = None):
     return await service.list_claims(session, principal, limit=limit, cursor=cursor, store_id=store_id, status=status,
-                                     repair_order_id=repair_order_id, kind=kind)
+                                     repair_order_id=repair_order_id, kind=kind, region_id=region_id)
 
 
 @router.get("/{claim_id}", response_model=ClaimPublic, responses=problem_responses(NotFound))

@@ -717,15 +717,22 @@ async def full_public(session: AsyncSession, clock: Clock, claim: Claim) -> Clai
 
 async def list_claims(session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None,
                       store_id: str | None = None, status: ClaimStatus | None = None,
-                      repair_order_id: str | None = None, kind: str | None = None) -> ClaimList:
-    """HQ lists every store's claims or one store's; a store lists its own, and naming another
-    store finds nothing."""
+                      repair_order_id: str | None = None, kind: str | None = None,
+                      region_id: str | None = None) -> ClaimList:
+    """HQ lists every store's claims, one store's or one region's (the stores in it now, as a
+    region manager acts on them); a store lists its own, and naming another store finds
+    nothing. A region the caller does not see is refused as one that does not exist."""
+    if region_id is not None:
+        try:
+            await regions.get_visible(session, principal, region_id)
+        except NotFound:
+            raise ValidationFailed("region_id", "没有这个大区 no such region") from None
     if principal.store_id and store_id and store_id != principal.store_id:
         return ClaimList(items=[], next_cursor=None)
     rows, next_cursor = await repository.page(session, limit=limit, cursor=cursor,
                                               store_id=principal.store_id or store_id, status=status,
                                               repair_order_id=repair_order_id, kind=kind,
-                                              within=within_stores(principal))
+                                              within=within_stores(principal), region_id=region_id)
     lines = await repository.lines_of(session, [r.id for r in rows])
     return ClaimList(items=[public(r, lines[r.id]) for r in rows], next_cursor=next_cursor)
 

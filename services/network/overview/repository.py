@@ -9,6 +9,7 @@ from services.network.applications.models import OutletApplication
 from services.network.kpis.models import KpiDaily
 from services.network.regions.models import Area, Region, RegionManager, StoreMembership
 from services.network.stores.models import Store
+from services.network.targets.models import StoreMonthTarget, StoreTarget
 
 Counters = dict[str, int]
 
@@ -129,3 +130,47 @@ async def bucket_sums(session: AsyncSession, unit: str, metrics: tuple[str, ...]
     for day, metric, total in (await session.exec(stmt)).all():
         out.setdefault(day, {})[metric] = int(total or 0)
     return out
+
+
+def _in_regions(column, region_ids: set[str] | None):
+    """The stores of some regions now (a region manager's), or every store (None)."""
+    if region_ids is None:
+        return sa.true()
+    return col(column).in_(select(Store.id).where(col(Store.region_id).in_(region_ids)))
+
+
+async def target_stores(session: AsyncSession, region_ids: set[str] | None) -> list[Store]:
+    stmt = select(Store).order_by(Store.code)
+    if region_ids is not None:
+        stmt = stmt.where(col(Store.region_id).in_(region_ids))
+    return list((await session.exec(stmt)).all())
+
+
+async def month_counters(session: AsyncSession, metrics: tuple[str, ...], *, since: date, until: date,
+                         region_ids: set[str] | None) -> dict[str, Counters]:
+    """store id -> metric -> Σ value over [since, until], summed by the database."""
+    stmt = (select(KpiDaily.store_id, KpiDaily.metric, func.sum(KpiDaily.value))
+            .where(col(KpiDaily.metric).in_(metrics), KpiDaily.day >= since, KpiDaily.day <= until,
+                   _in_regions(KpiDaily.store_id, region_ids))
+            .group_by(KpiDaily.store_id, KpiDaily.metric))
+    out: dict[str, Counters] = {}
+    for store_id, metric, total in (await session.exec(stmt)).all():
+        out.setdefault(store_id, {})[metric] = int(total or 0)
+    return out
+
+
+async def month_targets(session: AsyncSession, year: int, month: int, region_ids: set[str] | None
+                        ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """(store id -> measure -> the year's figure, store id -> measure -> the month's split)."""
+    annual: dict[str, dict[str, int]] = {}
+    yearly = select(StoreTarget.store_id, StoreTarget.measure, StoreTarget.value).where(
+        StoreTarget.year == year, _in_regions(StoreTarget.store_id, region_ids))
+    for store_id, measure, value in (await session.exec(yearly)).all():
+        annual.setdefault(store_id, {})[measure] = value
+    split: dict[str, dict[str, int]] = {}
+    monthly = select(StoreMonthTarget.store_id, StoreMonthTarget.measure, StoreMonthTarget.value).where(
+        StoreMonthTarget.year == year, StoreMonthTarget.month == month,
+        _in_regions(StoreMonthTarget.store_id, region_ids))
+    for store_id, measure, value in (await session.exec(monthly)).all():
+        split.setdefault(store_id, {})[measure] = value
+    return annual, split

@@ -25,14 +25,15 @@ async def get_overview(session: SessionDep, clock: ClockDep, principal: RegionRe
                        until: Until = None,
                        top: Annotated[int, Query(ge=1, le=50, description="how many leading stores")] = 10):
     """Every region's and area's figures over a window (default this month), the leading
-    stores by revenue and the rest, store counts and the onboarding funnel, in one read."""
+    stores by revenue and the rest, store counts, the onboarding funnel and the targets and
+    attainment of the month `to` falls in (the network's and each region's), in one read."""
     until = until or clock.now().astimezone(HQ_ZONE).date()
     since = since or until.replace(day=1)
     if since > until:
         raise ValidationFailed("from", "must not be after `to`")
     if until - since > timedelta(days=MAX_WINDOW_DAYS - 1):
         raise ValidationFailed("from", f"a window is at most {MAX_WINDOW_DAYS} days")
-    return await service.overview(session, principal, since, until, top)
+    return await service.overview(session, principal, since, until, top, clock.now())
 
 
 @router.get("/trend", response_model=Trend, responses=problem_responses(NotFound, ValidationFailed))

@@ -5,6 +5,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from services.network.kpis.schemas import NetworkFigures, Revenue
+from services.network.targets.schemas import MeasureAttainment
 
 
 class Bucket(StrEnum):
@@ -36,6 +37,8 @@ class RegionOverview(BaseModel):
     region_id: str
     region_code: str
     region_name: str
+    claim_review_limit_fen: int = Field(default=0, description=(
+        "the region's managers decide its stores' claims up to this amount; above it, HQ"))
     stores: StoreCounts
     figures: NetworkFigures
     areas: list[AreaOverview]
@@ -66,6 +69,23 @@ class Funnel(BaseModel):
     outlets_suspended: int
 
 
+class RegionAttainment(BaseModel):
+    region_id: str
+    stores: int = Field(description="how many stores the region holds now")
+    measures: list[MeasureAttainment]
+
+
+class Attainment(BaseModel):
+    """The targets and attainment of the month `to` falls in, for the network and each region
+    shown, as GET /v1/targets/attainment computes its groups (a store counts in the region it
+    is in now; a group covers those of its stores with a target for the measure)."""
+
+    period: str = Field(description="YYYY-MM")
+    days_in_month: int
+    network: list[MeasureAttainment]
+    regions: list[RegionAttainment]
+
+
 class Overview(BaseModel):
     """What the HQ dashboard's first screen shows, in one read: the network's figures, each
     region's and area's (a store moved during the window counts for its days in each, as
@@ -84,6 +104,7 @@ class Overview(BaseModel):
     leaders: list[StoreLeader] = Field(description="the stores with the most revenue in the window, most first")
     rest: TheRest
     funnel: Funnel
+    attainment: Attainment = Field(description="targets and attainment of the month `to` falls in")
 
 
 class TrendPoint(BaseModel):

@@ -4,7 +4,8 @@ each day, as GET /v1/regions/{id}/kpis counts them, here for every region and ar
 so the dashboard's first screen is one read at any size of network."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,9 +17,11 @@ from services.network.kpis.schemas import NetworkFigures
 from services.network.overview import repository
 from services.network.overview.schemas import (
     AreaOverview,
+    Attainment,
     Bucket,
     Funnel,
     Overview,
+    RegionAttainment,
     RegionOverview,
     StoreCounts,
     StoreLeader,
@@ -27,6 +30,10 @@ from services.network.overview.schemas import (
     TrendPoint,
 )
 from services.network.regions import service as regions
+from services.network.regions.models import Region
+from services.network.targets import policy as targets_policy
+from services.network.targets import service as targets
+from services.network.targets.policy import Measure
 
 Counters = dict[str, int]
 REVENUE = tuple(REVENUE_METRICS.values())
@@ -57,7 +64,8 @@ def _scope(principal: Principal) -> str | None:
     return regions.scoped_person(principal)
 
 
-async def overview(session: AsyncSession, principal: Principal, since: date, until: date, top: int) -> Overview:
+async def overview(session: AsyncSession, principal: Principal, since: date, until: date, top: int, now: datetime
+                   ) -> Overview:
     person = _scope(principal)
     managed = await repository.managed_region_ids(session, person) if person is not None else None
     region_rows = await repository.regions(session, managed)
@@ -93,6 +101,7 @@ async def overview(session: AsyncSession, principal: Principal, since: date, unt
                                       region_id=region.id, stores=area_counts[area.id], figures=_figures(counters)))
         _add(in_regions, region_total)
         out_regions.append(RegionOverview(region_id=region.id, region_code=region.code, region_name=region.name,
+                                          claim_review_limit_fen=region.claim_review_limit_fen,
                                           stores=region_counts[region.id], figures=_figures(region_total),
                                           areas=areas))
 
@@ -122,7 +131,49 @@ async def overview(session: AsyncSession, principal: Principal, since: date, unt
                       applications_approved=applications.get("approved", 0),
                       applications_rejected=applications.get("rejected", 0),
                       outlets_onboarding=funnel_outlets.onboarding, outlets_active=funnel_outlets.active,
-                      outlets_suspended=funnel_outlets.suspended))
+                      outlets_suspended=funnel_outlets.suspended),
+        attainment=await attainment(session, region_rows, managed, until, now))
+
+
+async def attainment(session: AsyncSession, region_rows: list[Region], managed: set[str] | None, until: date,
+                     now: datetime) -> Attainment:
+    """The month `until` falls in: each store's month target and actual from rows the database
+    has summed (never a row per day or per store sent out), grouped by the targets' own rule
+    (targets.service) for the network and each region, so the dashboard's panel is the figures
+    of GET /v1/targets/attainment without its 2,000 store rows."""
+    year, month = until.year, until.month
+    days = targets_policy.month_days(year, month)
+    stores = await repository.target_stores(session, managed)
+    counters = await repository.month_counters(session, targets_policy.COUNTER_METRICS, since=date(year, month, 1),
+                                               until=date(year, month, days), region_ids=managed)
+    annual, split = await repository.month_targets(session, year, month, managed)
+    elapsed_in: dict[str, int] = {}
+    figures: dict[str, tuple[int, dict[Measure, tuple[int | None, int | None, int | None]]]] = {}
+    for store in stores:
+        if store.timezone not in elapsed_in:
+            elapsed_in[store.timezone] = targets_policy.elapsed_days(
+                year, month, now.astimezone(ZoneInfo(store.timezone)).date())
+        elapsed, c = elapsed_in[store.timezone], counters.get(store.id, {})
+        yearly = {Measure(m): v for m, v in annual.get(store.id, {}).items()}
+        monthly = {Measure(m): v for m, v in split.get(store.id, {}).items()}
+        per_measure: dict[Measure, tuple[int | None, int | None, int | None]] = {}
+        for measure in Measure:
+            target, _ = targets_policy.month_target(measure, year, month, yearly, monthly)
+            value = targets_policy.actual(measure, c)
+            per_measure[measure] = (target, value, targets_policy.projected(measure, value, elapsed, days))
+        figures[store.id] = (elapsed, per_measure)
+    # The targets' own grouping rule, so the panel cannot drift from GET /v1/targets/attainment.
+    group = targets._group
+    by_region: dict[str, list] = {r.id: [] for r in region_rows}
+    for store in stores:
+        if store.region_id in by_region:
+            by_region[store.region_id].append(store)
+    return Attainment(
+        period=f"{year:04d}-{month:02d}", days_in_month=days,
+        network=group(None, stores, counters, figures, days).measures,
+        regions=[RegionAttainment(region_id=r.id, stores=len(by_region[r.id]),
+                                  measures=group(r.code, by_region[r.id], counters, figures, days).measures)
+                 for r in region_rows])
 
 
 def bucket_start(bucket: Bucket, day: date) -> date:
