@@ -125,9 +125,9 @@ async def test_bad_assessments_are_refused_naming_the_field(reception):
     good = assessment(order, {"BDY-0200": 100_000, "XB-45022-F10": 45_000}, 2_000)
     cases = [
         ({**good, "lines": [{"line_id": line["BDY-0200"], "approved_fen": 120_001}, good["lines"][1]]},
-         "lines[0].approved_fen"),
-        ({**good, "lines": [good["lines"][0], {"line_id": line["BRK-0210"], "approved_fen": 1}]}, "lines[1].line_id"),
-        ({**good, "lines": [good["lines"][0], good["lines"][0]]}, "lines[1].line_id"),
+         "lines.0.approved_fen"),
+        ({**good, "lines": [good["lines"][0], {"line_id": line["BRK-0210"], "approved_fen": 1}]}, "lines.1.line_id"),
+        ({**good, "lines": [good["lines"][0], good["lines"][0]]}, "lines.1.line_id"),
         ({**good, "lines": good["lines"][:1], "approved_total_fen": 100_000}, "lines"),
         ({**good, "approved_total_fen": 145_001}, "approved_total_fen"),
         ({**good, "excess_fen": 145_001}, "excess_fen"),

@@ -88,12 +88,12 @@ async def assess(session: AsyncSession, now: datetime, principal: Principal, ord
     for i, given in enumerate(data.lines):
         line = insured.get(given.line_id)
         if line is None:
-            raise ValidationFailed(f"lines[{i}].line_id", "不是本工单的保险项目。 Not an insurance line of this order.")
+            raise ValidationFailed(f"lines.{i}.line_id", "不是本工单的保险项目。 Not an insurance line of this order.")
         if given.line_id in seen:
-            raise ValidationFailed(f"lines[{i}].line_id", "重复。 This line is assessed twice.")
+            raise ValidationFailed(f"lines.{i}.line_id", "重复。 This line is assessed twice.")
         seen.add(given.line_id)
         if given.approved_fen > line.amount_fen:
-            raise ValidationFailed(f"lines[{i}].approved_fen", f"核定金额不得超过项目金额 {line.amount_fen} 分。 "
+            raise ValidationFailed(f"lines.{i}.approved_fen", f"核定金额不得超过项目金额 {line.amount_fen} 分。 "
                                                                 f"More than the line's amount ({line.amount_fen} fen).")
         assessed.append({"line_id": line.id, "amount_fen": line.amount_fen, "approved_fen": given.approved_fen})
     missing = [line_id for line_id in insured if line_id not in seen]

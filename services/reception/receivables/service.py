@@ -142,6 +142,9 @@ async def overdue(session: AsyncSession, clock: Clock, principal: Principal, *, 
 async def record_payment(session: AsyncSession, clock: Clock, principal: Principal,
                          data: PaymentCreate) -> PaymentPublic:
     store_id = acting_store_id(principal, data.store_id)
+    # Money is recorded once it is in: a later day would age and remind on a payment not yet made.
+    if data.received_on > await _today(session, clock, store_id, {}):
+        raise ValidationFailed("received_on", "收款日期不能晚于今天。 Money cannot be received after today.")
     if sum(a.amount_fen for a in data.allocations) != data.amount_fen:
         raise ValidationFailed("allocations", "各笔分配之和须等于收款金额。 The allocations must add up to amount_fen.")
     ids = [a.receivable_id for a in data.allocations]
