@@ -6,53 +6,15 @@ value outside its enum, another store's object) and expects a 4xx problem+json n
 that field, with nothing written: what a read shows afterwards is what it showed before."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from services.common.errors import PROBLEM_JSON
 from services.common.inputs import MAX_LINE_FEN, MAX_REQUEST_FEN
 from tests.reception import factories
 from tests.reception.test_fleets import manager, open_fleet
 from tests.reception.test_insurance import BODY, INSURANCE, assessment, insurance_order
 from tests.reception.test_receivables import cashier
 from tests.reception.test_receivables_ledger import CREDIT_CUSTOMER, credit_account
-from tests.support.platform import Caller
+from tests.support.bad_input import Case, refused_all, snapshot
 
 LONG = "长" * 2_001
-
-
-@dataclass
-class Case:
-    """One bad request and the field its problem must name (None: a 404 for a path id)."""
-
-    label: str
-    method: str
-    url: str
-    body: Any = None
-    field: str | None = None
-    status: int = 422
-
-
-async def send(caller: Caller, case: Case):
-    return await caller.client.request(case.method, case.url, json=case.body, headers=caller._headers(None))
-
-
-async def refused_all(caller: Caller, cases: list[Case]) -> list[str]:
-    """What went wrong with each case: empty when every one was refused as it should be."""
-    wrong = []
-    for case in cases:
-        r = await send(caller, case)
-        problem = r.json() if r.headers.get("content-type", "").startswith(PROBLEM_JSON) else None
-        fields = [e["field"] for e in (problem or {}).get("errors") or []]
-        if r.status_code != case.status or problem is None or (case.field is not None and case.field not in fields):
-            wrong.append(f"{case.label}: {case.method} {case.url} -> {r.status_code} {r.text[:300]}")
-    return wrong
-
-
-async def snapshot(caller: Caller, *urls: str) -> list[Any]:
-    answers = [await caller.get(url) for url in urls]
-    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
-    return [a.json() for a in answers]
 
 
 async def test_credit_accounts_and_allowances_refuse_bad_input_naming_the_field_and_keep_nothing(reception):
