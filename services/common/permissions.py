@@ -97,9 +97,19 @@ MATRIX: dict[str, dict[str, Level]] = {
     },
     # Training and certification: HQ adds courses and grants certificates (hq_admin any, the
     # brand's trainers their own courses'); a store's managers read their own people's and
-    # what runs out soon. Finer rules in services/network/certifications.
+    # what runs out soon; the rest of a store's staff read the courses (an advisor booking
+    # high-voltage work sees it needs a certified technician) and their own certificates.
+    # Finer rules in services/network/certifications.
     "certifications": {
-        "hq_admin": "w", "hq_analyst": "w", "store_manager": "r", "service_manager": "r",
+        "hq_admin": "w", "hq_analyst": "w", "store_manager": "r", "service_manager": "r", "service_advisor": "r",
+        "technician": "r", "parts_clerk": "r", "crm_agent": "r", "warranty_clerk": "r", "cashier": "r",
+    },
+    # The brand's policies (warranty, Three Guarantees, campaigns, labour operations, parts
+    # prices, ...): everyone who works by them reads them; only hq_admin adds versions.
+    "policies": {
+        "hq_admin": "w", "hq_analyst": "r", "region_manager": "r", "store_manager": "r", "service_manager": "r",
+        "service_advisor": "r", "technician": "r", "parts_clerk": "r", "crm_agent": "r", "warranty_clerk": "r",
+        "cashier": "r", "outlet_api": "r",
     },
 }
 
@@ -167,6 +177,8 @@ def area_for(service: str, path: str) -> str | None:
             return "webhooks"
         if path.startswith(("/v1/courses", "/v1/certifications", "/v1/certification-requirements")):
             return "certifications"
+        if path.startswith("/v1/policies"):
+            return "policies"
         if path.startswith("/v1/kpis/rebuild"):
             return "network"  # rebuilding projections is administration, not reading KPIs
         if path.startswith("/v1/kpis"):

@@ -1,14 +1,16 @@
 """Events reception handles (besides the store registry every service keeps): the
 workshop's word that work on an order started, and that the car is ready; network's
 campaigns (published, their VINs, one car done) and Three Guarantees figures and alerts,
-which booking and check-in show; and network's warranty statements, which the brand owes
-the store until it pays them (receivables)."""
+which booking and check-in show; network's warranty statements, which the brand owes
+the store until it pays them (receivables); and the brand's new versions of its labour
+operations and parts prices, which repair orders are priced by (policy_copies)."""
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.consumer import EventHandlers, HandlerContext
 from services.common.events.catalogue import network as nw
 from services.common.events.catalogue.workshop import RepairOrderReady, RepairOrderWorkStarted
 from services.common.events.envelope import CloudEvent
+from services.reception.policy_copies import service as policy_copies
 from services.reception.receivables import ledger as receivables
 from services.reception.repair_orders import service as repair_orders
 from services.reception.settings import ReceptionSettings
@@ -72,3 +74,15 @@ async def settlement_paid(session: AsyncSession, event: nw.SettlementPaid, envel
                           ctx: HandlerContext[ReceptionSettings]) -> None:
     await receivables.settlement_paid(session, settlement_id=event.settlement_id, reference=event.reference,
                                       paid_at=event.paid_at, now=ctx.clock.now())
+
+
+@handlers.on("network.policy.version_published")
+async def policy_version_published(session: AsyncSession, event: nw.PolicyVersionPublished, envelope: CloudEvent,
+                                   ctx: HandlerContext[ReceptionSettings]) -> None:
+    await policy_copies.version_published(session, event)
+
+
+@handlers.on("network.policy.version_changes")
+async def policy_version_changes(session: AsyncSession, event: nw.PolicyVersionChangesPart, envelope: CloudEvent,
+                                 ctx: HandlerContext[ReceptionSettings]) -> None:
+    await policy_copies.version_changes(session, event)

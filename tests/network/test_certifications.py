@@ -3,10 +3,14 @@ the course's validity, revoking once, who reads whose, the list of what runs out
 ahead, and an outlet that cannot finish onboarding without its required certified staff."""
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
+
+import sqlalchemy as sa
 
 from services.common import reference
 from services.common.ids import new_id
+from services.common.tables import OutboxMessage
 from tests.network.conftest import create_store
 from tests.network.factories import application_body, person_body
 from tests.support.platform import Caller
@@ -133,7 +137,10 @@ async def test_expiring_lists_what_runs_out_within_a_month_for_hq_and_the_stores
     manager = Caller(client, "service_manager", store["id"])
     assert ids(await manager.get("/v1/certifications/expiring")) == {in_ten["id"]}
     assert (await hq.get("/v1/certifications/expiring", params={"within_days": 367})).status_code == 422
-    assert (await Caller(client, "technician", store["id"]).get("/v1/certifications/expiring")).status_code == 403
+    # A technician reads only their own: Wang Qiang's high-voltage certificate, not Chen Jie's.
+    assert ids(await Caller(client, "technician", store["id"], principal_id=soon["id"]).get(
+        "/v1/certifications/expiring", params={"within_days": 90})) == {in_ten["id"]}
+    assert (await Caller(client, "outlet_api", store["id"]).get("/v1/certifications/expiring")).status_code == 403
     statuses = {c["course_code"]: c["status"] for c in
                 (await hq.get("/v1/certifications", params={"person_id": later["id"]})).json()["items"]}
     assert statuses == {"HV": "valid", "SVC": "expired"}
@@ -179,3 +186,90 @@ async def test_a_dealer_stores_reinstatement_is_not_held_up_by_certifications(cl
     assert (await hq.post(f"/v1/stores/{store['id']}/activate")).status_code == 200
 
 
+
+
+async def _course_events(client, code: str) -> list[dict]:
+    async with client.app.state.db.transaction() as session:
+        rows = (await session.exec(sa.select(OutboxMessage.payload).where(
+            OutboxMessage.event_type == "network.course.published", OutboxMessage.key == code)
+            .order_by(OutboxMessage.id))).all()
+    return [json.loads(payload)["data"] for (payload,) in rows]
+
+
+async def test_hq_changes_a_course_which_is_published_again_one_revision_on(client, hq, clock):
+    store = await create_store(hq)
+    technician = await person_in(hq, store["id"], "technician")
+    held = await grant(hq, technician["id"], "HV", issued_on=date(2026, 1, 5))
+    clock.advance(timedelta(minutes=1))
+    changed = await hq.patch("/v1/courses/HV", json={"operations": ["HV-0100", "HV-0310", "ELE-0900"],
+                                                     "validity_months": 24, "name_en": "High-voltage work"})
+    assert changed.status_code == 200, changed.text
+    course = changed.json()
+    assert (course["operations"], course["validity_months"], course["name_en"], course["name_zh"]) == (
+        ["HV-0100", "HV-0310", "ELE-0900"], 24, "High-voltage work", "高压电作业认证")
+    assert (await hq.get("/v1/courses/HV")).json() == course
+    assert {"op_code": "ELE-0900", "course_code": "HV"} in (await hq.get("/v1/certification-requirements")).json()[
+        "operations"]
+    # The certificate granted under 36 months keeps its days.
+    kept = (await hq.get(f"/v1/certifications/{held['id']}")).json()
+    assert (kept["expires_on"], kept["status"]) == (held["expires_on"], "valid") == ("2029-01-04", "valid")
+
+    clock.advance(timedelta(minutes=1))
+    assert (await hq.patch("/v1/courses/HV", json={"operations": ["HV-0100", "HV-0310"]})).status_code == 200
+    assert (await hq.patch("/v1/courses/HV", json={"operations": ["HV-0100", "HV-0310"]})).status_code == 200
+    told = await _course_events(client, "HV")
+    # The seeded course is revision 1 (the data file); an unchanged answer publishes nothing.
+    assert [(e["revision"], e["operations"], e["validity_months"]) for e in told] == [
+        (2, ["HV-0100", "HV-0310", "ELE-0900"], 24), (3, ["HV-0100", "HV-0310"], 24)]
+    assert told[0]["name_en"] == "High-voltage work" and told[0]["published_by"] == hq.principal_id
+
+    added = await hq.post("/v1/courses", json={"code": "ADAS", "name_zh": "驾驶辅助系统标定",
+                                               "name_en": "Driver-assistance calibration", "validity_months": 24})
+    assert added.status_code == 201, added.text
+    assert (await hq.patch("/v1/courses/ADAS", json={"operations": ["ELE-0900"]})).status_code == 200
+    assert [e["revision"] for e in await _course_events(client, "ADAS")] == [1, 2]
+
+
+async def test_a_course_change_is_bounded_and_named_and_only_hq_admin_makes_it(client, hq):
+    store = await create_store(hq)
+
+    async def refused_field(body: dict) -> str:
+        answer = await hq.patch("/v1/courses/HV", json=body)
+        assert answer.status_code == 422, answer.text
+        return answer.json()["errors"][0]["field"]
+
+    assert await refused_field({"operations": ["HV-0100", "NOPE-1"]}) == "operations.1"
+    assert (await refused_field({"operations": ["hv 1"]})).startswith("operations")
+    assert (await refused_field({"operations": ["HV-0100", "HV-0100"]})).startswith("operations")
+    assert (await refused_field({"operations": [f"OP-{i}" for i in range(201)]})).startswith("operations")
+    assert (await refused_field({"validity_months": 121})).startswith("validity_months")
+    assert (await refused_field({"name_zh": ""})).startswith("name_zh")
+    assert (await hq.patch("/v1/courses/NOPE", json={"validity_months": 6})).status_code == 404
+    for role, store_id in (("hq_analyst", None), ("store_manager", store["id"]), ("service_advisor", store["id"]),
+                           ("technician", store["id"])):
+        answer = await Caller(client, role, store_id).patch("/v1/courses/HV", json={"validity_months": 6})
+        assert answer.status_code == 403, (role, answer.text)
+    assert (await hq.get("/v1/courses/HV")).json()["validity_months"] == 36
+    assert await _course_events(client, "HV") == []
+
+
+async def test_store_staff_read_the_courses_and_their_own_certificates_only(client, hq):
+    store = await create_store(hq)
+    technician = await person_in(hq, store["id"], "technician", name="Wang Qiang")
+    colleague = await person_in(hq, store["id"], "technician", name="Chen Jie")
+    own = await grant(hq, technician["id"], "HV")
+    theirs = await grant(hq, colleague["id"], "HV")
+    advisor = Caller(client, "service_advisor", store["id"])
+    courses = await advisor.get("/v1/courses")
+    assert courses.status_code == 200 and "HV" in {c["code"] for c in courses.json()["items"]}
+    assert (await advisor.get("/v1/courses/HV")).json()["operations"] == ["HV-0100", "HV-0310"]
+    assert (await advisor.get("/v1/certification-requirements")).status_code == 200
+
+    me = Caller(client, "technician", store["id"], principal_id=technician["id"])
+    assert [c["id"] for c in (await me.get("/v1/certifications")).json()["items"]] == [own["id"]]
+    assert (await me.get("/v1/certifications", params={"person_id": colleague["id"]})).json()["items"] == []
+    assert (await me.get(f"/v1/certifications/{own['id']}")).status_code == 200
+    assert (await me.get(f"/v1/certifications/{theirs['id']}")).status_code == 404
+    assert (await me.post(f"/v1/certifications/{own['id']}/revoke", json={"reason": "x"})).status_code == 403
+    manager = Caller(client, "service_manager", store["id"])
+    assert {c["id"] for c in (await manager.get("/v1/certifications")).json()["items"]} == {own["id"], theirs["id"]}

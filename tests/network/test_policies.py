@@ -231,3 +231,21 @@ async def test_an_outlet_follows_the_onboarding_checklist_of_the_day_it_applied(
     assert [i["code"] for i in newer["items"]][-1] == "high_voltage_bay"
     refused = await hq.post(f"/v1/stores/{reviewed.json()['store_id']}/onboarding/high_voltage_bay/complete")
     assert refused.status_code == 404
+
+
+async def test_a_warranty_clerk_and_an_advisor_read_the_policies_they_work_by_and_add_no_version(client, hq):
+    store = await create_store(hq)
+    for role, name in (("warranty_clerk", "warranty_policy"), ("warranty_clerk", "three_guarantees"),
+                       ("warranty_clerk", "campaign_policy"), ("service_advisor", "labour_operations")):
+        reader = Caller(client, role, store["id"])
+        listed = await reader.get("/v1/policies")
+        assert listed.status_code == 200, listed.text
+        assert name in {p["name"] for p in listed.json()["items"]}
+        in_force = await reader.get(f"/v1/policies/{name}")
+        first = await reader.get(f"/v1/policies/{name}/versions/1")
+        assert (in_force.status_code, first.status_code) == (200, 200), (role, name, first.text)
+        assert first.json()["version"] == 1 and first.json()["body"] == in_force.json()["body"]
+        refused = await reader.post(f"/v1/policies/{name}/versions",
+                                    json={"effective_from": "2027-01-01", "body": in_force.json()["body"]})
+        assert refused.status_code == 403, (role, name, refused.text)
+    assert [v["version"] for v in (await hq.get(f"{WARRANTY}/versions")).json()["items"]] == [1]

@@ -19,6 +19,7 @@ TABLES = {"outbox", "inbox", "idempotency_keys", "known_stores", "appointments",
           "insurance_assessments"}
 TABLES |= {"receivables", "receivable_payments"}
 TABLES |= {"credit_accounts", "credit_allowances"}
+TABLES |= {"policy_copies", "policy_copy_parts"}
 
 
 def _models() -> sa.MetaData:

@@ -187,6 +187,7 @@ NOT_A_STORE_OBJECT = {
     "year": "a calendar year of a store's targets: the store in the path is the object",
     "date": "a local day of a store's daily report: the store in the path is the object",
     "rebuild_id": "a rebuild of the KPI projections, HQ's administration (hq_admin only), of no store",
+    "code": "a course of the brand's training (HV, WTY, ...), the same for every store",
 }
 # Store objects a live platform cannot make in a test's time; each has its other-store test.
 HELD_ELSEWHERE = {

@@ -33,9 +33,10 @@ def revoked(person_id: str, certification_id: str, at: datetime, course: str = "
     return envelope_for(event, subject=certification_id, store_id=None, time=at)
 
 
-def course_published(code: str, operations: list[str], at: datetime):
+def course_published(code: str, operations: list[str], at: datetime, revision: int = 1):
     event = CoursePublished(course_code=code, name_zh="驾驶辅助系统标定", name_en="Driver-assistance calibration",
-                            validity_months=24, operations=operations, published_by="hq-admin", published_at=at)
+                            validity_months=24, operations=operations, published_by="hq-admin", published_at=at,
+                            revision=revision)
     return envelope_for(event, subject=code, store_id=None, time=at)
 
 
@@ -125,4 +126,31 @@ async def test_a_course_hq_adds_makes_its_operations_need_it_and_is_kept_once(sh
     assert refused.status_code == 409 and refused.json()["certification"] == "ADAS"
     await shop.deliver(granted(person, shop.clock.now(), course="ADAS"))
     assert (await shop.manager.post(f"/v1/jobs/{job['id']}/assign",
+                                    json={"technician_id": technician["id"]})).status_code == 200
+
+
+async def test_a_changed_course_replaces_its_operations_and_an_older_revision_arriving_late_changes_nothing(shop):
+    person = new_id()
+    await shop.deliver(person_registered(person, shop.store_id, shop.clock.now()))
+    technician = await shop.technician("Li Wei", ("electrical",), principal_id=person)
+    first_at = shop.clock.now()
+    first = course_published("ADAS", ["ELE-0900"], first_at)
+    assert await shop.deliver(first) == "applied"
+
+    # HQ moves the course from ELE-0900 to ELE-0600: the next ELE-0900 job goes to anyone.
+    changed = course_published("ADAS", ["ELE-0600"], first_at + timedelta(minutes=5), revision=2)
+    assert await shop.deliver(changed) == "applied"
+    freed = await _hv_job(shop, "ELE-0900")
+    assert (await shop.manager.post(f"/v1/jobs/{freed['id']}/assign",
+                                    json={"technician_id": technician["id"]})).status_code == 200
+    needs = await _hv_job(shop, "ELE-0600")
+    refused = await shop.manager.post(f"/v1/jobs/{needs['id']}/assign", json={"technician_id": technician["id"]})
+    assert refused.status_code == 409 and refused.json()["certification"] == "ADAS"
+
+    # Revision 1 again, late, under another event id (a consumer re-reading the topic).
+    assert await shop.deliver(course_published("ADAS", ["ELE-0900"], first_at)) == "applied"
+    (row,) = [r for r in await _rows(shop, "certification_courses") if r.course_code == "ADAS"]
+    assert row.operations == ["ELE-0600"]
+    again = await _hv_job(shop, "ELE-0900")
+    assert (await shop.manager.post(f"/v1/jobs/{again['id']}/assign",
                                     json={"technician_id": technician["id"]})).status_code == 200

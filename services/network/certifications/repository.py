@@ -1,9 +1,12 @@
 from datetime import date
 
+from sqlalchemy import func
 from sqlmodel import col, exists, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.common.events.catalogue.network import CoursePublished
 from services.common.pagination import paginate
+from services.common.tables import OutboxMessage
 from services.network.applications.models import OutletApplication
 from services.network.certifications.models import Certification, Course, StoreRequirement
 from services.network.people.models import Assignment, Person
@@ -13,8 +16,18 @@ async def courses(session: AsyncSession) -> list[Course]:
     return list((await session.exec(select(Course).order_by(Course.code))).all())
 
 
-async def course(session: AsyncSession, code: str) -> Course | None:
+async def course(session: AsyncSession, code: str, *, for_update: bool = False) -> Course | None:
+    if for_update:
+        return (await session.exec(select(Course).where(Course.code == code).with_for_update())).first()
     return await session.get(Course, code)
+
+
+async def times_published(session: AsyncSession, code: str) -> int:
+    """How many network.course.published events this service has sent for the course: the
+    outbox keeps every row it sent (with sent_at), keyed by the course code."""
+    stmt = select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.event_type == CoursePublished.type, OutboxMessage.key == code)
+    return (await session.exec(stmt)).one()
 
 
 async def store_requirements(session: AsyncSession) -> list[StoreRequirement]:

@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from services.common.api import (
     ClockDep,
@@ -24,6 +24,7 @@ from services.network.certifications.schemas import (
     CourseCreate,
     CourseList,
     CoursePublic,
+    CourseUpdate,
     Requirements,
     StoreCertificationStatus,
 )
@@ -37,12 +38,14 @@ requirements = APIRouter(prefix="/v1/certification-requirements", tags=["trainin
 # A store's certified staff, beside its onboarding checklist.
 stores_status = APIRouter(prefix="/v1/stores", tags=["training and certification"], route_class=TransactionalRoute)
 # The matrix's `certifications` area: HQ reads and writes (the service lets a course's
-# trainers and hq_admin grant), a store's managers read their own store's people.
+# trainers and hq_admin grant), a store's managers read their own store's people, the rest
+# of its staff the courses and their own certificates.
 Access = Annotated[Principal, Depends(require_access("certifications"))]
 HqAdmin = Annotated[Principal, Depends(require_roles("hq_admin"))]
 StoreReader = Annotated[Principal, Depends(require_access("network"))]
 IdQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
 CourseQuery = Annotated[str | None, Query(min_length=1, max_length=16, pattern=COURSE_CODE)]
+CoursePath = Annotated[str, Path(min_length=1, max_length=16, pattern=COURSE_CODE)]
 DaysQuery = Annotated[int | None, Query(ge=0, le=MAX_EXPIRING_DAYS, description=(
     "valid today and expiring within this many days (China's calendar); revoked and expired ones left out"))]
 
@@ -56,6 +59,19 @@ async def list_courses(session: SessionDep, principal: Access):
 @courses.post("", status_code=201, response_model=CoursePublic, responses=problem_responses(Conflict, ValidationFailed))
 async def create_course(body: CourseCreate, session: SessionDep, clock: ClockDep, principal: HqAdmin):
     return await service.create_course(session, clock, principal, body)
+
+
+@courses.get("/{code}", response_model=CoursePublic, responses=problem_responses(NotFound))
+async def get_course(code: CoursePath, session: SessionDep, principal: Access):
+    return await service.get_course(session, code)
+
+
+@courses.patch("/{code}", response_model=CoursePublic, responses=problem_responses(NotFound, ValidationFailed))
+async def change_course(code: CoursePath, body: CourseUpdate, session: SessionDep, clock: ClockDep,
+                        principal: HqAdmin):
+    """Change a course's names, validity or operations (the whole list); publishes it again,
+    one revision on. Certificates granted keep their days."""
+    return await service.change_course(session, clock, principal, code, body)
 
 
 @requirements.get("", response_model=Requirements)

@@ -32,25 +32,33 @@ class CertificationStatus(StrEnum):
     REVOKED = "revoked"
 
 
+# The most labour operations one course may reserve to its holders.
+MAX_COURSE_OPERATIONS = 200
+
+
+def _op_codes(value: list[str]) -> list[str]:
+    for code in value:
+        if not 1 <= len(code) <= 32 or not re.fullmatch(OP_CODE, code):
+            raise ValueError("an op code is 1 to 32 capitals, digits and hyphens")
+    if len(set(value)) != len(value):
+        raise ValueError("each operation once")
+    return value
+
+
 class CourseCreate(BaseModel):
     code: str = Field(min_length=1, max_length=16, pattern=COURSE_CODE, examples=["HV"])
     name_zh: str = Field(min_length=1, max_length=100, examples=["高压电作业认证"])
     name_en: str = Field(min_length=1, max_length=200, examples=["High-voltage work certification"])
     validity_months: int = Field(ge=1, le=MAX_VALIDITY_MONTHS)
-    operations: list[str] = Field(default_factory=list, max_length=200, description=(
+    operations: list[str] = Field(default_factory=list, max_length=MAX_COURSE_OPERATIONS, description=(
         "labour operations (op codes) only a holder of this course's certification may be given"))
     trainer_person_ids: list[str] = Field(default_factory=list, max_length=20, description=(
         "the brand's trainers: active HQ people who may grant this course besides hq_admin"))
 
     @field_validator("operations")
     @classmethod
-    def _op_codes(cls, value: list[str]) -> list[str]:
-        for code in value:
-            if not 1 <= len(code) <= 32 or not re.fullmatch(OP_CODE, code):
-                raise ValueError("an op code is 1 to 32 capitals, digits and hyphens")
-        if len(set(value)) != len(value):
-            raise ValueError("each operation once")
-        return value
+    def _operations(cls, value: list[str]) -> list[str]:
+        return _op_codes(value)
 
     @field_validator("trainer_person_ids")
     @classmethod
@@ -60,6 +68,23 @@ class CourseCreate(BaseModel):
         if len(set(value)) != len(value):
             raise ValueError("each person once")
         return value
+
+
+class CourseUpdate(BaseModel):
+    """What HQ changes in a course; a field left out stays as it is. Certificates already
+    granted keep their days; `operations`, when given, replaces the whole list."""
+
+    name_zh: str | None = Field(default=None, min_length=1, max_length=100)
+    name_en: str | None = Field(default=None, min_length=1, max_length=200)
+    validity_months: int | None = Field(default=None, ge=1, le=MAX_VALIDITY_MONTHS, description=(
+        "for certificates granted from now on; those granted keep their expires_on"))
+    operations: list[str] | None = Field(default=None, max_length=MAX_COURSE_OPERATIONS, description=(
+        "the labour operations (op codes of the catalogue) only a holder may be given, the whole list"))
+
+    @field_validator("operations")
+    @classmethod
+    def _operations(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _op_codes(value)
 
 
 class CoursePublic(BaseModel):

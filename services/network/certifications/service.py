@@ -7,10 +7,17 @@ the workshop checks expires_on against its own clock. States: valid → revoked 
 second revoke is 409 with the current state); valid → expired by date.
 
 Who (the matrix's `certifications` area, then these rules):
-- hq_admin adds courses and grants or revokes any certificate; a course's trainers (HQ
-  people named on it, the brand's trainers) grant and revoke that course's certificates.
+- hq_admin adds and changes courses and grants or revokes any certificate; a course's
+  trainers (HQ people named on it, the brand's trainers) grant and revoke that course's
+  certificates.
+- Everyone in the area reads the courses and the requirements.
 - HQ reads every certificate; a store's managers read those of the people working in
-  their store (another's is 404), and the expiring list of their store.
+  their store (another's is 404), and the expiring list of their store; the rest of a
+  store's staff (a technician, an advisor, a warranty clerk, ...) only their own.
+
+A course changed (name, validity, operations) is published again as it now stands, with
+its revision one more: certificates granted keep their days, and the workshop checks work
+against the new operations from then on.
 
 Requirements: a store of a kind (every_store, dealer_store, partner_outlet, ev_store: an
 outlet whose application asked for the ev service) needs someone holding a role in it
@@ -21,7 +28,7 @@ one to a technician who lacks it, from its copy kept by network.course.published
 certification events (and, for the seeded courses, from data/certifications.json)."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -45,6 +52,7 @@ from services.network.certifications.schemas import (
     CourseCreate,
     CourseList,
     CoursePublic,
+    CourseUpdate,
     MissingCertification,
     OperationRequirementPublic,
     Requirements,
@@ -62,6 +70,14 @@ ROLE_NAMES_ZH = {StaffRole.WARRANTY_CLERK: "索赔员", StaffRole.TECHNICIAN: "�
                  StaffRole.SERVICE_MANAGER: "服务经理", StaffRole.SERVICE_ADVISOR: "服务顾问",
                  StaffRole.STORE_MANAGER: "店长", StaffRole.PARTS_CLERK: "配件员", StaffRole.CRM_AGENT: "信息员",
                  StaffRole.CASHIER: "收银员"}
+
+
+# Whom migration 0022 records as having added the courses data/certifications.json seeds:
+# those were never published by event, the data file being their revision 1.
+SEEDED_BY = "platform"
+# A store's callers who read the certificates of everyone working in their store; the rest
+# of a store's staff read their own.
+STORE_READERS_OF_ALL = frozenset({"store_manager", "service_manager"})
 
 
 class CertificationsMissing(Conflict):
@@ -90,14 +106,32 @@ async def list_courses(session: AsyncSession) -> CourseList:
     return CourseList(items=[_course_public(c) for c in await repository.courses(session)])
 
 
+async def get_course(session: AsyncSession, code: str) -> CoursePublic:
+    course = await repository.course(session, code)
+    if course is None:
+        raise NotFound(f"course {code} not found")
+    return _course_public(course)
+
+
+def _check_operations(operations: list[str]) -> None:
+    catalogue = reference.labor_operations()
+    for i, op_code in enumerate(operations):
+        if op_code not in catalogue:
+            raise ValidationFailed(f"operations.{i}", f"unknown labour operation {op_code}")
+
+
+async def _publish(session: AsyncSession, course: Course, principal: Principal, now: datetime, revision: int) -> None:
+    await emit(session, CoursePublished(course_code=course.code, name_zh=course.name_zh, name_en=course.name_en,
+                                        validity_months=course.validity_months, operations=course.operations,
+                                        published_by=principal.id, published_at=now, revision=revision),
+               subject=course.code, store_id=None, time=now)
+
+
 async def create_course(session: AsyncSession, clock: Clock, principal: Principal, data: CourseCreate
                         ) -> CoursePublic:
     if await repository.course(session, data.code) is not None:
         raise Conflict(f"course {data.code} exists", field="code")
-    catalogue = reference.labor_operations()
-    for i, op_code in enumerate(data.operations):
-        if op_code not in catalogue:
-            raise ValidationFailed(f"operations.{i}", f"unknown labour operation {op_code}")
+    _check_operations(data.operations)
     trainers = await repository.people(session, set(data.trainer_person_ids))
     for i, person_id in enumerate(data.trainer_person_ids):
         trainer = trainers.get(person_id)
@@ -112,10 +146,28 @@ async def create_course(session: AsyncSession, clock: Clock, principal: Principa
         await session.flush()
     except IntegrityError as exc:  # the same code added at the same time
         raise Conflict(f"course {data.code} exists", field="code") from exc
-    await emit(session, CoursePublished(course_code=course.code, name_zh=course.name_zh, name_en=course.name_en,
-                                        validity_months=course.validity_months, operations=course.operations,
-                                        published_by=principal.id, published_at=now),
-               subject=course.code, store_id=None, time=now)
+    await _publish(session, course, principal, now, revision=1)
+    return _course_public(course)
+
+
+async def change_course(session: AsyncSession, clock: Clock, principal: Principal, code: str, data: CourseUpdate
+                        ) -> CoursePublic:
+    """Change what is given; publish the course as it now stands, one revision on, when
+    anything changed (the same answer again publishes nothing)."""
+    course = await repository.course(session, code, for_update=True)
+    if course is None:
+        raise NotFound(f"course {code} not found")
+    if data.operations is not None:
+        _check_operations(data.operations)
+    changes = {k: v for k, v in data.model_dump(exclude_none=True).items() if getattr(course, k) != v}
+    if not changes:
+        return _course_public(course)
+    for key, value in changes.items():
+        setattr(course, key, value)
+    session.add(course)
+    # The row is locked, so two changes at once count one after the other.
+    revision = await repository.times_published(session, code) + (1 if course.created_by == SEEDED_BY else 0) + 1
+    await _publish(session, course, principal, clock.now(), revision=revision)
     return _course_public(course)
 
 
@@ -235,13 +287,19 @@ async def grant(session: AsyncSession, clock: Clock, principal: Principal, data:
     return _public(certification, person, course, now_day)
 
 
+def _own_only(principal: Principal) -> bool:
+    """A store's caller other than its managers: reads its own certificates only."""
+    return principal.store_id is not None and principal.role not in STORE_READERS_OF_ALL
+
+
 async def _visible(session: AsyncSession, principal: Principal, certification_id: str, *,
                    for_update: bool = False) -> Certification:
-    """The certificate if the caller may see it: HQ any, a store's caller one of a person
-    working in its store (another is 404)."""
+    """The certificate if the caller may see it: HQ any, a store's managers one of a person
+    working in their store, the rest of its staff their own (another is 404)."""
     certification = await repository.get(session, certification_id, for_update=for_update)
     if certification is None or (principal.store_id is not None and not await repository.works_in(
-            session, certification.person_id, principal.store_id)):
+            session, certification.person_id, principal.store_id)) or (
+            _own_only(principal) and certification.person_id != principal.id):
         raise NotFound("certification not found")
     return certification
 
@@ -278,7 +336,12 @@ async def revoke(session: AsyncSession, clock: Clock, principal: Principal, cert
 async def list_certifications(session: AsyncSession, clock: Clock, principal: Principal, *, limit: int,
                               cursor: str | None, person_id: str | None, store_id: str | None,
                               course_code: str | None, expiring_within_days: int | None) -> CertificationList:
-    """Newest first. A store's caller sees the people of its own store, whatever store it names."""
+    """Newest first. A store's caller sees the people of its own store, whatever store it
+    names; one who is not its manager only itself, whatever person it names."""
+    if _own_only(principal):
+        if person_id not in (None, principal.id):
+            return CertificationList(items=[], next_cursor=None)
+        person_id = principal.id
     on = today(clock)
     rows, next_cursor = await repository.page(
         session, limit=limit, cursor=cursor, person_id=person_id, store_id=principal.store_id or store_id,

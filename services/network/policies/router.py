@@ -17,8 +17,9 @@ from services.network.policies.schemas import (
 )
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"], route_class=TransactionalRoute)
-# What the brand pays by is every store's to read: the matrix's network readers.
-Reader = Annotated[Principal, Depends(require_access("network"))]
+# What the brand pays by is read by the people who work by it: the matrix's `policies` area
+# (every store role, HQ and region managers).
+Reader = Annotated[Principal, Depends(require_access("policies"))]
 HqAdmin = Annotated[Principal, Depends(require_roles("hq_admin"))]
 Version = Annotated[int, Path(ge=1, le=MAX_VERSION)]
 

@@ -4,7 +4,8 @@ never edited, and the one in force on a day is the latest to take effect on or b
 Rules: a new version takes effect today (China time) or later, and after every earlier
 version, so what was in force on a past day (the day a car was repaired) never changes
 after the fact. Version 1 is the file in data/ the platform ran on (migrations 0019, 0021).
-Publishing a version tells every store (`network.policy.version_published`).
+Publishing a version tells every store (`network.policy.version_published`, and for a
+version of more than MAX_PUBLISHED_CHANGES changes the rest in `network.policy.version_changes` parts).
 
 Where each is read, by the version in force on which day (China's calendar):
 - warranty_policy, labour_operations, parts_prices, campaign_policy: a claim's pricing and
@@ -24,7 +25,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.clock import Clock
 from services.common.errors import NotFound, ValidationFailed
-from services.common.events.catalogue.network import MAX_PUBLISHED_CHANGES, PolicyChange, PolicyVersionPublished
+from services.common.events.catalogue.network import (
+    MAX_PUBLISHED_CHANGES,
+    PolicyChange,
+    PolicyVersionChangesPart,
+    PolicyVersionPublished,
+)
 from services.common.identity import Principal
 from services.common.outbox import emit
 from services.network.calendar import HQ_ZONE
@@ -109,6 +115,14 @@ async def add_version(session: AsyncSession, clock: Clock, principal: Principal,
         changes=[PolicyChange(**c.model_dump()) for c in answer.changes[:MAX_PUBLISHED_CHANGES]],
         published_by=principal.id, published_by_name=principal.name or None, published_at=now,
     ), subject=name, store_id=None, time=now)
+    # The rest in parts on the same subject (so the same partition), for a store rebuilding the version whole.
+    rest = answer.changes[MAX_PUBLISHED_CHANGES:]
+    parts = 1 + -(-len(rest) // MAX_PUBLISHED_CHANGES)
+    for index in range(0, len(rest), MAX_PUBLISHED_CHANGES):
+        await emit(session, PolicyVersionChangesPart(
+            name=name, version=row.version, part=2 + index // MAX_PUBLISHED_CHANGES, parts=parts,
+            changes=[PolicyChange(**c.model_dump()) for c in rest[index:index + MAX_PUBLISHED_CHANGES]],
+        ), subject=name, store_id=None, time=now)
     return answer
 
 

@@ -33,7 +33,7 @@ from services.common.ids import new_id
 from services.common.inputs import MAX_HOURS, MAX_LINE_FEN
 from services.common.logging import get_logger
 from services.common.outbox import emit
-from services.common.reference import labor_operations, parts
+from services.common.policy_copies import Catalogue, first_catalogue
 from services.common.stores import ensure_visible, store_zone
 from services.common.tables import KnownStore
 from services.reception.accessories import service as accessory_catalogue
@@ -44,6 +44,7 @@ from services.reception.credit import service as credit
 from services.reception.fleets import repository as fleet_orders
 from services.reception.fleets import service as fleets
 from services.reception.insurance import service as insurance
+from services.reception.policy_copies import service as policy_copies
 from services.reception.receivables import ledger
 from services.reception.receivables.models import Receivable
 from services.reception.receivables.schemas import OrderReceivable
@@ -240,8 +241,10 @@ def _line_public(line: RepairOrderLine) -> dict:
 # ---- lines ----------------------------------------------------------------------------
 
 def price_line(data: LineCreate, settings: ReceptionSettings, store: KnownStore,
-               insurance: dict | None) -> dict[str, Any]:
-    """Catalogue defaults and the pay-type rules for one line."""
+               insurance: dict | None, catalogue: Catalogue | None = None) -> dict[str, Any]:
+    """Catalogue defaults (the brand's versions in force on the order's opening day; none
+    given: version 1) and the pay-type rules for one line."""
+    catalogue = catalogue or first_catalogue()
     flat_rate: Decimal | None = None
     if data.accessory_code and data.kind != "accessory":
         raise ValidationFailed("accessory_code", f"a {data.kind} line has no accessory; add it as its own line")
@@ -250,11 +253,10 @@ def price_line(data: LineCreate, settings: ReceptionSettings, store: KnownStore,
             raise ValidationFailed("op_code", "a labour line needs an operation code")
         if data.part_no:
             raise ValidationFailed("part_no", "a labour line has no part; add the part as its own line")
-        operation = labor_operations().get(data.op_code)
-        if operation is None:
+        operation = catalogue.operations.get(data.op_code)
+        flat_rate = catalogue.flat_rate_hours(data.op_code)
+        if operation is None or flat_rate is None:
             raise ValidationFailed("op_code", f"unknown labour operation {data.op_code}")
-        # The reference file's JSON numbers arrive as floats; their shortest text is the exact value written.
-        flat_rate = Decimal(str(operation["flat_rate_hours"]))
         quantity = data.quantity if data.quantity is not None else flat_rate
         unit_price = data.unit_price_fen if data.unit_price_fen is not None else settings.labour_rate_for(store.code)
         description = data.description or operation["description"]
@@ -263,10 +265,10 @@ def price_line(data: LineCreate, settings: ReceptionSettings, store: KnownStore,
     elif data.kind == "part":
         if not data.part_no:
             raise ValidationFailed("part_no", "a part line needs a part number")
-        part = parts().get(data.part_no)
+        part = catalogue.parts.get(data.part_no)
         if part is None:
             raise ValidationFailed("part_no", f"unknown part {data.part_no}")
-        if data.op_code and data.op_code not in labor_operations():
+        if data.op_code and data.op_code not in catalogue.operations:
             raise ValidationFailed("op_code", f"unknown labour operation {data.op_code}")
         quantity = data.quantity if data.quantity is not None else Decimal(1)
         if quantity != quantity.to_integral_value():
@@ -332,7 +334,8 @@ async def add_line(session: AsyncSession, clock: Clock, settings: ReceptionSetti
     if order.status not in LINES_OPEN:
         raise InvalidTransition(order.status, "add a line")
     store = await store_of(session, order.store_id)
-    priced = price_line(data, settings, store, order.insurance)
+    catalogue = await policy_copies.catalogue_on(session, policy_copies.opening_day(order.opened_at))
+    priced = price_line(data, settings, store, order.insurance, catalogue)
     (line,) = await _append(session, clock, settings, principal, order,
                             await fleets.contract_priced(session, order, [priced]))
     return line
@@ -376,8 +379,8 @@ async def add_campaign_lines(session: AsyncSession, clock: Clock, settings: Rece
         raise Conflict(f"活动 {code} 的工时与配件尚未收到。 Campaign {code}'s operation and parts have not reached "
                        "reception yet; try again shortly.", campaign_code=code)
     store = await store_of(session, order.store_id)
-    operation = labor_operations().get(campaign.op_code)
-    catalogue = parts()
+    prices = await policy_copies.catalogue_on(session, policy_copies.opening_day(order.opened_at))
+    operation, catalogue = prices.operations.get(campaign.op_code), prices.parts
     unknown = [p["part_no"] for p in campaign.parts if p["part_no"] not in catalogue]
     if operation is None or unknown:
         raise Conflict(f"活动 {code} 含目录外项目。 Campaign {code} names what reception's catalogue lacks: "

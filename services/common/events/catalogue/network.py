@@ -404,6 +404,21 @@ class PolicyVersionPublished(Event):
 MAX_PUBLISHED_CHANGES = 200
 
 
+@event_type("network.policy.version_changes", aggregate="policy")
+class PolicyVersionChangesPart(Event):
+    """The rest of a version's changes, for a version with more than `MAX_PUBLISHED_CHANGES`:
+    `network.policy.version_published` is part 1 (its first changes), these are parts 2 to
+    `parts`, each at most `MAX_PUBLISHED_CHANGES`, in the order network lists them. Written in
+    the transaction that publishes the version, so a store that has every part can rebuild the
+    whole version from the one before it. Parts may arrive in any order."""
+
+    name: str
+    version: int
+    part: int  # 2..parts; part 1 is version_published's changes
+    parts: int  # ceil(change_count / MAX_PUBLISHED_CHANGES)
+    changes: list[PolicyChange]
+
+
 class _CertificationEvent(Event):
     """A person's certificate in a course as it now stands. Valid from issued_on through
     expires_on (China's calendar) unless revoked: expiry is by date, so a consumer checks
@@ -435,9 +450,10 @@ class CertificationRevoked(_CertificationEvent):
 
 @event_type("network.course.published", aggregate="course")
 class CoursePublished(Event):
-    """A course HQ added, with the labour operations only a holder of its certification may
-    be given: how the workshop learns what each operation requires. The courses
-    data/certifications.json seeds are known to both services from that file."""
+    """A course HQ added or changed, as it now stands, with the labour operations only a
+    holder of its certification may be given: how the workshop learns what each operation
+    requires. The courses data/certifications.json seeds are known to both services from
+    that file (their revision 1)."""
 
     course_code: str
     name_zh: str
@@ -446,3 +462,5 @@ class CoursePublished(Event):
     operations: list[str]
     published_by: str
     published_at: datetime
+    # 1 when added (or seeded), one more on each change: a later revision replaces an earlier one.
+    revision: int = 1
