@@ -7,7 +7,9 @@ The access token is renewed with the refresh token before it runs out, signing o
 Keycloak's session too, and an answer whose state was tampered with is refused. Last, with
 2,000 stores and three years of figures seeded into network's tables, an HQ analyst signed in
 this way drills network → region → store in Chinese and in English, each view drawn in the
-browser under a second (its timings and screenshots printed)."""
+browser under a second (its timings and screenshots printed), the month's targets and attainment
+of the network and the region as the API gives them, and the region's claims waiting for a
+decision with its review limit."""
 from __future__ import annotations
 
 import asyncio
@@ -20,6 +22,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -327,7 +330,9 @@ REGIONS = {
 # month's total on its first day, three years back: orders opened and delivered, customer-pay revenue.
 DAILY_DAYS, MONTHS = 35, 36
 SEEDED = ("ro_opened", "ro_delivered", "revenue_customer_fen")
-
+# Each seeded store's year: repair orders delivered and CSI (4600 = 4.6), so the month has targets to attain.
+TARGETS = (("repair_orders", lambda i: 6000 + i % 7 * 600), ("csi", lambda i: 4500 + i % 5 * 50))
+REVIEW_LIMIT_FEN = 500_000
 
 @dataclass(frozen=True)
 class Network:
@@ -371,6 +376,10 @@ def _seed(url: str, real_store_id: str, today: date) -> tuple[dict[str, str], di
                     "version", "region_id", "area_id"], records=[
                     (sid, code, name, "dealer_store", region, area, "Asia/Shanghai", "active", now, now, 1,
                      region_ids[region], area_ids[area]) for sid, code, name, region, area in stores])
+                await conn.copy_records_to_table("store_targets", columns=[
+                    "store_id", "year", "measure", "value", "set_by", "set_at"], records=[
+                    (store[0], today.year, measure, value(i), "seed", now)
+                    for i, store in enumerate(stores) for measure, value in TARGETS])
                 await conn.copy_records_to_table("store_area_memberships", columns=[
                     "id", "store_id", "area_id", "region_id", "from_day", "reason", "moved_by", "moved_at"], records=[
                     (str(uuid.uuid4()), sid, area_ids[area], region_ids[region], opened, "seed", "seed", now)
@@ -422,6 +431,9 @@ def network_of_2000(signing_platform: Platform) -> Network:
             "area_id": area_ids["ZJ"], "reason": "浙江片区 the Zhejiang area", "effective_from": (
                 today - timedelta(days=3 * 366)).isoformat()})
         assert placed.status_code == 200, placed.text
+        limit = hq.patch(f"/api/network/v1/regions/{region_ids['EAST']}",
+                         json={"claim_review_limit_fen": REVIEW_LIMIT_FEN})
+        assert limit.status_code == 200, limit.text
         # Once through the reads the views make, as any server is after its first visitors: the timings
         # below are the dashboard's, not those of a database whose tables were bulk-loaded a moment ago.
         for path, params in (("/kpis/overview", {}), ("/kpis/trend", {}), ("/kpis/trend", {"bucket": "month"}),
@@ -444,13 +456,52 @@ def cny(fen: int, lang: str) -> str:
     return ("¥" if lang == "zh" else "CN¥") + f"{fen / 100:,.2f}"
 
 
-def drill(page: Page, network: Network, lang: str, shots: Path) -> None:
-    """Network → region → store through clicks, each view drawn whole before the next; screenshots of each."""
+MEASURE_NAMES = {"repair_orders": ("工单数", "Repair orders"), "csi": ("满意度（1-5）", "CSI (1-5)")}
+
+
+def percent(ratio: Decimal | str | None) -> str:
+    """What Intl.NumberFormat's percent with one decimal writes (halves away from zero), in both languages."""
+    return "–" if ratio is None else f"{(Decimal(ratio) * 100).quantize(Decimal('0.1'), ROUND_HALF_UP):,}%"
+
+
+def figure(unit: str, value: int | None, lang: str) -> str:
+    if value is None:
+        return "–"
+    if unit == "fen":
+        return cny(value, lang)
+    if unit == "milli_points":
+        return f"{(Decimal(value) / 1000).quantize(Decimal('0.01'), ROUND_HALF_UP):,}"
+    return percent(Decimal(value) / 1000) if unit == "per_mille" else f"{value:,}"
+
+
+def assert_targets(page: Page, measures: list[dict], lang: str) -> None:
+    """The targets panel shows each measure with a target as the API gives it, in the page's language."""
+    targeted = [m for m in measures if m["target"] is not None]
+    assert page.locator("#targets tbody tr").count() == len(targeted)
+    for m in targeted:
+        cells = page.locator(f'#targets tbody tr[data-measure="{m["measure"]}"] td').all_inner_texts()
+        assert cells[:4] == [MEASURE_NAMES[m["measure"]][lang == "en"], figure(m["unit"], m["target"], lang),
+                             figure(m["unit"], m["actual"], lang), percent(m["attained"])], (m, cells)
+
+
+def drill(page: Page, network: Network, lang: str, shots: Path, overview: dict) -> None:
+    """Network → region → store through clicks, each view drawn whole before the next; screenshots of each.
+    The network's and the region's targets panels are the overview's attainment; the region lists its
+    claims waiting for a decision, the real store's among them, with the region's review limit."""
     expect(page.locator("body")).to_have_attribute("data-view", "network", timeout=30000)
+    assert_targets(page, overview["attainment"]["network"], lang)
     page.screenshot(path=str(shots / f"dashboard-{lang}-network.png"), full_page=True)
-    page.click(f'#regions tr[data-region="{network.region_ids["EAST"]}"]')
+    east = network.region_ids["EAST"]
+    page.click(f'#regions tr[data-region="{east}"]')
     expect(page.locator("body")).to_have_attribute("data-view", "region", timeout=30000)
     assert page.locator("#store-kpis tbody tr").count() == 20  # a page of the region's stores, not all of them
+    (region,) = [r for r in overview["attainment"]["regions"] if r["region_id"] == east]
+    assert_targets(page, region["measures"], lang)
+    claim = page.locator(f'#claims tbody tr[data-claim="{network.claim["id"]}"] td').all_inner_texts()
+    store = network.real.store
+    assert claim[:2] == [f"{store['code']} · {store['name']}", network.order["number"]], claim
+    assert claim[-1] == ("Region" if lang == "en" else "大区")  # within the limit: the region's managers decide
+    expect(page.locator("#claims-limit")).to_contain_text(cny(REVIEW_LIMIT_FEN, lang))
     page.screenshot(path=str(shots / f"dashboard-{lang}-region.png"), full_page=True)
     page.fill("#store-filter", network.real.store["code"])
     page.click(f'#store-kpis tr[data-store="{network.real.id}"]')
@@ -466,13 +517,15 @@ def test_the_dashboard_holds_2000_stores_in_chinese_and_english_each_view_under_
     with platform.api(platform.bootstrap_key) as hq:
         overview = hq.get("/api/network/v1/kpis/overview").json()
     assert overview["stores"]["total"] >= STORES and len(overview["regions"]) >= len(REGIONS)
+    assert overview["attainment"]["period"] == datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()[:7]
+    assert {m["measure"] for m in overview["attainment"]["network"] if m["target"] is not None} == set(MEASURE_NAMES)
 
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     traffic = Traffic(page, platform, oidc_provider)
     page.goto(gateway + "/dashboard")
     page.click("#sign-in")
     sign_in_on_keycloak(page, oidc_provider, analyst)
-    drill(page, network, "zh", tmp_path)
+    drill(page, network, "zh", tmp_path, overview)
 
     # Chinese by default: the store's own numbers, money in zh-CN's format, orders and claims by the numbers people use.
     assert page.locator("html").get_attribute("lang") == "zh-CN"
@@ -511,7 +564,7 @@ def test_the_dashboard_holds_2000_stores_in_chinese_and_english_each_view_under_
     expect(page.locator("body")).to_have_attribute("data-lang", "en")
     page.reload()
     expect(page.locator("body")).to_have_attribute("data-lang", "en", timeout=30000)
-    drill(page, network, "en", tmp_path)
+    drill(page, network, "en", tmp_path, overview)
     assert page.locator("html").get_attribute("lang") == "en"
     expect(page.locator('#network-totals .tile[data-kpi="revenue_fen"] .label')).to_have_text("Revenue")
     revenue = page.locator('#network-totals .tile[data-kpi="revenue_fen"] .value').inner_text()
@@ -525,4 +578,16 @@ def test_the_dashboard_holds_2000_stores_in_chinese_and_english_each_view_under_
     for view in ("first_paint", "network", "region", "store"):
         assert seen.get(view), (view, seen)
         assert max(seen[view]) < 1000, (view, seen)
+
+    # Another month for the panel: read after the view, the API's figures of that month.
+    page.click("#crumbs button >> nth=0")
+    expect(page.locator("body")).to_have_attribute("data-view", "network", timeout=30000)
+    last_month = (datetime.now(ZoneInfo("Asia/Shanghai")).date().replace(day=1) - timedelta(days=1))
+    page.fill("#targets-month", last_month.isoformat()[:7])
+    expect(page.locator("body")).to_have_attribute("data-targets", last_month.isoformat()[:7], timeout=30000)
+    with platform.api(platform.bootstrap_key) as hq:
+        then = hq.get("/api/network/v1/kpis/overview", params={
+            "from": last_month.replace(day=1).isoformat(), "to": last_month.isoformat(), "top": 1}).json()
+    assert then["attainment"]["period"] == last_month.isoformat()[:7]
+    assert_targets(page, then["attainment"]["network"], "en")
     assert not traffic.errors, traffic.errors
