@@ -6,10 +6,14 @@ from pydantic import BaseModel, Field
 from services.common.inputs import Day
 from services.network.policies.bodies import Change, PolicyName
 
+# How far ahead a version may be published: each later version must take effect after it,
+# so a mistyped year would hold the policy as it is until then.
+MAX_DAYS_AHEAD = 366
+
 
 class PolicyVersionCreate(BaseModel):
     effective_from: Day = Field(description="the first day (China time) the version is in force: today or later, "
-                                            "after every earlier version's")
+                                            f"at most {MAX_DAYS_AHEAD} days ahead, after every earlier version's")
     body: dict[str, Any] = Field(description="the whole policy, in the shape of its file in data/ (unknown keys 422)")
     note: str | None = Field(default=None, max_length=500, description="why it changed")
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -38,6 +38,7 @@ from services.network.policies import bodies, repository
 from services.network.policies.bodies import TITLES, PolicyName
 from services.network.policies.models import PolicyVersion
 from services.network.policies.schemas import (
+    MAX_DAYS_AHEAD,
     PolicyChanges,
     PolicySummary,
     PolicySummaryList,
@@ -98,6 +99,8 @@ async def add_version(session: AsyncSession, clock: Clock, principal: Principal,
     if data.effective_from < today:
         raise ValidationFailed("effective_from",
                                f"must be today ({today}) or later: a past day's policy stays as it was")
+    if data.effective_from > today + timedelta(days=MAX_DAYS_AHEAD):
+        raise ValidationFailed("effective_from", f"must be at most {MAX_DAYS_AHEAD} days ahead of today ({today})")
     if data.effective_from <= latest.effective_from:
         raise ValidationFailed("effective_from", f"must be after version {latest.version}'s "
                                                  f"effective_from ({latest.effective_from})")
