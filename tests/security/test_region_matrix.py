@@ -133,6 +133,13 @@ async def test_a_region_manager_cannot_see_or_act_on_another_regions_store_on_an
                     f"/api/network/v1/webhooks/{made['webhook']['id']}"):
             assert own.get(url).status_code == 200, url
         assert made["claim"]["id"] in own.get("/api/network/v1/claims").text
+        assert made["claim"]["id"] in own.get("/api/network/v1/claims", params={"region_id": east["id"]}).text
+    # Naming East as a claims filter tells West's manager nothing: refused as a region that does not exist.
+    with platform.api(west_key) as other:
+        named = other.get("/api/network/v1/claims", params={"region_id": east["id"]})
+        unknown = other.get("/api/network/v1/claims", params={"region_id": str(uuid.uuid4())})
+        assert (named.status_code, unknown.status_code) == (422, 422) and made["claim"]["id"] not in named.text
+        assert named.json()["detail"] == unknown.json()["detail"], (named.text, unknown.text)
 
     ids = _ids_of(made)
     cases = list(_cases(document, made, store_a))
