@@ -7,7 +7,8 @@ the server) into the schema the migrations built: loading millions of orders thr
 API would measure the loader, not the reads. Orders are spread over the stores and the
 three years; the per-store daily KPI counters (what every KPI query reads) exist for every
 store-day that has an order, so they grow with the orders until every store has figures
-on every day of the three years (2.19 M store-days, from 2.19 M orders). The stores sit in
+on every day of the three years (2.19 M store-days, from 2.19 M orders); their month
+rollups (kpi_monthly) are summed from them as a rebuild sums them. The stores sit in
 eight regions of 250 (one area each, since the first day). Each store has this year's
 targets (the year, its twelve months, five advisors' shares of each month) and its
 advisors their per-day figures for the last five weeks, so the attainment query is timed
@@ -104,6 +105,10 @@ async def _load(reception_url: str, network_url: str, total: int) -> dict:
             SELECT 'store-' || (f % $2), current_date - ((f / $2) % $3), m, 1 + (f * 7) % 40
             FROM generate_series(0, $1 - 1) f, unnest($4::text[]) m""",
                          filled, STORES, DAYS, [m.value for m in KPI_METRICS + TARGET_METRICS])
+        # The month rollups, derived from the day rows as a rebuild derives them.
+        await nw.execute("""
+            INSERT INTO kpi_monthly (store_id, month, metric, value)
+            SELECT store_id, date_trunc('month', day)::date, metric, sum(value) FROM kpi_daily GROUP BY 1, 2, 3""")
         await _load_targets(nw, total)
         await nw.execute("ANALYZE")
         sizes = {}
@@ -111,6 +116,7 @@ async def _load(reception_url: str, network_url: str, total: int) -> dict:
             sizes[f"{name}_database_mb"] = round(await conn.fetchval("SELECT pg_database_size(current_database())")
                                                  / 2**20)
         sizes["kpi_daily_rows"] = await nw.fetchval("SELECT count(*) FROM kpi_daily")
+        sizes["kpi_monthly_rows"] = await nw.fetchval("SELECT count(*) FROM kpi_monthly")
         sizes["kpi_person_daily_rows"] = await nw.fetchval("SELECT count(*) FROM kpi_person_daily")
         return sizes
     finally:

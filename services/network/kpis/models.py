@@ -55,6 +55,23 @@ class KpiDaily(NetworkModel, table=True):
     value: int = Field(sa_column=sa.Column(BigInt, nullable=False))
 
 
+class KpiMonthly(NetworkModel, table=True):
+    """Per store, local month (its 1st) and metric: the sum of the store's kpi_daily rows of
+    that month, written in the same transaction as they are. A window of a year then reads
+    twelve rows per store and metric instead of 365 (services/network/kpis/repository.sums)."""
+
+    __tablename__ = "kpi_monthly"
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("store_id", "month", "metric", name="pk_kpi_monthly"),
+        sa.Index("ix_kpi_monthly_metric_month", "metric", "month"),
+    )
+
+    store_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    month: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    metric: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    value: int = Field(sa_column=sa.Column(BigInt, nullable=False))
+
+
 class KpiPersonDaily(NetworkModel, table=True):
     """Per store, person, local day and metric: the sum of the facts credited to the person
     (kept in step with them, as kpi_daily is with all of a store's facts)."""

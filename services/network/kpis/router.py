@@ -40,7 +40,8 @@ async def get_kpis(session: SessionDep, clock: ClockDep, principal: Reader,
         raise ValidationFailed("from", "must not be after `to`")
     if until - since > timedelta(days=MAX_WINDOW_DAYS - 1):
         raise ValidationFailed("from", f"a window is at most {MAX_WINDOW_DAYS} days")
-    report = await service.report(session, since, until, await service.visible_stores(session, principal, store_id))
+    report = await service.report(session, since, until, await service.visible_stores(session, principal, store_id),
+                                  every_store=service.sees_every_store(principal, store_id))
     month = await targets.attainment(session, clock, principal, until.year, until.month, store_id)
     by_store = {s.store_id: s.measures for s in month.stores}
     for figures in report.stores:

@@ -93,14 +93,25 @@ def kpi_names() -> list[str]:
     return [k["name"] for k in reference.load("kpi_definitions")["kpis"]]
 
 
-async def counters(session: AsyncSession, since: date, until: date, store_ids: list[str]) -> dict[str, dict[str, int]]:
-    window = await repository.sums(session, WINDOW_METRICS, since=since, until=until, store_ids=store_ids)
-    snapshot = await repository.sums(session, SNAPSHOT_METRICS, until=until, store_ids=store_ids)
+async def counters(session: AsyncSession, since: date, until: date, store_ids: list[str], *,
+                   every_store: bool = False) -> dict[str, dict[str, int]]:
+    """store id -> summed counters of the stores in `store_ids`; `every_store` says they are
+    all the stores there are, so the query names none (an IN list of 2,000 ids costs more
+    than it filters)."""
+    scope = None if every_store else store_ids
+    window = await repository.sums(session, WINDOW_METRICS, since=since, until=until, store_ids=scope)
+    snapshot = await repository.sums(session, SNAPSHOT_METRICS, until=until, store_ids=scope)
     out: dict[str, dict[str, int]] = {sid: {} for sid in store_ids}
     for part in (window, snapshot):
         for store_id, values in part.items():
-            out.setdefault(store_id, {}).update(values)
+            if store_id in out:  # figures of a store network does not know (yet) count nowhere
+                out[store_id].update(values)
     return out
+
+
+def sees_every_store(principal: Principal, store_id: str | None) -> bool:
+    """Whether visible_stores answers every store network knows: HQ naming no store."""
+    return not (principal.store_id or store_id or principal.role == "region_manager")
 
 
 async def visible_stores(session: AsyncSession, principal: Principal, store_id: str | None) -> list[Store]:
@@ -127,8 +138,9 @@ async def store_day(session: AsyncSession, store_id: str, day: date) -> StoreFig
     return (await report(session, day, day, stores)).stores[0]
 
 
-async def report(session: AsyncSession, since: date, until: date, stores: list[Store]) -> KpiReport:
-    per_store = await counters(session, since, until, [s.id for s in stores])
+async def report(session: AsyncSession, since: date, until: date, stores: list[Store], *,
+                 every_store: bool = False) -> KpiReport:
+    per_store = await counters(session, since, until, [s.id for s in stores], every_store=every_store)
     network: dict[str, int] = {}
     for values in per_store.values():
         for metric, value in values.items():
