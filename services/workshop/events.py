@@ -2,8 +2,9 @@
 for approval), approvals make jobs, reservations and sublet lines (and are checked for
 comebacks) and carry the promised time, which reception may move later, cancellations release them, deliveries are kept
 for comebacks and send the order's cost; network's person events keep the workshop's
-copy of the staff directory (technicians), and its course and certification events the
-workshop's copy of who is certified for which operations (services/workshop/certifications).
+copy of the staff directory (technicians), its course and certification events the
+workshop's copy of who is certified for which operations (services/workshop/certifications),
+and its policy versions the workshop's copy of the brand's flat hours (policy_copies).
 
 Each handler runs in the consumer's transaction with the event's inbox record, and also
 guards on its own keys (one job and one reservation per order line), so an approval sent
@@ -13,7 +14,13 @@ from __future__ import annotations
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.consumer import EventHandlers, HandlerContext
-from services.common.events.catalogue.network import CertificationGranted, CertificationRevoked, CoursePublished
+from services.common.events.catalogue.network import (
+    CertificationGranted,
+    CertificationRevoked,
+    CoursePublished,
+    PolicyVersionChangesPart,
+    PolicyVersionPublished,
+)
 from services.common.events.catalogue.reception import (
     RepairOrderApproved,
     RepairOrderCancelled,
@@ -30,6 +37,7 @@ from services.workshop.jobs import repository as job_rows
 from services.workshop.jobs import service as jobs
 from services.workshop.orders import service as orders
 from services.workshop.parts import service as parts
+from services.workshop.policy_copies import service as policy_copies
 from services.workshop.settings import WorkshopSettings
 from services.workshop.technicians import service as technicians
 
@@ -104,3 +112,15 @@ async def course_published(session: AsyncSession, event: CoursePublished, envelo
 async def certification_changed(session: AsyncSession, event: CertificationGranted | CertificationRevoked,
                                 envelope: CloudEvent, ctx: HandlerContext[WorkshopSettings]) -> None:
     await certifications.keep_certification(session, event, envelope.time)
+
+
+@handlers.on("network.policy.version_published")
+async def policy_version_published(session: AsyncSession, event: PolicyVersionPublished, envelope: CloudEvent,
+                                   ctx: HandlerContext[WorkshopSettings]) -> None:
+    await policy_copies.version_published(session, event)
+
+
+@handlers.on("network.policy.version_changes")
+async def policy_version_changes(session: AsyncSession, event: PolicyVersionChangesPart, envelope: CloudEvent,
+                                 ctx: HandlerContext[WorkshopSettings]) -> None:
+    await policy_copies.version_changes(session, event)

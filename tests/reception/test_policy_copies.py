@@ -4,40 +4,19 @@ network publishes them: a line on an order opened on or after a version's effect
 version come in any order and twice, and a version waits for its predecessor."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import sqlalchemy as sa
 
 from services.common import policy_copies as copies
-from services.common.events.catalogue import network as nw
-from services.common.events.envelope import CloudEvent
-from services.network.policies.bodies import changes as network_changes
 from tests.reception import factories
-from tests.support.events import envelope_for
+from tests.support.policy_versions import labour_with, version_events
 
 LABOUR, PARTS = copies.LABOUR_OPERATIONS, copies.PARTS_PRICES
-AT = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
-
-
-def version_events(name: str, version: int, effective_from: date, before: dict, after: dict) -> list[CloudEvent]:
-    """The events network writes for a version: the published one with the first changes, then the rest in parts."""
-    changes = [nw.PolicyChange(**c.model_dump()) for c in network_changes(before, after)]
-    size = nw.MAX_PUBLISHED_CHANGES
-    parts = copies.parts_needed(len(changes), size)
-    events: list[CloudEvent] = [envelope_for(nw.PolicyVersionPublished(
-        name=name, title_zh="目录", title_en="catalogue", version=version, effective_from=effective_from,
-        change_count=len(changes), changes=changes[:size], published_by="hq-admin", published_at=AT),
-        subject=name, store_id=None, time=AT)]
-    events += [envelope_for(nw.PolicyVersionChangesPart(
-        name=name, version=version, part=n + 1, parts=parts, changes=changes[n * size:(n + 1) * size]),
-        subject=name, store_id=None, time=AT) for n in range(1, parts)]
-    return events
 
 
 def labour_v2(hours: float) -> dict:
-    body = copies.version_one(LABOUR)
-    next(op for op in body["operations"] if op["op_code"] == "BRK-0210")["flat_rate_hours"] = hours
-    return body
+    return labour_with("BRK-0210", hours)
 
 
 def parts_v2(price_fen: int, extra: int = 0) -> dict:

@@ -21,7 +21,7 @@ from services.common.events.catalogue.workshop import JobCreated, JobQcFailed, J
 from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.outbox import emit
-from services.common.reference import labor_operations
+from services.common.policy_copies import Catalogue, first_catalogue
 from services.common.who import known_as
 from services.workshop.base import hours, seconds_to_hours
 from services.workshop.certifications import service as certifications
@@ -30,6 +30,7 @@ from services.workshop.jobs.models import Job, QualityCheck, WorkInterval
 from services.workshop.jobs.schemas import JobDetail, JobList, check_public, interval_public, job_public
 from services.workshop.orders import service as orders
 from services.workshop.orders.models import WorkshopOrder
+from services.workshop.policy_copies import service as policy_copies
 from services.workshop.technicians import repository as technicians
 
 ASSIGNABLE = ("pending", "assigned", "rework")
@@ -54,9 +55,10 @@ def _inspector(principal: Principal) -> dict:
                 inspector_credential=principal.credential or None)
 
 
-def flat_rate_for(line: RepairOrderLine) -> Decimal:
-    """The hours the line was sold at; else the catalogue's; else the line's quantity."""
-    operation = labor_operations().get(line.op_code or "")
+def flat_rate_for(line: RepairOrderLine, catalogue: Catalogue | None = None) -> Decimal:
+    """The hours the line was sold at; else the catalogue's (the brand's version in force on
+    the order's opening day; none given: version 1); else the line's quantity."""
+    operation = (catalogue or first_catalogue()).operations.get(line.op_code or "")
     sold = line.flat_rate_hours or (None if operation else line.quantity)
     try:
         if sold:
@@ -76,12 +78,14 @@ async def create_from_line(session: AsyncSession, now: datetime, order: Workshop
                            line: RepairOrderLine) -> Job | None:
     if await repository.by_line(session, order.id, line.line_id) is not None:
         return None
-    operation = labor_operations().get(line.op_code or "")
+    # The brand's catalogue on the order's opening day; an order whose opening was never heard of goes by today.
+    catalogue = await policy_copies.catalogue_on(session, policy_copies.brand_day(order.opened_at or now))
+    operation = catalogue.operations.get(line.op_code or "")
     job = Job(
         id=new_id(), store_id=order.store_id, repair_order_id=order.id, repair_order_number=order.number,
         line_id=line.line_id, vin=order.vin, op_code=line.op_code or "",
         category=operation["category"] if operation else None, description=line.description,
-        pay_type=line.pay_type, supplement=line.supplement, flat_rate_hours=flat_rate_for(line),
+        pay_type=line.pay_type, supplement=line.supplement, flat_rate_hours=flat_rate_for(line, catalogue),
         status="pending", created_at=now,
     )
     session.add(job)
