@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-import sqlalchemy as sa
+from sqlmodel import col, select
 
 from services.common import reference
 from services.common.ids import new_id
@@ -190,10 +190,10 @@ async def test_a_dealer_stores_reinstatement_is_not_held_up_by_certifications(cl
 
 async def _course_events(client, code: str) -> list[dict]:
     async with client.app.state.db.transaction() as session:
-        rows = (await session.exec(sa.select(OutboxMessage.payload).where(
+        rows = (await session.exec(select(OutboxMessage).where(
             OutboxMessage.event_type == "network.course.published", OutboxMessage.key == code)
-            .order_by(OutboxMessage.id))).all()
-    return [json.loads(payload)["data"] for (payload,) in rows]
+            .order_by(col(OutboxMessage.id)))).all()
+    return [json.loads(row.payload)["data"] for row in rows]
 
 
 async def test_hq_changes_a_course_which_is_published_again_one_revision_on(client, hq, clock):
