@@ -6,6 +6,8 @@ is paid, and HQ's KPIs show all of it. Then a partner outlet applies, is onboard
 a key and runs an order and a claim of its own."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import httpx
 
 from tools.client import (
@@ -155,3 +157,41 @@ async def test_an_outlet_applies_is_onboarded_and_runs_an_order_and_a_claim(plat
         delivered = await repair_order_life(store, plan)
         assert delivered["status"] == "delivered"
         await _claim_and_settle(hq, store, delivered["id"])
+
+
+async def test_hq_publishes_new_flat_hours_and_the_store_quotes_them_from_that_day(platform):
+    """Network's policy version reaches reception over the broker: an order opened on the
+    version's effective day is quoted the new hours (an operation no other test here uses)."""
+    async with httpx.AsyncClient(base_url=platform.gateway.url, timeout=30) as http:
+        hq = Api(http, platform.bootstrap_key)
+        labour = await hq.get("/api/network/v1/policies/labour_operations")
+        body = labour["body"]
+        operation = next(op for op in body["operations"] if op["op_code"] == "HV-0310")
+        assert operation["flat_rate_hours"] == 4.5
+        operation["flat_rate_hours"] = 5.2
+        version = await hq.post("/api/network/v1/policies/labour_operations/versions", {
+            "effective_from": store_today().isoformat(), "body": body, "note": "HV pack replacement re-timed"})
+        assert version["changes"] == [{"path": "operations.HV-0310.flat_rate_hours", "change": "changed",
+                                       "before": 4.5, "after": 5.2}]
+        store = await open_store(hq, http, code="SH-HV-01", name="Pudong EV Centre")
+        order = await store.advisor.post("/api/reception/v1/repair-orders", {
+            "customer": {"name": "Liu Yang", "phone": "13800000009"},
+            "vehicle": {"vin": "LSVAU2180N2000009", "plate": "沪D00009", "model": "Horizon EV"},
+            "mileage_km": 30000, "complaint": "battery capacity warning",
+            "inspection": {"fuel_level": "half", "exterior_damage": [], "warning_lights": [], "valuables": [],
+                           "notes": ""}})
+        ro = order["id"]
+
+        async def quoted_by_the_new_version():
+            # Until the version has reached reception the line is quoted by version 1: take it off and ask again.
+            answer = await store.advisor.post(f"/api/reception/v1/repair-orders/{ro}/lines",
+                                              {"kind": "labor", "op_code": "HV-0310", "pay_type": "customer"})
+            line = max(answer["lines"], key=lambda written: written["position"])
+            if line["flat_rate_hours"] == "5.2":
+                return line
+            assert line["flat_rate_hours"] == "4.5"
+            await store.advisor.call("DELETE", f"/api/reception/v1/repair-orders/{ro}/lines/{line['id']}")
+            return None
+
+        line = await wait_for(quoted_by_the_new_version, interval=0.5, what="reception quoting the new flat hours")
+        assert (line["quantity"], line["amount_fen"]) == ("5.2", int(Decimal("5.2") * line["unit_price_fen"]))
