@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from tests.network.conftest import create_store
 from tests.network.test_claims_api import claim_body, closed_order, sensor_lines, submit
+from tests.network.test_gross_margin import costed
+from tests.network.test_gross_margin import delivered as costed_order
 from tests.network.test_regions import area_of, new_region, region_manager, store_in
 from tests.network.test_targets import YEAR, delivered, even_months, put
 from tests.support.events import deliver
@@ -21,17 +24,27 @@ def by_measure(rows: list[dict]) -> dict[str, dict]:
 
 async def test_the_overview_carries_the_months_attainment_of_the_network_and_each_region(client, hq):
     east, south = await new_region(hq, "EAST", "ZJ"), await new_region(hq, "SOUTH", "GD")
+    west = await new_region(hq, "WEST", "SC")  # no store yet
     hangzhou, ningbo = await store_in(hq, area_of(east, "ZJ")), await store_in(hq, area_of(east, "ZJ"))
-    guangzhou = await store_in(hq, area_of(south, "GD"))
-    for store, orders in ((hangzhou, 1200), (ningbo, 600), (guangzhou, 365)):
-        year = {"repair_orders": orders, "labour_revenue_fen": 36_500_000, "first_time_fix": 900}
+    guangzhou, unplaced = await store_in(hq, area_of(south, "GD")), await create_store(hq)
+    # CSI targets where no survey came in yet (Guangzhou's and the unplaced store's): the network's is their mean.
+    for store, year in ((hangzhou, {"repair_orders": 1200, "gross_margin_fen": 12_000_000}),
+                        (ningbo, {"repair_orders": 600, "gross_margin_fen": 6_000_000}),
+                        (guangzhou, {"repair_orders": 365, "csi": 4500, "gross_margin_fen": 3_650_000}),
+                        (unplaced, {"csi": 4700})):
+        year |= {"labour_revenue_fen": 36_500_000, "first_time_fix": 900} if "repair_orders" in year else {}
         assert (await put(hq, f"/v1/stores/{store['id']}/targets/{YEAR}", year)).status_code == 200
     manager = Caller(client, "store_manager", store_id=hangzhou["id"])
     split = await put(manager, f"/v1/stores/{hangzhou['id']}/targets/{YEAR}/months", even_months(repair_orders=100))
     assert split.status_code == 200, split.text
-    for store, days in ((hangzhou, (1, 2, 3)), (ningbo, (4,)), (guangzhou, (5, 6))):
+    for store, days in ((hangzhou, (1, 2, 3)), (ningbo, (4,)), (guangzhou, (5, 6)), (unplaced, (7,))):
         for day in days:
             await deliver(client.app, delivered(store["id"], "advisor-1", date(2026, 12, day), labour_fen=50_000))
+    # An order each in East costed (a margin); Guangzhou's none, so the network has no margin to project.
+    for store in (hangzhou, ningbo):
+        order_id = f"ro-{store['id']}"
+        for event in (costed_order(store["id"], order_id, "advisor-1"), costed(store["id"], order_id)):
+            await deliver(client.app, event)
 
     overview = await hq.get("/v1/kpis/overview", params=DECEMBER)
     assert overview.status_code == 200, overview.text
@@ -42,9 +55,18 @@ async def test_the_overview_carries_the_months_attainment_of_the_network_and_eac
     theirs = {group["region"]: group["measures"] for group in report["regions"]}
     ours = {r["region_id"]: (r["stores"], r["measures"]) for r in attainment["regions"]}
     assert ours[east["id"]] == (2, theirs["EAST"]) and ours[south["id"]] == (1, theirs["SOUTH"])
+    assert ours[west["id"]][0] == 0 and not [m for m in ours[west["id"]][1] if m["target"] is not None]
     network = by_measure(attainment["network"])
     # Hangzhou's December as split (100); the others' years pro rata: 600 and 365 × 31 / 365 → 51 and 31.
-    assert (network["repair_orders"]["target"], network["repair_orders"]["actual"]) == (100 + 51 + 31, 6)
+    # The store in no region counts in the network (its order too: the measure covers all when none is
+    # targeted, the targeted stores when some are).
+    assert (network["repair_orders"]["target"], network["repair_orders"]["actual"]) == (100 + 51 + 31, 8)
+    assert (network["csi"]["target"], network["csi"]["actual"]) == (4600, None)
+    # Each targeted store at its pace, 10 of 31 days gone: 4, 2 and 2 orders → 12.4, 6.2, 6.2 → 12 + 6 + 6.
+    assert network["repair_orders"]["projected"] == 24
+    east_margin = by_measure(ours[east["id"]][1])["gross_margin_fen"]
+    assert east_margin["actual"] is not None and east_margin["projected"] is not None
+    assert network["gross_margin_fen"]["actual"] is not None and network["gross_margin_fen"]["projected"] is None
     assert by_measure(ours[south["id"]][1])["repair_orders"]["attained"] == "0.0645"  # 2 of 31
 
     # A region manager: its regions only, and the network is their stores.

@@ -440,7 +440,13 @@ def network_of_2000(signing_platform: Platform) -> Network:
                              (f"/regions/{region_ids['EAST']}/kpis", {}), ("/kpis", {"store_id": staff.id}),
                              ("/kpis/trend", {"region_id": region_ids["EAST"]})):
             assert hq.get("/api/network/v1" + path, params=params, timeout=60).status_code == 200, path
-    print(f"\nseeded {STORES:,} stores with {MONTHS} months of figures in {seconds:.1f} s")
+        # The panel's figures in the overview against the targets' own read with a row per store (printed, not held).
+        reads = {}
+        for path in ("/kpis/overview", "/targets/attainment"):
+            started_read = time.monotonic()
+            answer = hq.get("/api/network/v1" + path, timeout=60)
+            reads[path] = (round((time.monotonic() - started_read) * 1000), len(answer.content))
+    print(f"\nseeded {STORES:,} stores with {MONTHS} months of figures in {seconds:.1f} s; reads (ms, bytes): {reads}")
     return Network(region_ids, area_ids, staff, order, claim.json(), seconds)
 
 

@@ -1,4 +1,5 @@
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
@@ -9,7 +10,6 @@ from services.network.applications.models import OutletApplication
 from services.network.kpis.models import KpiDaily
 from services.network.regions.models import Area, Region, RegionManager, StoreMembership
 from services.network.stores.models import Store
-from services.network.targets.models import StoreMonthTarget, StoreTarget
 
 Counters = dict[str, int]
 
@@ -132,45 +132,127 @@ async def bucket_sums(session: AsyncSession, unit: str, metrics: tuple[str, ...]
     return out
 
 
-def _in_regions(column, region_ids: set[str] | None):
-    """The stores of some regions now (a region manager's), or every store (None)."""
-    if region_ids is None:
-        return sa.true()
-    return col(column).in_(select(Store.id).where(col(Store.region_id).in_(region_ids)))
 
-
-async def target_stores(session: AsyncSession, region_ids: set[str] | None) -> list[Store]:
-    stmt = select(Store).order_by(Store.code)
+async def store_zones(session: AsyncSession, region_ids: set[str] | None) -> list[str]:
+    stmt = select(Store.timezone).distinct()
     if region_ids is not None:
         stmt = stmt.where(col(Store.region_id).in_(region_ids))
     return list((await session.exec(stmt)).all())
 
 
-async def month_counters(session: AsyncSession, metrics: tuple[str, ...], *, since: date, until: date,
-                         region_ids: set[str] | None) -> dict[str, Counters]:
-    """store id -> metric -> Σ value over [since, until], summed by the database."""
-    stmt = (select(KpiDaily.store_id, KpiDaily.metric, func.sum(KpiDaily.value))
-            .where(col(KpiDaily.metric).in_(metrics), KpiDaily.day >= since, KpiDaily.day <= until,
-                   _in_regions(KpiDaily.store_id, region_ids))
-            .group_by(KpiDaily.store_id, KpiDaily.metric))
-    out: dict[str, Counters] = {}
-    for store_id, metric, total in (await session.exec(stmt)).all():
-        out.setdefault(store_id, {})[metric] = int(total or 0)
+@dataclass(frozen=True)
+class MeasureSpec:
+    """What the database needs of a measure: whether it adds up, its counters (the last one
+    a rate's weight) and whether its actual is a margin (first − second, when the third)."""
+
+    measure: str
+    additive: bool
+    metrics: tuple[str, ...]
+    margin: bool
+
+
+@dataclass(frozen=True)
+class GroupSums:
+    """One measure over one group's stores (the network, or a region), both over the stores with
+    a month target for it (`t_`) and over all of them (`all_`)."""
+
+    network: bool
+    region_id: str | None  # None with network False: the stores in no region
+    measure: str
+    targeted: int
+    target_sum: int  # Σ target
+    weighted: int  # Σ target × weight (rates)
+    weight: int  # Σ weight of the stores with a target
+    t_counters: tuple[int, int, int]  # Σ of the measure's counters, in its order
+    all_counters: tuple[int, int, int]
+    t_projected: int  # Σ of each store's projection (additive measures)
+    all_projected: int
+    t_unprojected: bool  # some store has no projection (no value yet, or its month not begun)
+    all_unprojected: bool
+    t_elapsed: bool  # some store's month has begun
+    all_elapsed: bool
+
+
+# Per store and measure: its month target (the split, else the year pro rata for counts and
+# money, the year's for a rate), its counters and its projection at its own pace; then summed
+# for the network and each region at once (GROUPING SETS). Rounding is numeric round(), halves
+# away from zero, as policy.divide.
+_ATTAINMENT_SQL = """
+WITH zone AS (SELECT * FROM unnest(CAST(:zones AS text[]), CAST(:elapsed AS int[])) AS z(timezone, elapsed)),
+scope AS (
+    SELECT s.id, s.region_id, zone.elapsed FROM stores s JOIN zone ON zone.timezone = s.timezone
+    WHERE CAST(:regions AS text[]) IS NULL OR s.region_id = ANY(CAST(:regions AS text[]))),
+measure AS (
+    SELECT * FROM unnest(CAST(:names AS text[]), CAST(:additive AS bool[]), CAST(:margin AS bool[]),
+                         CAST(:m1 AS text[]), CAST(:m2 AS text[]), CAST(:m3 AS text[]), CAST(:mw AS text[]))
+        AS m(measure, additive, margin, m1, m2, m3, mw)),
+counter AS (
+    SELECT store_id, metric, sum(value) AS value FROM kpi_daily
+    WHERE day >= :since AND day <= :until AND metric = ANY(CAST(:metrics AS text[]))
+      AND store_id IN (SELECT id FROM scope)
+    GROUP BY store_id, metric),
+figure AS (
+    SELECT scope.region_id, scope.elapsed, m.measure, m.additive,
+           COALESCE(split.value, CASE WHEN m.additive THEN round(CAST(annual.value AS numeric) * :days / :year_days)
+                                      ELSE annual.value END) AS target,
+           COALESCE(k1.value, 0) AS c1, COALESCE(k2.value, 0) AS c2, COALESCE(k3.value, 0) AS c3,
+           COALESCE(kw.value, 0) AS w,
+           CASE WHEN m.margin AND COALESCE(k3.value, 0) = 0 THEN NULL
+                WHEN m.margin THEN COALESCE(k1.value, 0) - COALESCE(k2.value, 0)
+                ELSE COALESCE(k1.value, 0) END AS value
+    FROM scope CROSS JOIN measure m
+    LEFT JOIN store_targets annual ON annual.store_id = scope.id AND annual.year = :year AND annual.measure = m.measure
+    LEFT JOIN store_month_targets split ON split.store_id = scope.id AND split.year = :year
+                                        AND split.month = :month AND split.measure = m.measure
+    LEFT JOIN counter k1 ON k1.store_id = scope.id AND k1.metric = m.m1
+    LEFT JOIN counter k2 ON k2.store_id = scope.id AND k2.metric = m.m2
+    LEFT JOIN counter k3 ON k3.store_id = scope.id AND k3.metric = m.m3
+    LEFT JOIN counter kw ON kw.store_id = scope.id AND kw.metric = m.mw),
+projected AS (
+    SELECT *, CASE WHEN value IS NULL OR elapsed = 0 THEN NULL WHEN elapsed >= :days THEN value
+                   ELSE round(CAST(value AS numeric) * :days / elapsed) END AS ahead
+    FROM figure)
+SELECT CASE WHEN grouping(region_id) = 1 THEN NULL ELSE region_id END AS group_region, grouping(region_id) AS whole,
+       measure, count(target) AS targeted, COALESCE(sum(target), 0) AS target_sum,
+       COALESCE(sum(target * w), 0) AS weighted, COALESCE(sum(w) FILTER (WHERE target IS NOT NULL), 0) AS weight,
+       COALESCE(sum(c1) FILTER (WHERE target IS NOT NULL), 0), COALESCE(sum(c2) FILTER (WHERE target IS NOT NULL), 0),
+       COALESCE(sum(c3) FILTER (WHERE target IS NOT NULL), 0), sum(c1), sum(c2), sum(c3),
+       COALESCE(sum(ahead) FILTER (WHERE target IS NOT NULL), 0), COALESCE(sum(ahead), 0),
+       COALESCE(bool_or(ahead IS NULL) FILTER (WHERE target IS NOT NULL), false), bool_or(ahead IS NULL),
+       COALESCE(bool_or(elapsed > 0) FILTER (WHERE target IS NOT NULL), false), bool_or(elapsed > 0)
+FROM projected GROUP BY GROUPING SETS ((measure), (measure, region_id))
+"""
+
+
+async def attainment_sums(session: AsyncSession, specs: list[MeasureSpec], *, year: int, month: int, days: int,
+                          year_days: int, elapsed: dict[str, int], region_ids: set[str] | None) -> list[GroupSums]:
+    """Each measure's sums for the network (the stores in scope) and each region holding any of them."""
+    def nth(spec: MeasureSpec, i: int) -> str | None:
+        return spec.metrics[i] if i < len(spec.metrics) else None
+    params = {
+        "zones": list(elapsed), "elapsed": list(elapsed.values()),
+        "regions": sorted(region_ids) if region_ids is not None else None,
+        "names": [s.measure for s in specs], "additive": [s.additive for s in specs],
+        "margin": [s.margin for s in specs], "m1": [nth(s, 0) for s in specs], "m2": [nth(s, 1) for s in specs],
+        "m3": [nth(s, 2) for s in specs], "mw": [None if s.additive else s.metrics[-1] for s in specs],
+        "metrics": sorted({m for s in specs for m in s.metrics}), "since": date(year, month, 1),
+        "until": date(year, month, days), "year": year, "month": month, "days": days, "year_days": year_days}
+    rows = (await (await session.connection()).execute(sa.text(_ATTAINMENT_SQL), params)).all()
+    out = []
+    for row in rows:
+        region, whole, measure, targeted, target_sum, weighted, weight, *sums = row
+        out.append(GroupSums(
+            network=bool(whole), region_id=None if whole else region, measure=measure, targeted=int(targeted),
+            target_sum=int(target_sum),
+            weighted=int(weighted), weight=int(weight), t_counters=(int(sums[0]), int(sums[1]), int(sums[2])),
+            all_counters=(int(sums[3]), int(sums[4]), int(sums[5])), t_projected=int(sums[6]),
+            all_projected=int(sums[7]), t_unprojected=bool(sums[8]), all_unprojected=bool(sums[9]),
+            t_elapsed=bool(sums[10]), all_elapsed=bool(sums[11])))
     return out
 
 
-async def month_targets(session: AsyncSession, year: int, month: int, region_ids: set[str] | None
-                        ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
-    """(store id -> measure -> the year's figure, store id -> measure -> the month's split)."""
-    annual: dict[str, dict[str, int]] = {}
-    yearly = select(StoreTarget.store_id, StoreTarget.measure, StoreTarget.value).where(
-        StoreTarget.year == year, _in_regions(StoreTarget.store_id, region_ids))
-    for store_id, measure, value in (await session.exec(yearly)).all():
-        annual.setdefault(store_id, {})[measure] = value
-    split: dict[str, dict[str, int]] = {}
-    monthly = select(StoreMonthTarget.store_id, StoreMonthTarget.measure, StoreMonthTarget.value).where(
-        StoreMonthTarget.year == year, StoreMonthTarget.month == month,
-        _in_regions(StoreMonthTarget.store_id, region_ids))
-    for store_id, measure, value in (await session.exec(monthly)).all():
-        split.setdefault(store_id, {})[measure] = value
-    return annual, split
+async def region_store_counts(session: AsyncSession, region_ids: list[str]) -> dict[str, int]:
+    """region id -> the stores in it now."""
+    stmt = (select(Store.region_id, func.count()).where(col(Store.region_id).in_(region_ids))
+            .group_by(Store.region_id))
+    return {region_id: int(n) for region_id, n in (await session.exec(stmt)).all() if region_id is not None}
