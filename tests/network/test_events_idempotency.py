@@ -51,7 +51,7 @@ SAMPLES = {
     "crm.customer_base.changed": lambda s: customer_base(s, "advisor-1", D, 120, 90),
     "network.part_return.shipped": lambda s: part_return_shipped(s, "pr-1", D, D + timedelta(days=3), "clerk-1"),
 }
-TABLES = ("known_stores", "repair_orders", "kpi_entities", "kpi_facts", "kpi_daily")
+TABLES = ("known_stores", "repair_orders", "kpi_entities", "kpi_facts", "kpi_daily", "kpi_monthly")
 
 
 async def snapshot(app) -> dict:

@@ -48,6 +48,7 @@ async def test_kpis_equal_the_reference_after_live_consumption_and_after_a_rebui
 
         async with client.app.state.db.transaction() as session:
             await session.exec(sa.text("DELETE FROM kpi_daily"))
+            await session.exec(sa.text("DELETE FROM kpi_monthly"))
         assert answer_of((await hq.get(url)).json()) != expected
         job = await rebuilt(hq)
         assert job["events_read"] >= len(events) and job["events_skipped"] == 0

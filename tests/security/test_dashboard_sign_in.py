@@ -397,16 +397,21 @@ def _seed(url: str, real_store_id: str, today: date) -> tuple[dict[str, str], di
                                                         $2::date - $3::int, '1 month'), 30) x),
                          o AS (SELECT s.id, d.day,
                                       d.weight * (5 + (s.n * 7 + extract(doy FROM d.day)::int) % 30) AS orders
-                               FROM s CROSS JOIN d)
-                    INSERT INTO kpi_daily (store_id, day, metric, value)
-                    SELECT id, day, m.metric, CASE m.metric WHEN 'ro_opened' THEN orders + 1
-                                                            WHEN 'ro_delivered' THEN orders
-                                                            ELSE orders * 96000 END
-                    FROM o CROSS JOIN unnest($5::text[]) AS m(metric)
-                    ON CONFLICT (store_id, day, metric) DO UPDATE SET value = kpi_daily.value + excluded.value"""
+                               FROM s CROSS JOIN d),
+                         f AS (SELECT id, day, m.metric, CASE m.metric WHEN 'ro_opened' THEN orders + 1
+                                                                        WHEN 'ro_delivered' THEN orders
+                                                                        ELSE orders * 96000 END AS value
+                               FROM o CROSS JOIN unnest($5::text[]) AS m(metric)),
+                         daily AS (INSERT INTO kpi_daily (store_id, day, metric, value) SELECT * FROM f
+                                   ON CONFLICT (store_id, day, metric)
+                                   DO UPDATE SET value = kpi_daily.value + excluded.value)
+                    -- The month rollups the KPI reads take whole months from, kept as the projection keeps them.
+                    INSERT INTO kpi_monthly (store_id, month, metric, value)
+                    SELECT id, date_trunc('month', day)::date, metric, sum(value) FROM f GROUP BY 1, 2, 3
+                    ON CONFLICT (store_id, month, metric) DO UPDATE SET value = kpi_monthly.value + excluded.value"""
                 await conn.execute(figures, ids, today, DAILY_DAYS, MONTHS, list(SEEDED))
                 await conn.execute("CREATE INDEX ix_kpi_daily_metric_day ON kpi_daily (metric, day)")
-            await conn.execute("ANALYZE kpi_daily; ANALYZE stores; ANALYZE store_area_memberships")
+            await conn.execute("ANALYZE kpi_daily; ANALYZE kpi_monthly; ANALYZE stores; ANALYZE store_area_memberships")
         finally:
             await conn.close()
 
