@@ -10,7 +10,7 @@ help:
 	@echo "make run       start PostgreSQL, Keycloak, Kafka, the four services and the gateway (Ctrl-C stops all)"
 	@echo "make test      run every test (starts and stops Kafka and PostgreSQL itself)"
 	@echo "make cluster   the platform as a cluster: 3 brokers, PostgreSQL primary + standby, 2 replicas, nginx, Keycloak, restarts"
-	@echo "make drill     the cluster fault drill with 1,000 car lives (DRILL_LIVES=...)"
+	@echo "make drill     the cluster fault drill with 1,000 car lives (DRILL_LIVES=...; make test runs it with 200)"
 	@echo "make lint      ruff and mypy on services/, gateway/ and deploy/"
 	@echo "make fuzz      Schemathesis on the merged contract, 30,000 requests (FUZZ_REQUESTS=...)"
 	@echo "make bench     benchmarks; results in bench/results/ and docs/performance.md"
@@ -52,6 +52,7 @@ fuzz: install kafka-jars keycloak
 cluster: install kafka-jars
 	$(PY) -m deploy.cluster
 
+# make test runs the same drill with 200 lives (the test's default; docs/scaling.md).
 DRILL_LIVES ?= 1000
 drill: install kafka-jars
 	CLUSTER_DRILL_LIVES=$(DRILL_LIVES) $(PY) -m pytest -q -s tests/reliability/test_cluster_drill.py $(PYTEST_ARGS)
