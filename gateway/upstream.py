@@ -144,11 +144,14 @@ class Replicas:
         """The next replica in rotation (round robin)."""
         return self.order()[0]
 
-    def order(self) -> list[str]:
-        """Replicas to try for one call: those in rotation from the next one round, then the others."""
+    def order(self, *, advance: bool = True) -> list[str]:
+        """Replicas to try for one call: those in rotation from the next one round, then the others.
+        `advance=False` keeps the turn: for a call that has picked its replica already and wants the
+        rest (two moves a call would give every call of two replicas the same one)."""
         self._watch()
         live = self.in_rotation()
-        self._turn += 1
+        if advance:
+            self._turn += 1
         if live:
             start = self._turn % len(live)
             return live[start:] + live[:start] + [url for url in self.urls if url in self._out]
@@ -212,7 +215,7 @@ class Balanced:
         else:
             return await self._upstream.send(method, url, headers, body, streaming=streaming)
         rest = url[len(base):]
-        others = [replica for replica in replicas.order() if replica != base]
+        others = [replica for replica in replicas.order(advance=False) if replica != base]
         failure: UpstreamFailure | None = None
         for replica in [base, *others]:
             try:
