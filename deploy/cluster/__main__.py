@@ -1,6 +1,7 @@
 """`make cluster`: three Kafka brokers, a PostgreSQL primary and its synchronous standby, two
 replicas of every service's API and worker, two gateways and nginx in front, Keycloak and the
-message stand-ins, until Ctrl-C; a supervisor restarts any of them that dies.
+message stand-ins, until Ctrl-C; a supervisor restarts any of them that dies (Keycloak too,
+once it is up).
 
 Data and logs in var/cluster/ (CLUSTER_VAR_DIR); nginx listens on 127.0.0.1:8000
 (CLUSTER_PORT). The broker and database data is kept between runs; the HQ admin key is
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         if keycloak is not None and signing_in is not None:
             try:
                 signing_in.result()
+                platform.supervisor.watch(keycloak)  # from now on a Keycloak that dies is started again
                 sign_in = f"{keycloak.issuer}  (Keycloak, its realm in the database {DATABASE!r} on the pair)"
             except KeycloakError as exc:
                 sign_in = f"off: Keycloak did not start: {str(exc).strip().splitlines()[0]}"

@@ -12,6 +12,7 @@ again and ready again (its /readyz answering 200), which is what the drill repor
     supervisor.start()                                   # ClusterPlatform.start() does this
     platform.apis["crm"][0].kill()                       # back within a second or two
     supervisor.wait_back([platform.apis["crm"][0]], since=killed_at)
+    supervisor.watch(keycloak)                           # make cluster: Keycloak too, once it is up
 """
 from __future__ import annotations
 
@@ -19,14 +20,36 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import httpx
 
-if TYPE_CHECKING:
-    from deploy.cluster.platform import Replica
-
 POLL_SECONDS = 0.1  # how soon a death is noticed; the kubelet hears of it from the runtime at once
+
+
+class Supervised(Protocol):
+    """What the supervisor needs of a process: platform.Replica, identity.ClusterKeycloak."""
+
+    name: str
+    ready_path: str
+    wanted: bool  # set by start(), cleared by stop(): not running while wanted means it died
+    started_at: float | None
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def running(self) -> bool: ...
+
+    @property
+    def pid(self) -> int | None: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def restart(self) -> bool:
+        """Start again without waiting for it; False if it was stopped meanwhile (or runs)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -59,7 +82,7 @@ class Restart:
 
 @dataclass
 class _Watch:
-    replica: Replica
+    replica: Supervised
     failures: int = 0  # deaths since the replica last ran `reset_after` seconds
     due_at: float | None = None  # when the pending restart may run
     pending: Restart | None = None
@@ -68,7 +91,7 @@ class _Watch:
 class Supervisor(threading.Thread):
     """Watches `replicas` every POLL_SECONDS from a thread of its own until `stop()`."""
 
-    def __init__(self, replicas: Iterable[Replica], backoff: Backoff | None = None, *,
+    def __init__(self, replicas: Iterable[Supervised], backoff: Backoff | None = None, *,
                  on_restart: Callable[[Restart], None] | None = None) -> None:
         super().__init__(daemon=True, name="supervisor")
         self.backoff = backoff or Backoff()
@@ -77,6 +100,11 @@ class Supervisor(threading.Thread):
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self.restarts: list[Restart] = []
+
+    def watch(self, replica: Supervised) -> None:
+        """Watch one more process from now on (one started after the others, as Keycloak is)."""
+        with self._lock:
+            self._watches = [*self._watches, _Watch(replica)]
 
     def run(self) -> None:
         while not self._stopping.wait(POLL_SECONDS):
@@ -108,7 +136,7 @@ class Supervisor(threading.Thread):
             threading.Thread(target=self._until_ready, args=(replica, restart), daemon=True,
                              name=f"ready-{replica.name}").start()
 
-    def _until_ready(self, replica: Replica, restart: Restart) -> None:
+    def _until_ready(self, replica: Supervised, restart: Restart) -> None:
         """Record when the restarted process first answers its readiness path; a death first leaves it unset."""
         pid = replica.pid
         with httpx.Client(timeout=1.0, trust_env=False) as client:
@@ -123,11 +151,11 @@ class Supervisor(threading.Thread):
         if self.on_restart is not None:
             self.on_restart(restart)
 
-    def restarts_of(self, replica: Replica, since: float) -> list[Restart]:
+    def restarts_of(self, replica: Supervised, since: float) -> list[Restart]:
         with self._lock:
             return [r for r in self.restarts if r.name == replica.name and r.seen_dead_at >= since]
 
-    def wait_back(self, replicas: Iterable[Replica], since: float, timeout: float = 240.0) -> list[Restart]:
+    def wait_back(self, replicas: Iterable[Supervised], since: float, timeout: float = 240.0) -> list[Restart]:
         """Wait until each replica died after `since`, was restarted and is ready again; its last restart each."""
         replicas = list(replicas)
         deadline = time.monotonic() + timeout

@@ -1,14 +1,22 @@
 """deploy/cluster's supervisor on a small real process (Python's own HTTP server standing in for
 a replica): a killed replica comes back, one that keeps dying waits longer each time, and one
-stopped on purpose stays stopped."""
+stopped on purpose stays stopped; a SIGKILLed Keycloak comes back the same way (its kc.sh a
+stand-in: a JVM start would cost make test half a minute)."""
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
+from deploy.cluster.identity import ClusterKeycloak
 from deploy.cluster.platform import Replica
+from deploy.cluster.postgres import PostgresPair
 from deploy.cluster.supervisor import Backoff, Supervisor
 from deploy.processes import free_port
 
@@ -68,3 +76,48 @@ def test_a_replica_stopped_on_purpose_is_not_started_again(replica):
         assert not replica.running and supervisor.restarts == []
     finally:
         supervisor.stop()
+
+
+class StandInKeycloak(ClusterKeycloak):
+    """ClusterKeycloak with Python's HTTP server for kc.sh, answering /health/ready on the management
+    port: everything the supervisor does with Keycloak (the process group, the pid, the restart, the
+    readiness) is ClusterKeycloak's and KeycloakServer's own code; only the JVM is left out."""
+
+    def __init__(self, data_dir: Path) -> None:
+        pair = SimpleNamespace(primary=SimpleNamespace(url=lambda db: f"postgresql://postgres@127.0.0.1:1/{db}"),
+                               instances=[])
+        data_dir.mkdir(parents=True)
+        super().__init__(data_dir, cast(PostgresPair, pair), log_file=data_dir / "keycloak.log")
+        self.served = data_dir / "served"
+        (self.served / "health").mkdir(parents=True)
+        (self.served / "health" / "ready").write_text('{"status": "UP"}')
+        self._java_home = Path(sys.prefix)  # only put in JAVA_HOME, which Python's server ignores
+
+    def _command(self) -> list[str]:
+        return [sys.executable, "-m", "http.server", str(self.management_port), "--bind", "127.0.0.1",
+                "--directory", str(self.served)]
+
+
+def test_a_sigkilled_keycloak_is_started_again_with_the_back_off(tmp_path):
+    keycloak = StandInKeycloak(tmp_path / "keycloak")
+    supervisor = Supervisor([], Backoff(initial=0.5, cap=5.0, reset_after=60.0))
+    keycloak.wanted = True
+    assert keycloak.restart()  # its first start, as ClusterKeycloak.start() spawns it
+    supervisor.watch(keycloak)
+    supervisor.start()
+    try:
+        for deaths in (1, 2):
+            before = _until(lambda: keycloak.pid)
+            killed = time.monotonic()
+            os.killpg(before, signal.SIGKILL)  # the whole group, as a crashed node takes kc.sh and its JVM
+            [back] = supervisor.wait_back([keycloak], since=killed, timeout=20)
+            assert keycloak.pid not in (None, before)
+            assert back.name == "keycloak" and back.exit_code == -9 and back.failures_in_a_row == deaths
+            assert back.ready_at is not None and back.started_at is not None
+            assert back.started_at - back.seen_dead_at == pytest.approx(Backoff(initial=0.5).delay(deaths), abs=0.3)
+        keycloak.stop(timeout=5)
+        time.sleep(0.5)  # five of the supervisor's looks: a stopped Keycloak is not started again
+        assert not keycloak.running and len(supervisor.restarts) == 2
+    finally:
+        supervisor.stop()
+        keycloak.stop(timeout=5)
