@@ -4,9 +4,9 @@ ahead, and an outlet that cannot finish onboarding without its required certifie
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlmodel import col, select
+from sqlmodel import col, delete, select
 
 from services.common import reference
 from services.common.ids import new_id
@@ -273,3 +273,108 @@ async def test_store_staff_read_the_courses_and_their_own_certificates_only(clie
     assert (await me.post(f"/v1/certifications/{own['id']}/revoke", json={"reason": "x"})).status_code == 403
     manager = Caller(client, "service_manager", store["id"])
     assert {c["id"] for c in (await manager.get("/v1/certifications")).json()["items"]} == {own["id"], theirs["id"]}
+
+
+async def put(caller: Caller, url: str, body: dict):
+    return await caller.client.put(url, json=body, headers=caller._headers(None))
+
+
+async def _outlet_with_checklist_done(client, hq: Caller, **application) -> str:
+    applicant = Caller(client, "anonymous", principal_id="anon:203.0.113.9")
+    submitted = await applicant.post("/v1/outlet-applications", json=application_body(**application))
+    reviewed = await hq.post(f"/v1/outlet-applications/{submitted.json()['id']}/review",
+                             json={"decision": "approve", "reason": "licence verified"})
+    store_id = reviewed.json()["store_id"]
+    for code in CHECKLIST:
+        assert (await hq.post(f"/v1/stores/{store_id}/onboarding/{code}/complete")).status_code == 200
+    return store_id
+
+
+async def test_a_course_keeps_its_revision_and_version_and_a_stale_if_match_is_412(client, hq, clock):
+    read = await hq.get("/v1/courses/HV")
+    assert read.status_code == 200 and read.headers["ETag"] == '"1"'
+    assert (read.json()["revision"], read.json()["version"]) == (1, 1)
+
+    changed = await hq.patch("/v1/courses/HV", json={"validity_months": 24}, headers={"If-Match": read.headers["ETag"]})
+    assert changed.status_code == 200, changed.text
+    assert changed.headers["ETag"] == '"2"' and (changed.json()["revision"], changed.json()["version"]) == (2, 2)
+    stale = await hq.patch("/v1/courses/HV", json={"validity_months": 12}, headers={"If-Match": '"1"'})
+    assert stale.status_code == 412, stale.text
+    assert (await hq.get("/v1/courses/HV")).json()["validity_months"] == 24
+    # The same answer again changes nothing: no new version, nothing published.
+    same = await hq.patch("/v1/courses/HV", json={"validity_months": 24}, headers={"If-Match": '"2"'})
+    assert same.status_code == 200 and same.headers["ETag"] == '"2"'
+
+    # The revision lives on the course: a pruned outbox does not send it back to the start.
+    async with client.app.state.db.transaction() as session:
+        await session.exec(delete(OutboxMessage).where(col(OutboxMessage.event_type) == "network.course.published"))
+    # The clock stands still: the next revision is still dated after the one before.
+    again = await hq.patch("/v1/courses/HV", json={"validity_months": 30})
+    latest = await hq.patch("/v1/courses/HV", json={"validity_months": 36})
+    assert (again.json()["revision"], latest.json()["revision"], latest.headers["ETag"]) == (3, 4, '"4"')
+    async with client.app.state.db.transaction() as session:
+        rows = (await session.exec(select(OutboxMessage).where(
+            OutboxMessage.event_type == "network.course.published").order_by(col(OutboxMessage.id)))).all()
+    told = [json.loads(row.payload) for row in rows]
+    assert [e["data"]["revision"] for e in told] == [3, 4]
+    assert datetime.fromisoformat(told[0]["time"]) < datetime.fromisoformat(told[1]["time"])
+
+
+async def test_hq_changes_what_a_kind_of_store_needs_and_an_outlet_is_held_to_it(client, hq):
+    changed = await put(hq, "/v1/certification-requirements/partner_outlet", {"requirements": [
+        {"role": "technician", "course_code": "SVC", "people": 2, "source": "brand rule: two trained technicians"}]})
+    assert changed.status_code == 200, changed.text
+    assert changed.json() == {"store_kind": "partner_outlet", "requirements": [{
+        "store_kind": "partner_outlet", "role": "technician", "course_code": "SVC", "people": 2,
+        "source": "brand rule: two trained technicians"}]}
+    stored = {(r["store_kind"], r["role"], r["course_code"], r["people"])
+              for r in (await hq.get("/v1/certification-requirements")).json()["stores"]}
+    assert {("partner_outlet", "technician", "SVC", 2), ("every_store", "warranty_clerk", "WTY", 1)} <= stored
+
+    store_id = await _outlet_with_checklist_done(client, hq)
+    await certified_warranty_clerk(hq, store_id)
+    first = await person_in(hq, store_id, "technician", name="Wang Qiang")
+    await grant(hq, first["id"], "SVC")
+    refused = await hq.post(f"/v1/stores/{store_id}/activate")
+    assert refused.status_code == 409, refused.text
+    assert [(m["role"], m["course_code"], m["people"], m["holding"]) for m in refused.json()["missing_certifications"]
+            ] == [("technician", "SVC", 2, 1)]
+    assert "需要 2 名" in refused.json()["detail"] and "2 technicians" in refused.json()["detail"]
+    second = await person_in(hq, store_id, "technician", name="Chen Jie")
+    await grant(hq, second["id"], "SVC")
+    activated = await hq.post(f"/v1/stores/{store_id}/activate")
+    assert activated.status_code == 200 and activated.json()["status"] == "active"
+
+    # Nothing required of every store any more: a dealer store lacks nothing.
+    assert (await put(hq, "/v1/certification-requirements/every_store", {"requirements": []})).status_code == 200
+    dealer = await create_store(hq)
+    assert (await hq.get(f"/v1/stores/{dealer['id']}/certifications")).json()["complete"] is True
+
+
+async def test_a_requirement_change_is_bounded_named_and_only_hq_admin_makes_it(client, hq):
+    store = await create_store(hq)
+    before = (await hq.get("/v1/certification-requirements")).json()
+
+    async def refused_field(body: dict, kind: str = "ev_store") -> str:
+        answer = await put(hq, f"/v1/certification-requirements/{kind}", body)
+        assert answer.status_code == 422, answer.text
+        return answer.json()["errors"][0]["field"]
+
+    def one(**kw) -> dict:
+        return {"requirements": [{"role": "technician", "course_code": "HV", **kw}]}
+
+    assert await refused_field(one(people=0)) == "requirements.0.people"
+    assert await refused_field(one(people=51)) == "requirements.0.people"
+    assert await refused_field(one(course_code="NOPE")) == "requirements.0.course_code"
+    assert await refused_field(one(course_code="hv 1")) == "requirements.0.course_code"
+    assert await refused_field({"requirements": [{"role": "chef", "course_code": "HV"}]}) == "requirements.0.role"
+    assert (await refused_field({"requirements": one()["requirements"] * 2})).startswith("requirements")
+    many = [{"role": role, "course_code": f"C{i}"} for i in range(26) for role in ("technician", "cashier")]
+    assert (await refused_field({"requirements": many})).startswith("requirements")
+    assert await refused_field({}) == "requirements"
+    assert (await refused_field(one(), kind="bakery")).endswith("store_kind")
+    for role, store_id in (("hq_analyst", None), ("region_manager", None), ("store_manager", store["id"]),
+                           ("service_manager", store["id"])):
+        answer = await put(Caller(client, role, store_id), "/v1/certification-requirements/ev_store", one())
+        assert answer.status_code == 403, (role, answer.text)
+    assert (await hq.get("/v1/certification-requirements")).json() == before

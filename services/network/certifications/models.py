@@ -23,20 +23,32 @@ class Course(NetworkModel, table=True):
     source: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
     created_at: datetime = Field(sa_type=UTCDateTime)
     created_by: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    # What network.course.published carries: 1 when added (or seeded), one more on each change.
+    revision: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="1"))
+    # The ETag / If-Match counter, one more on each change, as on network's other objects.
+    version: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="1"))
+    # When it was last published: the workshop keeps a course's newest word by the event's
+    # time, so a later revision is never dated before an earlier one.
+    published_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class StoreRequirement(NetworkModel, table=True):
-    """A certified person every store of a kind must have: someone holding `role` in the
-    store with a valid certification in `course_code`."""
+    """Certified people every store of a kind must have: `people` persons holding `role` in
+    the store, each with a valid certification in `course_code`. Seeded from
+    data/certifications.json (migration 0022); HQ replaces a kind's set with PUT
+    /v1/certification-requirements/{store_kind}."""
 
     __tablename__ = "store_certification_requirements"
-    __table_args__ = (sa.UniqueConstraint("store_kind", "role", "course_code", name="uq_store_cert_requirements"),)
+    __table_args__ = (sa.UniqueConstraint("store_kind", "role", "course_code", name="uq_store_cert_requirements"),
+                      sa.CheckConstraint("people >= 1", name="ck_store_cert_requirements_people"))
 
     id: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
     store_kind: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))  # a StoreKindRule
     role: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))  # a StaffRole
     course_code: str = Field(sa_column=sa.Column(sa.String(16), sa.ForeignKey("courses.code"), nullable=False))
     source: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    # How many such people the store needs (HQ sets it; 1 for the rules the data file seeded).
+    people: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="1"))
 
 
 class Certification(NetworkModel, table=True):

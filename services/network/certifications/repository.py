@@ -1,12 +1,11 @@
 from datetime import date
 
+import sqlalchemy as sa
 from sqlalchemy import func
-from sqlmodel import col, exists, select
+from sqlmodel import col, delete, exists, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.common.events.catalogue.network import CoursePublished
 from services.common.pagination import paginate
-from services.common.tables import OutboxMessage
 from services.network.applications.models import OutletApplication
 from services.network.certifications.models import Certification, Course, StoreRequirement
 from services.network.people.models import Assignment, Person
@@ -22,17 +21,22 @@ async def course(session: AsyncSession, code: str, *, for_update: bool = False) 
     return await session.get(Course, code)
 
 
-async def times_published(session: AsyncSession, code: str) -> int:
-    """How many network.course.published events this service has sent for the course: the
-    outbox keeps every row it sent (with sent_at), keyed by the course code."""
-    stmt = select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.event_type == CoursePublished.type, OutboxMessage.key == code)
-    return (await session.exec(stmt)).one()
-
-
-async def store_requirements(session: AsyncSession) -> list[StoreRequirement]:
-    stmt = select(StoreRequirement).order_by(StoreRequirement.store_kind, StoreRequirement.role)
+async def store_requirements(session: AsyncSession, store_kind: str | None = None) -> list[StoreRequirement]:
+    stmt = select(StoreRequirement).order_by(StoreRequirement.store_kind, StoreRequirement.role,
+                                             StoreRequirement.course_code)
+    if store_kind is not None:
+        stmt = stmt.where(StoreRequirement.store_kind == store_kind)
     return list((await session.exec(stmt)).all())
+
+
+async def replace_store_requirements(session: AsyncSession, store_kind: str, rows: list[StoreRequirement]) -> None:
+    """The kind's requirements become `rows`. Two replacements of one kind at once take
+    turns: a row lock would not cover the rows the other is about to insert."""
+    await session.exec(sa.select(func.pg_advisory_xact_lock(func.hashtext(  # type: ignore[call-overload]
+        f"store-cert-requirements:{store_kind}"))))
+    await session.exec(delete(StoreRequirement).where(col(StoreRequirement.store_kind) == store_kind))
+    session.add_all(rows)
+    await session.flush()
 
 
 async def person(session: AsyncSession, person_id: str) -> Person | None:
@@ -82,16 +86,18 @@ async def page(session: AsyncSession, *, limit: int, cursor: str | None, person_
     return await paginate(session, stmt, Certification.id, limit, cursor)
 
 
-async def holders_in_store(session: AsyncSession, store_id: str, on: date) -> set[tuple[str, str]]:
-    """(role, course code) pairs some person assigned to the store holds a valid certificate for on `on`."""
-    stmt = (select(Assignment.role, Certification.course_code)
+async def holders_in_store(session: AsyncSession, store_id: str, on: date) -> dict[tuple[str, str], int]:
+    """How many people assigned to the store hold, in each role, a valid certificate of each
+    course on `on`: {(role, course code): people}."""
+    people = func.count(sa.distinct(col(Assignment.person_id)))
+    stmt = (select(Assignment.role, Certification.course_code, people)
             .join(Certification, col(Certification.person_id) == Assignment.person_id)
             .join(Person, col(Person.id) == Assignment.person_id)
             .where(Assignment.store_id == store_id, Person.status == "active",
                    col(Certification.revoked_at).is_(None), Certification.issued_on <= on,
                    Certification.expires_on >= on)
-            .distinct())
-    return {(role, code) for role, code in (await session.exec(stmt)).all()}
+            .group_by(Assignment.role, Certification.course_code))
+    return {(role, code): n for role, code, n in (await session.exec(stmt)).all()}
 
 
 async def requested_services(session: AsyncSession, store_id: str) -> list[str]:

@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from services.common.api import (
     ClockDep,
@@ -11,8 +11,17 @@ from services.common.api import (
     require_access,
     require_roles,
 )
-from services.common.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed, problem_responses
+from services.common.errors import (
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    StaleVersion,
+    ValidationFailed,
+    problem_responses,
+)
 from services.common.identity import Principal
+from services.common.versioning import IfMatch, etag
 from services.network.certifications import service
 from services.network.certifications.schemas import (
     COURSE_CODE,
@@ -27,6 +36,9 @@ from services.network.certifications.schemas import (
     CourseUpdate,
     Requirements,
     StoreCertificationStatus,
+    StoreKindRequirements,
+    StoreKindRequirementsPut,
+    StoreKindRule,
 )
 from services.network.stores import service as stores
 
@@ -62,22 +74,38 @@ async def create_course(body: CourseCreate, session: SessionDep, clock: ClockDep
 
 
 @courses.get("/{code}", response_model=CoursePublic, responses=problem_responses(NotFound))
-async def get_course(code: CoursePath, session: SessionDep, principal: Access):
-    return await service.get_course(session, code)
+async def get_course(code: CoursePath, session: SessionDep, principal: Access, response: Response):
+    """The course, its ETag its `version`."""
+    course = await service.get_course(session, code)
+    response.headers["ETag"] = etag(course.version)
+    return course
 
 
-@courses.patch("/{code}", response_model=CoursePublic, responses=problem_responses(NotFound, ValidationFailed))
+@courses.patch("/{code}", response_model=CoursePublic,
+               responses=problem_responses(NotFound, ValidationFailed, StaleVersion))
 async def change_course(code: CoursePath, body: CourseUpdate, session: SessionDep, clock: ClockDep,
-                        principal: HqAdmin):
+                        principal: HqAdmin, response: Response, if_match: IfMatch = None):
     """Change a course's names, validity or operations (the whole list); publishes it again,
-    one revision on. Certificates granted keep their days."""
-    return await service.change_course(session, clock, principal, code, body)
+    one revision on. Certificates granted keep their days. Send the ETag read as If-Match:
+    a stale one is 412 and changes nothing."""
+    course = await service.change_course(session, clock, principal, code, body, if_match)
+    response.headers["ETag"] = etag(course.version)
+    return course
 
 
 @requirements.get("", response_model=Requirements)
 async def list_requirements(session: SessionDep, principal: Access):
     """The certified people each kind of store needs, and the certification each labour operation needs."""
     return await service.requirements(session)
+
+
+@requirements.put("/{store_kind}", response_model=StoreKindRequirements, responses=problem_responses(ValidationFailed))
+async def replace_requirements(store_kind: StoreKindRule, body: StoreKindRequirementsPut, session: SessionDep,
+                               principal: HqAdmin):
+    """hq_admin sets the certified people every store of the kind must have (each role and
+    course once, how many people, known courses), replacing what it had; an outlet is held
+    to them when it is activated."""
+    return await service.replace_store_requirements(session, store_kind, body)
 
 
 @router.get("", response_model=CertificationList, responses=problem_responses(ValidationFailed))

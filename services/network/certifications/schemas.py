@@ -14,6 +14,11 @@ OP_CODE = r"^[A-Z0-9][A-Z0-9-]*$"
 MAX_VALIDITY_MONTHS = 120
 # How far ahead a list of expiring certificates looks at most.
 MAX_EXPIRING_DAYS = 366
+# The most certified people of one role and course a store may be required to have: more
+# than any store's staff of that role.
+MAX_REQUIRED_PEOPLE = 50
+# The most requirements one kind of store may have (8 roles by a handful of courses).
+MAX_KIND_REQUIREMENTS = 50
 
 
 class StoreKindRule(StrEnum):
@@ -96,6 +101,9 @@ class CoursePublic(BaseModel):
     trainer_person_ids: list[str]
     source: str | None = Field(default=None, description="where the course and its rule come from")
     created_at: datetime
+    revision: int = Field(description=(
+        "what network.course.published carries: 1 when added (or seeded from the data file), one more on each change"))
+    version: int = Field(description='the ETag; send it as If-Match to PATCH (a stale one is 412)')
 
 
 class CourseList(BaseModel):
@@ -106,7 +114,34 @@ class StoreRequirementPublic(BaseModel):
     store_kind: StoreKindRule
     role: StaffRole
     course_code: str
+    people: int = Field(default=1, description="how many people holding the role and a valid certificate it needs")
     source: str | None = None
+
+
+class StoreRequirementIn(BaseModel):
+    role: StaffRole
+    course_code: str = Field(min_length=1, max_length=16, pattern=COURSE_CODE, examples=["HV"])
+    people: int = Field(default=1, ge=1, le=MAX_REQUIRED_PEOPLE, description=(
+        "how many people holding the role in the store, each with a valid certificate in the course"))
+    source: str | None = Field(default=None, min_length=1, max_length=1000, description="why HQ requires it")
+
+
+class StoreKindRequirementsPut(BaseModel):
+    """Everything a kind of store must have, replacing what it had (an empty list: nothing)."""
+
+    requirements: list[StoreRequirementIn] = Field(max_length=MAX_KIND_REQUIREMENTS)
+
+    @field_validator("requirements")
+    @classmethod
+    def _once(cls, value: list[StoreRequirementIn]) -> list[StoreRequirementIn]:
+        if len({(r.role, r.course_code) for r in value}) != len(value):
+            raise ValueError("each role and course once")
+        return value
+
+
+class StoreKindRequirements(BaseModel):
+    store_kind: StoreKindRule
+    requirements: list[StoreRequirementPublic]
 
 
 class OperationRequirementPublic(BaseModel):
@@ -167,6 +202,8 @@ class MissingCertification(BaseModel):
     store_kind: StoreKindRule
     role: StaffRole
     course_code: str
+    people: int = Field(description="how many certified people of the role the store needs")
+    holding: int = Field(description="how many it has today")
     course_name_zh: str
     course_name_en: str
     message_zh: str

@@ -16,13 +16,17 @@ Who (the matrix's `certifications` area, then these rules):
   store's staff (a technician, an advisor, a warranty clerk, ...) only their own.
 
 A course changed (name, validity, operations) is published again as it now stands, with
-its revision one more: certificates granted keep their days, and the workshop checks work
-against the new operations from then on.
+its revision one more (kept on the course, as is its version, the ETag a change names in
+If-Match: a stale one is 412): certificates granted keep their days, and the workshop
+checks work against the new operations from then on. The workshop keeps a course's newest
+word by the event's time, so a publication is dated no earlier than the one before it.
 
 Requirements: a store of a kind (every_store, dealer_store, partner_outlet, ev_store: an
-outlet whose application asked for the ev service) needs someone holding a role in it
-with a valid certificate in a course (store_certification_requirements); a partner outlet
-is not activated until it has them (services/network/onboarding). A course's operations
+outlet whose application asked for the ev service) needs a number of people holding a
+role in it, each with a valid certificate in a course (store_certification_requirements,
+seeded from data/certifications.json; hq_admin replaces a kind's set); a partner outlet
+is not activated until it has them (services/network/onboarding), as the table stands
+when it asks. A store needs no word of a change: only network checks them. A course's operations
 are the labour operations only its holders may be given: the workshop refuses to assign
 one to a technician who lacks it, from its copy kept by network.course.published and the
 certification events (and, for the seeded courses, from data/certifications.json)."""
@@ -40,9 +44,10 @@ from services.common.events.catalogue.network import CertificationGranted, Certi
 from services.common.identity import Principal
 from services.common.ids import new_id
 from services.common.outbox import emit
+from services.common.versioning import check_version
 from services.network.calendar import HQ_ZONE
 from services.network.certifications import repository
-from services.network.certifications.models import Certification, Course
+from services.network.certifications.models import Certification, Course, StoreRequirement
 from services.network.certifications.schemas import (
     CertificationGrant,
     CertificationList,
@@ -57,6 +62,8 @@ from services.network.certifications.schemas import (
     OperationRequirementPublic,
     Requirements,
     StoreCertificationStatus,
+    StoreKindRequirements,
+    StoreKindRequirementsPut,
     StoreKindRule,
     StoreRequirementPublic,
 )
@@ -72,9 +79,8 @@ ROLE_NAMES_ZH = {StaffRole.WARRANTY_CLERK: "索赔员", StaffRole.TECHNICIAN: "�
                  StaffRole.CASHIER: "收银员"}
 
 
-# Whom migration 0022 records as having added the courses data/certifications.json seeds:
-# those were never published by event, the data file being their revision 1.
-SEEDED_BY = "platform"
+# A course's publication is dated at least this much after its last one (see change_course).
+PUBLICATION_STEP = timedelta(microseconds=1)
 # A store's callers who read the certificates of everyone working in their store; the rest
 # of a store's staff read their own.
 STORE_READERS_OF_ALL = frozenset({"store_manager", "service_manager"})
@@ -120,11 +126,13 @@ def _check_operations(operations: list[str]) -> None:
             raise ValidationFailed(f"operations.{i}", f"unknown labour operation {op_code}")
 
 
-async def _publish(session: AsyncSession, course: Course, principal: Principal, now: datetime, revision: int) -> None:
+async def _publish(session: AsyncSession, course: Course, principal: Principal, at: datetime) -> None:
+    """Send the course as it stands at its revision, dated `at`."""
+    course.published_at = at
     await emit(session, CoursePublished(course_code=course.code, name_zh=course.name_zh, name_en=course.name_en,
                                         validity_months=course.validity_months, operations=course.operations,
-                                        published_by=principal.id, published_at=now, revision=revision),
-               subject=course.code, store_id=None, time=now)
+                                        published_by=principal.id, published_at=at, revision=course.revision),
+               subject=course.code, store_id=None, time=at)
 
 
 async def create_course(session: AsyncSession, clock: Clock, principal: Principal, data: CourseCreate
@@ -140,23 +148,25 @@ async def create_course(session: AsyncSession, clock: Clock, principal: Principa
     now = clock.now()
     course = Course(code=data.code, name_zh=data.name_zh, name_en=data.name_en, validity_months=data.validity_months,
                     operations=data.operations, trainer_person_ids=data.trainer_person_ids, created_at=now,
-                    created_by=principal.id)
+                    created_by=principal.id, revision=1, version=1, published_at=now)
     session.add(course)
     try:
         await session.flush()
     except IntegrityError as exc:  # the same code added at the same time
         raise Conflict(f"course {data.code} exists", field="code") from exc
-    await _publish(session, course, principal, now, revision=1)
+    await _publish(session, course, principal, now)
     return _course_public(course)
 
 
-async def change_course(session: AsyncSession, clock: Clock, principal: Principal, code: str, data: CourseUpdate
-                        ) -> CoursePublic:
-    """Change what is given; publish the course as it now stands, one revision on, when
-    anything changed (the same answer again publishes nothing)."""
+async def change_course(session: AsyncSession, clock: Clock, principal: Principal, code: str, data: CourseUpdate,
+                        if_match: int | None = None) -> CoursePublic:
+    """Change what is given (If-Match, when sent, must name the version read); publish the
+    course as it now stands, one revision and one version on, when anything changed (the
+    same answer again publishes nothing and keeps the version)."""
     course = await repository.course(session, code, for_update=True)
     if course is None:
         raise NotFound(f"course {code} not found")
+    check_version(course.version, if_match)
     if data.operations is not None:
         _check_operations(data.operations)
     changes = {k: v for k, v in data.model_dump(exclude_none=True).items() if getattr(course, k) != v}
@@ -164,20 +174,43 @@ async def change_course(session: AsyncSession, clock: Clock, principal: Principa
         return _course_public(course)
     for key, value in changes.items():
         setattr(course, key, value)
-    session.add(course)
     # The row is locked, so two changes at once count one after the other.
-    revision = await repository.times_published(session, code) + (1 if course.created_by == SEEDED_BY else 0) + 1
-    await _publish(session, course, principal, clock.now(), revision=revision)
+    course.revision += 1
+    course.version += 1
+    # The workshop keeps a course's newest word by the event's time: a clock that stands still
+    # (or another replica's that runs behind) must not date this revision at or before the last.
+    await _publish(session, course, principal, max(clock.now(), course.published_at + PUBLICATION_STEP))
+    session.add(course)
     return _course_public(course)
+
+
+def _requirement_public(row: StoreRequirement) -> StoreRequirementPublic:
+    return StoreRequirementPublic(store_kind=StoreKindRule(row.store_kind), role=StaffRole(row.role),
+                                  course_code=row.course_code, people=row.people, source=row.source)
 
 
 async def requirements(session: AsyncSession) -> Requirements:
     return Requirements(
-        stores=[StoreRequirementPublic(store_kind=StoreKindRule(r.store_kind), role=StaffRole(r.role),
-                                       course_code=r.course_code, source=r.source)
-                for r in await repository.store_requirements(session)],
+        stores=[_requirement_public(r) for r in await repository.store_requirements(session)],
         operations=[OperationRequirementPublic(op_code=op, course_code=c.code)
                     for c in await repository.courses(session) for op in c.operations])
+
+
+async def replace_store_requirements(session: AsyncSession, store_kind: StoreKindRule,
+                                     data: StoreKindRequirementsPut) -> StoreKindRequirements:
+    """The certified people every store of the kind needs from now on, replacing what it
+    needed. An outlet in onboarding is held to them when it asks to be activated; an active
+    store is not closed by them (activation is where they are checked)."""
+    known = {c.code for c in await repository.courses(session)}
+    for i, wanted in enumerate(data.requirements):
+        if wanted.course_code not in known:
+            raise ValidationFailed(f"requirements.{i}.course_code", f"no course {wanted.course_code}")
+    rows = [StoreRequirement(id=new_id(), store_kind=store_kind.value, role=r.role.value, course_code=r.course_code,
+                             people=r.people, source=r.source) for r in data.requirements]
+    await repository.replace_store_requirements(session, store_kind.value, rows)
+    return StoreKindRequirements(
+        store_kind=store_kind,
+        requirements=[_requirement_public(r) for r in await repository.store_requirements(session, store_kind.value)])
 
 
 async def store_kinds(session: AsyncSession, store: Store) -> list[StoreKindRule]:
@@ -195,15 +228,24 @@ async def store_status(session: AsyncSession, clock: Clock, store: Store) -> Sto
     courses = {c.code: c for c in await repository.courses(session)}
     missing = []
     for rule in await repository.store_requirements(session):
-        if rule.store_kind not in kinds or (rule.role, rule.course_code) in held:
+        holding = held.get((rule.role, rule.course_code), 0)
+        if rule.store_kind not in kinds or holding >= rule.people:
             continue
         course = courses[rule.course_code]
         role = StaffRole(rule.role)
+        role_zh = ROLE_NAMES_ZH.get(role, role.value)
+        if rule.people == 1:
+            message_zh = f"缺少持有有效「{course.name_zh}」({course.code})的{role_zh}"
+            message_en = f"no {role.value} holding a valid {course.name_en} ({course.code}) certification"
+        else:
+            message_zh = (f"需要 {rule.people} 名持有有效「{course.name_zh}」({course.code})的{role_zh}，"
+                          f"现有 {holding} 名")
+            message_en = (f"{rule.people} {role.value}s holding a valid {course.name_en} ({course.code}) "
+                          f"certification needed, {holding} now")
         missing.append(MissingCertification(
-            store_kind=StoreKindRule(rule.store_kind), role=role, course_code=course.code,
-            course_name_zh=course.name_zh, course_name_en=course.name_en,
-            message_zh=f"缺少持有有效「{course.name_zh}」({course.code})的{ROLE_NAMES_ZH.get(role, role.value)}",
-            message_en=f"no {role.value} holding a valid {course.name_en} ({course.code}) certification"))
+            store_kind=StoreKindRule(rule.store_kind), role=role, course_code=course.code, people=rule.people,
+            holding=holding, course_name_zh=course.name_zh, course_name_en=course.name_en,
+            message_zh=message_zh, message_en=message_en))
     return StoreCertificationStatus(store_id=store.id, store_kinds=kinds, complete=not missing, missing=missing)
 
 
