@@ -3,14 +3,20 @@ the course's validity, revoking once, who reads whose, the list of what runs out
 ahead, and an outlet that cannot finish onboarding without its required certified staff."""
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date, datetime, timedelta
 
+import sqlalchemy as sa
+from alembic import command
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import col, delete, select
 
 from services.common import reference
 from services.common.ids import new_id
+from services.common.migrations import alembic_config
 from services.common.tables import OutboxMessage
+from services.network.main import spec
 from tests.network.conftest import create_store
 from tests.network.factories import application_body, person_body
 from tests.support.platform import Caller
@@ -378,3 +384,33 @@ async def test_a_requirement_change_is_bounded_named_and_only_hq_admin_makes_it(
         answer = await put(Caller(client, role, store_id), "/v1/certification-requirements/ev_store", one())
         assert answer.status_code == 403, (role, answer.text)
     assert (await hq.get("/v1/certification-requirements")).json() == before
+
+
+async def test_migration_0026_goes_on_from_the_revision_a_changed_courses_outbox_rows_hold(pg_database):
+    url = pg_database("network_course_revisions")
+    config = alembic_config(spec.migrations_dir, url)
+    await asyncio.to_thread(command.upgrade, config, "0025")
+    engine = create_async_engine(url)
+    published = [(2, "2026-12-09T01:00:00+00:00"), (3, "2026-12-09T02:00:00+00:00")]
+    try:
+        async with engine.begin() as conn:
+            for revision, at in published:
+                payload = json.dumps({"type": "network.course.published", "time": at,
+                                      "data": {"course_code": "HV", "revision": revision}})
+                await conn.execute(sa.text(
+                    "INSERT INTO outbox (event_id, event_type, key, payload, created_at) "
+                    "VALUES (:id, 'network.course.published', 'HV', :payload, now())"),
+                    {"id": new_id(), "payload": payload})
+        await asyncio.to_thread(command.upgrade, config, "0026")
+        async with engine.connect() as conn:
+            rows = {code: (revision, version, published_at, created_at) for code, revision, version, published_at,
+                    created_at in (await conn.execute(sa.text(
+                        "SELECT code, revision, version, published_at, created_at FROM courses"))).all()}
+            people = (await conn.execute(sa.text("SELECT DISTINCT people FROM store_certification_requirements"))
+                      ).scalars().all()
+    finally:
+        await engine.dispose()
+    assert rows["HV"][:3] == (3, 1, datetime.fromisoformat(published[-1][1]))
+    # Never changed: revision 1 (the data file), last published when it was seeded.
+    assert rows["SVC"][:2] == (1, 1) and rows["SVC"][2] == rows["SVC"][3]
+    assert people == [1]
