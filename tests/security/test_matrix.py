@@ -188,6 +188,8 @@ NOT_A_STORE_OBJECT = {
     "date": "a local day of a store's daily report: the store in the path is the object",
     "rebuild_id": "a rebuild of the KPI projections, HQ's administration (hq_admin only), of no store",
     "code": "a course of the brand's training (HV, WTY, ...), the same for every store",
+    "store_kind": "a kind of store (every_store, partner_outlet, ev_store, ...) whose required certified staff HQ "
+                  "sets: the brand's rule, of no one store",
 }
 # Store objects a live platform cannot make in a test's time; each has its other-store test.
 HELD_ELSEWHERE = {
