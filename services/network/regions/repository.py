@@ -1,11 +1,11 @@
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.pagination import paginate
-from services.network.kpis.models import KpiDaily
+from services.network.kpis import repository as kpis
 from services.network.people.models import Person
 from services.network.regions.models import Area, Region, RegionManager, StoreMembership
 from services.network.stores.models import Store
@@ -104,17 +104,53 @@ async def stores_on(session: AsyncSession, region_id: str, day: date) -> list[st
 
 async def sums_while_in(session: AsyncSession, region_id: str, metrics: tuple[str, ...], *, since: date,
                         until: date) -> dict[str, dict[str, int]]:
-    """store id -> metric -> Σ value over the days of [since, until] the store was in the region."""
-    stmt = (select(KpiDaily.store_id, KpiDaily.metric, sa.func.sum(KpiDaily.value))
-            .join(StoreMembership, sa.and_(col(StoreMembership.store_id) == KpiDaily.store_id,
-                                           _stay_covers(col(KpiDaily.day))))
-            .where(StoreMembership.region_id == region_id, col(KpiDaily.metric).in_(metrics),
-                   KpiDaily.day >= since, KpiDaily.day <= until)
-            .group_by(KpiDaily.store_id, KpiDaily.metric))
+    """store id -> metric -> Σ value over the days of [since, until] the store was in the region.
+    Each stay's part of the window is read as the months wholly inside it from kpi_monthly and
+    the days at its ends from kpi_daily (a month the store moved in is all days), the same
+    sums as over the days alone since each month row is the sum of its day rows."""
+    stays = select(col(StoreMembership.store_id), col(StoreMembership.from_day), col(StoreMembership.until_day)).where(
+        StoreMembership.region_id == region_id, StoreMembership.from_day <= until,
+        sa.or_(col(StoreMembership.until_day).is_(None), col(StoreMembership.until_day) > since))
+    spans: list[tuple[str, date, date, date, date]] = []
+    for store_id, from_day, until_day in (await session.exec(stays)).all():
+        low = max(since, from_day)
+        high = until if until_day is None else min(until, until_day - timedelta(days=1))
+        first, end = kpis.whole_months(low, high)
+        assert first is not None
+        # No whole month: every day of the stay is an edge day.
+        end = max(first, end)
+        spans.append((store_id, low, high, first, end))
+    if not spans:
+        return {}
+    rows = (await (await session.connection()).execute(sa.text(_WHILE_IN_SQL), {
+        "stores": [s[0] for s in spans], "low": [s[1] for s in spans], "high": [s[2] for s in spans],
+        "first": [s[3] for s in spans], "end": [s[4] for s in spans], "metrics": list(metrics)})).all()
     out: dict[str, dict[str, int]] = {}
-    for store_id, metric, total in (await session.exec(stmt)).all():
+    for store_id, metric, total in rows:
         out.setdefault(store_id, {})[metric] = int(total or 0)
     return out
+
+
+# A stay's span [low, high]: months [first, end) from kpi_monthly, the days before `first` and
+# from `end` on from kpi_daily; each part one index range scan per stay.
+_WHILE_IN_SQL = """
+WITH span AS (
+    SELECT * FROM unnest(CAST(:stores AS text[]), CAST(:low AS date[]), CAST(:high AS date[]),
+                         CAST(:first AS date[]), CAST(:end AS date[])) AS s(store_id, low, high, first, month_end)),
+part AS (
+    SELECT m.store_id, m.metric, m.value FROM span JOIN kpi_monthly m
+        ON m.store_id = span.store_id AND m.month >= span.first AND m.month < span.month_end
+    WHERE m.metric = ANY(CAST(:metrics AS text[]))
+    UNION ALL
+    SELECT d.store_id, d.metric, d.value FROM span JOIN kpi_daily d
+        ON d.store_id = span.store_id AND d.day >= span.low AND d.day < span.first AND d.day <= span.high
+    WHERE d.metric = ANY(CAST(:metrics AS text[]))
+    UNION ALL
+    SELECT d.store_id, d.metric, d.value FROM span JOIN kpi_daily d
+        ON d.store_id = span.store_id AND d.day >= span.month_end AND d.day <= span.high
+    WHERE d.metric = ANY(CAST(:metrics AS text[])))
+SELECT store_id, metric, sum(value) FROM part GROUP BY store_id, metric
+"""
 
 
 async def stores_managed_by(session: AsyncSession, person_id: str) -> list[str]:
