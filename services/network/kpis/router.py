@@ -42,13 +42,12 @@ async def get_kpis(session: SessionDep, clock: ClockDep, principal: Reader,
         raise ValidationFailed("from", f"a window is at most {MAX_WINDOW_DAYS} days")
     report = await service.report(session, since, until, await service.visible_stores(session, principal, store_id),
                                   every_store=service.sees_every_store(principal, store_id))
-    month = await targets.attainment(session, clock, principal, until.year, until.month, store_id)
-    by_store = {s.store_id: s.measures for s in month.stores}
+    by_store, network = await targets.month_of_stores(session, clock, principal, until.year, until.month, store_id)
     for figures in report.stores:
         figures.attainment = by_store.get(figures.store_id)
         figures.targets = {m.measure.value: m.target for m in figures.attainment} if figures.attainment else None
-    report.network.attainment = month.network.measures
-    report.network.targets = {m.measure.value: m.target for m in month.network.measures}
+    report.network.attainment = network
+    report.network.targets = {m.measure.value: m.target for m in network}
     return report
 
 

@@ -33,8 +33,9 @@ from services.network.overview.schemas import (
 from services.network.regions import service as regions
 from services.network.regions.models import Region
 from services.network.targets import policy as targets_policy
-from services.network.targets.policy import RULES, Measure
-from services.network.targets.schemas import MeasureAttainment
+from services.network.targets import repository as targets_repository
+from services.network.targets import service as targets
+from services.network.targets.policy import Measure
 
 Counters = dict[str, int]
 REVENUE = tuple(REVENUE_METRICS.values())
@@ -136,41 +137,6 @@ async def overview(session: AsyncSession, principal: Principal, since: date, unt
         attainment=await attainment(session, region_rows, managed, until, now))
 
 
-# What the database needs of each measure to sum it (targets/policy.py's rules).
-SPECS = [repository.MeasureSpec(m.value, RULES[m].additive, tuple(RULES[m].metrics), m is Measure.GROSS_MARGIN_FEN)
-         for m in Measure]
-NOTHING = (0, 0, 0)
-
-
-def _group_row(measure: Measure, sums: repository.GroupSums | None) -> MeasureAttainment:
-    """A group's figure by the targets' rule (targets.service `_group`): over the stores with a
-    target for the measure (all of them when none has), counts and money summed, a rate's target
-    weighted by each store's volume (a plain mean while there is none), a rate projected as it
-    stands once some store's month has begun."""
-    rule = RULES[measure]
-    targeted = sums is not None and sums.targeted > 0
-    counters = (sums.t_counters if targeted else sums.all_counters) if sums is not None else NOTHING
-    value = targets_policy.actual(measure, dict(zip(rule.metrics, counters, strict=False)))
-    target: int | None = None
-    if sums is not None and targeted:
-        if rule.additive:
-            target = sums.target_sum
-        else:
-            target = targets_policy.divide(*((sums.weighted, sums.weight) if sums.weight
-                                             else (sums.target_sum, sums.targeted)))
-    projected: int | None = None
-    if rule.additive:
-        unprojected = sums is not None and (sums.t_unprojected if targeted else sums.all_unprojected)
-        ahead = (sums.t_projected if targeted else sums.all_projected) if sums is not None else 0
-        projected = None if value is None or unprojected else ahead
-    elif sums is not None and (sums.t_elapsed if targeted else sums.all_elapsed):
-        projected = value
-    return MeasureAttainment(measure=measure, unit=rule.unit, target=target, target_source=None, actual=value,
-                             attained=targets_policy.attained(value, target), projected=projected,
-                             projected_attained=targets_policy.attained(projected, target),
-                             not_measured=targets_policy.unmeasured(measure, value))
-
-
 async def attainment(session: AsyncSession, region_rows: list[Region], managed: set[str] | None, until: date,
                      now: datetime) -> Attainment:
     """The month `until` falls in, for the network and each region: the database works out each
@@ -180,8 +146,8 @@ async def attainment(session: AsyncSession, region_rows: list[Region], managed: 
     year, month = until.year, until.month
     days = targets_policy.month_days(year, month)
     elapsed = {zone: targets_policy.elapsed_days(year, month, now.astimezone(ZoneInfo(zone)).date())
-               for zone in await repository.store_zones(session, managed)}
-    rows = await repository.attainment_sums(session, SPECS, year=year, month=month, days=days,
+               for zone in await targets_repository.store_zones(session, managed)}
+    rows = await targets_repository.attainment_sums(session, targets.SPECS, year=year, month=month, days=days,
                                             year_days=366 if calendar.isleap(year) else 365, elapsed=elapsed,
                                             region_ids=managed)
     network = {r.measure: r for r in rows if r.network}
@@ -189,9 +155,9 @@ async def attainment(session: AsyncSession, region_rows: list[Region], managed: 
     counts = await repository.region_store_counts(session, [r.id for r in region_rows])
     return Attainment(
         period=f"{year:04d}-{month:02d}", days_in_month=days,
-        network=[_group_row(m, network.get(m.value)) for m in Measure],
+        network=[targets.group_row(m, network.get(m.value)) for m in Measure],
         regions=[RegionAttainment(region_id=r.id, stores=counts.get(r.id, 0),
-                                  measures=[_group_row(m, by_region.get((r.id, m.value))) for m in Measure])
+                                  measures=[targets.group_row(m, by_region.get((r.id, m.value))) for m in Measure])
                  for r in region_rows])
 
 

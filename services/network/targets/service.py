@@ -16,6 +16,7 @@ managers of a store the person works in; anyone their own.
 Rules and units: policy.py."""
 from __future__ import annotations
 
+import calendar
 from collections import defaultdict
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -28,6 +29,7 @@ from services.common.identity import Principal
 from services.network.calendar import HQ_ZONE
 from services.network.people.models import Person
 from services.network.people.schemas import PersonStatus, StaffRole
+from services.network.regions import repository as region_repository
 from services.network.stores.models import Store
 from services.network.targets import policy, repository
 from services.network.targets.models import PersonMonthTarget, StoreMonthTarget, StoreTarget
@@ -344,6 +346,74 @@ def _group(region: str | None, stores: list[Store], counters: dict[str, dict[str
             projected=projected, projected_attained=policy.attained(projected, target),
             target_source=None, not_measured=policy.unmeasured(measure, value)))
     return GroupAttainment(region=region, store_ids=[s.id for s in stores], measures=rows)
+
+
+# What the database needs of each measure to work out a store's month (policy.py's rules).
+SPECS = [repository.MeasureSpec(m.value, RULES[m].additive, tuple(RULES[m].metrics), m is Measure.GROSS_MARGIN_FEN)
+         for m in Measure]
+NOTHING = (0, 0, 0)
+
+
+def group_row(measure: Measure, sums: repository.GroupSums | None) -> MeasureAttainment:
+    """A group's figure from the database's sums by `_group`'s rule: over the stores with a
+    target for the measure (all of them when none has), counts and money summed, a rate's target
+    weighted by each store's volume (a plain mean while there is none), a rate projected as it
+    stands once some store's month has begun."""
+    rule = RULES[measure]
+    targeted = sums is not None and sums.targeted > 0
+    counters = (sums.t_counters if targeted else sums.all_counters) if sums is not None else NOTHING
+    value = policy.actual(measure, dict(zip(rule.metrics, counters, strict=False)))
+    target: int | None = None
+    if sums is not None and targeted:
+        if rule.additive:
+            target = sums.target_sum
+        else:
+            target = policy.divide(*((sums.weighted, sums.weight) if sums.weight
+                                     else (sums.target_sum, sums.targeted)))
+    projected: int | None = None
+    if rule.additive:
+        unprojected = sums is not None and (sums.t_unprojected if targeted else sums.all_unprojected)
+        ahead = (sums.t_projected if targeted else sums.all_projected) if sums is not None else 0
+        projected = None if value is None or unprojected else ahead
+    elif sums is not None and (sums.t_elapsed if targeted else sums.all_elapsed):
+        projected = value
+    return MeasureAttainment(measure=measure, unit=rule.unit, target=target, target_source=None, actual=value,
+                             attained=policy.attained(value, target), projected=projected,
+                             projected_attained=policy.attained(projected, target),
+                             not_measured=policy.unmeasured(measure, value))
+
+
+async def month_of_stores(session: AsyncSession, clock: Clock, principal: Principal, year: int, month: int,
+                          store_id: str | None) -> tuple[dict[str, list[MeasureAttainment]], list[MeasureAttainment]]:
+    """Each visible store's month measures and the network's over them, as GET
+    /v1/targets/attainment gives them (GET /v1/kpis carries them beside its figures). One store:
+    that read itself. Many (HQ, a region manager): the database works out every store's targets
+    and counters in one query and the network's sums in another, so 2,000 stores cost no per-store
+    queries nor Python sums; each store's row still goes through policy.py and `_row`."""
+    if principal.store_id or store_id:
+        report = await attainment(session, clock, principal, year, month, store_id)
+        return {s.store_id: s.measures for s in report.stores}, report.network.measures
+    managed = (await region_repository.managed_region_ids(session, principal.id)
+               if principal.role == "region_manager" else None)
+    days, now = policy.month_days(year, month), clock.now()
+    elapsed = {zone: policy.elapsed_days(year, month, now.astimezone(ZoneInfo(zone)).date())
+               for zone in await repository.store_zones(session, managed)}
+    year_days = 366 if calendar.isleap(year) else 365
+    stores: dict[str, list[MeasureAttainment]] = {}
+    for store in await repository.store_months(session, SPECS, year=year, month=month, days=days,
+                                               year_days=year_days, elapsed=elapsed, region_ids=managed):
+        annual = {Measure(m): v for m, v in store.annual.items()}
+        split = {Measure(m): v for m, v in store.split.items()}
+        out = []
+        for measure in Measure:
+            target, source = policy.month_target(measure, year, month, annual, split)
+            counters: dict[str, int] = dict(zip(RULES[measure].metrics, store.counters[measure.value], strict=False))
+            out.append(_row(measure, target, source, policy.actual(measure, counters), store.elapsed, days))
+        stores[store.store_id] = out
+    sums = await repository.attainment_sums(session, SPECS, year=year, month=month, days=days, year_days=year_days,
+                                            elapsed=elapsed, region_ids=managed)
+    network = {r.measure: r for r in sums if r.network}
+    return stores, [group_row(m, network.get(m.value)) for m in Measure]
 
 
 async def _store_people(session: AsyncSession, principal: Principal, store: Store, year: int, month: int,
