@@ -390,7 +390,7 @@ async def month_of_stores(session: AsyncSession, clock: Clock, principal: Princi
     that read itself. Many (HQ, a region manager): the database works out every store's targets
     and counters in one query and the network's sums in another, so 2,000 stores cost no per-store
     queries nor Python sums; each store's row still goes through policy.py and `_row`."""
-    if principal.store_id or store_id:
+    if principal.store_id or store_id or not principal.is_hq:
         report = await attainment(session, clock, principal, year, month, store_id)
         return {s.store_id: s.measures for s in report.stores}, report.network.measures
     managed = (await region_repository.managed_region_ids(session, principal.id)
