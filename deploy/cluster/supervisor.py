@@ -100,6 +100,7 @@ class Supervisor(threading.Thread):
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self.restarts: list[Restart] = []
+        self.looks = 0  # passes over every replica so far
 
     def watch(self, replica: Supervised) -> None:
         """Watch one more process from now on (one started after the others, as Keycloak is)."""
@@ -111,6 +112,7 @@ class Supervisor(threading.Thread):
             now = time.monotonic()
             for watch in self._watches:
                 self._look_at(watch, now)
+            self.looks += 1
 
     def _look_at(self, watch: _Watch, now: float) -> None:
         replica = watch.replica
@@ -168,6 +170,15 @@ class Supervisor(threading.Thread):
                 slow = [p.name for r, p in zip(back, replicas, strict=True) if r is None]
                 raise TimeoutError(f"not back after {timeout:.0f} s: {', '.join(slow)}")
             time.sleep(POLL_SECONDS)
+
+    def wait_looks(self, passes: int, timeout: float = 10.0) -> None:
+        """Wait until every replica has been looked at `passes` more times: how a caller knows the
+        supervisor has passed over a replica it must leave alone."""
+        target, deadline = self.looks + passes, time.monotonic() + timeout
+        while self.looks < target:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.looks} looks, not {target}, after {timeout:.0f} s")
+            time.sleep(POLL_SECONDS / 2)
 
     def stop(self) -> None:
         self._stopping.set()

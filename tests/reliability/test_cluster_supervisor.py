@@ -72,7 +72,7 @@ def test_a_replica_stopped_on_purpose_is_not_started_again(replica):
     supervisor.start()
     try:
         replica.stop(grace=5)
-        time.sleep(0.5)  # five of the supervisor's looks: it must not start the replica in any of them
+        supervisor.wait_looks(5)  # it must not start the replica in any of them
         assert not replica.running and supervisor.restarts == []
     finally:
         supervisor.stop()
@@ -116,7 +116,7 @@ def test_a_sigkilled_keycloak_is_started_again_with_the_back_off(tmp_path):
             assert back.ready_at is not None and back.started_at is not None
             assert back.started_at - back.seen_dead_at == pytest.approx(Backoff(initial=0.5).delay(deaths), abs=0.3)
         keycloak.stop(timeout=5)
-        time.sleep(0.5)  # five of the supervisor's looks: a stopped Keycloak is not started again
+        supervisor.wait_looks(5)  # a stopped Keycloak is not started again in any of them
         assert not keycloak.running and len(supervisor.restarts) == 2
     finally:
         supervisor.stop()
