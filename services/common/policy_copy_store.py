@@ -1,7 +1,7 @@
 """A service's tables of the brand's policy versions, kept from network's events: the part
 every service that copies them shares (services/common/policy_copies.py applies the
-changes). Each service declares its own two tables of the same shape, `policy_copies` and
-`policy_copy_parts`, and hands them to `PolicyCopyStore`; its handlers of
+changes). Each service makes its own two tables, `policy_copies` and `policy_copy_parts`, on
+its own model base with `copy_tables`, and hands them to `PolicyCopyStore`; its handlers of
 `network.policy.version_published` and `network.policy.version_changes` call `published`
 and `part`.
 
@@ -17,14 +17,50 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlmodel import col, select
+from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common import policy_copies as copies
 from services.common.consumer import PoisonEvent
 from services.common.db import table_of
 from services.common.events.catalogue import network as nw
+
+
+def copy_tables(base: type[SQLModel]) -> tuple[type[SQLModel], type[SQLModel]]:
+    """The two tables on a service's own model base (each service's database has its own;
+    the service's migration creates them and seeds version 1 from data/)."""
+
+    class PolicyCopy(base, table=True):  # type: ignore[misc,valid-type,call-arg]
+        """One version of a brand policy as the service has it. A row is made when the version
+        is announced; `document` is filled and `complete` set once all its parts have come and
+        the version before it is complete."""
+
+        __tablename__ = "policy_copies"
+        __table_args__ = (sa.PrimaryKeyConstraint("name", "version", name="pk_policy_copies"),)
+
+        name: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+        version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+        effective_from: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+        change_count: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+        parts: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+        document: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONB, nullable=True))
+        complete: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
+
+    class PolicyCopyPart(base, table=True):  # type: ignore[misc,valid-type,call-arg]
+        """One part of a version's changes, kept until the version is complete (part 1 is what
+        `network.policy.version_published` carried). A part may come before its announcement."""
+
+        __tablename__ = "policy_copy_parts"
+        __table_args__ = (sa.PrimaryKeyConstraint("name", "version", "part", name="pk_policy_copy_parts"),)
+
+        name: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+        version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+        part: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+        changes: list[dict[str, Any]] = Field(sa_column=sa.Column(JSONB, nullable=False))
+
+    return PolicyCopy, PolicyCopyPart
 
 
 class PolicyCopyStore:
