@@ -151,6 +151,10 @@ async def test_a_changed_course_replaces_its_operations_and_an_older_revision_ar
     assert await shop.deliver(course_published("ADAS", ["ELE-0900"], first_at)) == "applied"
     (row,) = [r for r in await _rows(shop, "certification_courses") if r.course_code == "ADAS"]
     assert row.operations == ["ELE-0600"]
+    # And stamped later than revision 2 (a network replica whose clock runs ahead): still older.
+    assert await shop.deliver(course_published("ADAS", ["ELE-0900"], first_at + timedelta(hours=1))) == "applied"
+    (row,) = [r for r in await _rows(shop, "certification_courses") if r.course_code == "ADAS"]
+    assert row.operations == ["ELE-0600"] and row.revision == 2
     again = await _hv_job(shop, "ELE-0900")
     assert (await shop.manager.post(f"/v1/jobs/{again['id']}/assign",
                                     json={"technician_id": technician["id"]})).status_code == 200

@@ -17,6 +17,7 @@ class CertificationCourse(WorkshopModel, table=True):
     name_zh: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
     name_en: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
     operations: list[str] = Field(default_factory=empty_list, sa_column=sa.Column(sa.JSON, nullable=False))
+    revision: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default=sa.text("1")))
     updated_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
 
 

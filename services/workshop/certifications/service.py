@@ -57,11 +57,11 @@ async def keep_course(session: AsyncSession, event: CoursePublished, at: datetim
     course = await repository.course(session, event.course_code)
     if course is None:
         course = CertificationCourse(course_code=event.course_code, name_zh=event.name_zh, name_en=event.name_en,
-                                     operations=event.operations, updated_at=at)
-    elif course.updated_at > at:
-        return  # an older word about the course arriving late
-    course.name_zh, course.name_en, course.operations, course.updated_at = (
-        event.name_zh, event.name_en, sorted(set(event.operations)), at)
+                                     operations=event.operations, revision=event.revision, updated_at=at)
+    elif (course.revision, course.updated_at) > (event.revision, at):
+        return  # an older revision arriving late, whatever its time (clocks of network's replicas differ)
+    course.name_zh, course.name_en, course.operations, course.revision, course.updated_at = (
+        event.name_zh, event.name_en, sorted(set(event.operations)), event.revision, at)
     session.add(course)
 
 
